@@ -1,0 +1,23 @@
+"""The `voicebot` command line: one typer app, each command group in a module of its own."""
+
+import typer
+
+from bot.config import ConfigError, Settings, load_settings
+from bot.log import configure_logging
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help="Voice robot for call centers.")
+
+
+def settings() -> Settings:
+    """Load configuration for a command, or exit with the configuration error (never a traceback)."""
+    try:
+        loaded = load_settings()
+    except ConfigError as exc:
+        typer.secho(f"error: {exc}", err=True, fg="red")
+        raise typer.Exit(2) from exc
+    configure_logging(loaded.log.level)
+    return loaded
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,93 @@
+"""Platform configuration: one YAML file plus `VOICEBOT_SECTION__KEY` environment overrides, validated once.
+
+The file is `voicebot.yml` in the working directory, or the path in `VOICEBOT_CONFIG`. Every setting has an
+embedded default, so the platform runs with no file at all (SQLite, local models, Rasa on loopback).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from ruamel.yaml import YAML, YAMLError
+
+ENV_PREFIX = "VOICEBOT_"
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class ConfigError(Exception):
+    """The configuration file or an override is invalid; the message says where and why."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class PathsSettings(_Section):
+    data_dir: Path = ROOT / "var"
+    dialogs_dir: Path = ROOT / "dialogs"
+    training_data_dir: Path = ROOT / "training_data"
+
+
+class RasaSettings(_Section):
+    """The Rasa 3.6 server the platform starts and supervises, and the action server Rasa calls back."""
+
+    executable: Path = ROOT / ".venv-rasa" / "bin" / "rasa"
+    host: str = "127.0.0.1"
+    port: int = 5005
+    action_port: int = 5055
+    startup_timeout: float = Field(240.0, gt=0, description="seconds to wait for a model to load")
+    request_timeout: float = Field(10.0, gt=0)
+    fallback_threshold: float = Field(0.6, gt=0, lt=1, description="NLU confidence below this is no-match")
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+
+class ApiSettings(_Section):
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+
+class LogSettings(_Section):
+    level: str = "INFO"
+
+
+class Settings(_Section):
+    paths: PathsSettings = PathsSettings()
+    rasa: RasaSettings = RasaSettings()
+    api: ApiSettings = ApiSettings()
+    log: LogSettings = LogSettings()
+
+    @property
+    def rasa_dir(self) -> Path:
+        """Where the compiled Rasa project and its trained models live."""
+        return self.paths.data_dir / "rasa"
+
+
+def load_settings(path: Path | None = None, environ: dict[str, str] | None = None) -> Settings:
+    """Read the YAML file (if any), apply environment overrides and validate."""
+    environ = dict(os.environ) if environ is None else environ
+    path = path or Path(environ.get("VOICEBOT_CONFIG", "voicebot.yml"))
+    data: dict[str, Any] = {}
+    if path.exists():
+        try:
+            data = YAML(typ="safe").load(path.read_text(encoding="utf-8")) or {}
+        except YAMLError as exc:
+            raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+        if not isinstance(data, dict):
+            raise ConfigError(f"{path}: expected a mapping of sections (paths, rasa, api, log)")
+    for key, value in environ.items():
+        if key.startswith(ENV_PREFIX) and "__" in key:
+            section, _, name = key[len(ENV_PREFIX) :].lower().partition("__")
+            data.setdefault(section, {})[name] = value
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+        )
+        raise ConfigError(f"invalid configuration ({path} and {ENV_PREFIX}* variables): {problems}") from exc
