@@ -5,7 +5,9 @@ import typer
 from bot.config import ConfigError, Settings, load_settings
 from bot.log import configure_logging
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, help="Voice robot for call centers.")
+app = typer.Typer(
+    no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False, help="Voice robot for call centers."
+)
 
 
 def settings() -> Settings:
@@ -21,3 +23,6 @@ def settings() -> Settings:
 
 def main() -> None:
     app()
+
+
+from bot.cli import dialogs  # noqa: E402,F401  (command groups register themselves on `app`)

@@ -1,0 +1,1 @@
+"""Dialog scripts: the YAML format script authors write, its validation, rendering and the turn engine."""

@@ -1,0 +1,155 @@
+"""Checks a script author gets from `voicebot dialogs check`: what YAML and types alone cannot catch."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from bot.dialog.loader import ScriptError, Source, YamlPath
+from bot.dialog.model import CONDITION, PLACEHOLDER, Action, ActionType, Script, Step
+
+
+def check_script(script: Script, source: Source, known_intents: set[str]) -> list[ScriptError]:
+    """Every problem in a validated script: dangling or unreachable steps, unknown intents and variables,
+    missing language variants, steps with no way on."""
+    errors: list[ScriptError] = []
+    names = set(script.steps)
+    slots = script.slot_types()
+
+    def err(path: YamlPath, message: str) -> None:
+        errors.append(source.error(path, message))
+
+    def check_target(path: YamlPath, target: str | None) -> None:
+        if target is not None and target not in names:
+            err(path, f"unknown step '{target}' (steps: {', '.join(sorted(names))})")
+
+    def check_actions(path: YamlPath, actions: list[Action]) -> None:
+        for i, action in enumerate(actions):
+            for key, name in action.data.items():
+                if name not in slots:
+                    err((*path, i), f"data '{key}' refers to undefined slot or variable '{name}'")
+            if action.type is ActionType.SCHEDULE_CALLBACK and action.value not in slots:
+                err((*path, i), f"schedule_callback needs a slot holding the time, not '{action.value}'")
+            if action.type is ActionType.TRANSFER and not (action.value or script.operator_queue):
+                err((*path, i), "transfer needs a queue here or an operator_queue for the script")
+
+    check_target(("start",), script.start)
+    for path, text in _texts(script):
+        missing = [lang for lang in script.languages if lang not in text]
+        if missing:
+            err(path, f"missing language variant: {', '.join(missing)}")
+        for lang, value in text.items():
+            for name in PLACEHOLDER.findall(value):
+                if name not in slots:
+                    err(path, f"undefined variable '{{{name}}}' in the {lang} text")
+    for intent, handler in script.handlers.items():
+        path = ("handlers", intent)
+        if intent not in known_intents:
+            err(path, f"unknown intent '{intent}' for a handler")
+        check_target((*path, "goto"), handler.goto)
+        check_actions((*path, "do"), handler.do)
+    for kind in ("no_match", "silence"):
+        check_target(("defaults", kind, "goto"), getattr(script.defaults, kind).goto)
+    for name, step in script.steps.items():
+        errors.extend(_check_step(script, name, step, source, known_intents, check_target, check_actions))
+    for name in sorted(names - reachable_steps(script)):
+        if source.locate(("steps", name))[0] == source.file:
+            err(("steps", name), f"step '{name}' is unreachable from '{script.start}'")
+    return errors
+
+
+def _check_step(
+    script: Script,
+    name: str,
+    step: Step,
+    source: Source,
+    known_intents: set[str],
+    check_target,
+    check_actions,
+) -> list[ScriptError]:
+    errors: list[ScriptError] = []
+    path: YamlPath = ("steps", name)
+    slots = script.slot_types()
+
+    def err(where: YamlPath, message: str) -> None:
+        errors.append(source.error((*path, *where), message))
+
+    check_target((*path, "goto"), step.goto)
+    check_actions((*path, "do"), step.do)
+    for kind in ("no_match", "silence"):
+        retry = getattr(step, kind)
+        if retry:
+            check_target((*path, kind, "goto"), retry.goto)
+    for i, answer in enumerate(step.answers):
+        for intent in answer.intent:
+            if intent not in known_intents:
+                err(("answers", i, "intent"), f"unknown intent '{intent}' (not trained in training_data/)")
+        for lang in script.languages:
+            if answer.examples and not answer.examples.get(lang):
+                err(("answers", i, "examples"), f"missing language variant: {lang} examples")
+        check_target((*path, "answers", i, "goto"), answer.goto)
+        check_actions((*path, "answers", i, "do"), answer.do)
+        if not answer.goto and not any(a.type in (ActionType.HANGUP, ActionType.TRANSFER) for a in answer.do):
+            err(("answers", i), "an answer needs 'goto' (or a hangup/transfer action)")
+    for i, branch in enumerate(step.branch):
+        check_target((*path, "branch", i, "goto"), branch.goto)
+        if branch.condition:
+            slot = CONDITION.match(branch.condition).group(1)
+            if slot not in slots:
+                err(("branch", i), f"condition uses undefined slot or variable '{slot}'")
+    if step.branch and step.branch[-1].condition is not None:
+        err(("branch",), "the last branch needs no 'if': it is where the call goes when no condition holds")
+    if step.capture and not (step.goto or step.branch):
+        err(("capture",), "after a capture the step needs 'goto' or 'branch'")
+    if not step.waits and not (step.goto or step.branch or step.ends_call):
+        err((), "the step has no way on: add answers, capture, goto, branch, or a hangup/transfer action")
+    for lang in script.languages:
+        if step.hints and lang not in step.hints:
+            err(("hints",), f"missing language variant: {lang} hints")
+    return errors
+
+
+def _texts(script: Script) -> Iterator[tuple[YamlPath, dict[str, str]]]:
+    yield ("title",), script.title
+    yield ("identity",), script.identity
+    for kind in ("no_match", "silence"):
+        if say := getattr(script.defaults, kind).say:
+            yield ("defaults", kind, "say"), say
+    for intent, handler in script.handlers.items():
+        if handler.say:
+            yield ("handlers", intent, "say"), handler.say
+    for i, entry in enumerate(script.faq):
+        yield ("faq", i, "answer"), entry.answer
+        yield ("faq", i, "examples"), {lang: " ".join(x) for lang, x in entry.examples.items()}
+    for name, step in script.steps.items():
+        base = ("steps", name)
+        for key in ("say", "reprompt"):
+            if text := getattr(step, key):
+                yield (*base, key), text
+        if step.capture and step.capture.invalid:
+            yield (*base, "capture", "invalid"), step.capture.invalid
+        for kind in ("no_match", "silence"):
+            retry = getattr(step, kind)
+            if retry and retry.say:
+                yield (*base, kind, "say"), retry.say
+        for i, answer in enumerate(step.answers):
+            if answer.say:
+                yield (*base, "answers", i, "say"), answer.say
+
+
+def reachable_steps(script: Script) -> set[str]:
+    """Steps the call can reach from `start`, through answers, branches, retries and global handlers."""
+    global_targets = [h.goto for h in script.handlers.values()]
+    global_targets += [script.defaults.no_match.goto, script.defaults.silence.goto]
+    seen: set[str] = set()
+    todo = [script.start]
+    while todo:
+        name = todo.pop()
+        if name in seen or name not in script.steps:
+            continue
+        seen.add(name)
+        step = script.steps[name]
+        todo += [step.goto, *(a.goto for a in step.answers), *(b.goto for b in step.branch)]
+        todo += [r.goto for r in (step.no_match, step.silence) if r]
+        if step.waits:
+            todo += global_targets
+    return seen - {None}

@@ -1,0 +1,416 @@
+"""The turn engine: given a script, the call's state and what the caller did, decide what the robot does.
+
+Pure and deterministic (the clock is a parameter), so every rule is unit-testable; in production it runs
+inside the platform's Rasa action server, with the state kept in Rasa's tracker.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel
+
+from bot import values as parse
+from bot.dialog.model import (
+    CONDITION,
+    Action,
+    ActionType,
+    Answer,
+    Handler,
+    Lang,
+    Retry,
+    Script,
+    Step,
+    ValueType,
+)
+from bot.dialog.render import coerce, render, to_number
+from bot.outcomes import Intent, Outcome
+
+MAX_STEPS_PER_TURN = 25
+PREEMPTS_FREE_TEXT = {Intent.DONT_CALL, Intent.ASK_HUMAN}
+DTMF_YES_NO = {"1": True, "2": False}
+
+
+class InputKind(StrEnum):
+    START = "start"
+    TEXT = "text"
+    SILENCE = "silence"
+    DTMF = "dtmf"
+    HANGUP = "hangup"
+
+
+class TurnEvent(StrEnum):
+    """What the engine made of a turn — stored per turn, the base of per-step script quality metrics."""
+
+    STARTED = "started"
+    ANSWERED = "answered"
+    CAPTURED = "captured"
+    INVALID = "invalid"
+    HANDLED = "handled"
+    FAQ = "faq"
+    NO_MATCH = "no_match"
+    SILENCE = "silence"
+    HANGUP = "hangup"
+    IGNORED = "ignored"
+
+
+class DialogError(Exception):
+    """The script cannot go on (bad variables, a loop); the message is for the script author."""
+
+
+class TurnInput(BaseModel):
+    kind: InputKind
+    text: str = ""
+    intent: str | None = None
+    confidence: float = 0.0
+    digits: str = ""
+
+
+class DialogState(BaseModel):
+    """Everything the engine needs between turns; JSON-serialisable (it lives in a Rasa slot)."""
+
+    script: str
+    lang: Lang
+    step: str | None = None
+    values: dict[str, Any] = {}
+    no_match: int = 0
+    silence: int = 0
+    outcome: Outcome | None = None
+    outcome_data: dict[str, Any] = {}
+    ended: bool = False
+
+
+class Listening(BaseModel):
+    """How the voice layer should listen for the next answer (from the waiting step's settings)."""
+
+    step: str
+    barge_in: bool
+    silence_timeout: float
+    hints: list[str]
+
+
+class TurnResult(BaseModel):
+    say: list[str] = []
+    actions: list[dict[str, Any]] = []
+    event: TurnEvent
+    state: DialogState
+    listening: Listening | None = None
+
+
+def new_state(script: Script, lang: str, variables: dict[str, Any]) -> DialogState:
+    """The state of a call before its first turn; variables are checked against the script's declarations."""
+    if lang not in script.languages:
+        raise DialogError(
+            f"script '{script.id}' has no '{lang}' variant (it has: {', '.join(script.languages)})"
+        )
+    missing = sorted(set(script.variables) - set(variables))
+    if missing:
+        raise DialogError(f"script '{script.id}' needs variable(s): {', '.join(missing)}")
+    values = {}
+    for name, kind in script.variables.items():
+        try:
+            values[name] = coerce(variables[name], kind)
+        except ValueError as exc:
+            raise DialogError(f"variable '{name}' must be a {kind}: {exc}") from exc
+    return DialogState(script=script.id, lang=lang, values=values)
+
+
+class DialogEngine:
+    """Runs one script; stateless itself, so one engine serves every call of that script."""
+
+    def __init__(self, script: Script):
+        self.script = script
+        self.types = script.slot_types()
+
+    def handle(self, state: DialogState, turn: TurnInput, now: datetime) -> TurnResult:
+        """Apply one caller turn (or the start of the call) and return what the robot says and does."""
+        return _Turn(self, state.model_copy(deep=True), turn, now).run()
+
+    def render(self, state: DialogState, text: dict[str, str]) -> str:
+        values = dict(state.values)
+        values["identity"] = render(self.script.identity[state.lang], values, self.types, state.lang, "")
+        return render(text[state.lang], values, self.types, state.lang, self.script.currency).strip()
+
+
+class _Turn:
+    """One turn being decided: collects what to say and do, and moves the state."""
+
+    def __init__(self, engine: DialogEngine, state: DialogState, turn: TurnInput, now: datetime):
+        self.engine, self.script, self.state, self.turn, self.now = engine, engine.script, state, turn, now
+        self.say: list[str] = []
+        self.actions: list[dict[str, Any]] = []
+        self.entered = 0
+
+    def run(self) -> TurnResult:
+        event = self._decide()
+        listening = None
+        if not self.state.ended and self.state.step:
+            listening = self._listening(self.script.steps[self.state.step])
+        return TurnResult(
+            say=self.say, actions=self.actions, event=event, state=self.state, listening=listening
+        )
+
+    # -- deciding -------------------------------------------------------------------------------------------
+
+    def _decide(self) -> TurnEvent:
+        kind = self.turn.kind
+        if self.state.ended:
+            return TurnEvent.IGNORED
+        if kind is InputKind.START:
+            self._enter(self.script.start)
+            return TurnEvent.STARTED
+        if kind is InputKind.HANGUP:
+            self._finish(Outcome.ABANDONED)
+            return TurnEvent.HANGUP
+        step = self.script.steps[self.state.step]
+        if kind is InputKind.SILENCE:
+            self.state.silence += 1
+            self._retry(step, self._merged_retry(step, "silence"), self.state.silence)
+            return TurnEvent.SILENCE
+        if kind is InputKind.DTMF:
+            return self._dtmf(step)
+        return self._text(step)
+
+    def _dtmf(self, step: Step) -> TurnEvent:
+        digits = self.turn.digits
+        for answer in step.answers:
+            if answer.dtmf == digits:
+                self._take(answer)
+                return TurnEvent.ANSWERED
+        if step.capture and step.capture.type is not ValueType.TEXT:
+            value = DTMF_YES_NO.get(digits) if step.capture.type is ValueType.YES_NO else digits.rstrip("#")
+            if value is not None and value != "":
+                return self._capture(step, value if step.capture.type is ValueType.YES_NO else str(value))
+        return self._no_match(step)
+
+    def _text(self, step: Step) -> TurnEvent:
+        intent = self.turn.intent
+        for index, answer in enumerate(step.answers):
+            if intent in answer.intent or intent == self.script.step_intent(self.state.step, index):
+                self._take(answer)
+                return TurnEvent.ANSWERED
+        capture = step.capture
+        if capture and capture.type is not ValueType.TEXT:
+            if capture.type is ValueType.YES_NO and intent in (Intent.AFFIRM, Intent.DENY):
+                return self._capture(step, intent == Intent.AFFIRM)
+            if capture.type is not ValueType.YES_NO and self.turn.text.strip():
+                parsed = self._parse(capture.type, self.turn.text)
+                if parsed is not None:
+                    return self._capture(step, parsed)
+        for entry in self.script.faq:
+            if intent == self.script.faq_intent(entry):
+                self.say.append(self.engine.render(self.state, entry.answer))
+                self._reprompt(step)
+                return TurnEvent.FAQ
+        handler = self.script.handlers.get(intent or "")
+        if handler and (not capture or capture.type is not ValueType.TEXT or intent in PREEMPTS_FREE_TEXT):
+            self._handle(step, handler)
+            return TurnEvent.HANDLED
+        if capture and capture.type is ValueType.TEXT and self.turn.text.strip():
+            return self._capture(step, self.turn.text.strip())
+        return self._no_match(step)
+
+    # -- moves ----------------------------------------------------------------------------------------------
+
+    def _enter(self, name: str) -> None:
+        """Go to a step: do its actions, say its prompt, then wait, go on or end."""
+        self.entered += 1
+        if self.entered > MAX_STEPS_PER_TURN:
+            raise DialogError(f"script '{self.script.id}' loops without waiting for the caller (at '{name}')")
+        step = self.script.steps[name]
+        self.state.step, self.state.no_match, self.state.silence = name, 0, 0
+        if step.say:
+            self.say.append(self.engine.render(self.state, step.say))
+        self._do(step.do)
+        if self.state.ended:
+            return
+        if step.capture and step.capture.type not in (ValueType.TEXT, ValueType.YES_NO) and self.turn.text:
+            parsed = self._parse(step.capture.type, self.turn.text)  # "call me tomorrow at 5" fills "when?"
+            if parsed is not None and self._valid(step, parsed):
+                self._store(step, parsed)
+                return
+        if not step.waits:
+            self._go_on(step)
+
+    def _go_on(self, step: Step) -> None:
+        for branch in step.branch:
+            if branch.condition is None or self._holds(branch.condition):
+                self._enter(branch.goto)
+                return
+        if step.goto:
+            self._enter(step.goto)
+
+    def _take(self, answer: Answer) -> None:
+        if answer.say:
+            self.say.append(self.engine.render(self.state, answer.say))
+        self._do(answer.do)
+        if answer.goto and not self.state.ended:
+            self._enter(answer.goto)
+
+    def _capture(self, step: Step, value: Any) -> TurnEvent:
+        if not self._valid(step, value):
+            self.state.no_match += 1
+            retry = self._merged_retry(step, "no_match")
+            if self.state.no_match > retry.retries:
+                self._enter(retry.goto)
+            else:
+                if step.capture.invalid:
+                    self.say.append(self.engine.render(self.state, step.capture.invalid))
+                self._reprompt(step)
+            return TurnEvent.INVALID
+        self._store(step, value)
+        return TurnEvent.CAPTURED
+
+    def _store(self, step: Step, value: Any) -> None:
+        self.state.values[step.capture.slot] = value
+        self._go_on(step)
+
+    def _handle(self, step: Step, handler: Handler) -> None:
+        if handler.say:
+            self.say.append(self.engine.render(self.state, handler.say))
+        self._do(handler.do)
+        if self.state.ended:
+            return
+        if handler.goto:
+            self._enter(handler.goto)
+            return
+        if handler.counts_as_no_match:
+            self.state.no_match += 1
+            retry = self._merged_retry(step, "no_match")
+            if self.state.no_match > retry.retries:
+                self._enter(retry.goto)
+                return
+        self._reprompt(step)
+
+    def _no_match(self, step: Step) -> TurnEvent:
+        self.state.no_match += 1
+        self._retry(step, self._merged_retry(step, "no_match"), self.state.no_match)
+        return TurnEvent.NO_MATCH
+
+    def _retry(self, step: Step, retry: Retry, count: int) -> None:
+        if count > retry.retries:
+            self._enter(retry.goto)
+            return
+        if retry.say:
+            self.say.append(self.engine.render(self.state, retry.say))
+        self._reprompt(step)
+
+    def _reprompt(self, step: Step) -> None:
+        text = step.reprompt or step.say
+        if text:
+            self.say.append(self.engine.render(self.state, text))
+
+    def _merged_retry(self, step: Step, kind: str) -> Retry:
+        """The step's retry settings, completed by the script's defaults."""
+        default: Retry = getattr(self.script.defaults, kind)
+        own: Retry | None = getattr(step, kind)
+        if own is None:
+            return default
+        return Retry(retries=own.retries, say=own.say or default.say, goto=own.goto or default.goto)
+
+    # -- actions --------------------------------------------------------------------------------------------
+
+    def _do(self, actions: list[Action]) -> None:
+        for action in actions:
+            data = {key: self.state.values.get(name) for key, name in action.data.items()}
+            match action.type:
+                case ActionType.SET_OUTCOME:
+                    self.state.outcome, self.state.outcome_data = Outcome(action.value), data
+                    self.actions.append({"type": "set_outcome", "outcome": action.value, "data": data})
+                case ActionType.CRM_EVENT:
+                    self.actions.append({"type": "crm_event", "event": action.value, "data": data})
+                case ActionType.SCHEDULE_CALLBACK:
+                    self.actions.append(
+                        {"type": "schedule_callback", "when": self.state.values.get(action.value)}
+                    )
+                case ActionType.TRANSFER:
+                    queue = action.value or self.script.operator_queue
+                    self.actions.append({"type": "transfer", "queue": queue, "data": data})
+                    self._finish(Outcome.TRANSFERRED)
+                case ActionType.HANGUP:
+                    self.actions.append({"type": "hangup"})
+                    self._finish(Outcome.COMPLETED)
+
+    def _finish(self, default: Outcome) -> None:
+        """End the dialog; a call always ends with an outcome."""
+        self.state.ended = True
+        if self.state.outcome is None:
+            self.state.outcome = default
+            self.actions.append({"type": "set_outcome", "outcome": default.value, "data": {}})
+
+    # -- values ---------------------------------------------------------------------------------------------
+
+    def _parse(self, kind: ValueType, text: str) -> Any:
+        lang = self.state.lang
+        match kind:
+            case ValueType.DATE:
+                day = parse.parse_date(text, lang, self.now.date())
+                return day.isoformat() if day else None
+            case ValueType.TIME:
+                moment = parse.parse_time(text, lang)
+                return moment.strftime("%H:%M") if moment else None
+            case ValueType.DATETIME:
+                moment = parse.parse_datetime(text, lang, self.now)
+                return moment.isoformat(timespec="minutes") if moment else None
+            case ValueType.MONEY:
+                amount = parse.parse_money(text, lang)
+                return to_number(amount) if amount is not None else None
+            case ValueType.NUMBER:
+                return parse.parse_number(text, lang)
+            case ValueType.RATING:
+                return parse.parse_rating(text, lang, low=-(10**9), high=10**9)
+            case ValueType.DIGITS:
+                return parse.parse_digits(text, lang)
+        return None
+
+    def _valid(self, step: Step, value: Any) -> bool:
+        capture = step.capture
+        low, high = capture.min, capture.max
+        if capture.type is ValueType.RATING:
+            low, high = (0 if low is None else low), (10 if high is None else high)
+        if capture.type in (ValueType.DATE, ValueType.DATETIME):
+            days = (date.fromisoformat(str(value)[:10]) - self.now.date()).days
+            return (days >= (low or 0)) and (high is None or days <= high)
+        if capture.type in (ValueType.NUMBER, ValueType.MONEY, ValueType.RATING):
+            number = float(Decimal(str(value)))
+            return (low is None or number >= low) and (high is None or number <= high)
+        return True
+
+    def _holds(self, condition: str) -> bool:
+        name, op, literal = CONDITION.match(condition).groups()
+        value = self.state.values.get(name)
+        expected: Any = literal.strip("'\"")
+        if isinstance(value, bool) or expected in ("true", "false"):
+            expected, value = expected == "true", bool(value)
+        elif isinstance(value, int | float):
+            expected = float(expected)
+        elif value is None:
+            return False
+        ops = {"==": value == expected, "!=": value != expected}
+        if op in ops:
+            return ops[op]
+        return {
+            "<": value < expected,
+            "<=": value <= expected,
+            ">": value > expected,
+            ">=": value >= expected,
+        }[op]
+
+    def _listening(self, step: Step) -> Listening:
+        lang = self.state.lang
+        hints = list(step.hints.get(lang, []))
+        for answer in step.answers:
+            hints += answer.examples.get(lang, [])
+        defaults = self.script.defaults
+        return Listening(
+            step=self.state.step,
+            barge_in=defaults.barge_in if step.barge_in is None else step.barge_in,
+            silence_timeout=step.silence_timeout or defaults.silence_timeout,
+            hints=hints,
+        )
+
+
+__all__ = ["DialogEngine", "DialogError", "DialogState", "InputKind", "TurnEvent", "TurnInput", "TurnResult"]

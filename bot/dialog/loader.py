@@ -1,0 +1,141 @@
+"""Load dialog scripts from YAML, remembering where every key stands so errors can name file and line."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+from ruamel.yaml import YAML, YAMLError
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+from bot.dialog.model import Common, Script
+
+COMMON_FILE = "_common.yml"
+
+Location = tuple[Path, int]
+YamlPath = tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class ScriptError:
+    """A problem in a script, located at a file and line."""
+
+    file: Path
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {self.message}"
+
+
+class ScriptErrors(Exception):
+    """One or more problems found while loading or checking scripts."""
+
+    def __init__(self, errors: list[ScriptError]):
+        self.errors = errors
+        super().__init__("\n".join(str(e) for e in errors))
+
+
+@dataclass
+class Source:
+    """Parsed YAML plus the location of every key and list item in it."""
+
+    data: dict[str, Any]
+    locations: dict[YamlPath, Location] = field(default_factory=dict)
+    file: Path = Path()
+
+    def locate(self, path: YamlPath) -> Location:
+        """The location of the deepest known prefix of `path` (the file's line 1 if none)."""
+        for end in range(len(path), 0, -1):
+            if path[:end] in self.locations:
+                return self.locations[path[:end]]
+        return (self.file, 1)
+
+    def error(self, path: YamlPath, message: str) -> ScriptError:
+        file, line = self.locate(path)
+        return ScriptError(file, line, message)
+
+
+def read_source(path: Path) -> Source:
+    """Parse one YAML file; a syntax error becomes a ScriptErrors naming the line."""
+    try:
+        node = YAML(typ="rt").load(path.read_text(encoding="utf-8"))
+    except YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        line = mark.line + 1 if mark else 1
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ScriptErrors([ScriptError(path, line, f"bad YAML: {problem}")]) from exc
+    except UnicodeDecodeError as exc:
+        raise ScriptErrors([ScriptError(path, 1, "the file is not UTF-8 text")]) from exc
+    if not isinstance(node, CommentedMap):
+        raise ScriptErrors([ScriptError(path, 1, "expected a mapping at the top (id, title, steps, ...)")])
+    source = Source(data={}, file=path)
+    source.data = _plain(node, (), source)
+    return source
+
+
+def _plain(node: Any, path: YamlPath, source: Source) -> Any:
+    """Convert ruamel nodes to plain Python, recording each key's and item's line."""
+    if isinstance(node, CommentedMap):
+        out = {}
+        for key, value in node.items():
+            source.locations[(*path, key)] = (source.file, node.lc.key(key)[0] + 1)
+            out[key] = _plain(value, (*path, key), source)
+        return out
+    if isinstance(node, CommentedSeq):
+        items = []
+        for index, value in enumerate(node):
+            source.locations[(*path, index)] = (source.file, node.lc.item(index)[0] + 1)
+            items.append(_plain(value, (*path, index), source))
+        return items
+    if isinstance(node, str):
+        return str(node)
+    return node
+
+
+def _validation_errors(exc: ValidationError, source: Source) -> list[ScriptError]:
+    errors = []
+    for err in exc.errors():
+        loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and ("[" in p or "function" in p)))
+        where = ".".join(str(p) for p in loc) or "top level"
+        message = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "missing":
+            message = f"'{loc[-1]}' is required here"
+            where = ".".join(str(p) for p in loc[:-1]) or "top level"
+        elif err["type"] == "extra_forbidden":
+            message = f"unknown key '{loc[-1]}'"
+            where = ".".join(str(p) for p in loc[:-1]) or "top level"
+        elif err["type"] == "literal_error" and "'ru'" in message:
+            message = f"language must be ru or en, not {err['input']!r}"
+        errors.append(source.error(loc, f"{where}: {message}"))
+    return errors
+
+
+def load_common(path: Path) -> tuple[Common, Source]:
+    source = read_source(path)
+    try:
+        return Common.model_validate(source.data), source
+    except ValidationError as exc:
+        raise ScriptErrors(_validation_errors(exc, source)) from exc
+
+
+def load_script(path: Path, common: Source | None = None) -> tuple[Script, Source]:
+    """Parse and validate one script, merged with the common handlers and steps.
+
+    The script's own steps, handlers and defaults win over the common ones of the same name. The returned
+    Source knows the locations of both files' keys.
+    """
+    source = read_source(path)
+    if common is not None:
+        merged = dict(source.data)
+        for key in ("steps", "handlers"):
+            merged[key] = {**common.data.get(key, {}), **source.data.get(key, {})}
+        merged["defaults"] = {**common.data.get("defaults", {}), **source.data.get("defaults", {})}
+        locations = {**common.locations, **source.locations}
+        source = Source(data=merged, locations=locations, file=path)
+    try:
+        return Script.model_validate(source.data), source
+    except ValidationError as exc:
+        raise ScriptErrors(_validation_errors(exc, source)) from exc

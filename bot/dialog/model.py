@@ -1,0 +1,232 @@
+"""The dialog script format (`dialogs/*.yml`) as typed, frozen models.
+
+A script is a set of named steps. A step says something, then waits for an answer (intents, step-local
+example phrases, DTMF keys), captures a typed slot, branches on slot values or goes straight on. Actions
+(`do:`) record outcomes, transfer, hang up, send CRM events and schedule callbacks. `dialogs/_common.yml`
+holds the handlers and steps every script inherits ("operator", "do not call me", "who is calling", ...).
+"""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+
+from bot.outcomes import Outcome
+
+Lang = Literal["ru", "en"]
+LANGS: tuple[Lang, ...] = ("ru", "en")
+LocalText = dict[Lang, str]
+"""Text in each of the script's languages: `{ru: "...", en: "..."}`."""
+
+PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
+CONDITION = re.compile(r"^\s*([a-z_][a-z0-9_]*)\s*(==|!=|<=|>=|<|>)\s*(.+?)\s*$")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ValueType(StrEnum):
+    """Types of variables and captured slots; each renders and parses per language."""
+
+    TEXT = "text"
+    YES_NO = "yes_no"
+    DATE = "date"
+    TIME = "time"
+    DATETIME = "datetime"
+    NUMBER = "number"
+    MONEY = "money"
+    RATING = "rating"
+    DIGITS = "digits"
+
+
+class ActionType(StrEnum):
+    HANGUP = "hangup"
+    SET_OUTCOME = "set_outcome"
+    TRANSFER = "transfer"
+    CRM_EVENT = "crm_event"
+    SCHEDULE_CALLBACK = "schedule_callback"
+
+
+def _action_shorthand(value: Any) -> Any:
+    """`hangup` / `{transfer: sales}` / `{set_outcome: x, data: {...}}` → `{type, value, data}`."""
+    if isinstance(value, str):
+        return {"type": value}
+    if isinstance(value, dict):
+        kinds = [k for k in value if k in ActionType.__members__.values()]
+        if len(kinds) == 1:
+            rest = {k: v for k, v in value.items() if k != kinds[0]}
+            return {"type": kinds[0], "value": value[kinds[0]], **rest}
+    return value
+
+
+class Action(_Model):
+    """One thing to do on entering a step. `data` maps payload keys to slot or variable names."""
+
+    type: ActionType
+    value: str | None = None
+    data: dict[str, str] = {}
+
+    @model_validator(mode="after")
+    def _check_value(self) -> Action:
+        if self.type is ActionType.SET_OUTCOME:
+            Outcome(self.value)  # raises ValueError naming the bad outcome
+        if self.type in (ActionType.CRM_EVENT, ActionType.SCHEDULE_CALLBACK) and not self.value:
+            raise ValueError(f"{self.type} needs a value")
+        if self.type is ActionType.HANGUP and self.value:
+            raise ValueError("hangup takes no value")
+        return self
+
+
+ActionList = list[Annotated[Action, BeforeValidator(_action_shorthand)]]
+
+
+def _as_list(value: Any) -> Any:
+    return [value] if isinstance(value, str) else value
+
+
+class Answer(_Model):
+    """An expected answer: any of the intents, step-local example phrases, or DTMF keys."""
+
+    intent: Annotated[list[str], BeforeValidator(_as_list)] = []
+    examples: dict[Lang, list[str]] = {}
+    dtmf: str | None = Field(None, pattern=r"^[0-9*#]+$")
+    say: LocalText | None = None
+    do: ActionList = []
+    goto: str | None = None
+
+    @model_validator(mode="after")
+    def _needs_a_trigger(self) -> Answer:
+        if not (self.intent or self.examples or self.dtmf):
+            raise ValueError("an answer needs at least one of: intent, examples, dtmf")
+        return self
+
+
+class Capture(_Model):
+    """Fill a slot from the caller's answer; `min`/`max` bound numbers, money, ratings and dates (days ahead)."""
+
+    slot: str = Field(pattern=r"^[a-z_][a-z0-9_]*$")
+    type: ValueType
+    min: float | None = None
+    max: float | None = None
+    invalid: LocalText | None = None
+
+
+class Branch(_Model):
+    """`if: "nps >= 9"` then go to a step; a branch without `if` is the default."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    condition: str | None = Field(None, alias="if")
+    goto: str
+
+    @model_validator(mode="after")
+    def _parse_condition(self) -> Branch:
+        if self.condition is not None and not CONDITION.match(self.condition):
+            raise ValueError(f"condition {self.condition!r} is not 'slot OP value' (OP: == != < <= > >=)")
+        return self
+
+
+class Retry(_Model):
+    """What to do when the caller says nothing usable: re-ask `retries` times, then go to `goto`."""
+
+    retries: int = Field(2, ge=0, le=5)
+    say: LocalText | None = None
+    goto: str | None = None
+
+
+class Handler(_Model):
+    """A global answer (e.g. "who is calling?"): say something, then resume the current step or go on."""
+
+    say: LocalText | None = None
+    do: ActionList = []
+    goto: str | None = None
+    resume: bool = False
+    counts_as_no_match: bool = False
+
+    @model_validator(mode="after")
+    def _one_way_on(self) -> Handler:
+        if bool(self.goto) == self.resume:
+            raise ValueError("a handler needs exactly one of: goto, resume: true")
+        return self
+
+
+class Step(_Model):
+    say: LocalText | None = None
+    reprompt: LocalText | None = None
+    answers: list[Answer] = []
+    capture: Capture | None = None
+    branch: list[Branch] = []
+    goto: str | None = None
+    do: ActionList = []
+    no_match: Retry | None = None
+    silence: Retry | None = None
+    barge_in: bool | None = None
+    silence_timeout: float | None = Field(None, gt=0, le=60)
+    hints: dict[Lang, list[str]] = {}
+
+    @property
+    def waits(self) -> bool:
+        """Whether the step waits for the caller (otherwise it goes on, or ends the call)."""
+        return bool(self.answers or self.capture)
+
+    @property
+    def ends_call(self) -> bool:
+        return any(a.type in (ActionType.HANGUP, ActionType.TRANSFER) for a in self.do)
+
+
+class Defaults(_Model):
+    barge_in: bool = True
+    silence_timeout: float = Field(5.0, gt=0, le=60)
+    no_match: Retry = Retry()
+    silence: Retry = Retry()
+
+
+class FaqEntry(_Model):
+    """A simple question the script answers by itself (inbound first line), then resumes."""
+
+    id: str = Field(pattern=r"^[a-z_][a-z0-9_]*$")
+    examples: dict[Lang, list[str]]
+    answer: LocalText
+
+
+class Common(_Model):
+    """`dialogs/_common.yml`: handlers, steps and retry defaults every script inherits."""
+
+    defaults: Defaults = Defaults()
+    handlers: dict[str, Handler] = {}
+    steps: dict[str, Step] = {}
+
+
+class Script(_Model):
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    title: LocalText
+    languages: list[Lang] = Field(min_length=1)
+    goal: Outcome | None = None
+    currency: str = "RUB"
+    operator_queue: str | None = None
+    identity: LocalText
+    variables: dict[str, ValueType] = {}
+    defaults: Defaults = Defaults()
+    handlers: dict[str, Handler] = {}
+    faq: list[FaqEntry] = []
+    start: str
+    steps: dict[str, Step] = Field(min_length=1)
+
+    def slot_types(self) -> dict[str, ValueType]:
+        """Every named value a text may use: variables, captured slots and `identity`."""
+        types = {"identity": ValueType.TEXT, **self.variables}
+        for step in self.steps.values():
+            if step.capture:
+                types[step.capture.slot] = step.capture.type
+        return types
+
+    def step_intent(self, step: str, index: int) -> str:
+        """The Rasa intent name compiled from a step answer's example phrases."""
+        return f"{self.id}__{step}__{index}"
+
+    def faq_intent(self, entry: FaqEntry) -> str:
+        return f"{self.id}__faq__{entry.id}"
