@@ -1,0 +1,141 @@
+"""SDP offer/answer for one audio stream (RFC 4566 / RFC 3264 subset): G.711 plus telephone-event."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from enum import StrEnum
+
+STATIC_PT = {"PCMU": 0, "PCMA": 8}
+
+
+class Direction(StrEnum):
+    SENDRECV = "sendrecv"
+    SENDONLY = "sendonly"
+    RECVONLY = "recvonly"
+    INACTIVE = "inactive"
+
+    @property
+    def answer(self) -> Direction:
+        """The direction an answerer takes for this offered direction."""
+        return {
+            Direction.SENDONLY: Direction.RECVONLY,
+            Direction.RECVONLY: Direction.SENDONLY,
+        }.get(self, self)
+
+    @property
+    def remote_sends(self) -> bool:
+        return self in (Direction.SENDRECV, Direction.SENDONLY)
+
+
+class SdpError(ValueError):
+    """An SDP we cannot use (no audio, no common codec)."""
+
+
+@dataclass(frozen=True)
+class MediaDescription:
+    """The parts of a session description a G.711 call needs."""
+
+    address: str
+    port: int
+    payload_types: tuple[int, ...]
+    rtpmap: tuple[tuple[int, str], ...]  # pt -> "PCMU/8000"
+    direction: Direction = Direction.SENDRECV
+
+    def codec_name(self, pt: int) -> str | None:
+        for num, desc in self.rtpmap:
+            if num == pt:
+                return desc.split("/")[0].upper()
+        return {0: "PCMU", 8: "PCMA"}.get(pt)
+
+    @property
+    def telephone_event_pt(self) -> int | None:
+        for pt in self.payload_types:
+            if self.codec_name(pt) == "TELEPHONE-EVENT":
+                return pt
+        return None
+
+    @classmethod
+    def parse(cls, body: bytes) -> MediaDescription:
+        session_addr, media_addr, port, pts = None, None, None, ()
+        rtpmap: list[tuple[int, str]] = []
+        direction, in_audio, seen_media = Direction.SENDRECV, False, False
+        for raw in body.decode(errors="replace").splitlines():
+            line = raw.strip()
+            if len(line) < 2 or line[1] != "=":
+                continue
+            kind, value = line[0], line[2:]
+            if kind == "m":
+                if seen_media and in_audio:
+                    break  # first audio stream only
+                seen_media = True
+                fields = value.split()
+                in_audio = fields[0] == "audio"
+                if in_audio:
+                    port = int(fields[1])
+                    pts = tuple(int(p) for p in fields[3:] if p.isdigit())
+            elif kind == "c":
+                addr = value.split()[-1].split("/")[0]
+                if seen_media and in_audio:
+                    media_addr = addr
+                elif not seen_media:
+                    session_addr = addr
+            elif kind == "a" and (in_audio or not seen_media):
+                if value.startswith("rtpmap:") and in_audio:
+                    num, _, desc = value[7:].partition(" ")
+                    rtpmap.append((int(num), desc.strip()))
+                elif value in Direction.__members__.values():
+                    direction = Direction(value)
+        if port is None:
+            raise SdpError("no audio stream in SDP")
+        address = media_addr or session_addr
+        if not address:
+            raise SdpError("no connection address in SDP")
+        return cls(address, port, pts, tuple(rtpmap), direction)
+
+
+@dataclass(frozen=True)
+class Negotiated:
+    """The outcome of an offer/answer: what we send and expect."""
+
+    remote: MediaDescription
+    codec: str
+    payload_type: int
+    dtmf_pt: int | None
+
+
+def negotiate(remote: MediaDescription, preferred: tuple[str, ...]) -> Negotiated:
+    """Pick our first preferred codec the remote offered (as answerer) or accepted (as offerer)."""
+    offered = {remote.codec_name(pt): pt for pt in remote.payload_types}
+    for codec in preferred:
+        if codec in offered:
+            return Negotiated(remote, codec, offered[codec], remote.telephone_event_pt)
+    raise SdpError(f"no common codec: offered {sorted(n for n in offered if n)}, we have {list(preferred)}")
+
+
+def build_sdp(
+    address: str,
+    port: int,
+    codecs: tuple[str, ...],
+    dtmf_pt: int | None = 101,
+    direction: Direction = Direction.SENDRECV,
+    session_id: int | None = None,
+    version: int = 1,
+) -> bytes:
+    session_id = session_id or secrets.randbelow(2**31)
+    pts = [STATIC_PT[c] for c in codecs]
+    if dtmf_pt is not None:
+        pts.append(dtmf_pt)
+    lines = [
+        "v=0",
+        f"o=voicebot {session_id} {version} IN IP4 {address}",
+        "s=voicebot",
+        f"c=IN IP4 {address}",
+        "t=0 0",
+        f"m=audio {port} RTP/AVP {' '.join(map(str, pts))}",
+    ]
+    lines += [f"a=rtpmap:{STATIC_PT[c]} {c}/8000" for c in codecs]
+    if dtmf_pt is not None:
+        lines += [f"a=rtpmap:{dtmf_pt} telephone-event/8000", f"a=fmtp:{dtmf_pt} 0-16"]
+    lines += ["a=ptime:20", f"a={direction}"]
+    return ("\r\n".join(lines) + "\r\n").encode()

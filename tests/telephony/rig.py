@@ -1,0 +1,284 @@
+"""Real SIP peers on 127.0.0.1 for conformance tests: Kamailio, baresip and SIPp starters, audio helpers."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import time
+import wave
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from telephony.rtp.codec import G711
+
+RIG = Path(__file__).parent / "rig"
+LOCALHOST = "127.0.0.1"
+
+
+def have_peers() -> bool:
+    return all(shutil.which(tool) for tool in ("kamailio", "baresip", "sipp"))
+
+
+def wait_udp_port_bound(port: int, timeout: float = 5.0) -> None:
+    """Until something listens on udp 127.0.0.1:port (binding it ourselves fails)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            sock.bind((LOCALHOST, port))
+        except OSError:
+            return
+        finally:
+            sock.close()
+        time.sleep(0.05)
+    raise TimeoutError(f"nothing bound udp {port}")
+
+
+@dataclass
+class Peer:
+    name: str
+    proc: subprocess.Popen
+    log: Path
+
+    def stop(self, timeout: float = 5.0) -> None:
+        if self.proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(timeout)
+
+    def wait(self, timeout: float) -> int:
+        return self.proc.wait(timeout)
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+
+def _spawn(name: str, cmd: list[str], workdir: Path, stdin=None) -> Peer:
+    log = workdir / f"{name}.log"
+    out = log.open("wb")
+    proc = subprocess.Popen(
+        cmd, stdout=out, stderr=subprocess.STDOUT, stdin=stdin, cwd=workdir, start_new_session=True
+    )
+    out.close()
+    return Peer(name, proc, log)
+
+
+# ---- Kamailio ---------------------------------------------------------------
+def start_kamailio(workdir: Path, port: int, trunk_port: int, auth: bool = False) -> Peer:
+    cfg = (
+        (RIG / "kamailio.cfg.in").read_text().replace("@PORT@", str(port)).replace("@TRUNK@", str(trunk_port))
+    )
+    path = workdir / f"kamailio-{port}.cfg"
+    path.write_text(cfg)
+    cmd = [
+        "kamailio",
+        "-f",
+        str(path),
+        "-P",
+        str(workdir / f"kam-{port}.pid"),
+        "-E",
+        "-DD",
+        "-Y",
+        str(workdir),
+    ]
+    if auth:
+        cmd += ["-A", "WITH_AUTH"]
+    peer = _spawn(f"kamailio-{port}", cmd, workdir)
+    wait_udp_port_bound(port)
+    time.sleep(0.2)
+    return peer
+
+
+# ---- baresip ----------------------------------------------------------------
+def make_baresip(
+    workdir: Path,
+    name: str,
+    sip_port: int,
+    wav: Path,
+    codec: str,
+    proxy_port: int,
+    auto_answer: bool = False,
+    regint: int = 600,
+    stdio: bool = False,
+) -> Path:
+    """A baresip config dir: account NAME@127.0.0.1 via Kamailio, plays `wav`, records dump-*-{enc,dec}.wav."""
+    home = workdir / "baresip" / name
+    shutil.rmtree(home, ignore_errors=True)
+    (home / "rec").mkdir(parents=True)
+    modules = ["g711.so", "aufile.so", "aubridge.so", "sndfile.so"] + (["stdio.so"] if stdio else [])
+    config = f"""poll_method epoll
+net_interface 127.0.0.1
+sip_listen 127.0.0.1:{sip_port}
+call_local_timeout 120
+call_max_calls 4
+audio_player aubridge,nil
+audio_source aufile,{wav}
+audio_alert aubridge,nil
+ausrc_srate 8000
+auplay_srate 8000
+ausrc_channels 1
+auplay_channels 1
+audio_buffer 40
+jitter_buffer_delay 2-10
+rtp_ports {sip_port * 2}-{sip_port * 2 + 99}
+module_path /usr/lib/baresip/modules
+{chr(10).join("module " + m for m in modules)}
+module_tmp uuid.so
+module_tmp account.so
+module_app menu.so
+snd_path {home / "rec"}
+"""
+    (home / "config").write_text(config)
+    account = f'<sip:{name}@127.0.0.1>;auth_pass=secret;outbound="sip:127.0.0.1:{proxy_port}";regint={regint}'
+    account += f";audio_codecs={codec}"
+    if auto_answer:
+        account += ";answermode=auto"
+    (home / "accounts").write_text(account + "\n")
+    return home
+
+
+def start_baresip(home: Path, timeout: int, commands: list[str] = (), stdin=None) -> Peer:
+    cmd = ["baresip", "-f", str(home), "-t", str(timeout)]
+    for command in commands:
+        cmd += ["-e", command]
+    return _spawn(f"baresip-{home.name}", cmd, home, stdin=stdin or subprocess.DEVNULL)
+
+
+def recording(home: Path, kind: str) -> Path:
+    """The newest recording of `kind` 'enc' (what baresip sent) or 'dec' (what it heard)."""
+    files = sorted((home / "rec").glob(f"dump-*-{kind}.wav"), key=lambda p: p.stat().st_mtime)
+    if not files:
+        raise FileNotFoundError(f"no {kind} recording in {home / 'rec'}")
+    return files[-1]
+
+
+# ---- SIPp -------------------------------------------------------------------
+def start_sipp(workdir: Path, args: list[str], name: str = "sipp") -> Peer:
+    return _spawn(name, ["sipp", *args, "-nostdin"], workdir)
+
+
+def pcap_from_pcm(pcm: np.ndarray, path: Path, codec: str) -> Path:
+    """An RTP pcap (Ethernet/IPv4/UDP, 20 ms G.711) from int16 samples, for SIPp play_pcap_audio."""
+    g711 = G711(codec)
+    enc = g711.encode(pcm.astype("<i2").tobytes())
+    out = bytearray(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
+    seq, ts, ssrc, t0 = 1000, 160000, 0x1234ABCD, 1_700_000_000.0
+    for n, i in enumerate(range(0, len(enc) - 159, 160)):
+        rtp = (
+            struct.pack("!BBHII", 0x80, g711.payload_type | (0x80 if i == 0 else 0), seq, ts, ssrc)
+            + enc[i : i + 160]
+        )
+        udp = struct.pack("!HHHH", 40000, 40000, 8 + len(rtp), 0) + rtp
+        iph = struct.pack(
+            "!BBHHHBBH4s4s",
+            0x45,
+            0,
+            20 + len(udp),
+            0,
+            0,
+            64,
+            17,
+            0,
+            bytes([127, 0, 0, 1]),
+            bytes([127, 0, 0, 1]),
+        )
+        total = sum(struct.unpack("!10H", iph))
+        total = (total >> 16) + (total & 0xFFFF)
+        total += total >> 16
+        iph = iph[:10] + struct.pack("!H", ~total & 0xFFFF) + iph[12:]
+        frame = b"\0" * 12 + b"\x08\x00" + iph + udp
+        t = t0 + n * 0.02
+        out += struct.pack("<IIII", int(t), round((t % 1) * 1e6), len(frame), len(frame)) + frame
+        seq, ts = seq + 1, ts + 160
+    path.write_bytes(bytes(out))
+    return path
+
+
+# ---- audio ------------------------------------------------------------------
+def speechlike(seconds: float, seed: int = 1, level: float = 0.3) -> np.ndarray:
+    """Deterministic non-periodic test audio: band-limited noise shaped into 'syllables' (int16, 8 kHz)."""
+    rng = np.random.default_rng(seed)
+    n = int(seconds * 8000)
+    spectrum = np.fft.rfft(rng.standard_normal(n))
+    freqs = np.fft.rfftfreq(n, 1 / 8000)
+    spectrum *= np.exp(-(((freqs - 700) / 600) ** 2)) + 0.4 * np.exp(-(((freqs - 1800) / 500) ** 2))
+    x = np.fft.irfft(spectrum, n)
+    t = np.arange(n) / 8000
+    envelope = 0.55 + 0.45 * np.sin(2 * np.pi * 3.1 * t + rng.uniform(0, 6)) * np.sin(2 * np.pi * 0.7 * t + 1)
+    x = x * np.abs(envelope)
+    x = x / np.max(np.abs(x)) * level
+    return (x * 32767).astype(np.int16)
+
+
+def write_wav(path: Path, pcm: np.ndarray | bytes, pad_seconds: float = 0.0) -> Path:
+    data = pcm.astype("<i2").tobytes() if isinstance(pcm, np.ndarray) else pcm
+    data += bytes(int(pad_seconds * 8000) * 2)
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(8000)
+        w.writeframes(data)
+    return path
+
+
+def read_wav(path: Path) -> np.ndarray:
+    with wave.open(str(path)) as w:
+        assert w.getframerate() == 8000, f"{path}: {w.getframerate()} Hz"
+        raw = w.readframes(w.getnframes())
+        if w.getsampwidth() == 1:
+            return ((np.frombuffer(raw, np.uint8).astype(np.int16) - 128) * 256).astype(np.int16)
+        samples = np.frombuffer(raw, np.int16)
+        return samples[:: w.getnchannels()] if w.getnchannels() > 1 else samples
+
+
+@dataclass(frozen=True)
+class AudioMatch:
+    lag: int
+    snr_db: float
+    seg_snr_median_db: float
+    corr: float
+    active_frames: int
+    dead_frames: int
+
+
+def compare_audio(ref: np.ndarray, got: np.ndarray) -> AudioMatch:
+    """cmp_audio.py's measure: align by cross-correlation, gain-matched SNR, correlation, dead frames."""
+    r0, g0 = ref.astype(np.float64) / 32768, got.astype(np.float64) / 32768
+    if len(g0) == 0 or not np.any(g0):
+        return AudioMatch(0, -99.0, -99.0, 0.0, 0, 0)
+    size = 1 << int(np.ceil(np.log2(len(r0) + len(g0))))
+    corr = np.fft.irfft(np.fft.rfft(g0, size) * np.conj(np.fft.rfft(r0, size)), size)
+    idx = int(np.argmax(corr))
+    lag = idx if idx < size - len(r0) + 1 else idx - size
+    if lag >= 0:
+        g = g0[lag : lag + len(r0)]
+        r = r0[: len(g)]
+    else:
+        r = r0[-lag:]
+        g = g0[: len(r)]
+    n = min(len(r), len(g))
+    r, g = r[:n], g[:n]
+    gain = float(np.dot(r, g) / max(1e-12, np.dot(r, r)))
+    err = g - gain * r
+    snr = 10 * np.log10(np.sum((gain * r) ** 2) / max(1e-12, np.sum(err**2)))
+    cc = float(np.corrcoef(r, g)[0, 1]) if n > 1 else 0.0
+    frames = n // 160
+    active = [i for i in range(frames) if np.sqrt(np.mean(r[i * 160 : (i + 1) * 160] ** 2)) > 0.01]
+    dead = [i for i in active if np.sqrt(np.mean(g[i * 160 : (i + 1) * 160] ** 2)) < 0.002]
+    seg = []
+    for i in active:
+        rr, gg = gain * r[i * 160 : (i + 1) * 160], g[i * 160 : (i + 1) * 160]
+        seg.append(10 * np.log10(max(np.sum(rr**2), 1e-12) / max(np.sum((gg - rr) ** 2), 1e-12)))
+    return AudioMatch(lag, float(snr), float(np.median(seg)) if seg else -99.0, cc, len(active), len(dead))

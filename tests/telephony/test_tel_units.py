@@ -1,0 +1,136 @@
+"""Unit specification of the SIP/RTP building blocks (no external peers)."""
+
+from __future__ import annotations
+
+import asyncio
+import warnings
+
+import numpy as np
+import pytest
+
+from telephony.rtp.clock import PacingClock
+from telephony.rtp.codec import G711
+from telephony.rtp.dtmf import DtmfDetector, digit_packets
+from telephony.sip.auth import Challenge, authorization
+from telephony.sip.dialog import Dialog
+from telephony.sip.message import Address, SipMessage, SipUri
+from telephony.sip.sdp import Direction, MediaDescription, build_sdp, negotiate
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", DeprecationWarning)
+    import audioop  # reference implementation only, never used by the package
+
+
+@pytest.mark.parametrize("codec", ["PCMU", "PCMA"])
+def test_g711_matches_reference_implementation(codec):
+    pcm = np.arange(-32768, 32768, dtype=np.int16).tobytes()
+    ref_enc = audioop.lin2ulaw(pcm, 2) if codec == "PCMU" else audioop.lin2alaw(pcm, 2)
+    g711 = G711(codec)
+    assert g711.encode(pcm) == ref_enc
+    all_codes = bytes(range(256))
+    ref_dec = audioop.ulaw2lin(all_codes, 2) if codec == "PCMU" else audioop.alaw2lin(all_codes, 2)
+    assert g711.decode(all_codes) == ref_dec
+
+
+def test_parse_request_with_compact_and_multi_value_headers():
+    raw = (
+        b"INVITE sip:robot@127.0.0.1:5070 SIP/2.0\r\n"
+        b"v: SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bKaaa, SIP/2.0/UDP 10.0.0.2;branch=z9hG4bKbbb\r\n"
+        b'f: "Alice" <sip:alice@example.com>;tag=123\r\n'
+        b"t: <sip:robot@example.com>\r\n"
+        b"i: abc@host\r\n"
+        b"CSeq: 7 INVITE\r\n"
+        b"Record-Route: <sip:p1;lr>, <sip:p2;lr>\r\n"
+        b"l: 4\r\n\r\nbodyEXTRA"
+    )
+    msg = SipMessage.parse(raw)
+    assert msg.method == "INVITE" and msg.cseq == (7, "INVITE")
+    assert msg.branch == "z9hG4bKaaa" and len(msg.get_all("Via")) == 2
+    assert msg.from_addr.display == "Alice" and msg.from_addr.tag == "123"
+    assert msg.get_all("Record-Route") == ["<sip:p1;lr>", "<sip:p2;lr>"]
+    assert msg.body == b"body"
+    again = SipMessage.parse(msg.encode())
+    assert again.headers == msg.headers and again.body == b"body"
+
+
+def test_uri_and_address_round_trip():
+    uri = SipUri.parse("sip:+4930123@pbx.example:5080;transport=udp")
+    assert (uri.user, uri.host, uri.port, uri.param("transport")) == ("+4930123", "pbx.example", 5080, "udp")
+    addr = Address.parse("<sip:9123@127.0.0.1>;tag=xyz")
+    assert addr.tag == "xyz" and str(addr.with_tag("q")) == "<sip:9123@127.0.0.1>;tag=q"
+
+
+def test_digest_rfc2617_example():
+    challenge = Challenge.parse(
+        'Digest realm="testrealm@host.com", qop="auth,auth-int", nonce="dcd98b7102dd2f0e8b11d0f600bfb0c093", '
+        'opaque="5ccc069c403ebaf9f0171e9517f40e41"'
+    )
+    header = authorization(challenge, "GET", "/dir/index.html", "Mufasa", "Circle Of Life")
+    assert 'opaque="5ccc069c403ebaf9f0171e9517f40e41"' in header and "qop=auth" in header
+    plain = Challenge(realm="testrealm@host.com", nonce="dcd98b7102dd2f0e8b11d0f600bfb0c093")
+    # RFC 2069-style (no qop) response, computed independently
+    assert 'response="670fd8c2df070c60b045671b8b24ff02"' in authorization(
+        plain, "GET", "/dir/index.html", "Mufasa", "Circle Of Life"
+    )
+
+
+def test_sdp_offer_answer_and_hold_direction():
+    offer = MediaDescription.parse(
+        b"v=0\r\no=- 1 1 IN IP4 10.0.0.5\r\ns=-\r\nc=IN IP4 10.0.0.5\r\nt=0 0\r\n"
+        b"m=audio 4000 RTP/AVP 8 0 101\r\na=rtpmap:101 telephone-event/8000\r\na=sendonly\r\n"
+    )
+    assert (offer.address, offer.port, offer.direction) == ("10.0.0.5", 4000, Direction.SENDONLY)
+    result = negotiate(offer, ("PCMU", "PCMA"))
+    assert (result.codec, result.payload_type, result.dtmf_pt) == ("PCMU", 0, 101)
+    assert offer.direction.answer is Direction.RECVONLY
+    ours = MediaDescription.parse(build_sdp("127.0.0.1", 5000, ("PCMA",), 101, Direction.RECVONLY))
+    assert ours.payload_types == (8, 101) and ours.direction is Direction.RECVONLY
+
+
+def test_dtmf_detector_reports_each_event_once_and_repeats():
+    detector = DtmfDetector()
+    digits = []
+    for ts, now in ((1000, 0.0), (1000, 2.0)):  # the same digit replayed 2 s later counts again
+        for payload, _marker in digit_packets("5"):
+            digits.append(detector.feed(ts, payload, now))
+    for payload, _marker in digit_packets("#"):
+        digits.append(detector.feed(9000, payload, 3.0))
+    assert [d for d in digits if d] == ["5", "5", "#"]
+
+
+def test_uac_dialog_routes_in_dialog_requests_through_record_route():
+    invite = SipMessage(method="INVITE", uri="sip:9123@127.0.0.1")
+    for name, value in (
+        ("From", "<sip:robot@127.0.0.1>;tag=a"),
+        ("To", "<sip:9123@127.0.0.1>"),
+        ("Call-ID", "c1"),
+        ("CSeq", "1 INVITE"),
+        ("Via", "SIP/2.0/UDP x;branch=z9hG4bK1"),
+    ):
+        invite.add(name, value)
+    ok = SipMessage(status=200, reason="OK", headers=list(invite.headers))
+    ok.set("To", "<sip:9123@127.0.0.1>;tag=b")
+    ok.add("Record-Route", "<sip:127.0.0.1:5160;lr>")
+    ok.add("Record-Route", "<sip:10.9.9.9;lr>")
+    ok.add("Contact", "<sip:trunk@127.0.0.1:5190>")
+    dialog = Dialog.as_uac(invite, ok)
+    bye = dialog.request("BYE")
+    assert bye.uri == "sip:trunk@127.0.0.1:5190"
+    assert bye.get_all("Route") == ["<sip:10.9.9.9;lr>", "<sip:127.0.0.1:5160;lr>"]
+    assert dialog.destination == ("10.9.9.9", 5060) and bye.cseq == (2, "BYE")
+
+
+async def test_pacing_clock_ticks_every_20ms():
+    clock = PacingClock()
+    times: list[float] = []
+
+    class Recorder:
+        def tick(self, now: float) -> None:
+            times.append(now)
+
+    clock.add(Recorder())
+    await asyncio.sleep(1.0)
+    await clock.close()
+    gaps = np.diff(times) * 1000
+    assert 48 <= len(times) <= 52
+    assert abs(np.mean(gaps) - 20) < 0.5 and np.percentile(gaps, 99) < 30
