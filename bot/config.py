@@ -52,6 +52,25 @@ class ApiSettings(_Section):
     port: int = 8000
 
 
+class StorageSettings(_Section):
+    """The database: empty `url` means a SQLite file (WAL) at `<data_dir>/voicebot.db`; PostgreSQL by URL."""
+
+    url: str = Field("", description="SQLAlchemy URL, e.g. postgresql+psycopg://user:pass@host/db")
+    echo: bool = False
+
+
+class ContactsSettings(_Section):
+    default_region: str = Field("RU", min_length=2, max_length=2, description="region for numbers without +")
+
+
+class DialerSettings(_Section):
+    """The outbound dialer: how often it schedules, how many lines it may use in total."""
+
+    tick_seconds: float = Field(1.0, gt=0, description="pause between scheduling passes")
+    max_lines: int = Field(30, ge=1, description="concurrent calls over all campaigns on this node")
+    batch_size: int = Field(500, ge=1, description="due contacts read per query")
+
+
 class LogSettings(_Section):
     level: str = "INFO"
 
@@ -61,6 +80,14 @@ class Settings(_Section):
     rasa: RasaSettings = RasaSettings()
     api: ApiSettings = ApiSettings()
     log: LogSettings = LogSettings()
+    storage: StorageSettings = StorageSettings()
+    contacts: ContactsSettings = ContactsSettings()
+    dialer: DialerSettings = DialerSettings()
+
+    @property
+    def database_url(self) -> str:
+        """The storage URL, defaulting to the SQLite file under the data directory."""
+        return self.storage.url or f"sqlite:///{self.paths.data_dir / 'voicebot.db'}"
 
     @property
     def rasa_dir(self) -> Path:
@@ -87,7 +114,5 @@ def load_settings(path: Path | None = None, environ: dict[str, str] | None = Non
     try:
         return Settings.model_validate(data)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
-        )
+        problems = "; ".join(f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors())
         raise ConfigError(f"invalid configuration ({path} and {ENV_PREFIX}* variables): {problems}") from exc

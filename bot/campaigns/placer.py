@@ -1,0 +1,69 @@
+"""The boundary between the dialer and a phone call: the dialer hands a `CallRequest` to a `CallPlacer`.
+
+The voice pipeline (dialog + telephony) implements `CallPlacer`; the dialer only needs the `CallReport` back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Protocol
+
+from bot.outcomes import Outcome
+
+
+class TelephonyResult(StrEnum):
+    """How the network ended the call attempt."""
+
+    ANSWERED = "answered"
+    BUSY = "busy"
+    NO_ANSWER = "no_answer"
+    REJECTED = "rejected"
+    FAILED = "failed"
+
+
+class AmdResult(StrEnum):
+    """Answering-machine detection verdict for an answered call."""
+
+    HUMAN = "human"
+    MACHINE = "machine"
+    UNKNOWN = "unknown"
+    NOT_RUN = "not_run"
+
+
+@dataclass(frozen=True)
+class CallRequest:
+    """One claimed attempt to call one contact; `attempt_id` is unique and never dialled twice."""
+
+    attempt_id: int
+    campaign_id: int
+    contact_id: int
+    phone: str  # E.164
+    caller_id: str
+    script: str
+    language: str
+    variables: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CallReport:
+    """What happened on the call. `outcome` is set when the dialog ran (answered calls)."""
+
+    result: TelephonyResult
+    outcome: Outcome | None = None
+    outcome_data: dict[str, Any] = field(default_factory=dict)
+    callback_at: datetime | None = None  # aware; for Outcome.CALLBACK
+    slots: dict[str, Any] = field(default_factory=dict)
+    transcript: list[dict[str, Any]] = field(default_factory=list)  # [{"role": "bot"|"caller", "text": ...}]
+    ring_seconds: float = 0.0
+    talk_seconds: float = 0.0
+    recording_path: str = ""
+    amd: AmdResult = AmdResult.NOT_RUN
+    error: str = ""
+
+
+class CallPlacer(Protocol):
+    """Places one call and returns when it is over. Raising counts as a `failed` attempt."""
+
+    async def place(self, request: CallRequest) -> CallReport: ...

@@ -1,0 +1,282 @@
+"""Operations on campaigns shared by the API and the CLI: create, edit, state changes, contacts, results.
+
+Errors are typed so each front end can say them its own way (HTTP status, CLI message).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterator
+from datetime import datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from bot.campaigns.rules import CampaignRules
+from bot.contacts.importer import ColumnMapping, ImportReport, Progress, parse_contacts, store_contacts
+from bot.contacts.phones import PhoneNormalizer
+from bot.storage.db import Database
+from bot.storage.models import Attempt, Campaign, Contact
+
+
+class CampaignState(StrEnum):
+    DRAFT = "draft"
+    RUNNING = "running"
+    PAUSED = "paused"
+    COMPLETED = "completed"  # every contact reached a final state, or the end date passed
+    STOPPED = "stopped"  # stopped by an operator; final
+
+
+class Action(StrEnum):
+    START = "start"
+    PAUSE = "pause"
+    RESUME = "resume"
+    STOP = "stop"
+
+
+TRANSITIONS: dict[Action, tuple[set[CampaignState], CampaignState]] = {
+    Action.START: ({CampaignState.DRAFT}, CampaignState.RUNNING),
+    Action.PAUSE: ({CampaignState.RUNNING}, CampaignState.PAUSED),
+    Action.RESUME: ({CampaignState.PAUSED}, CampaignState.RUNNING),
+    Action.STOP: ({CampaignState.DRAFT, CampaignState.RUNNING, CampaignState.PAUSED}, CampaignState.STOPPED),
+}
+EDITABLE = {CampaignState.DRAFT, CampaignState.PAUSED}
+
+
+class NotFound(LookupError):
+    """No such campaign, call or entry."""
+
+
+class Conflict(RuntimeError):
+    """The operation is not allowed in the campaign's current state."""
+
+
+class InvalidInput(ValueError):
+    """The request names something that does not exist (a script) or is otherwise unusable."""
+
+
+class CampaignSpec(BaseModel):
+    """What an operator gives to create a campaign."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+    script: str = Field(min_length=1, max_length=100, description="a dialog script: dialogs/<script>.yml")
+    language: Literal["ru", "en"] = "ru"
+    caller_id: str = Field("", max_length=32)
+    variables: dict[str, str | int | float | bool] = {}
+    priority: int = Field(0, ge=-1000, le=1000)
+    rules: CampaignRules = CampaignRules()
+
+
+class CampaignPatch(BaseModel):
+    """Fields to change on a draft or paused campaign; omitted fields stay."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(None, min_length=1, max_length=200)
+    script: str | None = Field(None, min_length=1, max_length=100)
+    language: Literal["ru", "en"] | None = None
+    caller_id: str | None = Field(None, max_length=32)
+    variables: dict[str, str | int | float | bool] | None = None
+    priority: int | None = Field(None, ge=-1000, le=1000)
+    rules: CampaignRules | None = None
+
+
+def available_scripts(dialogs_dir: Path) -> set[str]:
+    """Script names: the `dialogs/<name>.yml` files (the dialog catalogue validates their content)."""
+    return {p.stem for p in dialogs_dir.glob("*.yml")} | {p.stem for p in dialogs_dir.glob("*.yaml")}
+
+
+def _check_script(script: str, scripts: set[str]) -> None:
+    if script not in scripts:
+        known = ", ".join(sorted(scripts)) or "none"
+        raise InvalidInput(f"unknown script {script!r}; available: {known}")
+
+
+def get(session: Session, campaign_id: int) -> Campaign:
+    campaign = session.get(Campaign, campaign_id)
+    if campaign is None:
+        raise NotFound(f"campaign {campaign_id} not found")
+    return campaign
+
+
+def create(session: Session, spec: CampaignSpec, scripts: set[str], now: datetime) -> Campaign:
+    _check_script(spec.script, scripts)
+    campaign = Campaign(
+        name=spec.name,
+        script=spec.script,
+        language=spec.language,
+        caller_id=spec.caller_id,
+        variables=dict(spec.variables),
+        priority=spec.priority,
+        rules=spec.rules.model_dump(mode="json"),
+        state=CampaignState.DRAFT,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(campaign)
+    session.flush()
+    return campaign
+
+
+def edit(
+    session: Session, campaign_id: int, patch: CampaignPatch, scripts: set[str], now: datetime
+) -> Campaign:
+    campaign = get(session, campaign_id)
+    if campaign.state not in EDITABLE:
+        raise Conflict(
+            f"campaign {campaign_id} is {campaign.state}: only draft or paused campaigns can be edited"
+        )
+    changes = patch.model_dump(exclude_unset=True, mode="json")
+    if "script" in changes:
+        _check_script(changes["script"], scripts)
+    for key, value in changes.items():
+        if value is None:
+            raise InvalidInput(f"{key} cannot be null")
+        setattr(campaign, key, value)
+    campaign.updated_at = now
+    return campaign
+
+
+def delete(session: Session, campaign_id: int) -> None:
+    campaign = get(session, campaign_id)
+    if campaign.state != CampaignState.DRAFT:
+        raise Conflict(
+            f"campaign {campaign_id} is {campaign.state}: only drafts can be deleted, stop it instead"
+        )
+    session.delete(campaign)
+
+
+def apply(session: Session, campaign_id: int, action: Action, now: datetime) -> Campaign:
+    """Move a campaign along draft → running ⇄ paused → stopped."""
+    campaign = get(session, campaign_id)
+    allowed, target = TRANSITIONS[action]
+    if campaign.state not in allowed:
+        raise Conflict(f"cannot {action} campaign {campaign_id}: it is {campaign.state}")
+    campaign.state = target
+    campaign.updated_at = now
+    return campaign
+
+
+def import_contacts(
+    db: Database,
+    campaign_id: int,
+    data: bytes,
+    mapping: ColumnMapping,
+    normalizer: PhoneNormalizer,
+    now: datetime,
+    progress: Progress | None = None,
+) -> ImportReport:
+    """Parse a CSV file and store its contacts in one transaction; raises CsvFormatError for unusable files."""
+    with db.session() as session:
+        campaign = get(session, campaign_id)
+        if campaign.state in (CampaignState.COMPLETED, CampaignState.STOPPED):
+            raise Conflict(f"campaign {campaign_id} is {campaign.state}: no new contacts")
+    contacts, report = parse_contacts(data, mapping, normalizer, progress)
+    with db.session() as session:
+        store_contacts(session, campaign_id, contacts, now, report)
+    return report
+
+
+def contact_counts(session: Session, campaign_id: int) -> dict[str, int]:
+    """Contacts per state."""
+    rows = session.execute(
+        select(Contact.state, func.count()).where(Contact.campaign_id == campaign_id).group_by(Contact.state)
+    )
+    return {state: count for state, count in rows}
+
+
+def block_pending(session: Session, phone: str, campaign_id: int | None) -> int:
+    """Mark pending contacts with this number `dnc` (in one campaign, or all with `campaign_id` None)."""
+    query = update(Contact).where(Contact.phone == phone, Contact.state == "pending")
+    if campaign_id is not None:
+        query = query.where(Contact.campaign_id == campaign_id)
+    return session.execute(query.values(state="dnc", note="do-not-call list")).rowcount
+
+
+def calls(
+    session: Session, campaign_id: int | None = None, limit: int = 100, offset: int = 0
+) -> list[Attempt]:
+    query = select(Attempt).order_by(Attempt.id.desc()).limit(limit).offset(offset)
+    if campaign_id is not None:
+        query = query.where(Attempt.campaign_id == campaign_id)
+    return list(session.scalars(query))
+
+
+def call(session: Session, attempt_id: int) -> Attempt:
+    attempt = session.get(Attempt, attempt_id)
+    if attempt is None:
+        raise NotFound(f"call {attempt_id} not found")
+    return attempt
+
+
+RESULT_COLUMNS = (
+    "attempt_id",
+    "contact_id",
+    "phone",
+    "name",
+    "attempt",
+    "started_at",
+    "finished_at",
+    "state",
+    "result",
+    "outcome",
+    "outcome_data",
+    "slots",
+    "ring_seconds",
+    "talk_seconds",
+    "amd",
+    "recording_path",
+    "contact_state",
+)
+
+
+def export_results(session: Session, campaign_id: int) -> Iterator[str]:
+    """CSV lines (UTF-8, `,`), one per attempt, oldest first; JSON in the data and slots columns."""
+    get(session, campaign_id)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+
+    def line(values: list[Any]) -> str:
+        buffer.seek(0)
+        buffer.truncate()
+        writer.writerow(values)
+        return buffer.getvalue()
+
+    yield line(list(RESULT_COLUMNS))
+    rows = session.execute(
+        select(Attempt, Contact.name, Contact.state)
+        .join(Contact, Contact.id == Attempt.contact_id)
+        .where(Attempt.campaign_id == campaign_id)
+        .order_by(Attempt.id)
+        .execution_options(yield_per=1000)
+    )
+    for attempt, name, contact_state in rows:
+        yield line(
+            [
+                attempt.id,
+                attempt.contact_id,
+                attempt.phone,
+                name,
+                attempt.number,
+                attempt.started_at.isoformat(),
+                attempt.finished_at.isoformat() if attempt.finished_at else "",
+                attempt.state,
+                attempt.result,
+                attempt.outcome,
+                json.dumps(attempt.outcome_data, ensure_ascii=False),
+                json.dumps(attempt.slots, ensure_ascii=False),
+                attempt.ring_seconds,
+                attempt.talk_seconds,
+                attempt.amd,
+                attempt.recording_path,
+                contact_state,
+            ]
+        )

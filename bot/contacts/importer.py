@@ -1,0 +1,219 @@
+"""CSV contact import: what Russian Excel exports (Windows-1251 or UTF-8, `;` or `,`), mapped to contact fields.
+
+Bad rows are reported (row number, reason) and skipped; the rest is imported. Duplicates, within the file or
+against contacts already in the campaign, are merged: later non-empty values win, variables are combined.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
+
+from bot.contacts.phones import PhoneError, PhoneNormalizer
+from bot.storage.models import Contact
+
+PHONE_HEADERS = ("phone", "телефон", "номер", "номер телефона", "msisdn", "number")
+NAME_HEADERS = ("name", "имя", "фио", "full name", "клиент")
+TIMEZONE_HEADERS = ("timezone", "time zone", "tz", "часовой пояс")
+BATCH = 5000
+
+Progress = Callable[[int, int], None]
+
+
+class CsvFormatError(ValueError):
+    """The file as a whole cannot be read as a contact list (no header, no phone column, not text)."""
+
+
+@dataclass(frozen=True)
+class ColumnMapping:
+    """Which CSV columns hold what. Unset fields are guessed from common header names (Russian and English);
+    with `variables` None every other column becomes a script variable under its header name."""
+
+    phone: str | None = None
+    name: str | None = None
+    timezone: str | None = None
+    variables: dict[str, str] | None = None  # variable name -> column header
+
+
+@dataclass(frozen=True)
+class RowError:
+    row: int  # 1-based line number in the file, the header being row 1
+    reason: str
+
+
+@dataclass
+class ImportReport:
+    rows: int = 0
+    created: int = 0
+    merged: int = 0
+    errors: list[RowError] = field(default_factory=list)
+
+
+def decode(data: bytes) -> str:
+    """UTF-8 (with or without BOM), else Windows-1251."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return data.decode("cp1251")
+
+
+def read_table(data: bytes) -> tuple[list[str], list[list[str]]]:
+    """Header and rows of a CSV file whose delimiter is `;` or `,` (whichever the header line has more of)."""
+    if b"\x00" in data[:4096]:
+        raise CsvFormatError("not a text file")
+    text = decode(data)
+    first = text.split("\n", 1)[0]
+    if not first.strip():
+        raise CsvFormatError("the file is empty or has no header line")
+    delimiter = ";" if first.count(";") > first.count(",") else ","
+    try:
+        rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+    except csv.Error as exc:
+        raise CsvFormatError(f"malformed CSV: {exc}") from exc
+    header = [h.strip() for h in rows[0]]
+    return header, rows[1:]
+
+
+def _find(header: list[str], wanted: str | None, guesses: Iterable[str], what: str) -> int | None:
+    lowered = [h.lower() for h in header]
+    if wanted is not None:
+        if wanted.lower() not in lowered:
+            raise CsvFormatError(f"no column {wanted!r} for {what}; columns: {', '.join(header)}")
+        return lowered.index(wanted.lower())
+    return next((lowered.index(g) for g in guesses if g in lowered), None)
+
+
+def _timezone(text: str) -> str:
+    """An IANA zone name, or a fixed offset such as 'UTC+3', 'GMT-5', 'MSK+4' / 'МСК+4'."""
+    value = text.strip()
+    upper = value.upper().replace(" ", "")
+    for prefix, base in (("UTC", 0), ("GMT", 0), ("MSK", 3), ("МСК", 3)):
+        if upper.startswith(prefix):
+            rest = upper[len(prefix) :] or "0"
+            try:
+                hours = base + int(rest.split(":")[0])
+            except ValueError as exc:
+                raise ValueError(f"unknown time zone {value!r}") from exc
+            return "UTC" if hours == 0 else f"Etc/GMT{-hours:+d}"
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown time zone {value!r}") from exc
+    return value
+
+
+def parse_contacts(
+    data: bytes, mapping: ColumnMapping, normalizer: PhoneNormalizer, progress: Progress | None = None
+) -> tuple[dict[str, dict[str, Any]], ImportReport]:
+    """Contacts by E.164 phone (duplicates already merged) and the report of bad rows."""
+    header, rows = read_table(data)
+    phone_col = _find(header, mapping.phone, PHONE_HEADERS, "the phone")
+    if phone_col is None:
+        raise CsvFormatError(f"no phone column (name it 'phone' or 'телефон', or map it); columns: {header}")
+    name_col = _find(header, mapping.name, NAME_HEADERS, "the name")
+    tz_col = _find(header, mapping.timezone, TIMEZONE_HEADERS, "the time zone")
+    if mapping.variables is None:
+        used = {phone_col, name_col, tz_col}
+        var_cols = [(h, i) for i, h in enumerate(header) if i not in used and h]
+    else:
+        var_cols = [
+            (var, _find(header, col, (), f"variable {var}")) for var, col in mapping.variables.items()
+        ]
+    width = len(header)
+    report = ImportReport(rows=len(rows))
+    contacts: dict[str, dict[str, Any]] = {}
+    for index, row in enumerate(rows):
+        line = index + 2
+        if progress and index % BATCH == 0:
+            progress(index, len(rows))
+        if not row or not any(cell.strip() for cell in row):
+            report.rows -= 1
+            continue
+        if len(row) != width:
+            report.errors.append(RowError(line, f"expected {width} columns, found {len(row)}"))
+            continue
+        try:
+            phone = normalizer.normalize(row[phone_col])
+            zones = (
+                _timezone(row[tz_col])
+                if tz_col is not None and row[tz_col].strip()
+                else ",".join(phone.timezones)
+            )
+        except (PhoneError, ValueError) as exc:
+            report.errors.append(RowError(line, str(exc)))
+            continue
+        variables = {var: row[col].strip() for var, col in var_cols if row[col].strip()}
+        name = row[name_col].strip() if name_col is not None else ""
+        existing = contacts.get(phone.e164)
+        if existing is None:
+            contacts[phone.e164] = {
+                "phone": phone.e164,
+                "name": name,
+                "timezones": zones,
+                "variables": variables,
+            }
+        else:
+            report.merged += 1
+            existing["name"] = name or existing["name"]
+            existing["timezones"] = zones or existing["timezones"]
+            existing["variables"] = existing["variables"] | variables
+    if progress:
+        progress(len(rows), len(rows))
+    return contacts, report
+
+
+def store_contacts(
+    session: Session,
+    campaign_id: int,
+    contacts: dict[str, dict[str, Any]],
+    now: datetime,
+    report: ImportReport,
+) -> None:
+    """Insert new contacts and merge into existing ones of the campaign (updating `report`)."""
+    phones = list(contacts)
+    for start in range(0, len(phones), BATCH):
+        chunk = phones[start : start + BATCH]
+        existing = session.execute(
+            select(Contact.id, Contact.phone, Contact.name, Contact.timezones, Contact.variables).where(
+                Contact.campaign_id == campaign_id, Contact.phone.in_(chunk)
+            )
+        ).all()
+        updates = []
+        for row in existing:
+            new = contacts.pop(row.phone)
+            updates.append(
+                {
+                    "id": row.id,
+                    "name": new["name"] or row.name,
+                    "timezones": new["timezones"] or row.timezones,
+                    "variables": row.variables | new["variables"],
+                }
+            )
+        if updates:
+            session.execute(update(Contact), updates)
+        report.merged += len(updates)
+        fresh = [contacts[p] | {"campaign_id": campaign_id} for p in chunk if p in contacts]
+        if fresh:
+            session.execute(
+                insert(Contact),
+                [
+                    c
+                    | {
+                        "state": "pending",
+                        "attempts": 0,
+                        "next_attempt_at": now,
+                        "last_result": "",
+                        "note": "",
+                    }
+                    for c in fresh
+                ],
+            )
+        report.created += len(fresh)

@@ -1,0 +1,204 @@
+"""The dialer in simulated time, on SQLite and PostgreSQL: windows, retries, caps, DNC, states, crash recovery."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections import Counter
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from conftest import dialer_for, make_campaign, run_until
+from sqlalchemy import select
+
+from bot.campaigns import service
+from bot.campaigns.clock import SimulatedClock
+from bot.campaigns.placer import AmdResult, CallReport, CallRequest, TelephonyResult
+from bot.campaigns.rules import CampaignRules, Hours, Preset, is_rest_day
+from bot.campaigns.simulated import ScriptedPlacer
+from bot.contacts import dnc
+from bot.outcomes import Outcome
+from bot.storage.db import Database
+from bot.storage.models import Attempt, Campaign, Contact
+
+MONDAY = datetime(2025, 3, 3, tzinfo=UTC)
+MSK, NSK, NY = "Europe/Moscow", "Asia/Novosibirsk", "America/New_York"
+A, B, C, D, E = "+79161110001", "+79161110002", "+79161110003", "+79161110004", "+79161110005"
+BUSY = CallReport(result=TelephonyResult.BUSY, ring_seconds=3)
+NO_ANSWER = CallReport(result=TelephonyResult.NO_ANSWER, ring_seconds=30)
+FAILED = CallReport(result=TelephonyResult.FAILED)
+MACHINE = CallReport(result=TelephonyResult.ANSWERED, amd=AmdResult.MACHINE, outcome=Outcome.MACHINE)
+EVERY_DAY = CampaignRules(rest_day_hours=Hours(start=time(9), end=time(21)), holidays_country="")
+
+
+def calls_by_phone(placer: ScriptedPlacer) -> dict[str, list[datetime]]:
+    result: dict[str, list[datetime]] = {}
+    for call in placer.placed:
+        result.setdefault(call.request.phone, []).append(call.at)
+    return result
+
+
+def contact_states(db: Database, campaign_id: int) -> dict[str, str]:
+    with db.session() as session:
+        rows = session.execute(select(Contact.phone, Contact.state).where(Contact.campaign_id == campaign_id))
+        return dict(rows.all())
+
+
+async def test_calls_only_inside_each_contacts_local_window(db: Database) -> None:
+    start = MONDAY + timedelta(hours=3)  # 06:00 in Moscow, 10:00 in Novosibirsk, 22:00 Sunday in New York
+    clock = SimulatedClock(start)
+    placer = ScriptedPlacer(clock=clock)
+    campaign = make_campaign(db, [(A, MSK), (B, NSK), (C, NY)], clock.now(), EVERY_DAY)
+    await run_until(dialer_for(db, placer, clock), clock, MONDAY + timedelta(days=2), timedelta(minutes=10))
+    calls = calls_by_phone(placer)
+    assert sorted(calls) == [A, B, C]
+    assert calls[B] == [start]
+    for phone, zone in ((A, MSK), (C, NY)):
+        local = calls[phone][0].astimezone(ZoneInfo(zone))
+        assert local.date() == date(2025, 3, 3), (phone, local)
+        assert time(9) <= local.time() < time(9, 10), (phone, local)
+    assert set(contact_states(db, campaign).values()) == {"done"}
+    with db.session() as session:
+        assert session.get(Campaign, campaign).state == "completed"
+
+
+async def test_retries_follow_the_policy_per_result(db: Database) -> None:
+    clock = SimulatedClock(MONDAY + timedelta(hours=7))  # 10:00 in Moscow
+    callback_at = MONDAY + timedelta(hours=12, minutes=30)
+    callback = CallReport(result=TelephonyResult.ANSWERED, outcome=Outcome.CALLBACK, callback_at=callback_at)
+    placer = ScriptedPlacer(
+        {A: [BUSY], B: [NO_ANSWER] * 5, C: [MACHINE], D: [callback], E: [FAILED]}, clock=clock
+    )
+    campaign = make_campaign(db, [(p, MSK) for p in (A, B, C, D, E)], clock.now(), EVERY_DAY)
+    await run_until(dialer_for(db, placer, clock), clock, MONDAY + timedelta(hours=18), timedelta(minutes=1))
+    calls = calls_by_phone(placer)
+    delays = {phone: [b - a for a, b in itertools.pairwise(times)] for phone, times in calls.items()}
+    assert delays[A] == [timedelta(minutes=15)]
+    assert delays[B] == [timedelta(minutes=60)] * 2  # three attempts, then exhausted
+    assert delays[C] == [timedelta(minutes=120)]
+    assert calls[D][1] == callback_at
+    assert delays[E] == [timedelta(minutes=30)]
+    assert contact_states(db, campaign) == {A: "done", B: "exhausted", C: "done", D: "done", E: "done"}
+    with db.session() as session:
+        results = Counter(session.scalars(select(Attempt.result)))
+    assert results == Counter({"no_answer": 3, "answered": 6, "busy": 1, "failed": 1})
+
+
+async def test_debt_preset_keeps_the_230fz_caps_and_hours(db: Database) -> None:
+    clock = SimulatedClock(MONDAY)
+    asks_callback = CallReport(result=TelephonyResult.ANSWERED, outcome=Outcome.CALLBACK)
+    placer = ScriptedPlacer({A: [asks_callback] * 40, B: [NO_ANSWER] * 40}, clock=clock)
+    rules = CampaignRules(
+        preset=Preset.DEBT_230FZ, max_attempts=50, retry_minutes={"callback": 60, "no_answer": 180}
+    )
+    make_campaign(db, [(A, MSK), (B, MSK)], clock.now(), rules, script="debt")
+    await run_until(dialer_for(db, placer, clock), clock, MONDAY + timedelta(days=35), timedelta(minutes=60))
+    calls = calls_by_phone(placer)
+    answered = [t.astimezone(ZoneInfo(MSK)) for t in calls[A]]
+    days = [t.date() for t in answered]
+    assert len(set(days)) == len(days)  # at most one interaction per day
+    for t in answered:
+        assert sum(0 <= (t.date() - d).days < 7 for d in days) <= 2
+        assert sum(0 <= (t.date() - d).days < 28 for d in days) <= 8
+        hours = (time(9), time(20)) if is_rest_day(t.date(), "RU") else (time(8), time(22))
+        assert hours[0] <= t.time() < hours[1], t
+    assert 8 <= len(answered) <= 10  # about 2 a week over 5 weeks: the caps bind, they do not starve
+    assert len(calls[B]) > 30  # unanswered calls are no interactions: several a day
+
+
+async def test_do_not_call_global_per_campaign_and_from_the_dialog(db: Database) -> None:
+    clock = SimulatedClock(MONDAY + timedelta(hours=7))
+    placer = ScriptedPlacer(
+        {C: [CallReport(result=TelephonyResult.ANSWERED, outcome=Outcome.DO_NOT_CALL)]}, clock=clock
+    )
+    first = make_campaign(db, [(A, MSK), (B, MSK), (C, MSK), (D, MSK)], clock.now(), EVERY_DAY)
+    second = make_campaign(db, [(B, MSK), (C, MSK)], clock.now(), EVERY_DAY, start=False)
+    with db.session() as session:
+        dnc.add(session, A, clock.now(), reason="complaint")
+        dnc.add(session, B, clock.now(), campaign_id=first)
+    dialer = dialer_for(db, placer, clock)
+    await run_until(dialer, clock, clock.now() + timedelta(hours=1), timedelta(minutes=5))
+    assert sorted(calls_by_phone(placer)) == [C, D]
+    assert contact_states(db, first) == {A: "dnc", B: "dnc", C: "dnc", D: "done"}
+    with db.session() as session:
+        service.apply(session, second, service.Action.START, clock.now())
+    await run_until(dialer, clock, clock.now() + timedelta(hours=1), timedelta(minutes=5))
+    assert [c.request.campaign_id for c in placer.placed if c.request.phone == B] == [second]
+    assert contact_states(db, second) == {B: "done", C: "dnc"}  # C asked not to be called in the first
+
+
+async def test_pause_resume_and_stop(db: Database) -> None:
+    clock = SimulatedClock(MONDAY + timedelta(hours=7))
+    placer = ScriptedPlacer(clock=clock)
+    rules = EVERY_DAY.model_copy(update={"pacing_cps": 1 / 600})  # one call per 10 minutes
+    campaign = make_campaign(db, [(f"+7916222{i:04d}", MSK) for i in range(6)], clock.now(), rules)
+    dialer = dialer_for(db, placer, clock)
+    await run_until(dialer, clock, clock.now() + timedelta(minutes=15), timedelta(minutes=5))
+    assert len(placer.placed) == 2
+    with db.session() as session:
+        service.apply(session, campaign, service.Action.PAUSE, clock.now())
+    await run_until(dialer, clock, clock.now() + timedelta(days=1), timedelta(minutes=5))
+    assert len(placer.placed) == 2
+    with db.session() as session:
+        service.apply(session, campaign, service.Action.RESUME, clock.now())
+    await run_until(dialer, clock, clock.now() + timedelta(minutes=15), timedelta(minutes=5))
+    assert len(placer.placed) == 4
+    with db.session() as session:
+        service.apply(session, campaign, service.Action.STOP, clock.now())
+    await run_until(dialer, clock, clock.now() + timedelta(days=1), timedelta(minutes=5))
+    assert len(placer.placed) == 4
+
+
+class HeldPlacer:
+    """Calls stay up until the test releases them."""
+
+    def __init__(self) -> None:
+        self.release = asyncio.Event()
+        self.active = 0
+        self.peak = 0
+
+    async def place(self, request: CallRequest) -> CallReport:
+        self.active += 1
+        self.peak = max(self.peak, self.active)
+        await self.release.wait()
+        self.active -= 1
+        return CallReport(result=TelephonyResult.ANSWERED, outcome=Outcome.CONFIRMED)
+
+
+async def test_concurrency_limits_of_campaign_and_node(sqlite_db: Database) -> None:
+    clock = SimulatedClock(MONDAY + timedelta(hours=7))
+    placer = HeldPlacer()
+    rules = EVERY_DAY.model_copy(update={"max_concurrent": 3, "pacing_cps": 100})
+    make_campaign(sqlite_db, [(f"+7916333{i:04d}", MSK) for i in range(10)], clock.now(), rules)
+    make_campaign(sqlite_db, [(f"+7916444{i:04d}", MSK) for i in range(10)], clock.now(), rules)
+    dialer = dialer_for(sqlite_db, placer, clock, max_lines=5)
+    for _ in range(3):
+        await dialer.tick()
+        await asyncio.sleep(0)
+        clock.advance(timedelta(seconds=1))
+    assert placer.peak == 5  # 3 for the first campaign, 2 lines left for the second
+    placer.release.set()
+    await dialer.drain()
+
+
+async def test_reconcile_after_a_crash_never_redials_the_same_attempt(db: Database) -> None:
+    clock = SimulatedClock(MONDAY + timedelta(hours=7))
+    rules = EVERY_DAY.model_copy(update={"pacing_cps": 10})
+    campaign = make_campaign(db, [(A, MSK), (B, MSK)], clock.now(), rules)
+    crashed = dialer_for(db, HeldPlacer(), clock)
+    await crashed.tick()
+    await asyncio.sleep(0)
+    for task in list(crashed._calls):  # the process dies: the calls never report back
+        task.cancel()
+    clock.advance(timedelta(minutes=1))
+    placer = ScriptedPlacer(clock=clock)
+    restarted = dialer_for(db, placer, clock)
+    assert restarted.reconcile() == 2
+    with db.session() as session:
+        interrupted = {a.id for a in session.scalars(select(Attempt).where(Attempt.state == "interrupted"))}
+    await run_until(restarted, clock, clock.now() + timedelta(hours=2), timedelta(minutes=5))
+    retried = [c.request for c in placer.placed]
+    assert sorted(r.phone for r in retried) == [A, B]
+    assert not interrupted & {r.attempt_id for r in retried}
+    assert all(c.at >= MONDAY + timedelta(hours=7, minutes=31) for c in placer.placed)  # the "failed" delay
+    assert contact_states(db, campaign) == {A: "done", B: "done"}
