@@ -56,9 +56,11 @@ class PhoneNormalizer:
         key = (e164[: 1 + cc_len + PREFIX_DIGITS], len(e164))
         if key not in self._cache:
             try:
-                self._cache[key] = self._slow(e164).timezones
+                canonical = self._slow(e164)
             except PhoneError:
-                self._cache[key] = None
+                canonical = None
+            # only a prefix whose numbers are valid and already canonical takes the fast path
+            self._cache[key] = canonical.timezones if canonical and canonical.e164 == e164 else None
         zones = self._cache[key]
         if zones is None:
             return self._slow(raw)

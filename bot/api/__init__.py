@@ -1,0 +1,1 @@
+"""The REST API (FastAPI, versioned under /api/v1): one router module per resource."""

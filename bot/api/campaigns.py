@@ -1,0 +1,98 @@
+"""Campaign endpoints: CRUD, start/pause/resume/stop, results export."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request, status
+from fastapi.responses import StreamingResponse
+from sqlalchemy import select
+
+from bot.api.auth import Scope, require
+from bot.api.deps import AppSettings, DbSession, Now
+from bot.api.schemas import CampaignOut
+from bot.campaigns import service
+from bot.storage.models import Campaign
+
+router = APIRouter(prefix="/campaigns", tags=["campaigns"])
+Read, Write, Admin = (Depends(require(s)) for s in (Scope.READ, Scope.WRITE, Scope.ADMIN))
+
+
+def _out(session: DbSession, campaign: Campaign) -> CampaignOut:
+    out = CampaignOut.model_validate(campaign)
+    out.contacts = service.contact_counts(session, campaign.id)
+    return out
+
+
+@router.get("", response_model=list[CampaignOut], dependencies=[Read])
+def list_campaigns(session: DbSession, state: service.CampaignState | None = None) -> list[CampaignOut]:
+    query = select(Campaign).order_by(Campaign.id)
+    if state is not None:
+        query = query.where(Campaign.state == state)
+    return [_out(session, c) for c in session.scalars(query)]
+
+
+@router.post("", response_model=CampaignOut, status_code=status.HTTP_201_CREATED, dependencies=[Write])
+def create_campaign(
+    spec: service.CampaignSpec, session: DbSession, settings: AppSettings, now: Now
+) -> CampaignOut:
+    scripts = service.available_scripts(settings.paths.dialogs_dir)
+    return _out(session, service.create(session, spec, scripts, now))
+
+
+@router.get("/{campaign_id}", response_model=CampaignOut, dependencies=[Read])
+def get_campaign(campaign_id: int, session: DbSession) -> CampaignOut:
+    return _out(session, service.get(session, campaign_id))
+
+
+@router.patch("/{campaign_id}", response_model=CampaignOut, dependencies=[Write])
+def edit_campaign(
+    campaign_id: int, patch: service.CampaignPatch, session: DbSession, settings: AppSettings, now: Now
+) -> CampaignOut:
+    scripts = service.available_scripts(settings.paths.dialogs_dir)
+    return _out(session, service.edit(session, campaign_id, patch, scripts, now))
+
+
+@router.delete("/{campaign_id}", status_code=status.HTTP_204_NO_CONTENT, dependencies=[Admin])
+def delete_campaign(campaign_id: int, session: DbSession) -> None:
+    service.delete(session, campaign_id)
+
+
+def _state_change(action: service.Action):
+    def change_state(campaign_id: int, session: DbSession, now: Now) -> CampaignOut:
+        return _out(session, service.apply(session, campaign_id, action, now))
+
+    allowed, target = service.TRANSITIONS[action]
+    change_state.__doc__ = f"{' or '.join(sorted(allowed))} → {target}; 409 from any other state."
+    change_state.__name__ = f"{action}_campaign"
+    return change_state
+
+
+for _action in service.Action:
+    router.add_api_route(
+        f"/{{campaign_id}}/{_action}",
+        _state_change(_action),
+        methods=["POST"],
+        response_model=CampaignOut,
+        dependencies=[Write],
+        summary=f"{_action.capitalize()} a campaign",
+    )
+
+
+@router.get(
+    "/{campaign_id}/results.csv",
+    dependencies=[Read],
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/csv": {}}, "description": "one row per call attempt"}},
+)
+def export_results(campaign_id: int, request: Request) -> StreamingResponse:
+    with request.app.state.db.session() as session:
+        service.get(session, campaign_id)
+
+    def lines():
+        with request.app.state.db.session() as session:
+            yield from service.export_results(session, campaign_id)
+
+    return StreamingResponse(
+        lines(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="campaign-{campaign_id}-results.csv"'},
+    )

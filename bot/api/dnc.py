@@ -1,0 +1,60 @@
+"""Do-not-call endpoints: list, add (global or per campaign), remove."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+from pydantic import BaseModel, Field
+
+from bot.api.auth import Scope, require
+from bot.api.deps import DbSession, Now
+from bot.api.schemas import DncOut
+from bot.campaigns import service
+from bot.contacts import dnc
+from bot.contacts.phones import PhoneError
+from bot.storage.models import DoNotCall
+
+router = APIRouter(prefix="/dnc", tags=["do-not-call"])
+
+
+class DncIn(BaseModel):
+    phone: str = Field(min_length=1, max_length=40, description="any usual format; stored as E.164")
+    campaign_id: int | None = Field(None, description="omit for the global list")
+    reason: str = Field("", max_length=200)
+
+
+@router.get("", response_model=list[DncOut], dependencies=[Depends(require(Scope.READ))])
+def list_entries(
+    session: DbSession,
+    campaign_id: int | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[DoNotCall]:
+    return dnc.entries(session, campaign_id, limit, offset)
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, dependencies=[Depends(require(Scope.WRITE))])
+def add_entry(body: DncIn, request: Request, session: DbSession, now: Now) -> dict[str, str | bool | int]:
+    """Add a number; its pending contacts (in that campaign, or everywhere) are marked do-not-call."""
+    phone = _phone(request, body.phone)
+    if body.campaign_id is not None:
+        service.get(session, body.campaign_id)
+    added = dnc.add(session, phone, now, body.campaign_id, body.reason)
+    blocked = service.block_pending(session, phone, body.campaign_id)
+    return {"phone": phone, "added": added, "contacts_blocked": blocked}
+
+
+@router.delete(
+    "/{phone}", status_code=status.HTTP_204_NO_CONTENT, dependencies=[Depends(require(Scope.WRITE))]
+)
+def remove_entry(phone: str, request: Request, session: DbSession, campaign_id: int | None = None) -> None:
+    if not dnc.remove(session, _phone(request, phone), campaign_id):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"{phone} is not on that do-not-call list")
+
+
+def _phone(request: Request, raw: str) -> str:
+    try:
+        return request.app.state.normalizer.normalize(raw).e164
+    except PhoneError as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc

@@ -1,0 +1,181 @@
+"""The REST API as a client sees it: happy paths, bad inputs and authorisation."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+from conftest import Api
+
+from bot.api.auth import Scope
+
+CAMPAIGN = {"name": "Напоминание", "script": "reminder", "variables": {"clinic": "Здоровье"}}
+
+
+def create(api: Api, body: dict | None = None) -> dict:
+    response = api.client.post("/api/v1/campaigns", json=body or CAMPAIGN, headers=api.headers())
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def upload(api: Api, campaign_id: int, data: bytes, **form: str):
+    return api.client.post(
+        f"/api/v1/campaigns/{campaign_id}/contacts",
+        files={"file": ("contacts.csv", data, "text/csv")},
+        data=form,
+        headers=api.headers(),
+    )
+
+
+def test_campaign_lifecycle_over_http(api: Api) -> None:
+    campaign = create(api)
+    assert campaign["state"] == "draft"
+    assert campaign["rules"]["preset"] == "general"
+    cid = campaign["id"]
+    path = f"/api/v1/campaigns/{cid}"
+    edited = api.client.patch(path, json={"priority": 5}, headers=api.headers()).json()
+    assert edited["priority"] == 5
+    for action, state in (
+        ("start", "running"),
+        ("pause", "paused"),
+        ("resume", "running"),
+        ("stop", "stopped"),
+    ):
+        response = api.client.post(f"{path}/{action}", headers=api.headers())
+        assert response.status_code == 200, response.text
+        assert response.json()["state"] == state
+    response = api.client.post(f"{path}/resume", headers=api.headers())
+    assert response.status_code == 409
+    assert "stopped" in response.json()["detail"]
+    assert api.client.patch(path, json={"priority": 1}, headers=api.headers()).status_code == 409
+    listed = api.client.get("/api/v1/campaigns", headers=api.headers(Scope.READ)).json()
+    assert [c["id"] for c in listed] == [cid]
+
+
+def test_debt_campaign_rules_are_clamped_to_the_law(api: Api) -> None:
+    rules = {"preset": "debt_230fz", "working_hours": {"start": "07:00", "end": "23:00"}}
+    campaign = create(api, {"name": "Долги", "script": "debt", "rules": rules})
+    assert campaign["rules"]["working_hours"] == {"start": "08:00:00", "end": "22:00:00"}
+    assert campaign["rules"]["interactions_per_week"] == 2
+
+
+@pytest.mark.parametrize(
+    ("body", "fragment"),
+    [
+        (CAMPAIGN | {"script": "no_such_script"}, "unknown script"),
+        (CAMPAIGN | {"language": "de"}, "language"),
+        (CAMPAIGN | {"rules": {"weekdays": [9]}}, "weekdays"),
+        (
+            CAMPAIGN | {"rules": {"working_hours": {"start": "21:00", "end": "09:00"}}},
+            "end must be after start",
+        ),
+        (CAMPAIGN | {"unexpected": 1}, "unexpected"),
+        ({"script": "reminder"}, "name"),
+    ],
+)
+def test_bad_campaigns_are_rejected_with_422(api: Api, body: dict, fragment: str) -> None:
+    response = api.client.post("/api/v1/campaigns", json=body, headers=api.headers())
+    assert response.status_code == 422
+    assert fragment in response.text
+
+
+def test_contact_upload_reports_bad_rows(api: Api) -> None:
+    cid = create(api)["id"]
+    data = "Телефон;Имя;Сумма\n8 916 123-45-67;Иван;100\n12;Пётр;5\n+79161234567;Иван И.;150\n".encode(
+        "cp1251"
+    )
+    response = upload(api, cid, data)
+    assert response.status_code == 200, response.text
+    assert response.json() == {
+        "rows": 3,
+        "created": 1,
+        "merged": 1,
+        "errors": [{"row": 3, "reason": "invalid phone number: '12'"}],
+    }
+    contacts = api.client.get(f"/api/v1/campaigns/{cid}/contacts", headers=api.headers(Scope.READ)).json()
+    assert [(c["phone"], c["name"], c["variables"]) for c in contacts] == [
+        ("+79161234567", "Иван И.", {"Сумма": "150"})
+    ]
+
+
+@pytest.mark.parametrize(
+    ("data", "form", "fragment"),
+    [
+        (b"", {}, "empty"),
+        (b"name,amount\nIvan,5\n", {}, "no phone column"),
+        (b"phone\n89161234567\n", {"phone_column": "msisdn"}, "no column 'msisdn'"),
+        (b"\x00\xff\x00binary", {}, "not a text file"),
+    ],
+)
+def test_malformed_csv_is_rejected_with_422(api: Api, data: bytes, form: dict, fragment: str) -> None:
+    cid = create(api)["id"]
+    response = upload(api, cid, data, **form)
+    assert response.status_code == 422
+    assert fragment in response.json()["detail"]
+
+
+def test_upload_to_unknown_campaign_is_404(api: Api) -> None:
+    assert upload(api, 999, b"phone\n89161234567\n").status_code == 404
+
+
+def test_dnc_accepts_valid_phones_only_and_blocks_pending_contacts(api: Api) -> None:
+    cid = create(api)["id"]
+    upload(api, cid, b"phone\n89161234567\n89031112233\n")
+    response = api.client.post("/api/v1/dnc", json={"phone": "не номер"}, headers=api.headers())
+    assert response.status_code == 422
+    response = api.client.post("/api/v1/dnc", json={"phone": "8 916 123 45 67"}, headers=api.headers())
+    assert response.json() == {"phone": "+79161234567", "added": True, "contacts_blocked": 1}
+    again = api.client.post("/api/v1/dnc", json={"phone": "+79161234567"}, headers=api.headers())
+    assert again.json()["added"] is False
+    listed = api.client.get("/api/v1/dnc", headers=api.headers(Scope.READ)).json()
+    assert [e["phone"] for e in listed] == ["+79161234567"]
+    assert api.client.delete("/api/v1/dnc/+79161234567", headers=api.headers()).status_code == 204
+    assert api.client.delete("/api/v1/dnc/+79161234567", headers=api.headers()).status_code == 404
+
+
+def test_calls_and_results_export(api: Api) -> None:
+    cid = create(api)["id"]
+    assert api.client.get("/api/v1/calls/1", headers=api.headers(Scope.READ)).status_code == 404
+    response = api.client.get(f"/api/v1/campaigns/{cid}/results.csv", headers=api.headers(Scope.READ))
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/csv")
+    header = next(csv.reader(io.StringIO(response.text)))
+    assert header[:3] == ["attempt_id", "contact_id", "phone"]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "scope", "expected"),
+    [
+        ("get", "/api/v1/campaigns", None, 401),
+        ("get", "/api/v1/campaigns", "wrong", 401),
+        ("get", "/api/v1/campaigns", Scope.READ, 200),
+        ("post", "/api/v1/campaigns", Scope.READ, 403),
+        ("post", "/api/v1/campaigns", Scope.ADMIN, 201),
+        ("get", "/api/v1/keys", Scope.WRITE, 403),
+        ("get", "/api/v1/keys", Scope.ADMIN, 200),
+    ],
+)
+def test_api_keys_and_scopes(
+    api: Api, method: str, path: str, scope: Scope | str | None, expected: int
+) -> None:
+    headers = {} if scope is None else {"X-API-Key": api.keys.get(scope, "vb_not-a-key")}
+    response = api.client.request(method, path, json=CAMPAIGN if method == "post" else None, headers=headers)
+    assert response.status_code == expected, response.text
+
+
+def test_admin_creates_and_revokes_keys(api: Api) -> None:
+    response = api.client.post(
+        "/api/v1/keys", json={"name": "crm", "scopes": ["read"]}, headers=api.headers(Scope.ADMIN)
+    )
+    assert response.status_code == 201
+    key = response.json()["key"]
+    assert api.client.get("/api/v1/calls", headers={"X-API-Key": key}).status_code == 200
+    api.client.delete(f"/api/v1/keys/{response.json()['id']}", headers=api.headers(Scope.ADMIN))
+    assert api.client.get("/api/v1/calls", headers={"X-API-Key": key}).status_code == 401
+
+
+def test_openapi_is_served_under_v1(api: Api) -> None:
+    spec = api.client.get("/api/v1/openapi.json").json()
+    assert "/api/v1/campaigns/{campaign_id}/start" in spec["paths"]
+    assert "APIKeyHeader" in spec["components"]["securitySchemes"]
