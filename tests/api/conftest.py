@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -13,15 +12,7 @@ from fastapi.testclient import TestClient
 from bot.api.app import create_app
 from bot.api.auth import Scope, create_key
 from bot.config import PathsSettings, Settings
-
-
-@dataclass
-class Api:
-    client: TestClient
-    keys: dict[Scope, str]
-
-    def headers(self, scope: Scope = Scope.WRITE) -> dict[str, str]:
-        return {"X-API-Key": self.keys[scope]}
+from tests.api.apiclient import Api
 
 
 @pytest.fixture

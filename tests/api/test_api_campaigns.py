@@ -6,9 +6,9 @@ import csv
 import io
 
 import pytest
-from conftest import Api
 
 from bot.api.auth import Scope
+from tests.api.apiclient import Api
 
 CAMPAIGN = {"name": "Напоминание", "script": "reminder", "variables": {"clinic": "Здоровье"}}
 

@@ -8,7 +8,6 @@ from collections import Counter
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from conftest import dialer_for, make_campaign, run_until
 from sqlalchemy import select
 
 from bot.campaigns import service
@@ -20,6 +19,7 @@ from bot.contacts import dnc
 from bot.outcomes import Outcome
 from bot.storage.db import Database
 from bot.storage.models import Attempt, Campaign, Contact
+from tests.campaigns.simtools import dialer_for, make_campaign, run_until
 
 MONDAY = datetime(2025, 3, 3, tzinfo=UTC)
 MSK, NSK, NY = "Europe/Moscow", "Asia/Novosibirsk", "America/New_York"
