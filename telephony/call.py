@@ -245,22 +245,27 @@ class Call:
         self._emit(CallEventType.ANSWERED)
 
     # ---- hang-up -------------------------------------------------------
-    async def hangup(self, reason: EndReason = EndReason.LOCAL_HANGUP) -> None:
-        """End the call: BYE when active, 486 when still ringing (inbound)."""
+    async def hangup(self, reason: EndReason = EndReason.LOCAL_HANGUP) -> bool:
+        """End the call: BYE when active, 486 when still ringing (inbound).
+
+        True when the peer confirmed (2xx to BYE, or the rejection was sent); the call ends either way.
+        """
         if self.state is CallState.RINGING and self.direction is CallDirection.INBOUND:
             await self.reject(486, "Busy Here")
-            return
+            return True
         if self.state is not CallState.ACTIVE or self.dialog is None:
-            return
+            return False
         self._end(reason)
         bye = self.dialog.request("BYE")
         bye.add("Reason", 'SIP;cause=200;text="' + reason.value + '"')
         try:
-            await asyncio.wait_for(
+            resp = await asyncio.wait_for(
                 self._phone.ua.request(bye, self._phone.dialog_destination(self.dialog)), 8
             )
-        except (TimeoutError, TransactionTimeout, Exception) as exc:
+        except Exception as exc:
             log.info("call %s: BYE not confirmed: %s", self.call_id, exc)
+            return False
+        return 200 <= (resp.status or 0) < 300
 
     def _end(self, reason: EndReason) -> None:
         if self.state is CallState.ENDED:

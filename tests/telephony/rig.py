@@ -282,3 +282,52 @@ def compare_audio(ref: np.ndarray, got: np.ndarray) -> AudioMatch:
         rr, gg = gain * r[i * 160 : (i + 1) * 160], g[i * 160 : (i + 1) * 160]
         seg.append(10 * np.log10(max(np.sum(rr**2), 1e-12) / max(np.sum((gg - rr) ** 2), 1e-12)))
     return AudioMatch(lag, float(snr), float(np.median(seg)) if seg else -99.0, cc, len(active), len(dead))
+
+
+def start_shell(workdir: Path, script: str, name: str = "shell") -> Peer:
+    """A shell pipeline (e.g. timed keypresses piped into baresip's stdio)."""
+    return _spawn(name, ["bash", "-c", script], workdir)
+
+
+class Capture:
+    """tcpdump on loopback: kernel timestamps of UDP packets to one port, i.e. when they were sent."""
+
+    def __init__(self, workdir: Path, port: int) -> None:
+        self.path = workdir / f"cap-{port}-{time.monotonic_ns()}.pcap"
+        self.proc = subprocess.Popen(
+            ["tcpdump", "-i", "lo", "-n", "-U", "-w", str(self.path), f"udp and dst port {port}"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + 5
+        while not self.path.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.3)
+
+    def stop(self) -> list[tuple[float, bytes]]:
+        """(timestamp, UDP payload) of every captured packet."""
+        time.sleep(0.2)
+        os.killpg(self.proc.pid, signal.SIGINT)
+        self.proc.wait(10)
+        return read_pcap_udp(self.path)
+
+
+def read_pcap_udp(path: Path) -> list[tuple[float, bytes]]:
+    data = path.read_bytes()
+    if len(data) < 24:
+        return []
+    magic = struct.unpack("<I", data[:4])[0]
+    nano = magic == 0xA1B23C4D
+    linktype = struct.unpack("<I", data[20:24])[0]
+    out, off = [], 24
+    while off + 16 <= len(data):
+        sec, frac, incl, _ = struct.unpack("<IIII", data[off : off + 16])
+        frame = data[off + 16 : off + 16 + incl]
+        off += 16 + incl
+        ip = frame[14:] if linktype == 1 else frame[16:] if linktype == 113 else frame[4:]
+        if len(ip) < 28 or ip[9] != 17:
+            continue
+        ihl = (ip[0] & 15) * 4
+        out.append((sec + frac / (1e9 if nano else 1e6), ip[ihl + 8 :]))
+    return out
