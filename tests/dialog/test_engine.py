@@ -36,7 +36,7 @@ VARIABLES: dict[str, dict[str, str]] = {
     "debt": {"name": "Иван Петров", "company": "Ромашка", "amount": "25000", "due_date": "2025-03-01"},
     "appointment": {
         "name": "Анна",
-        "clinic": "клиника Здоровье",
+        "clinic": "Здоровье",
         "slot1": "2025-03-12T10:30",
         "slot2": "2025-03-13T15:00",
         "slot3": "2025-03-14T09:00",
@@ -336,6 +336,15 @@ def test_survey_a_star_instead_of_a_score_is_a_no_match(catalogue: Catalogue) ->
     assert call.step == "ask_nps"
 
 
+@pytest.mark.xfail(reason="engine bug: a number in the answer that led to a capture step fills that capture")
+def test_survey_a_number_in_the_yes_is_not_taken_as_the_score(catalogue: Catalogue) -> None:
+    call = Call(catalogue, "survey")
+    call.start()
+    call.says("да давайте у меня есть пять минут", "affirm")
+    assert call.step == "ask_nps"
+    assert "nps" not in call.state.values
+
+
 def test_survey_promoter_path_records_every_answer(catalogue: Catalogue) -> None:
     call = survey_at_nps(catalogue)
     call.says("девять", None)
@@ -421,7 +430,7 @@ def test_debt_is_not_mentioned_before_the_identity_is_confirmed(catalogue: Catal
     call = Call(catalogue, "debt")
     call.start()
     assert call.spoken == (
-        "Здравствуйте! Это автоматический помощник компании Ромашка. Скажите, пожалуйста, я говорю с Иван Петров? "
+        "Здравствуйте! Это автоматический помощник компании Ромашка. Скажите, пожалуйста, это Иван Петров? "
         "Если да, нажмите 1, если нет — 2."
     )
     call.says("а кто это", "who_is_calling")
@@ -569,7 +578,7 @@ def test_appointment_choice_by_step_example(catalogue: Catalogue) -> None:
     assert call.step == "confirm_slot2"
     assert call.spoken == "Записываю вас на 13 марта в 15:00. Всё верно?"
     call.says("да", "affirm")
-    assert call.spoken == "Готово, ждём вас 13 марта в 15:00 в клиника Здоровье. Всего доброго!"
+    assert call.spoken == "Готово, ждём вас 13 марта в 15:00 в клинике «Здоровье». Всего доброго!"
     assert ended_with(call, "booked", {"slot": "2025-03-13T15:00"})
 
 
