@@ -42,3 +42,21 @@ class SimulatedClock:
     async def sleep(self, seconds: float) -> None:
         self.advance(timedelta(seconds=seconds))
         await asyncio.sleep(0)
+
+
+class ScaledClock:
+    """Wall-clock time sped up `scale` times from `anchor` (demos and crash tests: retries in seconds).
+
+    Processes given the same anchor and scale agree on the time, so a restarted dialer continues the timeline.
+    """
+
+    def __init__(self, anchor: datetime, scale: float) -> None:
+        if anchor.tzinfo is None or scale <= 0:
+            raise ValueError("ScaledClock needs an aware anchor and a positive scale")
+        self.anchor, self.scale = anchor.astimezone(UTC), scale
+
+    def now(self) -> datetime:
+        return self.anchor + (datetime.now(UTC) - self.anchor) * self.scale
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(seconds / self.scale)

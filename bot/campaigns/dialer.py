@@ -369,10 +369,17 @@ class Dialer:
         while self._calls:
             await asyncio.gather(*list(self._calls))
 
-    async def run(self, stop: asyncio.Event) -> None:
-        """Reconcile, then schedule every `tick_seconds` until `stop` is set; then let calls finish."""
+    def running_campaigns(self) -> int:
+        with self.db.session() as session:
+            return session.scalar(select(func.count()).where(Campaign.state == CampaignState.RUNNING))
+
+    async def run(self, stop: asyncio.Event, until_idle: bool = False) -> None:
+        """Reconcile, then schedule every `tick_seconds` until `stop` is set (or, with `until_idle`, until no
+        campaign is running and no call is up); then let calls finish."""
         self.reconcile()
         while not stop.is_set():
             await self.tick()
+            if until_idle and not self._calls and not self.running_campaigns():
+                break
             await self.clock.sleep(self.settings.tick_seconds)
         await self.drain()

@@ -1,0 +1,322 @@
+"""`voicebot campaigns`, `voicebot dnc`, `voicebot apikeys`: the campaign operations of the API, from a shell."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn
+from rich.table import Table
+from ruamel.yaml import YAML
+from sqlalchemy import select
+
+from bot.api.auth import Scope, create_key
+from bot.campaigns import service
+from bot.campaigns.clock import Clock, ScaledClock, SystemClock
+from bot.campaigns.dialer import Dialer
+from bot.campaigns.rules import CampaignRules, Preset
+from bot.campaigns.simulated import ScriptedPlacer
+from bot.cli import app, settings
+from bot.config import Settings
+from bot.contacts import dnc
+from bot.contacts.importer import ColumnMapping, CsvFormatError
+from bot.contacts.phones import PhoneError, PhoneNormalizer
+from bot.storage.db import Database
+from bot.storage.models import ApiKey, Campaign
+
+campaigns_app = typer.Typer(
+    no_args_is_help=True, help="Outbound campaigns: create, import contacts, run, export."
+)
+dnc_app = typer.Typer(no_args_is_help=True, help="The do-not-call list (global or per campaign).")
+keys_app = typer.Typer(no_args_is_help=True, help="API keys with scopes read, write, admin.")
+app.add_typer(campaigns_app, name="campaigns")
+app.add_typer(dnc_app, name="dnc")
+app.add_typer(keys_app, name="apikeys")
+console = Console(stderr=True)
+
+
+def _fail(message: str, code: int = 1) -> typer.Exit:
+    typer.secho(f"error: {message}", err=True, fg="red")
+    return typer.Exit(code)
+
+
+def _database(config: Settings) -> Database:
+    db = Database(config.database_url, echo=config.storage.echo)
+    db.migrate()
+    return db
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _summary(session, campaign: Campaign) -> dict:
+    return {
+        "id": campaign.id,
+        "name": campaign.name,
+        "script": campaign.script,
+        "language": campaign.language,
+        "state": campaign.state,
+        "priority": campaign.priority,
+        "contacts": service.contact_counts(session, campaign.id),
+        "rules": campaign.rules,
+    }
+
+
+@campaigns_app.command("create")
+def create(
+    name: Annotated[str, typer.Option(help="campaign name")],
+    script: Annotated[str, typer.Option(help="dialog script: dialogs/<script>.yml")],
+    language: Annotated[str, typer.Option(help="ru or en")] = "ru",
+    caller_id: Annotated[str, typer.Option(help="number shown to the callee")] = "",
+    preset: Annotated[
+        Preset, typer.Option(help="general, or debt_230fz for the legal limits")
+    ] = Preset.GENERAL,
+    var: Annotated[list[str] | None, typer.Option(help="campaign variable key=value (repeatable)")] = None,
+    rules_file: Annotated[Path | None, typer.Option(help="YAML/JSON file with campaign rules")] = None,
+    priority: int = 0,
+) -> None:
+    """Create a draft campaign; prints it as JSON."""
+    config = settings()
+    try:
+        rules = YAML(typ="safe").load(rules_file.read_text(encoding="utf-8")) if rules_file else {}
+        variables = dict(item.split("=", 1) for item in var or [])
+        spec = service.CampaignSpec(
+            name=name,
+            script=script,
+            language=language,
+            caller_id=caller_id,
+            variables=variables,
+            priority=priority,
+            rules=CampaignRules.model_validate({"preset": preset, **(rules or {})}),
+        )
+    except (ValidationError, ValueError, OSError) as exc:
+        raise _fail(str(exc), 2) from exc
+    db = _database(config)
+    try:
+        with db.session() as session:
+            campaign = service.create(
+                session, spec, service.available_scripts(config.paths.dialogs_dir), _now()
+            )
+            typer.echo(json.dumps(_summary(session, campaign), ensure_ascii=False))
+    except service.InvalidInput as exc:
+        raise _fail(str(exc), 2) from exc
+
+
+@campaigns_app.command("list")
+def list_campaigns() -> None:
+    """Campaigns with their state and contact counts."""
+    db = _database(settings())
+    table = Table("id", "name", "script", "state", "contacts")
+    with db.session() as session:
+        for campaign in session.scalars(select(Campaign).order_by(Campaign.id)):
+            counts = service.contact_counts(session, campaign.id)
+            table.add_row(
+                str(campaign.id),
+                campaign.name,
+                campaign.script,
+                campaign.state,
+                " ".join(f"{k}={v}" for k, v in sorted(counts.items())),
+            )
+    Console().print(table)
+
+
+@campaigns_app.command("show")
+def show(campaign_id: int) -> None:
+    """One campaign as JSON."""
+    db = _database(settings())
+    try:
+        with db.session() as session:
+            typer.echo(json.dumps(_summary(session, service.get(session, campaign_id)), ensure_ascii=False))
+    except service.NotFound as exc:
+        raise _fail(str(exc)) from exc
+
+
+def _state_command(action: service.Action) -> None:
+    def command(campaign_id: int) -> None:
+        db = _database(settings())
+        try:
+            with db.session() as session:
+                campaign = service.apply(session, campaign_id, action, _now())
+                typer.echo(f"campaign {campaign.id}: {campaign.state}")
+        except (service.NotFound, service.Conflict) as exc:
+            raise _fail(str(exc)) from exc
+
+    allowed, target = service.TRANSITIONS[action]
+    command.__doc__ = f"Move a campaign from {' or '.join(sorted(allowed))} to {target}."
+    campaigns_app.command(str(action))(command)
+
+
+for _action in service.Action:
+    _state_command(_action)
+
+
+@campaigns_app.command("import")
+def import_contacts(
+    campaign_id: int,
+    path: Annotated[Path, typer.Argument(help="CSV file: UTF-8 or Windows-1251, ';' or ','")],
+    phone_column: Annotated[str | None, typer.Option(help="header of the phone column")] = None,
+    name_column: Annotated[str | None, typer.Option(help="header of the name column")] = None,
+    timezone_column: Annotated[str | None, typer.Option(help="header of the time zone column")] = None,
+) -> None:
+    """Import contacts; bad rows are listed (row number and reason) and skipped, duplicates merged."""
+    config = settings()
+    if not path.is_file():
+        raise _fail(f"{path} does not exist", 2)
+    db = _database(config)
+    mapping = ColumnMapping(phone=phone_column, name=name_column, timezone=timezone_column)
+    columns = (
+        TextColumn("importing"),
+        BarColumn(),
+        TaskProgressColumn(),
+        TextColumn("{task.completed} rows"),
+    )
+    with Progress(*columns, console=console, transient=True) as progress:
+        task = progress.add_task("import", total=None)
+        try:
+            report = service.import_contacts(
+                db,
+                campaign_id,
+                path.read_bytes(),
+                mapping,
+                PhoneNormalizer(config.contacts.default_region),
+                _now(),
+                lambda done, total: progress.update(task, completed=done, total=total),
+            )
+        except (CsvFormatError, service.NotFound, service.Conflict) as exc:
+            raise _fail(str(exc), 2) from exc
+    for error in report.errors:
+        typer.secho(f"row {error.row}: {error.reason}", err=True, fg="yellow")
+    typer.echo(
+        f"{report.rows} rows: {report.created} new contacts, {report.merged} merged, {len(report.errors)} skipped"
+    )
+
+
+@campaigns_app.command("export")
+def export(
+    campaign_id: int, out: Annotated[Path | None, typer.Option(help="file to write (default: stdout)")] = None
+) -> None:
+    """Results as CSV, one row per call attempt."""
+    db = _database(settings())
+    try:
+        with db.session() as session:
+            lines = service.export_results(session, campaign_id)
+            if out is None:
+                sys.stdout.writelines(lines)
+            else:
+                with out.open("w", encoding="utf-8", newline="") as file:
+                    file.writelines(lines)
+    except service.NotFound as exc:
+        raise _fail(str(exc)) from exc
+
+
+@campaigns_app.command("run")
+def run(
+    simulate: Annotated[
+        bool, typer.Option(help="answer calls with the simulated network (no telephony)")
+    ] = False,
+    call_seconds: Annotated[float, typer.Option(help="simulated call length, real seconds")] = 1.0,
+    dial_log: Annotated[Path | None, typer.Option(help="simulation: append each dial as a JSON line")] = None,
+    exit_when_done: Annotated[bool, typer.Option(help="stop when no campaign is running")] = False,
+    time_scale: Annotated[
+        float, typer.Option(help="run the clock this many times faster (demos, tests)")
+    ] = 1.0,
+    time_anchor: Annotated[str | None, typer.Option(help="ISO time the scaled clock starts from")] = None,
+) -> None:
+    """Run the dialer until interrupted (Ctrl-C or SIGTERM finishes the calls in progress)."""
+    config = settings()
+    if not simulate:
+        raise _fail(
+            "no telephony layer is wired yet: use --simulate (the voice pipeline will place real calls)", 2
+        )
+    clock: Clock = SystemClock()
+    if time_scale != 1.0:
+        anchor = datetime.fromisoformat(time_anchor) if time_anchor else _now()
+        clock = ScaledClock(anchor, time_scale)
+    placer = ScriptedPlacer(log_path=dial_log, seconds=call_seconds)
+    dialer = Dialer(_database(config), placer, clock, config.dialer)
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await dialer.run(stop, until_idle=exit_when_done)
+
+    asyncio.run(main())
+
+
+@dnc_app.command("add")
+def dnc_add(
+    phone: str,
+    campaign: Annotated[int | None, typer.Option(help="only this campaign (default: global)")] = None,
+    reason: str = "",
+) -> None:
+    """Add a number; its pending contacts are marked do-not-call."""
+    config = settings()
+    try:
+        e164 = PhoneNormalizer(config.contacts.default_region).normalize(phone).e164
+    except PhoneError as exc:
+        raise _fail(str(exc), 2) from exc
+    db = _database(config)
+    with db.session() as session:
+        added = dnc.add(session, e164, _now(), campaign, reason)
+        blocked = service.block_pending(session, e164, campaign)
+    typer.echo(f"{e164}: {'added' if added else 'already listed'}, {blocked} pending contacts blocked")
+
+
+@dnc_app.command("remove")
+def dnc_remove(phone: str, campaign: Annotated[int | None, typer.Option()] = None) -> None:
+    config = settings()
+    try:
+        e164 = PhoneNormalizer(config.contacts.default_region).normalize(phone).e164
+    except PhoneError as exc:
+        raise _fail(str(exc), 2) from exc
+    with _database(config).session() as session:
+        if not dnc.remove(session, e164, campaign):
+            raise _fail(f"{e164} is not listed there")
+    typer.echo(f"{e164}: removed")
+
+
+@dnc_app.command("list")
+def dnc_list(campaign: Annotated[int | None, typer.Option()] = None, limit: int = 100) -> None:
+    with _database(settings()).session() as session:
+        for entry in dnc.entries(session, campaign, limit):
+            scope = f"campaign {entry.campaign_id}" if entry.campaign_id else "global"
+            typer.echo(f"{entry.phone}\t{scope}\t{entry.reason}")
+
+
+@keys_app.command("create")
+def key_create(
+    name: str, scope: Annotated[list[Scope], typer.Option(help="read, write or admin (repeatable)")]
+) -> None:
+    """Create a key; it is printed once and only its hash is stored."""
+    with _database(settings()).session() as session:
+        _, key = create_key(session, name, scope, _now())
+    typer.echo(key)
+
+
+@keys_app.command("list")
+def key_list() -> None:
+    with _database(settings()).session() as session:
+        for row in session.scalars(select(ApiKey).order_by(ApiKey.id)):
+            state = "revoked" if row.revoked else "active"
+            typer.echo(f"{row.id}\t{row.name}\t{row.prefix}…\t{row.scopes}\t{state}")
+
+
+@keys_app.command("revoke")
+def key_revoke(key_id: int) -> None:
+    with _database(settings()).session() as session:
+        row = session.get(ApiKey, key_id)
+        if row is None:
+            raise _fail(f"API key {key_id} not found")
+        row.revoked = True
+    typer.echo(f"key {key_id} revoked")
