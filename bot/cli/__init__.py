@@ -25,4 +25,4 @@ def main() -> None:
     app()
 
 
-from bot.cli import campaigns, dialogs  # noqa: E402,F401  (command groups register themselves on `app`)
+from bot.cli import campaigns, chat, dialogs, nlu, rasa  # noqa: E402,F401  (command groups register themselves on `app`)

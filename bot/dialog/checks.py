@@ -49,6 +49,8 @@ def check_script(script: Script, source: Source, known_intents: set[str]) -> lis
         check_actions((*path, "do"), handler.do)
     for kind in ("no_match", "silence"):
         check_target(("defaults", kind, "goto"), getattr(script.defaults, kind).goto)
+    for i, entry in enumerate(script.faq):
+        check_target(("faq", i, "goto"), entry.goto)
     for name, step in script.steps.items():
         errors.extend(_check_step(script, name, step, source, known_intents, check_target, check_actions))
     for name in sorted(names - reachable_steps(script)):
@@ -138,7 +140,7 @@ def _texts(script: Script) -> Iterator[tuple[YamlPath, dict[str, str]]]:
 
 def reachable_steps(script: Script) -> set[str]:
     """Steps the call can reach from `start`, through answers, branches, retries and global handlers."""
-    global_targets = [h.goto for h in script.handlers.values()]
+    global_targets = [h.goto for h in script.handlers.values()] + [f.goto for f in script.faq]
     global_targets += [script.defaults.no_match.goto, script.defaults.silence.goto]
     seen: set[str] = set()
     todo = [script.start]

@@ -32,6 +32,7 @@ from bot.outcomes import Intent, Outcome
 MAX_STEPS_PER_TURN = 25
 PREEMPTS_FREE_TEXT = {Intent.DONT_CALL, Intent.ASK_HUMAN}
 DTMF_YES_NO = {"1": True, "2": False}
+DTMF_NUMBERS = {ValueType.NUMBER, ValueType.MONEY, ValueType.RATING, ValueType.DIGITS}
 
 
 class InputKind(StrEnum):
@@ -74,6 +75,7 @@ class DialogState(BaseModel):
 
     script: str
     lang: Lang
+    timezone: str = "Europe/Moscow"
     step: str | None = None
     values: dict[str, Any] = {}
     no_match: int = 0
@@ -100,7 +102,9 @@ class TurnResult(BaseModel):
     listening: Listening | None = None
 
 
-def new_state(script: Script, lang: str, variables: dict[str, Any]) -> DialogState:
+def new_state(
+    script: Script, lang: str, variables: dict[str, Any], timezone: str = "Europe/Moscow"
+) -> DialogState:
     """The state of a call before its first turn; variables are checked against the script's declarations."""
     if lang not in script.languages:
         raise DialogError(
@@ -115,7 +119,7 @@ def new_state(script: Script, lang: str, variables: dict[str, Any]) -> DialogSta
             values[name] = coerce(variables[name], kind)
         except ValueError as exc:
             raise DialogError(f"variable '{name}' must be a {kind}: {exc}") from exc
-    return DialogState(script=script.id, lang=lang, values=values)
+    return DialogState(script=script.id, lang=lang, timezone=timezone, values=values)
 
 
 class DialogEngine:
@@ -180,10 +184,12 @@ class _Turn:
             if answer.dtmf == digits:
                 self._take(answer)
                 return TurnEvent.ANSWERED
-        if step.capture and step.capture.type is not ValueType.TEXT:
-            value = DTMF_YES_NO.get(digits) if step.capture.type is ValueType.YES_NO else digits.rstrip("#")
-            if value is not None and value != "":
-                return self._capture(step, value if step.capture.type is ValueType.YES_NO else str(value))
+        capture = step.capture
+        if capture and capture.type is ValueType.YES_NO and digits in DTMF_YES_NO:
+            return self._capture(step, DTMF_YES_NO[digits])
+        keys = digits.rstrip("#")
+        if capture and capture.type in DTMF_NUMBERS and keys.isdigit():
+            return self._capture(step, keys if capture.type is ValueType.DIGITS else to_number(keys))
         return self._no_match(step)
 
     def _text(self, step: Step) -> TurnEvent:
@@ -200,16 +206,20 @@ class _Turn:
                 parsed = self._parse(capture.type, self.turn.text)
                 if parsed is not None:
                     return self._capture(step, parsed)
-        for entry in self.script.faq:
+        free_text = capture is not None and capture.type is ValueType.TEXT
+        for entry in [] if free_text else self.script.faq:
             if intent == self.script.faq_intent(entry):
                 self.say.append(self.engine.render(self.state, entry.answer))
-                self._reprompt(step)
+                if entry.goto:
+                    self._enter(entry.goto)
+                else:
+                    self._reprompt(step)
                 return TurnEvent.FAQ
         handler = self.script.handlers.get(intent or "")
-        if handler and (not capture or capture.type is not ValueType.TEXT or intent in PREEMPTS_FREE_TEXT):
+        if handler and (not free_text or intent in PREEMPTS_FREE_TEXT):
             self._handle(step, handler)
             return TurnEvent.HANDLED
-        if capture and capture.type is ValueType.TEXT and self.turn.text.strip():
+        if free_text and self.turn.text.strip():
             return self._capture(step, self.turn.text.strip())
         return self._no_match(step)
 
@@ -227,7 +237,7 @@ class _Turn:
         self._do(step.do)
         if self.state.ended:
             return
-        if step.capture and step.capture.type not in (ValueType.TEXT, ValueType.YES_NO) and self.turn.text:
+        if step.capture and step.capture.prefill and self.turn.text:
             parsed = self._parse(step.capture.type, self.turn.text)  # "call me tomorrow at 5" fills "when?"
             if parsed is not None and self._valid(step, parsed):
                 self._store(step, parsed)

@@ -95,6 +95,15 @@ def _plain(node: Any, path: YamlPath, source: Source) -> Any:
     return node
 
 
+def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """`override` on top of `base`, nested mappings merged key by key."""
+    merged = dict(base)
+    for key, value in override.items():
+        both_maps = isinstance(value, dict) and isinstance(base.get(key), dict)
+        merged[key] = _merge(base[key], value) if both_maps else value
+    return merged
+
+
 def _validation_errors(exc: ValidationError, source: Source) -> list[ScriptError]:
     errors = []
     for err in exc.errors():
@@ -132,7 +141,7 @@ def load_script(path: Path, common: Source | None = None) -> tuple[Script, Sourc
         merged = dict(source.data)
         for key in ("steps", "handlers"):
             merged[key] = {**common.data.get(key, {}), **source.data.get(key, {})}
-        merged["defaults"] = {**common.data.get("defaults", {}), **source.data.get("defaults", {})}
+        merged["defaults"] = _merge(common.data.get("defaults", {}), source.data.get("defaults", {}))
         locations = {**common.locations, **source.locations}
         source = Source(data=merged, locations=locations, file=path)
     try:

@@ -113,6 +113,13 @@ class Capture(_Model):
     min: float | None = None
     max: float | None = None
     invalid: LocalText | None = None
+    prefill: bool = Field(False, description="also try the answer that led to this step (a date said early)")
+
+    @model_validator(mode="after")
+    def _prefill_needs_parsing(self) -> Capture:
+        if self.prefill and self.type in (ValueType.TEXT, ValueType.YES_NO):
+            raise ValueError(f"prefill works for parsed values, not for {self.type}")
+        return self
 
 
 class Branch(_Model):
@@ -191,6 +198,7 @@ class FaqEntry(_Model):
     id: str = Field(pattern=r"^[a-z_][a-z0-9_]*$")
     examples: dict[Lang, list[str]]
     answer: LocalText
+    goto: str | None = None
 
 
 class Common(_Model):

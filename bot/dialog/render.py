@@ -77,6 +77,8 @@ def speak(value: Any, kind: ValueType, lang: str, currency: str = "RUB") -> str:
             return _money(to_number(value), currency, lang)
         case ValueType.NUMBER:
             return str(value).replace(".", ",") if lang == "ru" else str(value)
+        case ValueType.DIGITS:
+            return " ".join(str(value))  # an order number is read digit by digit
         case ValueType.YES_NO:
             return {("ru", True): "да", ("ru", False): "нет", ("en", True): "yes"}.get((lang, value), "no")
         case _:

@@ -329,14 +329,12 @@ def test_survey_score_typed_on_the_keypad_is_recorded_as_a_number(catalogue: Cat
     assert ended_with(call, "completed", {"nps": 10, "csat": True, "comment": "всё отлично"})
 
 
-@pytest.mark.xfail(reason="engine bug: a non-digit key on a number capture raises instead of a no-match")
 def test_survey_a_star_instead_of_a_score_is_a_no_match(catalogue: Catalogue) -> None:
     call = survey_at_nps(catalogue)
     assert call.presses("*").event is TurnEvent.NO_MATCH
     assert call.step == "ask_nps"
 
 
-@pytest.mark.xfail(reason="engine bug: a number in the answer that led to a capture step fills that capture")
 def test_survey_a_number_in_the_yes_is_not_taken_as_the_score(catalogue: Catalogue) -> None:
     call = Call(catalogue, "survey")
     call.start()
@@ -502,7 +500,6 @@ def test_debt_date_and_amount_in_one_answer(catalogue: Catalogue) -> None:
     assert ended_with(call, "promise_to_pay", {"date": "2025-03-20", "amount": 1000})
 
 
-@pytest.mark.xfail(reason="engine bug: keys pressed on a date capture raise ValueError in the date check")
 def test_debt_keys_pressed_for_a_date_are_a_no_match(catalogue: Catalogue) -> None:
     call = debt_confirmed(catalogue)
     call.presses("1")

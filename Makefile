@@ -1,0 +1,24 @@
+# The two commands a newcomer needs: `make run` and `make test`. Both set up what they need first.
+.PHONY: setup run test test-quick lint format
+
+setup:
+	@bash scripts/setup.sh
+
+run: setup
+	.venv/bin/voicebot serve
+
+test: setup
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+	.venv/bin/pytest
+
+test-quick:
+	.venv/bin/pytest -m "not slow"
+
+lint:
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+
+format:
+	.venv/bin/ruff check --fix .
+	.venv/bin/ruff format .

@@ -1,0 +1,70 @@
+"""One conversation with a script through the real Rasa server: what text chat and phone calls both use."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from bot.dialog.engine import DialogState, TurnInput, TurnResult
+from bot.outcomes import Signal
+from bot.rasa.actions import PAYLOAD_KEY
+from bot.rasa.client import RasaClient
+from bot.rasa.compiler import DIGITS_ENTITY, STATE_SLOT
+from bot.rasa.training import RasaError
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """One turn: what the dialog engine heard (intent and confidence from Rasa) and what it decided."""
+
+    heard: TurnInput
+    result: TurnResult
+
+
+class Conversation:
+    def __init__(self, client: RasaClient, state: DialogState, conversation_id: str | None = None):
+        self.client = client
+        self.id = conversation_id or uuid.uuid4().hex
+        self.state = state
+
+    @property
+    def ended(self) -> bool:
+        return self.state.ended
+
+    async def start(self) -> Exchange:
+        """Hand the initial state to Rasa's tracker and run the script's first step."""
+        await self.client.set_slot(self.id, STATE_SLOT, self.state.model_dump(mode="json"))
+        return await self._send(f"/{Signal.START}")
+
+    async def say(self, text: str) -> Exchange:
+        """What the caller said (as text). A leading '/' is dropped so callers cannot send Rasa commands."""
+        return await self._send(text.lstrip("/").strip() or f"/{Signal.SILENCE}")
+
+    async def silence(self) -> Exchange:
+        return await self._send(f"/{Signal.SILENCE}")
+
+    async def dtmf(self, digits: str) -> Exchange:
+        return await self._send(f"/{Signal.DTMF}{json.dumps({DIGITS_ENTITY: digits})}")
+
+    async def hangup(self) -> Exchange:
+        return await self._send(f"/{Signal.HANGUP}")
+
+    async def _send(self, message: str) -> Exchange:
+        replies = await self.client.message(self.id, message)
+        payload = _payload(replies)
+        result = TurnResult.model_validate(payload["turn"])
+        self.state = result.state
+        return Exchange(heard=TurnInput.model_validate(payload["heard"]), result=result)
+
+
+def _payload(replies: list[dict[str, Any]]) -> dict[str, Any]:
+    for reply in replies:
+        custom = reply.get("custom")
+        if isinstance(custom, dict) and PAYLOAD_KEY in custom:
+            return custom[PAYLOAD_KEY]
+    raise RasaError(
+        "Rasa answered without running the dialog turn (is the action server up, and the model current? "
+        f"got {replies!r:.200})"
+    )

@@ -1,0 +1,79 @@
+"""The platform's Rasa action server: `action_dialog_turn` runs the script's turn engine for every turn.
+
+Rasa keeps the conversation (its tracker holds the engine's state in the `dialog_state` slot) and classifies
+what the caller said; this webhook turns the latest message into a `TurnInput`, asks the engine, and answers
+with the new state, the prompts as text messages and the whole turn as a custom payload for the voice layer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+from loguru import logger
+
+from bot.dialog.catalogue import Catalogue
+from bot.dialog.engine import DialogEngine, DialogError, DialogState, InputKind, TurnInput
+from bot.outcomes import Signal
+from bot.rasa.compiler import DIGITS_ENTITY, STATE_SLOT, TURN_ACTION
+
+PAYLOAD_KEY = "voicebot"
+SIGNAL_INPUTS = {
+    Signal.START: InputKind.START,
+    Signal.SILENCE: InputKind.SILENCE,
+    Signal.DTMF: InputKind.DTMF,
+    Signal.HANGUP: InputKind.HANGUP,
+}
+
+
+def turn_input(latest: dict[str, Any]) -> TurnInput:
+    """What the caller did, from Rasa's `latest_message` (signals arrive as `/intent` messages)."""
+    intent = latest.get("intent") or {}
+    name = intent.get("name")
+    kind = SIGNAL_INPUTS.get(name, InputKind.TEXT)
+    digits = next(
+        (str(e["value"]) for e in latest.get("entities", []) if e.get("entity") == DIGITS_ENTITY), ""
+    )
+    text = "" if kind is not InputKind.TEXT else latest.get("text") or ""
+    return TurnInput(
+        kind=kind, text=text, intent=name, confidence=intent.get("confidence") or 0.0, digits=digits
+    )
+
+
+def create_action_app(catalogue: Catalogue) -> FastAPI:
+    engines = {script_id: DialogEngine(script) for script_id, script in catalogue.scripts.items()}
+    app = FastAPI(title="voicebot action server", docs_url=None, redoc_url=None, openapi_url=None)
+
+    def refuse(message: str) -> JSONResponse:
+        logger.error(f"dialog turn refused: {message}")
+        return JSONResponse({"error": message, "action_name": TURN_ACTION}, status_code=400)
+
+    @app.post("/webhook")
+    async def webhook(body: dict[str, Any]) -> Any:
+        if body.get("next_action") != TURN_ACTION:
+            return refuse(f"unknown action {body.get('next_action')!r}")
+        tracker = body["tracker"]
+        raw_state = tracker.get("slots", {}).get(STATE_SLOT)
+        if raw_state is None:
+            return refuse("conversation has no dialog state (start it through the platform)")
+        state = DialogState.model_validate(raw_state)
+        engine = engines.get(state.script)
+        if engine is None:
+            return refuse(f"no script '{state.script}' in this dialog service")
+        turn = turn_input(tracker.get("latest_message") or {})
+        try:
+            now = datetime.now(ZoneInfo(state.timezone)).replace(tzinfo=None)
+            result = await asyncio.to_thread(engine.handle, state, turn, now)  # value parsing is CPU work
+        except DialogError as exc:
+            return refuse(str(exc))
+        payload = {"turn": result.model_dump(mode="json"), "heard": turn.model_dump(mode="json")}
+        return {
+            "events": [{"event": "slot", "name": STATE_SLOT, "value": result.state.model_dump(mode="json")}],
+            "responses": [{"text": text} for text in result.say] + [{"custom": {PAYLOAD_KEY: payload}}],
+        }
+
+    return app

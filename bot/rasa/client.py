@@ -1,0 +1,49 @@
+"""HTTP client of the Rasa server: NLU parse, conversation state, messages. Rasa is only ever spoken to here."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from bot.rasa.training import RasaError
+
+
+class RasaUnavailable(RasaError):
+    """The Rasa server did not answer (down, restarting, or still loading its model)."""
+
+
+class RasaClient:
+    def __init__(self, url: str, token: str, timeout: float = 10.0):
+        self.url = url
+        self._http = httpx.AsyncClient(base_url=url, params={"token": token}, timeout=timeout)
+
+    async def close(self) -> None:
+        await self._http.aclose()
+
+    async def _request(self, method: str, path: str, **kwargs: Any) -> Any:
+        try:
+            response = await self._http.request(method, path, **kwargs)
+        except httpx.TransportError as exc:
+            raise RasaUnavailable(f"Rasa is not answering at {self.url} ({type(exc).__name__})") from exc
+        if response.status_code >= 400:
+            raise RasaError(f"Rasa answered {response.status_code} to {method} {path}: {response.text[:300]}")
+        return response.json()
+
+    async def status(self) -> dict[str, Any]:
+        """The loaded model (`model_file`) — also the health check."""
+        return await self._request("GET", "/status")
+
+    async def parse(self, text: str) -> dict[str, Any]:
+        """Intent and entities of one text, without touching any conversation."""
+        return await self._request("POST", "/model/parse", json={"text": text})
+
+    async def set_slot(self, conversation: str, name: str, value: Any) -> None:
+        event = {"event": "slot", "name": name, "value": value}
+        await self._request("POST", f"/conversations/{conversation}/tracker/events", json=[event])
+
+    async def message(self, conversation: str, text: str) -> list[dict[str, Any]]:
+        """Send one user message; return the bot's messages (texts and custom payloads) in order."""
+        return await self._request(
+            "POST", "/webhooks/rest/webhook", json={"sender": conversation, "message": text}
+        )

@@ -1,0 +1,137 @@
+"""Start, health-check and supervise the Rasa server process (restarted if it dies)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import secrets
+import signal
+import socket
+from pathlib import Path
+
+import httpx
+from loguru import logger
+
+from bot.config import Settings
+from bot.rasa.training import RasaError, rasa_environment, require_rasa
+
+RESTART_BACKOFF = (1.0, 2.0, 5.0, 10.0, 30.0)
+
+
+def token_path(settings: Settings) -> Path:
+    """Where a running Rasa server's API token is kept for other local processes (`voicebot chat`)."""
+    return settings.rasa_dir / "api-token"
+
+
+class RasaServer:
+    """One supervised `rasa run --enable-api` process serving a trained model on loopback."""
+
+    def __init__(self, settings: Settings, model: Path):
+        self.settings, self.model = settings, model
+        self.token = secrets.token_urlsafe(16)
+        self.restarts = 0
+        self._process: asyncio.subprocess.Process | None = None
+        self._watcher: asyncio.Task | None = None
+        self._stopping = False
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process else None
+
+    async def start(self) -> None:
+        """Start Rasa and wait until its model is loaded; raise RasaError with the log's end if it fails."""
+        rasa = self.settings.rasa
+        if _port_in_use(rasa.host, rasa.port):
+            raise RasaError(
+                f"port {rasa.port} on {rasa.host} is already in use (another dialog service?); "
+                "stop it or set VOICEBOT_RASA__PORT"
+            )
+        await self._spawn()
+        path = token_path(self.settings)
+        path.write_text(self.token)
+        path.chmod(0o600)
+        self._watcher = asyncio.create_task(self._watch(), name="rasa-supervisor")
+
+    async def stop(self) -> None:
+        self._stopping = True
+        if self._watcher:
+            self._watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watcher
+        await self._terminate()
+        token_path(self.settings).unlink(missing_ok=True)
+
+    async def _spawn(self) -> None:
+        executable = require_rasa(self.settings)
+        rasa, project = self.settings.rasa, self.settings.rasa_dir / "project"
+        log = (self.settings.rasa_dir / "rasa.log").open("a")
+        self._process = await asyncio.create_subprocess_exec(
+            str(executable), "run", "--enable-api", "--model", str(self.model),
+            "--interface", rasa.host, "--port", str(rasa.port), "--auth-token", self.token,
+            "--endpoints", str(project / "endpoints.yml"), "--credentials", str(project / "credentials.yml"),
+            cwd=project, stdout=log, stderr=asyncio.subprocess.STDOUT, env=rasa_environment(),
+            start_new_session=True,
+        )  # fmt: skip
+        log.close()
+        logger.info(f"Rasa starting (pid {self._process.pid}, model {self.model.name})")
+        await self._wait_ready()
+
+    async def _wait_ready(self) -> None:
+        deadline = asyncio.get_running_loop().time() + self.settings.rasa.startup_timeout
+        async with httpx.AsyncClient(timeout=2.0) as http:
+            while asyncio.get_running_loop().time() < deadline:
+                if self._process.returncode is not None:
+                    raise RasaError(
+                        f"Rasa exited with code {self._process.returncode} while starting; {self._log_tail()}"
+                    )
+                with contextlib.suppress(httpx.TransportError):
+                    response = await http.get(
+                        f"{self.settings.rasa.url}/status", params={"token": self.token}
+                    )
+                    if response.status_code == 200 and response.json().get("model_file"):
+                        logger.info(f"Rasa ready on {self.settings.rasa.url}")
+                        return
+                await asyncio.sleep(0.5)
+        await self._terminate()
+        raise RasaError(
+            f"Rasa did not load its model within {self.settings.rasa.startup_timeout:.0f} s; {self._log_tail()}"
+        )
+
+    async def _watch(self) -> None:
+        """Restart Rasa whenever it exits, backing off while it keeps failing."""
+        while not self._stopping:
+            code = await self._process.wait()
+            if self._stopping:
+                return
+            delay = RESTART_BACKOFF[min(self.restarts, len(RESTART_BACKOFF) - 1)]
+            self.restarts += 1
+            logger.error(f"Rasa exited with code {code}; restart #{self.restarts} in {delay:.0f} s")
+            await asyncio.sleep(delay)
+            try:
+                await self._spawn()
+            except RasaError as exc:
+                logger.error(str(exc))
+
+    async def _terminate(self) -> None:
+        process = self._process
+        if process is None or process.returncode is not None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+        try:
+            await asyncio.wait_for(process.wait(), 10)
+        except TimeoutError:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            await process.wait()
+
+    def _log_tail(self) -> str:
+        path = self.settings.rasa_dir / "rasa.log"
+        lines = path.read_text(errors="replace").splitlines()[-8:] if path.exists() else []
+        return f"end of {path}:\n" + "\n".join(lines)
+
+
+def _port_in_use(host: str, port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex((host, port)) == 0
