@@ -166,19 +166,29 @@ class Dialer:
                 ).all()
                 seen += len(due)
                 history = self._history(session, [c.phone for c in due], now) if rules.has_caps else {}
-                deferred, hopeless, ready = [], [], []
+                deferred: dict[datetime, list[int]] = defaultdict(list)
+                hopeless, ready = [], []
+                # without history the decision is a pure function of the zones: decide each zone set once
+                by_zones: dict[str, datetime | None] = {}
                 for contact in due:
-                    zones = contact.timezones.split(",") if contact.timezones else []
-                    when = next_allowed(rules, zones, now, history.get(contact.phone, ()))
+                    past = history.get(contact.phone)
+                    if past is None and contact.timezones in by_zones:
+                        when = by_zones[contact.timezones]
+                    else:
+                        zones = contact.timezones.split(",") if contact.timezones else []
+                        when = next_allowed(rules, zones, now, past or ())
+                        if past is None:
+                            by_zones[contact.timezones] = when
                     if when is None:
                         hopeless.append(contact.id)
                     elif when > now:
-                        deferred.append({"id": contact.id, "next_attempt_at": when})
+                        deferred[when].append(contact.id)
                     else:
                         ready.append(contact.id)
-                self.decisions += len(deferred) + len(hopeless) + min(len(ready), max(0, capacity - launched))
-                if deferred:
-                    session.execute(update(Contact), deferred)
+                postponed = sum(len(ids) for ids in deferred.values())
+                self.decisions += postponed + len(hopeless) + min(len(ready), max(0, capacity - launched))
+                for when, ids in deferred.items():
+                    session.execute(update(Contact).where(Contact.id.in_(ids)).values(next_attempt_at=when))
                 if hopeless:
                     session.execute(
                         update(Contact)
