@@ -251,6 +251,8 @@ class UserAgent:
                 txn.on_response(msg)
             elif (msg.status or 0) // 100 == 2 and msg.call_id in self._stray_2xx:
                 self._stray_2xx[msg.call_id](msg)
+            else:
+                log.debug("response %s %s matches no transaction %s", msg.status, msg.cseq, key)
             return
         method = msg.method or ""
         if method == "ACK":

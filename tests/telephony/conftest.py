@@ -44,6 +44,15 @@ def rig_dir(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("sip-rig")
 
 
+@pytest.fixture(autouse=True)
+def stop_peers():
+    """Peers a test started (baresip, SIPp, shells) never outlive it, even when it fails."""
+    started = len(rig.RUNNING)
+    yield
+    while len(rig.RUNNING) > started:
+        rig.RUNNING.pop().stop()
+
+
 @pytest.fixture(scope="session")
 def kamailio(rig_dir):
     peer = rig.start_kamailio(rig_dir, KAM_PORT, TRUNK_PORT)

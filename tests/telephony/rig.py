@@ -65,6 +65,15 @@ class Peer:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
 
 
+RUNNING: list[Peer] = []
+
+
+def stop_all() -> None:
+    """Stop every peer started since the last call (test teardown)."""
+    while RUNNING:
+        RUNNING.pop().stop()
+
+
 def _spawn(name: str, cmd: list[str], workdir: Path, stdin=None) -> Peer:
     log = workdir / f"{name}.log"
     out = log.open("wb")
@@ -72,7 +81,9 @@ def _spawn(name: str, cmd: list[str], workdir: Path, stdin=None) -> Peer:
         cmd, stdout=out, stderr=subprocess.STDOUT, stdin=stdin, cwd=workdir, start_new_session=True
     )
     out.close()
-    return Peer(name, proc, log)
+    peer = Peer(name, proc, log)
+    RUNNING.append(peer)
+    return peer
 
 
 # ---- Kamailio ---------------------------------------------------------------
@@ -96,6 +107,7 @@ def start_kamailio(workdir: Path, port: int, trunk_port: int, auth: bool = False
     if auth:
         cmd += ["-A", "WITH_AUTH"]
     peer = _spawn(f"kamailio-{port}", cmd, workdir)
+    RUNNING.remove(peer)  # session-scoped: its fixture stops it
     wait_udp_port_bound(port)
     time.sleep(0.2)
     return peer
