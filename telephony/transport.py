@@ -1,0 +1,183 @@
+"""A pipecat 1.14 transport over one `Call`: 8 kHz PCM in and out, DTMF frames, transfer and hang-up frames."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass, field
+
+from pipecat.audio.dtmf.types import KeypadEntry
+from pipecat.frames.frames import (
+    CancelFrame,
+    DataFrame,
+    EndFrame,
+    Frame,
+    InputAudioRawFrame,
+    InputDTMFFrame,
+    InterruptionFrame,
+    OutputAudioRawFrame,
+    OutputDTMFFrame,
+    OutputDTMFUrgentFrame,
+    StartFrame,
+)
+from pipecat.processors.frame_processor import FrameDirection
+from pipecat.transports.base_input import BaseInputTransport
+from pipecat.transports.base_output import BaseOutputTransport
+from pipecat.transports.base_transport import BaseTransport, TransportParams
+
+from telephony.call import Call
+from telephony.events import CallEvent, CallEventType, EndReason, TransferResult
+
+SAMPLE_RATE = 8000
+
+
+@dataclass
+class TransferCallFrame(DataFrame):
+    """Blind-transfer the call once the audio queued before this frame has been played.
+
+    Not dropped by an interruption. The outcome is pushed upstream as a `TransferResultFrame`.
+    """
+
+    target: str = ""
+    timeout: float = 30.0
+    interruptible: bool = field(default=False, init=False)
+
+
+@dataclass
+class HangupCallFrame(DataFrame):
+    """Hang up once the audio queued before this frame has been played. Not dropped by an interruption."""
+
+    reason: EndReason = EndReason.LOCAL_HANGUP
+    interruptible: bool = field(default=False, init=False)
+
+
+@dataclass
+class TransferResultFrame(DataFrame):
+    result: TransferResult | None = None
+
+
+def telephony_params(**overrides) -> TransportParams:
+    """TransportParams for an 8 kHz mono phone call (audio in and out enabled)."""
+    values = dict(
+        audio_in_enabled=True,
+        audio_in_sample_rate=SAMPLE_RATE,
+        audio_in_channels=1,
+        audio_out_enabled=True,
+        audio_out_sample_rate=SAMPLE_RATE,
+        audio_out_channels=1,
+        audio_out_10ms_chunks=2,
+    )
+    values.update(overrides)
+    return TransportParams(**values)
+
+
+class CallInputTransport(BaseInputTransport):
+    """Pushes the caller's audio as `InputAudioRawFrame` (8 kHz mono) and keypresses as `InputDTMFFrame`."""
+
+    def __init__(self, call: Call, params: TransportParams, **kwargs) -> None:
+        super().__init__(params, **kwargs)
+        self._call = call
+        self._reader: asyncio.Task | None = None
+        self._digits: asyncio.Queue[str] = asyncio.Queue()
+        call.add_listener(self._on_event)
+
+    def _on_event(self, event: CallEvent) -> None:
+        if event.type is CallEventType.DTMF and event.digit:
+            self._digits.put_nowait(event.digit)
+        elif event.type is CallEventType.ENDED:
+            self._digits.put_nowait("")
+
+    async def start(self, frame: StartFrame) -> None:
+        await super().start(frame)
+        await self.set_transport_ready(frame)
+        if self._reader is None:
+            self._reader = self.create_task(self._read())
+            self._dtmf_task = self.create_task(self._read_dtmf())
+
+    async def _read(self) -> None:
+        async for pcm in self._call:
+            await self.push_audio_frame(
+                InputAudioRawFrame(audio=pcm, sample_rate=SAMPLE_RATE, num_channels=1)
+            )
+        await self.push_frame(EndFrame())  # the call is over: end the pipeline
+
+    async def _read_dtmf(self) -> None:
+        while digit := await self._digits.get():
+            with contextlib.suppress(ValueError):
+                await self.push_frame(InputDTMFFrame(button=KeypadEntry(digit)))
+
+    async def _stop_tasks(self) -> None:
+        for task in (self._reader, getattr(self, "_dtmf_task", None)):
+            if task:
+                await self.cancel_task(task)
+        self._reader = None
+
+    async def stop(self, frame: EndFrame) -> None:
+        await super().stop(frame)
+        await self._stop_tasks()
+
+    async def cancel(self, frame: CancelFrame) -> None:
+        await super().cancel(frame)
+        await self._stop_tasks()
+
+
+class CallOutputTransport(BaseOutputTransport):
+    """Sends the robot's audio paced at real time; executes transfer/hang-up frames after preceding audio."""
+
+    def __init__(self, call: Call, params: TransportParams, **kwargs) -> None:
+        super().__init__(params, **kwargs)
+        self._call = call
+
+    async def start(self, frame: StartFrame) -> None:
+        await super().start(frame)
+        await self.set_transport_ready(frame)
+
+    async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
+        if isinstance(frame, InterruptionFrame):
+            self._call.flush_audio()  # barge-in: drop what the phone has not sent yet
+        await super().process_frame(frame, direction)
+
+    async def write_audio_frame(self, frame: OutputAudioRawFrame) -> bool:
+        """Queue one chunk on the call and block until the call's backlog is down to about one chunk."""
+        if self._call.state.value != "active":
+            return False
+        self._call.write_audio(frame.audio)
+        limit = len(frame.audio)
+        while self._call.rtp.queued_bytes > limit and self._call.state.value == "active":
+            await asyncio.sleep(0.005)
+        return True
+
+    def _supports_native_dtmf(self) -> bool:
+        return True
+
+    async def _write_dtmf_native(self, frame: OutputDTMFFrame | OutputDTMFUrgentFrame) -> None:
+        buttons = frame.buttons or ([frame.button] if frame.button else [])
+        await self._call.wait_audio_sent()
+        with contextlib.suppress(Exception):
+            await self._call.send_dtmf("".join(str(b.value) for b in buttons))
+
+    async def write_transport_frame(self, frame: Frame) -> None:
+        if isinstance(frame, TransferCallFrame):
+            await self._call.wait_audio_sent()
+            result = await self._call.transfer(frame.target, frame.timeout)
+            await self.push_frame(TransferResultFrame(result=result), FrameDirection.UPSTREAM)
+        elif isinstance(frame, HangupCallFrame):
+            await self._call.wait_audio_sent()
+            await self._call.hangup(frame.reason)
+
+
+class CallTransport(BaseTransport):
+    """`transport.input()` and `transport.output()` around one answered call."""
+
+    def __init__(self, call: Call, params: TransportParams | None = None, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.call = call
+        self._params = params or telephony_params()
+        self._input = CallInputTransport(call, self._params, name=self._input_name)
+        self._output = CallOutputTransport(call, self._params, name=self._output_name)
+
+    def input(self) -> CallInputTransport:
+        return self._input
+
+    def output(self) -> CallOutputTransport:
+        return self._output
