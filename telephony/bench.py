@@ -1,0 +1,150 @@
+"""SIP load benchmark: SIPp callers -> Kamailio -> one robot Phone echoing audio; prints a table per level.
+
+Needs kamailio and sipp (loopback only). Usage: python -m telephony.bench [--levels 10,50,100] [--hold 4]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import resource
+import statistics
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from telephony.config import TelephonySettings
+from telephony.phone import Phone
+from telephony.rtp.clock import use_realtime_priority
+
+KAM_PORT, SIPP_PORT, ROBOT_PORT = 5260, 5281, 5270
+
+
+async def run_level(n: int, workdir: Path, rig) -> dict:
+    setup_ms: list[float] = []
+    calls = []
+
+    async def echo(call):
+        await call.answer()
+        setup_ms.append((call.answered_at - call.created_at) * 1000)
+        calls.append(call)
+        async for frame in call:
+            call.write_audio(frame)
+
+    settings = TelephonySettings(
+        registrar=f"127.0.0.1:{KAM_PORT}",
+        user="robot",
+        password="secret",
+        sip_port=ROBOT_PORT + n % 7,
+        rtp_port_min=40000,
+        rtp_port_max=49000,
+        max_concurrent_calls=max(n, 1) + 10,
+    )
+    phone = Phone(settings, on_incoming=echo, record_send_times=True)
+    await phone.start()
+    pcap = rig.pcap_from_pcm(rig.speechlike(3.0), workdir / "bench.pcap", "PCMU")
+    cpu0 = resource.getrusage(resource.RUSAGE_SELF)
+    t0 = time.monotonic()
+    sipp = await asyncio.to_thread(
+        subprocess.run,
+        [
+            "sipp",
+            f"127.0.0.1:{KAM_PORT}",
+            "-sf",
+            str(rig.RIG / "uac_dtmf.xml"),
+            "-s",
+            "robot",
+            "-i",
+            "127.0.0.1",
+            "-p",
+            str(SIPP_PORT),
+            "-mp",
+            "16000",
+            "-m",
+            str(n),
+            "-l",
+            str(n),
+            "-r",
+            str(max(10, n // 2)),
+            "-key",
+            "codec",
+            "0",
+            "-key",
+            "codecname",
+            "PCMU",
+            "-key",
+            "pcap",
+            str(pcap),
+            "-timeout",
+            "60",
+            "-nostdin",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=workdir,
+        timeout=90,
+    )
+    wall = time.monotonic() - t0
+    cpu1 = resource.getrusage(resource.RUSAGE_SELF)
+    await asyncio.sleep(0.5)
+    await phone.stop()
+    rates, gaps = [], []
+    for call in calls:
+        times = call.rtp.send_times or []
+        if len(times) > 50:
+            rates.append((len(times) - 1) / (times[-1] - times[0]))
+            gaps.extend(np.diff(times) * 1000)
+    failed = n - len(calls) if sipp.returncode == 0 else max(n - len(calls), 1)
+    cpu = (cpu1.ru_utime + cpu1.ru_stime) - (cpu0.ru_utime + cpu0.ru_stime)
+    return {
+        "calls": n,
+        "ok": len(calls),
+        "failed": failed,
+        "sipp_rc": sipp.returncode,
+        "setup_p50_ms": statistics.median(setup_ms) if setup_ms else float("nan"),
+        "setup_max_ms": max(setup_ms) if setup_ms else float("nan"),
+        "cpu_pct_per_call": 100 * cpu / wall / max(1, len(calls)),
+        "rate_min": min(rates) if rates else 0.0,
+        "rate_max": max(rates) if rates else 0.0,
+        "gap_p99_ms": float(np.percentile(gaps, 99)) if gaps else float("nan"),
+    }
+
+
+async def amain(levels: list[int]) -> int:
+    from tests.telephony import rig  # the loopback rig lives with the conformance tests
+
+    rt = use_realtime_priority()
+    print(f"realtime priority: {rt}")
+    print(
+        f"{'calls':>5} {'ok':>4} {'fail':>4} {'setup p50/max ms':>17} {'cpu%/call':>9} "
+        f"{'pkt/s min-max':>14} {'p99 gap ms':>10}"
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        kam = rig.start_kamailio(workdir, KAM_PORT, 5290)
+        try:
+            for n in levels:
+                r = await run_level(n, workdir, rig)
+                print(
+                    f"{r['calls']:>5} {r['ok']:>4} {r['failed']:>4} "
+                    f"{r['setup_p50_ms']:>8.1f}/{r['setup_max_ms']:<8.1f} {r['cpu_pct_per_call']:>9.2f} "
+                    f"{r['rate_min']:>6.2f}-{r['rate_max']:<7.2f} {r['gap_p99_ms']:>10.1f}",
+                    flush=True,
+                )
+        finally:
+            kam.stop()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="voicebot bench sip", description=__doc__)
+    parser.add_argument("--levels", default="10,50,100", help="comma-separated concurrency levels")
+    args = parser.parse_args(argv)
+    return asyncio.run(amain([int(x) for x in args.levels.split(",")]))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
