@@ -17,9 +17,21 @@ API_PREFIX = "/api/v1"
 ERRORS: dict[type[Exception], int] = {
     NotFound: status.HTTP_404_NOT_FOUND,
     Conflict: status.HTTP_409_CONFLICT,
-    InvalidInput: status.HTTP_422_UNPROCESSABLE_CONTENT,
-    CsvFormatError: status.HTTP_422_UNPROCESSABLE_CONTENT,
 }
+
+
+def invalid(field: str, message: str) -> JSONResponse:
+    """A 422 in FastAPI's own validation-error shape (as documented in the OpenAPI spec)."""
+    detail = [{"loc": ["body", field] if field else ["body"], "msg": message, "type": "value_error"}]
+    return JSONResponse({"detail": detail}, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
+
+
+async def _invalid_input(_request: Request, exc: Exception) -> JSONResponse:
+    return invalid(getattr(exc, "field", ""), str(exc))
+
+
+async def _bad_csv(_request: Request, exc: Exception) -> JSONResponse:
+    return invalid("file", str(exc))
 
 
 def create_app(settings: Settings, db: Database | None = None, clock: Clock | None = None) -> FastAPI:
@@ -39,6 +51,8 @@ def create_app(settings: Settings, db: Database | None = None, clock: Clock | No
             return JSONResponse({"detail": str(exc)}, status_code=code)
 
         app.add_exception_handler(error, handler)
+    app.add_exception_handler(InvalidInput, _invalid_input)
+    app.add_exception_handler(CsvFormatError, _bad_csv)
 
     v1 = APIRouter(prefix=API_PREFIX)
     for module in (campaigns, contacts, dnc, calls, auth):

@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.api.deps import DbSession, Now
+from bot.api.deps import DbSession, EntityId, Now
 from bot.storage.models import ApiKey
 
 
@@ -122,7 +122,7 @@ def list_keys(session: DbSession) -> list[dict]:
 
 
 @router.delete("/{key_id}", status_code=status.HTTP_204_NO_CONTENT)
-def revoke(key_id: int, session: DbSession) -> None:
+def revoke(key_id: EntityId, session: DbSession) -> None:
     row = session.get(ApiKey, key_id)
     if row is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"API key {key_id} not found")

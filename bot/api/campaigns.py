@@ -7,7 +7,7 @@ from fastapi.responses import StreamingResponse
 from sqlalchemy import select
 
 from bot.api.auth import Scope, require
-from bot.api.deps import AppSettings, DbSession, Now
+from bot.api.deps import AppSettings, DbSession, EntityId, Now
 from bot.api.schemas import CampaignOut
 from bot.campaigns import service
 from bot.storage.models import Campaign
@@ -39,25 +39,25 @@ def create_campaign(
 
 
 @router.get("/{campaign_id}", response_model=CampaignOut, dependencies=[Read])
-def get_campaign(campaign_id: int, session: DbSession) -> CampaignOut:
+def get_campaign(campaign_id: EntityId, session: DbSession) -> CampaignOut:
     return _out(session, service.get(session, campaign_id))
 
 
 @router.patch("/{campaign_id}", response_model=CampaignOut, dependencies=[Write])
 def edit_campaign(
-    campaign_id: int, patch: service.CampaignPatch, session: DbSession, settings: AppSettings, now: Now
+    campaign_id: EntityId, patch: service.CampaignPatch, session: DbSession, settings: AppSettings, now: Now
 ) -> CampaignOut:
     scripts = service.available_scripts(settings.paths.dialogs_dir)
     return _out(session, service.edit(session, campaign_id, patch, scripts, now))
 
 
 @router.delete("/{campaign_id}", status_code=status.HTTP_204_NO_CONTENT, dependencies=[Admin])
-def delete_campaign(campaign_id: int, session: DbSession) -> None:
+def delete_campaign(campaign_id: EntityId, session: DbSession) -> None:
     service.delete(session, campaign_id)
 
 
 def _state_change(action: service.Action):
-    def change_state(campaign_id: int, session: DbSession, now: Now) -> CampaignOut:
+    def change_state(campaign_id: EntityId, session: DbSession, now: Now) -> CampaignOut:
         return _out(session, service.apply(session, campaign_id, action, now))
 
     allowed, target = service.TRANSITIONS[action]
@@ -83,7 +83,7 @@ for _action in service.Action:
     response_class=StreamingResponse,
     responses={200: {"content": {"text/csv": {}}, "description": "one row per call attempt"}},
 )
-def export_results(campaign_id: int, request: Request) -> StreamingResponse:
+def export_results(campaign_id: EntityId, request: Request) -> StreamingResponse:
     with request.app.state.db.session() as session:
         service.get(session, campaign_id)
 

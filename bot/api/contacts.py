@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Request, UploadFile
 from sqlalchemy import select
 
 from bot.api.auth import Scope, require
-from bot.api.deps import DbSession
+from bot.api.deps import DbSession, EntityId, Limit, Offset
 from bot.api.schemas import ContactOut, ImportOut
 from bot.campaigns import service
 from bot.contacts.importer import ColumnMapping
@@ -20,7 +20,7 @@ MAX_UPLOAD = 100 * 1024 * 1024
 
 @router.post("", response_model=ImportOut, dependencies=[Depends(require(Scope.WRITE))])
 def upload_contacts(
-    campaign_id: int,
+    campaign_id: EntityId,
     request: Request,
     file: UploadFile,
     phone_column: Annotated[str | None, Form()] = None,
@@ -42,10 +42,14 @@ def upload_contacts(
 
 @router.get("", response_model=list[ContactOut], dependencies=[Depends(require(Scope.READ))])
 def list_contacts(
-    campaign_id: int, session: DbSession, state: str | None = None, limit: int = 100, offset: int = 0
+    campaign_id: EntityId,
+    session: DbSession,
+    state: str | None = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
 ) -> list[Contact]:
     service.get(session, campaign_id)
     query = select(Contact).where(Contact.campaign_id == campaign_id).order_by(Contact.id)
     if state:
         query = query.where(Contact.state == state)
-    return list(session.scalars(query.limit(min(max(limit, 1), 1000)).offset(max(offset, 0))))
+    return list(session.scalars(query.limit(limit).offset(offset)))

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Query, Request
 from sqlalchemy.orm import Session
 
 from bot.config import Settings
@@ -28,3 +28,9 @@ def _settings(request: Request) -> Settings:
 DbSession = Annotated[Session, Depends(_session)]
 Now = Annotated[datetime, Depends(_now)]
 AppSettings = Annotated[Settings, Depends(_settings)]
+
+ID_MAX = 2**31 - 1  # ids are 32-bit INTEGER columns on PostgreSQL
+EntityId = Annotated[int, Path(ge=1, le=ID_MAX)]
+CampaignFilter = Annotated[int | None, Query(ge=1, le=ID_MAX, description="only this campaign")]
+Limit = Annotated[int, Query(ge=1, le=1000)]
+Offset = Annotated[int, Query(ge=0, le=ID_MAX)]

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Request, status
 from pydantic import BaseModel, Field
 
 from bot.api.auth import Scope, require
-from bot.api.deps import DbSession, Now
+from bot.api.deps import ID_MAX, CampaignFilter, DbSession, Limit, Now, Offset
 from bot.api.schemas import DncOut
 from bot.campaigns import service
+from bot.campaigns.service import InvalidInput
 from bot.contacts import dnc
 from bot.contacts.phones import PhoneError
 from bot.storage.models import DoNotCall
@@ -20,16 +19,16 @@ router = APIRouter(prefix="/dnc", tags=["do-not-call"])
 
 class DncIn(BaseModel):
     phone: str = Field(min_length=1, max_length=40, description="any usual format; stored as E.164")
-    campaign_id: int | None = Field(None, description="omit for the global list")
+    campaign_id: int | None = Field(None, ge=1, le=ID_MAX, description="omit for the global list")
     reason: str = Field("", max_length=200)
 
 
 @router.get("", response_model=list[DncOut], dependencies=[Depends(require(Scope.READ))])
 def list_entries(
     session: DbSession,
-    campaign_id: int | None = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    campaign_id: CampaignFilter = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
 ) -> list[DoNotCall]:
     return dnc.entries(session, campaign_id, limit, offset)
 
@@ -48,7 +47,9 @@ def add_entry(body: DncIn, request: Request, session: DbSession, now: Now) -> di
 @router.delete(
     "/{phone}", status_code=status.HTTP_204_NO_CONTENT, dependencies=[Depends(require(Scope.WRITE))]
 )
-def remove_entry(phone: str, request: Request, session: DbSession, campaign_id: int | None = None) -> None:
+def remove_entry(
+    phone: str, request: Request, session: DbSession, campaign_id: CampaignFilter = None
+) -> None:
     if not dnc.remove(session, _phone(request, phone), campaign_id):
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"{phone} is not on that do-not-call list")
 
@@ -57,4 +58,4 @@ def _phone(request: Request, raw: str) -> str:
     try:
         return request.app.state.normalizer.normalize(raw).e164
     except PhoneError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
+        raise InvalidInput(str(exc), "phone") from exc

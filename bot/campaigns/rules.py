@@ -89,9 +89,9 @@ class CampaignRules(BaseModel):
         },
         description="delay before retrying, per result; a result left out is final",
     )
-    interactions_per_day: int | None = Field(None, ge=1)
-    interactions_per_week: int | None = Field(None, ge=1)
-    interactions_per_month: int | None = Field(None, ge=1)
+    interactions_per_day: int | None = Field(None, ge=1, le=1000)
+    interactions_per_week: int | None = Field(None, ge=1, le=1000)
+    interactions_per_month: int | None = Field(None, ge=1, le=1000)
 
     @field_validator("weekdays")
     @classmethod
@@ -103,8 +103,8 @@ class CampaignRules(BaseModel):
     @field_validator("retry_minutes")
     @classmethod
     def _delays(cls, value: dict[RetryReason, int]) -> dict[RetryReason, int]:
-        if any(minutes < 1 for minutes in value.values()):
-            raise ValueError("retry delays must be at least 1 minute")
+        if any(minutes < 1 or minutes > 60 * 24 * 90 for minutes in value.values()):
+            raise ValueError("retry delays must be between 1 minute and 90 days")
         return value
 
     @field_validator("start_at", "end_at")

@@ -58,7 +58,11 @@ class Conflict(RuntimeError):
 
 
 class InvalidInput(ValueError):
-    """The request names something that does not exist (a script) or is otherwise unusable."""
+    """The request names something that does not exist (a script) or is otherwise unusable; `field` names it."""
+
+    def __init__(self, message: str, field: str = "") -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class CampaignSpec(BaseModel):
@@ -97,7 +101,7 @@ def available_scripts(dialogs_dir: Path) -> set[str]:
 def _check_script(script: str, scripts: set[str]) -> None:
     if script not in scripts:
         known = ", ".join(sorted(scripts)) or "none"
-        raise InvalidInput(f"unknown script {script!r}; available: {known}")
+        raise InvalidInput(f"unknown script {script!r}; available: {known}", "script")
 
 
 def get(session: Session, campaign_id: int) -> Campaign:
@@ -139,7 +143,7 @@ def edit(
         _check_script(changes["script"], scripts)
     for key, value in changes.items():
         if value is None:
-            raise InvalidInput(f"{key} cannot be null")
+            raise InvalidInput(f"{key} cannot be null", key)
         setattr(campaign, key, value)
     campaign.updated_at = now
     return campaign

@@ -4,10 +4,18 @@ from __future__ import annotations
 
 import csv
 import io
+import json
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from bot.api.auth import Scope
+from bot.campaigns.clock import SimulatedClock
+from bot.campaigns.dialer import Dialer
+from bot.campaigns.placer import AmdResult, CallReport, TelephonyResult
+from bot.campaigns.simulated import ScriptedPlacer
+from bot.config import DialerSettings
+from bot.outcomes import Outcome
 from tests.api.apiclient import Api
 
 CAMPAIGN = {"name": "Напоминание", "script": "reminder", "variables": {"clinic": "Здоровье"}}
@@ -112,7 +120,7 @@ def test_malformed_csv_is_rejected_with_422(api: Api, data: bytes, form: dict, f
     cid = create(api)["id"]
     response = upload(api, cid, data, **form)
     assert response.status_code == 422
-    assert fragment in response.json()["detail"]
+    assert fragment in response.json()["detail"][0]["msg"]
 
 
 def test_upload_to_unknown_campaign_is_404(api: Api) -> None:
@@ -179,3 +187,48 @@ def test_openapi_is_served_under_v1(api: Api) -> None:
     spec = api.client.get("/api/v1/openapi.json").json()
     assert "/api/v1/campaigns/{campaign_id}/start" in spec["paths"]
     assert "APIKeyHeader" in spec["components"]["securitySchemes"]
+
+
+async def test_calls_made_by_the_dialer_are_listed_detailed_and_exported(api: Api) -> None:
+    every_day = {"start": "00:00", "end": "23:59"}
+    body = CAMPAIGN | {"rules": {"working_hours": every_day, "rest_day_hours": every_day, "pacing_cps": 10}}
+    cid = create(api, body)["id"]
+    upload(api, cid, b"phone;timezone\n89161234567;UTC\n89031112233;UTC\n")
+    api.client.post(f"/api/v1/campaigns/{cid}/start", headers=api.headers())
+    clock = SimulatedClock(datetime.now(UTC) + timedelta(seconds=1))  # contacts are due from upload time on
+    transcript = [{"role": "bot", "text": "Здравствуйте"}, {"role": "caller", "text": "да"}]
+    answered = CallReport(
+        result=TelephonyResult.ANSWERED,
+        outcome=Outcome.CONFIRMED,
+        slots={"confirmed": True},
+        transcript=transcript,
+        talk_seconds=12.5,
+        recording_path="/var/rec/1.wav",
+        amd=AmdResult.HUMAN,
+    )
+    placer = ScriptedPlacer(
+        {"+79161234567": [answered]}, default=CallReport(result=TelephonyResult.BUSY), clock=clock
+    )
+    dialer = Dialer(api.client.app.state.db, placer, clock, DialerSettings())
+    await dialer.tick()
+    await dialer.drain()
+
+    calls = api.client.get(f"/api/v1/calls?campaign_id={cid}", headers=api.headers(Scope.READ)).json()
+    assert sorted((c["phone"], c["result"]) for c in calls) == [
+        ("+79031112233", "busy"),
+        ("+79161234567", "answered"),
+    ]
+    answered_id = next(c["id"] for c in calls if c["result"] == "answered")
+    detail = api.client.get(f"/api/v1/calls/{answered_id}", headers=api.headers(Scope.READ)).json()
+    assert (detail["outcome"], detail["transcript"], detail["recording_path"]) == (
+        "confirmed",
+        transcript,
+        "/var/rec/1.wav",
+    )
+    exported = api.client.get(f"/api/v1/campaigns/{cid}/results.csv", headers=api.headers(Scope.READ)).text
+    rows = list(csv.DictReader(io.StringIO(exported)))
+    assert {(r["phone"], r["outcome"], r["contact_state"]) for r in rows} == {
+        ("+79161234567", "confirmed", "done"),
+        ("+79031112233", "", "pending"),
+    }
+    assert json.loads(next(r["slots"] for r in rows if r["outcome"]))["confirmed"] is True

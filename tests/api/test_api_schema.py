@@ -1,0 +1,45 @@
+"""Property-based API test: schemathesis generates requests from the OpenAPI spec of every operation; no input
+may cause a 5xx or a response that contradicts the spec."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import schemathesis
+from hypothesis import HealthCheck, given, settings
+from schemathesis.checks import not_a_server_error, response_schema_conformance
+
+from bot.api.app import create_app
+from bot.api.auth import Scope, create_key
+from bot.config import PathsSettings, Settings
+
+
+def test_no_generated_request_makes_the_api_fail(tmp_path: Path) -> None:
+    dialogs = tmp_path / "dialogs"
+    dialogs.mkdir()
+    (dialogs / "reminder.yml").write_text("steps: {}\n", encoding="utf-8")
+    app = create_app(Settings(paths=PathsSettings(data_dir=tmp_path / "var", dialogs_dir=dialogs)))
+    with app.state.db.session() as session:
+        key = create_key(session, "fuzz", [Scope.ADMIN], datetime.now(UTC))[1]
+    schema = schemathesis.openapi.from_asgi("/api/v1/openapi.json", app)
+    operations = [result.ok() for result in schema.get_all_operations()]
+    assert len(operations) >= 15
+
+    for operation in operations:
+
+        @given(case=operation.as_strategy())
+        @settings(
+            max_examples=12,
+            deadline=None,
+            database=None,
+            derandomize=True,
+            suppress_health_check=list(HealthCheck),
+        )
+        def check(case: schemathesis.Case) -> None:
+            case.call_and_validate(
+                headers={"X-API-Key": key}, checks=[not_a_server_error, response_schema_conformance]
+            )
+
+        check()
+    app.state.db.dispose()
