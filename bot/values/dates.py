@@ -124,7 +124,8 @@ def _day_of_month(toks: list[Token], words: list[str], lang: str, today: date, n
             month, year_at = _month(before, lang), 0
         if month is None:
             said_day = after and after[0] in _DAY_WORDS[lang]
-            if not (said_day or (isinstance(tok, Ordinal) and _ordinal_is_a_day(before, len(toks), lang))):
+            ordinal_day = isinstance(tok, Ordinal) and _ordinal_is_a_day(before, after[:1], len(toks), lang)
+            if not (said_day or ordinal_day):
                 continue
         year = _year(toks[i + 1 + year_at :] if year_at else toks[i + 1 :]) if month else None
         return _resolve(tok, month, year, today)
@@ -140,8 +141,11 @@ def _year(rest: list[Token]) -> int | None:
     return year if 2000 <= year <= 2100 else None
 
 
-def _ordinal_is_a_day(before: Token | None, count: int, lang: str) -> bool:
-    """An ordinal alone is a day of month, unless it tells the hour ("половина третьего") or is a bare English word."""
+def _ordinal_is_a_day(before: Token | None, after: list[Token], count: int, lang: str) -> bool:
+    """An ordinal alone is a day of month, unless it tells the hour ("половина третьего", "во второй половине дня")
+    or is a bare English word ("one second")."""
+    if after and str(after[0]).startswith(("половин", "half")):
+        return False
     if lang == "ru":
         return before not in ("половина", "половине", "пол", "четверть", "четверти")
     return before in ("the", "on") or count == 1

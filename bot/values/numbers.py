@@ -7,6 +7,7 @@ decimals ("десять целых пять десятых", "two point five", "
 
 import re
 from decimal import Decimal
+from functools import lru_cache
 
 from number_parser import parse as _digits_for_words
 from number_parser import parse_number as _number_for_word
@@ -14,6 +15,10 @@ from number_parser import parse_number as _number_for_word
 Token = str | int | float
 
 _MULTIPLIERS = (1000, 1_000_000, 1_000_000_000)
+_SHORT_MULTIPLIERS = {
+    "ru": {"тыс": 1000, "тысяч": 1000, "млн": 1_000_000, "млрд": 1_000_000_000},
+    "en": {"k": 1000, "grand": 1000},
+}
 
 
 class Ordinal(int):
@@ -100,7 +105,9 @@ def _approximate_order(words: list[str], lang: str) -> list[str]:
     return words
 
 
-def _parse_number_word(word: str) -> int | None:
+def _parse_number_word(word: str) -> int | float | None:
+    if word in ("полтора", "полторы", "полутора", "половиной"):
+        return 1.5
     return _number_for_word(word, language="ru") if word else None
 
 
@@ -120,7 +127,7 @@ def _number(word: str, lang: str) -> Token:
 def _merge_fractions(tokens: list[Token], lang: str) -> list[Token]:
     """Fold halves, decimals and multipliers: [5, "с", "половиной", 1000] → [5500]."""
     out: list[Token] = []
-    i = 0
+    i, multiplied = 0, 0
     while i < len(tokens):
         tok = tokens[i]
         nxt = tokens[i + 1 : i + 4]
@@ -142,10 +149,17 @@ def _merge_fractions(tokens: list[Token], lang: str) -> list[Token]:
                 scale = {"десятых": 10, "десятая": 10, "сотых": 100, "сотая": 100}.get(str(nxt[2]))
                 if scale:
                     tok, i = tok + nxt[1] / scale, i + 3
-        if out and tok in _MULTIPLIERS and _is_cardinal(out[-1]) and out[-1] != int(out[-1]):
+        tok = _SHORT_MULTIPLIERS[lang].get(tok, tok) if isinstance(tok, str) else tok
+        scale = next((m for m in _MULTIPLIERS if m <= tok < 2 * m), 0) if _is_cardinal(tok) else 0
+        if out and tok in _MULTIPLIERS and _is_cardinal(out[-1]) and out[-1] < tok:
             out[-1] = out[-1] * tok
+        elif out and scale and isinstance(out[-1], float) and out[-1] < scale:
+            out[-1] = out[-1] * scale + tok - scale  # "полторы тысячи двести": [1.5, 1200] → 1700
+        elif out and _is_cardinal(tok) and _is_cardinal(out[-1]) and multiplied and tok < multiplied:
+            out[-1] += tok
         else:
             out.append(tok)
+        multiplied = tok if tok in _MULTIPLIERS and len(out) and out[-1] != tok else 0
         i += 1
     return [int(t) if isinstance(t, float) and t.is_integer() else t for t in out]
 
@@ -156,6 +170,11 @@ def _is_cardinal(token: object) -> bool:
 
 def tokens(text: str, lang: str) -> list[Token]:
     """Split a transcript into words and numbers: cardinals as int/float, ordinals as `Ordinal`."""
+    return list(_tokens(text, lang))
+
+
+@lru_cache(maxsize=512)
+def _tokens(text: str, lang: str) -> tuple[Token, ...]:
     words = _approximate_order(_mark_ordinals(normalise(text).split(), lang), lang)
     words = _digits_for_words(" ".join(words), language=lang).split() if words else []
     out: list[Token] = []
@@ -165,7 +184,7 @@ def tokens(text: str, lang: str) -> list[Token]:
             out[-1] = Ordinal(out[-1])
         else:
             out.append(tok)
-    return _merge_fractions(out, lang)
+    return tuple(_merge_fractions(out, lang))
 
 
 def numbers_in(text: str, lang: str) -> list[int | float]:
