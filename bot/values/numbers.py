@@ -41,18 +41,11 @@ def _ru_ordinals() -> dict[str, int]:
 
 
 def _en_ordinals() -> dict[str, int]:
-    units = ["first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth"]
-    teens = [
-        "tenth",
-        "eleventh",
-        "twelfth",
-        "thirteenth",
-        "fourteenth",
-        "fifteenth",
-        "sixteenth",
-        "seventeenth",
-    ]
-    forms = {word: n for n, word in enumerate(units + teens + ["eighteenth", "nineteenth"], start=1)}
+    words = [
+        "first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth", "eleventh",
+        "twelfth", "thirteenth", "fourteenth", "fifteenth", "sixteenth", "seventeenth", "eighteenth", "nineteenth",
+    ]  # fmt: skip
+    forms = {word: n for n, word in enumerate(words, start=1)}
     forms.update({"twentieth": 20, "thirtieth": 30})
     return forms
 
@@ -150,18 +143,28 @@ def _merge_fractions(tokens: list[Token], lang: str) -> list[Token]:
                 if scale:
                     tok, i = tok + nxt[1] / scale, i + 3
         tok = _SHORT_MULTIPLIERS[lang].get(tok, tok) if isinstance(tok, str) else tok
-        scale = next((m for m in _MULTIPLIERS if m <= tok < 2 * m), 0) if _is_cardinal(tok) else 0
-        if out and tok in _MULTIPLIERS and _is_cardinal(out[-1]) and out[-1] < tok:
-            out[-1] = out[-1] * tok
-        elif out and scale and isinstance(out[-1], float) and out[-1] < scale:
-            out[-1] = out[-1] * scale + tok - scale  # "полторы тысячи двести": [1.5, 1200] → 1700
-        elif out and _is_cardinal(tok) and _is_cardinal(out[-1]) and multiplied and tok < multiplied:
-            out[-1] += tok
-        else:
+        joined = (
+            _joined(out[-1], tok, multiplied) if out and _is_cardinal(out[-1]) and _is_cardinal(tok) else None
+        )
+        if joined is None:
             out.append(tok)
-        multiplied = tok if tok in _MULTIPLIERS and len(out) and out[-1] != tok else 0
+        else:
+            out[-1] = joined
+        multiplied = tok if joined is not None and tok in _MULTIPLIERS else 0
         i += 1
     return [int(t) if isinstance(t, float) and t.is_integer() else t for t in out]
+
+
+def _joined(before: int | float, number: int | float, multiplied: int) -> int | float | None:
+    """Two adjacent numbers that make one amount ("50 тысяч", "1,5 тысячи", "10 тысяч 500"), or None."""
+    if number in _MULTIPLIERS and before < number:
+        return before * number
+    scale = next((m for m in _MULTIPLIERS if m <= number < 2 * m), 0)
+    if scale and isinstance(before, float) and before < scale:
+        return before * scale + number - scale  # "полторы тысячи двести": [1.5, 1200] → 1700
+    if multiplied and number < multiplied:
+        return before + number
+    return None
 
 
 def _is_cardinal(token: object) -> bool:
@@ -185,11 +188,6 @@ def _tokens(text: str, lang: str) -> tuple[Token, ...]:
         else:
             out.append(tok)
     return tuple(_merge_fractions(out, lang))
-
-
-def numbers_in(text: str, lang: str) -> list[int | float]:
-    """All cardinal numbers said, in order."""
-    return [t for t in tokens(text, lang) if _is_cardinal(t)]
 
 
 def parse_number(text: str, lang: str) -> int | float | None:
