@@ -271,7 +271,7 @@ def test_parse_time(text, lang, expected):
 @pytest.mark.parametrize(
     ("text", "lang"),
     [("через три дня", "ru"), ("на три дня", "ru"), ("через час", "ru"), ("15 декабря", "ru"), ("в 25 часов", "ru"),
-     ("in three days", "en"), ("for two weeks", "en")],
+     ("доброе утро", "ru"), ("in three days", "en"), ("for two weeks", "en"), ("good morning", "en")],
 )  # fmt: skip
 def test_parse_time_ignores_numbers_that_are_not_a_time(text, lang):
     assert parse_time(text, lang) is None

@@ -23,7 +23,17 @@ _PART_OF_DAY = {
     ],
 }  # fmt: skip
 _HOUR_WORDS = {"ru": {"час", "часа", "часов", "ровно"}, "en": {"oclock", "sharp"}}
-_BEFORE_HOUR = {"ru": {"в", "во", "к", "около", "до", "после", "с", "на"}, "en": {"at", "around", "about", "by", "till", "until", "from", "before", "after"}}  # fmt: skip
+_BEFORE_HOUR = {
+    "ru": {"в", "во", "к", "около", "до", "после", "с", "на"},
+    "en": {"at", "around", "about", "by", "till", "until", "from", "before", "after"},
+}
+_GREETINGS = {
+    ("доброе", "утро"),
+    ("добрый", "вечер"),
+    ("good", "morning"),
+    ("good", "afternoon"),
+    ("good", "evening"),
+}
 _NOT_A_TIME = {"ru": {"через", "за"}, "en": {"in", "for"}}
 _MORNING = {"ru": {"утра", "утром"}, "en": {"am", "morning"}}
 _AFTERNOON = {"ru": {"вечера", "вечером", "днем"}, "en": {"pm", "afternoon", "evening", "tonight"}}
@@ -39,7 +49,7 @@ _NOT_AN_HOUR_AFTER = re.compile(
 def parse_time(text: str, lang: str) -> time | None:
     """The time of day said ("в три часа дня" → 15:00, "half past two" → 14:30, "вечером" → 18:00), or None."""
     norm = normalise(text)
-    toks = _joined_ampm(tokens(text, lang))
+    toks = _without_greetings(_joined_ampm(tokens(text, lang)))
     found = _clock(norm) or _half_and_quarter(toks, lang) or _hour_and_minutes(toks, lang)
     if found:
         return _daytime(*found, toks, lang)
@@ -54,6 +64,17 @@ def _joined_ampm(toks: list[Token]) -> list[Token]:
             out[-1] = f"{out[-1]}m"
         elif tok == "clock" and out and out[-1] in ("o", "of"):
             out[-1] = "oclock"
+        else:
+            out.append(tok)
+    return out
+
+
+def _without_greetings(toks: list[Token]) -> list[Token]:
+    """Drop "доброе утро", "good evening": greetings, not times."""
+    out: list[Token] = []
+    for tok in toks:
+        if out and (out[-1], tok) in _GREETINGS:
+            out.pop()
         else:
             out.append(tok)
     return out
