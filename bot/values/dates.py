@@ -6,6 +6,7 @@ such date. A weekday is its next occurrence after today; "next"/"следующ�
 Explicit calendar dates the rules below do not know ("2026-12-15", "15/12/2026") are left to `dateparser`.
 """
 
+import calendar
 import re
 from datetime import date, datetime, timedelta
 
@@ -95,10 +96,7 @@ def _after_period(toks: list[Token], words: list[str], lang: str, today: date, n
 def _add_months(day: date, months: int) -> date:
     month0 = day.month - 1 + months
     year, month = day.year + month0 // 12, month0 % 12 + 1
-    for candidate in range(day.day, 27, -1):
-        if found := _safe_date(year, month, candidate):
-            return found
-    return date(year, month, day.day)
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
 def _month(word: Token, lang: str) -> int | None:
@@ -118,23 +116,22 @@ def _day_of_month(toks: list[Token], words: list[str], lang: str, today: date, n
         if not isinstance(tok, int) or not 1 <= tok <= 31:
             continue
         before = toks[i - 1] if i else None
-        after = [t for t in toks[i + 1 : i + 4] if t not in ("of", "the")]
-        month, year_at = (_month(after[0], lang), 1) if after else (None, 0)
-        if month is None and lang == "en":
-            month, year_at = _month(before, lang), 0
+        after = [t for t in toks[i + 1 :] if t not in ("of", "the")]
+        month = _month(after[0], lang) if after else None
+        year = _year(after[1:]) if month else None
+        if month is None and lang == "en" and (month := _month(before, lang)):
+            year = _year(after)
         if month is None:
             said_day = after and after[0] in _DAY_WORDS[lang]
             ordinal_day = isinstance(tok, Ordinal) and _ordinal_is_a_day(before, after[:1], len(toks), lang)
             if not (said_day or ordinal_day):
                 continue
-        year = _year(toks[i + 1 + year_at :] if year_at else toks[i + 1 :]) if month else None
         return _resolve(tok, month, year, today)
     return None
 
 
 def _year(rest: list[Token]) -> int | None:
     """A year said after the month: "2027", "две тысячи двадцать седьмого года"."""
-    rest = [t for t in rest if t not in ("of", "the")]
     if not rest or not isinstance(rest[0], int):
         return None
     year = rest[0] + (rest[1] if rest[0] == 2000 and len(rest) > 1 and isinstance(rest[1], Ordinal) else 0)
