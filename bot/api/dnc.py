@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, HTTPException, Request, status
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Request, UploadFile, status
 from pydantic import BaseModel, Field
 
 from bot.api.auth import Scope, require
 from bot.api.deps import ID_MAX, CampaignFilter, DbSession, Limit, Now, Offset
-from bot.api.schemas import DncOut
+from bot.api.schemas import DncOut, ImportOut
 from bot.campaigns import service
 from bot.campaigns.service import InvalidInput
 from bot.contacts import dnc
+from bot.contacts.importer import ImportReport
 from bot.contacts.phones import PhoneError
 from bot.storage.models import DoNotCall
 
@@ -40,8 +43,24 @@ def add_entry(body: DncIn, request: Request, session: DbSession, now: Now) -> di
     if body.campaign_id is not None:
         service.get(session, body.campaign_id)
     added = dnc.add(session, phone, now, body.campaign_id, body.reason)
-    blocked = service.block_pending(session, phone, body.campaign_id)
+    blocked = dnc.block_contacts(session, phone, body.campaign_id)
     return {"phone": phone, "added": added, "contacts_blocked": blocked}
+
+
+@router.post("/import", response_model=ImportOut, dependencies=[Depends(require(Scope.WRITE))])
+def import_entries(
+    request: Request,
+    session: DbSession,
+    now: Now,
+    file: UploadFile,
+    campaign_id: Annotated[int | None, Form(ge=1, le=ID_MAX)] = None,
+    phone_column: Annotated[str | None, Form()] = None,
+) -> ImportReport:
+    """Add the numbers of a CSV file (UTF-8 or Windows-1251, `;` or `,`); `created` counts new entries."""
+    if campaign_id is not None:
+        service.get(session, campaign_id)
+    data = file.file.read()
+    return dnc.import_csv(session, data, request.app.state.normalizer, now, campaign_id, phone_column)
 
 
 @router.delete(

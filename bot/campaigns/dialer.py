@@ -310,6 +310,7 @@ class Dialer:
             label = attempt.outcome or attempt.result
             if report.outcome is Outcome.DO_NOT_CALL:
                 dnc.add(session, attempt.phone, now, reason=f"asked during call {attempt_id}")
+                dnc.block_contacts(session, attempt.phone)
                 session.execute(
                     update(Contact)
                     .where(Contact.id == attempt.contact_id)

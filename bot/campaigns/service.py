@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.campaigns.rules import CampaignRules
@@ -195,14 +195,6 @@ def contact_counts(session: Session, campaign_id: int) -> dict[str, int]:
         select(Contact.state, func.count()).where(Contact.campaign_id == campaign_id).group_by(Contact.state)
     )
     return {state: count for state, count in rows}
-
-
-def block_pending(session: Session, phone: str, campaign_id: int | None) -> int:
-    """Mark pending contacts with this number `dnc` (in one campaign, or all with `campaign_id` None)."""
-    query = update(Contact).where(Contact.phone == phone, Contact.state == "pending")
-    if campaign_id is not None:
-        query = query.where(Contact.campaign_id == campaign_id)
-    return session.execute(query.values(state="dnc", note="do-not-call list")).rowcount
 
 
 def calls(

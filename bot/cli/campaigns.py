@@ -269,8 +269,31 @@ def dnc_add(
     db = _database(config)
     with db.session() as session:
         added = dnc.add(session, e164, _now(), campaign, reason)
-        blocked = service.block_pending(session, e164, campaign)
+        blocked = dnc.block_contacts(session, e164, campaign)
     typer.echo(f"{e164}: {'added' if added else 'already listed'}, {blocked} pending contacts blocked")
+
+
+@dnc_app.command("import")
+def dnc_import(
+    path: Path,
+    campaign: Annotated[int | None, typer.Option(help="only this campaign (default: global)")] = None,
+    phone_column: Annotated[str | None, typer.Option(help="header of the phone column")] = None,
+) -> None:
+    """Add every number of a CSV file; bad rows are listed and skipped."""
+    config = settings()
+    if not path.is_file():
+        raise _fail(f"{path} does not exist", 2)
+    normalizer = PhoneNormalizer(config.contacts.default_region)
+    try:
+        with _database(config).session() as session:
+            report = dnc.import_csv(session, path.read_bytes(), normalizer, _now(), campaign, phone_column)
+    except CsvFormatError as exc:
+        raise _fail(str(exc), 2) from exc
+    for error in report.errors:
+        typer.secho(f"row {error.row}: {error.reason}", err=True, fg="yellow")
+    typer.echo(
+        f"{report.rows} rows: {report.created} added, {report.merged} already listed, {len(report.errors)} skipped"
+    )
 
 
 @dnc_app.command("remove")

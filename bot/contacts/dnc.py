@@ -4,10 +4,19 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
-from bot.storage.models import DoNotCall
+from bot.contacts.importer import (
+    PHONE_HEADERS,
+    CsvFormatError,
+    ImportReport,
+    RowError,
+    find_column,
+    read_table,
+)
+from bot.contacts.phones import PhoneError, PhoneNormalizer
+from bot.storage.models import Contact, DoNotCall
 
 
 def add(
@@ -28,6 +37,14 @@ def remove(session: Session, phone: str, campaign_id: int | None = None) -> bool
     return session.execute(delete(DoNotCall).where(DoNotCall.phone == phone, scope)).rowcount > 0
 
 
+def block_contacts(session: Session, phone: str, campaign_id: int | None = None) -> int:
+    """Mark pending contacts with this number `dnc` (in one campaign, or in all with `campaign_id` None)."""
+    query = update(Contact).where(Contact.phone == phone, Contact.state == "pending")
+    if campaign_id is not None:
+        query = query.where(Contact.campaign_id == campaign_id)
+    return session.execute(query.values(state="dnc", note="do-not-call list")).rowcount
+
+
 def is_blocked(session: Session, phone: str, campaign_id: int) -> bool:
     """True when the number may not be called in this campaign (global or campaign entry)."""
     query = select(DoNotCall.id).where(
@@ -44,3 +61,37 @@ def entries(
     if campaign_id is not None:
         query = query.where(DoNotCall.campaign_id == campaign_id)
     return list(session.scalars(query))
+
+
+def import_csv(
+    session: Session,
+    data: bytes,
+    normalizer: PhoneNormalizer,
+    now: datetime,
+    campaign_id: int | None = None,
+    phone_column: str | None = None,
+) -> ImportReport:
+    """Add every number of a CSV file (same formats as contact lists) to one scope and block its pending
+    contacts; `created` counts new entries, `merged` numbers already listed, bad rows are reported."""
+    header, rows = read_table(data)
+    column = find_column(header, phone_column, PHONE_HEADERS, "the phone")
+    if column is None:
+        raise CsvFormatError(f"no phone column (name it 'phone' or 'телефон', or map it); columns: {header}")
+    report = ImportReport(rows=len(rows))
+    for index, row in enumerate(rows):
+        if column >= len(row) or not row[column].strip():
+            report.rows -= not any(cell.strip() for cell in row)
+            if any(cell.strip() for cell in row):
+                report.errors.append(RowError(index + 2, "no phone number"))
+            continue
+        try:
+            phone = normalizer.normalize(row[column]).e164
+        except PhoneError as exc:
+            report.errors.append(RowError(index + 2, str(exc)))
+            continue
+        if add(session, phone, now, campaign_id, "imported"):
+            report.created += 1
+            block_contacts(session, phone, campaign_id)
+        else:
+            report.merged += 1
+    return report

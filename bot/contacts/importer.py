@@ -83,7 +83,7 @@ def read_table(data: bytes) -> tuple[list[str], list[list[str]]]:
     return header, rows[1:]
 
 
-def _find(header: list[str], wanted: str | None, guesses: Iterable[str], what: str) -> int | None:
+def find_column(header: list[str], wanted: str | None, guesses: Iterable[str], what: str) -> int | None:
     lowered = [h.lower() for h in header]
     if wanted is not None:
         if wanted.lower() not in lowered:
@@ -116,17 +116,17 @@ def parse_contacts(
 ) -> tuple[dict[str, dict[str, Any]], ImportReport]:
     """Contacts by E.164 phone (duplicates already merged) and the report of bad rows."""
     header, rows = read_table(data)
-    phone_col = _find(header, mapping.phone, PHONE_HEADERS, "the phone")
+    phone_col = find_column(header, mapping.phone, PHONE_HEADERS, "the phone")
     if phone_col is None:
         raise CsvFormatError(f"no phone column (name it 'phone' or 'телефон', or map it); columns: {header}")
-    name_col = _find(header, mapping.name, NAME_HEADERS, "the name")
-    tz_col = _find(header, mapping.timezone, TIMEZONE_HEADERS, "the time zone")
+    name_col = find_column(header, mapping.name, NAME_HEADERS, "the name")
+    tz_col = find_column(header, mapping.timezone, TIMEZONE_HEADERS, "the time zone")
     if mapping.variables is None:
         used = {phone_col, name_col, tz_col}
         var_cols = [(h, i) for i, h in enumerate(header) if i not in used and h]
     else:
         var_cols = [
-            (var, _find(header, col, (), f"variable {var}")) for var, col in mapping.variables.items()
+            (var, find_column(header, col, (), f"variable {var}")) for var, col in mapping.variables.items()
         ]
     width = len(header)
     report = ImportReport(rows=len(rows))

@@ -232,3 +232,21 @@ async def test_calls_made_by_the_dialer_are_listed_detailed_and_exported(api: Ap
         ("+79031112233", "", "pending"),
     }
     assert json.loads(next(r["slots"] for r in rows if r["outcome"]))["confirmed"] is True
+
+
+def test_dnc_import_from_csv(api: Api) -> None:
+    cid = create(api)["id"]
+    upload(api, cid, b"phone\n89161234567\n89031112233\n")
+    data = "Телефон;Причина\n8 916 123-45-67;жалоба\nмусор;x\n+79161234567;повтор\n".encode("cp1251")
+    response = api.client.post(
+        "/api/v1/dnc/import", files={"file": ("dnc.csv", data, "text/csv")}, headers=api.headers()
+    )
+    assert response.status_code == 200, response.text
+    report = response.json()
+    assert (report["created"], report["merged"], [e["row"] for e in report["errors"]]) == (1, 1, [3])
+    contacts = api.client.get(f"/api/v1/campaigns/{cid}/contacts", headers=api.headers(Scope.READ)).json()
+    assert {c["phone"]: c["state"] for c in contacts} == {"+79161234567": "dnc", "+79031112233": "pending"}
+    bad = api.client.post(
+        "/api/v1/dnc/import", files={"file": ("x.csv", b"", "text/csv")}, headers=api.headers()
+    )
+    assert bad.status_code == 422
