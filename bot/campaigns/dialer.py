@@ -94,8 +94,34 @@ class Dialer:
     # -- scheduling -----------------------------------------------------------------------------------------
 
     async def tick(self) -> int:
-        """One scheduling pass over running campaigns (highest priority first); returns calls started."""
+        """One scheduling pass over running campaigns (highest priority first); returns calls started.
+
+        Database work runs in a worker thread so the event loop (and the calls' audio on it) never waits."""
         now = self.clock.now()
+        campaigns, in_flight = await asyncio.to_thread(self._running)
+        started = 0
+        for campaign in campaigns:
+            rules = self._rules(campaign)
+            if rules.end_at and now >= rules.end_at:
+                await asyncio.to_thread(self._finish, campaign.id, now, "end date passed")
+                continue
+            busy = in_flight.get(campaign.id, 0)
+            capacity = min(
+                rules.max_concurrent - busy,
+                self.settings.max_lines - len(self._calls),
+                self._tokens(campaign.id, rules, now),
+            )
+            requests, due = await asyncio.to_thread(self._schedule, campaign, rules, now, capacity)
+            for request in requests:
+                self._launch(request, rules)
+            self._buckets[campaign.id].tokens -= len(requests)
+            started += len(requests)
+            if due == 0 and busy == 0:
+                await asyncio.to_thread(self._complete_if_done, campaign.id, now)
+        return started
+
+    def _running(self) -> tuple[list[Campaign], dict[int, int]]:
+        """Running campaigns by priority, and their attempts in flight."""
         with self.db.session() as session:
             campaigns = list(
                 session.scalars(
@@ -104,31 +130,12 @@ class Dialer:
                     .order_by(Campaign.priority.desc(), Campaign.id)
                 )
             )
-            in_flight = dict(
-                session.execute(
-                    select(Attempt.campaign_id, func.count())
-                    .where(Attempt.state == "in_flight")
-                    .group_by(Attempt.campaign_id)
-                ).all()
-            )
-        started = 0
-        for campaign in campaigns:
-            rules = self._rules(campaign)
-            if rules.end_at and now >= rules.end_at:
-                self._finish(campaign.id, now, "end date passed")
-                continue
-            busy = in_flight.get(campaign.id, 0)
-            capacity = min(
-                rules.max_concurrent - busy,
-                self.settings.max_lines - len(self._calls),
-                self._tokens(campaign.id, rules, now),
-            )
-            launched, due = self._schedule(campaign, rules, now, capacity)
-            self._buckets[campaign.id].tokens -= launched
-            started += launched
-            if due == 0 and busy == 0:
-                self._complete_if_done(campaign.id, now)
-        return started
+            in_flight = session.execute(
+                select(Attempt.campaign_id, func.count())
+                .where(Attempt.state == "in_flight")
+                .group_by(Attempt.campaign_id)
+            ).all()
+        return campaigns, dict(in_flight)
 
     def _rules(self, campaign: Campaign) -> CampaignRules:
         key = (campaign.id, campaign.updated_at)
@@ -147,11 +154,12 @@ class Dialer:
 
     def _schedule(
         self, campaign: Campaign, rules: CampaignRules, now: datetime, capacity: int
-    ) -> tuple[int, int]:
-        """Decide due contacts batch by batch: dial (up to `capacity`), defer to their next allowed time, or
+    ) -> tuple[list[CallRequest], int]:
+        """Decide due contacts batch by batch: claim (up to `capacity`), defer to their next allowed time, or
         give up (no window left). Stops at the first batch that has more dialable contacts than capacity.
-        Returns (calls started, due contacts seen)."""
-        launched = seen = 0
+        Returns (claimed attempts to place, due contacts seen)."""
+        claimed: list[CallRequest] = []
+        seen = 0
         while True:
             with self.db.session() as session:
                 due = session.execute(
@@ -186,7 +194,7 @@ class Dialer:
                     else:
                         ready.append(contact.id)
                 postponed = sum(len(ids) for ids in deferred.values())
-                self.decisions += postponed + len(hopeless) + min(len(ready), max(0, capacity - launched))
+                self.decisions += postponed + len(hopeless) + min(len(ready), max(0, capacity - len(claimed)))
                 for when, ids in deferred.items():
                     session.execute(update(Contact).where(Contact.id.in_(ids)).values(next_attempt_at=when))
                 if hopeless:
@@ -196,14 +204,13 @@ class Dialer:
                         .values(state="unreachable", note="no calling window left")
                     )
             for contact_id in ready:
-                if launched >= capacity:
-                    return launched, seen
+                if len(claimed) >= capacity:
+                    return claimed, seen
                 request = self._claim(contact_id, campaign, rules, now)
                 if request is not None:
-                    self._launch(request, rules)
-                    launched += 1
-            if len(due) < self.settings.batch_size or launched >= capacity:
-                return launched, seen
+                    claimed.append(request)
+            if len(due) < self.settings.batch_size or len(claimed) >= capacity:
+                return claimed, seen
 
     def _history(self, session: Session, phones: list[str], now: datetime) -> dict[str, list[datetime]]:
         """Start times of robot interactions (answered, or unknown) of debt campaigns per phone, last month."""
@@ -280,7 +287,7 @@ class Dialer:
         except Exception as exc:
             logger.exception("placing call for attempt {} failed", request.attempt_id)
             report = CallReport(result=TelephonyResult.FAILED, error=f"{type(exc).__name__}: {exc}")
-        self.record(request.attempt_id, report, rules)
+        await asyncio.to_thread(self.record, request.attempt_id, report, rules)
 
     # -- results --------------------------------------------------------------------------------------------
 
@@ -390,7 +397,7 @@ class Dialer:
         self.reconcile()
         while not stop.is_set():
             await self.tick()
-            if until_idle and not self._calls and not self.running_campaigns():
+            if until_idle and not self._calls and not await asyncio.to_thread(self.running_campaigns):
                 break
             await self.clock.sleep(self.settings.tick_seconds)
         await self.drain()
