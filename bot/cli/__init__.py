@@ -6,7 +6,10 @@ from bot.config import ConfigError, Settings, load_settings
 from bot.log import configure_logging
 
 app = typer.Typer(
-    no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False, help="Voice robot for call centers."
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    help="Voice robot for call centers.",
 )
 
 
@@ -25,4 +28,4 @@ def main() -> None:
     app()
 
 
-from bot.cli import campaigns, chat, dialogs, nlu, rasa  # noqa: E402,F401  (command groups register themselves on `app`)
+from bot.cli import bench, campaigns, chat, dialogs, nlu, rasa  # noqa: E402,F401  (command groups register themselves on `app`)

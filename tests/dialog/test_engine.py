@@ -662,16 +662,12 @@ def test_inbound_order_status_by_keypad(catalogue: Catalogue) -> None:
     ]
 
 
-def test_inbound_faq_is_answered_and_the_question_asked_again(catalogue: Catalogue) -> None:
+def test_inbound_faq_is_answered_then_anything_else_is_asked(catalogue: Catalogue) -> None:
     call = inbound(catalogue)
     result = call.says("а где вы находитесь", "inbound__faq__address")
     assert result.event is TurnEvent.FAQ
-    assert result.say == [
-        "Наш офис находится по адресу улица Ленина, дом десять.",
-        "Скажите, что вас интересует — статус заказа, доставка, жалоба или техническая поддержка. "
-        "Или задайте вопрос.",
-    ]
-    assert call.step == "greet" and not call.ended
+    assert result.say == ["Наш офис находится по адресу улица Ленина, дом десять.", "Чем ещё могу помочь?"]
+    assert call.step == "anything_else" and not call.ended
 
 
 def test_inbound_delivery_then_faq_then_done(catalogue: Catalogue) -> None:
