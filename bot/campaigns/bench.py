@@ -23,7 +23,7 @@ from bot.campaigns.dialer import Dialer
 from bot.campaigns.rules import CampaignRules, Preset
 from bot.campaigns.simulated import ScriptedPlacer
 from bot.config import DialerSettings
-from bot.contacts.importer import ColumnMapping, ImportReport, parse_contacts, store_contacts
+from bot.contacts.importer import ColumnMapping, ImportReport, import_table, open_table, store_contacts
 from bot.contacts.phones import PhoneNormalizer
 from bot.storage.db import Database
 
@@ -49,9 +49,9 @@ def bench_import(db: Database, rows: int) -> float:
     with db.session() as session:
         campaign = service.create(session, service.CampaignSpec(name="import", script="s"), {"s"}, NIGHT).id
     start = time.perf_counter()
-    contacts, report = parse_contacts(data, ColumnMapping(), PhoneNormalizer("RU"))
     with db.session() as session:
-        store_contacts(session, campaign, contacts, NIGHT, report)
+        table = open_table(data, ColumnMapping())
+        report = import_table(session, campaign, table, PhoneNormalizer("RU"), NIGHT)
     elapsed = time.perf_counter() - start
     print(
         f"import: {rows} rows ({report.created} new, {report.merged} merged, {len(report.errors)} bad) "

@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.campaigns.rules import CampaignRules
-from bot.contacts.importer import ColumnMapping, ImportReport, Progress, parse_contacts, store_contacts
+from bot.contacts.importer import ColumnMapping, ImportReport, Progress, import_table, open_table
 from bot.contacts.phones import PhoneNormalizer
 from bot.storage.db import Database
 from bot.storage.models import Attempt, Campaign, Contact
@@ -178,15 +178,13 @@ def import_contacts(
     now: datetime,
     progress: Progress | None = None,
 ) -> ImportReport:
-    """Parse a CSV file and store its contacts in one transaction; raises CsvFormatError for unusable files."""
+    """Import a CSV file's contacts in one transaction; raises CsvFormatError for unusable files."""
+    table = open_table(data, mapping)
     with db.session() as session:
         campaign = get(session, campaign_id)
         if campaign.state in (CampaignState.COMPLETED, CampaignState.STOPPED):
             raise Conflict(f"campaign {campaign_id} is {campaign.state}: no new contacts")
-    contacts, report = parse_contacts(data, mapping, normalizer, progress)
-    with db.session() as session:
-        store_contacts(session, campaign_id, contacts, now, report)
-    return report
+        return import_table(session, campaign_id, table, normalizer, now, progress)
 
 
 def contact_counts(session: Session, campaign_id: int) -> dict[str, int]:

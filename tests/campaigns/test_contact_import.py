@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.campaigns import service
+from bot.contacts import importer
 from bot.contacts.importer import ColumnMapping, CsvFormatError, parse_contacts
 from bot.contacts.phones import PhoneError, PhoneNormalizer
 from bot.storage.db import Database
@@ -119,3 +120,31 @@ def test_import_into_a_campaign_merges_with_existing_contacts(db: Database) -> N
     assert rows["+79161234567"].variables == {"sum": "20"}
     assert rows["+79161234567"].name == "Ivan"
     assert rows["+79031112233"].state == "pending"
+
+
+def test_duplicates_across_pipelined_chunks_are_merged(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(importer, "CHUNK", 2)  # every two rows are parsed while the previous two are written
+    with db.session() as session:
+        campaign = service.create(
+            session, service.CampaignSpec(name="c", script="reminder"), {"reminder"}, NOW
+        ).id
+    text = "phone;name;sum\n89161234567;A;1\n89031112233;B;2\n89260000001;C;3\n+79161234567;;4\n89031112233;Bee;\n"
+    progress: list[tuple[int, int]] = []
+    report = service.import_contacts(
+        db,
+        campaign,
+        text.encode(),
+        ColumnMapping(),
+        RU,
+        NOW,
+        lambda done, total: progress.append((done, total)),
+    )
+    assert (report.rows, report.created, report.merged) == (5, 3, 2)
+    assert progress[-1] == (5, 5)
+    with db.session() as session:
+        rows = {c.phone: (c.name, c.variables) for c in session.scalars(select(Contact))}
+    assert rows == {
+        "+79161234567": ("A", {"sum": "4"}),
+        "+79031112233": ("Bee", {"sum": "2"}),
+        "+79260000001": ("C", {"sum": "3"}),
+    }
