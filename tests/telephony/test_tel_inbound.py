@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import socket
 import time
 
@@ -318,3 +319,33 @@ async def test_reinvite_hold_moves_media_to_new_port_at_50pps(kamailio, make_pho
     assert 49.5 <= rate <= 50.5, rate
     big = [(i, round(float(g), 1)) for i, g in enumerate(gaps) if g > 25]
     assert np.percentile(gaps, 99) < 30, (len(gaps), big)
+
+
+async def test_dtmf_sent_by_robot_is_decoded_by_baresip(kamailio, make_phone, ports, rig_dir):
+    """RFC 2833 from the robot: baresip logs each telephone-event it decodes ('received event: 'X' (end=1)')."""
+    wav = rig.write_wav(rig_dir / "quiet-dtmf-out.wav", np.zeros(8000, np.int16), pad_seconds=10)
+    done = []
+
+    async def answer(call):
+        await call.answer()
+        await asyncio.sleep(1.0)
+        await call.send_dtmf("0123456789*#")
+        await asyncio.sleep(0.5)
+        done.append(await call.hangup())
+
+    await make_phone(robot_settings(ports, kamailio, "robot-dtmf-out"), on_incoming=answer)
+    home = rig.make_baresip(rig_dir, "cust-dtmf-out", 5530, wav, "PCMU", kamailio)
+    peer = rig.start_baresip(home, 10, ["/dial sip:robot-dtmf-out@127.0.0.1"])
+    for _ in range(120):
+        if done:
+            break
+        await asyncio.sleep(0.1)
+    peer.stop()
+    log = peer.output()
+    starts = re.findall(r"received event: '(.)' \(end=0\)", log)
+    ends = re.findall(r"received event: '(.)' \(end=1\)", log)
+    assert done == [True]
+    assert "".join(ends) == "0123456789*#", log[-2000:]
+    assert (
+        "".join(starts) == "0123456789*#"
+    )  # each digit exactly once: no duplicates from redundant end packets
