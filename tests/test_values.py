@@ -204,6 +204,21 @@ def test_parse_date(text, lang, expected):
 
 
 @pytest.mark.parametrize(
+    ("text", "lang", "expected"),
+    [
+        ("в среду", "ru", date(2026, 11, 18)),
+        ("в пятницу", "ru", date(2026, 11, 20)),
+        ("на следующей неделе во вторник", "ru", date(2026, 11, 24)),
+        ("в следующую пятницу", "ru", date(2026, 11, 27)),
+        ("next week on tuesday", "en", date(2026, 11, 24)),
+        ("monday", "en", date(2026, 11, 23)),
+    ],
+)
+def test_parse_date_weekday_said_on_a_monday(text, lang, expected):
+    assert parse_date(text, lang, date(2026, 11, 16)) == expected
+
+
+@pytest.mark.parametrize(
     ("text", "lang"),
     [
         ("в десять", "ru"),

@@ -27,6 +27,7 @@ _WEEKDAYS = {
     "en": [{"monday"}, {"tuesday"}, {"wednesday"}, {"thursday"}, {"friday"}, {"saturday"}, {"sunday"}],
 }  # fmt: skip
 _NEXT_WEEK = {"ru": {"следующий", "следующую", "следующее", "следующей"}, "en": {"next"}}
+_NEXT_WEEK_PHRASE = {"ru": ("следующей", "неделе"), "en": ("next", "week")}
 _MONTHS = {
     "ru": ["январ", "феврал", "март", "апрел", "ма", "июн", "июл", "август", "сентябр", "октябр", "ноябр", "декабр"],
     "en": ["january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
@@ -171,12 +172,13 @@ def _safe_date(year: int, month: int, day: int) -> date | None:
 
 
 def _weekday(toks: list[Token], words: list[str], lang: str, today: date, norm: str) -> date | None:
-    """ "в пятницу" → the next Friday after today; "в следующий понедельник" → Monday of next week."""
+    """ "в пятницу" → the next Friday after today; "в следующий понедельник", "next week on monday" → Monday of
+    next calendar week."""
     for i, word in enumerate(words):
         for weekday, names in enumerate(_WEEKDAYS[lang]):
             if word not in names:
                 continue
-            if i and words[i - 1] in _NEXT_WEEK[lang]:
+            if (i and words[i - 1] in _NEXT_WEEK[lang]) or _has(words, _NEXT_WEEK_PHRASE[lang]):
                 next_monday = today + timedelta(days=7 - today.weekday())
                 return next_monday + timedelta(days=weekday)
             return today + timedelta(days=(weekday - today.weekday() - 1) % 7 + 1)
