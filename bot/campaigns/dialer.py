@@ -11,6 +11,7 @@ retry rule, so none is forgotten.
 from __future__ import annotations
 
 import asyncio
+import socket
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -68,14 +69,21 @@ class Dialer:
         self._rules_cache: dict[tuple[int, datetime], CampaignRules] = {}
         self._next_completion_check: dict[int, datetime] = {}
         self.decisions = 0  # contacts decided (dialled, deferred or given up), for benchmarks
+        self.node = settings.node or socket.gethostname()
 
     # -- start-up -------------------------------------------------------------------------------------------
 
     def reconcile(self) -> int:
-        """Settle attempts a previous process left in flight; returns how many. Run before the first tick."""
+        """Settle attempts this node's previous process left in flight; returns how many. Run before the first
+        tick. Other nodes' attempts are theirs: each node reconciles its own (`dialer.node`) and those
+        claimed before attempts had a node."""
         now = self.clock.now()
         with self.db.session() as session:
-            stale = list(session.scalars(select(Attempt).where(Attempt.state == "in_flight")))
+            stale = list(
+                session.scalars(
+                    select(Attempt).where(Attempt.state == "in_flight", Attempt.node.in_((self.node, "")))
+                )
+            )
             for attempt in stale:
                 attempt.state = "interrupted"
                 attempt.result = "interrupted"
@@ -259,6 +267,7 @@ class Dialer:
                 phone=contact.phone,
                 number=contact.attempts + 1,
                 state="in_flight",
+                node=self.node,
                 debt_preset=rules.preset is Preset.DEBT_230FZ,
                 started_at=now,
             )

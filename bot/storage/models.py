@@ -98,6 +98,9 @@ class Attempt(Base):
     phone: Mapped[str] = mapped_column(String(20))
     number: Mapped[int] = mapped_column(Integer, doc="1 for the contact's first attempt")
     state: Mapped[str] = mapped_column(String(16), default="in_flight", index=True)
+    node: Mapped[str] = mapped_column(
+        String(64), default="", server_default="", doc="the dialer that claimed it"
+    )
     debt_preset: Mapped[bool] = mapped_column(Boolean, default=False)
     started_at: Mapped[datetime]
     finished_at: Mapped[datetime | None]

@@ -202,3 +202,16 @@ async def test_reconcile_after_a_crash_never_redials_the_same_attempt(db: Databa
     assert not interrupted & {r.attempt_id for r in retried}
     assert all(c.at >= MONDAY + timedelta(hours=7, minutes=31) for c in placer.placed)  # the "failed" delay
     assert contact_states(db, campaign) == {A: "done", B: "done"}
+
+
+async def test_each_node_reconciles_only_its_own_attempts(db: Database) -> None:
+    clock = SimulatedClock(MONDAY + timedelta(hours=7))
+    rules = EVERY_DAY.model_copy(update={"pacing_cps": 10})
+    make_campaign(db, [(A, MSK), (B, MSK)], clock.now(), rules)
+    node_a = dialer_for(db, HeldPlacer(), clock, node="a")
+    await node_a.tick()
+    await asyncio.sleep(0)
+    assert dialer_for(db, ScriptedPlacer(), clock, node="b").reconcile() == 0  # a's calls are still up
+    for task in list(node_a._calls):
+        task.cancel()
+    assert dialer_for(db, ScriptedPlacer(), clock, node="a").reconcile() == 2
