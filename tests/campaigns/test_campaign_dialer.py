@@ -215,3 +215,35 @@ async def test_each_node_reconciles_only_its_own_attempts(db: Database) -> None:
     for task in list(node_a._calls):
         task.cancel()
     assert dialer_for(db, ScriptedPlacer(), clock, node="a").reconcile() == 2
+
+
+async def test_higher_priority_campaign_gets_the_lines_first(sqlite_db: Database) -> None:
+    clock = SimulatedClock(MONDAY + timedelta(hours=7))
+    placer = HeldPlacer()
+    rules = EVERY_DAY.model_copy(update={"pacing_cps": 100})
+    low = make_campaign(sqlite_db, [(f"+7916333{i:04d}", MSK) for i in range(3)], clock.now(), rules)
+    high = make_campaign(sqlite_db, [(f"+7916444{i:04d}", MSK) for i in range(3)], clock.now(), rules)
+    with sqlite_db.session() as session:
+        session.get(Campaign, high).priority = 10
+    dialer = dialer_for(sqlite_db, placer, clock, max_lines=2)
+    await dialer.tick()
+    with sqlite_db.session() as session:
+        dialled = Counter(session.scalars(select(Attempt.campaign_id)))
+    assert dialled == Counter({high: 2})
+    assert low not in dialled
+    placer.release.set()
+    await dialer.drain()
+
+
+async def test_campaign_completes_at_its_end_date(db: Database) -> None:
+    clock = SimulatedClock(MONDAY + timedelta(hours=7))
+    rules = EVERY_DAY.model_copy(
+        update={"end_at": MONDAY + timedelta(hours=8), "retry_minutes": {"busy": 600}}
+    )
+    placer = ScriptedPlacer({A: [BUSY] * 3}, clock=clock)
+    campaign = make_campaign(db, [(A, MSK)], clock.now(), rules)
+    await run_until(dialer_for(db, placer, clock), clock, MONDAY + timedelta(hours=9), timedelta(minutes=10))
+    assert len(placer.placed) == 1  # the retry would fall after the end date
+    with db.session() as session:
+        assert session.get(Campaign, campaign).state == "completed"
+    assert contact_states(db, campaign) == {A: "pending"}
