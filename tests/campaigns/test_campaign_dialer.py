@@ -237,8 +237,8 @@ async def test_higher_priority_campaign_gets_the_lines_first(sqlite_db: Database
 
 async def test_campaign_completes_at_its_end_date(db: Database) -> None:
     clock = SimulatedClock(MONDAY + timedelta(hours=7))
-    rules = EVERY_DAY.model_copy(
-        update={"end_at": MONDAY + timedelta(hours=8), "retry_minutes": {"busy": 600}}
+    rules = CampaignRules.model_validate(
+        EVERY_DAY.model_dump() | {"end_at": MONDAY + timedelta(hours=8), "retry_minutes": {"busy": 600}}
     )
     placer = ScriptedPlacer({A: [BUSY] * 3}, clock=clock)
     campaign = make_campaign(db, [(A, MSK)], clock.now(), rules)
