@@ -26,14 +26,18 @@ def upload_contacts(
     phone_column: Annotated[str | None, Form()] = None,
     name_column: Annotated[str | None, Form()] = None,
     timezone_column: Annotated[str | None, Form()] = None,
+    region_column: Annotated[str | None, Form()] = None,
 ) -> ImportOut:
     """Import a CSV (UTF-8 or Windows-1251, `;` or `,`). Bad rows are reported and skipped; duplicates merged.
-    Columns other than phone, name and time zone become script variables under their header names."""
+    The time zone comes from a time-zone column, else a region column (Russian region name or ISO code), else
+    the number's region. Other columns become script variables under their header names."""
     data = file.file.read(MAX_UPLOAD + 1)
     if len(data) > MAX_UPLOAD:
         raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, f"file larger than {MAX_UPLOAD} bytes")
     state = request.app.state
-    mapping = ColumnMapping(phone=phone_column, name=name_column, timezone=timezone_column)
+    mapping = ColumnMapping(
+        phone=phone_column, name=name_column, timezone=timezone_column, region=region_column
+    )
     report = service.import_contacts(
         state.db, campaign_id, data, mapping, state.normalizer, state.clock.now()
     )

@@ -166,13 +166,16 @@ def import_contacts(
     phone_column: Annotated[str | None, typer.Option(help="header of the phone column")] = None,
     name_column: Annotated[str | None, typer.Option(help="header of the name column")] = None,
     timezone_column: Annotated[str | None, typer.Option(help="header of the time zone column")] = None,
+    region_column: Annotated[str | None, typer.Option(help="header of the region column")] = None,
 ) -> None:
     """Import contacts; bad rows are listed (row number and reason) and skipped, duplicates merged."""
     config = settings()
     if not path.is_file():
         raise _fail(f"{path} does not exist", 2)
     db = _database(config)
-    mapping = ColumnMapping(phone=phone_column, name=name_column, timezone=timezone_column)
+    mapping = ColumnMapping(
+        phone=phone_column, name=name_column, timezone=timezone_column, region=region_column
+    )
     columns = (
         TextColumn("importing"),
         BarColumn(),

@@ -20,11 +20,13 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from bot.contacts.phones import PhoneError, PhoneNormalizer
+from bot.contacts.regions import region_zones
 from bot.storage.models import Contact
 
 PHONE_HEADERS = ("phone", "телефон", "номер", "номер телефона", "msisdn", "number")
 NAME_HEADERS = ("name", "имя", "фио", "full name", "клиент")
 TIMEZONE_HEADERS = ("timezone", "time zone", "tz", "часовой пояс")
+REGION_HEADERS = ("region", "регион", "область", "субъект", "субъект рф")
 BATCH = 5000  # phones per lookup query
 CHUNK = 10_000  # rows parsed while the previous chunk is written
 ROWS_PER_INSERT = 100  # 800 parameters a statement: within SQLite's and PostgreSQL's limits
@@ -44,6 +46,7 @@ class ColumnMapping:
     phone: str | None = None
     name: str | None = None
     timezone: str | None = None
+    region: str | None = None  # a Russian region (name or ISO code) gives the zone when no time zone is given
     variables: dict[str, str] | None = None  # variable name -> column header
 
 
@@ -123,6 +126,7 @@ class ContactTable:
     phone_col: int
     name_col: int | None
     tz_col: int | None
+    region_col: int | None
     var_cols: list[tuple[str, int]]
 
 
@@ -134,14 +138,15 @@ def open_table(data: bytes, mapping: ColumnMapping) -> ContactTable:
         raise CsvFormatError(f"no phone column (name it 'phone' or 'телефон', or map it); columns: {header}")
     name_col = find_column(header, mapping.name, NAME_HEADERS, "the name")
     tz_col = find_column(header, mapping.timezone, TIMEZONE_HEADERS, "the time zone")
+    region_col = find_column(header, mapping.region, REGION_HEADERS, "the region")
     if mapping.variables is None:
-        used = {phone_col, name_col, tz_col}
+        used = {phone_col, name_col, tz_col, region_col}
         var_cols = [(h, i) for i, h in enumerate(header) if i not in used and h]
     else:
         var_cols = [
             (var, find_column(header, col, (), f"variable {var}")) for var, col in mapping.variables.items()
         ]
-    return ContactTable(rows, len(header), phone_col, name_col, tz_col, var_cols)
+    return ContactTable(rows, len(header), phone_col, name_col, tz_col, region_col, var_cols)
 
 
 def parse_rows(
@@ -150,11 +155,12 @@ def parse_rows(
     """Contacts of rows [start, stop) by E.164 phone, duplicates merged; bad rows go to `report`."""
     contacts: dict[str, dict[str, Any]] = {}
     normalize = normalizer.normalize
-    width, phone_col, name_col, tz_col, var_cols = (
+    width, phone_col, name_col, tz_col, region_col, var_cols = (
         table.width,
         table.phone_col,
         table.name_col,
         table.tz_col,
+        table.region_col,
         table.var_cols,
     )
     for index in range(start, min(stop, len(table.rows))):
@@ -167,7 +173,12 @@ def parse_rows(
             continue
         try:
             phone = normalize(row[phone_col])
-            zones = _timezone(row[tz_col]) if tz_col is not None and row[tz_col].strip() else phone.zone_list
+            if tz_col is not None and row[tz_col].strip():
+                zones = _timezone(row[tz_col])
+            elif region_col is not None:
+                zones = region_zones(row[region_col]) or phone.zone_list
+            else:
+                zones = phone.zone_list
         except (PhoneError, ValueError) as exc:
             report.errors.append(RowError(index + 2, str(exc)))
             continue

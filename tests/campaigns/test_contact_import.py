@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import phonenumbers
 import pytest
@@ -13,6 +14,7 @@ from bot.campaigns import service
 from bot.contacts import importer
 from bot.contacts.importer import ColumnMapping, CsvFormatError, parse_contacts
 from bot.contacts.phones import PhoneError, PhoneNormalizer
+from bot.contacts.regions import SUBJECTS, region_zones
 from bot.storage.db import Database
 from bot.storage.models import Contact
 
@@ -148,3 +150,48 @@ def test_duplicates_across_pipelined_chunks_are_merged(db: Database, monkeypatch
         "+79031112233": ("Bee", {"sum": "2"}),
         "+79260000001": ("C", {"sum": "3"}),
     }
+
+
+def test_region_column_gives_the_time_zone() -> None:
+    text = (
+        "телефон;регион;часовой пояс\n"
+        "89161234567;Новосибирская обл.;\n"
+        "89031112233;Респ. Саха (Якутия);\n"
+        "89261112233;RU-KGD;UTC+5\n"
+        "89851112233;Марс;\n"
+    )
+    contacts, report = parse_contacts(text.encode(), ColumnMapping(), RU)
+    assert not report.errors
+    zones = {phone: c["timezones"] for phone, c in contacts.items()}
+    assert zones["+79161234567"] == "Asia/Novosibirsk"
+    assert zones["+79031112233"] == "Asia/Yakutsk,Asia/Vladivostok,Asia/Srednekolymsk"
+    assert zones["+79261112233"] == "Etc/GMT-5"  # an explicit time zone wins
+    assert (
+        zones["+79851112233"] == RU.normalize("89851112233").zone_list
+    )  # unknown region: the number's zones
+    assert "регион" not in contacts["+79161234567"]["variables"]
+
+
+@pytest.mark.parametrize(
+    ("region", "zones"),
+    [
+        ("Ханты-Мансийский АО — Югра", "Asia/Yekaterinburg"),
+        ("Ямало-Ненецкий автономный округ", "Asia/Yekaterinburg"),
+        ("Ненецкий АО", "Europe/Moscow"),
+        ("Сахалинская область", "Asia/Sakhalin"),
+        ("Республика Алтай", "Asia/Barnaul"),
+        ("г. Москва", "Europe/Moscow"),
+        ("Нижегородская область", "Europe/Moscow"),
+        ("Камчатский край", "Asia/Kamchatka"),
+        ("ru-nvs", "Asia/Novosibirsk"),
+        ("Атлантида", None),
+    ],
+)
+def test_region_names_and_codes(region: str, zones: str | None) -> None:
+    assert region_zones(region) == zones
+
+
+def test_every_region_zone_exists() -> None:
+    for _code, zones, _stems in SUBJECTS:
+        for name in zones.split(","):
+            ZoneInfo(name)
