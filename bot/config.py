@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from ruamel.yaml import YAML, YAMLError
 
 ENV_PREFIX = "VOICEBOT_"
@@ -26,15 +26,28 @@ class _Section(BaseModel):
 
 
 class PathsSettings(_Section):
+    """Folders; relative paths are taken from the working directory."""
+
     data_dir: Path = ROOT / "var"
     dialogs_dir: Path = ROOT / "dialogs"
     training_data_dir: Path = ROOT / "training_data"
+
+    @field_validator("data_dir", "dialogs_dir", "training_data_dir")
+    @classmethod
+    def _absolute(cls, path: Path) -> Path:
+        return path.resolve()
 
 
 class RasaSettings(_Section):
     """The Rasa 3.6 server the platform starts and supervises, and the action server Rasa calls back."""
 
     executable: Path = ROOT / ".venv-rasa" / "bin" / "rasa"
+
+    @field_validator("executable")
+    @classmethod
+    def _absolute(cls, path: Path) -> Path:
+        return path.absolute()
+
     host: str = "127.0.0.1"
     port: int = 5005
     action_port: int = 5055
@@ -69,7 +82,9 @@ class DialerSettings(_Section):
     tick_seconds: float = Field(1.0, gt=0, description="pause between scheduling passes")
     max_lines: int = Field(30, ge=1, description="concurrent calls over all campaigns on this node")
     batch_size: int = Field(500, ge=1, description="due contacts read per query")
-    node: str = Field("", max_length=64, description="this dialer's name (unique per process); empty: host name")
+    node: str = Field(
+        "", max_length=64, description="this dialer's name (unique per process); empty: host name"
+    )
 
 
 class LogSettings(_Section):

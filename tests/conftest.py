@@ -22,7 +22,7 @@ TEST_ENV = {
 }
 
 
-def test_env() -> dict[str, str]:
+def service_env() -> dict[str, str]:
     return {**os.environ, **TEST_ENV}
 
 
@@ -33,7 +33,7 @@ def dialog_service() -> dict[str, str]:
     Trains the model on first use (about 2 minutes; reused later while dialogs and training data are
     unchanged). Yields the environment that points `voicebot` commands at it.
     """
-    env = test_env()
+    env = service_env()
     TEST_DATA_DIR.mkdir(parents=True, exist_ok=True)
     log = (TEST_DATA_DIR / "dialog-service.log").open("w")
     process = subprocess.Popen([VOICEBOT, "rasa", "run"], env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)

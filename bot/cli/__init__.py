@@ -1,5 +1,8 @@
 """The `voicebot` command line: one typer app, each command group in a module of its own."""
 
+import asyncio
+import signal
+
 import typer
 
 from bot.config import ConfigError, Settings, load_settings
@@ -24,8 +27,22 @@ def settings() -> Settings:
     return loaded
 
 
+def fail(message: str, code: int = 1) -> typer.Exit:
+    """Print an error for the user and return the exit to raise (never a traceback)."""
+    typer.secho(f"error: {message}", err=True, fg="red")
+    return typer.Exit(code)
+
+
+async def stop_signal() -> None:
+    """Return when the process gets SIGINT or SIGTERM."""
+    stop = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        asyncio.get_running_loop().add_signal_handler(sig, stop.set)
+    await stop.wait()
+
+
 def main() -> None:
     app()
 
 
-from bot.cli import bench, campaigns, chat, dialogs, nlu, rasa  # noqa: E402,F401  (command groups register themselves on `app`)
+from bot.cli import bench, campaigns, chat, dialogs, nlu, rasa, serve  # noqa: E402,F401  (command groups register themselves on `app`)

@@ -4,8 +4,8 @@ import asyncio
 
 import typer
 
-from bot.cli import app, settings
-from bot.cli.rasa import fail
+from bot.asgi import ServerStartError
+from bot.cli import app, fail, settings
 from bot.config import ROOT
 from bot.dialog.loader import ScriptErrors
 from bot.dialog.service import dialog_client, load_valid_catalogue
@@ -32,5 +32,5 @@ def nlu() -> None:
 
     try:
         typer.echo(asyncio.run(run()))
-    except RasaError as exc:
+    except (RasaError, ServerStartError) as exc:
         raise fail(str(exc), 3) from exc

@@ -10,8 +10,8 @@ import sys
 
 import typer
 
-from bot.cli import app, settings
-from bot.cli.rasa import fail
+from bot.asgi import ServerStartError
+from bot.cli import app, fail, settings
 from bot.dialog.conversation import Conversation, Exchange
 from bot.dialog.engine import DialogError, new_state
 from bot.dialog.loader import ScriptErrors
@@ -86,7 +86,7 @@ def chat(
 
     try:
         asyncio.run(talk())
-    except RasaError as exc:
+    except (RasaError, ServerStartError) as exc:
         raise fail(str(exc), 3) from exc
 
 

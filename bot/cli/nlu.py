@@ -6,8 +6,8 @@ import sys
 
 import typer
 
-from bot.cli import app, settings
-from bot.cli.rasa import fail
+from bot.asgi import ServerStartError
+from bot.cli import app, fail, settings
 from bot.dialog.loader import ScriptErrors
 from bot.dialog.service import dialog_client, load_valid_catalogue
 from bot.rasa.training import RasaError
@@ -49,5 +49,5 @@ def parse(
 
     try:
         asyncio.run(run())
-    except RasaError as exc:
+    except (RasaError, ServerStartError) as exc:
         raise fail(str(exc), 3) from exc

@@ -1,13 +1,12 @@
 """`voicebot train` and `voicebot rasa run`: the dialog model and the dialog service."""
 
 import asyncio
-import contextlib
-import signal
 
 import typer
 from loguru import logger
 
-from bot.cli import app, settings
+from bot.asgi import ServerStartError
+from bot.cli import app, fail, settings, stop_signal
 from bot.dialog.loader import ScriptErrors
 from bot.dialog.service import DialogService, load_valid_catalogue
 from bot.rasa.training import RasaError, train
@@ -16,18 +15,13 @@ rasa_app = typer.Typer(no_args_is_help=True, help="The Rasa dialog service.")
 app.add_typer(rasa_app, name="rasa")
 
 
-def fail(message: str, code: int = 1) -> typer.Exit:
-    typer.secho(f"error: {message}", err=True, fg="red")
-    return typer.Exit(code)
-
-
 @app.command("train")
 def train_command() -> None:
     """Compile dialogs + training_data into a Rasa project and train one model (reused while unchanged)."""
     config = settings()
     try:
         model = train(config, load_valid_catalogue(config))
-    except (ScriptErrors, RasaError) as exc:
+    except (ScriptErrors, RasaError, ServerStartError) as exc:
         raise fail(str(exc)) from exc
     how = "unchanged inputs, reused" if model.reused else f"trained in {model.seconds:.0f} s"
     typer.echo(f"model {model.path} ({how})")
@@ -39,15 +33,11 @@ def run_command() -> None:
     config = settings()
 
     async def serve() -> None:
-        stop = asyncio.Event()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            asyncio.get_running_loop().add_signal_handler(sig, stop.set)
         async with DialogService(config) as service:
             logger.info(f"dialog service ready: Rasa {config.rasa.url} (pid {service.rasa.pid})")
-            await stop.wait()
+            await stop_signal()
 
     try:
-        with contextlib.suppress(KeyboardInterrupt):
-            asyncio.run(serve())
-    except (ScriptErrors, RasaError) as exc:
+        asyncio.run(serve())
+    except (ScriptErrors, RasaError, ServerStartError) as exc:
         raise fail(str(exc)) from exc

@@ -63,10 +63,7 @@ def read_source(path: Path) -> Source:
     try:
         node = YAML(typ="rt").load(path.read_text(encoding="utf-8"))
     except YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-        line = mark.line + 1 if mark else 1
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ScriptErrors([ScriptError(path, line, f"bad YAML: {problem}")]) from exc
+        raise ScriptErrors([_yaml_error(path, exc)]) from exc
     except UnicodeDecodeError as exc:
         raise ScriptErrors([ScriptError(path, 1, "the file is not UTF-8 text")]) from exc
     if not isinstance(node, CommentedMap):
@@ -74,6 +71,17 @@ def read_source(path: Path) -> Source:
     source = Source(data={}, file=path)
     source.data = _plain(node, (), source)
     return source
+
+
+def _yaml_error(path: Path, exc: YAMLError) -> ScriptError:
+    """Point at the construct that is broken (an unclosed `{` opens it), saying where it was noticed."""
+    problem_mark, context_mark = getattr(exc, "problem_mark", None), getattr(exc, "context_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    mark = context_mark or problem_mark
+    line = mark.line + 1 if mark else 1
+    if context_mark and problem_mark and problem_mark.line != context_mark.line:
+        problem += f" (noticed at line {problem_mark.line + 1}, {exc.context})"
+    return ScriptError(path, line, f"bad YAML: {problem}")
 
 
 def _plain(node: Any, path: YamlPath, source: Source) -> Any:

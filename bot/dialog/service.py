@@ -8,9 +8,9 @@ import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import uvicorn
 from loguru import logger
 
+from bot.asgi import EmbeddedServer, serve_app
 from bot.config import Settings
 from bot.dialog.catalogue import Catalogue, load_catalogue
 from bot.dialog.loader import ScriptErrors
@@ -37,8 +37,7 @@ class DialogService:
         self.catalogue = catalogue or load_valid_catalogue(settings)
         self.rasa: RasaServer | None = None
         self.client: RasaClient | None = None
-        self._actions: uvicorn.Server | None = None
-        self._actions_task: asyncio.Task | None = None
+        self._actions: EmbeddedServer | None = None
 
     async def __aenter__(self) -> DialogService:
         await self.start()
@@ -53,7 +52,9 @@ class DialogService:
         logger.info(
             f"Rasa model {model.path.name} ({'reused' if model.reused else f'trained in {model.seconds:.0f} s'})"
         )
-        await self._start_action_server()
+        self._actions = await serve_app(
+            create_action_app(self.catalogue), "127.0.0.1", self.settings.rasa.action_port
+        )
         self.rasa = RasaServer(self.settings, model.path)
         try:
             await self.rasa.start()
@@ -68,26 +69,7 @@ class DialogService:
         if self.rasa:
             await self.rasa.stop()
         if self._actions:
-            self._actions.should_exit = True
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._actions_task
-
-    async def _start_action_server(self) -> None:
-        config = uvicorn.Config(
-            create_action_app(self.catalogue),
-            host="127.0.0.1",
-            port=self.settings.rasa.action_port,
-            log_level="warning",
-            lifespan="off",
-        )
-        self._actions = uvicorn.Server(config)
-        self._actions_task = asyncio.create_task(self._actions.serve(), name="action-server")
-        while not self._actions.started:
-            if self._actions_task.done():
-                raise RasaError(
-                    f"the action server could not listen on port {self.settings.rasa.action_port}"
-                )
-            await asyncio.sleep(0.05)
+            await self._actions.stop_serving()
 
 
 async def connect_running(settings: Settings, catalogue: Catalogue) -> RasaClient | None:

@@ -21,6 +21,7 @@ from bot.rasa.client import RasaClient
 
 HELDOUT_DIR = Path("bench") / "nlu_heldout"
 LATENCY_TURNS = 200
+NOT_UNDERSTOOD = {"out_of_scope", "nlu_fallback"}
 REMINDER_VARIABLES = {"name": "Анна", "company": "Банк", "amount": "1000", "due_date": "2026-12-01"}
 
 
@@ -50,7 +51,7 @@ async def run(client: RasaClient, catalogue: Catalogue, root: Path) -> tuple[str
         pairs = read_heldout(root / HELDOUT_DIR / f"{lang}.yml")
         confusions: Counter[tuple[str, str]] = Counter()
         per_intent: Counter[str] = Counter()
-        correct = 0
+        correct = understood = 0
         for text, expected in pairs:
             started = time.perf_counter()
             result = await client.parse(text)
@@ -61,9 +62,11 @@ async def run(client: RasaClient, catalogue: Catalogue, root: Path) -> tuple[str
                 correct += 1
             else:
                 confusions[(expected, got)] += 1
+            understood += got == expected or {got, expected} == NOT_UNDERSTOOD
         accuracy[lang] = correct / len(pairs)
         out.append(
-            f"{lang}: intent accuracy {correct}/{len(pairs)} = {accuracy[lang]:.1%} on held-out phrases"
+            f"{lang}: intent accuracy {correct}/{len(pairs)} = {accuracy[lang]:.1%} on held-out phrases; "
+            f"{understood / len(pairs):.1%} counting out_of_scope → nlu_fallback as right (both are a no-match)"
         )
         for (expected, got), count in confusions.most_common():
             out.append(f"    {expected:>16} → {got:<20} {count}/{per_intent[expected]}")

@@ -76,3 +76,9 @@ def test_nlu_parse_batch_from_stdin(dialog_service):
     assert done.returncode == 0, done.stderr
     names = [json.loads(line)["intent"]["name"] for line in done.stdout.splitlines()]
     assert names == ["affirm", "deny", "who_is_calling"]
+
+
+def test_train_reuses_the_model_while_inputs_are_unchanged(dialog_service):
+    done = voicebot(dialog_service, "train")
+    assert done.returncode == 0, done.stderr
+    assert "(unchanged inputs, reused)" in done.stdout
