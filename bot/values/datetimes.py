@@ -6,7 +6,7 @@ A date alone is that date at 10:00; a time alone is today at that time, or tomor
 from datetime import datetime, time, timedelta
 
 from bot.values.dates import parse_date
-from bot.values.numbers import Ordinal, tokens
+from bot.values.numbers import Ordinal, Token, tokens
 from bot.values.times import parse_time
 
 _DEFAULT_TIME = time(10, 0)
@@ -41,11 +41,6 @@ def _after_delay(text: str, lang: str) -> timedelta | None:
             continue
         count: float | None = None
         for j, word in enumerate(toks[i + 1 : i + 5], start=i + 1):
-            half = (
-                0.5
-                if toks[j + 1 : j + 4] == ["and", "a", "half"] or toks[j + 1 : j + 3] == ["с", "половиной"]
-                else 0
-            )
             if word in ("полчаса", "полчасика"):
                 return timedelta(minutes=30)
             if isinstance(word, int | float) and not isinstance(word, Ordinal):
@@ -55,9 +50,14 @@ def _after_delay(text: str, lang: str) -> timedelta | None:
             elif word == "of":
                 continue
             elif str(word).startswith(_HOURS[lang]):
-                return timedelta(hours=(count or 1) + half)
+                return timedelta(hours=(count or 1) + _and_a_half(toks[j + 1 :]))
             elif str(word).startswith(_MINUTES[lang]):
-                return timedelta(minutes=(count or 1) + half)
+                return timedelta(minutes=(count or 1) + _and_a_half(toks[j + 1 :]))
             else:
                 break
     return None
+
+
+def _and_a_half(rest: list[Token]) -> float:
+    """ "час с половиной", "an hour and a half": half a unit more."""
+    return 0.5 if rest[:3] == ["and", "a", "half"] or rest[:2] == ["с", "половиной"] else 0
