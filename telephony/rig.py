@@ -1,4 +1,5 @@
-"""Real SIP peers on 127.0.0.1 for conformance tests: Kamailio, baresip and SIPp starters, audio helpers."""
+"""A local rig of real SIP peers for tests and benchmarks (127.0.0.1 only): Kamailio, baresip and SIPp starters,
+RTP pcaps for SIPp, captures and audio comparison. Config and scenario files live in `telephony/rig/`."""
 
 from __future__ import annotations
 

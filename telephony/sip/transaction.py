@@ -156,13 +156,14 @@ class ServerTransaction:
     async def _retransmit(self) -> None:
         interval, waited = T1, 0.0
         while waited < TIMEOUT:
+            step = min(interval, TIMEOUT - waited)  # timer H: give up at exactly 64*T1
             with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self.acked.wait(), interval)
+                await asyncio.wait_for(self.acked.wait(), step)
             if self.acked.is_set():
                 return
-            waited += interval
+            waited += step
             interval = min(interval * 2, T2)
-            if self.last:
+            if self.last and waited < TIMEOUT:
                 self._send(self.last, self.addr)
         if self.on_no_ack:
             self.on_no_ack()

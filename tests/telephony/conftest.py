@@ -7,9 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from telephony import Phone, TelephonySettings
+from telephony import Phone, TelephonySettings, rig
 from telephony.rtp.clock import use_realtime_priority
-from tests.telephony import rig
 
 KAM_PORT = 5160  # plain registrar/proxy
 KAM_AUTH_PORT = 5162  # digest auth: 401 on REGISTER, 407 on INVITE/REFER from robot*

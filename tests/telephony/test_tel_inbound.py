@@ -10,8 +10,7 @@ import time
 import numpy as np
 import pytest
 
-from telephony import CallEventType, CallState, EndReason
-from tests.telephony import rig
+from telephony import CallEventType, CallState, EndReason, rig
 from tests.telephony.conftest import robot_settings
 
 pytestmark = [pytest.mark.sip, pytest.mark.slow]

@@ -8,8 +8,7 @@ import time
 import numpy as np
 import pytest
 
-from telephony import DialStatus, EndReason, RegistrationError
-from tests.telephony import rig
+from telephony import DialStatus, EndReason, RegistrationError, rig
 from tests.telephony.conftest import TRUNK_AUTH_PORT, TRUNK_PORT, robot_settings
 
 pytestmark = [pytest.mark.sip, pytest.mark.slow]

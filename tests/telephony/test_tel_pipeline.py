@@ -27,9 +27,8 @@ from pipecat.pipeline.worker import PipelineWorker
 from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 from pipecat.workers.runner import WorkerRunner
 
-from telephony import CallState, DialStatus, EndReason, Phone, TransferStatus
+from telephony import CallState, DialStatus, EndReason, Phone, TransferStatus, rig
 from telephony.transport import CallTransport, HangupCallFrame, TransferCallFrame, TransferResultFrame
-from tests.telephony import rig
 from tests.telephony.conftest import robot_settings
 
 pytestmark = [pytest.mark.slow]

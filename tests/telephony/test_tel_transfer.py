@@ -7,8 +7,7 @@ import asyncio
 import numpy as np
 import pytest
 
-from telephony import CallState, EndReason, TransferStatus
-from tests.telephony import rig
+from telephony import CallState, EndReason, TransferStatus, rig
 from tests.telephony.conftest import TRUNK_PORT, robot_settings
 
 pytestmark = [pytest.mark.sip, pytest.mark.slow]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 import warnings
 
 import numpy as np
@@ -11,9 +12,10 @@ import pytest
 from telephony.rtp.clock import PacingClock
 from telephony.rtp.codec import G711
 from telephony.rtp.dtmf import DtmfDetector, digit_packets
+from telephony.sip import transaction
 from telephony.sip.auth import Challenge, authorization
 from telephony.sip.dialog import Dialog
-from telephony.sip.message import Address, SipMessage, SipUri
+from telephony.sip.message import Address, SipMessage, SipUri, response_to
 from telephony.sip.sdp import Direction, MediaDescription, build_sdp, negotiate
 
 with warnings.catch_warnings():
@@ -134,3 +136,119 @@ async def test_pacing_clock_ticks_every_20ms():
     gaps = np.diff(times) * 1000
     assert 48 <= len(times) <= 52
     assert abs(np.mean(gaps) - 20) < 0.5 and np.percentile(gaps, 99) < 30
+
+
+# ---- RFC 3261 section 17 timers (T1 scaled down to keep the tests fast; ratios are what is specified) ----
+def _request(method: str, branch: str = "z9hG4bKunit1") -> SipMessage:
+    msg = SipMessage(method=method, uri="sip:peer@127.0.0.1:5999")
+    msg.add("Via", f"SIP/2.0/UDP 127.0.0.1:5998;branch={branch}")
+    msg.add("From", "<sip:robot@127.0.0.1>;tag=a1")
+    msg.add("To", "<sip:peer@127.0.0.1>")
+    msg.add("Call-ID", "unit-call-1")
+    msg.add("CSeq", f"1 {method}")
+    msg.add("Max-Forwards", "70")
+    return msg
+
+
+@pytest.fixture
+def fast_timers(monkeypatch):
+    """T1 = 20 ms, T2 = 160 ms (the RFC's 500 ms / 4 s divided by 25)."""
+    monkeypatch.setattr(transaction, "T1", 0.02)
+    monkeypatch.setattr(transaction, "T2", 0.16)
+    return 0.02
+
+
+class Wire:
+    """Records (time in units of T1, first line) of every datagram a transaction sends."""
+
+    def __init__(self, t1: float) -> None:
+        self.t1, self.start, self.sent = t1, time.monotonic(), []
+
+    def send(self, data, dest) -> None:
+        raw = data if isinstance(data, bytes) else data.encode()
+        self.sent.append(((time.monotonic() - self.start) / self.t1, raw.split(b"\r\n", 1)[0].decode()))
+
+    def times(self, first_line_prefix: str) -> list[float]:
+        return [t for t, line in self.sent if line.startswith(first_line_prefix)]
+
+
+async def test_invite_timer_a_doubles_and_timer_b_fails_after_64_t1(fast_timers):
+    wire = Wire(fast_timers)
+    txn = transaction.ClientTransaction(
+        _request("INVITE"), ("127.0.0.1", 5999), wire.send, lambda t: None, timeout=64 * fast_timers
+    )
+    with pytest.raises(transaction.TransactionTimeout):
+        await asyncio.wait_for(asyncio.shield(txn.final), 3)
+    txn.cancel_timers()
+    sent = wire.times("INVITE")
+    # RFC 3261 17.1.1.2: sent at 0, 1, 3, 7, 15, 31, 63 T1 (7 transmissions), timeout at 64 T1
+    assert len(sent) == 7, sent
+    assert np.allclose(sent, [0, 1, 3, 7, 15, 31, 63], atol=0.75), sent
+
+
+async def test_invite_retransmission_stops_on_provisional_response(fast_timers):
+    wire = Wire(fast_timers)
+    request = _request("INVITE")
+    txn = transaction.ClientTransaction(request, ("127.0.0.1", 5999), wire.send, lambda t: None)
+    await asyncio.sleep(2.5 * fast_timers)  # original + one retransmission
+    txn.on_response(response_to(request, 100, "Trying"))
+    await asyncio.sleep(20 * fast_timers)
+    assert len(wire.times("INVITE")) == 2
+    assert not txn.final.done()  # proceeding: the TU's ring timeout governs, not timer B
+    txn.cancel_timers()
+
+
+async def test_non_invite_timer_e_caps_at_t2_and_timer_f_gives_11_transmissions(fast_timers):
+    wire = Wire(fast_timers)
+    txn = transaction.ClientTransaction(
+        _request("BYE"), ("127.0.0.1", 5999), wire.send, lambda t: None, timeout=64 * fast_timers
+    )
+    with pytest.raises(transaction.TransactionTimeout):
+        await asyncio.wait_for(asyncio.shield(txn.final), 3)
+    txn.cancel_timers()
+    sent = wire.times("BYE")
+    # 17.1.2.2: intervals T1, 2T1, 4T1, then T2 (= 8 T1): 0, 1, 3, 7, 15, 23, 31, 39, 47, 55, 63
+    assert len(sent) == 11, sent
+    assert np.allclose(sent, [0, 1, 3, 7, 15, 23, 31, 39, 47, 55, 63], atol=0.75), sent
+
+
+async def test_non_2xx_final_to_invite_is_acked_and_reacked_on_retransmission(fast_timers):
+    wire = Wire(fast_timers)
+    request = _request("INVITE")
+    txn = transaction.ClientTransaction(request, ("127.0.0.1", 5999), wire.send, lambda t: None)
+    await asyncio.sleep(0.2 * fast_timers)  # the INVITE went out
+    busy = response_to(request, 486, "Busy Here")
+    txn.on_response(busy)
+    assert (await txn.final).status == 486
+    txn.on_response(busy)  # the peer did not get our ACK and retransmits
+    assert len(wire.times("ACK")) == 2
+    assert len(wire.times("INVITE")) == 1
+    txn.cancel_timers()
+
+
+async def test_server_2xx_retransmitted_until_ack_then_silent(fast_timers):
+    wire = Wire(fast_timers)
+    invite = _request("INVITE", "z9hG4bKunit2")
+    txn = transaction.ServerTransaction(invite, ("127.0.0.1", 5999), wire.send, lambda t: None)
+    txn.respond(response_to(invite, 200, "OK"))
+    await asyncio.sleep(7.5 * fast_timers)
+    txn.ack()
+    await asyncio.sleep(10 * fast_timers)
+    sent = wire.times("SIP/2.0 200")
+    # 13.3.1.4: 2xx retransmitted at T1, 2T1, 4T1 ... intervals (0, 1, 3, 7), none after the ACK
+    assert np.allclose(sent, [0, 1, 3, 7], atol=0.75), sent
+
+
+async def test_server_2xx_never_acked_calls_on_no_ack_after_64_t1(fast_timers, monkeypatch):
+    monkeypatch.setattr(transaction, "TIMEOUT", 64 * fast_timers)
+    wire = Wire(fast_timers)
+    invite = _request("INVITE", "z9hG4bKunit3")
+    txn = transaction.ServerTransaction(invite, ("127.0.0.1", 5999), wire.send, lambda t: None)
+    gave_up = asyncio.Event()
+    txn.on_no_ack = gave_up.set
+    txn.respond(response_to(invite, 200, "OK"))
+    await asyncio.wait_for(gave_up.wait(), 3)
+    sent = wire.times("SIP/2.0 200")
+    assert 63 <= (time.monotonic() - wire.start) / fast_timers <= 66  # timer H = 64 T1
+    # intervals T1, 2T1, 4T1, then capped at T2 = 8 T1 until 64 T1
+    assert np.allclose(sent[:6], [0, 1, 3, 7, 15, 23], atol=0.75), sent
