@@ -232,6 +232,11 @@ RESULT_COLUMNS = (
 )
 
 
+def _cell(text: str) -> str:
+    """Text from callers or contact lists, defused for spreadsheets: a leading = + - @ would start a formula."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+
+
 def export_results(session: Session, campaign_id: int) -> Iterator[str]:
     """CSV lines (UTF-8, `,`), one per attempt, oldest first; JSON in the data and slots columns."""
     get(session, campaign_id)
@@ -258,15 +263,15 @@ def export_results(session: Session, campaign_id: int) -> Iterator[str]:
                 attempt.id,
                 attempt.contact_id,
                 attempt.phone,
-                name,
+                _cell(name),
                 attempt.number,
                 attempt.started_at.isoformat(),
                 attempt.finished_at.isoformat() if attempt.finished_at else "",
                 attempt.state,
                 attempt.result,
                 attempt.outcome,
-                json.dumps(attempt.outcome_data, ensure_ascii=False),
-                json.dumps(attempt.slots, ensure_ascii=False),
+                _cell(json.dumps(attempt.outcome_data, ensure_ascii=False)),
+                _cell(json.dumps(attempt.slots, ensure_ascii=False)),
                 attempt.ring_seconds,
                 attempt.talk_seconds,
                 attempt.amd,

@@ -8,6 +8,7 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import select
 
 from bot.api.auth import Scope
 from bot.campaigns.clock import SimulatedClock
@@ -16,6 +17,7 @@ from bot.campaigns.placer import AmdResult, CallReport, TelephonyResult
 from bot.campaigns.simulated import ScriptedPlacer
 from bot.config import DialerSettings
 from bot.outcomes import Outcome
+from bot.storage.models import Attempt, Contact
 from tests.api.apiclient import Api
 
 CAMPAIGN = {"name": "Напоминание", "script": "reminder", "variables": {"clinic": "Здоровье"}}
@@ -250,3 +252,28 @@ def test_dnc_import_from_csv(api: Api) -> None:
         "/api/v1/dnc/import", files={"file": ("x.csv", b"", "text/csv")}, headers=api.headers()
     )
     assert bad.status_code == 422
+
+
+def test_results_export_defuses_spreadsheet_formulas(api: Api) -> None:
+    cid = create(api)["id"]
+    upload(api, cid, b'phone;name\n89161234567;=HYPERLINK("http://x")\n')
+    db = api.client.app.state.db
+    with db.session() as session:
+        contact = session.scalars(select(Contact)).one()
+        session.add(
+            Attempt(
+                campaign_id=cid,
+                contact_id=contact.id,
+                phone=contact.phone,
+                number=1,
+                state="done",
+                started_at=datetime.now(UTC),
+                slots={},
+                outcome_data={},
+                transcript=[],
+            )
+        )
+    exported = api.client.get(f"/api/v1/campaigns/{cid}/results.csv", headers=api.headers(Scope.READ)).text
+    row = next(csv.DictReader(io.StringIO(exported)))
+    assert row["name"] == '\'=HYPERLINK("http://x")'
+    assert row["phone"] == "+79161234567"
