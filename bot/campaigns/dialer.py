@@ -11,6 +11,7 @@ retry rule, so none is forgotten.
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 from collections import defaultdict
 from dataclasses import dataclass
@@ -31,6 +32,18 @@ from bot.storage.db import Database
 from bot.storage.models import Attempt, Campaign, Contact
 
 HISTORY_DAYS = 32  # covers the 230-FZ month
+
+
+def callback_time(report: CallReport) -> datetime | None:
+    """The callback moment: `callback_at`, else an ISO time with offset in `outcome_data["when"]`."""
+    if report.callback_at is not None:
+        return report.callback_at
+    when = report.outcome_data.get("when")
+    try:
+        parsed = datetime.fromisoformat(when) if isinstance(when, str) else None
+    except ValueError:
+        return None
+    return parsed if parsed is not None and parsed.tzinfo is not None else None
 
 
 def retry_reason(report: CallReport) -> RetryReason | None:
@@ -66,7 +79,7 @@ class Dialer:
         self.settings = settings
         self._calls: set[asyncio.Task[None]] = set()
         self._buckets: dict[int, _Bucket] = {}
-        self._rules_cache: dict[tuple[int, datetime], CampaignRules] = {}
+        self._rules_cache: dict[int, tuple[str, CampaignRules]] = {}
         self._next_completion_check: dict[int, datetime] = {}
         self.decisions = 0  # contacts decided (dialled, deferred or given up), for benchmarks
         self.node = settings.node or socket.gethostname()
@@ -146,11 +159,12 @@ class Dialer:
         return campaigns, dict(in_flight)
 
     def _rules(self, campaign: Campaign) -> CampaignRules:
-        key = (campaign.id, campaign.updated_at)
-        if key not in self._rules_cache:
-            self._rules_cache = {k: v for k, v in self._rules_cache.items() if k[0] != campaign.id}
-            self._rules_cache[key] = CampaignRules.model_validate(campaign.rules)
-        return self._rules_cache[key]
+        """The campaign's validated rules, validated again only when their stored form changes."""
+        stored = json.dumps(campaign.rules, sort_keys=True)
+        cached = self._rules_cache.get(campaign.id)
+        if cached is None or cached[0] != stored:
+            cached = self._rules_cache[campaign.id] = (stored, CampaignRules.model_validate(campaign.rules))
+        return cached[1]
 
     def _tokens(self, campaign_id: int, rules: CampaignRules, now: datetime) -> int:
         burst = max(1.0, rules.pacing_cps)
@@ -333,9 +347,8 @@ class Dialer:
                     .values(state="dnc", last_result=label)
                 )
                 return
-            self._reschedule(
-                session, attempt.contact_id, rules, retry_reason(report), report.callback_at, label, now
-            )
+            reason = retry_reason(report)
+            self._reschedule(session, attempt.contact_id, rules, reason, callback_time(report), label, now)
 
     def _reschedule(
         self,
@@ -357,9 +370,10 @@ class Dialer:
         else:
             contact.state = "pending"
             if reason is RetryReason.CALLBACK and callback_at is not None:
-                contact.next_attempt_at = max(callback_at, now)
+                contact.retry_at = max(callback_at, now)
             else:
-                contact.next_attempt_at = now + timedelta(minutes=delay)
+                contact.retry_at = now + timedelta(minutes=delay)
+            contact.next_attempt_at = contact.retry_at
 
     def _complete_if_done(self, campaign_id: int, now: datetime) -> None:
         """Complete a campaign with no open contacts (checked at most once a minute)."""

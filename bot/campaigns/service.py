@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select, update
 from sqlalchemy.orm import Session
 
 from bot.campaigns.rules import CampaignRules
@@ -138,7 +138,11 @@ def edit(
         raise Conflict(
             f"campaign {campaign_id} is {campaign.state}: only draft or paused campaigns can be edited"
         )
-    changes = patch.model_dump(exclude_unset=True, mode="json")
+    changes = {  # only the fields given, but each given value whole (nested rules keep their defaults)
+        key: value.model_dump(mode="json") if isinstance(value, BaseModel) else value
+        for key in patch.model_fields_set
+        for value in [getattr(patch, key)]
+    }
     if "script" in changes:
         _check_script(changes["script"], scripts)
     for key, value in changes.items():
@@ -146,7 +150,20 @@ def edit(
             raise InvalidInput(f"{key} cannot be null", key)
         setattr(campaign, key, value)
     campaign.updated_at = now
+    if "rules" in changes:
+        replan(session, campaign_id, now)
     return campaign
+
+
+def replan(session: Session, campaign_id: int, now: datetime) -> int:
+    """After a rules change, let the dialer decide pending contacts afresh: their next look is moved back to
+    now, or to their retry time, which the new rules do not shorten."""
+    floor = case((Contact.retry_at > now, Contact.retry_at), else_=now)
+    return session.execute(
+        update(Contact)
+        .where(Contact.campaign_id == campaign_id, Contact.state == "pending", Contact.next_attempt_at > now)
+        .values(next_attempt_at=floor)
+    ).rowcount
 
 
 def delete(session: Session, campaign_id: int) -> None:

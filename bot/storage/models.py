@@ -81,7 +81,8 @@ class Contact(Base):
     variables: Mapped[dict[str, Any]] = mapped_column(default=dict)
     state: Mapped[str] = mapped_column(String(16), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
-    next_attempt_at: Mapped[datetime | None]
+    next_attempt_at: Mapped[datetime | None] = mapped_column(doc="when the dialer looks at it next")
+    retry_at: Mapped[datetime | None] = mapped_column(doc="not before: set by the retry policy or a callback")
     last_result: Mapped[str] = mapped_column(String(32), default="")
     note: Mapped[str] = mapped_column(String(200), default="")
 

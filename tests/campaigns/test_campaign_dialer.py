@@ -19,7 +19,7 @@ from bot.contacts import dnc
 from bot.outcomes import Outcome
 from bot.storage.db import Database
 from bot.storage.models import Attempt, Campaign, Contact
-from tests.campaigns.simtools import dialer_for, make_campaign, run_until
+from tests.campaigns.simtools import SCRIPTS, dialer_for, make_campaign, run_until
 
 MONDAY = datetime(2025, 3, 3, tzinfo=UTC)
 MSK, NSK, NY = "Europe/Moscow", "Asia/Novosibirsk", "America/New_York"
@@ -247,3 +247,42 @@ async def test_campaign_completes_at_its_end_date(db: Database) -> None:
     with db.session() as session:
         assert session.get(Campaign, campaign).state == "completed"
     assert contact_states(db, campaign) == {A: "pending"}
+
+
+async def test_callback_time_from_the_dialog_outcome_data(db: Database) -> None:
+    clock = SimulatedClock(MONDAY + timedelta(hours=7))
+    when = MONDAY + timedelta(hours=9, minutes=45)
+    asks = CallReport(
+        result=TelephonyResult.ANSWERED, outcome=Outcome.CALLBACK, outcome_data={"when": when.isoformat()}
+    )
+    placer = ScriptedPlacer({A: [asks]}, clock=clock)
+    make_campaign(db, [(A, MSK)], clock.now(), EVERY_DAY)
+    await run_until(dialer_for(db, placer, clock), clock, MONDAY + timedelta(hours=12), timedelta(minutes=5))
+    assert [c.at for c in placer.placed] == [MONDAY + timedelta(hours=7), when]
+
+
+async def test_rules_edited_while_paused_apply_to_deferred_contacts_but_keep_retry_times(
+    db: Database,
+) -> None:
+    clock = SimulatedClock(MONDAY + timedelta(hours=16))  # 19:00 in Moscow
+    evening_off = CampaignRules.model_validate(
+        EVERY_DAY.model_dump() | {"working_hours": {"start": "09:00", "end": "18:00"}, "pacing_cps": 10}
+    )
+    placer = ScriptedPlacer({B: [BUSY]}, clock=clock)
+    campaign = make_campaign(db, [(A, MSK)], clock.now(), evening_off)
+    other = make_campaign(db, [(B, MSK)], clock.now() - timedelta(hours=2), EVERY_DAY.model_copy())
+    dialer = dialer_for(db, placer, clock)
+    await dialer.tick()  # A is deferred to tomorrow 09:00; B is dialled and busy: retry in 15 minutes
+    await dialer.drain()
+    with db.session() as session:
+        service.apply(session, campaign, service.Action.PAUSE, clock.now())
+        service.edit(session, campaign, service.CampaignPatch(rules=EVERY_DAY), SCRIPTS, clock.now())
+        service.apply(session, campaign, service.Action.RESUME, clock.now())
+        service.apply(session, other, service.Action.PAUSE, clock.now())
+        service.edit(session, other, service.CampaignPatch(priority=1, rules=EVERY_DAY), SCRIPTS, clock.now())
+        service.apply(session, other, service.Action.RESUME, clock.now())
+    clock.advance(timedelta(minutes=1))
+    await run_until(dialer, clock, clock.now() + timedelta(minutes=20), timedelta(minutes=1))
+    calls = calls_by_phone(placer)
+    assert calls[A] == [MONDAY + timedelta(hours=16, minutes=1)]  # at once under the new hours
+    assert calls[B][1] == MONDAY + timedelta(hours=16, minutes=15)  # the busy retry delay still holds
