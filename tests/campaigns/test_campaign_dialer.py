@@ -286,3 +286,24 @@ async def test_rules_edited_while_paused_apply_to_deferred_contacts_but_keep_ret
     calls = calls_by_phone(placer)
     assert calls[A] == [MONDAY + timedelta(hours=16, minutes=1)]  # at once under the new hours
     assert calls[B][1] == MONDAY + timedelta(hours=16, minutes=15)  # the busy retry delay still holds
+
+
+async def test_dialer_follows_the_local_window_across_a_dst_change(db: Database) -> None:
+    saturday = datetime(2025, 3, 8, 12, tzinfo=UTC)  # New York moves to daylight time on Sunday 9 March
+    clock = SimulatedClock(saturday)
+    nine_to_half_past = {"start": "09:00", "end": "09:30"}
+    rules = CampaignRules(
+        working_hours=nine_to_half_past,
+        rest_day_hours=nine_to_half_past,
+        holidays_country="US",
+        max_attempts=5,
+        retry_minutes={"no_answer": 600},
+    )
+    placer = ScriptedPlacer({C: [NO_ANSWER] * 5}, clock=clock)
+    make_campaign(db, [(C, NY)], clock.now(), rules)
+    await run_until(dialer_for(db, placer, clock), clock, saturday + timedelta(days=3), timedelta(minutes=30))
+    assert [c.at for c in placer.placed] == [
+        datetime(2025, 3, 8, 14, tzinfo=UTC),  # 09:00 EST
+        datetime(2025, 3, 9, 13, tzinfo=UTC),  # 09:00 EDT
+        datetime(2025, 3, 10, 13, tzinfo=UTC),
+    ]
