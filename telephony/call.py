@@ -145,6 +145,11 @@ class Call:
         return self.rtp.flush()
 
     @property
+    def on_hold(self) -> bool:
+        """The peer holds the call (sendonly/inactive): nothing is sent; queued audio waits for the resume."""
+        return self.state is CallState.ACTIVE and not self.rtp.sending
+
+    @property
     def queued_audio_seconds(self) -> float:
         return self.rtp.queued_bytes / (FRAME_BYTES * 50)
 
@@ -191,6 +196,9 @@ class Call:
         self.negotiated = negotiated
         self.remote_direction = remote.direction
         self.rtp.update_remote((remote.address, remote.port), negotiated.codec, negotiated.dtmf_pt)
+        # Held (peer sendonly/inactive): we answer recvonly/inactive and, as that answer says, send nothing.
+        # What the robot queued meanwhile is played after the resume, not lost.
+        self.rtp.set_sending(remote.direction.remote_receives)
         return negotiated
 
     def _start_media(self) -> None:

@@ -308,7 +308,18 @@ class Capture:
     def __init__(self, workdir: Path, port: int) -> None:
         self.path = workdir / f"cap-{port}-{time.monotonic_ns()}.pcap"
         self.proc = subprocess.Popen(
-            ["tcpdump", "-i", "lo", "-n", "-U", "-w", str(self.path), f"udp and dst port {port}"],
+            # --immediate-mode: without it the last ~0.5 s (a partly filled kernel block) is lost at SIGINT
+            [
+                "tcpdump",
+                "-i",
+                "lo",
+                "-n",
+                "-U",
+                "--immediate-mode",
+                "-w",
+                str(self.path),
+                f"udp and dst port {port}",
+            ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             start_new_session=True,

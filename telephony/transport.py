@@ -162,6 +162,8 @@ class CallOutputTransport(BaseOutputTransport):
             result = await self._call.transfer(frame.target, frame.timeout)
             await self.push_frame(TransferResultFrame(result=result), FrameDirection.UPSTREAM)
         elif isinstance(frame, HangupCallFrame):
+            if self._call.on_hold:
+                self._call.flush_audio()  # held audio would wait for a resume that may never come
             await self._call.wait_audio_sent()
             await self._call.hangup(frame.reason)
 

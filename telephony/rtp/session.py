@@ -44,7 +44,7 @@ class RtpSession(asyncio.DatagramProtocol):
         self._drained = asyncio.Event()
         self._drained.set()
         self._detector = DtmfDetector()
-        self.sending = True
+        self.sending = True  # False while the peer holds us (RFC 3264 8.4): the clock runs, nothing is sent
         self.packets_sent = 0
         self.packets_received = 0
         self.last_received = time.monotonic()
@@ -80,6 +80,12 @@ class RtpSession(asyncio.DatagramProtocol):
         if codec != self.codec.name:
             self.codec = G711(codec)
         self.dtmf_pt = dtmf_pt
+
+    def set_sending(self, sending: bool) -> None:
+        """Pause (hold) or resume sending; the first packet after a resume starts a talkspurt (marker bit)."""
+        if sending and not self.sending:
+            self._first = True
+        self.sending = sending
 
     def close(self) -> None:
         if self._clock:
@@ -123,6 +129,8 @@ class RtpSession(asyncio.DatagramProtocol):
             return
         timestamp = self._ts
         self._ts = (self._ts + 160) & 0xFFFFFFFF
+        if not self.sending:
+            return  # held: queued audio and DTMF wait for the resume, the timestamp keeps real time
         if self._dtmf_out:
             payload, marker, new_event = self._dtmf_out.popleft()
             if payload and self.dtmf_pt is not None:
@@ -140,9 +148,8 @@ class RtpSession(asyncio.DatagramProtocol):
             payload = self.codec.encode(chunk)
         else:
             payload = self.codec.silence
-        if self.sending:
-            self._send(transport, remote, self.codec.payload_type, self._first, timestamp, payload)
-            self._first = False
+        self._send(transport, remote, self.codec.payload_type, self._first, timestamp, payload)
+        self._first = False
 
     def _send(self, transport, remote, pt: int, marker: bool, timestamp: int, payload: bytes) -> None:
         header = _HEADER.pack(0x80, pt | (0x80 if marker else 0), self._seq, timestamp, self._ssrc)

@@ -24,6 +24,11 @@ class Direction(StrEnum):
         }.get(self, self)
 
     @property
+    def remote_receives(self) -> bool:
+        """The peer offered to receive (sendrecv/recvonly): we may send. Not on hold (sendonly/inactive)."""
+        return self in (Direction.SENDRECV, Direction.RECVONLY)
+
+    @property
     def remote_sends(self) -> bool:
         return self in (Direction.SENDRECV, Direction.SENDONLY)
 

@@ -272,13 +272,24 @@ async def test_cancel_before_answer_gets_487_and_call_is_not_answered(kamailio, 
     )
 
 
-async def test_reinvite_hold_moves_media_to_new_port_at_50pps(kamailio, make_phone, ports, rig_dir):
+async def test_hold_stops_sending_resume_plays_held_audio_at_50pps_to_new_port(
+    kamailio, make_phone, ports, rig_dir
+):
+    """re-INVITE a=sendonly + new port (hold): we answer a=recvonly (SIPp checks) and send nothing (RFC 3264 8.4);
+    what the robot queued while held is kept; re-INVITE a=sendrecv (resume): the stream to the new port runs at
+    50 pkt/s and starts with the held audio."""
     hold_port = 16790
     capture = rig.Capture(rig_dir, hold_port)
     events = []
+    tone = (np.sin(np.arange(8000) * 2 * np.pi * 440 / 8000) * 8000).astype(np.int16).tobytes()
 
     async def answer(call):
-        call.add_listener(events.append)
+        def on_event(event):
+            events.append((time.time(), event.type))  # wall clock, like the capture
+            if event.type is CallEventType.HOLD:
+                call.write_audio(tone)  # 1 s the customer must still hear, after the resume
+
+        call.add_listener(on_event)
         await call.answer()
 
     try:
@@ -307,17 +318,26 @@ async def test_reinvite_hold_moves_media_to_new_port_at_50pps(kamailio, make_pho
             ],
             name="sipp-hold",
         )
-        assert await wait_peer(peer, 20) == 0, peer.output()[-2000:]
+        assert await wait_peer(peer, 20) == 0, peer.output()[-2000:]  # incl. a=recvonly / a=sendrecv checks
     finally:
         packets = capture.stop()
-    arrivals = [t for t, payload in packets if len(payload) >= 12 and payload[1] & 0x7F in (0, 8)]
-    assert CallEventType.HOLD in [e.type for e in events]
-    assert len(arrivals) >= 60, len(arrivals)
+    kinds = [kind for _, kind in events]
+    assert CallEventType.HOLD in kinds and CallEventType.RESUME in kinds, kinds
+    held_at = next(t for t, kind in events if kind is CallEventType.HOLD)
+    resumed_at = next(t for t, kind in events if kind is CallEventType.RESUME)
+    media = [(t, p) for t, p in packets if len(p) >= 12 and p[1] & 0x7F in (0, 8)]
+    during_hold = [t for t, _ in media if held_at + 0.05 < t < resumed_at - 0.02]
+    assert during_hold == [], len(during_hold)  # nothing sent while held
+    arrivals = [t for t, _ in media]
+    assert len(arrivals) >= 90, len(arrivals)  # ~2 s after the resume
     gaps = np.diff(arrivals) * 1000
     rate = (len(arrivals) - 1) / (arrivals[-1] - arrivals[0])
     assert 49.5 <= rate <= 50.5, rate
     big = [(i, round(float(g), 1)) for i, g in enumerate(gaps) if g > 25]
     assert np.percentile(gaps, 99) < 30, (len(gaps), big)
+    loud = [p for _, p in media if p[12:] != b"\xff" * (len(p) - 12)]
+    assert 48 <= len(loud) <= 51, len(loud)  # the 1 s queued while held, played after the resume
+    assert media[0][1][1] & 0x80  # the resumed stream starts a talkspurt (marker bit)
 
 
 async def test_dtmf_sent_by_robot_is_decoded_by_baresip(kamailio, make_phone, ports, rig_dir):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import struct
 import time
 import warnings
 
@@ -252,3 +253,36 @@ async def test_server_2xx_never_acked_calls_on_no_ack_after_64_t1(fast_timers, m
     assert 63 <= (time.monotonic() - wire.start) / fast_timers <= 66  # timer H = 64 T1
     # intervals T1, 2T1, 4T1, then capped at T2 = 8 T1 until 64 T1
     assert np.allclose(sent[:6], [0, 1, 3, 7, 15, 23], atol=0.75), sent
+
+
+class _Transport:
+    def __init__(self) -> None:
+        self.sent: list[bytes] = []
+
+    def sendto(self, data: bytes, addr) -> None:
+        self.sent.append(data)
+
+    def close(self) -> None:
+        pass
+
+
+def test_rtp_held_sends_nothing_keeps_queued_audio_and_timestamp_runs_on():
+    from telephony.rtp.session import RtpSession
+
+    rtp = RtpSession(lambda pcm: None, lambda digit: None)
+    wire = _Transport()
+    rtp.connection_made(wire)
+    rtp.update_remote(("127.0.0.1", 5999), "PCMU", 101)
+    rtp.tick(0.0)
+    rtp.set_sending(False)  # the peer put us on hold
+    rtp.write(bytes(320 * 3))
+    for _ in range(10):
+        rtp.tick(0.0)
+    assert len(wire.sent) == 1 and rtp.queued_bytes == 320 * 3
+    rtp.set_sending(True)
+    rtp.tick(0.0)
+    first, resumed = (struct.unpack("!BBHI", p[:8]) for p in (wire.sent[0], wire.sent[1]))
+    assert resumed[2] == (first[2] + 1) & 0xFFFF  # no sequence gap: nothing was sent
+    assert resumed[3] - first[3] == 11 * 160  # but the timestamp kept real time through the hold
+    assert resumed[1] & 0x80  # marker bit: a new talkspurt
+    assert rtp.queued_bytes == 320 * 2  # the held audio is played now
