@@ -197,7 +197,9 @@ async def test_calls_made_by_the_dialer_are_listed_detailed_and_exported(api: Ap
     cid = create(api, body)["id"]
     upload(api, cid, b"phone;timezone\n89161234567;UTC\n89031112233;UTC\n")
     api.client.post(f"/api/v1/campaigns/{cid}/start", headers=api.headers())
-    clock = SimulatedClock(datetime.now(UTC) + timedelta(seconds=1))  # contacts are due from upload time on
+    clock = SimulatedClock(
+        datetime.now(UTC).replace(hour=12) + timedelta(days=1)
+    )  # after the upload, in the window
     transcript = [{"role": "bot", "text": "Здравствуйте"}, {"role": "caller", "text": "да"}]
     answered = CallReport(
         result=TelephonyResult.ANSWERED,
