@@ -18,6 +18,35 @@ from bot.rasa.training import RasaError, rasa_environment, require_rasa
 
 RESTART_BACKOFF = (1.0, 2.0, 5.0, 10.0, 30.0)
 
+# `rasa run`, started through the Rasa venv's Python so that one hot spot can be fixed first. Rasa checks
+# every action-server reply (RemoteAction._validate_action_result) and every `tracker/events` body with
+# `jsonschema.validate()`, which (jsonschema 4.17) re-validates the *schema* against the Draft 2020-12
+# meta-schema on every call: ~55 ms of CPU per dialog turn and per conversation start here, most of a turn.
+# The schemas are Rasa's constants, so the meta-schema check is done once per distinct schema; the instance
+# is still validated every time, with the same errors raised as before.
+RASA_MAIN = """
+import json, sys
+import jsonschema
+from jsonschema import exceptions, validators
+
+checked_schemas = set()
+
+def validate(instance, schema, cls=None, *args, **kwargs):
+    cls = cls or validators.validator_for(schema)
+    key = (cls, json.dumps(schema, sort_keys=True, default=repr))
+    if key not in checked_schemas:
+        cls.check_schema(schema)
+        checked_schemas.add(key)
+    error = exceptions.best_match(cls(schema, *args, **kwargs).iter_errors(instance))
+    if error is not None:
+        raise error
+
+jsonschema.validate = validators.validate = validate
+from rasa.__main__ import main
+sys.argv[0] = "rasa"
+sys.exit(main())
+"""
+
 
 def token_path(settings: Settings) -> Path:
     """Where a running Rasa server's API token is kept for other local processes (`voicebot chat`)."""
@@ -66,8 +95,10 @@ class RasaServer:
         executable = require_rasa(self.settings)
         rasa, project = self.settings.rasa, self.settings.rasa_dir / "project"
         log = (self.settings.rasa_dir / "rasa.log").open("a")
+        python = executable.parent / "python"  # the venv's interpreter, next to its `rasa` script
+        command = [str(python), "-c", RASA_MAIN] if python.exists() else [str(executable)]
         self._process = await asyncio.create_subprocess_exec(
-            str(executable), "run", "--enable-api", "--model", str(self.model),
+            *command, "run", "--enable-api", "--model", str(self.model),
             "--interface", rasa.host, "--port", str(rasa.port), "--auth-token", self.token,
             "--endpoints", str(project / "endpoints.yml"), "--credentials", str(project / "credentials.yml"),
             cwd=project, stdout=log, stderr=asyncio.subprocess.STDOUT, env=rasa_environment(),
