@@ -286,3 +286,20 @@ def test_rtp_held_sends_nothing_keeps_queued_audio_and_timestamp_runs_on():
     assert resumed[3] - first[3] == 11 * 160  # but the timestamp kept real time through the hold
     assert resumed[1] & 0x80  # marker bit: a new talkspurt
     assert rtp.queued_bytes == 320 * 2  # the held audio is played now
+
+
+def test_bench_reads_sipp_failed_count_and_error_lines(tmp_path):
+    from telephony.bench import sipp_outcome
+
+    (tmp_path / "uac_dtmf_4242_screen.log").write_text(
+        "  Successful call        |        0                  |       99                 \n"
+        "  Failed call            |        0                  |        1                 \n"
+    )
+    (tmp_path / "uac_dtmf_4242_errors.log").write_text(
+        "2026-11-22 Aborting call on unexpected message for Call-Id '7-4242@127.0.0.1': "
+        "while expecting '200' (index 13), received 'SIP/2.0 481 Call Leg/Transaction Does Not Exist'\n"
+    )
+    outcome = sipp_outcome(tmp_path, 4242, 1)
+    assert outcome.failed == 1 and "unexpected message" in outcome.errors[0]
+    assert sipp_outcome(tmp_path, 999, 0).failed == 0
+    assert sipp_outcome(tmp_path, 999, 255) == type(outcome)(1, ["sipp exited 255"])
