@@ -34,3 +34,22 @@ def nlu() -> None:
         typer.echo(asyncio.run(run()))
     except (RasaError, ServerStartError) as exc:
         raise fail(str(exc), 3) from exc
+
+
+PASS_THROUGH = {"allow_extra_args": True, "ignore_unknown_options": True, "help_option_names": []}
+
+
+@bench_app.command("campaigns", context_settings=PASS_THROUGH)
+def campaigns(ctx: typer.Context) -> None:
+    """Contact import rows/s and dialer scheduling decisions/s (`--help` for options)."""
+    from bot.campaigns import bench
+
+    raise typer.Exit(bench.main(ctx.args))
+
+
+@bench_app.command("sip", context_settings=PASS_THROUGH)
+def sip(ctx: typer.Context) -> None:
+    """Concurrent SIPp calls through Kamailio to one robot process (`--help` for options)."""
+    from telephony import bench
+
+    raise typer.Exit(bench.main(ctx.args))
