@@ -13,6 +13,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from ruamel.yaml import YAML, YAMLError
 
+from voice.config import VoiceSettings
+
 ENV_PREFIX = "VOICEBOT_"
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -99,6 +101,7 @@ class Settings(_Section):
     storage: StorageSettings = StorageSettings()
     contacts: ContactsSettings = ContactsSettings()
     dialer: DialerSettings = DialerSettings()
+    voice: VoiceSettings = VoiceSettings()
 
     @property
     def database_url(self) -> str:

@@ -1,0 +1,288 @@
+"""The dialog bridge: the processor between recognition and synthesis that runs a call's conversation.
+
+It takes the caller's final transcripts, DTMF keys, no-input timeouts and the call's end to `Conversation` (the
+real Rasa dialog, over HTTP), one turn at a time in its own task; pushes the replies to the TTS as one
+`TTSSpeakFrame`, the step's expected phrases to the recogniser, and the dialog's actions to the transport (hang-up
+and transfer frames that wait for the queued audio). Turn-taking rules, per step (`Listening`):
+- barge-in allowed: caller speech (or a key) during a prompt interrupts it (`InterruptionFrame`);
+- barge-in off: speech that starts during the prompt is ignored;
+- no input for `silence_timeout` seconds after the prompt ends: `conversation.silence()`.
+Each turn's stage times (`TurnTiming`) are kept and logged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from dataclasses import dataclass
+
+from loguru import logger
+from pipecat.frames.frames import (
+    BotStartedSpeakingFrame,
+    BotStoppedSpeakingFrame,
+    CancelFrame,
+    EndFrame,
+    Frame,
+    InputDTMFFrame,
+    InterimTranscriptionFrame,
+    InterruptionFrame,
+    StartFrame,
+    TranscriptionFrame,
+    TTSSpeakFrame,
+    VADUserStartedSpeakingFrame,
+    VADUserStoppedSpeakingFrame,
+)
+from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
+
+from bot.calls.latency import TurnStage, TurnTiming
+from bot.dialog.conversation import Conversation, Exchange
+from bot.dialog.engine import Listening
+from telephony.transport import HangupCallFrame, TransferCallFrame
+from voice.stt_vosk import SpeechHintsFrame
+from voice.tts_piper import SpeechAudioStartedFrame
+
+
+@dataclass(frozen=True)
+class TurnRules:
+    """Call-wide defaults; a step's `Listening` overrides barge-in and the no-input timeout."""
+
+    end_of_turn_silence: float = 0.6  # the VAD's stop delay: speech ended this long before it is reported
+    silence_timeout: float = 5.0
+    dtmf_digit_gap: float = 1.0
+    max_call_seconds: float = 600.0
+
+
+@dataclass
+class _Input:
+    kind: str  # start, text, silence, dtmf, hangup
+    value: str = ""
+    timing: TurnTiming | None = None
+
+
+class DialogBridge(FrameProcessor):
+    def __init__(self, conversation: Conversation, rules: TurnRules, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.conversation = conversation
+        self.rules = rules
+        self.exchanges: list[tuple[str | None, Exchange]] = []  # (step before, exchange) for the transcript
+        self.turns: list[TurnTiming] = []
+        self.barge_ins = 0
+        self.ended_by: str | None = None  # robot, caller, max_duration
+        self._listening: Listening | None = None
+        self._inputs: asyncio.Queue[_Input] = asyncio.Queue()
+        self._worker: asyncio.Task | None = None
+        self._no_input: asyncio.Task | None = None
+        self._dtmf_flush: asyncio.Task | None = None
+        self._deadline: asyncio.Task | None = None
+        self._digits = ""
+        self._t0 = time.monotonic()
+        self._bot_speaking = False
+        self._reply_pending = False
+        self._caller_speaking = False
+        self._ignore_utterance = False
+        self._end_of_speech: float | None = None
+        self._current: TurnTiming | None = None
+        self._finished = False
+
+    # frames
+
+    async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
+        await super().process_frame(frame, direction)
+        if isinstance(frame, StartFrame):
+            await self.push_frame(frame, direction)
+            self._t0 = time.monotonic()
+            self._worker = self.create_task(self._run_turns())
+            self._deadline = self.create_task(self._max_duration())
+            self._inputs.put_nowait(_Input("start"))
+        elif isinstance(frame, (EndFrame, CancelFrame)):
+            await self._finish()
+            await self.push_frame(frame, direction)
+        elif isinstance(frame, VADUserStartedSpeakingFrame):
+            await self._caller_started()
+            await self.push_frame(frame, direction)
+        elif isinstance(frame, VADUserStoppedSpeakingFrame):
+            self._caller_speaking = False
+            self._end_of_speech = time.monotonic() - self.rules.end_of_turn_silence
+            await self.push_frame(frame, direction)
+        elif isinstance(frame, TranscriptionFrame):
+            await self._transcribed(frame.text)
+        elif isinstance(frame, InterimTranscriptionFrame):
+            logger.debug(f"call {self.conversation.id}: hearing {frame.text!r}")
+        elif isinstance(frame, InputDTMFFrame):
+            await self._key(str(frame.button.value))
+        elif isinstance(frame, SpeechAudioStartedFrame):
+            if self._current:
+                self._current.mark(TurnStage.FIRST_TTS_AUDIO, frame.at)
+        elif isinstance(frame, BotStartedSpeakingFrame):
+            if direction is FrameDirection.UPSTREAM:
+                self._bot_speaking = True
+                if self._current:
+                    self._current.mark(TurnStage.FIRST_AUDIO_OUT, time.monotonic())
+            await self.push_frame(frame, direction)
+        elif isinstance(frame, BotStoppedSpeakingFrame):
+            if direction is FrameDirection.UPSTREAM:
+                self._bot_speaking = self._reply_pending = False
+                self._start_no_input_timer()
+            await self.push_frame(frame, direction)
+        else:
+            await self.push_frame(frame, direction)
+
+    async def _caller_started(self) -> None:
+        self._caller_speaking = True
+        self._cancel(self._no_input)
+        if self._bot_speaking or self._reply_pending:
+            if self._barge_in:
+                self.barge_ins += 1
+                self._reply_pending = False
+                await self.push_frame(InterruptionFrame())
+            else:
+                self._ignore_utterance = True
+
+    async def _transcribed(self, text: str) -> None:
+        if self._ignore_utterance:
+            self._ignore_utterance = False
+            logger.info(f"call {self.conversation.id}: ignored {text!r} said over a prompt without barge-in")
+            self._start_no_input_timer()
+            return
+        if not text.strip():
+            self._start_no_input_timer()  # noise, or words the recogniser does not know: keep waiting
+            return
+        now = time.monotonic()
+        timing = self._timing("text", text)
+        timing.mark(TurnStage.END_OF_SPEECH, self._end_of_speech or now)
+        timing.mark(TurnStage.ASR_FINAL, now)
+        self._inputs.put_nowait(_Input("text", text, timing))
+
+    async def _key(self, key: str) -> None:
+        self._cancel(self._no_input)
+        if (self._bot_speaking or self._reply_pending) and self._barge_in:
+            self.barge_ins += 1
+            self._reply_pending = False
+            await self.push_frame(InterruptionFrame())
+        self._digits += key
+        self._cancel(self._dtmf_flush)
+        if key == "#":
+            self._flush_digits()
+        else:
+            self._dtmf_flush = self.create_task(self._flush_digits_later())
+
+    async def _flush_digits_later(self) -> None:
+        await asyncio.sleep(self.rules.dtmf_digit_gap)
+        self._flush_digits()
+
+    def _flush_digits(self) -> None:
+        digits, self._digits = self._digits, ""
+        if digits:
+            timing = self._timing("dtmf", digits)
+            timing.mark(TurnStage.ASR_FINAL, time.monotonic())
+            self._inputs.put_nowait(_Input("dtmf", digits, timing))
+
+    # timers
+
+    @property
+    def _barge_in(self) -> bool:
+        return self._listening.barge_in if self._listening else True
+
+    def _start_no_input_timer(self) -> None:
+        self._cancel(self._no_input)
+        if self._finished or self.conversation.ended or self._caller_speaking or self._reply_pending:
+            return
+        timeout = self._listening.silence_timeout if self._listening else self.rules.silence_timeout
+        self._no_input = self.create_task(self._no_input_after(timeout))
+
+    async def _no_input_after(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+        timing = self._timing("silence", "")
+        timing.mark(TurnStage.ASR_FINAL, time.monotonic())
+        self._inputs.put_nowait(_Input("silence", timing=timing))
+
+    async def _max_duration(self) -> None:
+        await asyncio.sleep(self.rules.max_call_seconds)
+        logger.info(
+            f"call {self.conversation.id}: maximum duration {self.rules.max_call_seconds:.0f} s reached"
+        )
+        self.ended_by = "max_duration"
+        self._inputs.put_nowait(_Input("hangup"))
+
+    def _cancel(self, task: asyncio.Task | None) -> None:
+        if task and not task.done():
+            task.cancel()
+
+    def _timing(self, kind: str, heard: str) -> TurnTiming:
+        return TurnTiming(
+            index=len(self.turns), kind=kind, heard=heard, started=round(time.monotonic() - self._t0, 3)
+        )
+
+    # dialog turns
+
+    async def _run_turns(self) -> None:
+        while True:
+            item = await self._inputs.get()
+            if self.conversation.ended:
+                continue
+            step = self.conversation.state.step
+            try:
+                exchange = await self._exchange(item)
+            except Exception:
+                logger.exception(f"call {self.conversation.id}: the dialog failed; ending the call")
+                self.ended_by = "error"
+                await self.push_frame(HangupCallFrame())
+                return
+            timing = item.timing or self._timing(item.kind, item.value)
+            timing.mark(TurnStage.DIALOG_DECISION, time.monotonic())
+            self.turns.append(timing)
+            self._current = timing
+            self.exchanges.append((step if item.kind != "start" else None, exchange))
+            await self._act(exchange)
+            logger.info(f"call {self.conversation.id} turn {timing.index} {timing.kind} {timing.heard!r}")
+
+    async def _exchange(self, item: _Input) -> Exchange:
+        if item.kind == "start":
+            return await self.conversation.start()
+        if item.kind == "text":
+            return await self.conversation.say(item.value)
+        if item.kind == "dtmf":
+            return await self.conversation.dtmf(item.value)
+        if item.kind == "silence":
+            return await self.conversation.silence()
+        return await self.conversation.hangup()
+
+    async def _act(self, exchange: Exchange) -> None:
+        result = exchange.result
+        self._listening = result.listening
+        if result.listening is not None:
+            await self.push_frame(
+                SpeechHintsFrame(phrases=tuple(result.listening.hints)), FrameDirection.UPSTREAM
+            )
+        if result.say:
+            self._reply_pending = True
+            await self.push_frame(TTSSpeakFrame(text=" ".join(result.say)))
+        transfer = next((a for a in result.actions if a.get("type") == "transfer"), None)
+        if transfer is not None:
+            self.ended_by = self.ended_by or "robot"
+            await self.push_frame(TransferCallFrame(target=str(transfer.get("queue") or "")))
+        elif result.state.ended or any(a.get("type") == "hangup" for a in result.actions):
+            self.ended_by = self.ended_by or "robot"
+            await self.push_frame(HangupCallFrame())
+        elif not result.say:
+            self._start_no_input_timer()
+
+    async def _finish(self) -> None:
+        """The call is over: stop timers and the turn task; a caller hang-up still reaches the dialog."""
+        if self._finished:
+            return
+        self._finished = True
+        for task in (self._no_input, self._dtmf_flush, self._deadline):
+            self._cancel(task)
+        if self._worker:
+            await self.cancel_task(self._worker)
+        if not self.conversation.ended:
+            self.ended_by = self.ended_by or "caller"
+            with contextlib.suppress(Exception):
+                step = self.conversation.state.step
+                timing = self._timing("hangup", "")
+                exchange = await self.conversation.hangup()
+                timing.mark(TurnStage.DIALOG_DECISION, time.monotonic())
+                self.turns.append(timing)
+                self.exchanges.append((step, exchange))

@@ -1,0 +1,173 @@
+"""One call's pipeline over any pipecat transport, and what is kept of the call afterwards.
+
+    transport.input() → CallerTap → Silero VAD → Vosk STT → DialogBridge → TTS → transport.output() → RobotTap
+
+The Vosk model and the TTS voice are shared by every call of the process; the VAD analyser, recogniser, bridge
+and recorder are per call. `VoiceCall.run(runner)` adds the call's worker to a long-lived `WorkerRunner` and
+returns the `CallRecord` (outcome, per-turn timings, timestamped transcript, recording paths) when the call ends.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from loguru import logger
+from pipecat.audio.vad.silero import SileroVADAnalyzer
+from pipecat.audio.vad.vad_analyzer import VADParams
+from pipecat.pipeline.pipeline import Pipeline
+from pipecat.pipeline.worker import PipelineParams, PipelineWorker
+from pipecat.processors.audio.vad_processor import VADProcessor
+from pipecat.transports.base_transport import BaseTransport
+from pipecat.workers.runner import WorkerRunner
+from pydantic import BaseModel
+
+from bot.calls.bridge import DialogBridge, TurnRules
+from bot.calls.recording import CallerTap, CallRecorder, RobotTap
+from bot.dialog.conversation import Conversation
+from bot.dialog.model import Script
+from bot.dialog.transcript import Transcript
+from voice.config import VoiceSettings
+from voice.models import asr_model_dir, synthesizer_for
+from voice.stt_vosk import VoskSTTService
+from voice.tts_piper import SpeechSynthesisService
+
+SAMPLE_RATE = 8000
+
+
+class TimedLine(BaseModel):
+    at: float  # seconds since the call started
+    speaker: str
+    text: str
+    step: str | None = None
+    intent: str | None = None
+    event: str | None = None
+
+
+class CallRecord(BaseModel):
+    """What is stored per call (`<recordings_dir>/<id>.json` next to `<id>.wav`)."""
+
+    id: str
+    script: str
+    lang: str
+    started_at: str
+    seconds: float
+    outcome: str | None
+    outcome_data: dict[str, Any]
+    slots: dict[str, Any]
+    actions: list[dict[str, Any]]
+    ended_by: str | None
+    barge_ins: int
+    turns: list[dict[str, Any]]
+    transcript: list[TimedLine]
+    recording: str | None = None
+
+
+class VoiceCall:
+    """The pipeline of one call between `transport` and the dialog `conversation` (not started yet)."""
+
+    def __init__(
+        self,
+        transport: BaseTransport,
+        conversation: Conversation,
+        script: Script,
+        settings: VoiceSettings,
+        *,
+        record: bool = True,
+    ) -> None:
+        lang = conversation.state.lang
+        self.conversation = conversation
+        self.script = script
+        self.settings = settings
+        self.recorder = CallRecorder(SAMPLE_RATE) if record else None
+        self.bridge = DialogBridge(
+            conversation,
+            TurnRules(
+                end_of_turn_silence=settings.end_of_turn_silence,
+                silence_timeout=settings.default_silence_timeout,
+                dtmf_digit_gap=settings.dtmf_digit_gap,
+                max_call_seconds=settings.max_call_seconds,
+            ),
+        )
+        self.stt = VoskSTTService(asr_model_dir(settings, lang), sample_rate=SAMPLE_RATE)
+        self.tts = SpeechSynthesisService(
+            synthesizer_for(settings, lang), sample_rate=SAMPLE_RATE, volume=settings.volume
+        )
+        vad = VADProcessor(
+            vad_analyzer=SileroVADAnalyzer(
+                sample_rate=SAMPLE_RATE,
+                params=VADParams(
+                    confidence=settings.vad_confidence,
+                    start_secs=settings.vad_start_secs,
+                    stop_secs=settings.end_of_turn_silence,
+                    min_volume=settings.vad_min_volume,
+                ),
+            )
+        )
+        processors = [transport.input(), vad, self.stt, self.bridge, self.tts, transport.output()]
+        if self.recorder:
+            processors.insert(1, CallerTap(self.recorder))
+            processors.append(RobotTap(self.recorder))
+        self.worker = PipelineWorker(
+            Pipeline(processors),
+            params=PipelineParams(audio_in_sample_rate=SAMPLE_RATE, audio_out_sample_rate=SAMPLE_RATE),
+            enable_rtvi=False,
+            cancel_on_idle_timeout=False,
+            cancel_runner_on_idle_timeout=False,
+            idle_timeout_secs=None,
+        )
+
+    async def run(self, runner: WorkerRunner) -> CallRecord:
+        """Run the call to its end in `runner` (started with `run(auto_end=False)`), then store and return it."""
+        started_at = datetime.now(UTC)
+        t0 = time.monotonic()
+        await runner.add_workers(self.worker)
+        await self.worker.wait()
+        record = self._record(started_at, time.monotonic() - t0)
+        for turn in record.turns:
+            logger.info(f"call {record.id} turn {turn['index']} ({turn['kind']}): {turn['ms']}")
+        return record
+
+    def _record(self, started_at: datetime, seconds: float) -> CallRecord:
+        transcript = Transcript(self.script)
+        lines: list[TimedLine] = []
+        for timing, (step, exchange) in zip(self.bridge.turns, self.bridge.exchanges, strict=True):
+            before = len(transcript.lines)
+            transcript.add(exchange, step)
+            decided = timing.started + timing.ms.get("dialog_decision", 0) / 1000
+            for line in transcript.lines[before:]:
+                at = timing.started if line.speaker == "caller" else round(decided, 3)
+                lines.append(TimedLine(at=at, **line.model_dump(exclude={"confidence"})))
+        state = self.conversation.state
+        result = transcript.record(state)
+        record = CallRecord(
+            id=self.conversation.id,
+            script=self.script.id,
+            lang=state.lang,
+            started_at=started_at.isoformat(timespec="seconds"),
+            seconds=round(seconds, 2),
+            outcome=result.outcome,
+            outcome_data=result.outcome_data,
+            slots=result.slots,
+            actions=result.actions,
+            ended_by=self.bridge.ended_by,
+            barge_ins=self.bridge.barge_ins,
+            turns=[t.summary() for t in self.bridge.turns],
+            transcript=lines,
+        )
+        if self.recorder:
+            record.recording = str(self.save(record))
+        return record
+
+    def save(self, record: CallRecord) -> Path:
+        """Write `<id>.wav` (stereo: caller left, robot right) and `<id>.json`; returns the WAV path."""
+        directory = self.settings.recordings_dir
+        wav = self.recorder.write(directory / f"{record.id}.wav")
+        record.recording = str(wav)
+        (directory / f"{record.id}.json").write_text(
+            json.dumps(record.model_dump(mode="json"), ensure_ascii=False, indent=1), encoding="utf-8"
+        )
+        return wav

@@ -1,0 +1,98 @@
+"""Call recording: both directions into one stereo WAV (left: caller, right: robot), aligned on the caller's
+continuous 8 kHz stream, plus retention (old recordings deleted)."""
+
+from __future__ import annotations
+
+import time
+import wave
+from pathlib import Path
+
+import numpy as np
+from pipecat.frames.frames import Frame, InputAudioRawFrame, OutputAudioRawFrame
+from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
+
+
+class CallRecorder:
+    """Caller audio is appended as it arrives (the line delivers it continuously); robot audio is placed at the
+    caller-stream position of the moment it was written to the line."""
+
+    def __init__(self, sample_rate: int = 8000) -> None:
+        self.sample_rate = sample_rate
+        self._caller = bytearray()
+        self._robot: list[tuple[int, bytes]] = []
+        self._robot_end = 0
+
+    def caller(self, pcm: bytes) -> None:
+        self._caller += pcm
+
+    def robot(self, pcm: bytes) -> None:
+        # Audio written back to back continues where the last chunk ended, even if the writes jitter.
+        position = max(len(self._caller) // 2, self._robot_end)
+        self._robot.append((position, pcm))
+        self._robot_end = position + len(pcm) // 2
+
+    @property
+    def seconds(self) -> float:
+        return len(self._caller) / 2 / self.sample_rate
+
+    def channels(self) -> tuple[np.ndarray, np.ndarray]:
+        caller = np.frombuffer(bytes(self._caller), dtype=np.int16)
+        length = max(caller.size, self._robot_end)
+        left = np.zeros(length, dtype=np.int16)
+        left[: caller.size] = caller
+        right = np.zeros(length, dtype=np.int16)
+        for position, pcm in self._robot:
+            chunk = np.frombuffer(pcm, dtype=np.int16)
+            right[position : position + chunk.size] = chunk
+        return left, right
+
+    def write(self, path: Path) -> Path:
+        left, right = self.channels()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with wave.open(str(path), "wb") as out:
+            out.setnchannels(2)
+            out.setsampwidth(2)
+            out.setframerate(self.sample_rate)
+            out.writeframes(np.column_stack([left, right]).tobytes())
+        return path
+
+
+class CallerTap(FrameProcessor):
+    """Put right after the transport's input: records the caller's audio and passes every frame on."""
+
+    def __init__(self, recorder: CallRecorder, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.recorder = recorder
+
+    async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
+        await super().process_frame(frame, direction)
+        if isinstance(frame, InputAudioRawFrame) and direction is FrameDirection.DOWNSTREAM:
+            self.recorder.caller(frame.audio)
+        await self.push_frame(frame, direction)
+
+
+class RobotTap(FrameProcessor):
+    """Put right after the transport's output: records the audio it wrote (pushed on after each write)."""
+
+    def __init__(self, recorder: CallRecorder, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.recorder = recorder
+
+    async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
+        await super().process_frame(frame, direction)
+        if isinstance(frame, OutputAudioRawFrame) and direction is FrameDirection.DOWNSTREAM:
+            self.recorder.robot(frame.audio)
+        await self.push_frame(frame, direction)
+
+
+def purge_recordings(directory: Path, retention_days: int, now: float | None = None) -> int:
+    """Delete recordings and transcripts older than `retention_days` (0 keeps everything); returns the count."""
+    if retention_days <= 0 or not directory.exists():
+        return 0
+    cutoff = (now or time.time()) - retention_days * 86400
+    removed = 0
+    for path in directory.iterdir():
+        if path.suffix in (".wav", ".json") and path.stat().st_mtime < cutoff:
+            path.unlink()
+            removed += 1
+    return removed

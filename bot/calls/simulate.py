@@ -1,0 +1,279 @@
+"""Calls without a phone: an in-process line (a pipecat transport) and a simulated caller who speaks
+espeak-ng audio into it in real time, so the whole pipeline (VAD → Vosk → Rasa → TTS) runs as on a real call.
+
+The caller acts once per robot prompt: after the prompt has ended (0.6 s of quiet), it says its next line, presses
+keys, or stays silent (then its next line waits for the next prompt, e.g. the re-prompt after the no-input
+timeout); a line with `barge_in_after` starts that many seconds into the prompt instead. When its lines run out
+it waits for the robot to end the call, and hangs up after `hangup_after` seconds if the robot does not.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import subprocess
+import tempfile
+import time
+import wave
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from pipecat.audio.dtmf.types import KeypadEntry
+from pipecat.frames.frames import (
+    CancelFrame,
+    EndFrame,
+    Frame,
+    InputAudioRawFrame,
+    InputDTMFFrame,
+    OutputAudioRawFrame,
+    StartFrame,
+)
+from pipecat.transports.base_input import BaseInputTransport
+from pipecat.transports.base_output import BaseOutputTransport
+from pipecat.transports.base_transport import BaseTransport, TransportParams
+from pipecat.workers.runner import WorkerRunner
+
+from bot.calls.pipeline import SAMPLE_RATE, CallRecord, VoiceCall
+from bot.config import Settings
+from bot.dialog.conversation import Conversation
+from bot.dialog.engine import new_state
+from bot.dialog.model import Script
+from bot.rasa.client import RasaClient
+from telephony.transport import HangupCallFrame, TransferCallFrame
+
+FRAME_SECONDS = 0.02
+FRAME_BYTES = int(SAMPLE_RATE * FRAME_SECONDS) * 2
+ESPEAK_VOICES = {"ru": "ru", "en": "en-us"}
+VOICE_LEVEL = 300  # a 16-bit sample above this counts as speech on the robot's side of the line
+
+
+@dataclass(frozen=True)
+class CallerLine:
+    """One action of the simulated caller: words (`text`), keys (`dtmf`), or silence (both empty)."""
+
+    text: str = ""
+    dtmf: str = ""
+    barge_in_after: float | None = None
+
+    @classmethod
+    def parse(cls, line: str) -> CallerLine:
+        """`да` says it, `dtmf:12#` presses keys, `` stays silent."""
+        if line.startswith("dtmf:"):
+            return cls(dtmf=line.removeprefix("dtmf:").strip())
+        return cls(text=line.strip())
+
+
+def caller_speech(text: str, lang: str) -> bytes:
+    """8 kHz 16-bit mono PCM of `text` by espeak-ng, band-limited like a phone line (`sox -R`: byte-identical)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        raw, line = Path(tmp) / "raw.wav", Path(tmp) / "line.wav"
+        subprocess.run(["espeak-ng", "-v", ESPEAK_VOICES.get(lang, lang), "-w", str(raw), text], check=True)
+        subprocess.run(
+            [
+                "sox",
+                "-R",
+                str(raw),
+                "-r",
+                str(SAMPLE_RATE),
+                "-b",
+                "16",
+                "-c",
+                "1",
+                str(line),
+                "sinc",
+                "300-3400",
+            ],
+            check=True,
+        )
+        with wave.open(str(line)) as reader:
+            return reader.readframes(reader.getnframes())
+
+
+@dataclass
+class SimulatedLine:
+    """Both ends of an in-process phone line: what the caller sends, what the robot played, how it ended."""
+
+    caller_audio: bytearray = field(default_factory=bytearray)
+    keys: asyncio.Queue[str] = field(default_factory=asyncio.Queue)
+    robot_utterances: int = 0
+    robot_last_voice: float = 0.0
+    ended: asyncio.Event = field(default_factory=asyncio.Event)
+    ended_by: str | None = None
+    transfer_target: str | None = None
+
+    def end(self, by: str) -> None:
+        if not self.ended.is_set():
+            self.ended_by = by
+            self.ended.set()
+
+    def robot_played(self, pcm: bytes) -> None:
+        if pcm and int(np.abs(np.frombuffer(pcm, dtype=np.int16)).max()) > VOICE_LEVEL:
+            now = time.monotonic()
+            if now - self.robot_last_voice > 0.5:
+                self.robot_utterances += 1
+            self.robot_last_voice = now
+
+    async def next_prompt(self, seen: int, finished: bool) -> None:
+        """Wait until the robot starts (or, `finished`, has ended) a prompt after its `seen` ones, or the call ends."""
+        while not self.ended.is_set():
+            started = self.robot_utterances > seen
+            if started and (not finished or time.monotonic() - self.robot_last_voice >= 0.6):
+                return
+            await asyncio.sleep(0.02)
+
+
+class _LineInput(BaseInputTransport):
+    """Delivers the caller's side in real time: 20 ms frames (speech when the caller talks, silence otherwise)."""
+
+    def __init__(self, line: SimulatedLine, params: TransportParams, **kwargs) -> None:
+        super().__init__(params, **kwargs)
+        self._line = line
+        self._tasks: list[asyncio.Task] = []
+
+    async def start(self, frame: StartFrame) -> None:
+        await super().start(frame)
+        await self.set_transport_ready(frame)
+        if not self._tasks:
+            self._tasks = [self.create_task(self._feed()), self.create_task(self._keys())]
+
+    async def _feed(self) -> None:
+        silence = bytes(FRAME_BYTES)
+        deadline = time.monotonic()
+        while not self._line.ended.is_set():
+            audio = bytes(self._line.caller_audio[:FRAME_BYTES])
+            del self._line.caller_audio[:FRAME_BYTES]
+            audio += silence[len(audio) :]
+            await self.push_audio_frame(
+                InputAudioRawFrame(audio=audio, sample_rate=SAMPLE_RATE, num_channels=1)
+            )
+            deadline += FRAME_SECONDS
+            await asyncio.sleep(max(0.0, deadline - time.monotonic()))
+        await self.push_frame(EndFrame())
+
+    async def _keys(self) -> None:
+        while True:
+            key = await self._line.keys.get()
+            await self.push_frame(InputDTMFFrame(button=KeypadEntry(key)))
+
+    async def _stop_tasks(self) -> None:
+        for task in self._tasks:
+            await self.cancel_task(task)
+        self._tasks = []
+
+    async def stop(self, frame: EndFrame) -> None:
+        await super().stop(frame)
+        await self._stop_tasks()
+
+    async def cancel(self, frame: CancelFrame) -> None:
+        await super().cancel(frame)
+        await self._stop_tasks()
+
+
+class _LineOutput(BaseOutputTransport):
+    """Plays the robot's audio in real time (each write blocks for the chunk's duration, so barge-in can cut it)
+    and carries out hang-up and transfer frames."""
+
+    def __init__(self, line: SimulatedLine, params: TransportParams, **kwargs) -> None:
+        super().__init__(params, **kwargs)
+        self._line = line
+        self._deadline = 0.0
+
+    async def start(self, frame: StartFrame) -> None:
+        await super().start(frame)
+        await self.set_transport_ready(frame)
+
+    async def write_audio_frame(self, frame: OutputAudioRawFrame) -> bool:
+        if self._line.ended.is_set():
+            return False
+        now = time.monotonic()
+        self._deadline = max(self._deadline, now)
+        self._line.robot_played(frame.audio)
+        self._deadline += len(frame.audio) / 2 / SAMPLE_RATE
+        await asyncio.sleep(max(0.0, self._deadline - now - FRAME_SECONDS))
+        return True
+
+    async def write_transport_frame(self, frame: Frame) -> None:
+        if isinstance(frame, TransferCallFrame):
+            self._line.transfer_target = frame.target
+            self._line.end("transfer")
+        elif isinstance(frame, HangupCallFrame):
+            self._line.end("robot")
+
+
+class SimulatedTransport(BaseTransport):
+    def __init__(self, line: SimulatedLine, **kwargs) -> None:
+        super().__init__(**kwargs)
+        params = TransportParams(
+            audio_in_enabled=True,
+            audio_in_sample_rate=SAMPLE_RATE,
+            audio_in_channels=1,
+            audio_out_enabled=True,
+            audio_out_sample_rate=SAMPLE_RATE,
+            audio_out_channels=1,
+            audio_out_10ms_chunks=2,
+        )
+        self._input = _LineInput(line, params, name=self._input_name)
+        self._output = _LineOutput(line, params, name=self._output_name)
+
+    def input(self) -> _LineInput:
+        return self._input
+
+    def output(self) -> _LineOutput:
+        return self._output
+
+
+async def act(line: SimulatedLine, lines: list[CallerLine], lang: str, hangup_after: float = 20.0) -> None:
+    """The simulated caller (see the module docstring)."""
+    speech = {c.text: await asyncio.to_thread(caller_speech, c.text, lang) for c in lines if c.text}
+    seen = 0
+    for action in lines:
+        await line.next_prompt(seen, finished=action.barge_in_after is None)
+        if action.barge_in_after is not None:
+            await asyncio.sleep(action.barge_in_after)
+        if line.ended.is_set():
+            return
+        seen = line.robot_utterances
+        if action.dtmf:
+            for key in action.dtmf:
+                line.keys.put_nowait(key)
+                await asyncio.sleep(0.15)
+        elif action.text:
+            line.caller_audio += speech[action.text]
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(line.ended.wait(), hangup_after)
+    line.end("caller")
+
+
+async def simulate_call(
+    settings: Settings,
+    client: RasaClient,
+    script: Script,
+    lang: str,
+    variables: dict[str, str],
+    lines: list[CallerLine],
+    *,
+    runner: WorkerRunner | None = None,
+    record: bool = True,
+    hangup_after: float = 20.0,
+) -> tuple[CallRecord, SimulatedLine]:
+    """Run one simulated call to its end; `runner` lets many calls share one (the benchmark)."""
+    conversation = Conversation(client, new_state(script, lang, variables))
+    line = SimulatedLine()
+    call = VoiceCall(SimulatedTransport(line), conversation, script, settings.voice, record=record)
+    own_runner = runner is None
+    runner = runner or WorkerRunner(handle_sigint=False)
+    runner_task = asyncio.create_task(runner.run(auto_end=False)) if own_runner else None
+    caller = asyncio.create_task(act(line, lines, lang, hangup_after))
+    try:
+        result = await call.run(runner)
+    finally:
+        line.end("caller")
+        caller.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await caller
+        if runner_task:
+            await runner.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await runner_task
+    return result, line

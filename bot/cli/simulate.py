@@ -1,0 +1,66 @@
+"""`voicebot simulate SCRIPT --say …`: a phone call without a phone, through the real voice pipeline."""
+
+from __future__ import annotations
+
+import asyncio
+
+import typer
+
+from bot.asgi import ServerStartError
+from bot.cli import app, fail, settings
+from bot.cli.chat import parse_vars
+from bot.dialog.engine import DialogError
+from bot.dialog.loader import ScriptErrors
+from bot.dialog.service import dialog_client, load_valid_catalogue
+from bot.rasa.training import RasaError
+from voice.models import ModelError
+
+
+@app.command("simulate")
+def simulate(
+    script: str = typer.Argument(..., help="script id, e.g. reminder"),
+    lang: str = typer.Option("ru", help="ru or en"),
+    say: list[str] = typer.Option(
+        [],
+        help="the caller's next line, after each robot prompt (repeatable): words, '' for silence, dtmf:1#",
+    ),
+    var: list[str] = typer.Option([], help="script variable as key=value (repeatable)"),
+    hangup_after: float = typer.Option(
+        20.0, help="seconds the caller waits after its last line before hanging up"
+    ),
+) -> None:
+    """Synthesise the caller's lines (espeak-ng) and stream them in real time through VAD → Vosk → Rasa → TTS;
+    writes the recording and transcript, prints the outcome and the per-turn latencies."""
+    from bot.calls.recording import purge_recordings  # pipecat: imported only by this command
+    from bot.calls.simulate import CallerLine, simulate_call
+
+    config = settings()
+    try:
+        catalogue = load_valid_catalogue(config)
+        chosen = catalogue.get(script)
+    except (ScriptErrors, KeyError) as exc:
+        raise fail(str(exc).strip("'\""), 2) from exc
+    lines = [CallerLine.parse(line) for line in say]
+    purge_recordings(config.voice.recordings_dir, config.voice.recordings_retention_days)
+
+    async def run():
+        async with dialog_client(config, catalogue) as client:
+            return await simulate_call(
+                config, client, chosen, lang, parse_vars(var), lines, hangup_after=hangup_after
+            )
+
+    try:
+        record, line = asyncio.run(run())
+    except (ModelError, DialogError) as exc:
+        raise fail(str(exc), 2) from exc
+    except (RasaError, ServerStartError) as exc:
+        raise fail(str(exc), 3) from exc
+    for entry in record.transcript:
+        detail = f"  [{entry.intent or entry.event}]" if entry.speaker == "caller" else ""
+        typer.echo(f"{entry.at:7.2f}s {entry.speaker:6} {entry.text or '(silence)'}{detail}")
+    typer.echo(f"outcome: {record.outcome} {record.outcome_data or ''}  (ended by {line.ended_by})")
+    for turn in record.turns:
+        if turn["ms"]:
+            stages = "  ".join(f"{k} {v:.0f}" for k, v in turn["ms"].items())
+            typer.echo(f"turn {turn['index']} {turn['kind']:7} ms: {stages}")
+    typer.echo(f"recording: {record.recording}")
