@@ -1,6 +1,7 @@
 """SIP load benchmark: SIPp callers -> Kamailio -> one robot Phone echoing audio; prints a table per level.
 
-Needs kamailio and sipp (loopback only). Usage: python -m telephony.bench [--levels 10,50,100] [--hold 4]
+Needs kamailio and sipp (loopback only). Usage: python -m telephony.bench [--levels 10,50,100] [--keep DIR]
+Exit status 1 when any level had a failed call.
 """
 
 from __future__ import annotations
@@ -149,9 +150,11 @@ async def amain(levels: list[int], keep: Path | None = None) -> int:
         workdir = keep or Path(tmp)
         workdir.mkdir(parents=True, exist_ok=True)
         kam = rig.start_kamailio(workdir, KAM_PORT, 5290)
+        failed_calls = 0
         try:
             for n in levels:
                 r = await run_level(n, workdir)
+                failed_calls += r["failed"]
                 print(
                     f"{r['calls']:>5} {r['ok']:>4} {r['failed']:>4} "
                     f"{r['setup_p50_ms']:>8.1f}/{r['setup_max_ms']:<8.1f} {r['cpu_pct_per_call']:>9.2f} "
@@ -162,7 +165,7 @@ async def amain(levels: list[int], keep: Path | None = None) -> int:
                     print(f"      sipp: {line}", file=sys.stderr)
         finally:
             kam.stop()
-    return 0
+    return 1 if failed_calls else 0
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -21,13 +21,14 @@ from pipecat.frames.frames import (
     InputDTMFFrame,
     InterruptionFrame,
     OutputAudioRawFrame,
+    OutputDTMFFrame,
 )
 from pipecat.pipeline.pipeline import Pipeline
 from pipecat.pipeline.worker import PipelineWorker
 from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 from pipecat.workers.runner import WorkerRunner
 
-from telephony import CallState, DialStatus, EndReason, Phone, TransferStatus, rig
+from telephony import CallEventType, CallState, DialStatus, EndReason, Phone, TransferStatus, rig
 from telephony.transport import CallTransport, HangupCallFrame, TransferCallFrame, TransferResultFrame
 from tests.telephony.conftest import robot_settings
 
@@ -222,3 +223,21 @@ async def test_transfer_frame_survives_interruption_and_reports_result(line):
     count = loud_span(line.heard)[2]
     assert 0.3 <= count * 0.02 <= 0.65, count
     assert state is CallState.ACTIVE  # a failed transfer leaves the customer with the robot
+
+
+async def test_output_dtmf_frame_is_sent_after_the_audio_before_it(line):
+    digits: list[tuple[float, str]] = []
+    line.customer.add_listener(
+        lambda e: e.type is CallEventType.DTMF and digits.append((time.monotonic(), e.digit))
+    )
+    async with Bot(line.robot) as bot:
+        await bot.say(tone(0.6))
+        await bot.worker.queue_frame(OutputDTMFFrame.from_string("9#"))
+        for _ in range(60):
+            if len(digits) == 2:
+                break
+            await asyncio.sleep(0.05)
+    _, last_audio, count = loud_span(line.heard)
+    assert [d for _, d in digits] == ["9", "#"]  # decoded by the customer's RFC 2833 detector, once each
+    assert count >= 28  # the 0.6 s of audio was played in full
+    assert digits[0][0] > last_audio  # and the keypress came after it, not mixed into it
