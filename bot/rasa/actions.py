@@ -2,7 +2,7 @@
 
 Rasa keeps the conversation (its tracker holds the engine's state in the `dialog_state` slot) and classifies
 what the caller said; this webhook turns the latest message into a `TurnInput`, asks the engine, and answers
-with the new state, the prompts as text messages and the whole turn as a custom payload for the voice layer.
+with the new state and the whole turn (prompts included) as one custom payload for the voice layer.
 """
 
 from __future__ import annotations
@@ -71,9 +71,11 @@ def create_action_app(catalogue: Catalogue) -> FastAPI:
         except DialogError as exc:
             return refuse(str(exc))
         payload = {"turn": result.model_dump(mode="json"), "heard": turn.model_dump(mode="json")}
+        # One bot message per turn: the prompts travel inside the payload (`turn.say`), and every extra message
+        # would be one more event that Rasa re-reads from its tracker store on each later turn of the call.
         return {
             "events": [{"event": "slot", "name": STATE_SLOT, "value": result.state.model_dump(mode="json")}],
-            "responses": [{"text": text} for text in result.say] + [{"custom": {PAYLOAD_KEY: payload}}],
+            "responses": [{"custom": {PAYLOAD_KEY: payload}}],
         }
 
     return app
