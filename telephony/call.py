@@ -267,13 +267,23 @@ class Call:
         bye = self.dialog.request("BYE")
         bye.add("Reason", 'SIP;cause=200;text="' + reason.value + '"')
         try:
-            resp = await asyncio.wait_for(
-                self._phone.ua.request(bye, self._phone.dialog_destination(self.dialog)), 8
-            )
+            resp = await asyncio.wait_for(self._in_dialog_request(bye), 8)
         except Exception as exc:
             log.info("call %s: BYE not confirmed: %s", self.call_id, exc)
             return False
         return 200 <= (resp.status or 0) < 300
+
+    async def _in_dialog_request(self, msg: SipMessage) -> SipMessage:
+        """Send a request in our dialog (answering a 401/407 if challenged); the final response.
+
+        A challenged request is re-sent with CSeq + 1, so the dialog's counter follows it: otherwise the next
+        request (the BYE after a challenged REFER) would reuse that CSeq and be refused as out of order.
+        """
+        assert self.dialog is not None
+        try:
+            return await self._phone.ua.request(msg, self._phone.dialog_destination(self.dialog))
+        finally:
+            self.dialog.local_cseq = max(self.dialog.local_cseq, msg.cseq[0])
 
     def _end(self, reason: EndReason) -> None:
         if self.state is CallState.ENDED:
@@ -305,9 +315,7 @@ class Call:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         try:
-            resp = await asyncio.wait_for(
-                self._phone.ua.request(refer, self._phone.dialog_destination(self.dialog)), timeout
-            )
+            resp = await asyncio.wait_for(self._in_dialog_request(refer), timeout)
         except (TimeoutError, TransactionTimeout):
             return TransferResult(TransferStatus.TIMEOUT, None, "REFER not answered")
         except Exception as exc:
@@ -357,9 +365,6 @@ class Call:
         if method == "BYE":
             ua.respond(txn, 200, "OK")
             if self.state is CallState.ENDED and self.end_reason is EndReason.TRANSFERRED:
-                return
-            if self._transfer_progress is not None and self.state is CallState.ACTIVE:
-                self._end(EndReason.REMOTE_BYE)
                 return
             self._end(EndReason.REMOTE_BYE)
         elif method == "CANCEL":
