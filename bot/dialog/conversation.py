@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from dataclasses import dataclass
@@ -13,6 +14,12 @@ from bot.rasa.actions import PAYLOAD_KEY
 from bot.rasa.client import RasaClient
 from bot.rasa.compiler import DIGITS_ENTITY, STATE_SLOT
 from bot.rasa.training import RasaError
+
+# Rasa re-reads, re-featurises and re-sends a conversation's whole history on every message (~1 ms per past
+# turn here), so every SESSION_TURNS turns the conversation moves to a new Rasa session carrying the dialog
+# state; the in-memory tracker store then keeps only that session. Done in the background after a reply
+# (the caller is speaking meanwhile) and awaited before the next message.
+SESSION_TURNS = 10
 
 
 @dataclass(frozen=True)
@@ -28,6 +35,8 @@ class Conversation:
         self.client = client
         self.id = conversation_id or uuid.uuid4().hex
         self.state = state
+        self._turns = 0
+        self._new_session: asyncio.Task | None = None
 
     @property
     def ended(self) -> bool:
@@ -52,10 +61,18 @@ class Conversation:
         return await self._send(f"/{Signal.HANGUP}")
 
     async def _send(self, message: str) -> Exchange:
+        if self._new_session is not None:
+            task, self._new_session = self._new_session, None
+            await task
         replies = await self.client.message(self.id, message)
         payload = _payload(replies)
         result = TurnResult.model_validate(payload["turn"])
         self.state = result.state
+        self._turns += 1
+        if self._turns % SESSION_TURNS == 0 and not self.state.ended:
+            self._new_session = asyncio.create_task(
+                self.client.new_session(self.id, STATE_SLOT, self.state.model_dump(mode="json"))
+            )
         return Exchange(heard=TurnInput.model_validate(payload["heard"]), result=result)
 
 

@@ -42,6 +42,17 @@ class RasaClient:
         event = {"event": "slot", "name": name, "value": value}
         await self._request("POST", f"/conversations/{conversation}/tracker/events", json=[event])
 
+    async def new_session(self, conversation: str, name: str, value: Any) -> None:
+        """Start a new Rasa session in a conversation, carrying one slot over: Rasa's tracker store keeps only
+        the latest session, so the history it re-reads on every message stops growing."""
+        events = [
+            {"event": "action", "name": "action_session_start"},
+            {"event": "session_started"},
+            {"event": "slot", "name": name, "value": value},
+            {"event": "action", "name": "action_listen"},
+        ]
+        await self._request("POST", f"/conversations/{conversation}/tracker/events", json=events)
+
     async def message(self, conversation: str, text: str) -> list[dict[str, Any]]:
         """Send one user message; return the bot's messages (texts and custom payloads) in order."""
         return await self._request(
