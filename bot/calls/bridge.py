@@ -76,6 +76,7 @@ class DialogBridge(FrameProcessor):
         self._dtmf_flush: asyncio.Task | None = None
         self._deadline: asyncio.Task | None = None
         self._digits = ""
+        self._last_key_at = 0.0
         self._t0 = time.monotonic()
         self._bot_speaking = False
         self._reply_pending = False
@@ -117,6 +118,7 @@ class DialogBridge(FrameProcessor):
         elif isinstance(frame, BotStartedSpeakingFrame):
             if direction is FrameDirection.UPSTREAM:
                 self._bot_speaking = True
+                self._cancel(self._no_input)
                 if self._current:
                     self._current.mark(TurnStage.FIRST_AUDIO_OUT, time.monotonic())
             await self.push_frame(frame, direction)
@@ -161,6 +163,7 @@ class DialogBridge(FrameProcessor):
             self._reply_pending = False
             await self.push_frame(InterruptionFrame())
         self._digits += key
+        self._last_key_at = time.monotonic()
         self._cancel(self._dtmf_flush)
         if key == "#":
             self._flush_digits()
@@ -175,6 +178,8 @@ class DialogBridge(FrameProcessor):
         digits, self._digits = self._digits, ""
         if digits:
             timing = self._timing("dtmf", digits)
+            # the last key is the end of the caller's input
+            timing.mark(TurnStage.END_OF_SPEECH, self._last_key_at)
             timing.mark(TurnStage.ASR_FINAL, time.monotonic())
             self._inputs.put_nowait(_Input("dtmf", digits, timing))
 
@@ -186,7 +191,8 @@ class DialogBridge(FrameProcessor):
 
     def _start_no_input_timer(self) -> None:
         self._cancel(self._no_input)
-        if self._finished or self.conversation.ended or self._caller_speaking or self._reply_pending:
+        waiting = self._bot_speaking or self._reply_pending or self._caller_speaking or self._digits
+        if self._finished or self.conversation.ended or waiting or not self._inputs.empty():
             return
         timeout = self._listening.silence_timeout if self._listening else self.rules.silence_timeout
         self._no_input = self.create_task(self._no_input_after(timeout))
@@ -255,6 +261,7 @@ class DialogBridge(FrameProcessor):
             await self.push_frame(
                 SpeechHintsFrame(phrases=tuple(result.listening.hints)), FrameDirection.UPSTREAM
             )
+        self._cancel(self._no_input)
         if result.say:
             self._reply_pending = True
             await self.push_frame(TTSSpeakFrame(text=" ".join(result.say)))

@@ -1,9 +1,10 @@
 """Calls without a phone: an in-process line (a pipecat transport) and a simulated caller who speaks
 espeak-ng audio into it in real time, so the whole pipeline (VAD → Vosk → Rasa → TTS) runs as on a real call.
 
-The caller acts once per robot prompt: after the prompt has ended (0.6 s of quiet), it says its next line, presses
-keys, or stays silent (then its next line waits for the next prompt, e.g. the re-prompt after the no-input
-timeout); a line with `barge_in_after` starts that many seconds into the prompt instead. When its lines run out
+The caller acts once per robot prompt: when the robot has spoken since the caller's last action and then been
+quiet for 0.6 s, it says its next line, presses keys, or stays silent (then its next line waits for the robot's
+next words, e.g. the re-prompt after the no-input timeout); a line with `barge_in_after` starts that many seconds
+into the next prompt instead. When its lines run out
 it waits for the robot to end the call, and hangs up after `hangup_after` seconds if the robot does not.
 """
 
@@ -96,7 +97,7 @@ class SimulatedLine:
 
     caller_audio: bytearray = field(default_factory=bytearray)
     keys: asyncio.Queue[str] = field(default_factory=asyncio.Queue)
-    robot_utterances: int = 0
+    robot_prompt_started: float = 0.0
     robot_last_voice: float = 0.0
     ended: asyncio.Event = field(default_factory=asyncio.Event)
     ended_by: str | None = None
@@ -111,14 +112,19 @@ class SimulatedLine:
         if pcm and int(np.abs(np.frombuffer(pcm, dtype=np.int16)).max()) > VOICE_LEVEL:
             now = time.monotonic()
             if now - self.robot_last_voice > 0.5:
-                self.robot_utterances += 1
+                self.robot_prompt_started = now
             self.robot_last_voice = now
 
-    async def next_prompt(self, seen: int, finished: bool) -> None:
-        """Wait until the robot starts (or, `finished`, has ended) a prompt after its `seen` ones, or the call ends."""
+    async def next_prompt(self, since: float, barge_in_after: float | None) -> None:
+        """Wait for the caller's moment: the robot has spoken after `since` (+0.5 s) and then been quiet for 0.6 s, or
+        (`barge_in_after`) a prompt started after `since` has played that long. Returns early if the call ends."""
         while not self.ended.is_set():
-            started = self.robot_utterances > seen
-            if started and (not finished or time.monotonic() - self.robot_last_voice >= 0.6):
+            now = time.monotonic()
+            if barge_in_after is None:
+                # +0.5 s: the tail of a prompt the caller has just cut is not the robot answering
+                if self.robot_last_voice > since + 0.5 and now - self.robot_last_voice >= 0.6:
+                    return
+            elif self.robot_prompt_started > since and now - self.robot_prompt_started >= barge_in_after:
                 return
             await asyncio.sleep(0.02)
 
@@ -226,20 +232,19 @@ class SimulatedTransport(BaseTransport):
 async def act(line: SimulatedLine, lines: list[CallerLine], lang: str, hangup_after: float = 20.0) -> None:
     """The simulated caller (see the module docstring)."""
     speech = {c.text: await asyncio.to_thread(caller_speech, c.text, lang) for c in lines if c.text}
-    seen = 0
+    since = 0.0  # when the caller's last action ended
     for action in lines:
-        await line.next_prompt(seen, finished=action.barge_in_after is None)
-        if action.barge_in_after is not None:
-            await asyncio.sleep(action.barge_in_after)
+        await line.next_prompt(since, action.barge_in_after)
         if line.ended.is_set():
             return
-        seen = line.robot_utterances
         if action.dtmf:
             for key in action.dtmf:
                 line.keys.put_nowait(key)
                 await asyncio.sleep(0.15)
         elif action.text:
             line.caller_audio += speech[action.text]
+            await asyncio.sleep(len(speech[action.text]) / 2 / SAMPLE_RATE)
+        since = time.monotonic()
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(line.ended.wait(), hangup_after)
     line.end("caller")

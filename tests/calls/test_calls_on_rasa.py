@@ -1,0 +1,152 @@
+"""Whole calls through the real pipeline and the real dialog service: espeak-ng caller audio streamed in real time
+over the in-process line → Silero VAD → Vosk (tiny test model) → Rasa → TTS (espeak-ng for Russian) → the line.
+
+Each test is one phone call as a caller would have it; the claims are checked on what the call stored (outcome,
+transcript, per-turn timings) and on the stereo recording.
+"""
+
+from __future__ import annotations
+
+import wave
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bot.calls.simulate import CallerLine, simulate_call
+from bot.config import load_settings
+from bot.dialog.catalogue import load_catalogue
+from bot.dialog.conversation import Conversation, Exchange
+from tests.rasa.helpers import VARIABLES, client_for
+
+pytestmark = [pytest.mark.slow, pytest.mark.rasa]
+
+TINY = Path(__file__).resolve().parents[1] / "fixtures" / "vosk-model-tiny-ru"
+STAGES = ["end_of_speech", "asr_final", "dialog_decision", "first_tts_audio", "first_audio_out"]
+
+
+@pytest.fixture
+def settings(dialog_service, tmp_path):
+    return load_settings(
+        environ={
+            **dialog_service,
+            "VOICEBOT_VOICE__ASR_RU": str(TINY),
+            "VOICEBOT_VOICE__TTS_RU": "espeak-ng:ru",
+            "VOICEBOT_VOICE__RECORDINGS_DIR": str(tmp_path),
+        }
+    )
+
+
+async def call(settings, dialog_service, script_id: str, lines: list[CallerLine], hangup_after: float = 20.0):
+    script = load_catalogue(settings.paths.dialogs_dir, settings.paths.training_data_dir).get(script_id)
+    client = client_for(dialog_service)
+    try:
+        return await simulate_call(
+            settings, client, script, "ru", VARIABLES[script_id], lines, hangup_after=hangup_after
+        )
+    finally:
+        await client.close()
+
+
+def channels(record) -> tuple[np.ndarray, np.ndarray]:
+    with wave.open(record.recording) as reader:
+        assert (reader.getnchannels(), reader.getframerate()) == (2, 8000)
+        stereo = np.frombuffer(reader.readframes(reader.getnframes()), dtype=np.int16).reshape(-1, 2)
+    return stereo[:, 0], stereo[:, 1]
+
+
+def caller_lines(record) -> list[tuple[str, str | None, str | None]]:
+    return [(line.text, line.intent, line.event) for line in record.transcript if line.speaker == "caller"]
+
+
+async def test_a_reminder_confirmed_by_da(settings, dialog_service):
+    record, line = await call(settings, dialog_service, "reminder", [CallerLine("да")])
+
+    assert record.outcome == "confirmed"
+    assert line.ended_by == "robot" and record.ended_by == "robot"
+    assert caller_lines(record) == [("да", "affirm", "answered")]
+    robot = [entry.text for entry in record.transcript if entry.speaker == "robot"]
+    assert robot[0].startswith("Здравствуйте, Анна!") and robot[-1].startswith("Спасибо! Ждём платёж")
+
+    answer = record.turns[1]
+    assert answer["kind"] == "text" and list(answer["ms"]) == STAGES
+    times = [answer["ms"][stage] for stage in STAGES]
+    assert times == sorted(times), "the stages happen in order"
+    assert times[-1] < 2000, f"end of speech → first audio out took {times[-1]} ms"
+
+    caller, robot_audio = channels(record)
+    assert np.abs(caller).max() > 3000 and np.abs(robot_audio).max() > 3000
+    json_path = Path(record.recording).with_suffix(".json")
+    assert '"outcome": "confirmed"' in json_path.read_text(encoding="utf-8")
+
+
+async def test_an_order_number_said_digit_by_digit_is_passed_on_with_the_transfer(settings, dialog_service):
+    # "1" on the keypad while the greeting plays (a key press barges in too), then the number aloud.
+    lines = [CallerLine(dtmf="1", barge_in_after=1.5), CallerLine("восемь девять один два")]
+    record, line = await call(settings, dialog_service, "inbound", lines)
+
+    assert caller_lines(record)[1][0] == "восемь девять один два"
+    assert record.slots["order_number"] == "8912"
+    assert line.ended_by == "transfer" and line.transfer_target == "orders"
+    assert record.outcome == "transferred"
+
+
+async def test_keypad_answers_reach_the_dialog(settings, dialog_service):
+    lines = [CallerLine(dtmf="1", barge_in_after=1.0), CallerLine(dtmf="4321#")]
+    record, line = await call(settings, dialog_service, "inbound", lines)
+
+    assert [(text, event) for text, _, event in caller_lines(record)] == [
+        ("1", "answered"),
+        ("4321#", "captured"),
+    ]
+    assert record.slots["order_number"] == "4321"
+    assert line.transfer_target == "orders"
+
+
+async def test_barge_in_cuts_the_prompt(settings, dialog_service):
+    record, _ = await call(settings, dialog_service, "reminder", [CallerLine("да", barge_in_after=2.0)])
+
+    assert record.outcome == "confirmed"
+    assert record.barge_ins == 1
+    caller, robot = channels(record)
+    spoke = np.flatnonzero(np.abs(caller) > 1000)[0] / 8000  # the caller starts talking over the greeting
+    loud = np.abs(robot).reshape(-1, 80).max(axis=1) > 300  # robot voice per 10 ms
+    cut = spoke + np.argmax(~loud[int(spoke * 100) :]) / 100
+    assert cut - spoke < 0.6, f"the greeting went on {cut - spoke:.2f} s over the caller"
+    greeting = record.transcript[0].text
+    assert len(greeting) > 150 and record.seconds < 12, "a cut greeting: the whole call is shorter than it"
+
+
+async def test_a_silent_caller_is_reprompted_then_the_robot_ends_the_call(settings, dialog_service):
+    record, line = await call(settings, dialog_service, "survey", [], hangup_after=60)
+
+    assert [event for _, _, event in caller_lines(record)] == ["silence", "silence", "silence"]
+    robot = [entry.text for entry in record.transcript if entry.speaker == "robot"]
+    assert robot.count("Вы меня слышите?") == 2
+    assert record.outcome == "no_answer_from_robot" and line.ended_by == "robot"
+    silences = [turn for turn in record.turns if turn["kind"] == "silence"]
+    # each no-input timeout (5 s in the script) runs from the end of the robot's prompt
+    prompts_end = [entry.at for entry in record.transcript if entry.speaker == "robot"]
+    assert all(turn["started"] > prompts_end[0] + 5 for turn in silences)
+
+
+class _NoBargeIn(Conversation):
+    """The real conversation, with every step's barge-in switched off (as a step with `barge_in: false`)."""
+
+    async def _send(self, message: str) -> Exchange:
+        exchange = await super()._send(message)
+        if exchange.result.listening:
+            exchange.result.listening.barge_in = False
+        return exchange
+
+
+async def test_without_barge_in_speech_over_the_prompt_is_ignored(settings, dialog_service, monkeypatch):
+    monkeypatch.setattr("bot.calls.simulate.Conversation", _NoBargeIn)
+    lines = [CallerLine("нет", barge_in_after=1.0), CallerLine("да")]
+    record, _ = await call(settings, dialog_service, "reminder", lines)
+
+    assert record.barge_ins == 0
+    assert caller_lines(record) == [
+        ("да", "affirm", "answered")
+    ]  # "нет" over the greeting never reached Rasa
+    assert record.outcome == "confirmed"
