@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from dataclasses import dataclass, field
 
 from pipecat.audio.dtmf.types import KeypadEntry
@@ -29,6 +30,7 @@ from telephony.call import Call
 from telephony.events import CallEvent, CallEventType, EndReason, TransferResult
 
 SAMPLE_RATE = 8000
+PLAYOUT_TAIL = 0.2  # s after our last audio packet before BYE/REFER: the far end's jitter buffer plays it out
 
 
 @dataclass
@@ -158,14 +160,25 @@ class CallOutputTransport(BaseOutputTransport):
 
     async def write_transport_frame(self, frame: Frame) -> None:
         if isinstance(frame, TransferCallFrame):
-            await self._call.wait_audio_sent()
+            await self._wait_played()
             result = await self._call.transfer(frame.target, frame.timeout)
             await self.push_frame(TransferResultFrame(result=result), FrameDirection.UPSTREAM)
         elif isinstance(frame, HangupCallFrame):
             if self._call.on_hold:
                 self._call.flush_audio()  # held audio would wait for a resume that may never come
-            await self._call.wait_audio_sent()
+            await self._wait_played()
             await self._call.hangup(frame.reason)
+
+    async def _wait_played(self) -> None:
+        """Until the audio queued so far has been sent and (given a jitter buffer's time) heard.
+
+        Measured with a real baresip customer: a REFER sent the moment the last packet left cut the last 40 ms
+        of the prompt (the transfer ended the call while they were still in its jitter buffer).
+        """
+        await self._call.wait_audio_sent()
+        since_last = time.monotonic() - self._call.rtp.last_audio_sent
+        if since_last < PLAYOUT_TAIL and self._call.state.value == "active":
+            await asyncio.sleep(PLAYOUT_TAIL - since_last)
 
 
 class CallTransport(BaseTransport):

@@ -46,6 +46,7 @@ class RtpSession(asyncio.DatagramProtocol):
         self._detector = DtmfDetector()
         self.sending = True  # False while the peer holds us (RFC 3264 8.4): the clock runs, nothing is sent
         self.packets_sent = 0
+        self.last_audio_sent = 0.0  # time.monotonic() of the last packet carrying queued (not filler) audio
         self.packets_received = 0
         self.last_received = time.monotonic()
         self.send_times: list[float] | None = [] if record_send_times else None
@@ -146,6 +147,7 @@ class RtpSession(asyncio.DatagramProtocol):
             if not self._out:
                 self._drained.set()
             payload = self.codec.encode(chunk)
+            self.last_audio_sent = time.monotonic()
         else:
             payload = self.codec.silence
         self._send(transport, remote, self.codec.payload_type, self._first, timestamp, payload)

@@ -120,3 +120,51 @@ async def test_failed_transfer_reports_code_and_robot_keeps_customer(
         np.sqrt(np.mean(heard.astype(np.float64) ** 2)) > 1000
     )  # and it is the customer's voice, not silence
     assert bye_ok and calls[0].end_reason is EndReason.LOCAL_HANGUP
+
+
+async def test_pipeline_transfer_frame_hands_real_customer_to_agent_after_prompt(
+    kamailio, make_phone, ports, rig_dir
+):
+    """The robot's pipeline says a 1 s prompt, then a TransferCallFrame: the customer hears the whole prompt,
+    the agent then hears the customer, the result frame says SUCCEEDED/200 and the pipeline ends with the call."""
+    from pipecat.frames.frames import OutputAudioRawFrame
+
+    from telephony.transport import TransferCallFrame
+    from tests.telephony.test_tel_pipeline import Bot, tone
+
+    customer_says = rig.speechlike(6.0, seed=55)
+    wav = rig.write_wav(rig_dir / "pipe-customer.wav", customer_says, pad_seconds=20)
+    silence = rig.write_wav(rig_dir / "pipe-agent.wav", np.zeros(8000, np.int16), pad_seconds=30)
+    bots, done = [], asyncio.Event()
+    prompt = tone(1.0, 600.0)
+
+    async def answer(call):
+        await call.answer()
+        bot = Bot(call)
+        bots.append(bot)
+        async with bot:
+            raw = prompt.tobytes()
+            frames = [OutputAudioRawFrame(raw[i : i + 640], 8000, 1) for i in range(0, len(raw), 640)]
+            await bot.worker.queue_frames([*frames, TransferCallFrame(target="agent-pipe", timeout=10)])
+            await asyncio.wait_for(bot.task, 15)  # the transferred call ends the pipeline by itself
+        done.set()
+
+    await make_phone(robot_settings(ports, kamailio, "robot-pipe"), on_incoming=answer)
+    agent_home = rig.make_baresip(rig_dir, "agent-pipe", 5510, silence, "PCMU", kamailio, auto_answer=True)
+    rig.start_baresip(agent_home, 25)
+    await asyncio.sleep(1.0)
+    cust_home = rig.make_baresip(rig_dir, "cust-pipe", 5520, wav, "PCMU", kamailio)
+    customer = rig.start_baresip(cust_home, 14, ["/dial sip:robot-pipe@127.0.0.1"])
+    assert await wait_for(done.is_set, 18), customer.output()[-3000:]
+    await asyncio.sleep(3.0)  # customer talks to the agent
+    customer.stop()
+    results = [frame.result for _, frame in bots[0].probe.results]
+    assert len(results) == 1 and results[0].status is TransferStatus.SUCCEEDED and results[0].code == 200
+    assert bots[0].transport.call.end_reason is EndReason.TRANSFERRED
+    first_call = sorted((cust_home / "rec").glob("dump-*-dec.wav"))[0]  # the customer's call with the robot
+    heard_prompt = rig.compare_audio(prompt, rig.read_wav(first_call))
+    assert heard_prompt.snr_db >= 20 and heard_prompt.dead_frames == 0, (
+        heard_prompt
+    )  # whole prompt, then REFER
+    agent_heard = rig.compare_audio(customer_says, rig.read_wav(rig.recording(agent_home, "dec")))
+    assert agent_heard.snr_db >= 20 and agent_heard.active_frames >= 75, agent_heard
