@@ -144,6 +144,7 @@ def _config(rasa: RasaSettings) -> dict:
                 "name": "DIETClassifier",
                 "epochs": 100,
                 "number_of_transformer_layers": 0,
+                "random_seed": 1,  # repeatable models: the same inputs give the same held-out numbers
                 "constrain_similarities": True,
                 "entity_recognition": False,
             },
