@@ -94,7 +94,9 @@ class VoskSTTService(STTService):
             threading.Lock()
         )  # a cancelled await can leave a thread running: never share the recognizer
         self._hints: tuple[str, ...] = ()
-        self._recognizer = self._new_recognizer()
+        self._recognizer: vosk.KaldiRecognizer | None = (
+            None  # made on the worker thread (big models: ~100 ms)
+        )
         self._buffer = bytearray()
         self._speaking = False
         self._said: list[str] = []  # segments Vosk's own endpointer closed within the turn
@@ -116,16 +118,23 @@ class VoskSTTService(STTService):
     def _accept(self, audio: bytes) -> tuple[str, str]:
         """Feed audio; returns (closed segment text, current partial text)."""
         with self._lock:
-            if self._recognizer.AcceptWaveform(audio):
-                return json.loads(self._recognizer.Result()).get("text", ""), ""
-            return "", json.loads(self._recognizer.PartialResult()).get("partial", "")
+            recognizer = self._ready_recognizer()
+            if recognizer.AcceptWaveform(audio):
+                return json.loads(recognizer.Result()).get("text", ""), ""
+            return "", json.loads(recognizer.PartialResult()).get("partial", "")
 
     def _finish(self, audio: bytes) -> tuple[str, dict]:
         with self._lock:
+            recognizer = self._ready_recognizer()
             if audio:
-                self._recognizer.AcceptWaveform(audio)
-            result = json.loads(self._recognizer.FinalResult())
+                recognizer.AcceptWaveform(audio)
+            result = json.loads(recognizer.FinalResult())
             return result.get("text", ""), result
+
+    def _ready_recognizer(self) -> vosk.KaldiRecognizer:
+        if self._recognizer is None:
+            self._recognizer = self._new_recognizer()
+        return self._recognizer
 
     async def _in_thread(self, fn, *args):
         return await asyncio.get_running_loop().run_in_executor(_pool, fn, *args)
@@ -151,7 +160,7 @@ class VoskSTTService(STTService):
             self._hints = tuple(frame.phrases)
             if self._grammar_ok and not self._speaking:
                 with self._lock:
-                    self._recognizer = self._new_recognizer()
+                    self._recognizer = None  # the next utterance gets a recognizer with this grammar
             return
         await super().process_frame(frame, direction)
         if isinstance(frame, VADUserStartedSpeakingFrame):

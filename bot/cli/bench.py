@@ -53,3 +53,52 @@ def sip(ctx: typer.Context) -> None:
     from telephony import bench
 
     raise typer.Exit(bench.main(ctx.args))
+
+
+@bench_app.command("voice")
+def voice(
+    calls: int = typer.Option(10, min=1, help="concurrent simulated calls"),
+    script: str = typer.Option("reminder", help="script id"),
+    lang: str = typer.Option("ru", help="ru or en"),
+    say: list[str] = typer.Option(["да"], help="the caller's lines (as for `voicebot simulate`)"),
+    var: list[str] = typer.Option(
+        [], help="script variable key=value; default: the test variables of the script"
+    ),
+    asr: str = typer.Option("", help="Vosk model directory or catalogue id instead of voice.asr_<lang>"),
+) -> None:
+    """N simulated calls at once through VAD → Vosk → Rasa → TTS: end of speech → first audio p50/p95, CPU and
+    memory per call, event-loop lag."""
+    from bot.calls.bench import run_voice_bench  # pipecat: imported only by this command
+    from bot.calls.simulate import CallerLine
+    from bot.cli.chat import parse_vars
+    from voice.models import ModelError
+
+    config = settings()
+    if asr:
+        config = config.model_copy(update={"voice": config.voice.model_copy(update={f"asr_{lang}": asr})})
+    try:
+        catalogue = load_valid_catalogue(config)
+        chosen = catalogue.get(script)
+    except (ScriptErrors, KeyError) as exc:
+        raise fail(str(exc).strip("'\""), 2) from exc
+    variables = parse_vars(var) if var else BENCH_VARIABLES.get(script, {})
+
+    async def run() -> str:
+        async with dialog_client(config, catalogue) as client:
+            lines = [CallerLine.parse(line) for line in say]
+            report = await run_voice_bench(config, client, chosen, lang, variables, lines, calls)
+            return report.text()
+
+    try:
+        typer.echo(asyncio.run(run()))
+    except ModelError as exc:
+        raise fail(str(exc), 2) from exc
+    except (RasaError, ServerStartError) as exc:
+        raise fail(str(exc), 3) from exc
+
+
+BENCH_VARIABLES = {
+    "reminder": {"name": "Анна", "company": "Банк Восток", "amount": "10500", "due_date": "2026-12-01"},
+    "survey": {"name": "Анна", "company": "Магазин Уют"},
+    "inbound": {"company": "Магазин Уют"},
+}
