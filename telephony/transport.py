@@ -12,6 +12,7 @@ from pipecat.frames.frames import (
     CancelFrame,
     DataFrame,
     EndFrame,
+    EndWorkerFrame,
     Frame,
     InputAudioRawFrame,
     InputDTMFFrame,
@@ -101,7 +102,9 @@ class CallInputTransport(BaseInputTransport):
             await self.push_audio_frame(
                 InputAudioRawFrame(audio=pcm, sample_rate=SAMPLE_RATE, num_channels=1)
             )
-        await self.push_frame(EndFrame())  # the call is over: end the pipeline
+        # The call is over: end the pipeline. In pipecat 1.14 an EndFrame pushed from inside the pipeline
+        # does not end the worker (measured: it ran on until cancelled); EndWorkerFrame does.
+        await self.push_frame(EndWorkerFrame(reason=f"call ended: {self._call.end_reason}"))
 
     async def _read_dtmf(self) -> None:
         while digit := await self._digits.get():

@@ -135,7 +135,7 @@ async def test_pipeline_transfer_frame_hands_real_customer_to_agent_after_prompt
     customer_says = rig.speechlike(6.0, seed=55)
     wav = rig.write_wav(rig_dir / "pipe-customer.wav", customer_says, pad_seconds=20)
     silence = rig.write_wav(rig_dir / "pipe-agent.wav", np.zeros(8000, np.int16), pad_seconds=30)
-    bots, done = [], asyncio.Event()
+    bots, ended, done = [], [], asyncio.Event()
     prompt = tone(1.0, 600.0)
 
     async def answer(call):
@@ -146,7 +146,8 @@ async def test_pipeline_transfer_frame_hands_real_customer_to_agent_after_prompt
             raw = prompt.tobytes()
             frames = [OutputAudioRawFrame(raw[i : i + 640], 8000, 1) for i in range(0, len(raw), 640)]
             await bot.worker.queue_frames([*frames, TransferCallFrame(target="agent-pipe", timeout=10)])
-            await asyncio.wait_for(bot.task, 15)  # the transferred call ends the pipeline by itself
+            finished, _ = await asyncio.wait({bot.task}, timeout=15)  # the transferred call ends it by itself
+            ended.append(bool(finished))
         done.set()
 
     await make_phone(robot_settings(ports, kamailio, "robot-pipe"), on_incoming=answer)
@@ -161,6 +162,7 @@ async def test_pipeline_transfer_frame_hands_real_customer_to_agent_after_prompt
     results = [frame.result for _, frame in bots[0].probe.results]
     assert len(results) == 1 and results[0].status is TransferStatus.SUCCEEDED and results[0].code == 200
     assert bots[0].transport.call.end_reason is EndReason.TRANSFERRED
+    assert ended == [True], "the pipeline did not end with the transferred call"
     first_call = sorted((cust_home / "rec").glob("dump-*-dec.wav"))[0]  # the customer's call with the robot
     heard_prompt = rig.compare_audio(prompt, rig.read_wav(first_call))
     assert heard_prompt.snr_db >= 20 and heard_prompt.dead_frames == 0, (
