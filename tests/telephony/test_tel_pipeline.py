@@ -190,8 +190,8 @@ async def test_hangup_frame_runs_after_queued_audio(line):
         await bot.worker.queue_frame(HangupCallFrame())
         reason = await asyncio.wait_for(line.customer.wait_ended(), 4)
         ended_at = time.monotonic()
-        # the call's end ends the pipeline by itself (asyncio.wait: pipecat patches wait_for on 3.11, and a
-        # cancelled runner returns normally, so wait_for would "succeed" on timeout)
+        # the call's end ends the pipeline by itself (asyncio.wait, not wait_for: a cancelled runner returns
+        # normally, so wait_for would "succeed" on its timeout)
         done, _ = await asyncio.wait({bot.task}, timeout=2)
         pipeline_end = time.monotonic() - ended_at
     assert done, "pipeline still running after the call ended"
