@@ -209,6 +209,7 @@ class DialogBridge(FrameProcessor):
             f"call {self.conversation.id}: maximum duration {self.rules.max_call_seconds:.0f} s reached"
         )
         self.ended_by = "max_duration"
+        await self.push_frame(InterruptionFrame())  # no waiting for the rest of a prompt
         self._inputs.put_nowait(_Input("hangup"))
 
     def _cancel(self, task: asyncio.Task | None) -> None:

@@ -7,6 +7,8 @@ transcript, per-turn timings) and on the stereo recording.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import wave
 from pathlib import Path
 
@@ -22,6 +24,7 @@ from tests.rasa.helpers import VARIABLES, client_for
 pytestmark = [pytest.mark.slow, pytest.mark.rasa]
 
 TINY = Path(__file__).resolve().parents[1] / "fixtures" / "vosk-model-tiny-ru"
+VOICEBOT = str(Path(sys.executable).parent / "voicebot")
 STAGES = ["end_of_speech", "asr_final", "dialog_decision", "first_tts_audio", "first_audio_out"]
 
 
@@ -150,3 +153,40 @@ async def test_without_barge_in_speech_over_the_prompt_is_ignored(settings, dial
         ("да", "affirm", "answered")
     ]  # "нет" over the greeting never reached Rasa
     assert record.outcome == "confirmed"
+
+
+async def test_the_robot_ends_a_call_at_the_maximum_duration(dialog_service, tmp_path):
+    settings = load_settings(
+        environ={
+            **dialog_service,
+            "VOICEBOT_VOICE__ASR_RU": str(TINY),
+            "VOICEBOT_VOICE__RECORDINGS_DIR": str(tmp_path),
+            "VOICEBOT_VOICE__MAX_CALL_SECONDS": "4",
+        }
+    )
+    record, line = await call(settings, dialog_service, "reminder", [])
+
+    assert record.ended_by == "max_duration" and line.ended_by == "robot"
+    assert record.seconds < 6, "the greeting (about 15 s) is cut at the limit"
+
+
+def test_voicebot_simulate_prints_the_transcript_outcome_and_latencies(dialog_service, tmp_path):
+    env = {
+        **dialog_service,
+        "VOICEBOT_VOICE__ASR_RU": str(TINY),
+        "VOICEBOT_VOICE__RECORDINGS_DIR": str(tmp_path),
+    }
+    variables = [f"{key}={value}" for key, value in VARIABLES["reminder"].items()]
+    done = subprocess.run(
+        [VOICEBOT, "simulate", "reminder", "--say", "да", *(a for v in variables for a in ("--var", v))],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "caller да  [affirm]" in done.stdout
+    assert "outcome: confirmed" in done.stdout
+    turn = next(line for line in done.stdout.splitlines() if line.startswith("turn 1 text"))
+    assert "end_of_speech 0" in turn and "first_audio_out" in turn
+    assert list(tmp_path.glob("*.wav")) and list(tmp_path.glob("*.json"))

@@ -1,0 +1,41 @@
+"""Call recordings: both directions aligned in one stereo WAV; retention deletes old files only."""
+
+from __future__ import annotations
+
+import os
+import time
+import wave
+
+import numpy as np
+
+from bot.calls.recording import CallRecorder, purge_recordings
+
+
+def test_robot_audio_lands_where_the_caller_stream_was_when_it_was_played(tmp_path):
+    recorder = CallRecorder(8000)
+    recorder.caller(bytes(1600))  # 100 ms of caller silence
+    recorder.robot(np.full(160, 1000, dtype=np.int16).tobytes())  # robot plays 20 ms now
+    recorder.robot(np.full(160, 2000, dtype=np.int16).tobytes())  # and the next 20 ms right after
+    recorder.caller(np.full(800, 500, dtype=np.int16).tobytes())
+    path = recorder.write(tmp_path / "call.wav")
+
+    with wave.open(str(path)) as reader:
+        assert (reader.getnchannels(), reader.getframerate(), reader.getsampwidth()) == (2, 8000, 2)
+        stereo = np.frombuffer(reader.readframes(reader.getnframes()), dtype=np.int16).reshape(-1, 2)
+    caller, robot = stereo[:, 0], stereo[:, 1]
+    assert caller.size == 1600
+    assert (robot[:800] == 0).all() and (robot[800:960] == 1000).all() and (robot[960:1120] == 2000).all()
+    assert (caller[800:] == 500).all()
+
+
+def test_retention_deletes_only_recordings_older_than_the_limit(tmp_path):
+    old, new = tmp_path / "old.wav", tmp_path / "new.json"
+    for path in (old, new, tmp_path / "keep.txt"):
+        path.write_bytes(b"x")
+    past = time.time() - 40 * 86400
+    os.utime(old, (past, past))
+    os.utime(tmp_path / "keep.txt", (past, past))
+
+    assert purge_recordings(tmp_path, 30) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["keep.txt", "new.json"]
+    assert purge_recordings(tmp_path, 0) == 0
