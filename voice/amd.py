@@ -5,7 +5,8 @@ The classic telephony rules (as in Asterisk's AMD), on 20 ms frames of 8 kHz aud
 - a greeting that goes on longer than `max_greeting` seconds → machine ("Здравствуйте, вы позвонили в…");
 - a short greeting followed by `after_greeting_silence` seconds of silence → human ("Алло?" … waiting);
 - nothing said within `initial_silence` seconds, or no decision within `max_analysis` seconds → unknown.
-Feed audio as it arrives; `feed` returns the verdict once it is reached (and keeps returning it).
+Feed audio as it arrives; `feed` returns the verdict once it is reached (and keeps returning it). In a call,
+`AmdProcessor` does the feeding and pushes the verdict as an `AmdResultFrame`.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 import numpy as np
+from pipecat.frames.frames import Frame, InputAudioRawFrame, SystemFrame
+from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 
 FRAME_SECONDS = 0.02
 
@@ -103,3 +106,29 @@ class AnsweringMachineDetector:
         steady = self._tone_frames == 0 or abs(hz - self._tone_hz) <= 2 * self.rate / frame.size
         self._tone_hz = hz
         return steady
+
+
+@dataclass
+class AmdResultFrame(SystemFrame):
+    """The detector's verdict, pushed downstream once per call."""
+
+    result: AmdResult | None = None
+
+
+class AmdProcessor(FrameProcessor):
+    """Feeds the caller's first seconds to an `AnsweringMachineDetector`; pushes one `AmdResultFrame`."""
+
+    def __init__(self, sample_rate: int = 8000, params: AmdParams | None = None, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.detector = AnsweringMachineDetector(sample_rate, params)
+
+    async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
+        await super().process_frame(frame, direction)
+        await self.push_frame(frame, direction)
+        if (
+            isinstance(frame, InputAudioRawFrame)
+            and direction is FrameDirection.DOWNSTREAM
+            and self.detector.result is None
+            and (result := self.detector.feed(frame.audio))
+        ):
+            await self.push_frame(AmdResultFrame(result=result))

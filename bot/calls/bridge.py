@@ -39,6 +39,7 @@ from bot.calls.latency import TurnStage, TurnTiming
 from bot.dialog.conversation import Conversation, Exchange
 from bot.dialog.engine import Listening
 from telephony.transport import HangupCallFrame, TransferCallFrame
+from voice.amd import AmdResult, AmdResultFrame, Verdict
 from voice.stt_vosk import SpeechHintsFrame
 from voice.tts_piper import SpeechAudioStartedFrame
 
@@ -61,10 +62,14 @@ class _Input:
 
 
 class DialogBridge(FrameProcessor):
-    def __init__(self, conversation: Conversation, rules: TurnRules, **kwargs) -> None:
+    def __init__(
+        self, conversation: Conversation, rules: TurnRules, *, wait_for_amd: bool = False, **kwargs
+    ) -> None:
         super().__init__(**kwargs)
         self.conversation = conversation
         self.rules = rules
+        self.wait_for_amd = wait_for_amd  # outbound: start the script only once a human is detected
+        self.amd: AmdResult | None = None
         self.exchanges: list[tuple[str | None, Exchange]] = []  # (step before, exchange) for the transcript
         self.turns: list[TurnTiming] = []
         self.barge_ins = 0
@@ -95,7 +100,10 @@ class DialogBridge(FrameProcessor):
             self._t0 = time.monotonic()
             self._worker = self.create_task(self._run_turns())
             self._deadline = self.create_task(self._max_duration())
-            self._inputs.put_nowait(_Input("start"))
+            if not self.wait_for_amd:
+                self._inputs.put_nowait(_Input("start"))
+        elif isinstance(frame, AmdResultFrame):
+            await self._answered_by(frame.result)
         elif isinstance(frame, (EndFrame, CancelFrame)):
             await self._finish()
             await self.push_frame(frame, direction)
@@ -130,6 +138,18 @@ class DialogBridge(FrameProcessor):
         else:
             await self.push_frame(frame, direction)
 
+    async def _answered_by(self, result: AmdResult) -> None:
+        """Outbound: a machine gets no script (the call ends with outcome `machine`); anyone else gets it now."""
+        self.amd = result
+        logger.info(
+            f"call {self.conversation.id}: answering-machine detection: {result.verdict} ({result.reason})"
+        )
+        if result.verdict is Verdict.MACHINE:
+            self.ended_by = "machine"
+            await self.push_frame(HangupCallFrame())
+        else:
+            self._inputs.put_nowait(_Input("start"))
+
     async def _caller_started(self) -> None:
         self._caller_speaking = True
         self._cancel(self._no_input)
@@ -142,6 +162,8 @@ class DialogBridge(FrameProcessor):
                 self._ignore_utterance = True
 
     async def _transcribed(self, text: str) -> None:
+        if not self.turns:
+            return  # said before the script started (an outbound callee's "алло" during detection)
         if self._ignore_utterance:
             self._ignore_utterance = False
             logger.info(f"call {self.conversation.id}: ignored {text!r} said over a prompt without barge-in")
@@ -285,7 +307,7 @@ class DialogBridge(FrameProcessor):
             self._cancel(task)
         if self._worker:
             await self.cancel_task(self._worker)
-        if not self.conversation.ended:
+        if not self.conversation.ended and self.turns:
             self.ended_by = self.ended_by or "caller"
             with contextlib.suppress(Exception):
                 step = self.conversation.state.step

@@ -30,6 +30,7 @@ from bot.calls.recording import CallerTap, CallRecorder, RobotTap
 from bot.dialog.conversation import Conversation
 from bot.dialog.model import Script
 from bot.dialog.transcript import Transcript
+from voice.amd import AmdProcessor
 from voice.config import VoiceSettings
 from voice.models import asr_model_dir, synthesizer_for
 from voice.stt_vosk import VoskSTTService
@@ -61,6 +62,7 @@ class CallRecord(BaseModel):
     actions: list[dict[str, Any]]
     ended_by: str | None
     barge_ins: int
+    amd: str | None = None  # "machine: beep at 1000 Hz", when detection ran
     turns: list[dict[str, Any]]
     transcript: list[TimedLine]
     recording: str | None = None
@@ -77,6 +79,7 @@ class VoiceCall:
         settings: VoiceSettings,
         *,
         record: bool = True,
+        detect_machine: bool = False,
     ) -> None:
         lang = conversation.state.lang
         self.conversation = conversation
@@ -91,6 +94,7 @@ class VoiceCall:
                 dtmf_digit_gap=settings.dtmf_digit_gap,
                 max_call_seconds=settings.max_call_seconds,
             ),
+            wait_for_amd=detect_machine,
         )
         self.stt = VoskSTTService(asr_model_dir(settings, lang), sample_rate=SAMPLE_RATE)
         self.tts = SpeechSynthesisService(
@@ -108,6 +112,8 @@ class VoiceCall:
             )
         )
         processors = [transport.input(), vad, self.stt, self.bridge, self.tts, transport.output()]
+        if detect_machine:
+            processors.insert(1, AmdProcessor(SAMPLE_RATE))
         if self.recorder:
             processors.insert(1, CallerTap(self.recorder))
             processors.append(RobotTap(self.recorder))
@@ -149,12 +155,13 @@ class VoiceCall:
             lang=state.lang,
             started_at=started_at.isoformat(timespec="seconds"),
             seconds=round(seconds, 2),
-            outcome=result.outcome,
+            outcome="machine" if self.bridge.ended_by == "machine" else result.outcome,
             outcome_data=result.outcome_data,
             slots=result.slots,
             actions=result.actions,
             ended_by=self.bridge.ended_by,
             barge_ins=self.bridge.barge_ins,
+            amd=f"{self.bridge.amd.verdict}: {self.bridge.amd.reason}" if self.bridge.amd else None,
             turns=[t.summary() for t in self.bridge.turns],
             transcript=lines,
         )

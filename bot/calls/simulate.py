@@ -261,11 +261,24 @@ async def simulate_call(
     runner: WorkerRunner | None = None,
     record: bool = True,
     hangup_after: float = 20.0,
+    answer: bytes = b"",
+    detect_machine: bool = False,
 ) -> tuple[CallRecord, SimulatedLine]:
-    """Run one simulated call to its end; `runner` lets many calls share one (the benchmark)."""
+    """Run one simulated call to its end; `runner` lets many calls share one (the benchmark).
+
+    `answer` is audio the callee sends as soon as the call is up (an "алло", or a voicemail greeting);
+    `detect_machine` runs answering-machine detection first, as for an outbound call.
+    """
     conversation = Conversation(client, new_state(script, lang, variables))
-    line = SimulatedLine()
-    call = VoiceCall(SimulatedTransport(line), conversation, script, settings.voice, record=record)
+    line = SimulatedLine(caller_audio=bytearray(answer))
+    call = VoiceCall(
+        SimulatedTransport(line),
+        conversation,
+        script,
+        settings.voice,
+        record=record,
+        detect_machine=detect_machine,
+    )
     own_runner = runner is None
     runner = runner or WorkerRunner(handle_sigint=False)
     runner_task = asyncio.create_task(runner.run(auto_end=False)) if own_runner else None

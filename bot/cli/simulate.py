@@ -28,11 +28,15 @@ def simulate(
     hangup_after: float = typer.Option(
         20.0, help="seconds the caller waits after its last line before hanging up"
     ),
+    answer: str = typer.Option(
+        "", help="what the callee says on picking up, before the robot speaks (e.g. алло)"
+    ),
+    amd: bool = typer.Option(False, help="answering-machine detection first, as on an outbound call"),
 ) -> None:
     """Synthesise the caller's lines (espeak-ng) and stream them in real time through VAD → Vosk → Rasa → TTS;
     writes the recording and transcript, prints the outcome and the per-turn latencies."""
     from bot.calls.recording import purge_recordings  # pipecat: imported only by this command
-    from bot.calls.simulate import CallerLine, simulate_call
+    from bot.calls.simulate import CallerLine, caller_speech, simulate_call
 
     config = settings()
     try:
@@ -45,8 +49,17 @@ def simulate(
 
     async def run():
         async with dialog_client(config, catalogue) as client:
+            greeting = await asyncio.to_thread(caller_speech, answer, lang) if answer else b""
             return await simulate_call(
-                config, client, chosen, lang, parse_vars(var), lines, hangup_after=hangup_after
+                config,
+                client,
+                chosen,
+                lang,
+                parse_vars(var),
+                lines,
+                hangup_after=hangup_after,
+                answer=greeting,
+                detect_machine=amd,
             )
 
     try:
@@ -58,6 +71,8 @@ def simulate(
     for entry in record.transcript:
         detail = f"  [{entry.intent or entry.event}]" if entry.speaker == "caller" else ""
         typer.echo(f"{entry.at:7.2f}s {entry.speaker:6} {entry.text or '(silence)'}{detail}")
+    if record.amd:
+        typer.echo(f"answering-machine detection: {record.amd}")
     typer.echo(f"outcome: {record.outcome} {record.outcome_data or ''}  (ended by {line.ended_by})")
     for turn in record.turns:
         if turn["ms"]:

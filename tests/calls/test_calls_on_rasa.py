@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bot.calls.simulate import CallerLine, simulate_call
+from bot.calls.simulate import CallerLine, caller_speech, simulate_call
 from bot.config import load_settings
 from bot.dialog.catalogue import load_catalogue
 from bot.dialog.conversation import Conversation, Exchange
@@ -40,13 +40,11 @@ def settings(dialog_service, tmp_path):
     )
 
 
-async def call(settings, dialog_service, script_id: str, lines: list[CallerLine], hangup_after: float = 20.0):
+async def call(settings, dialog_service, script_id: str, lines: list[CallerLine], **options):
     script = load_catalogue(settings.paths.dialogs_dir, settings.paths.training_data_dir).get(script_id)
     client = client_for(dialog_service)
     try:
-        return await simulate_call(
-            settings, client, script, "ru", VARIABLES[script_id], lines, hangup_after=hangup_after
-        )
+        return await simulate_call(settings, client, script, "ru", VARIABLES[script_id], lines, **options)
     finally:
         await client.close()
 
@@ -190,3 +188,39 @@ def test_voicebot_simulate_prints_the_transcript_outcome_and_latencies(dialog_se
     turn = next(line for line in done.stdout.splitlines() if line.startswith("turn 1 text"))
     assert "end_of_speech 0" in turn and "first_audio_out" in turn
     assert list(tmp_path.glob("*.wav")) and list(tmp_path.glob("*.json"))
+
+
+async def test_an_outbound_call_answered_by_a_machine_ends_with_outcome_machine(settings, dialog_service):
+    greeting = caller_speech(
+        "Здравствуйте, вы позвонили в компанию Восток. Сейчас никто не может ответить. Оставьте сообщение.",
+        "ru",
+    )
+    record, line = await call(
+        settings, dialog_service, "reminder", [], answer=greeting, detect_machine=True, hangup_after=10
+    )
+
+    assert record.outcome == "machine" and line.ended_by == "robot"
+    assert record.amd.startswith("machine: greeting longer")
+    assert not [entry for entry in record.transcript if entry.speaker == "robot"], "no script for a machine"
+    _, robot = channels(record)
+    assert np.abs(robot).max() == 0
+
+
+async def test_an_outbound_call_answered_by_a_person_gets_the_script_after_their_hello(
+    settings, dialog_service
+):
+    record, _ = await call(
+        settings,
+        dialog_service,
+        "reminder",
+        [CallerLine("да")],
+        answer=bytes(3200) + caller_speech("алло", "ru"),
+        detect_machine=True,
+    )
+
+    assert record.amd.startswith("human")
+    assert record.outcome == "confirmed"
+    caller, robot = channels(record)
+    hello_end = np.flatnonzero(np.abs(caller) > 1000)[0] / 8000 + 0.5
+    first_robot = np.flatnonzero(np.abs(robot) > 300)[0] / 8000
+    assert first_robot > hello_end, "the robot waits for the callee's hello and the verdict"

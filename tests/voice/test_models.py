@@ -167,6 +167,7 @@ def test_a_missing_model_names_the_command_that_installs_it(tmp_path):
         pull(VoiceSettings(models_dir=tmp_path), "vosk-nope")
 
 
+@pytest.mark.slow
 def test_the_cli_pulls_verifies_and_prints_the_path(tmp_path, server):
     archive = vosk_zip()
     settings = catalogue(tmp_path, server, archive, hashlib.sha256(archive).hexdigest())
