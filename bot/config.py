@@ -13,6 +13,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from ruamel.yaml import YAML, YAMLError
 
+from telephony.config import TelephonySettings
 from voice.config import VoiceSettings
 
 ENV_PREFIX = "VOICEBOT_"
@@ -89,6 +90,14 @@ class DialerSettings(_Section):
     )
 
 
+class CallsSettings(_Section):
+    """Inbound calls: the script that answers them (empty: inbound calls are refused with 480)."""
+
+    inbound_script: str = ""
+    inbound_language: str = "ru"
+    inbound_variables: dict[str, str] = {}
+
+
 class LogSettings(_Section):
     level: str = "INFO"
 
@@ -102,6 +111,8 @@ class Settings(_Section):
     contacts: ContactsSettings = ContactsSettings()
     dialer: DialerSettings = DialerSettings()
     voice: VoiceSettings = VoiceSettings()
+    telephony: TelephonySettings = TelephonySettings()
+    calls: CallsSettings = CallsSettings()
 
     @property
     def database_url(self) -> str:

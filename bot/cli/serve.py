@@ -1,4 +1,4 @@
-"""`voicebot serve`: the platform in one process — the dialog service (Rasa + action server) and the REST API."""
+"""`voicebot serve`: the platform in one process — dialog service, REST API, SIP phone and dialer."""
 
 import asyncio
 
@@ -6,28 +6,45 @@ from loguru import logger
 
 from bot.api.app import API_PREFIX, create_app
 from bot.asgi import ServerStartError, serve_app
+from bot.calls.phone_calls import PhoneCalls, check_inbound
+from bot.campaigns.clock import SystemClock
+from bot.campaigns.dialer import Dialer
 from bot.cli import app, fail, settings, stop_signal
+from bot.dialog.engine import DialogError
 from bot.dialog.loader import ScriptErrors
 from bot.dialog.service import DialogService
 from bot.rasa.training import RasaError
+from bot.storage.db import Database
+from telephony import RegistrationError
 
 
 @app.command("serve")
 def serve() -> None:
-    """Run the platform until Ctrl-C. Phone calls are not placed or answered yet (voice pipeline pending)."""
+    """Run the platform until Ctrl-C: dialog service, REST API, SIP phone (inbound calls) and the dialer."""
     config = settings()
 
     async def run() -> None:
-        async with DialogService(config):
-            api = await serve_app(create_app(config), config.api.host, config.api.port)
-            base = f"http://{config.api.host}:{config.api.port}{API_PREFIX}"
-            logger.info(
-                f"platform ready: API {base} (docs {base}/docs); create a key: voicebot apikeys create NAME --scope admin"
-            )
-            await stop_signal()
+        database = Database(config.database_url, echo=config.storage.echo)
+        database.migrate()
+        async with DialogService(config) as dialogs:
+            check_inbound(config, dialogs.catalogue)
+            api = await serve_app(create_app(config, db=database), config.api.host, config.api.port)
+            async with PhoneCalls(config, dialogs.catalogue, dialogs.client) as calls:
+                stop = asyncio.Event()
+                dialer = asyncio.create_task(Dialer(database, calls, SystemClock(), config.dialer).run(stop))
+                base = f"http://{config.api.host}:{config.api.port}{API_PREFIX}"
+                phone = config.telephony
+                logger.info(
+                    f"platform ready: API {base} (docs {base}/docs); SIP {phone.local_host}:{phone.sip_port}"
+                    f"{f', registered at {phone.registrar}' if phone.registrar and not phone.trunk_mode else ''}; "
+                    f"inbound script: {config.calls.inbound_script or 'none (calls refused)'}"
+                )
+                await stop_signal()
+                stop.set()
+                await dialer
             await api.stop_serving()
 
     try:
         asyncio.run(run())
-    except (ScriptErrors, RasaError, ServerStartError) as exc:
+    except (ScriptErrors, RasaError, ServerStartError, DialogError, RegistrationError, OSError) as exc:
         raise fail(str(exc)) from exc

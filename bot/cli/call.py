@@ -1,0 +1,48 @@
+"""`voicebot call NUMBER --script SCRIPT`: place one real phone call and print what happened as JSON."""
+
+import asyncio
+import dataclasses
+import json
+
+import typer
+
+from bot.asgi import ServerStartError
+from bot.calls.phone_calls import PhoneCalls
+from bot.campaigns.placer import CallRequest
+from bot.cli import app, fail, settings
+from bot.cli.chat import parse_vars
+from bot.dialog.engine import DialogError
+from bot.dialog.loader import ScriptErrors
+from bot.dialog.service import dialog_client, load_valid_catalogue
+from bot.rasa.training import RasaError
+from telephony import RegistrationError
+
+
+@app.command("call")
+def call(
+    number: str = typer.Argument(..., help="a number (sent to the configured proxy) or a SIP URI"),
+    script: str = typer.Option(..., help="script id, e.g. reminder"),
+    lang: str = typer.Option("ru", help="ru or en"),
+    var: list[str] = typer.Option([], help="script variable as key=value (repeatable)"),
+    caller_id: str = typer.Option("", help="caller ID (default: telephony.caller_id or user)"),
+) -> None:
+    """Dial NUMBER, run SCRIPT over the voice pipeline when answered (with answering-machine detection)."""
+    config = settings()
+    try:
+        catalogue = load_valid_catalogue(config)
+        catalogue.get(script)
+    except (ScriptErrors, KeyError) as exc:
+        raise fail(str(exc).strip("'\""), 2) from exc
+    request = CallRequest(0, 0, 0, number, caller_id, script, lang, parse_vars(var))
+
+    async def run() -> dict:
+        async with dialog_client(config, catalogue) as client, PhoneCalls(config, catalogue, client) as calls:
+            return dataclasses.asdict(await calls.place(request))
+
+    try:
+        report = asyncio.run(run())
+    except DialogError as exc:
+        raise fail(str(exc), 2) from exc
+    except (RasaError, ServerStartError, RegistrationError, OSError) as exc:
+        raise fail(str(exc), 3) from exc
+    typer.echo(json.dumps(report, ensure_ascii=False, default=str))

@@ -1,0 +1,137 @@
+"""`PhoneCalls`: the dialer's call placer and the inbound answerer, over real SIP calls on loopback with the
+real dialog service and the voice pipeline (tiny Vosk model, espeak-ng caller)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import pytest
+
+from bot.calls.phone_calls import PhoneCalls, check_inbound
+from bot.campaigns.placer import AmdResult, CallRequest, TelephonyResult
+from bot.config import CallsSettings, load_settings
+from bot.dialog.catalogue import load_catalogue
+from bot.dialog.engine import DialogError
+from telephony import Phone
+from tests.calls.test_call_over_sip import TINY, customer_says_yes, phone_settings
+from tests.rasa.helpers import VARIABLES, client_for
+
+pytestmark = [pytest.mark.slow, pytest.mark.rasa]
+
+ROBOT_PORT, CUSTOMER_PORT, RTP_MIN = 5970, 5971, 32200
+
+
+def robot_settings(env: dict[str, str], tmp_path: Path, **calls):
+    settings = load_settings(
+        environ={**env, "VOICEBOT_VOICE__ASR_RU": str(TINY), "VOICEBOT_VOICE__RECORDINGS_DIR": str(tmp_path)}
+    )
+    return settings.model_copy(
+        update={
+            "telephony": phone_settings("robot", ROBOT_PORT, RTP_MIN),
+            "calls": CallsSettings(**calls),
+        }
+    )
+
+
+async def test_an_answered_campaign_call_is_reported_with_its_outcome(dialog_service, tmp_path):
+    settings = robot_settings(dialog_service, tmp_path)
+    catalogue = load_catalogue(settings.paths.dialogs_dir, settings.paths.training_data_dir)
+    heard: list[bytes] = []
+
+    async def customer_answers(call):
+        await call.answer()
+        asyncio.get_running_loop().create_task(customer_says_yes(call, heard))
+
+    customer = Phone(phone_settings("customer", CUSTOMER_PORT, RTP_MIN + 100), on_incoming=customer_answers)
+    client = client_for(dialog_service)
+    await customer.start()
+    try:
+        async with PhoneCalls(settings, catalogue, client) as calls:
+            request = CallRequest(
+                1,
+                1,
+                1,
+                f"sip:customer@127.0.0.1:{CUSTOMER_PORT}",
+                "",
+                "reminder",
+                "ru",
+                VARIABLES["reminder"],
+            )
+            report = await asyncio.wait_for(calls.place(request), 90)
+    finally:
+        await client.close()
+        await customer.stop()
+    assert report.result is TelephonyResult.ANSWERED
+    assert report.outcome == "confirmed"
+    assert report.amd is AmdResult.HUMAN  # the detector ran and let the script start
+    assert [line["role"] for line in report.transcript][:2] == ["bot", "caller"]
+    assert Path(report.recording_path).exists() and report.talk_seconds > 1
+
+
+async def test_an_unanswered_number_is_reported_without_a_dialog(dialog_service, tmp_path):
+    settings = robot_settings(dialog_service, tmp_path)
+    catalogue = load_catalogue(settings.paths.dialogs_dir, settings.paths.training_data_dir)
+
+    async def customer_rejects(call):
+        await call.reject(486)
+
+    customer = Phone(phone_settings("customer", CUSTOMER_PORT, RTP_MIN + 100), on_incoming=customer_rejects)
+    client = client_for(dialog_service)
+    await customer.start()
+    try:
+        async with PhoneCalls(settings, catalogue, client) as calls:
+            request = CallRequest(
+                2,
+                1,
+                1,
+                f"sip:customer@127.0.0.1:{CUSTOMER_PORT}",
+                "",
+                "reminder",
+                "ru",
+                VARIABLES["reminder"],
+            )
+            report = await asyncio.wait_for(calls.place(request), 30)
+    finally:
+        await client.close()
+        await customer.stop()
+    assert report.result is TelephonyResult.BUSY and report.outcome is None and "486" in report.error
+
+
+async def test_an_inbound_call_is_answered_with_the_inbound_script(dialog_service, tmp_path):
+    settings = robot_settings(
+        dialog_service, tmp_path, inbound_script="reminder", inbound_variables=VARIABLES["reminder"]
+    )
+    catalogue = load_catalogue(settings.paths.dialogs_dir, settings.paths.training_data_dir)
+    customer = Phone(phone_settings("customer", CUSTOMER_PORT, RTP_MIN + 100))
+    client = client_for(dialog_service)
+    await customer.start()
+    heard: list[bytes] = []
+    try:
+        async with PhoneCalls(settings, catalogue, client) as calls:
+            dialed = await customer.dial(f"sip:robot@127.0.0.1:{ROBOT_PORT}", ring_timeout=3)
+            assert dialed.answered
+            talking = asyncio.get_running_loop().create_task(customer_says_yes(dialed.call, heard))
+            for _ in range(600):
+                if not calls.phone.active_calls and heard:
+                    break
+                await asyncio.sleep(0.1)
+            talking.cancel()
+    finally:
+        await client.close()
+        await customer.stop()
+    records = sorted(tmp_path.glob("*.json"))
+    assert len(records) == 1
+    assert json.loads(records[0].read_text())["outcome"] == "confirmed"
+
+
+def test_a_wrong_inbound_configuration_fails_at_start(tmp_path):
+    settings = load_settings(environ={}).model_copy(
+        update={"calls": CallsSettings(inbound_script="reminder", inbound_variables={"name": "Анна"})}
+    )
+    catalogue = load_catalogue(settings.paths.dialogs_dir, settings.paths.training_data_dir)
+    with pytest.raises(
+        DialogError, match=r"calls.inbound_script: .*needs variable\(s\): amount, company, due_date"
+    ):
+        check_inbound(settings, catalogue)
