@@ -24,6 +24,7 @@ from pipecat.audio.dtmf.types import KeypadEntry
 from pipecat.frames.frames import (
     CancelFrame,
     EndFrame,
+    EndWorkerFrame,
     Frame,
     InputAudioRawFrame,
     InputDTMFFrame,
@@ -155,7 +156,9 @@ class _LineInput(BaseInputTransport):
             )
             deadline += FRAME_SECONDS
             await asyncio.sleep(max(0.0, deadline - time.monotonic()))
-        await self.push_frame(EndFrame())
+        # the line is down: end the pipeline (in pipecat 1.14 an EndFrame pushed from inside the pipeline does not
+        # end the worker; EndWorkerFrame does — see telephony/transport.py)
+        await self.push_frame(EndWorkerFrame(reason=f"line ended by {self._line.ended_by}"))
 
     async def _keys(self) -> None:
         while True:
