@@ -36,7 +36,9 @@ def dialog_service() -> dict[str, str]:
     env = service_env()
     TEST_DATA_DIR.mkdir(parents=True, exist_ok=True)
     log = (TEST_DATA_DIR / "dialog-service.log").open("w")
-    process = subprocess.Popen([VOICEBOT, "rasa", "run"], env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
+    process = subprocess.Popen(
+        [VOICEBOT, "rasa", "run"], env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT
+    )
     token = TEST_DATA_DIR / "rasa" / "api-token"
     deadline = time.monotonic() + 900
     while time.monotonic() < deadline:

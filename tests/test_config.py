@@ -37,7 +37,11 @@ def test_relative_paths_become_absolute(tmp_path: Path, monkeypatch):
         ("rasa:\n  prot: 1\n", {}, "rasa.prot: Extra inputs are not permitted"),
         ("rasa: [1, 2\n", {}, "not valid YAML"),
         ("- just a list\n", {}, "expected a mapping of sections"),
-        ("", {"VOICEBOT_RASA__FALLBACK_THRESHOLD": "2"}, "rasa.fallback_threshold: Input should be less than 1"),
+        (
+            "",
+            {"VOICEBOT_RASA__FALLBACK_THRESHOLD": "2"},
+            "rasa.fallback_threshold: Input should be less than 1",
+        ),
     ],
 )
 def test_bad_configuration_is_a_clear_error(tmp_path: Path, text: str, environ: dict, message: str):
