@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot.calls.phone_calls import PhoneCalls, check_inbound
-from bot.campaigns.placer import AmdResult, CallRequest, TelephonyResult
+from bot.campaigns.placer import AmdResult, CallReport, CallRequest, TelephonyResult
 from bot.config import CallsSettings, load_settings
 from bot.dialog.catalogue import load_catalogue
 from bot.dialog.engine import DialogError
@@ -35,34 +35,31 @@ def robot_settings(env: dict[str, str], tmp_path: Path, **calls):
     )
 
 
-async def test_an_answered_campaign_call_is_reported_with_its_outcome(dialog_service, tmp_path):
-    settings = robot_settings(dialog_service, tmp_path)
+async def place_reminder(env: dict[str, str], tmp_path: Path, on_incoming) -> CallReport:
+    """The robot places one reminder call to a customer phone whose `on_incoming` decides what happens."""
+    settings = robot_settings(env, tmp_path)
     catalogue = load_catalogue(settings.paths.dialogs_dir, settings.paths.training_data_dir)
+    customer = Phone(phone_settings("customer", CUSTOMER_PORT, RTP_MIN + 100), on_incoming=on_incoming)
+    client = client_for(env)
+    await customer.start()
+    try:
+        async with PhoneCalls(settings, catalogue, client) as calls:
+            target = f"sip:customer@127.0.0.1:{CUSTOMER_PORT}"
+            request = CallRequest(1, 1, 1, target, "", "reminder", "ru", VARIABLES["reminder"])
+            return await asyncio.wait_for(calls.place(request), 90)
+    finally:
+        await client.close()
+        await customer.stop()
+
+
+async def test_an_answered_campaign_call_is_reported_with_its_outcome(dialog_service, tmp_path):
     heard: list[bytes] = []
 
     async def customer_answers(call):
         await call.answer()
         asyncio.get_running_loop().create_task(customer_says_yes(call, heard))
 
-    customer = Phone(phone_settings("customer", CUSTOMER_PORT, RTP_MIN + 100), on_incoming=customer_answers)
-    client = client_for(dialog_service)
-    await customer.start()
-    try:
-        async with PhoneCalls(settings, catalogue, client) as calls:
-            request = CallRequest(
-                1,
-                1,
-                1,
-                f"sip:customer@127.0.0.1:{CUSTOMER_PORT}",
-                "",
-                "reminder",
-                "ru",
-                VARIABLES["reminder"],
-            )
-            report = await asyncio.wait_for(calls.place(request), 90)
-    finally:
-        await client.close()
-        await customer.stop()
+    report = await place_reminder(dialog_service, tmp_path, customer_answers)
     assert report.result is TelephonyResult.ANSWERED
     assert report.outcome == "confirmed"
     assert report.amd is AmdResult.HUMAN  # the detector ran and let the script start
@@ -71,31 +68,10 @@ async def test_an_answered_campaign_call_is_reported_with_its_outcome(dialog_ser
 
 
 async def test_an_unanswered_number_is_reported_without_a_dialog(dialog_service, tmp_path):
-    settings = robot_settings(dialog_service, tmp_path)
-    catalogue = load_catalogue(settings.paths.dialogs_dir, settings.paths.training_data_dir)
-
     async def customer_rejects(call):
         await call.reject(486)
 
-    customer = Phone(phone_settings("customer", CUSTOMER_PORT, RTP_MIN + 100), on_incoming=customer_rejects)
-    client = client_for(dialog_service)
-    await customer.start()
-    try:
-        async with PhoneCalls(settings, catalogue, client) as calls:
-            request = CallRequest(
-                2,
-                1,
-                1,
-                f"sip:customer@127.0.0.1:{CUSTOMER_PORT}",
-                "",
-                "reminder",
-                "ru",
-                VARIABLES["reminder"],
-            )
-            report = await asyncio.wait_for(calls.place(request), 30)
-    finally:
-        await client.close()
-        await customer.stop()
+    report = await place_reminder(dialog_service, tmp_path, customer_rejects)
     assert report.result is TelephonyResult.BUSY and report.outcome is None and "486" in report.error
 
 
