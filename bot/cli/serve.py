@@ -10,12 +10,14 @@ from bot.calls.phone_calls import PhoneCalls, check_inbound
 from bot.campaigns.clock import SystemClock
 from bot.campaigns.dialer import Dialer
 from bot.cli import app, fail, settings, stop_signal
+from bot.config import Settings
 from bot.dialog.engine import DialogError
 from bot.dialog.loader import ScriptErrors
 from bot.dialog.service import DialogService
 from bot.rasa.training import RasaError
 from bot.storage.db import Database
 from telephony import RegistrationError
+from voice.models import ModelError, asr_model_dir
 
 
 @app.command("serve")
@@ -39,6 +41,7 @@ def serve() -> None:
                     f"{f', registered at {phone.registrar}' if phone.registrar and not phone.trunk_mode else ''}; "
                     f"inbound script: {config.calls.inbound_script or 'none (calls refused)'}"
                 )
+                _warn_missing_models(config)
                 await stop_signal()
                 stop.set()
                 await dialer
@@ -48,3 +51,12 @@ def serve() -> None:
         asyncio.run(run())
     except (ScriptErrors, RasaError, ServerStartError, DialogError, RegistrationError, OSError) as exc:
         raise fail(str(exc)) from exc
+
+
+def _warn_missing_models(config: Settings) -> None:
+    """Calls fail without speech models; say so at start-up rather than at the first ring."""
+    for lang in ("ru", "en"):
+        try:
+            asr_model_dir(config.voice, lang)
+        except ModelError as exc:
+            logger.warning(f"no {lang} speech recognition, calls in {lang} will fail: {exc}")
