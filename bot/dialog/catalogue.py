@@ -9,7 +9,7 @@ from ruamel.yaml import YAML, YAMLError
 
 from bot.dialog.checks import check_script
 from bot.dialog.loader import COMMON_FILE, ScriptError, ScriptErrors, load_common, load_script
-from bot.dialog.model import Common, Script
+from bot.dialog.model import Script
 
 
 @dataclass
@@ -18,7 +18,6 @@ class Catalogue:
 
     scripts: dict[str, Script] = field(default_factory=dict)
     errors: list[ScriptError] = field(default_factory=list)
-    common: Common = field(default_factory=Common)
 
     def get(self, script_id: str) -> Script:
         if script_id not in self.scripts:
@@ -50,7 +49,7 @@ def load_catalogue(dialogs_dir: Path, training_data_dir: Path, paths: list[Path]
     common_source = None
     if common_path.exists():
         try:
-            catalogue.common, common_source = load_common(common_path)
+            _, common_source = load_common(common_path)  # validated on its own, merged into each script
         except ScriptErrors as exc:
             catalogue.errors.extend(exc.errors)
     files = paths or sorted(p for p in dialogs_dir.glob("*.yml") if not p.name.startswith("_"))
