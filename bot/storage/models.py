@@ -1,4 +1,4 @@
-"""Tables of the outbound-campaign engine: campaigns, their contacts, call attempts, do-not-call entries, API keys.
+"""Tables of the outbound-campaign engine (campaigns, contacts, attempts, do-not-call, API keys) and of CRM webhooks.
 
 All timestamps are stored as naive UTC and read back as aware UTC datetimes (`UtcDateTime`), so SQLite and
 PostgreSQL behave the same.
@@ -143,3 +143,69 @@ class ApiKey(Base):
     scopes: Mapped[str] = mapped_column(String(40))
     created_at: Mapped[datetime]
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class WebhookSubscription(Base):
+    """A CRM endpoint: the event types it receives and its signing secrets (several during a rotation)."""
+
+    __tablename__ = "webhook_subscriptions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    url: Mapped[str] = mapped_column(String(2000))
+    event_types: Mapped[list[Any]] = mapped_column(JSON, default=list, doc='event types, or ["*"] for all')
+    secrets: Mapped[list[Any]] = mapped_column(JSON, default=list, doc="active `whsec_` secrets, newest last")
+    description: Mapped[str] = mapped_column(String(200), default="")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime]
+
+
+class WebhookEvent(Base):
+    """The outbox: one event, written in the transaction of the state change it reports."""
+
+    __tablename__ = "webhook_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(40), unique=True, doc="evt_<uuid>, the consumers' dedup key")
+    type: Mapped[str] = mapped_column(String(40), index=True)
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime]
+
+
+class WebhookDelivery(Base):
+    """One event to one subscription: `pending` until a 2xx (`delivered`) or until retries end (`dead`)."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        UniqueConstraint("event_id", "subscription_id", name="uq_webhook_deliveries_event_subscription"),
+        Index("ix_webhook_deliveries_due", "state", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("webhook_events.id", ondelete="CASCADE"))
+    subscription_id: Mapped[int] = mapped_column(
+        ForeignKey("webhook_subscriptions.id", ondelete="CASCADE"), index=True
+    )
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(doc="due time, or the end of a worker's claim")
+    give_up_at: Mapped[datetime] = mapped_column(doc="a failure after this moment makes the delivery dead")
+    last_status: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    delivered_at: Mapped[datetime | None]
+
+
+class WebhookAttempt(Base):
+    """The delivery log: one row per HTTP attempt of a delivery."""
+
+    __tablename__ = "webhook_attempts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    delivery_id: Mapped[int] = mapped_column(
+        ForeignKey("webhook_deliveries.id", ondelete="CASCADE"), index=True
+    )
+    number: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime]
+    duration_ms: Mapped[float] = mapped_column(Float, default=0.0)
+    status: Mapped[int | None] = mapped_column(Integer, doc="HTTP status, None on a network error or timeout")
+    error: Mapped[str] = mapped_column(Text, default="")
+    result: Mapped[str] = mapped_column(String(16), doc="delivered, retry or dead")

@@ -1,0 +1,211 @@
+"""The delivery worker: sends due webhook deliveries, signed, and schedules retries until a 2xx or the end of the
+retry window.
+
+At-least-once: a worker claims a delivery by moving its `next_attempt_at` to the end of a lease, with a
+compare-and-set in a transaction of its own, before the HTTP request. A worker that dies mid-request leaves the
+delivery pending; when the lease ends any worker sends it again (same `webhook-id`, so consumers deduplicate).
+
+Retries: network errors, timeouts, 5xx and 429 after 5 s, 30 s, 2 min, 10 min, 30 min, 1 h, then hourly (each
+±20 % jitter) until a failure after `give_up_at` (24 h after the event) makes the delivery `dead`. Any other
+status (1xx, 3xx, 4xx) makes it dead at once. Every attempt is logged in `webhook_attempts`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import httpx
+from loguru import logger
+from sqlalchemy import func, select, update
+
+from bot.campaigns.clock import Clock, SystemClock
+from bot.crm import signing
+from bot.crm.outbox import DeliveryState, envelope
+from bot.storage.db import Database
+from bot.storage.models import WebhookAttempt, WebhookDelivery, WebhookEvent, WebhookSubscription
+
+RETRY_DELAYS = (5.0, 30.0, 120.0, 600.0, 1800.0, 3600.0)  # then hourly
+JITTER = 0.2
+USER_AGENT = "voicebot-webhooks/1"
+
+
+def retry_delay(failures: int, rng: random.Random, delays: tuple[float, ...] = RETRY_DELAYS) -> float:
+    """Seconds before the next attempt after `failures` failed attempts (1-based), with jitter."""
+    base = delays[min(failures, len(delays)) - 1]
+    return base * rng.uniform(1 - JITTER, 1 + JITTER)
+
+
+def retryable(status: int | None) -> bool:
+    """None (network error or timeout), 5xx and 429 are retried; other failures are final."""
+    return status is None or status >= 500 or status == 429
+
+
+@dataclass(frozen=True)
+class Job:
+    """A claimed delivery with everything needed to send it outside a transaction."""
+
+    delivery_id: int
+    attempt: int
+    url: str
+    secrets: list[str]
+    message_id: str
+    body: bytes
+
+
+class DeliveryWorker:
+    """Sends due deliveries; `run()` until stopped, or `run_once()` for one batch."""
+
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock | None = None,
+        *,
+        timeout: float = 10.0,
+        lease: float = 60.0,
+        batch: int = 50,
+        poll_interval: float = 1.0,
+        rng: random.Random | None = None,
+        retry_delays: tuple[float, ...] = RETRY_DELAYS,
+        client: httpx.AsyncClient | None = None,
+    ) -> None:
+        if lease <= timeout:
+            raise ValueError("the claim lease must outlast the request timeout")
+        self.db, self.clock = db, clock or SystemClock()
+        self.timeout, self.lease, self.batch, self.poll_interval = timeout, lease, batch, poll_interval
+        self.rng = rng or random.Random()
+        self.retry_delays = retry_delays
+        self._client = client
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Deliver until `stop` is set; polls every `poll_interval` seconds of the clock when idle."""
+        while not stop.is_set():
+            if await self.run_once() == 0:
+                sleeper = asyncio.ensure_future(self.clock.sleep(self.poll_interval))
+                stopper = asyncio.ensure_future(stop.wait())
+                await asyncio.wait({sleeper, stopper}, return_when=asyncio.FIRST_COMPLETED)
+                for task in (sleeper, stopper):
+                    task.cancel()
+
+    async def run_once(self) -> int:
+        """Claim the due deliveries and send them concurrently; returns how many were attempted."""
+        jobs = self.claim()
+        if not jobs:
+            return 0
+        client = self._client or httpx.AsyncClient(timeout=self.timeout, headers={"user-agent": USER_AGENT})
+        try:
+            await asyncio.gather(*(self._send(client, job) for job in jobs))
+        finally:
+            if self._client is None:
+                await client.aclose()
+        return len(jobs)
+
+    def next_due(self) -> datetime | None:
+        """When the earliest pending delivery is due (or its claim ends); None when nothing is pending."""
+        with self.db.session() as session:
+            return session.scalar(
+                select(func.min(WebhookDelivery.next_attempt_at)).where(
+                    WebhookDelivery.state == DeliveryState.PENDING
+                )
+            )
+
+    def claim(self) -> list[Job]:
+        """Take the due pending deliveries by pushing their due time to the end of a lease (compare-and-set)."""
+        now = self.clock.now()
+        jobs: list[Job] = []
+        with self.db.session() as session:
+            due = session.execute(
+                select(WebhookDelivery, WebhookEvent, WebhookSubscription)
+                .join(WebhookEvent, WebhookEvent.id == WebhookDelivery.event_id)
+                .join(WebhookSubscription, WebhookSubscription.id == WebhookDelivery.subscription_id)
+                .where(WebhookDelivery.state == DeliveryState.PENDING, WebhookDelivery.next_attempt_at <= now)
+                .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id)
+                .limit(self.batch)
+            ).all()
+            for delivery, event, subscription in due:
+                claimed = session.execute(
+                    update(WebhookDelivery)
+                    .where(
+                        WebhookDelivery.id == delivery.id,
+                        WebhookDelivery.state == DeliveryState.PENDING,
+                        WebhookDelivery.next_attempt_at == delivery.next_attempt_at,
+                    )
+                    .values(next_attempt_at=now + timedelta(seconds=self.lease))
+                    .execution_options(synchronize_session=False)
+                ).rowcount
+                if claimed != 1:
+                    continue
+                body = json.dumps(envelope(event), ensure_ascii=False, separators=(",", ":")).encode()
+                jobs.append(
+                    Job(
+                        delivery.id,
+                        delivery.attempts + 1,
+                        subscription.url,
+                        list(subscription.secrets),
+                        event.event_id,
+                        body,
+                    )
+                )
+        return jobs
+
+    async def _send(self, client: httpx.AsyncClient, job: Job) -> None:
+        started = self.clock.now()
+        wall = time.monotonic()
+        status: int | None = None
+        error = ""
+        try:
+            # The signature's timestamp is wall time: consumers compare it with their own clock.
+            headers = signing.headers(job.secrets, job.message_id, int(time.time()), job.body)
+            headers["content-type"] = "application/json"
+            response = await client.post(job.url, content=job.body, headers=headers, timeout=self.timeout)
+            status = response.status_code
+            if not 200 <= status < 300:
+                error = f"HTTP {status}: {response.text[:200]}"
+        except httpx.TimeoutException as exc:
+            error = f"timeout after {self.timeout:g} s ({type(exc).__name__})"
+        except httpx.HTTPError as exc:
+            error = f"{type(exc).__name__}: {exc}"[:500]
+        except ValueError as exc:  # a bad secret or URL: retrying will not help
+            error = f"cannot send: {exc}"
+            status = 0
+        self.record(job, started, (time.monotonic() - wall) * 1000, status, error)
+
+    def record(self, job: Job, started: datetime, duration_ms: float, status: int | None, error: str) -> None:
+        """Log the attempt and move the delivery on: delivered, retried later, or dead."""
+        now = self.clock.now()
+        with self.db.session() as session:
+            delivery = session.get(WebhookDelivery, job.delivery_id)
+            if delivery is None or delivery.state != DeliveryState.PENDING:
+                return
+            delivery.attempts += 1
+            delivery.last_status = status or None
+            delivery.last_error = error
+            if status is not None and 200 <= status < 300:
+                result = delivery.state = DeliveryState.DELIVERED
+                delivery.delivered_at = now
+                delivery.next_attempt_at = None
+            elif retryable(status) and now < delivery.give_up_at:
+                result = "retry"
+                delivery.next_attempt_at = now + timedelta(
+                    seconds=retry_delay(delivery.attempts, self.rng, self.retry_delays)
+                )
+            else:
+                result = delivery.state = DeliveryState.DEAD
+                delivery.next_attempt_at = None
+            session.add(
+                WebhookAttempt(
+                    delivery_id=delivery.id,
+                    number=delivery.attempts,
+                    started_at=started,
+                    duration_ms=duration_ms,
+                    status=status or None,
+                    error=error,
+                    result=str(result),
+                )
+            )
+        log = logger.info if result == DeliveryState.DELIVERED else logger.warning
+        log("webhook {} to {}: attempt {} {} {}", job.message_id, job.url, job.attempt, result, error)

@@ -1,0 +1,92 @@
+"""Fixtures for webhook tests: a migrated SQLite database and a real HTTP receiver on loopback that misbehaves
+on demand."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from bot.storage.db import Database
+
+
+@dataclass
+class Received:
+    headers: dict[str, str]
+    body: bytes
+    status: int | None  # None: the receiver hung up or stalled
+
+
+@dataclass
+class Receiver:
+    """Answers each request with the next scripted behaviour ("ok", "500", "429", "400", "timeout", "drop"),
+    then "ok" forever (or `default`); records every request."""
+
+    url: str
+    script: list[str] = field(default_factory=list)
+    default: str = "ok"
+    stall: float = 2.0
+    requests: list[Received] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def next_behaviour(self) -> str:
+        with self.lock:
+            return self.script.pop(0) if self.script else self.default
+
+    def delivered_ids(self) -> set[str]:
+        return {r.headers["webhook-id"] for r in self.requests if r.status is not None and r.status < 300}
+
+
+def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("content-length", 0)))
+            behaviour = receiver.next_behaviour()
+            headers = {k.lower(): v for k, v in self.headers.items()}
+            status = (
+                None if behaviour in ("timeout", "drop") else 200 if behaviour == "ok" else int(behaviour)
+            )
+            with receiver.lock:
+                receiver.requests.append(Received(headers, body, status))
+            if behaviour == "timeout":
+                time.sleep(receiver.stall)
+                return
+            if behaviour == "drop":
+                self.close_connection = True
+                self.connection.shutdown(2)
+                return
+            self.send_response(status)
+            self.send_header("content-length", "2")
+            self.end_headers()
+            self.wfile.write(b"{}")
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    return Handler
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(Receiver("")))
+    server.daemon_threads = True
+    rec = Receiver(f"http://127.0.0.1:{server.server_address[1]}/hook")
+    server.RequestHandlerClass = _handler(rec)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield rec
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Iterator[Database]:
+    database = Database(f"sqlite:///{tmp_path / 'voicebot.db'}")
+    database.migrate()
+    yield database
+    database.dispose()
