@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI, Request, status
 from fastapi.responses import JSONResponse
 
-from bot.api import auth, calls, campaigns, contacts, dnc
+from bot.api import auth, calls, campaigns, contacts, dnc, webhooks
 from bot.campaigns.clock import Clock, SystemClock
 from bot.campaigns.service import Conflict, InvalidInput, NotFound
 from bot.config import Settings
@@ -55,7 +55,7 @@ def create_app(settings: Settings, db: Database | None = None, clock: Clock | No
     app.add_exception_handler(CsvFormatError, _bad_csv)
 
     v1 = APIRouter(prefix=API_PREFIX)
-    for module in (campaigns, contacts, dnc, calls, auth):
+    for module in (campaigns, contacts, dnc, calls, auth, webhooks):
         v1.include_router(module.router)
     app.include_router(v1)
     return app
