@@ -84,7 +84,12 @@ class DeliveryWorker:
     async def run(self, stop: asyncio.Event) -> None:
         """Deliver until `stop` is set; polls every `poll_interval` seconds of the clock when idle."""
         while not stop.is_set():
-            if await self.run_once() == 0:
+            try:
+                sent = await self.run_once()
+            except Exception:  # e.g. the database away for a moment: claims are leased, nothing is lost
+                logger.exception("webhook delivery round failed; retrying after the poll interval")
+                sent = 0
+            if sent == 0:
                 sleeper = asyncio.ensure_future(self.clock.sleep(self.poll_interval))
                 stopper = asyncio.ensure_future(stop.wait())
                 await asyncio.wait({sleeper, stopper}, return_when=asyncio.FIRST_COMPLETED)
@@ -169,7 +174,7 @@ class DeliveryWorker:
             error = f"timeout after {self.timeout:g} s ({type(exc).__name__})"
         except httpx.HTTPError as exc:
             error = f"{type(exc).__name__}: {exc}"[:500]
-        except ValueError as exc:  # a bad secret or URL: retrying will not help
+        except (ValueError, httpx.InvalidURL) as exc:  # a bad secret or URL: retrying will not help
             error = f"cannot send: {exc}"
             status = 0
         self.record(job, started, (time.monotonic() - wall) * 1000, status, error)

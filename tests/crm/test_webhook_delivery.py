@@ -156,3 +156,11 @@ async def test_retries_last_at_least_a_day_then_the_delivery_is_dead(
     assert times[-1] - start >= timedelta(hours=24) and times[-2] - start < timedelta(hours=24)
     assert delivery.state == DeliveryState.DEAD and delivery.attempts == len(times) == len(receiver.requests)
     assert len({r.headers["webhook-id"] for r in receiver.requests}) == 1
+
+
+def test_our_signature_is_the_standard_one() -> None:
+    secret = signing.new_secret()
+    body = b'{"id":"evt_1","type":"call.started"}'
+    ours = signing.headers([secret], "evt_1", 1_800_000_000, body)["webhook-signature"]
+    theirs = Webhook(secret).sign("evt_1", datetime.fromtimestamp(1_800_000_000, UTC), body.decode())
+    assert ours == theirs
