@@ -3,6 +3,8 @@ on demand."""
 
 from __future__ import annotations
 
+import itertools
+import os
 import threading
 import time
 from collections.abc import Iterator
@@ -13,6 +15,9 @@ from pathlib import Path
 import pytest
 
 from bot.storage.db import Database
+from tests.campaigns.conftest import postgres_url  # noqa: F401  (the session's PostgreSQL cluster)
+
+_databases = itertools.count()
 
 
 @dataclass
@@ -71,10 +76,14 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 128  # a worker's whole batch connects at once
+    daemon_threads = True
+
+
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(Receiver("")))
-    server.daemon_threads = True
+    server = _Server(("127.0.0.1", 0), _handler(Receiver("")))
     rec = Receiver(f"http://127.0.0.1:{server.server_address[1]}/hook")
     server.RequestHandlerClass = _handler(rec)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -84,9 +93,19 @@ def receiver() -> Iterator[Receiver]:
     server.server_close()
 
 
-@pytest.fixture
-def db(tmp_path: Path) -> Iterator[Database]:
-    database = Database(f"sqlite:///{tmp_path / 'voicebot.db'}")
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    """A migrated, empty database: a SQLite file, or a fresh database in the session's PostgreSQL cluster."""
+    if request.param == "sqlite":
+        database = Database(f"sqlite:///{tmp_path / 'voicebot.db'}")
+    else:
+        import psycopg
+
+        base = request.getfixturevalue("postgres_url")
+        name = f"crm_{os.getpid()}_{next(_databases)}"
+        with psycopg.connect(base.replace("+psycopg", "") + "/postgres", autocommit=True) as conn:
+            conn.execute(f"CREATE DATABASE {name}")
+        database = Database(f"{base}/{name}")
     database.migrate()
     yield database
     database.dispose()
