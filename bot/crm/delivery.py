@@ -1,8 +1,8 @@
 """The delivery worker: sends due webhook deliveries, signed, and schedules retries until a 2xx or the end of the
 retry window.
 
-At-least-once: a worker claims a delivery by moving its `next_attempt_at` to the end of a lease, with a
-compare-and-set in a transaction of its own, before the HTTP request. A worker that dies mid-request leaves the
+At-least-once: a worker claims a delivery by moving its `next_attempt_at` to the end of a lease, in one UPDATE in
+a transaction of its own, before the HTTP request. A worker that dies mid-request leaves the
 delivery pending; when the lease ends any worker sends it again (same `webhook-id`, so consumers deduplicate).
 
 Retries: network errors, timeouts, 5xx and 429 after 5 s, 30 s, 2 min, 10 min, 30 min, 1 h, then hourly (each
@@ -119,43 +119,48 @@ class DeliveryWorker:
             )
 
     def claim(self) -> list[Job]:
-        """Take the due pending deliveries by pushing their due time to the end of a lease (compare-and-set)."""
+        """Take up to `batch` due deliveries by pushing their due time to the end of a lease.
+
+        One UPDATE statement claims them: SQLite runs it under its write lock, PostgreSQL skips rows another
+        worker is claiming (`FOR UPDATE SKIP LOCKED`), so concurrent workers never claim the same delivery.
+        """
         now = self.clock.now()
-        jobs: list[Job] = []
+        is_due = (WebhookDelivery.state == DeliveryState.PENDING, WebhookDelivery.next_attempt_at <= now)
+        due = (
+            select(WebhookDelivery.id)
+            .where(*is_due)
+            .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id)
+            .limit(self.batch)
+            .with_for_update(skip_locked=True)
+        )
         with self.db.session() as session:
-            due = session.execute(
+            claimed = session.scalars(
+                update(WebhookDelivery)
+                .where(WebhookDelivery.id.in_(due.scalar_subquery()), *is_due)
+                .values(next_attempt_at=now + timedelta(seconds=self.lease))
+                .returning(WebhookDelivery.id)
+                .execution_options(synchronize_session=False)
+            ).all()
+            if not claimed:
+                return []
+            rows = session.execute(
                 select(WebhookDelivery, WebhookEvent, WebhookSubscription)
                 .join(WebhookEvent, WebhookEvent.id == WebhookDelivery.event_id)
                 .join(WebhookSubscription, WebhookSubscription.id == WebhookDelivery.subscription_id)
-                .where(WebhookDelivery.state == DeliveryState.PENDING, WebhookDelivery.next_attempt_at <= now)
-                .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id)
-                .limit(self.batch)
+                .where(WebhookDelivery.id.in_(claimed))
+                .order_by(WebhookDelivery.id)
             ).all()
-            for delivery, event, subscription in due:
-                claimed = session.execute(
-                    update(WebhookDelivery)
-                    .where(
-                        WebhookDelivery.id == delivery.id,
-                        WebhookDelivery.state == DeliveryState.PENDING,
-                        WebhookDelivery.next_attempt_at == delivery.next_attempt_at,
-                    )
-                    .values(next_attempt_at=now + timedelta(seconds=self.lease))
-                    .execution_options(synchronize_session=False)
-                ).rowcount
-                if claimed != 1:
-                    continue
-                body = json.dumps(envelope(event), ensure_ascii=False, separators=(",", ":")).encode()
-                jobs.append(
-                    Job(
-                        delivery.id,
-                        delivery.attempts + 1,
-                        subscription.url,
-                        list(subscription.secrets),
-                        event.event_id,
-                        body,
-                    )
+            return [
+                Job(
+                    delivery.id,
+                    delivery.attempts + 1,
+                    subscription.url,
+                    list(subscription.secrets),
+                    event.event_id,
+                    json.dumps(envelope(event), ensure_ascii=False, separators=(",", ":")).encode(),
                 )
-        return jobs
+                for delivery, event, subscription in rows
+            ]
 
     async def _send(self, client: httpx.AsyncClient, job: Job) -> None:
         started = self.clock.now()

@@ -5,6 +5,8 @@ from __future__ import annotations
 import itertools
 import json
 import random
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
@@ -164,3 +166,19 @@ def test_our_signature_is_the_standard_one() -> None:
     ours = signing.headers([secret], "evt_1", 1_800_000_000, body)["webhook-signature"]
     theirs = Webhook(secret).sign("evt_1", datetime.fromtimestamp(1_800_000_000, UTC), body.decode())
     assert ours == theirs
+
+
+def test_concurrent_workers_never_claim_the_same_delivery(db: Database) -> None:
+    subscribe(db, "http://127.0.0.1:9/hook", [signing.new_secret()])
+    emit_events(db, 60)
+    workers = [DeliveryWorker(db, timeout=1, lease=60, batch=20) for _ in range(4)]
+    barrier = threading.Barrier(len(workers))
+
+    def claim(worker: DeliveryWorker) -> list[int]:
+        barrier.wait()
+        return [job.delivery_id for job in worker.claim()]
+
+    with ThreadPoolExecutor(len(workers)) as pool:
+        claimed = list(pool.map(claim, workers))
+    ids = [delivery_id for batch in claimed for delivery_id in batch]
+    assert len(ids) == len(set(ids)) == 60
