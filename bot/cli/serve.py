@@ -1,4 +1,4 @@
-"""`voicebot serve`: the platform in one process — dialog service, REST API, SIP phone and dialer."""
+"""`voicebot serve`: the platform in one process — dialog service, REST API, SIP phone, dialer, webhook delivery."""
 
 import asyncio
 
@@ -11,6 +11,7 @@ from bot.campaigns.clock import SystemClock
 from bot.campaigns.dialer import Dialer
 from bot.cli import app, fail, settings, stop_signal
 from bot.config import Settings
+from bot.crm.delivery import DeliveryWorker
 from bot.dialog.engine import DialogError
 from bot.dialog.loader import ScriptErrors
 from bot.dialog.service import DialogService
@@ -22,7 +23,7 @@ from voice.models import ModelError, asr_model_dir
 
 @app.command("serve")
 def serve() -> None:
-    """Run the platform until Ctrl-C: dialog service, REST API, SIP phone (inbound calls) and the dialer."""
+    """Run the platform until Ctrl-C: dialog service, REST API, SIP phone (inbound calls), dialer, CRM webhooks."""
     config = settings()
 
     async def run() -> None:
@@ -34,6 +35,7 @@ def serve() -> None:
             async with PhoneCalls(config, dialogs.catalogue, dialogs.client) as calls:
                 stop = asyncio.Event()
                 dialer = asyncio.create_task(Dialer(database, calls, SystemClock(), config.dialer).run(stop))
+                webhooks = asyncio.create_task(DeliveryWorker(database).run(stop))
                 base = f"http://{config.api.host}:{config.api.port}{API_PREFIX}"
                 phone = config.telephony
                 logger.info(
@@ -44,7 +46,7 @@ def serve() -> None:
                 _warn_missing_models(config)
                 await stop_signal()
                 stop.set()
-                await dialer
+                await asyncio.gather(dialer, webhooks)
             await api.stop_serving()
 
     try:
