@@ -209,3 +209,66 @@ class WebhookAttempt(Base):
     status: Mapped[int | None] = mapped_column(Integer, doc="HTTP status, None on a network error or timeout")
     error: Mapped[str] = mapped_column(Text, default="")
     result: Mapped[str] = mapped_column(String(16), doc="delivered, retry or dead")
+
+
+class Call(Base):
+    """One phone call of the robot, inbound or outbound: a row from the first ring, completed when it ends.
+
+    Outbound calls point at their campaign attempt. `turns` holds the voice pipeline's per-turn records
+    (step, kind, latency stages in ms); `transcript` the timestamped lines.
+    """
+
+    __tablename__ = "calls"
+    __table_args__ = (Index("ix_calls_started", "started_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[str] = mapped_column(
+        String(64), unique=True, doc="the conversation id, also the recording name"
+    )
+    direction: Mapped[str] = mapped_column(String(8), doc="inbound or outbound")
+    state: Mapped[str] = mapped_column(
+        String(16), default="ringing", index=True, doc="ringing, active or ended"
+    )
+    attempt_id: Mapped[int | None] = mapped_column(ForeignKey("attempts.id", ondelete="SET NULL"), index=True)
+    campaign_id: Mapped[int | None] = mapped_column(
+        ForeignKey("campaigns.id", ondelete="SET NULL"), index=True
+    )
+    script: Mapped[str] = mapped_column(String(100), default="")
+    language: Mapped[str] = mapped_column(String(8), default="")
+    caller: Mapped[str] = mapped_column(String(64), default="", doc="the calling number (From)")
+    called: Mapped[str] = mapped_column(String(64), default="", doc="the called number (To, the DID inbound)")
+    node: Mapped[str] = mapped_column(String(64), default="")
+    started_at: Mapped[datetime] = mapped_column(doc="INVITE received (inbound) or sent (outbound)")
+    answered_at: Mapped[datetime | None]
+    ended_at: Mapped[datetime | None]
+    ring_seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    talk_seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    outcome: Mapped[str] = mapped_column(String(32), default="", index=True)
+    outcome_data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    slots: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    transcript: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    turns: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    ended_by: Mapped[str] = mapped_column(String(32), default="")
+    barge_ins: Mapped[int] = mapped_column(Integer, default=0)
+    amd: Mapped[str] = mapped_column(String(64), default="")
+    recording_path: Mapped[str] = mapped_column(Text, default="")
+    error: Mapped[str] = mapped_column(Text, default="")
+
+
+class Handoff(Base):
+    """A transfer of a call to human agents: requested, then completed (agent answered) or failed."""
+
+    __tablename__ = "handoffs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), index=True)
+    queue: Mapped[str] = mapped_column(String(64), doc="the agent queue named by the script")
+    target: Mapped[str] = mapped_column(String(200), default="", doc="the SIP URI or extension of the queue")
+    reason: Mapped[str] = mapped_column(String(32), default="", doc="qualified, requested or stuck")
+    state: Mapped[str] = mapped_column(String(16), default="requested", index=True)
+    context: Mapped[dict[str, Any]] = mapped_column(default=dict, doc="what the agent's screen pop shows")
+    requested_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+    answer_seconds: Mapped[float | None] = mapped_column(Float, doc="REFER sent → agent answered")
+    failure: Mapped[str] = mapped_column(Text, default="")
+    callback_at: Mapped[datetime | None] = mapped_column(doc="the callback scheduled after a failure")

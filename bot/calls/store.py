@@ -1,0 +1,160 @@
+"""Every call of the robot in the database (`calls` table), with its CRM events in the same transactions.
+
+A row is written at the first ring (`call.started`), updated when the call is answered (`call.answered`) and when
+it ends (`call.completed` with outcome, slots, transcript, durations and the recording's API link). The writes run
+in a worker thread: the event loop carrying the calls' audio never waits on the database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.crm.outbox import EventType, emit
+from bot.storage.db import Database
+from bot.storage.models import Call
+
+
+class CallState(StrEnum):
+    RINGING = "ringing"
+    ACTIVE = "active"
+    ENDED = "ended"
+
+
+@dataclass(frozen=True)
+class CallStart:
+    """Who calls whom, known at the first ring."""
+
+    call_id: str
+    direction: str  # "inbound" | "outbound"
+    caller: str
+    called: str
+    script: str = ""
+    language: str = ""
+    campaign_id: int | None = None
+    contact_id: int | None = None
+    attempt_id: int | None = None
+
+
+@dataclass(frozen=True)
+class CallEnd:
+    """What the call produced; `outcome` is empty when it was never answered."""
+
+    outcome: str = ""
+    outcome_data: dict[str, Any] = field(default_factory=dict)
+    slots: dict[str, Any] = field(default_factory=dict)
+    transcript: list[dict[str, Any]] = field(default_factory=list)
+    turns: list[dict[str, Any]] = field(default_factory=list)
+    ended_by: str = ""
+    barge_ins: int = 0
+    amd: str = ""
+    recording_path: str = ""
+    error: str = ""
+
+
+def recording_link(call_id: str) -> str:
+    """The API path a CRM fetches a call's recording from (with an API key of read scope)."""
+    return f"/api/v1/calls/{call_id}/recording"
+
+
+def _payload(call: Call, contact_id: int | None = None) -> dict[str, Any]:
+    payload: dict[str, Any] = {
+        "call_id": call.call_id,
+        "direction": call.direction,
+        "caller": call.caller,
+        "called": call.called,
+        "script": call.script,
+        "language": call.language,
+        "campaign_id": call.campaign_id,
+        "attempt_id": call.attempt_id,
+        "started_at": call.started_at.isoformat(),
+    }
+    if contact_id is not None:
+        payload["contact_id"] = contact_id
+    return payload
+
+
+class CallStore:
+    """Writes the `calls` rows of this node (`node` names the worker process)."""
+
+    def __init__(self, db: Database, node: str = "") -> None:
+        self.db, self.node = db, node
+
+    async def started(self, start: CallStart) -> None:
+        await asyncio.to_thread(self._started, start, datetime.now(UTC))
+
+    async def answered(self, call_id: str) -> None:
+        await asyncio.to_thread(self._answered, call_id, datetime.now(UTC))
+
+    async def ended(self, call_id: str, end: CallEnd) -> None:
+        await asyncio.to_thread(self._ended, call_id, end, datetime.now(UTC))
+
+    def _started(self, start: CallStart, now: datetime) -> None:
+        with self.db.session() as session:
+            call = Call(
+                call_id=start.call_id,
+                direction=start.direction,
+                state=CallState.RINGING,
+                attempt_id=start.attempt_id,
+                campaign_id=start.campaign_id,
+                script=start.script,
+                language=start.language,
+                caller=start.caller,
+                called=start.called,
+                node=self.node,
+                started_at=now,
+            )
+            session.add(call)
+            session.flush()
+            emit(session, EventType.CALL_STARTED, _payload(call, start.contact_id), now)
+
+    def _answered(self, call_id: str, now: datetime) -> None:
+        with self.db.session() as session:
+            call = _get(session, call_id)
+            call.state, call.answered_at = CallState.ACTIVE, now
+            call.ring_seconds = round((now - call.started_at).total_seconds(), 3)
+            emit(session, EventType.CALL_ANSWERED, {**_payload(call), "answered_at": now.isoformat()}, now)
+
+    def _ended(self, call_id: str, end: CallEnd, now: datetime) -> None:
+        with self.db.session() as session:
+            call = _get(session, call_id)
+            if call.answered_at is None:
+                call.ring_seconds = round((now - call.started_at).total_seconds(), 3)
+            else:
+                call.talk_seconds = round((now - call.answered_at).total_seconds(), 3)
+            call.state, call.ended_at = CallState.ENDED, now
+            call.outcome, call.outcome_data, call.slots = end.outcome, end.outcome_data, end.slots
+            call.transcript, call.turns = end.transcript, end.turns
+            call.ended_by, call.barge_ins, call.amd = end.ended_by, end.barge_ins, end.amd
+            call.recording_path, call.error = end.recording_path, end.error
+            emit(
+                session,
+                EventType.CALL_COMPLETED,
+                {
+                    **_payload(call),
+                    "answered_at": call.answered_at.isoformat() if call.answered_at else None,
+                    "ended_at": now.isoformat(),
+                    "ring_seconds": call.ring_seconds,
+                    "talk_seconds": call.talk_seconds,
+                    "outcome": call.outcome,
+                    "outcome_data": call.outcome_data,
+                    "slots": call.slots,
+                    "transcript": call.transcript,
+                    "ended_by": call.ended_by,
+                    "recording": recording_link(call.call_id) if call.recording_path else None,
+                },
+                now,
+            )
+
+
+def _get(session: Session, call_id: str) -> Call:
+    call = session.scalar(select(Call).where(Call.call_id == call_id))
+    if call is None:
+        raise LookupError(f"no call {call_id}")
+    return call

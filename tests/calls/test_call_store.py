@@ -1,0 +1,50 @@
+"""The `calls` rows and their CRM events, written together (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+
+from bot.calls.store import CallEnd, CallStart, CallStore, recording_link
+from bot.crm.subscriptions import create as create_subscription
+from bot.storage.models import Call, WebhookDelivery, WebhookEvent
+
+
+async def test_a_call_row_follows_the_call_and_each_step_emits_its_event(db):
+    with db.session() as session:
+        create_subscription(session, "http://127.0.0.1:9/hook", ["*"], now=datetime.now(UTC))
+    store = CallStore(db, node="n1")
+    await store.started(
+        CallStart("c1", "inbound", caller="+79161234567", called="4951112233", script="inbound")
+    )
+    await store.answered("c1")
+    end = CallEnd(
+        outcome="resolved",
+        slots={"x": 1},
+        transcript=[{"role": "bot", "text": "hi"}],
+        recording_path="/r.wav",
+    )
+    await store.ended("c1", end)
+    with db.session() as session:
+        call = session.scalar(select(Call))
+        events = session.scalars(select(WebhookEvent).order_by(WebhookEvent.id)).all()
+        deliveries = session.scalars(select(WebhookDelivery)).all()
+    assert (call.state, call.node, call.outcome, call.slots) == ("ended", "n1", "resolved", {"x": 1})
+    assert call.answered_at is not None and call.ended_at >= call.answered_at >= call.started_at
+    assert [e.type for e in events] == ["call.started", "call.answered", "call.completed"]
+    completed = events[-1].payload
+    assert completed["recording"] == recording_link("c1") and completed["outcome"] == "resolved"
+    assert completed["called"] == "4951112233" and completed["transcript"] == [{"role": "bot", "text": "hi"}]
+    assert len(deliveries) == 3
+
+
+async def test_an_unanswered_call_has_ring_time_and_no_recording(db):
+    store = CallStore(db)
+    await store.started(CallStart("c2", "outbound", caller="", called="+79160000000", campaign_id=None))
+    await store.ended("c2", CallEnd(error="486 Busy Here"))
+    with db.session() as session:
+        call = session.scalar(select(Call))
+        completed = session.scalars(select(WebhookEvent).where(WebhookEvent.type == "call.completed")).one()
+    assert call.answered_at is None and call.talk_seconds == 0 and call.error == "486 Busy Here"
+    assert completed.payload["recording"] is None and completed.payload["answered_at"] is None
