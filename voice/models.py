@@ -40,6 +40,7 @@ class ModelFile(BaseModel):
 
     url: str
     sha256: str | None = None
+    md5: str | None = None  # only where the publisher gives md5 and no sha256 (Vosk's model-list.json)
     size: int | None = None
     approx_mb: float | None = None
 
@@ -74,8 +75,12 @@ def pull_command(model_id: str) -> str:
     return f"voicebot models pull {model_id}"
 
 
-def download(client: httpx.Client, file: ModelFile, target: Path, progress: Progress | None = None) -> str:
-    """Download `file.url` to `target`, resuming a partial `target` with an HTTP Range request; returns sha256."""
+def download(
+    client: httpx.Client, file: ModelFile, target: Path, progress: Progress | None = None
+) -> tuple[str, str]:
+    """Download `file.url` to `target`, resuming a partial `target` with an HTTP Range request.
+
+    Returns the file's (sha256, md5)."""
     target.parent.mkdir(parents=True, exist_ok=True)
     have = target.stat().st_size if target.exists() else 0
     headers = {"Range": f"bytes={have}-"} if have else {}
@@ -94,7 +99,7 @@ def download(client: httpx.Client, file: ModelFile, target: Path, progress: Prog
         raise ModelError(
             f"{file.url}: {size} bytes, the catalogue says {file.size}; the partial file was removed"
         )
-    return sha256_of(target)
+    return digests_of(target)
 
 
 def _fetch(
@@ -123,11 +128,19 @@ def _fetch(
 
 
 def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
+    return digests_of(path, md5=False)[0]
+
+
+def digests_of(path: Path, *, md5: bool = True) -> tuple[str, str]:
+    """(sha256, md5) of a file in one read; md5 is "" when not asked for."""
+    sha = hashlib.sha256()
+    md = hashlib.md5(usedforsecurity=False) if md5 else None
     with path.open("rb") as f:
         while block := f.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()
+            sha.update(block)
+            if md:
+                md.update(block)
+    return sha.hexdigest(), md.hexdigest() if md else ""
 
 
 def pull(
@@ -155,24 +168,34 @@ def pull(
     fetched: list[tuple[Path, str, str]] = []  # (path, sha256, how it was checked)
     try:
         for file in entry.files:
-            expected = checksums.get(file.name) or file.sha256
+            algorithm, expected = _expected_digest(file, checksums)
             if expected is None and not trust:
                 raise ModelError(
-                    f"{file.name}: the catalogue has no sha256 for it (it was written offline); pass "
-                    f"--sha256 {file.name}=HEX from the publisher, or --trust to accept and record what is downloaded"
+                    f"{file.name}: the catalogue has no checksum for it; pass --sha256 {file.name}=HEX from "
+                    "the publisher, or --trust to accept and record what is downloaded"
                 )
             path = downloads / file.name
-            digest = download(client, file, path, progress(file.name) if progress else None)
-            if expected is not None and digest != expected.lower():
+            sha256, md5 = download(client, file, path, progress(file.name) if progress else None)
+            got = md5 if algorithm == "md5" else sha256
+            if expected is not None and got != expected.lower():
                 path.unlink()
                 raise ModelError(
-                    f"{file.name}: sha256 {digest} does not match the expected {expected}; removed"
+                    f"{file.name}: {algorithm} {got} does not match the expected {expected}; removed"
                 )
-            fetched.append((path, digest, "sha256 matched" if expected else "trusted on first use"))
+            fetched.append((path, sha256, f"{algorithm} matched" if expected else "trusted on first use"))
     finally:
         if own_client:
             client.close()
     return _install(settings.models_dir, model_id, entry, fetched)
+
+
+def _expected_digest(file: ModelFile, checksums: dict[str, str]) -> tuple[str, str | None]:
+    """Which digest a download is checked against: a given sha256, the catalogue's sha256, else its md5."""
+    if sha256 := checksums.get(file.name) or file.sha256:
+        return "sha256", sha256
+    if file.md5:
+        return "md5", file.md5
+    return "sha256", None
 
 
 def _install(

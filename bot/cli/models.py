@@ -19,9 +19,10 @@ def list_models() -> None:
     for model_id, entry in load_catalogue(voice.catalogue).items():
         size = sum(f.approx_mb or 0 for f in entry.files)
         state = "installed" if installed(voice.models_dir, model_id) else "-"
-        checksum = "sha256" if all(f.sha256 for f in entry.files) else "no sha256"
+        checks = {"sha256" if f.sha256 else "md5" if f.md5 else "none" for f in entry.files}
+        checksum = "+".join(sorted(checks))
         typer.echo(
-            f"{model_id:18} {entry.kind:3} {entry.lang:2} {size:6.0f} MB  {checksum:9}  {state:9}  {entry.description}"
+            f"{model_id:18} {entry.kind:3} {entry.lang:2} {size:6.0f} MB  {checksum:6}  {state:9}  {entry.description}"
         )
 
 

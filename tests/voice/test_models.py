@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -18,7 +19,7 @@ from typing import ClassVar
 import pytest
 
 from voice.config import VoiceSettings
-from voice.models import ModelError, asr_model_dir, model_path, pull, verify
+from voice.models import ModelError, asr_model_dir, load_catalogue, model_path, pull, verify
 
 VOICEBOT = str(Path(sys.executable).parent / "voicebot")
 
@@ -74,11 +75,20 @@ def server():
     httpd.shutdown()
 
 
-def catalogue(tmp_path: Path, base: str, archive: bytes, sha256: str | None) -> VoiceSettings:
+def catalogue(
+    tmp_path: Path,
+    base: str,
+    archive: bytes,
+    sha256: str | None,
+    *,
+    md5: str | None = None,
+    size: int | None = None,
+) -> VoiceSettings:
     Files.files["/models/vosk-model-test-0.1.zip"] = archive
     Files.files["/voices/test.onnx"] = b"onnx" * 1000
     Files.files["/voices/test.onnx.json"] = b'{"audio": {"sample_rate": 22050}}'
     digest = f'"{sha256}"' if sha256 else "null"
+    extra = (f"\n        md5: \"{md5}\"" if md5 else "") + (f"\n        size: {size}" if size is not None else "")
     path = tmp_path / "catalogue.yml"
     path.write_text(
         f"""models:
@@ -89,7 +99,7 @@ def catalogue(tmp_path: Path, base: str, archive: bytes, sha256: str | None) -> 
     unpack: zip
     files:
       - url: {base}/models/vosk-model-test-0.1.zip
-        sha256: {digest}
+        sha256: {digest}{extra}
   voice-test:
     kind: tts
     lang: ru
@@ -152,6 +162,34 @@ def test_an_unknown_checksum_is_refused_unless_given_or_trusted(tmp_path, server
     pull(settings, "vosk-test", checksums={"vosk-model-test-0.1.zip": hashlib.sha256(archive).hexdigest()})
     path = pull(settings, "vosk-test", trust=True)
     assert '"check": "trusted on first use"' in (path / "manifest.json").read_text()
+
+
+def test_an_md5_only_archive_is_checked_by_md5_and_exact_size(tmp_path, server):
+    archive = vosk_zip()
+    md5 = hashlib.md5(archive).hexdigest()
+    wrong_size = catalogue(tmp_path, server, archive, None, md5=md5, size=len(archive) + 1)
+    with pytest.raises(ModelError, match="the catalogue says"):
+        pull(wrong_size, "vosk-test")
+    with pytest.raises(ModelError, match=f"md5 {md5} does not match"):
+        pull(catalogue(tmp_path, server, archive, None, md5="0" * 32, size=len(archive)), "vosk-test")
+    path = pull(catalogue(tmp_path, server, archive, None, md5=md5, size=len(archive)), "vosk-test")
+    assert '"check": "md5 matched"' in (path / "manifest.json").read_text()
+    assert verify(tmp_path / "models", "vosk-test") == []
+
+
+def test_the_shipped_catalogue_has_a_checksum_and_exact_size_for_every_file_but_the_big_vosk_model():
+    entries = load_catalogue(Path(__file__).parents[2] / "voice" / "catalogue.yml")
+    unchecked = [f.name for entry in entries.values() for f in entry.files if not (f.sha256 or f.md5)]
+    assert unchecked == ["vosk-model-ru-0.42.zip"]
+    for entry in entries.values():
+        for f in entry.files:
+            if f.sha256 or f.md5:
+                assert f.size and f.size > 0, f.name
+                assert (
+                    re.fullmatch(r"[0-9a-f]{64}", f.sha256)
+                    if f.sha256
+                    else re.fullmatch(r"[0-9a-f]{32}", f.md5)
+                )
 
 
 def test_a_piper_voice_is_installed_as_its_files(tmp_path, server):
