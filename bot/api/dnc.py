@@ -38,13 +38,13 @@ def list_entries(
 
 @router.post("", status_code=status.HTTP_201_CREATED, dependencies=[Depends(require(Scope.WRITE))])
 def add_entry(body: DncIn, request: Request, session: DbSession, now: Now) -> dict[str, str | bool | int]:
-    """Add a number; its pending contacts (in that campaign, or everywhere) are marked do-not-call."""
+    """Add a number; its pending contacts (in that campaign, or everywhere) are marked do-not-call. A new entry
+    emits `contact.do_not_call`."""
     phone = _phone(request, body.phone)
     if body.campaign_id is not None:
         service.get(session, body.campaign_id)
-    added = dnc.add(session, phone, now, body.campaign_id, body.reason)
-    blocked = dnc.block_contacts(session, phone, body.campaign_id)
-    return {"phone": phone, "added": added, "contacts_blocked": blocked}
+    listing = dnc.add(session, phone, now, body.campaign_id, body.reason, dnc.Source.API)
+    return {"phone": phone, "added": listing.added, "contacts_blocked": len(listing.contact_ids)}
 
 
 @router.post("/import", response_model=ImportOut, dependencies=[Depends(require(Scope.WRITE))])

@@ -12,16 +12,19 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
+import os
 import socket
 from collections import defaultdict
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from loguru import logger
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session
 
+from bot.campaigns import service
 from bot.campaigns.clock import Clock
+from bot.campaigns.nodes import NodeLease, advisory_key
 from bot.campaigns.placer import AmdResult, CallPlacer, CallReport, CallRequest, TelephonyResult
 from bot.campaigns.rules import CampaignRules, Preset, RetryReason, next_allowed
 from bot.campaigns.service import CampaignState
@@ -32,6 +35,7 @@ from bot.storage.db import Database
 from bot.storage.models import Attempt, Campaign, Contact
 
 HISTORY_DAYS = 32  # covers the 230-FZ month
+STALE_CHECK = timedelta(seconds=30)  # how often a running node looks for dead nodes' calls
 
 
 def callback_time(report: CallReport) -> datetime | None:
@@ -61,14 +65,6 @@ def retry_reason(report: CallReport) -> RetryReason | None:
     return None
 
 
-@dataclass
-class _Bucket:
-    """Token bucket for a campaign's pacing (calls per second)."""
-
-    tokens: float
-    stamp: datetime
-
-
 class Dialer:
     """Schedules and places calls for all running campaigns; one instance per node."""
 
@@ -78,38 +74,57 @@ class Dialer:
         self.clock = clock
         self.settings = settings
         self._calls: set[asyncio.Task[None]] = set()
-        self._buckets: dict[int, _Bucket] = {}
         self._rules_cache: dict[int, tuple[str, CampaignRules]] = {}
         self._next_completion_check: dict[int, datetime] = {}
         self.decisions = 0  # contacts decided (dialled, deferred or given up), for benchmarks
-        self.node = settings.node or socket.gethostname()
+        self.node = settings.node or f"{socket.gethostname()[:50]}:{os.getpid()}"
+        self._lease = NodeLease(db, self.node)
+        self._next_stale_check: datetime | None = None
 
     # -- start-up -------------------------------------------------------------------------------------------
 
     def reconcile(self) -> int:
-        """Settle attempts this node's previous process left in flight; returns how many. Run before the first
-        tick. Other nodes' attempts are theirs: each node reconciles its own (`dialer.node`) and those
-        claimed before attempts had a node."""
+        """Take this node's lease, then settle the attempts left in flight by this node's previous process and by
+        dead nodes (whose lease no process holds, `bot/campaigns/nodes.py`); returns how many. Run before the
+        first tick. A live node's calls are its own: they are never touched."""
+        self._lease.acquire()
+        return self._settle(own=True)
+
+    def close(self) -> None:
+        """Give up this node's lease (its process stops); call when its calls are over."""
+        self._lease.release()
+
+    def _settle(self, own: bool) -> int:
+        """Mark in-flight attempts of dead nodes (and with `own`, of this node) `interrupted` and requeue their
+        contacts under the `failed` retry rule."""
         now = self.clock.now()
         with self.db.session() as session:
-            stale = list(
-                session.scalars(
-                    select(Attempt).where(Attempt.state == "in_flight", Attempt.node.in_((self.node, "")))
+            nodes = list(session.scalars(select(Attempt.node).where(Attempt.state == "in_flight").distinct()))
+            with self._lease.dead(nodes) as dead:
+                settled = [*dead, self.node] if own else dead
+                stale = list(
+                    session.scalars(
+                        select(Attempt).where(Attempt.state == "in_flight", Attempt.node.in_(settled))
+                    )
                 )
-            )
-            for attempt in stale:
-                attempt.state = "interrupted"
-                attempt.result = "interrupted"
-                attempt.finished_at = now
-                attempt.error = (
-                    "the dialer stopped during this call; the call may or may not have been placed"
-                )
-                rules = CampaignRules.model_validate(session.get(Campaign, attempt.campaign_id).rules)
-                self._reschedule(
-                    session, attempt.contact_id, rules, RetryReason.FAILED, None, "interrupted", now
-                )
+                for attempt in stale:
+                    attempt.state = "interrupted"
+                    attempt.result = "interrupted"
+                    attempt.finished_at = now
+                    attempt.error = (
+                        "the dialer stopped during this call; the call may or may not have been placed"
+                    )
+                    rules = CampaignRules.model_validate(session.get(Campaign, attempt.campaign_id).rules)
+                    self._reschedule(
+                        session, attempt.contact_id, rules, RetryReason.FAILED, None, "interrupted", now
+                    )
+                session.flush()
         if stale:
-            logger.warning("reconciled {} attempts interrupted by a previous stop", len(stale))
+            logger.warning(
+                "reconciled {} attempts interrupted by the stop of dialer node(s) {}",
+                len(stale),
+                ", ".join(sorted({a.node for a in stale})),
+            )
         return len(stale)
 
     # -- scheduling -----------------------------------------------------------------------------------------
@@ -119,6 +134,10 @@ class Dialer:
 
         Database work runs in a worker thread so the event loop (and the calls' audio on it) never waits."""
         now = self.clock.now()
+        if self._next_stale_check is None or now >= self._next_stale_check:
+            await asyncio.to_thread(self._lease.acquire)
+            await asyncio.to_thread(self._settle, False)
+            self._next_stale_check = now + STALE_CHECK
         campaigns, in_flight = await asyncio.to_thread(self._running)
         started = 0
         for campaign in campaigns:
@@ -127,15 +146,10 @@ class Dialer:
                 await asyncio.to_thread(self._finish, campaign.id, now, "end date passed")
                 continue
             busy = in_flight.get(campaign.id, 0)
-            capacity = min(
-                rules.max_concurrent - busy,
-                self.settings.max_lines - len(self._calls),
-                self._tokens(campaign.id, rules, now),
-            )
+            capacity = min(rules.max_concurrent - busy, self.settings.max_lines - len(self._calls))
             requests, due = await asyncio.to_thread(self._schedule, campaign, rules, now, capacity)
             for request in requests:
                 self._launch(request, rules)
-            self._buckets[campaign.id].tokens -= len(requests)
             started += len(requests)
             if due == 0 and busy == 0:
                 await asyncio.to_thread(self._complete_if_done, campaign.id, now)
@@ -166,20 +180,13 @@ class Dialer:
             cached = self._rules_cache[campaign.id] = (stored, CampaignRules.model_validate(campaign.rules))
         return cached[1]
 
-    def _tokens(self, campaign_id: int, rules: CampaignRules, now: datetime) -> int:
-        burst = max(1.0, rules.pacing_cps)
-        bucket = self._buckets.setdefault(campaign_id, _Bucket(burst, now))
-        elapsed = max(0.0, (now - bucket.stamp).total_seconds())
-        bucket.tokens = min(burst, bucket.tokens + elapsed * rules.pacing_cps)
-        bucket.stamp = now
-        return int(bucket.tokens)
-
     def _schedule(
         self, campaign: Campaign, rules: CampaignRules, now: datetime, capacity: int
     ) -> tuple[list[CallRequest], int]:
         """Decide due contacts batch by batch: claim (up to `capacity`), defer to their next allowed time, or
-        give up (no window left). Stops at the first batch that has more dialable contacts than capacity.
-        Returns (claimed attempts to place, due contacts seen)."""
+        give up (no window left). Stops at the first batch whose dialable contacts are not all claimed (capacity,
+        the campaign's limits over all nodes, or another node claiming them). Returns (claimed attempts to place,
+        due contacts seen)."""
         claimed: list[CallRequest] = []
         seen = 0
         while True:
@@ -225,13 +232,10 @@ class Dialer:
                         .where(Contact.id.in_(hopeless))
                         .values(state="unreachable", note="no calling window left")
                     )
-            for contact_id in ready:
-                if len(claimed) >= capacity:
-                    return claimed, seen
-                request = self._claim(contact_id, campaign, rules, now)
-                if request is not None:
-                    claimed.append(request)
-            if len(due) < self.settings.batch_size or len(claimed) >= capacity:
+            wanted = ready[: max(0, capacity - len(claimed))]
+            requests, complete = self._claim(wanted, campaign, rules, now) if wanted else ([], True)
+            claimed += requests
+            if len(due) < self.settings.batch_size or len(wanted) < len(ready) or not complete:
                 return claimed, seen
 
     def _history(self, session: Session, phones: list[str], now: datetime) -> dict[str, list[datetime]]:
@@ -250,54 +254,110 @@ class Dialer:
         return history
 
     def _claim(
-        self, contact_id: int, campaign: Campaign, rules: CampaignRules, now: datetime
-    ) -> CallRequest | None:
-        """Atomically turn a pending contact into an in-flight attempt; None if someone else took it, or it is
-        on the do-not-call list, or (re-checked under the transaction) a legal cap would be exceeded."""
+        self, ready: list[int], campaign: Campaign, rules: CampaignRules, now: datetime
+    ) -> tuple[list[CallRequest], bool]:
+        """Turn ready contacts into in-flight attempts in one transaction under the campaign's claim lock, so its
+        limits hold over all nodes: calls in flight (`max_concurrent`) and recent starts (`pacing_cps`) are
+        counted in the database. A contact is skipped when another node holds it (`SKIP LOCKED`) or took it;
+        one on the do-not-call list is marked, a debtor over a 230-FZ cap deferred (caps re-checked under a lock
+        on the number). Returns the claimed requests and whether every ready contact was decided."""
         with self.db.session() as session:
-            contact = session.get(Contact, contact_id)
-            if contact is None or contact.state != "pending":
-                return None
-            if dnc.is_blocked(session, contact.phone, campaign.id):
-                contact.state, contact.note = "dnc", "do-not-call list"
-                return None
-            if rules.has_caps:
-                zones = contact.timezones.split(",") if contact.timezones else []
-                history = self._history(session, [contact.phone], now).get(contact.phone, ())
-                when = next_allowed(rules, zones, now, history)
-                if when is None or when > now:
-                    contact.next_attempt_at = when or contact.next_attempt_at
-                    return None
-            claimed = session.execute(
-                update(Contact)
-                .where(Contact.id == contact_id, Contact.state == "pending")
-                .values(state="in_flight", attempts=Contact.attempts + 1)
-            ).rowcount
-            if claimed != 1:
-                return None
-            attempt = Attempt(
-                campaign_id=campaign.id,
-                contact_id=contact_id,
-                phone=contact.phone,
-                number=contact.attempts + 1,
-                state="in_flight",
-                node=self.node,
-                debt_preset=rules.preset is Preset.DEBT_230FZ,
-                started_at=now,
+            if not self._lock_campaign(session, campaign.id):
+                return [], False
+            in_flight = session.scalar(
+                select(func.count()).where(Attempt.campaign_id == campaign.id, Attempt.state == "in_flight")
             )
-            session.add(attempt)
+            room = min(rules.max_concurrent - in_flight, self._pacing_room(session, campaign.id, rules, now))
+            if room <= 0:
+                return [], False
+            contacts = session.scalars(
+                select(Contact)
+                .where(Contact.id.in_(ready), Contact.state == "pending")
+                .order_by(Contact.next_attempt_at, Contact.id)
+                .with_for_update(skip_locked=True)
+            ).all()
+            taken: list[Contact] = []
+            decided = len(ready) - len(contacts)  # another node took these since they were read
+            for contact in contacts:
+                if len(taken) >= room:
+                    break
+                decided += 1
+                if dnc.is_blocked(session, contact.phone, campaign.id):
+                    contact.state, contact.note = "dnc", "do-not-call list"
+                    continue
+                if rules.has_caps:
+                    if not self.db.is_sqlite:  # one debtor, several campaigns: one claim at a time
+                        lock = text("SELECT pg_advisory_xact_lock(:k)")
+                        session.execute(lock, {"k": advisory_key(f"debtor:{contact.phone}")})
+                    zones = contact.timezones.split(",") if contact.timezones else []
+                    history = self._history(session, [contact.phone], now).get(contact.phone, ())
+                    when = next_allowed(rules, zones, now, history)
+                    if when is None or when > now:
+                        contact.next_attempt_at = when or contact.next_attempt_at
+                        continue
+                contact.state = "in_flight"
+                contact.attempts += 1
+                taken.append(contact)
+            attempts = [
+                Attempt(
+                    campaign_id=campaign.id,
+                    contact_id=contact.id,
+                    phone=contact.phone,
+                    number=contact.attempts,
+                    state="in_flight",
+                    node=self.node,
+                    debt_preset=rules.preset is Preset.DEBT_230FZ,
+                    started_at=now,
+                )
+                for contact in taken
+            ]
+            session.add_all(attempts)
             session.flush()
-            variables = {**campaign.variables, **contact.variables, "name": contact.name}
-            return CallRequest(
-                attempt_id=attempt.id,
-                campaign_id=campaign.id,
-                contact_id=contact_id,
-                phone=contact.phone,
-                caller_id=campaign.caller_id,
-                script=campaign.script,
-                language=campaign.language,
-                variables=variables,
-            )
+            requests = [
+                CallRequest(
+                    attempt_id=attempt.id,
+                    campaign_id=campaign.id,
+                    contact_id=contact.id,
+                    phone=contact.phone,
+                    caller_id=campaign.caller_id,
+                    script=campaign.script,
+                    language=campaign.language,
+                    variables={**campaign.variables, **contact.variables, "name": contact.name},
+                )
+                for attempt, contact in zip(attempts, taken, strict=True)
+            ]
+            return requests, decided == len(ready)
+
+    def _lock_campaign(self, session: Session, campaign_id: int) -> bool:
+        """Serialise claims of one campaign over all nodes; False if it is no longer running. PostgreSQL locks
+        its row; SQLite starts the transaction with a write (a no-op UPDATE), taking the database write lock
+        first so that what is read next is current."""
+        running = Campaign.id == campaign_id, Campaign.state == CampaignState.RUNNING
+        if self.db.is_sqlite:
+            touched = session.execute(
+                update(Campaign)
+                .where(*running)
+                .values(priority=Campaign.priority)
+                .execution_options(synchronize_session=False)
+            ).rowcount
+            return touched == 1
+        return session.scalar(select(Campaign.id).where(*running).with_for_update()) is not None
+
+    @staticmethod
+    def _pacing_room(session: Session, campaign_id: int, rules: CampaignRules, now: datetime) -> int:
+        """Calls the campaign may start now over all nodes: at most n = ceil(max(1, pacing_cps)) starts in any
+        n / pacing_cps seconds (a token bucket of n tokens, read from the campaign's last n attempts)."""
+        burst = math.ceil(max(1.0, rules.pacing_cps))
+        window = timedelta(seconds=burst / rules.pacing_cps)
+        recent = (
+            select(Attempt.started_at.label("at"))
+            .where(Attempt.campaign_id == campaign_id)
+            .order_by(Attempt.id.desc())
+            .limit(burst)
+            .subquery()
+        )
+        started = session.scalar(select(func.count()).select_from(recent).where(recent.c.at > now - window))
+        return burst - started
 
     def _launch(self, request: CallRequest, rules: CampaignRules) -> None:
         task = asyncio.create_task(self._call(request, rules), name=f"call-{request.attempt_id}")
@@ -339,16 +399,21 @@ class Dialer:
             attempt.error = report.error
             label = attempt.outcome or attempt.result
             if report.outcome is Outcome.DO_NOT_CALL:
-                dnc.add(session, attempt.phone, now, reason=f"asked during call {attempt_id}")
-                dnc.block_contacts(session, attempt.phone)
                 session.execute(
                     update(Contact)
                     .where(Contact.id == attempt.contact_id)
                     .values(state="dnc", last_result=label)
                 )
+                why = f"asked during call {attempt_id}"
+                dnc.add(session, attempt.phone, now, None, why, dnc.Source.DIALOG, [attempt.contact_id])
                 return
             reason = retry_reason(report)
             self._reschedule(session, attempt.contact_id, rules, reason, callback_time(report), label, now)
+            state = session.scalar(select(Campaign.state).where(Campaign.id == attempt.campaign_id))
+            if state in service.FINAL_STATES:  # stopped while this call was up: no retry will come
+                ended = CampaignState(state)
+                why = "the campaign ended during this contact's call"
+                service.close_pending(session, attempt.campaign_id, ended, why)
 
     def _reschedule(
         self,
@@ -390,12 +455,24 @@ class Dialer:
             self._finish(campaign_id, now, "every contact is done")
 
     def _finish(self, campaign_id: int, now: datetime, why: str) -> None:
+        """Complete a running campaign: its pending contacts expire and, once no call of it is in flight (their
+        reports may still retry or close contacts), it becomes `completed` and `campaign.completed` is emitted
+        in the same transaction. Until then each tick tries again."""
         with self.db.session() as session:
+            running = Campaign.id == campaign_id, Campaign.state == CampaignState.RUNNING
+            if session.scalar(select(Campaign.id).where(*running)) is None:
+                return
+            service.close_pending(session, campaign_id, CampaignState.COMPLETED, why)
+            in_flight = session.scalar(
+                select(func.count()).where(Contact.campaign_id == campaign_id, Contact.state == "in_flight")
+            )
+            if in_flight:
+                return
             done = session.execute(
-                update(Campaign)
-                .where(Campaign.id == campaign_id, Campaign.state == CampaignState.RUNNING)
-                .values(state=CampaignState.COMPLETED, updated_at=now)
+                update(Campaign).where(*running).values(state=CampaignState.COMPLETED, updated_at=now)
             ).rowcount
+            if done:
+                service.finish(session, session.get(Campaign, campaign_id), why, now)
         if done:
             logger.info("campaign {} completed: {}", campaign_id, why)
 
@@ -417,10 +494,13 @@ class Dialer:
     async def run(self, stop: asyncio.Event, until_idle: bool = False) -> None:
         """Reconcile, then schedule every `tick_seconds` until `stop` is set (or, with `until_idle`, until no
         campaign is running and no call is up); then let calls finish."""
-        self.reconcile()
-        while not stop.is_set():
-            await self.tick()
-            if until_idle and not self._calls and not await asyncio.to_thread(self.running_campaigns):
-                break
-            await self.clock.sleep(self.settings.tick_seconds)
-        await self.drain()
+        await asyncio.to_thread(self.reconcile)
+        try:
+            while not stop.is_set():
+                await self.tick()
+                if until_idle and not self._calls and not await asyncio.to_thread(self.running_campaigns):
+                    break
+                await self.clock.sleep(self.settings.tick_seconds)
+            await self.drain()
+        finally:
+            self.close()

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from bot.campaigns.rules import CampaignRules
 from bot.contacts.importer import ColumnMapping, ImportReport, Progress, import_table, open_table
 from bot.contacts.phones import PhoneNormalizer
+from bot.crm.outbox import EventType, emit
 from bot.storage.db import Database
 from bot.storage.models import Attempt, Campaign, Contact
 
@@ -31,6 +32,11 @@ class CampaignState(StrEnum):
     PAUSED = "paused"
     COMPLETED = "completed"  # every contact reached a final state, or the end date passed
     STOPPED = "stopped"  # stopped by an operator; final
+
+
+FINAL_STATES = {CampaignState.COMPLETED, CampaignState.STOPPED}
+# what a contact still `pending` becomes when its campaign reaches a final state: it will never be called
+CLOSED_CONTACT_STATE = {CampaignState.COMPLETED: "expired", CampaignState.STOPPED: "cancelled"}
 
 
 class Action(StrEnum):
@@ -176,14 +182,74 @@ def delete(session: Session, campaign_id: int) -> None:
 
 
 def apply(session: Session, campaign_id: int, action: Action, now: datetime) -> Campaign:
-    """Move a campaign along draft → running ⇄ paused → stopped."""
+    """Move a campaign along draft → running ⇄ paused → stopped. The state is compared-and-set, so a dialer
+    completing the campaign meanwhile makes this a Conflict, never a second final state. A stop closes the
+    pending contacts and emits `campaign.completed` in the same transaction."""
     campaign = get(session, campaign_id)
     allowed, target = TRANSITIONS[action]
     if campaign.state not in allowed:
         raise Conflict(f"cannot {action} campaign {campaign_id}: it is {campaign.state}")
-    campaign.state = target
-    campaign.updated_at = now
+    changed = session.execute(
+        update(Campaign)
+        .where(Campaign.id == campaign_id, Campaign.state == campaign.state)
+        .values(state=target, updated_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if changed != 1:
+        raise Conflict(f"cannot {action} campaign {campaign_id}: its state changed meanwhile, try again")
+    session.refresh(campaign)
+    if target in FINAL_STATES:
+        finish(session, campaign, "stopped by an operator", now)
     return campaign
+
+
+def close_pending(session: Session, campaign_id: int, state: CampaignState, why: str) -> int:
+    """Close the contacts still pending in a campaign that reached final `state`; returns how many."""
+    return session.execute(
+        update(Contact)
+        .where(Contact.campaign_id == campaign_id, Contact.state == "pending")
+        .values(state=CLOSED_CONTACT_STATE[state], note=why[:200])
+        .execution_options(synchronize_session=False)
+    ).rowcount
+
+
+class CampaignCompleted(BaseModel):
+    """Data of the `campaign.completed` event: the campaign reached a final state."""
+
+    campaign_id: int
+    name: str
+    script: str
+    state: Literal["completed", "stopped"]
+    why: str = Field(description="e.g. 'every contact is done', 'end date passed', 'stopped by an operator'")
+    contacts: dict[str, int] = Field(description="contacts per state at that moment")
+    contacts_total: int
+    attempts: int = Field(description="call attempts placed")
+    started_at: datetime | None = Field(description="the first call's start; null when none was placed")
+    finished_at: datetime
+
+
+def finish(session: Session, campaign: Campaign, why: str, now: datetime) -> None:
+    """In the transaction that moved `campaign` to a final state: close its pending contacts and emit
+    `campaign.completed`."""
+    state = CampaignState(campaign.state)
+    close_pending(session, campaign.id, state, why)
+    counts = contact_counts(session, campaign.id)
+    attempts, started_at = session.execute(
+        select(func.count(Attempt.id), func.min(Attempt.started_at)).where(Attempt.campaign_id == campaign.id)
+    ).one()
+    data = CampaignCompleted(
+        campaign_id=campaign.id,
+        name=campaign.name,
+        script=campaign.script,
+        state=state.value,
+        why=why,
+        contacts=counts,
+        contacts_total=sum(counts.values()),
+        attempts=attempts,
+        started_at=started_at,
+        finished_at=now,
+    )
+    emit(session, EventType.CAMPAIGN_COMPLETED, data.model_dump(mode="json"), now)
 
 
 def import_contacts(

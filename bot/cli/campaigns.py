@@ -271,9 +271,9 @@ def dnc_add(
         raise _fail(str(exc), 2) from exc
     db = _database(config)
     with db.session() as session:
-        added = dnc.add(session, e164, _now(), campaign, reason)
-        blocked = dnc.block_contacts(session, e164, campaign)
-    typer.echo(f"{e164}: {'added' if added else 'already listed'}, {blocked} pending contacts blocked")
+        listing = dnc.add(session, e164, _now(), campaign, reason, dnc.Source.CLI)
+    status = "added" if listing.added else "already listed"
+    typer.echo(f"{e164}: {status}, {len(listing.contact_ids)} pending contacts blocked")
 
 
 @dnc_app.command("import")

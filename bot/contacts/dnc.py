@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 
+from pydantic import BaseModel, Field
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
@@ -16,19 +20,63 @@ from bot.contacts.importer import (
     read_table,
 )
 from bot.contacts.phones import PhoneError, PhoneNormalizer
+from bot.crm.outbox import EventType, emit
 from bot.storage.models import Contact, DoNotCall
 
 
+class Source(StrEnum):
+    """Who put a number on the list."""
+
+    DIALOG = "dialog"  # the callee asked during a call
+    API = "api"
+    CLI = "cli"
+    IMPORT = "import"  # a do-not-call CSV file (through the API or the CLI)
+
+
+class DoNotCallAdded(BaseModel):
+    """Data of the `contact.do_not_call` event: a number was put on the do-not-call list."""
+
+    phone: str = Field(description="E.164")
+    campaign_id: int | None = Field(description="null: the global list")
+    reason: str
+    source: Source
+    contact_ids: list[int] = Field(description="contacts marked `dnc` because of it")
+
+
+@dataclass(frozen=True)
+class Listing:
+    added: bool  # False: the number was already listed in that scope
+    contact_ids: list[int]  # contacts marked `dnc` now
+
+
 def add(
-    session: Session, phone: str, now: datetime, campaign_id: int | None = None, reason: str = ""
-) -> bool:
-    """Add an E.164 number; False when it was already listed in that scope."""
+    session: Session,
+    phone: str,
+    now: datetime,
+    campaign_id: int | None = None,
+    reason: str = "",
+    source: Source = Source.API,
+    contact_ids: Sequence[int] = (),
+) -> Listing:
+    """List an E.164 number in one scope (global with `campaign_id` None) and mark its pending contacts `dnc`.
+    A new entry emits `contact.do_not_call` in the same transaction; `contact_ids` names contacts the caller
+    already marked (the one whose call asked)."""
     scope = DoNotCall.campaign_id.is_(None) if campaign_id is None else DoNotCall.campaign_id == campaign_id
-    if session.scalar(select(DoNotCall.id).where(DoNotCall.phone == phone, scope)) is not None:
-        return False
-    session.add(DoNotCall(phone=phone, campaign_id=campaign_id, reason=reason, created_at=now))
-    session.flush()
-    return True
+    listed = session.scalar(select(DoNotCall.id).where(DoNotCall.phone == phone, scope)) is not None
+    if not listed:
+        session.add(DoNotCall(phone=phone, campaign_id=campaign_id, reason=reason, created_at=now))
+        session.flush()
+    blocked = block_contacts(session, phone, campaign_id)
+    if not listed:
+        data = DoNotCallAdded(
+            phone=phone,
+            campaign_id=campaign_id,
+            reason=reason,
+            source=source,
+            contact_ids=sorted({*contact_ids, *blocked}),
+        )
+        emit(session, EventType.CONTACT_DO_NOT_CALL, data.model_dump(mode="json"), now)
+    return Listing(added=not listed, contact_ids=blocked)
 
 
 def remove(session: Session, phone: str, campaign_id: int | None = None) -> bool:
@@ -37,12 +85,14 @@ def remove(session: Session, phone: str, campaign_id: int | None = None) -> bool
     return session.execute(delete(DoNotCall).where(DoNotCall.phone == phone, scope)).rowcount > 0
 
 
-def block_contacts(session: Session, phone: str, campaign_id: int | None = None) -> int:
-    """Mark pending contacts with this number `dnc` (in one campaign, or in all with `campaign_id` None)."""
+def block_contacts(session: Session, phone: str, campaign_id: int | None = None) -> list[int]:
+    """Mark pending contacts with this number `dnc` (in one campaign, or in all with `campaign_id` None); returns
+    their ids."""
     query = update(Contact).where(Contact.phone == phone, Contact.state == "pending")
     if campaign_id is not None:
         query = query.where(Contact.campaign_id == campaign_id)
-    return session.execute(query.values(state="dnc", note="do-not-call list")).rowcount
+    values = query.values(state="dnc", note="do-not-call list").returning(Contact.id)
+    return sorted(session.scalars(values.execution_options(synchronize_session=False)))
 
 
 def is_blocked(session: Session, phone: str, campaign_id: int) -> bool:
@@ -70,9 +120,11 @@ def import_csv(
     now: datetime,
     campaign_id: int | None = None,
     phone_column: str | None = None,
+    source: Source = Source.IMPORT,
 ) -> ImportReport:
     """Add every number of a CSV file (same formats as contact lists) to one scope and block its pending
-    contacts; `created` counts new entries, `merged` numbers already listed, bad rows are reported."""
+    contacts; `created` counts new entries (each emits `contact.do_not_call`), `merged` numbers already listed,
+    bad rows are reported."""
     header, rows = read_table(data)
     column = find_column(header, phone_column, PHONE_HEADERS, "the phone")
     if column is None:
@@ -89,9 +141,8 @@ def import_csv(
         except PhoneError as exc:
             report.errors.append(RowError(index + 2, str(exc)))
             continue
-        if add(session, phone, now, campaign_id, "imported"):
+        if add(session, phone, now, campaign_id, "imported", source).added:
             report.created += 1
-            block_contacts(session, phone, campaign_id)
         else:
             report.merged += 1
     return report

@@ -190,6 +190,7 @@ async def test_reconcile_after_a_crash_never_redials_the_same_attempt(db: Databa
     await asyncio.sleep(0)
     for task in list(crashed._calls):  # the process dies: the calls never report back
         task.cancel()
+    crashed.close()  # and its node lease goes with it
     clock.advance(timedelta(minutes=1))
     placer = ScriptedPlacer(clock=clock)
     restarted = dialer_for(db, placer, clock)
@@ -214,6 +215,7 @@ async def test_each_node_reconciles_only_its_own_attempts(db: Database) -> None:
     assert dialer_for(db, ScriptedPlacer(), clock, node="b").reconcile() == 0  # a's calls are still up
     for task in list(node_a._calls):
         task.cancel()
+    node_a.close()
     assert dialer_for(db, ScriptedPlacer(), clock, node="a").reconcile() == 2
 
 
@@ -246,7 +248,7 @@ async def test_campaign_completes_at_its_end_date(db: Database) -> None:
     assert len(placer.placed) == 1  # the retry would fall after the end date
     with db.session() as session:
         assert session.get(Campaign, campaign).state == "completed"
-    assert contact_states(db, campaign) == {A: "pending"}
+    assert contact_states(db, campaign) == {A: "expired"}
 
 
 async def test_callback_time_from_the_dialog_outcome_data(db: Database) -> None:
