@@ -6,7 +6,8 @@ real Rasa dialog, over HTTP), one turn at a time in its own task; pushes the rep
 and transfer frames that wait for the queued audio). Turn-taking rules, per step (`Listening`):
 - barge-in allowed: caller speech (or a key) during a prompt interrupts it (`InterruptionFrame`);
 - barge-in off: speech that starts during the prompt is ignored;
-- no input for `silence_timeout` seconds after the prompt ends: `conversation.silence()`.
+- no input for `silence_timeout` seconds after the prompt ends: `conversation.silence()`;
+- the caller's turn ends after `end_of_turn` seconds of silence: the VAD is re-tuned when the step changes.
 Each turn's stage times (`TurnTiming`) are kept and logged.
 """
 
@@ -18,6 +19,7 @@ import time
 from dataclasses import dataclass
 
 from loguru import logger
+from pipecat.audio.vad.vad_analyzer import VADParams
 from pipecat.frames.frames import (
     BotStartedSpeakingFrame,
     BotStoppedSpeakingFrame,
@@ -27,9 +29,11 @@ from pipecat.frames.frames import (
     InputDTMFFrame,
     InterimTranscriptionFrame,
     InterruptionFrame,
+    SpeechControlParamsFrame,
     StartFrame,
     TranscriptionFrame,
     TTSSpeakFrame,
+    VADParamsUpdateFrame,
     VADUserStartedSpeakingFrame,
     VADUserStoppedSpeakingFrame,
 )
@@ -46,7 +50,7 @@ from voice.tts_piper import SpeechAudioStartedFrame
 
 @dataclass(frozen=True)
 class TurnRules:
-    """Call-wide defaults; a step's `Listening` overrides barge-in and the no-input timeout."""
+    """Call-wide defaults; a step's `Listening` overrides barge-in, the no-input timeout and the end of turn."""
 
     end_of_turn_silence: float = 0.6  # the VAD's stop delay: speech ended this long before it is reported
     silence_timeout: float = 5.0
@@ -88,6 +92,7 @@ class DialogBridge(FrameProcessor):
         self._caller_speaking = False
         self._ignore_utterance = False
         self._end_of_speech: float | None = None
+        self._vad_params: VADParams | None = None  # the VAD's current parameters (it announces them)
         self._current: TurnTiming | None = None
         self._finished = False
 
@@ -112,7 +117,10 @@ class DialogBridge(FrameProcessor):
             await self.push_frame(frame, direction)
         elif isinstance(frame, VADUserStoppedSpeakingFrame):
             self._caller_speaking = False
-            self._end_of_speech = time.monotonic() - self.rules.end_of_turn_silence
+            self._end_of_speech = time.monotonic() - self._end_of_turn
+            await self.push_frame(frame, direction)
+        elif isinstance(frame, SpeechControlParamsFrame):
+            self._vad_params = frame.vad_params or self._vad_params
             await self.push_frame(frame, direction)
         elif isinstance(frame, TranscriptionFrame):
             await self._transcribed(frame.text)
@@ -208,6 +216,17 @@ class DialogBridge(FrameProcessor):
     # timers
 
     @property
+    def _end_of_turn(self) -> float:
+        return self._vad_params.stop_secs if self._vad_params else self.rules.end_of_turn_silence
+
+    async def _listen_for_turn_end(self, listening: Listening) -> None:
+        """Give the VAD the step's end-of-turn silence (or the call's default) if it has another one now."""
+        wanted = listening.end_of_turn or self.rules.end_of_turn_silence
+        if self._vad_params and self._vad_params.stop_secs != wanted:
+            params = self._vad_params.model_copy(update={"stop_secs": wanted})
+            await self.push_frame(VADParamsUpdateFrame(params=params), FrameDirection.UPSTREAM)
+
+    @property
     def _barge_in(self) -> bool:
         return self._listening.barge_in if self._listening else True
 
@@ -284,6 +303,7 @@ class DialogBridge(FrameProcessor):
             await self.push_frame(
                 SpeechHintsFrame(phrases=tuple(result.listening.hints)), FrameDirection.UPSTREAM
             )
+            await self._listen_for_turn_end(result.listening)
         self._cancel(self._no_input)
         if result.say:
             self._reply_pending = True

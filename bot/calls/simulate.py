@@ -48,11 +48,14 @@ FRAME_SECONDS = 0.02
 FRAME_BYTES = int(SAMPLE_RATE * FRAME_SECONDS) * 2
 ESPEAK_VOICES = {"ru": "ru", "en": "en-us"}
 VOICE_LEVEL = 300  # a 16-bit sample above this counts as speech on the robot's side of the line
+PAUSE = " | "  # in a caller's words: a pause of PAUSE_SECONDS (a caller thinking mid-answer)
+PAUSE_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
 class CallerLine:
-    """One action of the simulated caller: words (`text`), keys (`dtmf`), or silence (both empty)."""
+    """One action of the simulated caller: words (`text`, where " | " is a one-second pause), keys (`dtmf`), or
+    silence (both empty)."""
 
     text: str = ""
     dtmf: str = ""
@@ -67,7 +70,13 @@ class CallerLine:
 
 
 def caller_speech(text: str, lang: str) -> bytes:
-    """8 kHz 16-bit mono PCM of `text` by espeak-ng, band-limited like a phone line (`sox -R`: byte-identical)."""
+    """8 kHz 16-bit mono PCM of `text` by espeak-ng, band-limited like a phone line (`sox -R`: byte-identical);
+    each " | " in `text` becomes PAUSE_SECONDS of silence."""
+    pause = bytes(int(SAMPLE_RATE * PAUSE_SECONDS) * 2)
+    return pause.join(_espeak(part, lang) for part in text.split(PAUSE))
+
+
+def _espeak(text: str, lang: str) -> bytes:
     with tempfile.TemporaryDirectory() as tmp:
         raw, line = Path(tmp) / "raw.wav", Path(tmp) / "line.wav"
         subprocess.run(["espeak-ng", "-v", ESPEAK_VOICES.get(lang, lang), "-w", str(raw), text], check=True)

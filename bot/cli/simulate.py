@@ -22,7 +22,7 @@ def simulate(
     lang: str = typer.Option("ru", help="ru or en"),
     say: list[str] = typer.Option(
         [],
-        help="the caller's next line, after each robot prompt (repeatable): words, '' for silence, dtmf:1#",
+        help="the caller's next line, after each robot prompt (repeatable): words (' | ' = 1 s pause), '' for silence, dtmf:1#",
     ),
     var: list[str] = typer.Option([], help="script variable as key=value (repeatable)"),
     hangup_after: float = typer.Option(

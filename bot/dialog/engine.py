@@ -91,6 +91,7 @@ class Listening(BaseModel):
     step: str
     barge_in: bool
     silence_timeout: float
+    end_of_turn: float | None = None  # the step's end-of-turn silence; None: the call's default
     hints: list[str]
 
 
@@ -419,6 +420,7 @@ class _Turn:
             step=self.state.step,
             barge_in=defaults.barge_in if step.barge_in is None else step.barge_in,
             silence_timeout=step.silence_timeout or defaults.silence_timeout,
+            end_of_turn=step.end_of_turn,
             hints=hints,
         )
 

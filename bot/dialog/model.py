@@ -173,6 +173,7 @@ class Step(_Model):
     silence: Retry | None = None
     barge_in: bool | None = None
     silence_timeout: float | None = Field(None, gt=0, le=60)
+    end_of_turn: float | None = Field(None, ge=0.2, le=3)  # seconds of silence that end an answer (voice default)
     hints: dict[Lang, list[str]] = {}
 
     @property

@@ -815,3 +815,16 @@ def test_listening_follows_the_step_and_the_defaults(catalogue: Catalogue) -> No
     call.says("да", "affirm")
     assert call.last.listening.step == "ask_nps"
     assert "десять" in call.last.listening.hints
+
+
+def test_a_steps_end_of_turn_reaches_the_voice_layer(catalogue: Catalogue) -> None:
+    call = Call(catalogue, "survey")
+    call.start()
+    assert call.last.listening.end_of_turn is None  # the call's default (voice.end_of_turn_silence)
+    step = call.state.step
+    steps = dict(call.script.steps)
+    steps[step] = steps[step].model_copy(update={"end_of_turn": 1.5})
+    call.engine = DialogEngine(call.script.model_copy(update={"steps": steps}))
+    call.state = new_state(call.engine.script, "ru", VARIABLES["survey"])
+    call.start()
+    assert call.last.listening.step == step and call.last.listening.end_of_turn == 1.5
