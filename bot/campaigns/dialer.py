@@ -264,6 +264,7 @@ class Dialer:
         with self.db.session() as session:
             if not self._lock_campaign(session, campaign.id):
                 return [], False
+            now = self.clock.now()  # read under the lock: start times follow the attempts' order
             in_flight = session.scalar(
                 select(func.count()).where(Attempt.campaign_id == campaign.id, Attempt.state == "in_flight")
             )

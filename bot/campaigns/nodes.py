@@ -1,0 +1,124 @@
+"""Which dialer nodes are alive: each node holds a lease for as long as its process runs.
+
+PostgreSQL: a session advisory lock on a connection of its own (the server drops it when the process or its
+connection dies). SQLite: an exclusive `flock` on a file next to the database (the kernel drops it when the
+process dies). A node whose lease nobody holds is dead, and its attempts still in flight are stale.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import os
+import tempfile
+import time
+import weakref
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+from typing import IO
+
+from sqlalchemy import Connection, create_engine, text
+from sqlalchemy.pool import NullPool
+
+from bot.storage.db import Database
+
+ACQUIRE_WAIT = 5.0  # seconds to wait for a lease another node is probing
+
+
+class NodeNameInUse(RuntimeError):
+    """Another live process already runs a dialer under this node name."""
+
+
+def advisory_key(name: str) -> int:
+    """A signed 64-bit PostgreSQL advisory-lock key for a name."""
+    digest = hashlib.sha256(f"voicebot:{name}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+class NodeLease:
+    """This node's lease, and a probe that finds dead nodes."""
+
+    def __init__(self, db: Database, node: str) -> None:
+        self.node = node
+        self._db = db
+        self._pg: Connection | None = None
+        self._file: IO[bytes] | None = None
+        self._finalizer: weakref.finalize | None = None
+        database = db.url.database if db.is_sqlite else None
+        if database in (None, "", ":memory:"):  # PostgreSQL, or a database only this process can see
+            self._dir = Path(tempfile.gettempdir()) / f"voicebot-nodes-{os.getpid()}"
+        else:
+            self._dir = Path(f"{database}.nodes")
+
+    @property
+    def held(self) -> bool:
+        return self._pg is not None or self._file is not None
+
+    def acquire(self) -> None:
+        """Take this node's lease (idempotent); `NodeNameInUse` if a live process holds it."""
+        deadline = time.monotonic() + ACQUIRE_WAIT
+        while not self.held:
+            if self._db.is_sqlite:
+                self._file = self._lock_file(self.node)
+                resource = self._file
+            else:
+                self._pg = self._lock_pg()
+                resource = self._pg
+            if resource is not None:
+                self._finalizer = weakref.finalize(self, resource.close)
+            elif time.monotonic() < deadline:
+                time.sleep(0.1)
+            else:
+                raise NodeNameInUse(
+                    f"dialer node name {self.node!r} is in use by another running process: give each process "
+                    "its own dialer.node (or leave it empty for host:pid)"
+                )
+
+    @contextmanager
+    def dead(self, nodes: list[str]) -> Iterator[list[str]]:
+        """The nodes of `nodes` no live process holds (this one excluded), locked until the block ends so none
+        of them can start meanwhile and claim under its old name."""
+        assert self.held, "acquire this node's lease first"
+        found: list[str] = []
+        with ExitStack() as stack:
+            for node in nodes:
+                if node == self.node:
+                    continue
+                if self._db.is_sqlite:
+                    handle = self._lock_file(node)
+                    if handle is not None:
+                        stack.callback(handle.close)
+                        found.append(node)
+                    continue
+                key = {"k": advisory_key(f"dialer-node:{node}")}
+                if self._pg.scalar(text("SELECT pg_try_advisory_lock(:k)"), key):
+                    stack.callback(self._pg.execute, text("SELECT pg_advisory_unlock(:k)"), key)
+                    found.append(node)
+            yield found
+
+    def release(self) -> None:
+        if self._finalizer is not None:
+            self._finalizer()
+        self._pg = self._file = self._finalizer = None
+
+    def _lock_pg(self) -> Connection | None:
+        """A connection of its own holding this node's advisory lock, or None if another session holds it."""
+        engine = create_engine(self._db.url, poolclass=NullPool)  # closing the connection drops the lock
+        connection = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        key = {"k": advisory_key(f"dialer-node:{self.node}")}
+        if connection.scalar(text("SELECT pg_try_advisory_lock(:k)"), key):
+            return connection
+        connection.close()
+        return None
+
+    def _lock_file(self, node: str) -> IO[bytes] | None:
+        """The node's lock file, exclusively locked; None when another open file holds the lock."""
+        self._dir.mkdir(parents=True, exist_ok=True)
+        handle = (self._dir / f"{hashlib.sha256(node.encode()).hexdigest()[:24]}.lock").open("ab")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            return None
+        return handle
