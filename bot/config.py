@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from ruamel.yaml import YAML, YAMLError
 
+from bot.calls.routing import ANY_NUMBER, InboundRoute
 from telephony.config import TelephonySettings
 from voice.config import VoiceSettings
 
@@ -90,12 +91,98 @@ class DialerSettings(_Section):
     )
 
 
+BUSY_MESSAGES = {
+    "ru": "Извините, сейчас все линии заняты. Пожалуйста, перезвоните через несколько минут.",
+    "en": "Sorry, all our lines are busy right now. Please call again in a few minutes.",
+}
+
+
 class CallsSettings(_Section):
-    """Inbound calls: the script that answers them (empty: inbound calls are refused with 480)."""
+    """Phone calls of the robot: inbound routes by called number (DID), the concurrent-call cap, caller lookup.
+
+    `inbound_script` (with its language and variables) is the route for any number no route in `routes`
+    matches; with neither, inbound calls are refused with 480.
+    """
 
     inbound_script: str = ""
-    inbound_language: str = "ru"
+    inbound_language: Literal["ru", "en"] = "ru"
     inbound_variables: dict[str, str] = {}
+    routes: list[InboundRoute] = []
+    max_concurrent: int | None = Field(
+        None, ge=1, description="robot calls at once (inbound and outbound); beyond: the busy message"
+    )
+    busy_message: dict[Literal["ru", "en"], str] = BUSY_MESSAGES
+    lookup_url: str = Field("", description="CRM caller lookup; empty: none", pattern=r"^(https?://\S+)?$")
+    lookup_method: Literal["GET", "POST"] = "GET"
+    lookup_timeout: float = Field(1.5, gt=0, le=10, description="seconds; the caller hears ringing meanwhile")
+    lookup_token: str = Field("", description="sent in `lookup_token_header` when set")
+    lookup_token_header: str = "Authorization"
+
+    @field_validator("routes")
+    @classmethod
+    def _distinct_numbers(cls, routes: list[InboundRoute]) -> list[InboundRoute]:
+        seen: set[str] = set()
+        for route in routes:
+            if route.pattern in seen:
+                raise ValueError(f"two routes for did {route.did!r}")
+            seen.add(route.pattern)
+        return routes
+
+    @property
+    def inbound_routes(self) -> list[InboundRoute]:
+        """`routes`, then the catch-all route of `inbound_script` (if any)."""
+        if not self.inbound_script:
+            return list(self.routes)
+        default = InboundRoute(
+            did=ANY_NUMBER,
+            script=self.inbound_script,
+            language=self.inbound_language,
+            variables=self.inbound_variables,
+        )
+        return [*self.routes, default]
+
+
+class DashboardUser(_Section):
+    """A dashboard login: a password hash from `voicebot dashboard hash-password` and the user's API scope."""
+
+    password_hash: str = Field(pattern=r"^scrypt\$", description="scrypt$n$r$p$salt$hash")
+    scope: Literal["read", "write", "admin"] = "read"
+
+
+class DashboardSettings(_Section):
+    """The web dashboard at /dashboard: users (besides API keys) and the session cookie."""
+
+    users: dict[str, DashboardUser] = {}
+    secret: str = Field(
+        "", description="signs session cookies; empty: a random one kept in <data_dir>/dashboard-secret"
+    )
+    session_hours: float = Field(12.0, gt=0, le=24 * 30)
+    secure_cookie: bool = Field(False, description="send the cookie over HTTPS only (behind a TLS proxy)")
+
+
+class QueueSettings(_Section):
+    """One agent queue: where the robot transfers a call, and how long the transfer may take."""
+
+    target: str = Field(
+        min_length=1, description="SIP URI (sip:sales@pbx) or extension/number on the registrar"
+    )
+    timeout_seconds: float = Field(30.0, gt=0, le=300, description="REFER sent → the target answered")
+    takeback: dict[str, str] = Field({}, description="per language: said when the transfer fails")
+
+
+# The queue names the shipped scripts use, each dialling the extension of the same name: map them to your PBX.
+SHIPPED_QUEUES = ("collections", "complaints", "operators", "orders", "reception", "sales", "support")
+
+
+class HandoffSettings(_Section):
+    """Hand-off to human agents: the queues scripts name, and what happens when an agent does not answer."""
+
+    queues: dict[str, QueueSettings] = {name: QueueSettings(target=name) for name in SHIPPED_QUEUES}
+    takeback: dict[str, str] = {
+        "ru": "К сожалению, все специалисты сейчас заняты. Мы обязательно перезвоним вам. До свидания!",
+        "en": "Unfortunately all our specialists are busy right now. We will call you back. Goodbye!",
+    }
+    callback_minutes: int = Field(30, ge=1, le=7 * 24 * 60, description="when to call back after a failure")
 
 
 class LogSettings(_Section):
@@ -113,6 +200,8 @@ class Settings(_Section):
     voice: VoiceSettings = VoiceSettings()
     telephony: TelephonySettings = TelephonySettings()
     calls: CallsSettings = CallsSettings()
+    dashboard: DashboardSettings = DashboardSettings()
+    handoff: HandoffSettings = HandoffSettings()
 
     @property
     def database_url(self) -> str:

@@ -11,6 +11,7 @@ from bot.campaigns.service import Conflict, InvalidInput, NotFound
 from bot.config import Settings
 from bot.contacts.importer import CsvFormatError
 from bot.contacts.phones import PhoneNormalizer
+from bot.dashboard import routes as dashboard
 from bot.storage.db import Database
 
 API_PREFIX = "/api/v1"
@@ -58,4 +59,5 @@ def create_app(settings: Settings, db: Database | None = None, clock: Clock | No
     for module in (campaigns, contacts, dnc, calls, auth, webhooks):
         v1.include_router(module.router)
     app.include_router(v1)
+    dashboard.install(app, settings)
     return app

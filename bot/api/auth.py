@@ -16,6 +16,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.api.deps import DbSession, EntityId, Now
+from bot.dashboard.session import CSRF_HEADER, Principal
+from bot.dashboard.session import principal as session_principal
 from bot.storage.models import ApiKey
 
 
@@ -57,14 +59,15 @@ def find_key(session: Session, key: str) -> ApiKey | None:
     return None if row is None or row.revoked else row
 
 
-def require(scope: Scope) -> Callable[..., ApiKey]:
-    """A dependency admitting keys whose highest scope is at least `scope` (401 without a valid key, else 403)."""
+def require(scope: Scope) -> Callable[..., ApiKey | Principal]:
+    """A dependency admitting keys whose highest scope is at least `scope` (401 without a valid key, else 403).
 
-    def check(request: Request, key: Annotated[str | None, Depends(_header)]) -> ApiKey:
+    Without the header, a dashboard session cookie stands for its key or user (with that one's scope); a
+    cookie-authenticated request that changes something must also carry the dashboard's CSRF header."""
+
+    def check(request: Request, key: Annotated[str | None, Depends(_header)]) -> ApiKey | Principal:
         if not key:
-            raise HTTPException(
-                status.HTTP_401_UNAUTHORIZED, "missing API key: send it in the X-API-Key header"
-            )
+            return _session_principal(request, scope)
         with request.app.state.db.session() as session:
             row = find_key(session, key)
         if row is None:
@@ -75,6 +78,22 @@ def require(scope: Scope) -> Callable[..., ApiKey]:
         return row
 
     return check
+
+
+def _session_principal(request: Request, scope: Scope) -> Principal:
+    who = session_principal(request)
+    if who is None:
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            "missing API key: send it in the X-API-Key header (or log in to the dashboard)",
+        )
+    if request.method not in ("GET", "HEAD", "OPTIONS") and CSRF_HEADER not in request.headers:
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN, f"a session request must send the {CSRF_HEADER} header"
+        )
+    if RANK[Scope(who.scope)] < RANK[scope]:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, f"{who.label} lacks the {scope} scope")
+    return who
 
 
 Admin = Depends(require(Scope.ADMIN))
