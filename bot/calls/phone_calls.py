@@ -1,7 +1,9 @@
 """Real phone calls: the SIP phone, the voice pipeline and the dialog joined.
 
 `PhoneCalls` places outbound calls (it is the campaign dialer's `CallPlacer`, and what `voicebot call` uses)
-and answers inbound calls with the configured inbound script (`voicebot serve`).
+and answers inbound calls (`voicebot serve`): routed by the called number (`bot/calls/routing.py`), within the
+concurrent-call cap (beyond it the caller hears the busy message), with the caller's variables from the CRM
+lookup. Every call is a row of the `calls` table from its first ring (`CallStore`), ended even when it fails.
 """
 
 from __future__ import annotations
@@ -9,22 +11,31 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from enum import StrEnum
 from typing import Any
 
 from loguru import logger
 from pipecat.workers.runner import WorkerRunner
 
-from bot.calls.pipeline import CallRecord, VoiceCall
+from bot.calls.announcement import announce
+from bot.calls.lookup import CallerLookup
+from bot.calls.pipeline import CallRecord, TimedLine, VoiceCall
+from bot.calls.routing import InboundPlan, select_route
+from bot.calls.store import CallEnd, CallStart, CallStore
+from bot.campaigns.clock import Clock, SystemClock
 from bot.campaigns.placer import AmdResult, CallReport, CallRequest, TelephonyResult
 from bot.config import Settings
 from bot.dialog.catalogue import Catalogue
 from bot.dialog.conversation import Conversation
-from bot.dialog.engine import DialogError, new_state
+from bot.dialog.engine import DialogError, DialogState, new_state
 from bot.outcomes import Outcome
 from bot.rasa.client import RasaClient
-from telephony import DialStatus, Phone
+from telephony import DialStatus, EndReason, Phone
 from telephony.call import Call
 from telephony.transport import CallTransport
+from voice.models import synthesizer_for
 
 DIAL_RESULTS = {
     DialStatus.BUSY: TelephonyResult.BUSY,
@@ -33,17 +44,41 @@ DIAL_RESULTS = {
     DialStatus.FAILED: TelephonyResult.FAILED,
     DialStatus.CANCELLED: TelephonyResult.FAILED,
 }
+NUMBER_COLUMN = 64  # calls.caller / calls.called
+
+
+class Direction(StrEnum):
+    INBOUND = "inbound"
+    OUTBOUND = "outbound"
+
+
+class LineOutcome(StrEnum):
+    """Outcomes of inbound calls that never reached a script."""
+
+    BUSY = "busy"  # over the concurrent-call cap: the busy message
+    OUT_OF_HOURS = "out_of_hours"  # the route's out-of-hours message
 
 
 class PhoneCalls:
-    """One SIP phone and one pipecat runner for every call of this process."""
+    """One SIP phone and one pipecat runner for every call of this process; `store` records each call."""
 
-    def __init__(self, settings: Settings, catalogue: Catalogue, client: RasaClient):
+    def __init__(
+        self,
+        settings: Settings,
+        catalogue: Catalogue,
+        client: RasaClient,
+        *,
+        store: CallStore | None = None,
+        clock: Clock | None = None,
+    ):
         self.settings, self.catalogue, self.client = settings, catalogue, client
+        self.store, self.clock = store, clock or SystemClock()
+        self.routes = settings.calls.inbound_routes
+        self.lookup = CallerLookup(settings.calls) if settings.calls.lookup_url else None
         self.phone = Phone(settings.telephony, on_incoming=self._answer)
         self.runner = WorkerRunner(handle_sigint=False)
+        self.robot_calls = 0  # calls talking to a script now (counted against calls.max_concurrent)
         self._runner_task: asyncio.Task | None = None
-        self._inbound: set[asyncio.Task] = set()
 
     async def __aenter__(self) -> PhoneCalls:
         self._runner_task = asyncio.create_task(self.runner.run(auto_end=False), name="call-runner")
@@ -52,38 +87,128 @@ class PhoneCalls:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.phone.stop()
-        for task in self._inbound:
-            task.cancel()
         await self.runner.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await self._runner_task
+        if self.lookup:
+            await self.lookup.close()
+
+    # outbound
 
     async def place(self, request: CallRequest) -> CallReport:
         """Dial, and when answered run the script with answering-machine detection; the dialer's CallPlacer."""
         script = self.catalogue.get(request.script)
         state = new_state(script, request.language, request.variables)  # DialogError before any phone rings
-        started = time.monotonic()
-        dialed = await self.phone.dial(request.phone, caller_id=request.caller_id or None)
-        ring_seconds = time.monotonic() - started
-        if not dialed.answered:
-            reason = f"{dialed.code or ''} {dialed.reason}".strip()
-            return CallReport(result=DIAL_RESULTS[dialed.status], ring_seconds=ring_seconds, error=reason)
-        record = await self._talk(dialed.call, Conversation(self.client, state), detect_machine=True)
-        return _report(record, ring_seconds)
+        conversation = Conversation(self.client, state)
+        telephony = self.settings.telephony
+        start = CallStart(
+            call_id=conversation.id,
+            direction=Direction.OUTBOUND,
+            caller=(request.caller_id or telephony.caller_id or telephony.user)[:NUMBER_COLUMN],
+            called=request.phone[:NUMBER_COLUMN],
+            script=request.script,
+            language=request.language,
+            campaign_id=request.campaign_id or None,
+            contact_id=request.contact_id or None,
+            attempt_id=request.attempt_id or None,
+        )
+        async with self._recorded(start) as ending:
+            started = time.monotonic()
+            with self._robot_call():
+                dialed = await self.phone.dial(request.phone, caller_id=request.caller_id or None)
+                ring_seconds = time.monotonic() - started
+                if not dialed.answered:
+                    reason = f"{dialed.code or ''} {dialed.reason}".strip()
+                    ending.end = CallEnd(error=f"{DIAL_RESULTS[dialed.status]}: {reason}")
+                    return CallReport(
+                        result=DIAL_RESULTS[dialed.status], ring_seconds=ring_seconds, error=reason
+                    )
+                await self._answered(start.call_id)
+                record = await self._talk(dialed.call, conversation, detect_machine=True)
+            ending.end = call_end(record)
+            return _report(record, ring_seconds)
+
+    # inbound
 
     async def _answer(self, call: Call) -> None:
-        inbound = self.settings.calls
-        if not inbound.inbound_script:
-            await call.reject(480)
-            return
-        script = self.catalogue.get(inbound.inbound_script)
-        state = new_state(script, inbound.inbound_language, inbound.inbound_variables)
+        """The phone's handler of a ringing inbound call: the route decides, the call is recorded throughout."""
+        info = call.info
+        route = select_route(self.routes, info.called)
+        plan = route.plan(self.clock.now()) if route else None
+        start = CallStart(
+            call_id=uuid.uuid4().hex,
+            direction=Direction.INBOUND,
+            caller=info.caller[:NUMBER_COLUMN],
+            called=info.called[:NUMBER_COLUMN],
+            script=plan.script if plan else "",
+            language=plan.language if plan else "",
+        )
+        logger.info(
+            f"inbound call {start.call_id} (SIP {info.call_id}) from {info.caller} to {info.called}: "
+            + (f"script {plan.script}" if plan and plan.script else "closed" if plan else "no route")
+        )
+        async with self._recorded(start) as ending:
+            if plan is None:
+                await call.reject(480)
+                ending.end = CallEnd(error=f"no inbound route for the number {info.called!r}")
+            elif not plan.script:
+                ending.end = await self._closed(call, start.call_id, plan)
+            elif self._at_capacity():
+                busy = self.settings.calls.busy_message[plan.language]
+                ending.end = await self._say_and_hang_up(
+                    call, start.call_id, busy, plan.language, LineOutcome.BUSY
+                )
+            else:
+                with self._robot_call():
+                    ending.end = await self._talk_inbound(call, start.call_id, plan)
+
+    async def _closed(self, call: Call, call_id: str, plan: InboundPlan) -> CallEnd:
+        if plan.message:
+            return await self._say_and_hang_up(
+                call, call_id, plan.message, plan.language, LineOutcome.OUT_OF_HOURS
+            )
+        await call.reject(480)
+        return CallEnd(outcome=LineOutcome.OUT_OF_HOURS)
+
+    async def _talk_inbound(self, call: Call, call_id: str, plan: InboundPlan) -> CallEnd:
+        state = await self._inbound_state(call, plan)
         if not await call.answer():
-            return
-        logger.info(f"inbound call {call.info.call_id} from {call.info.caller} to {call.info.called}")
-        task = asyncio.create_task(self._talk(call, Conversation(self.client, state), detect_machine=False))
-        self._inbound.add(task)
-        task.add_done_callback(self._inbound.discard)
+            return CallEnd(outcome=Outcome.ABANDONED, ended_by="caller")
+        await self._answered(call_id)
+        record = await self._talk(call, Conversation(self.client, state, call_id), detect_machine=False)
+        return call_end(record)
+
+    async def _inbound_state(self, call: Call, plan: InboundPlan) -> DialogState:
+        """The script's state with the route's variables over what the CRM knows of the caller."""
+        script = self.catalogue.get(plan.script)
+        if self.lookup:
+            found = await self.lookup.variables(call.info.caller, call.info.called)
+            if found:
+                try:
+                    return new_state(script, plan.language, {**found, **plan.variables})
+                except DialogError as exc:
+                    logger.warning(f"caller lookup variables not usable, ignored: {exc}")
+        return new_state(script, plan.language, plan.variables)
+
+    async def _say_and_hang_up(
+        self, call: Call, call_id: str, text: str, lang: str, outcome: LineOutcome
+    ) -> CallEnd:
+        """Answer, say one sentence, hang up; refuse with 486 when the language has no voice to say it."""
+        voice = self.settings.voice
+        try:
+            synthesizer = await asyncio.to_thread(synthesizer_for, voice, lang)
+        except Exception as exc:
+            await call.reject(486)
+            return CallEnd(outcome=outcome, error=f"no voice to say the {outcome} message: {exc}")
+        if not await call.answer():
+            return CallEnd(outcome=outcome, ended_by="caller")
+        await self._answered(call_id)
+        await announce(call, text, synthesizer, voice.volume, self.runner)
+        line = TimedLine(at=0.0, speaker="robot", text=text).model_dump()
+        ended_by = "caller" if call.end_reason is EndReason.REMOTE_BYE else "robot"
+        return CallEnd(outcome=outcome, transcript=[line], ended_by=ended_by)
+
+    # both directions
 
     async def _talk(self, call: Call, conversation: Conversation, detect_machine: bool) -> CallRecord:
         script = self.catalogue.get(conversation.state.script)
@@ -92,17 +217,85 @@ class PhoneCalls:
         )
         return await voice_call.run(self.runner)
 
+    def _at_capacity(self) -> bool:
+        cap = self.settings.calls.max_concurrent
+        return cap is not None and self.robot_calls >= cap
+
+    @contextlib.contextmanager
+    def _robot_call(self) -> Iterator[None]:
+        self.robot_calls += 1
+        try:
+            yield
+        finally:
+            self.robot_calls -= 1
+
+    @contextlib.asynccontextmanager
+    async def _recorded(self, start: CallStart) -> AsyncIterator[_Ending]:
+        """The call's row from `started` to `ended`: `ending.end` set by the body, or the error that ended it."""
+        ending = _Ending()
+        await self._write("started", start.call_id, lambda store: store.started(start))
+        try:
+            yield ending
+        except asyncio.CancelledError:
+            ending.end = CallEnd(error="cancelled: the platform stopped during the call")
+            raise
+        except Exception as exc:
+            ending.end = CallEnd(error=f"{type(exc).__name__}: {exc}")
+            raise
+        finally:
+            end = ending.end
+            await asyncio.shield(
+                self._write("ended", start.call_id, lambda store: store.ended(start.call_id, end))
+            )
+
+    async def _answered(self, call_id: str) -> None:
+        await self._write("answered", call_id, lambda store: store.answered(call_id))
+
+    async def _write(self, what: str, call_id: str, write: Callable[[CallStore], Awaitable[None]]) -> None:
+        """A store write; a database failure is logged and the call goes on."""
+        if self.store is None:
+            return
+        try:
+            await write(self.store)
+        except Exception:
+            logger.exception(f"call {call_id}: recording '{what}' in the database failed")
+
+
+class _Ending:
+    """What the body of `PhoneCalls._recorded` reports; every way out of it sets `end`."""
+
+    end: CallEnd
+
 
 def check_inbound(settings: Settings, catalogue: Catalogue) -> None:
-    """Fail at start-up, not at the first ring, when the inbound script or its variables are wrong."""
-    inbound = settings.calls
-    if inbound.inbound_script:
-        try:
-            new_state(
-                catalogue.get(inbound.inbound_script), inbound.inbound_language, inbound.inbound_variables
-            )
-        except (KeyError, DialogError) as exc:
-            raise DialogError(f"calls.inbound_script: {exc}") from exc
+    """Fail at start-up, not at the first ring, when an inbound route's script or its variables are wrong."""
+    calls = settings.calls
+    named = [(f"calls.routes[{i}] (did {route.did})", route) for i, route in enumerate(calls.routes)]
+    if calls.inbound_script:
+        named.append(("calls.inbound_script", calls.inbound_routes[-1]))
+    for where, route in named:
+        for key, script_id, variables in route.scripts():
+            try:
+                new_state(catalogue.get(script_id), route.language, variables)
+            except KeyError as exc:
+                raise DialogError(f"{where}: {key}: no script {script_id!r}") from exc
+            except DialogError as exc:
+                raise DialogError(f"{where}: {key}: {exc}") from exc
+
+
+def call_end(record: CallRecord) -> CallEnd:
+    """The `calls` row's end of a call the pipeline ran."""
+    return CallEnd(
+        outcome=record.outcome or "",
+        outcome_data=record.outcome_data,
+        slots=record.slots,
+        transcript=[line.model_dump() for line in record.transcript],
+        turns=record.turns,
+        ended_by=record.ended_by or "",
+        barge_ins=record.barge_ins,
+        amd=(record.amd or "")[:64],
+        recording_path=record.recording or "",
+    )
 
 
 def _report(record: CallRecord, ring_seconds: float) -> CallReport:

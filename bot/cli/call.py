@@ -8,6 +8,7 @@ import typer
 
 from bot.asgi import ServerStartError
 from bot.calls.phone_calls import PhoneCalls
+from bot.calls.store import CallStore
 from bot.campaigns.placer import CallRequest
 from bot.cli import app, fail, settings
 from bot.cli.chat import parse_vars
@@ -15,6 +16,7 @@ from bot.dialog.engine import DialogError
 from bot.dialog.loader import ScriptErrors
 from bot.dialog.service import dialog_client, load_valid_catalogue
 from bot.rasa.training import RasaError
+from bot.storage.db import Database
 from telephony import RegistrationError
 
 
@@ -26,7 +28,8 @@ def call(
     var: list[str] = typer.Option([], help="script variable as key=value (repeatable)"),
     caller_id: str = typer.Option("", help="caller ID (default: telephony.caller_id or user)"),
 ) -> None:
-    """Dial NUMBER, run SCRIPT over the voice pipeline when answered (with answering-machine detection)."""
+    """Dial NUMBER, run SCRIPT over the voice pipeline when answered (answering-machine detection on); the call is
+    recorded in the `calls` table."""
     config = settings()
     try:
         catalogue = load_valid_catalogue(config)
@@ -36,8 +39,17 @@ def call(
     request = CallRequest(0, 0, 0, number, caller_id, script, lang, parse_vars(var))
 
     async def run() -> dict:
-        async with dialog_client(config, catalogue) as client, PhoneCalls(config, catalogue, client) as calls:
-            return dataclasses.asdict(await calls.place(request))
+        database = Database(config.database_url, echo=config.storage.echo)
+        database.migrate()
+        store = CallStore(database, node="voicebot call")
+        try:
+            async with (
+                dialog_client(config, catalogue) as client,
+                PhoneCalls(config, catalogue, client, store=store) as calls,
+            ):
+                return dataclasses.asdict(await calls.place(request))
+        finally:
+            database.dispose()
 
     try:
         report = asyncio.run(run())

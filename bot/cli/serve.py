@@ -1,12 +1,14 @@
 """`voicebot serve`: the platform in one process — dialog service, REST API, SIP phone, dialer, webhook delivery."""
 
 import asyncio
+import socket
 
 from loguru import logger
 
 from bot.api.app import API_PREFIX, create_app
 from bot.asgi import ServerStartError, serve_app
 from bot.calls.phone_calls import PhoneCalls, check_inbound
+from bot.calls.store import CallStore
 from bot.campaigns.clock import SystemClock
 from bot.campaigns.dialer import Dialer
 from bot.cli import app, fail, settings, stop_signal
@@ -32,7 +34,8 @@ def serve() -> None:
         async with DialogService(config) as dialogs:
             check_inbound(config, dialogs.catalogue)
             api = await serve_app(create_app(config, db=database), config.api.host, config.api.port)
-            async with PhoneCalls(config, dialogs.catalogue, dialogs.client) as calls:
+            store = CallStore(database, node=config.dialer.node or socket.gethostname())
+            async with PhoneCalls(config, dialogs.catalogue, dialogs.client, store=store) as calls:
                 stop = asyncio.Event()
                 dialer = asyncio.create_task(Dialer(database, calls, SystemClock(), config.dialer).run(stop))
                 webhooks = asyncio.create_task(DeliveryWorker(database).run(stop))
@@ -41,7 +44,7 @@ def serve() -> None:
                 logger.info(
                     f"platform ready: API {base} (docs {base}/docs); SIP {phone.local_host}:{phone.sip_port}"
                     f"{f', registered at {phone.registrar}' if phone.registrar and not phone.trunk_mode else ''}; "
-                    f"inbound script: {config.calls.inbound_script or 'none (calls refused)'}"
+                    f"inbound: {_routes(config)}"
                 )
                 _warn_missing_models(config)
                 await stop_signal()
@@ -53,6 +56,11 @@ def serve() -> None:
         asyncio.run(run())
     except (ScriptErrors, RasaError, ServerStartError, DialogError, RegistrationError, OSError) as exc:
         raise fail(str(exc)) from exc
+
+
+def _routes(config: Settings) -> str:
+    routes = config.calls.inbound_routes
+    return ", ".join(f"{r.did} → {r.script}" for r in routes) if routes else "no route (calls refused)"
 
 
 def _warn_missing_models(config: Settings) -> None:
