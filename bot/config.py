@@ -14,7 +14,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from ruamel.yaml import YAML, YAMLError
 
 from bot.calls.routing import ANY_NUMBER, InboundRoute
-from bot.calls.routing import ANY_NUMBER, InboundRoute
 from telephony.config import TelephonySettings
 from voice.config import VoiceSettings
 
@@ -98,12 +97,6 @@ BUSY_MESSAGES = {
 }
 
 
-BUSY_MESSAGES = {
-    "ru": "Извините, сейчас все линии заняты. Пожалуйста, перезвоните через несколько минут.",
-    "en": "Sorry, all our lines are busy right now. Please call again in a few minutes.",
-}
-
-
 class CallsSettings(_Section):
     """Phone calls of the robot: inbound routes by called number (DID), the concurrent-call cap, caller lookup.
 
@@ -147,6 +140,49 @@ class CallsSettings(_Section):
             variables=self.inbound_variables,
         )
         return [*self.routes, default]
+
+
+class DashboardUser(_Section):
+    """A dashboard login: a password hash from `voicebot dashboard hash-password` and the user's API scope."""
+
+    password_hash: str = Field(pattern=r"^scrypt\$", description="scrypt$n$r$p$salt$hash")
+    scope: Literal["read", "write", "admin"] = "read"
+
+
+class DashboardSettings(_Section):
+    """The web dashboard at /dashboard: users (besides API keys) and the session cookie."""
+
+    users: dict[str, DashboardUser] = {}
+    secret: str = Field(
+        "", description="signs session cookies; empty: a random one kept in <data_dir>/dashboard-secret"
+    )
+    session_hours: float = Field(12.0, gt=0, le=24 * 30)
+    secure_cookie: bool = Field(False, description="send the cookie over HTTPS only (behind a TLS proxy)")
+
+
+class QueueSettings(_Section):
+    """One agent queue: where the robot transfers a call, and how long the transfer may take."""
+
+    target: str = Field(
+        min_length=1, description="SIP URI (sip:sales@pbx) or extension/number on the registrar"
+    )
+    timeout_seconds: float = Field(30.0, gt=0, le=300, description="REFER sent → the target answered")
+    takeback: dict[str, str] = Field({}, description="per language: said when the transfer fails")
+
+
+# The queue names the shipped scripts use, each dialling the extension of the same name: map them to your PBX.
+SHIPPED_QUEUES = ("collections", "complaints", "operators", "orders", "reception", "sales", "support")
+
+
+class HandoffSettings(_Section):
+    """Hand-off to human agents: the queues scripts name, and what happens when an agent does not answer."""
+
+    queues: dict[str, QueueSettings] = {name: QueueSettings(target=name) for name in SHIPPED_QUEUES}
+    takeback: dict[str, str] = {
+        "ru": "К сожалению, все специалисты сейчас заняты. Мы обязательно перезвоним вам. До свидания!",
+        "en": "Unfortunately all our specialists are busy right now. We will call you back. Goodbye!",
+    }
+    callback_minutes: int = Field(30, ge=1, le=7 * 24 * 60, description="when to call back after a failure")
 
 
 class LogSettings(_Section):
