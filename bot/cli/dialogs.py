@@ -21,7 +21,7 @@ def check(path: Path | None = typer.Argument(None, help="a script file or a fold
             typer.secho(f"error: {path} does not exist", err=True, fg="red")
             raise typer.Exit(2)
         folder, files = (path, None) if path.is_dir() else (path.parent, [path])
-    catalogue = load_catalogue(folder, config.paths.training_data_dir, files)
+    catalogue = load_catalogue(folder, config.paths.training_data_dir, files, queues=config.handoff.queues)
     for error in catalogue.errors:
         typer.secho(str(error), err=True, fg="red")
     for script_id in sorted(catalogue.scripts):

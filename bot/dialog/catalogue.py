@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ruamel.yaml import YAML, YAMLError
 
-from bot.dialog.checks import check_script
+from bot.dialog.checks import check_script, queue_errors
 from bot.dialog.loader import COMMON_FILE, ScriptError, ScriptErrors, load_common, load_script
 from bot.dialog.model import Script
 
@@ -41,8 +42,15 @@ def trained_intents(training_data_dir: Path) -> set[str]:
     return intents
 
 
-def load_catalogue(dialogs_dir: Path, training_data_dir: Path, paths: list[Path] | None = None) -> Catalogue:
-    """Load and check the scripts in `dialogs_dir` (or just `paths`), collecting every error found."""
+def load_catalogue(
+    dialogs_dir: Path,
+    training_data_dir: Path,
+    paths: list[Path] | None = None,
+    queues: Collection[str] | None = None,
+) -> Catalogue:
+    """Load and check the scripts in `dialogs_dir` (or just `paths`), collecting every error found.
+
+    Given the configured agent `queues`, every queue a script transfers to must be one of them."""
     catalogue = Catalogue()
     intents = trained_intents(training_data_dir)
     common_path = dialogs_dir / COMMON_FILE
@@ -61,6 +69,8 @@ def load_catalogue(dialogs_dir: Path, training_data_dir: Path, paths: list[Path]
             continue
         intents_here = intents | {script.faq_intent(entry) for entry in script.faq}
         problems = check_script(script, source, intents_here)
+        if queues is not None:
+            problems += queue_errors(script, source, queues)
         if script.id != path.stem:
             problems.insert(
                 0, source.error(("id",), f"id '{script.id}' must match the file name '{path.stem}'")

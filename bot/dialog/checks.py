@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 
 from bot.dialog.loader import ScriptError, Source, YamlPath
 from bot.dialog.model import CONDITION, PLACEHOLDER, Action, ActionType, Script, Step
@@ -49,6 +49,16 @@ def check_script(script: Script, source: Source, known_intents: set[str]) -> lis
         check_actions((*path, "do"), handler.do)
     for kind in ("no_match", "silence"):
         check_target(("defaults", kind, "goto"), getattr(script.defaults, kind).goto)
+    if script.lead:
+        for i, slot in enumerate(script.lead.requires):
+            if slot not in slots:
+                err(("lead", "requires", i), f"lead requires undefined slot '{slot}'")
+        for key, name in script.lead.data.items():
+            if name not in slots:
+                err(("lead", "data", key), f"lead data '{key}' refers to undefined slot or variable '{name}'")
+        condition = CONDITION.match(script.lead.condition or "")
+        if condition and condition.group(1) not in slots:
+            err(("lead", "if"), f"lead condition uses undefined slot or variable '{condition.group(1)}'")
     for i, entry in enumerate(script.faq):
         check_target(("faq", i, "goto"), entry.goto)
     for name, step in script.steps.items():
@@ -113,6 +123,10 @@ def _check_step(
 def _texts(script: Script) -> Iterator[tuple[YamlPath, dict[str, str]]]:
     yield ("title",), script.title
     yield ("identity",), script.identity
+    if script.lead:
+        yield ("lead", "say"), script.lead.say
+    if script.voicemail:
+        yield ("voicemail",), script.voicemail
     for kind in ("no_match", "silence"):
         if say := getattr(script.defaults, kind).say:
             yield ("defaults", kind, "say"), say
@@ -136,6 +150,35 @@ def _texts(script: Script) -> Iterator[tuple[YamlPath, dict[str, str]]]:
         for i, answer in enumerate(step.answers):
             if answer.say:
                 yield (*base, "answers", i, "say"), answer.say
+
+
+def queue_errors(script: Script, source: Source, queues: Collection[str]) -> list[ScriptError]:
+    """Every agent queue the script names (transfers, `operator_queue`, `lead`) must be in `handoff.queues`."""
+    configured = ", ".join(sorted(queues)) or "none"
+    errors = []
+
+    def check(path: YamlPath, queue: str | None, what: str) -> None:
+        if queue and queue not in queues:
+            message = f"{what} '{queue}' is not configured in handoff.queues (configured: {configured})"
+            errors.append(source.error(path, message))
+
+    check(("operator_queue",), script.operator_queue, "operator_queue")
+    if script.lead:
+        check(("lead", "queue"), script.lead.queue, "lead queue")
+    for path, actions in _action_lists(script):
+        for i, action in enumerate(actions):
+            if action.type is ActionType.TRANSFER and action.value:
+                check((*path, i), action.value, "transfer queue")
+    return errors
+
+
+def _action_lists(script: Script) -> Iterator[tuple[YamlPath, list[Action]]]:
+    for intent, handler in script.handlers.items():
+        yield ("handlers", intent, "do"), handler.do
+    for name, step in script.steps.items():
+        yield ("steps", name, "do"), step.do
+        for i, answer in enumerate(step.answers):
+            yield ("steps", name, "answers", i, "do"), answer.do
 
 
 def reachable_steps(script: Script) -> set[str]:

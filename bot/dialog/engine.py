@@ -277,7 +277,25 @@ class _Turn:
 
     def _store(self, step: Step, value: Any) -> None:
         self.state.values[step.capture.slot] = value
+        if self._lead_qualified():
+            self._hand_over_lead()
+            return
         self._go_on(step)
+
+    def _lead_qualified(self) -> bool:
+        lead = self.script.lead
+        if lead is None or any(self.state.values.get(slot) is None for slot in lead.requires):
+            return False
+        return lead.condition is None or self._holds(lead.condition)
+
+    def _hand_over_lead(self) -> None:
+        """The script's lead rule holds: say so and transfer to the lead's queue (once: the dialog ends)."""
+        lead = self.script.lead
+        data = {key: self.state.values.get(name) for key, name in lead.payload().items()}
+        self.say.append(self.engine.render(self.state, lead.say))
+        self.actions.append({"type": "lead_qualified", "queue": lead.queue, "data": data})
+        self.actions.append({"type": "transfer", "queue": lead.queue, "data": data})
+        self._finish(Outcome.TRANSFERRED)
 
     def _handle(self, step: Step, handler: Handler) -> None:
         if handler.say:

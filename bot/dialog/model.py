@@ -173,7 +173,9 @@ class Step(_Model):
     silence: Retry | None = None
     barge_in: bool | None = None
     silence_timeout: float | None = Field(None, gt=0, le=60)
-    end_of_turn: float | None = Field(None, ge=0.2, le=3)  # seconds of silence that end an answer (voice default)
+    end_of_turn: float | None = Field(
+        None, ge=0.2, le=3
+    )  # seconds of silence that end an answer (voice default)
     hints: dict[Lang, list[str]] = {}
 
     @property
@@ -202,6 +204,36 @@ class FaqEntry(_Model):
     goto: str | None = None
 
 
+class Lead(_Model):
+    """When a call has produced a qualified lead: the condition holds and every required slot is filled.
+
+    Checked each time a slot is captured; when it first holds, the robot says `say` and transfers the call to
+    `queue` (the hand-off's reason is `qualified`, and a `lead.qualified` event goes to the CRM).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    condition: str | None = Field(None, alias="if")
+    requires: list[str] = []
+    queue: str
+    say: LocalText
+    data: dict[str, str] = Field(
+        {}, description="payload key → slot for the agent; default: the required slots"
+    )
+
+    @model_validator(mode="after")
+    def _parse(self) -> Lead:
+        if self.condition is not None and not CONDITION.match(self.condition):
+            raise ValueError(f"condition {self.condition!r} is not 'slot OP value' (OP: == != < <= > >=)")
+        if self.condition is None and not self.requires:
+            raise ValueError("a lead needs 'if' or 'requires' (or both)")
+        return self
+
+    def payload(self) -> dict[str, str]:
+        """Payload key → slot name of what goes with the lead."""
+        return self.data or {name: name for name in self.requires}
+
+
 class Common(_Model):
     """`dialogs/_common.yml`: handlers, steps and retry defaults every script inherits."""
 
@@ -217,7 +249,9 @@ class Script(_Model):
     goal: Outcome | None = None
     currency: str = "RUB"
     operator_queue: str | None = None
+    lead: Lead | None = None
     identity: LocalText
+    voicemail: LocalText | None = None  # left on an answering machine after its beep (outbound calls)
     variables: dict[str, ValueType] = {}
     defaults: Defaults = Defaults()
     handlers: dict[str, Handler] = {}

@@ -23,7 +23,9 @@ from bot.rasa.training import RasaError, train
 
 def load_valid_catalogue(settings: Settings) -> Catalogue:
     """All scripts, or ScriptErrors if any script is broken (the service never runs half a deployment)."""
-    catalogue = load_catalogue(settings.paths.dialogs_dir, settings.paths.training_data_dir)
+    catalogue = load_catalogue(
+        settings.paths.dialogs_dir, settings.paths.training_data_dir, queues=settings.handoff.queues
+    )
     if catalogue.errors:
         raise ScriptErrors(catalogue.errors)
     return catalogue

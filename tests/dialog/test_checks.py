@@ -17,7 +17,7 @@ from bot.dialog.loader import ScriptError
 from bot.outcomes import Intent
 
 ROOT = Path(__file__).resolve().parents[2]
-SHIPPED = ("appointment", "debt", "inbound", "reminder", "survey")
+SHIPPED = ("appointment", "debt", "inbound", "offer", "reminder", "survey")
 
 GOOD = """\
 # A tiny valid script; each test breaks one thing in it.
