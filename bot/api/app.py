@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI, Request, status
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
-from bot.api import auth, calls, campaigns, contacts, dnc, webhooks
+from bot.api import auth, calls, campaigns, contacts, dnc, metrics, webhooks
 from bot.campaigns.clock import Clock, SystemClock
 from bot.campaigns.service import Conflict, InvalidInput, NotFound
 from bot.config import Settings
 from bot.contacts.importer import CsvFormatError
 from bot.contacts.phones import PhoneNormalizer
 from bot.dashboard import routes as dashboard
+from bot.metrics.prometheus import CONTENT_TYPE, exposition
 from bot.storage.db import Database
 
 API_PREFIX = "/api/v1"
@@ -56,8 +57,14 @@ def create_app(settings: Settings, db: Database | None = None, clock: Clock | No
     app.add_exception_handler(CsvFormatError, _bad_csv)
 
     v1 = APIRouter(prefix=API_PREFIX)
-    for module in (campaigns, contacts, dnc, calls, auth, webhooks):
+    for module in (campaigns, contacts, dnc, calls, metrics, auth, webhooks):
         v1.include_router(module.router)
     app.include_router(v1)
+
+    @app.get("/metrics", include_in_schema=False)
+    def prometheus(request: Request) -> Response:
+        """Prometheus scrape endpoint, without authentication (aggregate counters only; see the README)."""
+        return Response(exposition(request.app.state.db), media_type=CONTENT_TYPE)
+
     dashboard.install(app, settings)
     return app

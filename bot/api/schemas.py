@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from bot.campaigns.rules import CampaignRules
 
@@ -62,24 +62,61 @@ class DncOut(_Out):
 
 
 class CallOut(_Out):
+    """A row of the call log: every robot call, inbound and outbound."""
+
+    call_id: str
+    direction: str
+    state: str
+    campaign_id: int | None
+    attempt_id: int | None
+    script: str
+    language: str
+    caller: str
+    called: str
+    started_at: datetime
+    answered_at: datetime | None
+    ended_at: datetime | None
+    ring_seconds: float
+    talk_seconds: float
+    outcome: str
+    ended_by: str
+    amd: str
+    error: str
+    recording: str | None = Field(description="API path of the WAV recording; null when there is none")
+
+
+class HandoffOut(_Out):
+    queue: str
+    target: str
+    reason: str
+    state: str
+    context: dict[str, Any]
+    requested_at: datetime
+    finished_at: datetime | None
+    answer_seconds: float | None
+    failure: str
+    callback_at: datetime | None
+
+
+class AttemptOut(_Out):
+    """The dialler's record of an outbound call's attempt."""
+
     id: int
-    campaign_id: int
     contact_id: int
     phone: str
     number: int
     state: str
-    started_at: datetime
-    finished_at: datetime | None
     result: str
     outcome: str
-    talk_seconds: float
+    amd: str
 
 
 class CallDetailOut(CallOut):
+    node: str
     outcome_data: dict[str, Any]
     slots: dict[str, Any]
-    transcript: list[Any]
-    ring_seconds: float
-    recording_path: str
-    amd: str
-    error: str
+    transcript: list[Any] = Field(description="lines {at, speaker, text, step, intent, event}")
+    turns: list[Any] = Field(description="per-turn records {index, kind, heard, started, ms: {stage: ms}}")
+    barge_ins: int
+    handoffs: list[HandoffOut]
+    attempt: AttemptOut | None

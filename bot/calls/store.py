@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.crm.outbox import EventType, emit
+from bot.metrics import prometheus
 from bot.storage.db import Database
 from bot.storage.models import Call
 
@@ -113,6 +114,7 @@ class CallStore:
             session.add(call)
             session.flush()
             emit(session, EventType.CALL_STARTED, _payload(call, start.contact_id), now)
+        prometheus.call_started(start.direction)
 
     def _answered(self, call_id: str, now: datetime) -> None:
         with self.db.session() as session:
@@ -120,6 +122,8 @@ class CallStore:
             call.state, call.answered_at = CallState.ACTIVE, now
             call.ring_seconds = round((now - call.started_at).total_seconds(), 3)
             emit(session, EventType.CALL_ANSWERED, {**_payload(call), "answered_at": now.isoformat()}, now)
+            direction = call.direction
+        prometheus.call_answered(direction)
 
     def _ended(self, call_id: str, end: CallEnd, now: datetime) -> None:
         with self.db.session() as session:
@@ -151,6 +155,8 @@ class CallStore:
                 },
                 now,
             )
+            direction, answered = call.direction, call.answered_at is not None
+        prometheus.call_ended(direction, answered, end.outcome, end.error, end.turns)
 
 
 def _get(session: Session, call_id: str) -> Call:

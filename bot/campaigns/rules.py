@@ -18,6 +18,8 @@ from zoneinfo import ZoneInfo
 import holidays
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from bot.outcomes import Outcome
+
 
 class Preset(StrEnum):
     GENERAL = "general"
@@ -92,6 +94,9 @@ class CampaignRules(BaseModel):
     interactions_per_day: int | None = Field(None, ge=1, le=1000)
     interactions_per_week: int | None = Field(None, ge=1, le=1000)
     interactions_per_month: int | None = Field(None, ge=1, le=1000)
+    target_outcomes: list[Outcome] = Field(
+        [], description="outcomes that count as a conversion; empty: the script's `goal`"
+    )
 
     @field_validator("weekdays")
     @classmethod

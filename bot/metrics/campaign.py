@@ -1,0 +1,109 @@
+"""One campaign at a glance: contact progress and conversion, attempt results, call metrics, survey, latency."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from bot.metrics.filters import CallFilter, Group
+from bot.metrics.latency import LatencyRow, latency
+from bot.metrics.stats import percent
+from bot.metrics.summary import SummaryRow, summary
+from bot.metrics.survey import SurveyRow, survey
+from bot.metrics.targets import Targets
+from bot.outcomes import Outcome
+from bot.storage.models import Attempt, Campaign, Contact
+
+OPEN_CONTACT_STATES = ("pending", "in_flight")
+
+
+class CampaignNotFound(LookupError):
+    pass
+
+
+class ProgressOut(BaseModel):
+    """Contacts of the campaign; `conversion_rate` = converted / contacts (None for a campaign without any)."""
+
+    contacts: int
+    by_state: dict[str, int]
+    dialled: int = Field(description="contacts with at least one finished attempt")
+    reached: int = Field(description="contacts with an attempt answered by a person")
+    converted: int = Field(description="contacts with an attempt ending in a target outcome")
+    do_not_call: int = Field(description="contacts who asked not to be called during a call")
+    remaining: int = Field(description="contacts still to be called (pending or in a call now)")
+    conversion_rate: float | None = Field(description="converted / contacts, %")
+    do_not_call_rate: float | None = Field(description="do_not_call / reached, %")
+
+
+class CampaignMetrics(BaseModel):
+    campaign_id: int
+    name: str
+    script: str
+    state: str
+    target_outcomes: list[str]
+    progress: ProgressOut
+    attempt_results: dict[str, int] = Field(description="finished attempts per dialler result")
+    calls: SummaryRow = Field(description="metrics over the campaign's stored calls")
+    survey: SurveyRow
+    latency: LatencyRow
+    latency_by_day: list[LatencyRow]
+
+
+def progress(session: Session, campaign_id: int, targets: frozenset[str]) -> ProgressOut:
+    """Contact counts and conversion from the dialler's own tables (cheap enough to poll)."""
+    by_state = dict(
+        session.execute(
+            select(Contact.state, func.count())
+            .where(Contact.campaign_id == campaign_id)
+            .group_by(Contact.state)
+        ).tuples()
+    )
+    finished = Attempt.campaign_id == campaign_id, Attempt.state == "done"
+    person = Attempt.result == "answered", Attempt.amd != "machine", Attempt.outcome != Outcome.MACHINE
+
+    def contacts(*conditions) -> int:
+        return session.scalar(select(func.count(Attempt.contact_id.distinct())).where(*finished, *conditions))
+
+    total, reached = sum(by_state.values()), contacts(*person)
+    converted = contacts(Attempt.outcome.in_(targets)) if targets else 0
+    do_not_call = contacts(Attempt.outcome == Outcome.DO_NOT_CALL)
+    return ProgressOut(
+        contacts=total,
+        by_state=dict(sorted(by_state.items())),
+        dialled=contacts(),
+        reached=reached,
+        converted=converted,
+        do_not_call=do_not_call,
+        remaining=sum(by_state.get(state, 0) for state in OPEN_CONTACT_STATES),
+        conversion_rate=percent(converted, total),
+        do_not_call_rate=percent(do_not_call, reached),
+    )
+
+
+def campaign_metrics(
+    session: Session, campaign_id: int, targets: Targets, tz: str = "UTC"
+) -> CampaignMetrics:
+    campaign = session.get(Campaign, campaign_id)
+    if campaign is None:
+        raise CampaignNotFound(f"campaign {campaign_id} not found")
+    chosen = targets.of(campaign.script, campaign_id)
+    where = CallFilter(campaign_id=campaign_id, tz=tz)
+    results = session.execute(
+        select(Attempt.result, func.count())
+        .where(Attempt.campaign_id == campaign_id, Attempt.state == "done")
+        .group_by(Attempt.result)
+    ).tuples()
+    return CampaignMetrics(
+        campaign_id=campaign.id,
+        name=campaign.name,
+        script=campaign.script,
+        state=campaign.state,
+        target_outcomes=sorted(chosen),
+        progress=progress(session, campaign_id, chosen),
+        attempt_results=dict(sorted(results)),
+        calls=summary(session, where, targets)[0],
+        survey=survey(session, where)[0],
+        latency=latency(session, where)[0],
+        latency_by_day=[row for row in latency(session, where, Group.DAY) if row.bucket is not None],
+    )

@@ -1,0 +1,85 @@
+"""Prometheus metrics for operators: live call counters (updated by `CallStore`) and webhook delivery health
+(read from the database at scrape time). Served at `/metrics` by the API app."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from prometheus_client import CONTENT_TYPE_LATEST as CONTENT_TYPE
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.registry import Collector
+from sqlalchemy import func, select
+
+from bot.metrics.latency import turn_latencies
+from bot.storage.db import Database
+from bot.storage.models import WebhookAttempt, WebhookDelivery
+
+ACTIVE = Gauge("voicebot_calls_active", "Calls ringing or in progress on this process", ["direction"])
+STARTED = Counter("voicebot_calls_started", "Calls started (first ring)", ["direction"])
+ANSWERED = Counter("voicebot_calls_answered", "Calls answered", ["direction"])
+ENDED = Counter(
+    "voicebot_calls_ended", "Calls ended, by outcome ('none': no outcome)", ["direction", "outcome"]
+)
+ERRORS = Counter(
+    "voicebot_call_errors",
+    "Calls ended with an error; answered=false are failed set-ups (busy, rejected, network)",
+    ["direction", "answered"],
+)
+TURN_LATENCY = Histogram(
+    "voicebot_turn_latency_seconds",
+    "End of the caller's speech to the first robot audio on the line, per spoken turn",
+    buckets=(0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 1.0, 1.2, 1.5, 2.0, 3.0, 5.0),
+)
+
+
+def call_started(direction: str) -> None:
+    STARTED.labels(direction).inc()
+    ACTIVE.labels(direction).inc()
+
+
+def call_answered(direction: str) -> None:
+    ANSWERED.labels(direction).inc()
+
+
+def call_ended(direction: str, answered: bool, outcome: str, error: str, turns: Iterable[Any]) -> None:
+    ACTIVE.labels(direction).dec()
+    ENDED.labels(direction, outcome or "none").inc()
+    if error:
+        ERRORS.labels(direction, str(answered).lower()).inc()
+    for ms in turn_latencies(list(turns)):
+        TURN_LATENCY.observe(ms / 1000)
+
+
+class WebhookCollector(Collector):
+    """Webhook deliveries per state and failed delivery attempts, counted in the database at each scrape."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
+        with self.db.session() as session:
+            states = session.execute(
+                select(WebhookDelivery.state, func.count()).group_by(WebhookDelivery.state)
+            ).all()
+            failed = session.scalar(select(func.count()).where(WebhookAttempt.result != "delivered"))
+        deliveries = GaugeMetricFamily(
+            "voicebot_webhook_deliveries", "CRM webhook deliveries by state", labels=["state"]
+        )
+        for state, count in states:
+            deliveries.add_metric([state], count)
+        yield deliveries
+        yield CounterMetricFamily(
+            "voicebot_webhook_attempts_failed", "CRM webhook HTTP attempts that failed", value=failed or 0
+        )
+
+
+__all__ = ["CONTENT_TYPE", "call_answered", "call_ended", "call_started", "exposition"]
+
+
+def exposition(db: Database) -> bytes:
+    """The text exposition of the process-wide metrics and this database's webhook metrics."""
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(WebhookCollector(db))
+    return generate_latest(REGISTRY) + generate_latest(registry)
