@@ -111,15 +111,17 @@ def new_state(
         raise DialogError(
             f"script '{script.id}' has no '{lang}' variant (it has: {', '.join(script.languages)})"
         )
-    missing = sorted(set(script.variables) - set(variables))
+    missing = sorted(name for name, v in script.variables.items() if not v.optional and name not in variables)
     if missing:
         raise DialogError(f"script '{script.id}' needs variable(s): {', '.join(missing)}")
     values = {}
-    for name, kind in script.variables.items():
+    for name, variable in script.variables.items():
+        if variable.optional and variables.get(name) in (None, ""):
+            continue  # an optional value not given (or an empty CSV cell) stays unknown
         try:
-            values[name] = coerce(variables[name], kind)
+            values[name] = coerce(variables[name], variable.type)
         except ValueError as exc:
-            raise DialogError(f"variable '{name}' must be a {kind}: {exc}") from exc
+            raise DialogError(f"variable '{name}' must be a {variable.type}: {exc}") from exc
     return DialogState(script=script.id, lang=lang, timezone=timezone, values=values)
 
 

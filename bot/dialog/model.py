@@ -242,6 +242,19 @@ class Common(_Model):
     steps: dict[str, Step] = {}
 
 
+def _variable_shorthand(value: Any) -> Any:
+    """`name: text` is `name: {type: text}`."""
+    return {"type": value} if isinstance(value, str) else value
+
+
+class Variable(_Model):
+    """A value the call starts with (contact data, CRM lookup); an optional one may be missing, and then renders
+    as nothing and makes every condition on it false."""
+
+    type: ValueType
+    optional: bool = False
+
+
 class Script(_Model):
     id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     title: LocalText
@@ -252,7 +265,7 @@ class Script(_Model):
     lead: Lead | None = None
     identity: LocalText
     voicemail: LocalText | None = None  # left on an answering machine after its beep (outbound calls)
-    variables: dict[str, ValueType] = {}
+    variables: dict[str, Annotated[Variable, BeforeValidator(_variable_shorthand)]] = {}
     defaults: Defaults = Defaults()
     handlers: dict[str, Handler] = {}
     faq: list[FaqEntry] = []
@@ -261,7 +274,7 @@ class Script(_Model):
 
     def slot_types(self) -> dict[str, ValueType]:
         """Every named value a text may use: variables, captured slots and `identity`."""
-        types = {"identity": ValueType.TEXT, **self.variables}
+        types = {"identity": ValueType.TEXT, **{name: v.type for name, v in self.variables.items()}}
         for step in self.steps.values():
             if step.capture:
                 types[step.capture.slot] = step.capture.type

@@ -642,6 +642,20 @@ def inbound(catalogue: Catalogue, lang: str = "ru") -> Call:
     return call
 
 
+def test_inbound_greets_a_caller_the_crm_knows_by_name(catalogue: Catalogue) -> None:
+    call = Call(catalogue, "inbound", name="Анна")
+    call.start()
+    assert call.spoken.startswith("Здравствуйте, Анна! Вы позвонили в компанию Ромашка.")
+    assert call.step == "greet"
+
+
+def test_an_optional_variable_may_be_missing_or_empty_but_a_required_one_may_not(catalogue: Catalogue) -> None:
+    script = catalogue.get("inbound")
+    assert "name" not in new_state(script, "ru", {"company": "Ромашка", "name": ""}).values
+    with pytest.raises(DialogError, match=r"needs variable\(s\): company"):
+        new_state(script, "ru", {"name": "Анна"})
+
+
 def test_inbound_order_status_by_voice(catalogue: Catalogue) -> None:
     call = inbound(catalogue)
     call.says("где мой заказ", "order_status")
