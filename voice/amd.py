@@ -7,6 +7,11 @@ The classic telephony rules (as in Asterisk's AMD), on 20 ms frames of 8 kHz aud
 - nothing said within `initial_silence` seconds, or no decision within `max_analysis` seconds → unknown.
 Feed audio as it arrives; `feed` returns the verdict once it is reached (and keeps returning it). In a call,
 `AmdProcessor` does the feeding and pushes the verdict as an `AmdResultFrame`.
+
+After a machine verdict, `RecordingStart` finds the moment a message can be left: the end of the beep, or (a
+voicemail without a beep) `voicemail_silence` seconds of silence after the greeting; none within
+`voicemail_max_wait` seconds means no message. `AmdProcessor(wait_for_recording=True)` pushes it as a
+`VoicemailReadyFrame`.
 """
 
 from __future__ import annotations
@@ -43,6 +48,8 @@ class AmdParams:
     max_analysis: float = 5.0
     beep_seconds: float = 0.2
     beep_purity: float = 0.6  # share of a frame's energy in its strongest frequency (±1 bin)
+    voicemail_silence: float = 1.5  # no beep: this much silence after the greeting means it is recording
+    voicemail_max_wait: float = 20.0
 
 
 class AnsweringMachineDetector:
@@ -97,15 +104,72 @@ class AnsweringMachineDetector:
         return None
 
     def _is_tone(self, frame: np.ndarray) -> bool:
-        spectrum = np.abs(np.fft.rfft(frame * np.hanning(frame.size))) ** 2
-        peak = int(np.argmax(spectrum))
-        hz = peak * self.rate / frame.size
-        purity = spectrum[max(0, peak - 1) : peak + 2].sum() / spectrum.sum()
-        if not (300 <= hz <= 3000 and purity >= self.params.beep_purity):
+        hz = _tone_hz(frame, self.rate, self.params.beep_purity)
+        if hz is None:
             return False
         steady = self._tone_frames == 0 or abs(hz - self._tone_hz) <= 2 * self.rate / frame.size
         self._tone_hz = hz
         return steady
+
+
+def _tone_hz(frame: np.ndarray, rate: int, purity: float) -> float | None:
+    """The frequency of a frame that is a pure tone in the beep range, else None."""
+    spectrum = np.abs(np.fft.rfft(frame * np.hanning(frame.size))) ** 2
+    peak = int(np.argmax(spectrum))
+    hz = peak * rate / frame.size
+    if 300 <= hz <= 3000 and spectrum[max(0, peak - 1) : peak + 2].sum() / spectrum.sum() >= purity:
+        return hz
+    return None
+
+
+@dataclass(frozen=True)
+class RecordingReady:
+    ready: bool  # False: no moment to leave a message was found in time
+    reason: str
+    at: float  # seconds of audio analysed since the machine verdict
+
+
+class RecordingStart:
+    """After a machine verdict: when the voicemail is recording (its beep has ended, or silence after the
+    greeting); `beeping` says the verdict came from a beep that may still be sounding."""
+
+    def __init__(
+        self, sample_rate: int = 8000, params: AmdParams | None = None, *, beeping: bool = False
+    ) -> None:
+        self.rate = sample_rate
+        self.params = params or AmdParams()
+        self._frame = int(sample_rate * FRAME_SECONDS)
+        self._pending = np.zeros(0, dtype=np.int16)
+        self._frames = 0
+        self._beeping = beeping
+        self._tone_frames = 0
+        self._quiet_frames = 0
+        self.result: RecordingReady | None = None
+
+    def feed(self, pcm: bytes) -> RecordingReady | None:
+        self._pending = np.concatenate([self._pending, np.frombuffer(pcm, dtype=np.int16)])
+        while self.result is None and self._pending.size >= self._frame:
+            frame, self._pending = self._pending[: self._frame], self._pending[self._frame :]
+            self._frames += 1
+            self.result = self._step(frame.astype(np.float64))
+        return self.result
+
+    def _step(self, frame: np.ndarray) -> RecordingReady | None:
+        p = self.params
+        now = round(self._frames * FRAME_SECONDS, 2)
+        loud = float(np.sqrt(np.mean(frame**2))) > p.voice_rms
+        tone = loud and _tone_hz(frame, self.rate, p.beep_purity) is not None
+        self._tone_frames = self._tone_frames + 1 if tone else 0
+        self._quiet_frames = 0 if loud else self._quiet_frames + 1
+        if self._tone_frames * FRAME_SECONDS >= p.beep_seconds:
+            self._beeping = True
+        elif self._beeping and not tone:
+            return RecordingReady(True, "after the beep", now)
+        if not self._beeping and self._quiet_frames * FRAME_SECONDS >= p.voicemail_silence:
+            return RecordingReady(True, f"{p.voicemail_silence} s of silence after the greeting", now)
+        if now >= p.voicemail_max_wait:
+            return RecordingReady(False, f"no beep or silence in {p.voicemail_max_wait:.0f} s", now)
+        return None
 
 
 @dataclass
@@ -115,20 +179,41 @@ class AmdResultFrame(SystemFrame):
     result: AmdResult | None = None
 
 
-class AmdProcessor(FrameProcessor):
-    """Feeds the caller's first seconds to an `AnsweringMachineDetector`; pushes one `AmdResultFrame`."""
+@dataclass
+class VoicemailReadyFrame(SystemFrame):
+    """After a machine verdict (`AmdProcessor(wait_for_recording=True)`): the voicemail records now, or never."""
 
-    def __init__(self, sample_rate: int = 8000, params: AmdParams | None = None, **kwargs) -> None:
+    result: RecordingReady | None = None
+
+
+class AmdProcessor(FrameProcessor):
+    """Feeds the caller's first seconds to an `AnsweringMachineDetector`; pushes one `AmdResultFrame`, and with
+    `wait_for_recording` after a machine verdict one `VoicemailReadyFrame`."""
+
+    def __init__(
+        self,
+        sample_rate: int = 8000,
+        params: AmdParams | None = None,
+        *,
+        wait_for_recording: bool = False,
+        **kwargs,
+    ) -> None:
         super().__init__(**kwargs)
-        self.detector = AnsweringMachineDetector(sample_rate, params)
+        self.rate, self.params = sample_rate, params or AmdParams()
+        self.detector = AnsweringMachineDetector(sample_rate, self.params)
+        self.wait_for_recording = wait_for_recording
+        self.recording: RecordingStart | None = None
 
     async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
         await super().process_frame(frame, direction)
         await self.push_frame(frame, direction)
-        if (
-            isinstance(frame, InputAudioRawFrame)
-            and direction is FrameDirection.DOWNSTREAM
-            and self.detector.result is None
-            and (result := self.detector.feed(frame.audio))
-        ):
-            await self.push_frame(AmdResultFrame(result=result))
+        if not isinstance(frame, InputAudioRawFrame) or direction is not FrameDirection.DOWNSTREAM:
+            return
+        if self.detector.result is None:
+            if result := self.detector.feed(frame.audio):
+                await self.push_frame(AmdResultFrame(result=result))
+                if result.verdict is Verdict.MACHINE and self.wait_for_recording:
+                    beeping = result.reason.startswith("beep")
+                    self.recording = RecordingStart(self.rate, self.params, beeping=beeping)
+        elif self.recording and self.recording.result is None and (ready := self.recording.feed(frame.audio)):
+            await self.push_frame(VoicemailReadyFrame(result=ready))

@@ -43,7 +43,7 @@ from bot.calls.latency import TurnStage, TurnTiming
 from bot.dialog.conversation import Conversation, Exchange
 from bot.dialog.engine import Listening
 from telephony.transport import HangupCallFrame, TransferCallFrame
-from voice.amd import AmdResult, AmdResultFrame, Verdict
+from voice.amd import AmdResult, AmdResultFrame, RecordingReady, Verdict, VoicemailReadyFrame
 from voice.stt_vosk import SpeechHintsFrame
 from voice.tts_piper import SpeechAudioStartedFrame
 
@@ -67,13 +67,21 @@ class _Input:
 
 class DialogBridge(FrameProcessor):
     def __init__(
-        self, conversation: Conversation, rules: TurnRules, *, wait_for_amd: bool = False, **kwargs
+        self,
+        conversation: Conversation,
+        rules: TurnRules,
+        *,
+        wait_for_amd: bool = False,
+        voicemail: str | None = None,
+        **kwargs,
     ) -> None:
         super().__init__(**kwargs)
         self.conversation = conversation
         self.rules = rules
         self.wait_for_amd = wait_for_amd  # outbound: start the script only once a human is detected
+        self.voicemail = voicemail  # the message for an answering machine (needs VoicemailReadyFrame)
         self.amd: AmdResult | None = None
+        self.voicemail_at: float | None = None  # seconds into the call the message started
         self.exchanges: list[tuple[str | None, Exchange]] = []  # (step before, exchange) for the transcript
         self.turns: list[TurnTiming] = []
         self.barge_ins = 0
@@ -109,6 +117,8 @@ class DialogBridge(FrameProcessor):
                 self._inputs.put_nowait(_Input("start"))
         elif isinstance(frame, AmdResultFrame):
             await self._answered_by(frame.result)
+        elif isinstance(frame, VoicemailReadyFrame):
+            await self._leave_voicemail(frame.result)
         elif isinstance(frame, (EndFrame, CancelFrame)):
             await self._finish()
             await self.push_frame(frame, direction)
@@ -147,18 +157,30 @@ class DialogBridge(FrameProcessor):
             await self.push_frame(frame, direction)
 
     async def _answered_by(self, result: AmdResult) -> None:
-        """Outbound: a machine gets no script (the call ends with outcome `machine`); anyone else gets it now."""
+        """Outbound: a machine gets no script (the call ends with outcome `machine`, after the voicemail message
+        if there is one); anyone else gets it now."""
         self.amd = result
         logger.info(
             f"call {self.conversation.id}: answering-machine detection: {result.verdict} ({result.reason})"
         )
         if result.verdict is Verdict.MACHINE:
             self.ended_by = "machine"
-            await self.push_frame(HangupCallFrame())
+            if not self.voicemail:
+                await self.push_frame(HangupCallFrame())
         else:
             self._inputs.put_nowait(_Input("start"))
 
+    async def _leave_voicemail(self, ready: RecordingReady) -> None:
+        """The machine records now: say the message, then hang up (or hang up at once if it never records)."""
+        logger.info(f"call {self.conversation.id}: voicemail: {ready.reason}")
+        if ready.ready and self.voicemail:
+            self.voicemail_at = round(time.monotonic() - self._t0, 3)
+            await self.push_frame(TTSSpeakFrame(text=self.voicemail))
+        await self.push_frame(HangupCallFrame())
+
     async def _caller_started(self) -> None:
+        if self.ended_by == "machine":
+            return  # a voicemail's greeting or noise: nothing to interrupt for
         self._caller_speaking = True
         self._cancel(self._no_input)
         if self._bot_speaking or self._reply_pending:

@@ -28,6 +28,7 @@ from pydantic import BaseModel
 from bot.calls.bridge import DialogBridge, TurnRules
 from bot.calls.recording import CallerTap, CallRecorder, RobotTap
 from bot.dialog.conversation import Conversation
+from bot.dialog.engine import DialogEngine
 from bot.dialog.model import Script
 from bot.dialog.transcript import Transcript
 from voice.amd import AmdProcessor
@@ -86,6 +87,9 @@ class VoiceCall:
         self.script = script
         self.settings = settings
         self.recorder = CallRecorder(SAMPLE_RATE) if record else None
+        voicemail = None
+        if detect_machine and script.voicemail:
+            voicemail = DialogEngine(script).render(conversation.state, script.voicemail)
         self.bridge = DialogBridge(
             conversation,
             TurnRules(
@@ -95,6 +99,7 @@ class VoiceCall:
                 max_call_seconds=settings.max_call_seconds,
             ),
             wait_for_amd=detect_machine,
+            voicemail=voicemail,
         )
         self.stt = VoskSTTService(asr_model_dir(settings, lang), sample_rate=SAMPLE_RATE)
         self.tts = SpeechSynthesisService(
@@ -113,7 +118,7 @@ class VoiceCall:
         )
         processors = [transport.input(), vad, self.stt, self.bridge, self.tts, transport.output()]
         if detect_machine:
-            processors.insert(1, AmdProcessor(SAMPLE_RATE))
+            processors.insert(1, AmdProcessor(SAMPLE_RATE, wait_for_recording=voicemail is not None))
         if self.recorder:
             processors.insert(1, CallerTap(self.recorder))
             processors.append(RobotTap(self.recorder))
@@ -147,6 +152,15 @@ class VoiceCall:
             for line in transcript.lines[before:]:
                 at = timing.started if line.speaker == "caller" else round(decided, 3)
                 lines.append(TimedLine(at=at, **line.model_dump(exclude={"confidence"})))
+        if self.bridge.voicemail_at is not None:
+            lines.append(
+                TimedLine(
+                    at=self.bridge.voicemail_at,
+                    speaker="robot",
+                    text=self.bridge.voicemail,
+                    event="voicemail",
+                )
+            )
         state = self.conversation.state
         result = transcript.record(state)
         record = CallRecord(

@@ -190,13 +190,16 @@ def test_voicebot_simulate_prints_the_transcript_outcome_and_latencies(dialog_se
     assert list(tmp_path.glob("*.wav")) and list(tmp_path.glob("*.json"))
 
 
+MACHINE_GREETING = (
+    "Здравствуйте, вы позвонили в компанию Восток. Сейчас никто не может ответить. Оставьте сообщение."
+)
+
+
 async def test_an_outbound_call_answered_by_a_machine_ends_with_outcome_machine(settings, dialog_service):
-    greeting = caller_speech(
-        "Здравствуйте, вы позвонили в компанию Восток. Сейчас никто не может ответить. Оставьте сообщение.",
-        "ru",
-    )
+    # the survey script has no voicemail message: the robot hangs up on the machine without a word
+    greeting = caller_speech(MACHINE_GREETING, "ru")
     record, line = await call(
-        settings, dialog_service, "reminder", [], answer=greeting, detect_machine=True, hangup_after=10
+        settings, dialog_service, "survey", [], answer=greeting, detect_machine=True, hangup_after=10
     )
 
     assert record.outcome == "machine" and line.ended_by == "robot"
@@ -204,6 +207,26 @@ async def test_an_outbound_call_answered_by_a_machine_ends_with_outcome_machine(
     assert not [entry for entry in record.transcript if entry.speaker == "robot"], "no script for a machine"
     _, robot = channels(record)
     assert np.abs(robot).max() == 0
+
+
+async def test_a_machine_gets_the_scripts_voicemail_message_after_its_beep(settings, dialog_service):
+    greeting = bytes(3200) + caller_speech(MACHINE_GREETING, "ru") + bytes(2400)
+    t = np.arange(4000) / 8000  # a 0.5 s beep at 1000 Hz (sox-free: a pure tone)
+    beep = (np.sin(2 * np.pi * 1000 * t) * 12000).astype(np.int16).tobytes()
+    record, line = await call(
+        settings, dialog_service, "reminder", [], answer=greeting + beep, detect_machine=True, hangup_after=40
+    )
+
+    assert record.outcome == "machine" and record.ended_by == "machine" and line.ended_by == "robot"
+    assert not record.turns, "no dialog turn: the script does not run on a machine"
+    [message] = [entry for entry in record.transcript if entry.speaker == "robot"]
+    assert message.event == "voicemail"
+    assert message.text.startswith("Здравствуйте, Анна. Это автоматический помощник компании Банк Восток.")
+    _, robot = channels(record)
+    beep_end = (len(greeting) + len(beep)) / 2 / 8000
+    first_robot = np.flatnonzero(np.abs(robot) > 300)[0] / 8000
+    assert beep_end < first_robot < beep_end + 1.0, "the message starts right after the beep"
+    assert np.abs(robot[int(first_robot * 8000) :]).max() > 3000 and record.seconds > first_robot + 5
 
 
 async def test_an_outbound_call_answered_by_a_person_gets_the_script_after_their_hello(
