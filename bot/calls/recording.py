@@ -3,11 +3,14 @@ continuous 8 kHz stream, plus retention (old recordings deleted)."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
 import wave
 from pathlib import Path
 
 import numpy as np
+from loguru import logger
 from pipecat.frames.frames import Frame, InputAudioRawFrame, OutputAudioRawFrame
 from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 
@@ -96,3 +99,19 @@ def purge_recordings(directory: Path, retention_days: int, now: float | None = N
             path.unlink()
             removed += 1
     return removed
+
+
+async def purge_recordings_periodically(
+    directory: Path, retention_days: int, stop: asyncio.Event, every: float = 3600.0
+) -> None:
+    """Apply the retention now and then every `every` seconds until `stop` is set (file work on a thread)."""
+    while not stop.is_set():
+        try:
+            removed = await asyncio.to_thread(purge_recordings, directory, retention_days)
+        except OSError as exc:
+            logger.warning(f"recording retention in {directory} failed: {exc}")
+        else:
+            if removed:
+                logger.info(f"recording retention: {removed} files older than {retention_days} days deleted")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), every)

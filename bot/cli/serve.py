@@ -8,6 +8,7 @@ from loguru import logger
 from bot.api.app import API_PREFIX, create_app
 from bot.asgi import ServerStartError, serve_app
 from bot.calls.phone_calls import PhoneCalls, check_inbound
+from bot.calls.recording import purge_recordings_periodically
 from bot.calls.store import CallStore
 from bot.campaigns.clock import SystemClock
 from bot.campaigns.dialer import Dialer
@@ -39,6 +40,10 @@ def serve() -> None:
                 stop = asyncio.Event()
                 dialer = asyncio.create_task(Dialer(database, calls, SystemClock(), config.dialer).run(stop))
                 webhooks = asyncio.create_task(DeliveryWorker(database).run(stop))
+                voice = config.voice
+                retention = asyncio.create_task(
+                    purge_recordings_periodically(voice.recordings_dir, voice.recordings_retention_days, stop)
+                )
                 base = f"http://{config.api.host}:{config.api.port}{API_PREFIX}"
                 phone = config.telephony
                 logger.info(
@@ -49,7 +54,7 @@ def serve() -> None:
                 _warn_missing_models(config)
                 await stop_signal()
                 stop.set()
-                await asyncio.gather(dialer, webhooks)
+                await asyncio.gather(dialer, webhooks, retention)
             await api.stop_serving()
 
     try:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import time
 import wave
+from pathlib import Path
 
 import numpy as np
 
-from bot.calls.recording import CallRecorder, purge_recordings
+from bot.calls.recording import CallRecorder, purge_recordings, purge_recordings_periodically
 
 
 def test_robot_audio_lands_where_the_caller_stream_was_when_it_was_played(tmp_path):
@@ -39,3 +41,27 @@ def test_retention_deletes_only_recordings_older_than_the_limit(tmp_path):
     assert purge_recordings(tmp_path, 30) == 1
     assert sorted(p.name for p in tmp_path.iterdir()) == ["keep.txt", "new.json"]
     assert purge_recordings(tmp_path, 0) == 0
+
+
+async def test_serve_applies_the_retention_periodically_until_stopped(tmp_path):
+    def old_file(name: str) -> Path:
+        path = tmp_path / name
+        path.write_bytes(b"x")
+        past = time.time() - 40 * 86400
+        os.utime(path, (past, past))
+        return path
+
+    async def gone(path: Path) -> None:
+        while path.exists():
+            await asyncio.sleep(0.01)
+
+    first = old_file("first.wav")
+    stop = asyncio.Event()
+    task = asyncio.create_task(purge_recordings_periodically(tmp_path, 30, stop, every=0.05))
+    await asyncio.wait_for(gone(first), 5)
+    later = old_file("later.json")  # appears after the first pass: only a later pass can delete it
+    await asyncio.wait_for(gone(later), 5)
+    (tmp_path / "fresh.wav").write_bytes(b"x")
+    stop.set()
+    await asyncio.wait_for(task, 5)
+    assert [p.name for p in tmp_path.iterdir()] == ["fresh.wav"]
