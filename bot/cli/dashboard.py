@@ -1,0 +1,20 @@
+"""`voicebot dashboard`: password hashes for the dashboard's users."""
+
+import typer
+
+from bot.cli import app
+from bot.dashboard.passwords import hash_password
+
+dashboard = typer.Typer(no_args_is_help=True, help="The web dashboard (/dashboard): user passwords.")
+app.add_typer(dashboard, name="dashboard")
+
+
+@dashboard.command("hash-password")
+def hash_password_command() -> None:
+    """Ask for a password twice and print its hash for `dashboard.users.<name>.password_hash` in voicebot.yml."""
+    password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
+    try:
+        typer.echo(hash_password(password))
+    except ValueError as exc:
+        typer.secho(f"error: {exc}", err=True, fg="red")
+        raise typer.Exit(2) from exc
