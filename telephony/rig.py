@@ -305,7 +305,8 @@ def start_shell(workdir: Path, script: str, name: str = "shell") -> Peer:
 class Capture:
     """tcpdump on loopback: kernel timestamps of UDP packets to one port, i.e. when they were sent."""
 
-    def __init__(self, workdir: Path, port: int) -> None:
+    def __init__(self, workdir: Path, port: int, bpf: str | None = None) -> None:
+        """Capture `udp and dst port PORT`, or the tcpdump filter `bpf` when given."""
         self.path = workdir / f"cap-{port}-{time.monotonic_ns()}.pcap"
         self.proc = subprocess.Popen(
             # --immediate-mode: without it the last ~0.5 s (a partly filled kernel block) is lost at SIGINT
@@ -318,7 +319,7 @@ class Capture:
                 "--immediate-mode",
                 "-w",
                 str(self.path),
-                f"udp and dst port {port}",
+                bpf or f"udp and dst port {port}",
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
@@ -331,13 +332,30 @@ class Capture:
 
     def stop(self) -> list[tuple[float, bytes]]:
         """(timestamp, UDP payload) of every captured packet."""
+        return [(packet.time, packet.payload) for packet in self.stop_packets()]
+
+    def stop_packets(self) -> list[UdpPacket]:
+        """Every captured packet with its ports."""
         time.sleep(0.2)
         os.killpg(self.proc.pid, signal.SIGINT)
         self.proc.wait(10)
-        return read_pcap_udp(self.path)
+        return read_pcap_packets(self.path)
+
+
+@dataclass(frozen=True)
+class UdpPacket:
+    time: float
+    src_port: int
+    dst_port: int
+    payload: bytes
 
 
 def read_pcap_udp(path: Path) -> list[tuple[float, bytes]]:
+    return [(packet.time, packet.payload) for packet in read_pcap_packets(path)]
+
+
+def read_pcap_packets(path: Path) -> list[UdpPacket]:
+    """The UDP packets of a pcap (Ethernet, Linux cooked or loopback link types; IPv4)."""
     data = path.read_bytes()
     if len(data) < 24:
         return []
@@ -353,5 +371,6 @@ def read_pcap_udp(path: Path) -> list[tuple[float, bytes]]:
         if len(ip) < 28 or ip[9] != 17:
             continue
         ihl = (ip[0] & 15) * 4
-        out.append((sec + frac / (1e9 if nano else 1e6), ip[ihl + 8 :]))
+        src, dst = struct.unpack("!HH", ip[ihl : ihl + 4])
+        out.append(UdpPacket(sec + frac / (1e9 if nano else 1e6), src, dst, ip[ihl + 8 :]))
     return out

