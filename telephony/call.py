@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from typing import TYPE_CHECKING
+from urllib.parse import quote
 
 from telephony.events import (
     CallDirection,
@@ -31,6 +33,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 AUDIO_QUEUE_FRAMES = 250  # 5 s of incoming audio before the oldest frames are dropped
+HEADER_NAME = re.compile(r"^[A-Za-z0-9!%*_+`'~.-]+$")  # an RFC 3261 token
 
 
 class CallEnded(Exception):
@@ -299,14 +302,18 @@ class Call:
         self._emit(CallEventType.ENDED, reason=reason)
 
     # ---- transfer ------------------------------------------------------
-    async def transfer(self, target: str, timeout: float = 30.0) -> TransferResult:
+    async def transfer(
+        self, target: str, timeout: float = 30.0, headers: Mapping[str, str] | None = None
+    ) -> TransferResult:
         """Blind transfer (REFER), following the NOTIFY sipfrag progress to success or failure.
 
-        On success the call ends with reason TRANSFERRED (we send BYE if the peer did not).
+        `headers` travel inside the Refer-To URI (`sip:agent@pbx?X-Foo=bar`, RFC 3261 19.1.1): the transferee
+        copies them into its INVITE to the target. On success the call ends with reason TRANSFERRED (we send
+        BYE if the peer did not).
         """
         if self.state is not CallState.ACTIVE or self.dialog is None:
             return TransferResult(TransferStatus.FAILED, None, "call is not active")
-        refer_to = self._phone.target_uri(target)
+        refer_to = refer_to_uri(self._phone.target_uri(target), headers or {})
         self._transfer_progress = asyncio.Queue()
         refer = self.dialog.request("REFER")
         refer.add("Refer-To", f"<{refer_to}>")
@@ -416,6 +423,16 @@ class Call:
         elif was_held and not held:
             self._emit(CallEventType.RESUME)
         self._emit(CallEventType.MEDIA_UPDATED, detail=f"{self.rtp.remote} {self.remote_direction}")
+
+
+def refer_to_uri(target: SipUri, headers: Mapping[str, str]) -> str:
+    """The target URI with `headers` embedded as `?Name=value&...` (values percent-encoded, UTF-8)."""
+    if not headers:
+        return str(target)
+    for name in headers:
+        if not HEADER_NAME.match(name):
+            raise ValueError(f"not a SIP header name: {name!r}")
+    return f"{target}?" + "&".join(f"{name}={quote(str(value), safe='')}" for name, value in headers.items())
 
 
 def parse_sipfrag(body: bytes) -> tuple[int, str] | None:

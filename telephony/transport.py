@@ -43,6 +43,7 @@ class TransferCallFrame(DataFrame):
 
     target: str = ""
     timeout: float = 30.0
+    headers: dict[str, str] = field(default_factory=dict)  # carried to the target in the Refer-To URI
     interruptible: bool = field(default=False, init=False)
 
 
@@ -56,7 +57,11 @@ class HangupCallFrame(DataFrame):
 
 @dataclass
 class TransferResultFrame(DataFrame):
+    """How a transfer ended; `connected`: the robot still has the caller; `seconds`: REFER sent → result."""
+
     result: TransferResult | None = None
+    connected: bool = False
+    seconds: float = 0.0
 
 
 def telephony_params(**overrides) -> TransportParams:
@@ -164,8 +169,16 @@ class CallOutputTransport(BaseOutputTransport):
     async def write_transport_frame(self, frame: Frame) -> None:
         if isinstance(frame, TransferCallFrame):
             await self._wait_played()
-            result = await self._call.transfer(frame.target, frame.timeout)
-            await self.push_frame(TransferResultFrame(result=result), FrameDirection.UPSTREAM)
+            started = time.monotonic()
+            result = await self._call.transfer(frame.target, frame.timeout, frame.headers)
+            await self.push_frame(
+                TransferResultFrame(
+                    result=result,
+                    connected=self._call.state.value == "active",
+                    seconds=round(time.monotonic() - started, 3),
+                ),
+                FrameDirection.UPSTREAM,
+            )
         elif isinstance(frame, HangupCallFrame):
             if self._call.on_hold:
                 self._call.flush_audio()  # held audio would wait for a resume that may never come

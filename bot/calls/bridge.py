@@ -42,7 +42,9 @@ from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 from bot.calls.latency import TurnStage, TurnTiming
 from bot.dialog.conversation import Conversation, Exchange
 from bot.dialog.engine import Listening
-from telephony.transport import HangupCallFrame, TransferCallFrame
+from bot.handoff.desk import CallHandoff
+from bot.outcomes import Outcome
+from telephony.transport import HangupCallFrame, TransferCallFrame, TransferResultFrame
 from voice.amd import AmdResult, AmdResultFrame, RecordingReady, Verdict, VoicemailReadyFrame
 from voice.stt_vosk import SpeechHintsFrame
 from voice.tts_piper import SpeechAudioStartedFrame
@@ -86,6 +88,7 @@ class DialogBridge(FrameProcessor):
         self.turns: list[TurnTiming] = []
         self.barge_ins = 0
         self.ended_by: str | None = None  # robot, caller, max_duration
+        self.handoff: CallHandoff | None = None  # records transfers and maps queues to agents (phone calls)
         self._listening: Listening | None = None
         self._inputs: asyncio.Queue[_Input] = asyncio.Queue()
         self._worker: asyncio.Task | None = None
@@ -115,6 +118,9 @@ class DialogBridge(FrameProcessor):
             self._deadline = self.create_task(self._max_duration())
             if not self.wait_for_amd:
                 self._inputs.put_nowait(_Input("start"))
+        elif isinstance(frame, TransferResultFrame):
+            await self._transfer_finished(frame)
+            await self.push_frame(frame, direction)
         elif isinstance(frame, AmdResultFrame):
             await self._answered_by(frame.result)
         elif isinstance(frame, VoicemailReadyFrame):
@@ -333,12 +339,32 @@ class DialogBridge(FrameProcessor):
         transfer = next((a for a in result.actions if a.get("type") == "transfer"), None)
         if transfer is not None:
             self.ended_by = self.ended_by or "robot"
-            await self.push_frame(TransferCallFrame(target=str(transfer.get("queue") or "")))
+            await self.push_frame(await self._transfer_frame(exchange, str(transfer.get("queue") or "")))
         elif result.state.ended or any(a.get("type") == "hangup" for a in result.actions):
             self.ended_by = self.ended_by or "robot"
             await self.push_frame(HangupCallFrame())
         elif not result.say:
             self._start_no_input_timer()
+
+    async def _transfer_frame(self, exchange: Exchange, queue: str) -> TransferCallFrame:
+        """The REFER to the queue's agents with the hand-off's context (a bare queue name without a desk)."""
+        if self.handoff is None:
+            return TransferCallFrame(target=queue)
+        transfer = await self.handoff.start(exchange, self.exchanges)
+        return TransferCallFrame(target=transfer.target, timeout=transfer.timeout, headers=transfer.headers)
+
+    async def _transfer_finished(self, frame: TransferResultFrame) -> None:
+        """Record the hand-off's end; if the agent never answered and the caller is still here, take the call
+        back: say so, record a callback as the call's outcome, hang up."""
+        if self.handoff is None or frame.result is None:
+            return
+        takeback = self.handoff.finished(frame.result, frame.connected, frame.seconds)
+        if takeback is None:
+            return
+        state = self.conversation.state
+        state.outcome, state.outcome_data = Outcome.CALLBACK, {"when": takeback.callback_at.isoformat()}
+        await self.push_frame(TTSSpeakFrame(text=takeback.say))
+        await self.push_frame(HangupCallFrame())
 
     async def _finish(self) -> None:
         """The call is over: stop timers and the turn task; a caller hang-up still reaches the dialog."""

@@ -30,6 +30,7 @@ from bot.config import Settings
 from bot.dialog.catalogue import Catalogue
 from bot.dialog.conversation import Conversation
 from bot.dialog.engine import DialogError, DialogState, new_state
+from bot.handoff.desk import Handoffs
 from bot.outcomes import Outcome
 from bot.rasa.client import RasaClient
 from telephony import DialStatus, EndReason, Phone
@@ -73,6 +74,7 @@ class PhoneCalls:
     ):
         self.settings, self.catalogue, self.client = settings, catalogue, client
         self.store, self.clock = store, clock or SystemClock()
+        self.handoffs = Handoffs(settings.handoff, store.db if store else None)
         self.routes = settings.calls.inbound_routes
         self.lookup = CallerLookup(settings.calls) if settings.calls.lookup_url else None
         self.phone = Phone(settings.telephony, on_incoming=self._answer)
@@ -215,7 +217,11 @@ class PhoneCalls:
         voice_call = VoiceCall(
             CallTransport(call), conversation, script, self.settings.voice, detect_machine=detect_machine
         )
-        return await voice_call.run(self.runner)
+        voice_call.bridge.handoff = self.handoffs.for_call(conversation.id, conversation.state.lang)
+        try:
+            return await voice_call.run(self.runner)
+        finally:
+            await voice_call.bridge.handoff.settle()
 
     def _at_capacity(self) -> bool:
         cap = self.settings.calls.max_concurrent
