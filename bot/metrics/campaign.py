@@ -52,12 +52,12 @@ class CampaignMetrics(BaseModel):
 
 def progress(session: Session, campaign_id: int, targets: frozenset[str]) -> ProgressOut:
     """Contact counts and conversion from the dialler's own tables (cheap enough to poll)."""
-    by_state = dict(
+    by_state: dict[str, int] = dict(
         session.execute(
             select(Contact.state, func.count())
             .where(Contact.campaign_id == campaign_id)
             .group_by(Contact.state)
-        ).tuples()
+        ).all()
     )
     finished = Attempt.campaign_id == campaign_id, Attempt.state == "done"
     person = Attempt.result == "answered", Attempt.amd != "machine", Attempt.outcome != Outcome.MACHINE
@@ -93,7 +93,7 @@ def campaign_metrics(
         select(Attempt.result, func.count())
         .where(Attempt.campaign_id == campaign_id, Attempt.state == "done")
         .group_by(Attempt.result)
-    ).tuples()
+    ).all()
     return CampaignMetrics(
         campaign_id=campaign.id,
         name=campaign.name,
@@ -101,7 +101,7 @@ def campaign_metrics(
         state=campaign.state,
         target_outcomes=sorted(chosen),
         progress=progress(session, campaign_id, chosen),
-        attempt_results=dict(sorted(results)),
+        attempt_results=dict(sorted((result, count) for result, count in results)),
         calls=summary(session, where, targets)[0],
         survey=survey(session, where)[0],
         latency=latency(session, where)[0],
