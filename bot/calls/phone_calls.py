@@ -151,7 +151,7 @@ class PhoneCalls:
         )
         async with self._recorded(start) as ending:
             if plan is None:
-                await call.reject(480)
+                await call.reject(480, "Temporarily Unavailable")
                 ending.end = CallEnd(error=f"no inbound route for the number {info.called!r}")
             elif not plan.script:
                 ending.end = await self._closed(call, start.call_id, plan)
@@ -169,22 +169,22 @@ class PhoneCalls:
             return await self._say_and_hang_up(
                 call, call_id, plan.message, plan.language, LineOutcome.OUT_OF_HOURS
             )
-        await call.reject(480)
+        await call.reject(480, "Temporarily Unavailable")
         return CallEnd(outcome=LineOutcome.OUT_OF_HOURS)
 
     async def _talk_inbound(self, call: Call, call_id: str, plan: InboundPlan) -> CallEnd:
-        state = await self._inbound_state(call, plan)
+        state = await self.inbound_state(plan, call.info.caller, call.info.called)
         if not await call.answer():
             return CallEnd(outcome=Outcome.ABANDONED, ended_by="caller")
         await self._answered(call_id)
         record = await self._talk(call, Conversation(self.client, state, call_id), detect_machine=False)
         return call_end(record)
 
-    async def _inbound_state(self, call: Call, plan: InboundPlan) -> DialogState:
-        """The script's state with the route's variables over what the CRM knows of the caller."""
+    async def inbound_state(self, plan: InboundPlan, caller: str, called: str) -> DialogState:
+        """The script's state: the route's variables over what the CRM knows of the caller (if it is asked)."""
         script = self.catalogue.get(plan.script)
         if self.lookup:
-            found = await self.lookup.variables(call.info.caller, call.info.called)
+            found = await self.lookup.variables(caller, called)
             if found:
                 try:
                     return new_state(script, plan.language, {**found, **plan.variables})
