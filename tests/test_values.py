@@ -197,6 +197,9 @@ def test_parse_rating_checks_the_scale(text, lang, low, high, expected):
         ("in a week", "en", date(2026, 11, 25)),
         ("in a couple of days", "en", date(2026, 11, 20)),
         ("2026-12-30", "en", date(2026, 12, 30)),
+        ("пять", "ru", date(2026, 12, 5)),  # a number alone answers "what date?"
+        ("двадцать", "ru", date(2026, 11, 20)),
+        ("seven", "en", date(2026, 12, 7)),
     ],
 )
 def test_parse_date(text, lang, expected):
@@ -222,6 +225,8 @@ def test_parse_date_weekday_said_on_a_monday(text, lang, expected):
     ("text", "lang"),
     [
         ("в десять", "ru"),
+        ("сорок", "ru"),
+        ("пять тысяч", "ru"),
         ("в половине третьего", "ru"),
         ("в мае", "ru"),
         ("через", "ru"),

@@ -112,7 +112,8 @@ def _month(word: Token, lang: str) -> int | None:
 
 
 def _day_of_month(toks: list[Token], words: list[str], lang: str, today: date, norm: str) -> date | None:
-    """ "пятнадцатого", "15 декабря", "двадцать первого числа", "december fifteenth", "the 15th of december"."""
+    """ "пятнадцатого", "15 декабря", "двадцать первого числа", "december fifteenth", "the 15th of december", and
+    a number said alone ("пять", "15")."""
     for i, tok in enumerate(toks):
         if not isinstance(tok, int) or not 1 <= tok <= 31:
             continue
@@ -125,7 +126,8 @@ def _day_of_month(toks: list[Token], words: list[str], lang: str, today: date, n
         if month is None:
             said_day = after and after[0] in _DAY_WORDS[lang]
             ordinal_day = isinstance(tok, Ordinal) and _ordinal_is_a_day(before, after[:1], len(toks), lang)
-            if not (said_day or ordinal_day):
+            lone_number = len(toks) == 1  # the whole answer to "what date?" is "пять": recognisers drop endings
+            if not (said_day or ordinal_day or lone_number):
                 continue
         return _resolve(tok, month, year, today)
     return None
