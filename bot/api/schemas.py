@@ -82,7 +82,7 @@ class CallOut(_Out):
     ended_by: str
     amd: str
     error: str
-    recording: str | None = Field(description="API path of the WAV recording; null when there is none")
+    recording: str | None = Field(None, description="API path of the WAV recording; null when there is none")
 
 
 class HandoffOut(_Out):
