@@ -4,14 +4,18 @@
 const campaignId = document.getElementById("campaign").dataset.campaign;
 let group = "hour";
 
-const METRICS = [
-  ["metric.attempts", "calls", VB.number],
-  ["metric.answer_rate", "answer_rate", VB.percent],
-  ["metric.machine_rate", "machine_rate", VB.percent],
-  ["metric.aht", "aht_seconds", VB.seconds],
-  ["metric.conversion_rate", "conversion_rate", VB.percent],
-  ["metric.transfer_rate", "transfer_rate", VB.percent],
-  ["metric.dnc_rate", "do_not_call_rate", VB.percent],
+const CARDS = [
+  ["metric.attempts", (m) => VB.number(m.calls.calls)],
+  ["metric.answer_rate", (m) => VB.percent(m.calls.answer_rate)],
+  ["metric.machine_rate", (m) => VB.percent(m.calls.machine_rate)],
+  ["metric.aht", (m) => VB.seconds(m.calls.aht_seconds)],
+  ["metric.conversion_rate", (m) => VB.percent(m.progress.conversion_rate)],
+  ["metric.transfer_rate", (m) => VB.percent(m.calls.transfer_rate)],
+  ["metric.dnc_rate", (m) => VB.percent(m.progress.do_not_call_rate)],
+  ["metric.latency_p50", (m) => (m.latency.p50_ms === null ? "—" : `${VB.number(Math.round(m.latency.p50_ms))} ms`)],
+  ["metric.latency_p95", (m) => (m.latency.p95_ms === null ? "—" : `${VB.number(Math.round(m.latency.p95_ms))} ms`)],
+  ["metric.nps", (m) => (m.survey.nps_answers ? `${VB.number(m.survey.nps)} (n=${m.survey.nps_answers})` : "—")],
+  ["metric.csat", (m) => (m.survey.csat_answers ? `${VB.percent(m.survey.csat)} (n=${m.survey.csat_answers})` : "—")],
 ];
 
 function bucketLabel(iso) {
@@ -21,40 +25,32 @@ function bucketLabel(iso) {
     : at.toLocaleString(VB.lang, {day: "numeric", month: "short", hour: "2-digit", minute: "2-digit"});
 }
 
-async function loadMetrics() {
-  let total, rows;
-  try {
-    [[total], rows] = await Promise.all([VB.summary(campaignId), VB.summary(campaignId, group)]);
-  } catch (error) {
-    document.getElementById("no-metrics").hidden = false;
-    return null;
-  }
-  document.getElementById("no-metrics").hidden = true;
-  document.getElementById("metrics").replaceChildren(
-    ...METRICS.map(([label, field, format]) =>
-      VB.el("div", {class: "card figure"}, VB.el("div", {class: "label"}, VB.t(label)), VB.el("div", {class: "value", "data-metric": field}, format(total[field]))),
-    ),
-  );
-  VBCharts.barChart(document.getElementById("timeline"), rows.map((row) => bucketLabel(row.bucket)), [
-    {name: VB.t("campaigns.dialled"), values: rows.map((row) => row.calls)},
-    {name: VB.t("campaigns.reached"), values: rows.map((row) => row.reached)},
-    {name: VB.t("campaigns.converted"), values: rows.map((row) => row.converted)},
-  ]);
-  VBCharts.distributionChart(document.getElementById("outcomes"), total.outcomes);
-  return total;
-}
-
 async function load() {
-  const [campaign, total] = await Promise.all([VB.api(`/campaigns/${campaignId}`), loadMetrics()]);
+  const [campaign, metrics, rows] = await Promise.all([
+    VB.api(`/campaigns/${campaignId}`),
+    VB.campaignMetrics(campaignId),
+    VB.summary(campaignId, group),
+  ]);
   const state = document.getElementById("state");
   state.textContent = VB.stateLabel(campaign.state);
   state.className = `state ${campaign.state}`;
   state.dataset.state = campaign.state;
   document.getElementById("controls").replaceChildren(VB.stateButtons(campaign, load));
-  const c = campaign.contacts;
-  const figures = {contacts: VB.total(c), dialled: total?.calls, reached: total?.reached, converted: total?.converted, remaining: VB.remaining(c)};
-  for (const [key, value] of Object.entries(figures)) document.getElementById(`p-${key}`).textContent = VB.number(value);
-  VBCharts.distributionChart(document.getElementById("contact-states"), c);
+  const p = metrics.progress;
+  for (const key of ["contacts", "dialled", "reached", "converted", "remaining"]) {
+    document.getElementById(`p-${key}`).textContent = VB.number(p[key]);
+  }
+  document.getElementById("metrics").replaceChildren(
+    ...CARDS.map(([label, value]) => VB.el("div", {class: "card figure"}, VB.el("div", {class: "label"}, VB.t(label)), VB.el("div", {class: "value"}, value(metrics)))),
+  );
+  VBCharts.barChart(document.getElementById("timeline"), rows.map((row) => bucketLabel(row.bucket)), [
+    {name: VB.t("detail.attempts"), values: rows.map((row) => row.calls)},
+    {name: VB.t("campaigns.reached"), values: rows.map((row) => row.reached)},
+    {name: VB.t("campaigns.converted"), values: rows.map((row) => row.converted)},
+  ]);
+  VBCharts.distributionChart(document.getElementById("outcomes"), metrics.calls.outcomes);
+  const states = Object.fromEntries(Object.entries(p.by_state).map(([name, n]) => [VB.t(`contact.${name}`), n]));
+  VBCharts.distributionChart(document.getElementById("contact-states"), states);
 }
 
 for (const button of document.querySelectorAll(".toggle button")) {

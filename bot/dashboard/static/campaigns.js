@@ -1,22 +1,13 @@
-/* The campaigns list: progress of every campaign, refreshed every 2 s, with state controls. */
+/* The campaigns list: progress of every campaign from the metrics API, refreshed every 2 s, with state controls. */
 "use strict";
-
-async function progressOf(campaign) {
-  try {
-    const [total] = await VB.summary(campaign.id);
-    return total;
-  } catch (error) {
-    return null; // the metrics API is not there (yet): the contact figures still show
-  }
-}
 
 async function loadCampaigns() {
   const campaigns = await VB.api("/campaigns");
-  const progress = await Promise.all(campaigns.map(progressOf));
+  const metrics = await Promise.all(campaigns.map((campaign) => VB.campaignMetrics(campaign.id)));
   const body = document.querySelector("#campaigns tbody");
   const rows = campaigns.map((campaign, i) => {
-    const c = campaign.contacts, total = VB.total(c), left = VB.remaining(c), p = progress[i];
-    const share = total ? Math.round((100 * (total - left)) / total) : 0;
+    const p = metrics[i].progress;
+    const share = p.contacts ? Math.round((100 * (p.contacts - p.remaining)) / p.contacts) : 0;
     const bar = VB.el("div", {class: "bar", title: `${share} %`}, VB.el("span", {style: `width:${share}%`}));
     return VB.el(
       "tr",
@@ -24,11 +15,11 @@ async function loadCampaigns() {
       VB.el("td", {}, VB.el("a", {href: `${VB.prefix}/campaigns/${campaign.id}`}, campaign.name)),
       VB.el("td", {}, campaign.script),
       VB.el("td", {}, VB.el("span", {class: `state ${campaign.state}`, "data-state": campaign.state}, VB.stateLabel(campaign.state))),
-      VB.el("td", {class: "num"}, VB.number(total)),
-      VB.el("td", {class: "num dialled"}, VB.number(p?.calls)),
-      VB.el("td", {class: "num reached"}, VB.number(p?.reached)),
-      VB.el("td", {class: "num converted"}, VB.number(p?.converted)),
-      VB.el("td", {class: "num remaining"}, VB.number(left)),
+      VB.el("td", {class: "num contacts"}, VB.number(p.contacts)),
+      VB.el("td", {class: "num dialled"}, VB.number(p.dialled)),
+      VB.el("td", {class: "num reached"}, VB.number(p.reached)),
+      VB.el("td", {class: "num converted"}, VB.number(p.converted)),
+      VB.el("td", {class: "num remaining"}, VB.number(p.remaining)),
       VB.el("td", {}, bar),
       VB.el("td", {}, VB.stateButtons(campaign, loadCampaigns)),
     );

@@ -62,10 +62,12 @@ VB.poll = (load, seconds) => {
   run();
 };
 
-/* The metrics API's summary rows of one campaign (one total row, or one per local day or hour). */
-VB.summary = (campaignId, group = "none") =>
-  VB.api(`/metrics/summary?campaign_id=${campaignId}&group=${group}&tz=${encodeURIComponent(VB.zone)}`);
 VB.zone = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
+const tz = () => encodeURIComponent(VB.zone);
+/* The metrics API: summary rows of a campaign's calls (one total row, or one per local day or hour) and the
+   campaign's own metrics (progress from the dialler's tables, calls, survey, latency). */
+VB.summary = (campaignId, group = "none") => VB.api(`/metrics?campaign_id=${campaignId}&group=${group}&tz=${tz()}`);
+VB.campaignMetrics = (campaignId) => VB.api(`/metrics/campaigns/${campaignId}?tz=${tz()}`);
 
 VB.ACTIONS = {draft: ["start", "stop"], running: ["pause", "stop"], paused: ["resume", "stop"]};
 
@@ -90,7 +92,3 @@ VB.stateButtons = (campaign, done) => {
   }
   return box;
 };
-
-/* Contacts still to call: waiting or on a call right now. */
-VB.remaining = (contacts) => (contacts.pending ?? 0) + (contacts.in_flight ?? 0);
-VB.total = (contacts) => Object.values(contacts).reduce((sum, n) => sum + n, 0);
