@@ -79,7 +79,7 @@ def list_calls(
 ) -> list[CallOut] | Response:
     """The call log, newest first, by campaign, script, direction, outcome, local date range and text."""
     rows = [_out(call) for call in find_calls(session, where, outcome, q, limit, offset)]
-    return csv_response(table_csv(rows), "calls") if format is Format.CSV else rows
+    return csv_response(table_csv(rows, CallOut), "calls") if format is Format.CSV else rows
 
 
 def _call(session: Session, call_id: str) -> Call:

@@ -82,8 +82,8 @@ def csv_response(text: str, name: str) -> Response:
     return Response(text, media_type="text/csv; charset=utf-8", headers=headers)
 
 
-def _rows(rows: list, fmt: Format, name: str) -> list | Response:
-    return csv_response(table_csv(rows), name) if fmt is Format.CSV else rows
+def _rows(rows: list, model: type[BaseModel], fmt: Format, name: str) -> list | Response:
+    return csv_response(table_csv(rows, model), name) if fmt is Format.CSV else rows
 
 
 @router.get("", response_model=list[SummaryRow], responses=CSV_RESPONSE)
@@ -97,7 +97,7 @@ def get_summary(
     format: AsFormat = Format.JSON,
 ) -> list[SummaryRow] | Response:
     """Answer, reach, machine, conversion, transfer and do-not-call rates, AHT and outcomes of ended calls."""
-    return _rows(summary(session, where, goals, group), format, "summary")
+    return _rows(summary(session, where, goals, group), SummaryRow, format, "summary")
 
 
 @router.get("/campaigns/{campaign_id}", response_model=CampaignMetrics, responses=CSV_RESPONSE)
@@ -125,7 +125,7 @@ def get_survey(
     session: DbSession, where: Filter, group: Group = Group.NONE, format: AsFormat = Format.JSON
 ) -> list[SurveyRow] | Response:
     """NPS (points) and CSAT (%) with their answer counts, from the `nps` and `csat` slots."""
-    return _rows(survey(session, where, group), format, "survey")
+    return _rows(survey(session, where, group), SurveyRow, format, "survey")
 
 
 @router.get("/latency", response_model=list[LatencyRow], responses=CSV_RESPONSE)
@@ -133,7 +133,7 @@ def get_latency(
     session: DbSession, where: Filter, group: Group = Group.DAY, format: AsFormat = Format.JSON
 ) -> list[LatencyRow] | Response:
     """p50/p95 end of the caller's speech → first robot audio out, over spoken turns."""
-    return _rows(latency(session, where, group), format, "latency")
+    return _rows(latency(session, where, group), LatencyRow, format, "latency")
 
 
 @router.get("/scripts/{script}/steps", response_model=list[StepRow], responses=CSV_RESPONSE)
@@ -144,7 +144,7 @@ def get_steps(
     format: AsFormat = Format.JSON,
 ) -> list[StepRow] | Response:
     """Per step: no-match and silence rates, re-prompts; the most troublesome step first."""
-    return _rows(steps(session, script, where), format, f"steps-{script}")
+    return _rows(steps(session, script, where), StepRow, format, f"steps-{script}")
 
 
 @router.get("/sla", response_model=SlaOut, responses=CSV_RESPONSE)

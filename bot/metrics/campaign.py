@@ -32,7 +32,9 @@ class ProgressOut(BaseModel):
     converted: int = Field(description="contacts with an attempt ending in a target outcome")
     do_not_call: int = Field(description="contacts who asked not to be called during a call")
     remaining: int = Field(description="contacts still to be called (pending or in a call now)")
-    conversion_rate: float | None = Field(description="converted / contacts, %")
+    conversion_rate: float | None = Field(
+        description="converted / contacts, %; null without a target outcome"
+    )
     do_not_call_rate: float | None = Field(description="do_not_call / reached, %")
 
 
@@ -76,7 +78,7 @@ def progress(session: Session, campaign_id: int, targets: frozenset[str]) -> Pro
         converted=converted,
         do_not_call=do_not_call,
         remaining=sum(by_state.get(state, 0) for state in OPEN_CONTACT_STATES),
-        conversion_rate=percent(converted, total),
+        conversion_rate=percent(converted, total) if targets else None,
         do_not_call_rate=percent(do_not_call, reached),
     )
 

@@ -39,10 +39,11 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-def table_csv(rows: Sequence[BaseModel]) -> str:
-    """One CSV line per row; the columns are every field any row has, in first-seen order."""
+def table_csv(rows: Sequence[BaseModel], model: type[BaseModel]) -> str:
+    """One CSV line per row; the columns are every field any row has, in first-seen order (without rows: the
+    fields of `model`)."""
     flat = [flatten(row) for row in rows]
-    columns = list(dict.fromkeys(key for row in flat for key in row))
+    columns = list(dict.fromkeys(key for row in flat for key in row)) or list(model.model_fields)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(columns)

@@ -34,7 +34,9 @@ class SummaryRow(BaseModel):
     )
     contacts: int = Field(description="distinct contacts called (inbound: distinct callers)")
     converted: int = Field(description="distinct contacts with a call ending in a target outcome")
-    conversion_rate: float | None = Field(description="converted / contacts")
+    conversion_rate: float | None = Field(
+        description="converted / contacts; null when no call has a target outcome"
+    )
     transfers: int = Field(description="reached calls with at least one hand-off request")
     transfer_rate: float | None = Field(description="transfers / reached")
     handoffs: int
@@ -55,6 +57,7 @@ class _Tally:
     talk: float = 0.0
     contacts: set[tuple[str, str]] = field(default_factory=set)
     converted: set[tuple[str, str]] = field(default_factory=set)
+    targeted: bool = False
     transfers: int = 0
     handoffs: int = 0
     completed: int = 0
@@ -68,6 +71,7 @@ class _Tally:
         self.handoffs += call.handoffs
         self.completed += call.handoffs_completed
         self.failed += call.handoffs_failed
+        self.targeted |= bool(targets)
         if call.outcome in targets:
             self.converted.add(call.contact)
         if not call.answered:
@@ -96,7 +100,7 @@ class _Tally:
             aht_seconds=mean(self.talk, self.reached),
             contacts=len(self.contacts),
             converted=len(self.converted),
-            conversion_rate=percent(len(self.converted), len(self.contacts)),
+            conversion_rate=percent(len(self.converted), len(self.contacts)) if self.targeted else None,
             transfers=self.transfers,
             transfer_rate=percent(self.transfers, self.reached),
             handoffs=self.handoffs,
