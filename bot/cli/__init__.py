@@ -45,4 +45,19 @@ def main() -> None:
     app()
 
 
-from bot.cli import bench, call, campaigns, chat, dashboard, dialogs, models, nlu, rasa, serve, simulate, webhooks  # noqa: E402,F401  (command groups register themselves on `app`)
+# command groups register themselves on `app`
+from bot.cli import (  # noqa: E402,F401
+    bench,
+    call,
+    campaigns,
+    chat,
+    dashboard,
+    dialogs,
+    metrics,
+    models,
+    nlu,
+    rasa,
+    serve,
+    simulate,
+    webhooks,
+)

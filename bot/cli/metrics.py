@@ -1,0 +1,178 @@
+"""`voicebot metrics`: the metrics of the API as tables in a shell, or CSV (`--format csv`, `--csv FILE`)."""
+
+from __future__ import annotations
+
+from datetime import date
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from pydantic import BaseModel
+from rich.console import Console
+from rich.table import Table
+
+from bot.cli import app, fail, settings
+from bot.metrics.campaign import CampaignMetrics, CampaignNotFound, campaign_metrics
+from bot.metrics.export import flatten, object_csv, table_csv
+from bot.metrics.filters import CallFilter, FilterError, Group
+from bot.metrics.sla import DEFAULT_AGENT_SECONDS, DEFAULT_ROBOT_SECONDS, SlaOut, sla
+from bot.metrics.steps import StepRow, steps
+from bot.metrics.summary import SummaryRow, summary
+from bot.metrics.targets import load_targets
+from bot.storage.db import Database
+
+metrics_app = typer.Typer(no_args_is_help=True, help="Call-center metrics from the stored calls.")
+app.add_typer(metrics_app, name="metrics")
+
+
+class Format(StrEnum):
+    TABLE = "table"
+    CSV = "csv"
+
+
+AsFormat = Annotated[Format, typer.Option("--format", help="table or csv (on standard output)")]
+CsvFile = Annotated[Path | None, typer.Option("--csv", help="also write the CSV to this file")]
+Tz = Annotated[str, typer.Option("--tz", help="IANA time zone of dates and buckets")]
+From = Annotated[str | None, typer.Option("--from", help="first local day, YYYY-MM-DD")]
+To = Annotated[str | None, typer.Option("--to", help="last local day, YYYY-MM-DD")]
+Campaign = Annotated[int | None, typer.Option("--campaign", help="only this campaign")]
+
+
+def _database() -> Database:
+    config = settings()
+    db = Database(config.database_url, echo=config.storage.echo)
+    db.migrate()
+    return db
+
+
+def _day(value: str | None, option: str) -> date | None:
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError as exc:
+        raise fail(f"{option}: expected a date YYYY-MM-DD, got {value!r}", 2) from exc
+
+
+def _filter(**fields) -> CallFilter:
+    try:
+        return CallFilter(**fields)
+    except FilterError as exc:
+        raise fail(f"--{exc.field.replace('date_', '')}: {exc}", 2) from exc
+
+
+def _show(text: str, rows: list[dict], fmt: Format, csv_file: Path | None, title: str) -> None:
+    """Print a table (or the CSV) and write the CSV file when asked."""
+    if csv_file:
+        csv_file.write_text(text, encoding="utf-8")
+    if fmt is Format.CSV:
+        typer.echo(text, nl=False)
+        return
+    table = Table(title=title)
+    columns = list(dict.fromkeys(key for row in rows for key in row))
+    for column in columns:
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(*("" if row.get(c) is None else str(row.get(c)) for c in columns))
+    Console().print(table)
+
+
+def _table(
+    rows: list[BaseModel], model: type[BaseModel], fmt: Format, csv_file: Path | None, title: str
+) -> None:
+    _show(table_csv(rows, model), [flatten(r) for r in rows], fmt, csv_file, title)
+
+
+def _object(item: BaseModel, fmt: Format, csv_file: Path | None, title: str) -> None:
+    pairs = [{"metric": k, "value": v} for k, v in flatten(item).items()]
+    _show(object_csv(item), pairs, fmt, csv_file, title)
+
+
+@metrics_app.command("campaign")
+def campaign(
+    campaign_id: int, tz: Tz = "UTC", format: AsFormat = Format.TABLE, csv_file: CsvFile = None
+) -> None:
+    """Progress, conversion, attempt results, call metrics, survey and latency of one campaign."""
+    _filter(tz=tz)
+    db = _database()
+    with db.session() as session:
+        try:
+            result: CampaignMetrics = campaign_metrics(
+                session, campaign_id, load_targets(session, settings().paths.dialogs_dir), tz
+            )
+        except CampaignNotFound as exc:
+            raise fail(str(exc)) from exc
+    _object(result, format, csv_file, f"campaign {campaign_id}: {result.name}")
+
+
+@metrics_app.command("summary")
+def summary_command(
+    campaign_id: Campaign = None,
+    script: Annotated[str | None, typer.Option("--script", help="only this script")] = None,
+    direction: Annotated[str | None, typer.Option("--direction", help="inbound or outbound")] = None,
+    date_from: From = None,
+    date_to: To = None,
+    group: Annotated[Group, typer.Option("--group", help="none, day or hour")] = Group.NONE,
+    tz: Tz = "UTC",
+    format: AsFormat = Format.TABLE,
+    csv_file: CsvFile = None,
+) -> None:
+    """Answer, reach, machine, conversion, transfer and do-not-call rates and AHT, in total or per day/hour."""
+    if direction not in (None, "inbound", "outbound"):
+        raise fail("--direction: inbound or outbound", 2)
+    where = _filter(
+        campaign_id=campaign_id,
+        script=script,
+        direction=direction,
+        date_from=_day(date_from, "--from"),
+        date_to=_day(date_to, "--to"),
+        tz=tz,
+    )
+    db = _database()
+    with db.session() as session:
+        rows = summary(session, where, load_targets(session, settings().paths.dialogs_dir), group)
+    _table(rows, SummaryRow, format, csv_file, "summary")
+
+
+@metrics_app.command("steps")
+def steps_command(
+    script: str,
+    campaign_id: Campaign = None,
+    date_from: From = None,
+    date_to: To = None,
+    tz: Tz = "UTC",
+    format: AsFormat = Format.TABLE,
+    csv_file: CsvFile = None,
+) -> None:
+    """Per step of SCRIPT: no-match and silence rates and re-prompts, the most troublesome first."""
+    where = _filter(
+        campaign_id=campaign_id, date_from=_day(date_from, "--from"), date_to=_day(date_to, "--to"), tz=tz
+    )
+    db = _database()
+    with db.session() as session:
+        rows = steps(session, script, where)
+    _table(rows, StepRow, format, csv_file, f"steps of {script}")
+
+
+@metrics_app.command("sla")
+def sla_command(
+    answer_within: Annotated[float, typer.Option(min=0.1, help="robot answer target, seconds")] = (
+        DEFAULT_ROBOT_SECONDS
+    ),
+    agent_within: Annotated[float, typer.Option(min=0.1, help="agent answer target, seconds")] = (
+        DEFAULT_AGENT_SECONDS
+    ),
+    campaign_id: Campaign = None,
+    date_from: From = None,
+    date_to: To = None,
+    tz: Tz = "UTC",
+    format: AsFormat = Format.TABLE,
+    csv_file: CsvFile = None,
+) -> None:
+    """Inbound calls answered by the robot within N s and hand-offs answered by an agent within M s."""
+    where = _filter(
+        campaign_id=campaign_id, date_from=_day(date_from, "--from"), date_to=_day(date_to, "--to"), tz=tz
+    )
+    db = _database()
+    with db.session() as session:
+        result: SlaOut = sla(session, where, answer_within, agent_within)
+    _object(result, format, csv_file, "service levels")
