@@ -1,0 +1,128 @@
+"""`voicebot bench calls`: the wire analysis on hand-made packets, and one real run at N=1 (SIPp, Kamailio, tcpdump,
+a robot child process with the real pipeline and Rasa)."""
+
+from __future__ import annotations
+
+import math
+import struct
+
+import numpy as np
+import pytest
+
+from bot.calls import wire_bench
+from bot.calls.wire_analysis import audio_packet, streams
+from bot.config import load_settings
+from telephony import rig
+from telephony.rig import UdpPacket
+from telephony.rtp.codec import G711
+
+ROBOT, CALLER = 40010, 26000
+PCMU = G711("PCMU")
+LOUD = PCMU.encode((np.sin(np.arange(160) / 3) * 8000).astype("<i2").tobytes())
+
+
+def rtp(payload: bytes, pt: int = 0) -> bytes:
+    return struct.pack("!BBHII", 0x80, pt, 1, 160, 0x1234) + payload
+
+
+def packets(start: float, stop: float, voiced: bool, to_robot: bool) -> list[UdpPacket]:
+    """A 50 packets/s G.711 stream between the caller and the robot, speech or silence."""
+    payload = rtp(LOUD if voiced else PCMU.silence)
+    src, dst = (CALLER, ROBOT) if to_robot else (ROBOT, CALLER)
+    return [UdpPacket(float(t), src, dst, payload) for t in np.arange(start, stop - 1e-9, 0.02)]
+
+
+def call_with(
+    robot_voice: list[tuple[float, float]], caller_voice: list[tuple[float, float]]
+) -> list[UdpPacket]:
+    """20 s of packets both ways; voiced where the spans say."""
+    out = []
+    for to_robot, spans in ((True, caller_voice), (False, robot_voice)):
+        edges = [0.0]
+        for a, b in spans:
+            edges += [a, b]
+        edges.append(20.0)
+        for i in range(len(edges) - 1):
+            out += packets(edges[i], edges[i + 1], voiced=i % 2 == 1, to_robot=to_robot)
+    return out
+
+
+def test_each_turn_is_timed_from_the_callers_last_voiced_packet_to_the_robots_next():
+    captured = call_with(robot_voice=[(0.5, 4.0), (6.8, 9.0)], caller_voice=[(5.0, 6.0), (10.0, 10.5)])
+    (stream,) = streams(captured, 40000, 40999).values()
+    first, second = stream.turns()
+    assert stream.port == ROBOT
+    assert first.reply_after == pytest.approx(0.82, abs=0.001)  # last voiced caller packet at 5.98
+    assert not first.overlapped
+    assert second.reply_after is None  # the robot never answered the second turn
+    assert stream.prompt_end(stream.start) == pytest.approx(3.98)
+    assert stream.send_rate() == pytest.approx(50.0)
+    assert np.percentile(stream.send_gaps_ms(), 99) == pytest.approx(20.0)
+
+
+def test_a_turn_the_robot_talked_over_is_flagged_and_a_pause_inside_an_answer_does_not_split_it():
+    captured = call_with(robot_voice=[(0.5, 5.5)], caller_voice=[(5.0, 6.0), (6.8, 7.4)])
+    (stream,) = streams(captured, 40000, 40999).values()
+    (turn,) = stream.turns()  # 0.8 s pause < TURN_GAP: one answer
+    assert (turn.start, turn.end) == pytest.approx((5.0, 7.38))
+    assert turn.overlapped
+    assert turn.reply_after is None
+
+
+def test_a_prompt_ends_at_a_long_silence_not_at_a_pause_between_clauses():
+    captured = call_with(robot_voice=[(1.0, 3.0), (3.4, 5.0), (8.0, 9.0)], caller_voice=[])
+    (stream,) = streams(captured, 40000, 40999).values()
+    assert stream.prompt_end(0.0) == pytest.approx(4.98)
+    assert stream.prompt_end(5.0) == pytest.approx(8.98)
+    assert stream.prompt_end(9.5) is None
+
+
+def test_only_g711_rtp_counts_as_audio():
+    assert audio_packet(rtp(LOUD)) is True
+    assert audio_packet(rtp(PCMU.silence)) is False
+    assert audio_packet(rtp(G711("PCMA").encode(PCMU.decode(LOUD)), pt=8)) is True
+    assert audio_packet(rtp(b"\x01\x80\x00\xa0", pt=101)) is None  # a DTMF event
+    assert audio_packet(b"\x81\xc8\x00\x06" + bytes(24)) is None  # RTCP sender report
+    assert audio_packet(b"junk") is None
+
+
+def test_the_callers_audio_is_silence_and_answers_on_the_timeline():
+    line = (np.ones(800, np.int16) * 1000).tobytes()  # 0.1 s
+    pcm = wire_bench.caller_pcm([line, line], [2.0, 1.5], tail=3.0)
+    assert len(pcm) == int((2.0 + 0.1 + 1.5 + 0.1 + 3.0) * 8000)
+    voiced = np.flatnonzero(pcm)
+    assert voiced[0] == 16000 and voiced[-1] == int(3.7 * 8000) - 1
+
+
+def test_bad_options_are_refused_with_a_message(capsys):
+    with pytest.raises(SystemExit) as exc:
+        wire_bench.main(["--levels", "1,x"])
+    assert exc.value.code == 2
+    assert "--levels" in capsys.readouterr().err
+    assert wire_bench.main(["--model", "/nonexistent/model", "--levels", "1"]) == 2
+    assert "not tiny, ko or a Vosk model directory" in capsys.readouterr().err
+
+
+@pytest.mark.sip
+@pytest.mark.rasa
+@pytest.mark.slow
+async def test_one_call_on_the_real_stack_gives_a_latency_and_no_failure(dialog_service, tmp_path):
+    if not rig.have_peers():
+        pytest.skip("kamailio/sipp not installed")
+    settings = wire_bench.bench_settings(
+        load_settings(environ=dialog_service), wire_bench.TINY, "reminder", tmp_path, own_rasa=False
+    )
+    printed: list[str] = []
+    results = await wire_bench.run(settings, [1], ["да"], tmp_path, out=printed.append)
+    speech, echo = results
+    assert (speech.mode, echo.mode) == ("speech", "echo"), printed
+    for result in results:
+        assert (result.calls, result.answered, result.failed, result.sipp_errors) == (1, 1, 0, []), printed
+        assert result.rates and result.cpu_s > 0
+    assert (
+        len(speech.latencies_ms) == 1 and math.isfinite(speech.latencies_ms[0]) and speech.latencies_ms[0] > 0
+    )
+    assert speech.overlapped == 0 and speech.unanswered == 0, printed
+    assert len(echo.latencies_ms) == 1
+    assert any(line.startswith("max concurrency") for line in printed)
+    assert any(line.strip().startswith("1 speech") for line in printed)
