@@ -44,6 +44,13 @@ class Hours(BaseModel):
     start: time
     end: time
 
+    @field_validator("start", "end")
+    @classmethod
+    def _local(cls, value: time) -> time:
+        if value.tzinfo is not None:
+            raise ValueError("give a local time without an offset, e.g. 09:00: each contact's zone applies")
+        return value
+
     @model_validator(mode="after")
     def _ordered(self) -> Self:
         if self.end <= self.start:

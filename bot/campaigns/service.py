@@ -8,7 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
@@ -19,7 +19,16 @@ from sqlalchemy import case, func, select, update
 from sqlalchemy.orm import Session
 
 from bot.campaigns.rules import CampaignRules
-from bot.contacts.importer import ColumnMapping, ImportReport, Progress, import_table, open_table
+from bot.contacts.importer import (
+    ColumnMapping,
+    ImportReport,
+    Progress,
+    RawContact,
+    RecordResult,
+    import_records,
+    import_table,
+    open_table,
+)
 from bot.contacts.phones import PhoneNormalizer
 from bot.crm.outbox import EventType, emit
 from bot.storage.db import Database
@@ -264,10 +273,28 @@ def import_contacts(
     """Import a CSV file's contacts in one transaction; raises CsvFormatError for unusable files."""
     table = open_table(data, mapping)
     with db.session() as session:
-        campaign = get(session, campaign_id)
-        if campaign.state in (CampaignState.COMPLETED, CampaignState.STOPPED):
-            raise Conflict(f"campaign {campaign_id} is {campaign.state}: no new contacts")
+        _check_open(session, campaign_id)
         return import_table(session, campaign_id, table, normalizer, now, progress)
+
+
+def add_contacts(
+    db: Database,
+    campaign_id: int,
+    records: Sequence[tuple[int, RawContact]],
+    normalizer: PhoneNormalizer,
+    now: datetime,
+) -> list[RecordResult]:
+    """Import contacts pushed one by one (a CRM's JSON) in one transaction, with a result per record."""
+    with db.session() as session:
+        _check_open(session, campaign_id)
+        return import_records(session, campaign_id, records, normalizer, now)
+
+
+def _check_open(session: Session, campaign_id: int) -> None:
+    """Conflict unless the campaign may still get contacts."""
+    campaign = get(session, campaign_id)
+    if campaign.state in FINAL_STATES:
+        raise Conflict(f"campaign {campaign_id} is {campaign.state}: no new contacts")
 
 
 def contact_counts(session: Session, campaign_id: int) -> dict[str, int]:

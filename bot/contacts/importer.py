@@ -8,18 +8,18 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from json.encoder import encode_basestring  # type: ignore[attr-defined]
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from bot.contacts.phones import PhoneError, PhoneNormalizer
+from bot.contacts.phones import Phone, PhoneNormalizer
 from bot.contacts.regions import region_zones
 from bot.storage.models import Contact
 
@@ -149,6 +149,42 @@ def open_table(data: bytes, mapping: ColumnMapping) -> ContactTable:
     return ContactTable(rows, len(header), phone_col, name_col, tz_col, region_col, var_cols)
 
 
+@dataclass(frozen=True)
+class RawContact:
+    """One contact as given: a CSV row's cells or a JSON object's fields, not yet validated."""
+
+    phone: str
+    name: str = ""
+    timezone: str = ""  # IANA name or an offset ('UTC+3', 'МСК+4'); wins over the region
+    region: str = ""  # a Russian region (name or ISO code); else the number's region gives the zones
+    variables: dict[str, str] = field(default_factory=dict)
+
+
+def parse_contact(raw: RawContact, normalize: Callable[[str], Phone]) -> dict[str, Any]:
+    """Validate and normalise one contact (the E.164 phone, its time zones); ValueError says what is wrong."""
+    phone = normalize(raw.phone)
+    if raw.timezone.strip():
+        zones = _timezone(raw.timezone)
+    elif raw.region:
+        zones = region_zones(raw.region) or phone.zone_list
+    else:
+        zones = phone.zone_list
+    return {"phone": phone.e164, "name": raw.name.strip(), "timezones": zones, "variables": raw.variables}
+
+
+def merge_contact(contacts: dict[str, dict[str, Any]], contact: dict[str, Any]) -> bool:
+    """Add a contact by phone; a duplicate merges into the earlier one (later non-empty values win, variables
+    are combined). True when it was a duplicate."""
+    existing = contacts.get(contact["phone"])
+    if existing is None:
+        contacts[contact["phone"]] = contact
+        return False
+    existing["name"] = contact["name"] or existing["name"]
+    existing["timezones"] = contact["timezones"] or existing["timezones"]
+    existing["variables"] = existing["variables"] | contact["variables"]
+    return True
+
+
 def parse_rows(
     table: ContactTable, start: int, stop: int, normalizer: PhoneNormalizer, report: ImportReport
 ) -> dict[str, dict[str, Any]]:
@@ -171,32 +207,19 @@ def parse_rows(
             else:
                 report.errors.append(RowError(index + 2, f"expected {width} columns, found {len(row)}"))
             continue
+        raw = RawContact(
+            phone=row[phone_col],
+            name=row[name_col] if name_col is not None else "",
+            timezone=row[tz_col] if tz_col is not None else "",
+            region=row[region_col] if region_col is not None else "",
+            variables={var: value for var, col in var_cols if (value := row[col].strip())},
+        )
         try:
-            phone = normalize(row[phone_col])
-            if tz_col is not None and row[tz_col].strip():
-                zones = _timezone(row[tz_col])
-            elif region_col is not None:
-                zones = region_zones(row[region_col]) or phone.zone_list
-            else:
-                zones = phone.zone_list
-        except (PhoneError, ValueError) as exc:
+            contact = parse_contact(raw, normalize)
+        except ValueError as exc:
             report.errors.append(RowError(index + 2, str(exc)))
             continue
-        variables = {var: value for var, col in var_cols if (value := row[col].strip())}
-        name = row[name_col].strip() if name_col is not None else ""
-        existing = contacts.get(phone.e164)
-        if existing is None:
-            contacts[phone.e164] = {
-                "phone": phone.e164,
-                "name": name,
-                "timezones": zones,
-                "variables": variables,
-            }
-        else:
-            report.merged += 1
-            existing["name"] = name or existing["name"]
-            existing["timezones"] = zones or existing["timezones"]
-            existing["variables"] = existing["variables"] | variables
+        report.merged += merge_contact(contacts, contact)
     return contacts
 
 
@@ -234,6 +257,59 @@ def import_table(
     if progress:
         progress(len(table.rows), len(table.rows))
     return report
+
+
+@dataclass(frozen=True)
+class RecordResult:
+    """What became of one record given to `import_records`."""
+
+    index: int  # 0-based position in the records given
+    status: Literal["created", "merged", "skipped"]
+    phone: str = ""  # E.164, unless skipped
+    contact_id: int | None = None
+    reason: str = ""  # why it was skipped
+
+
+def import_records(
+    session: Session,
+    campaign_id: int,
+    records: Sequence[tuple[int, RawContact]],
+    normalizer: PhoneNormalizer,
+    now: datetime,
+) -> list[RecordResult]:
+    """Import contacts given one by one (the REST hook), validated as CSV rows are. Each record is `created`,
+    `merged` into the contact with its phone (an earlier record or one already in the campaign: importing again
+    is idempotent) or `skipped` with the reason. Results are in index order."""
+    results: list[RecordResult] = []
+    contacts: dict[str, dict[str, Any]] = {}
+    accepted: list[tuple[int, str, bool]] = []  # index, phone, duplicate of an earlier record
+    for index, raw in records:
+        try:
+            contact = parse_contact(raw, normalizer.normalize)
+        except ValueError as exc:
+            results.append(RecordResult(index, "skipped", reason=str(exc)))
+            continue
+        accepted.append((index, contact["phone"], merge_contact(contacts, contact)))
+    known = _contact_ids(session, campaign_id, list(contacts))
+    store_contacts(session, campaign_id, dict(contacts), now, ImportReport())
+    ids = known | _contact_ids(session, campaign_id, [phone for phone in contacts if phone not in known])
+    for index, phone, duplicate in accepted:
+        status = "merged" if duplicate or phone in known else "created"
+        results.append(RecordResult(index, status, phone, ids[phone]))
+    return sorted(results, key=lambda result: result.index)
+
+
+def _contact_ids(session: Session, campaign_id: int, phones: list[str]) -> dict[str, int]:
+    """Ids of the campaign's contacts with these phones."""
+    ids: dict[str, int] = {}
+    for start in range(0, len(phones), BATCH):
+        rows = session.execute(
+            select(Contact.phone, Contact.id).where(
+                Contact.campaign_id == campaign_id, Contact.phone.in_(phones[start : start + BATCH])
+            )
+        )
+        ids.update((phone, contact_id) for phone, contact_id in rows)
+    return ids
 
 
 def store_contacts(
