@@ -258,7 +258,8 @@ def finish(session: Session, campaign: Campaign, why: str, now: datetime) -> Non
         started_at=started_at,
         finished_at=now,
     )
-    emit(session, EventType.CAMPAIGN_COMPLETED, data.model_dump(mode="json"), now)
+    # the event is stamped by the wall clock: its delivery window runs in real time, whatever clock `now` is
+    emit(session, EventType.CAMPAIGN_COMPLETED, data.model_dump(mode="json"))
 
 
 def import_contacts(

@@ -75,7 +75,8 @@ def add(
             source=source,
             contact_ids=sorted({*contact_ids, *blocked}),
         )
-        emit(session, EventType.CONTACT_DO_NOT_CALL, data.model_dump(mode="json"), now)
+        # the event is stamped by the wall clock: its delivery window runs in real time, whatever clock `now` is
+        emit(session, EventType.CONTACT_DO_NOT_CALL, data.model_dump(mode="json"))
     return Listing(added=not listed, contact_ids=blocked)
 
 
