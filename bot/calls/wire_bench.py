@@ -290,12 +290,14 @@ class Bench:
             base = rss_mb(pid)
             peak = [base]
             sampler = asyncio.create_task(peak_rss(pid, peak))
-            cpu0, rasa0, t0 = cpu_seconds(pid), self._rasa_cpu(), time.monotonic()
-            returncode, sipp_pid = await self._sipp(calls, audio, workdir)
-            wall, cpu, rasa1 = time.monotonic() - t0, cpu_seconds(pid) - cpu0, self._rasa_cpu()
-            sampler.cancel()
-            packets = await asyncio.to_thread(capture.stop_packets)
-        calls_seen = streams(packets, RTP_MIN, RTP_MAX)
+            try:
+                cpu0, rasa0, t0 = cpu_seconds(pid), self._rasa_cpu(), time.monotonic()
+                returncode, sipp_pid = await self._sipp(calls, audio, workdir)
+                wall, cpu, rasa1 = time.monotonic() - t0, cpu_seconds(pid) - cpu0, self._rasa_cpu()
+            finally:
+                sampler.cancel()
+                packets = await asyncio.to_thread(capture.stop_packets)
+        calls_seen = await asyncio.to_thread(streams, packets, RTP_MIN, RTP_MAX)
         sipp = sipp_outcome(workdir, sipp_pid, returncode)
         turns = [turn for stream in calls_seen.values() for turn in stream.turns()]
         gaps = np.concatenate([s.send_gaps_ms() for s in calls_seen.values()] or [np.zeros(0)])
