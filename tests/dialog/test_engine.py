@@ -649,7 +649,9 @@ def test_inbound_greets_a_caller_the_crm_knows_by_name(catalogue: Catalogue) -> 
     assert call.step == "greet"
 
 
-def test_an_optional_variable_may_be_missing_or_empty_but_a_required_one_may_not(catalogue: Catalogue) -> None:
+def test_an_optional_variable_may_be_missing_or_empty_but_a_required_one_may_not(
+    catalogue: Catalogue,
+) -> None:
     script = catalogue.get("inbound")
     assert "name" not in new_state(script, "ru", {"company": "Ромашка", "name": ""}).values
     with pytest.raises(DialogError, match=r"needs variable\(s\): company"):
