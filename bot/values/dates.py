@@ -126,9 +126,8 @@ def _day_of_month(toks: list[Token], words: list[str], lang: str, today: date, n
         if month is None:
             said_day = after and after[0] in _DAY_WORDS[lang]
             ordinal_day = isinstance(tok, Ordinal) and _ordinal_is_a_day(before, after[:1], len(toks), lang)
-            lone_number = (
-                len(toks) == 1
-            )  # the whole answer to "what date?" is "пять": recognisers drop endings
+            # the whole answer to "what date?" is "пять": recognisers drop the ordinal ending
+            lone_number = len(toks) == 1
             if not (said_day or ordinal_day or lone_number):
                 continue
         return _resolve(tok, month, year, today)
