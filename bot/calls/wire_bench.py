@@ -498,7 +498,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--levels", default="1,5,10,15,20", help="comma-separated concurrency levels")
     parser.add_argument("--script", default="reminder", help="the inbound script the robot runs")
     parser.add_argument(
-        "--say", action="append", help="the caller's answers, one per robot prompt (default: нет, пять)"
+        "--say",
+        action="append",
+        help="the caller's answers, one per robot prompt (default: нет, пять with the tiny model; да, да with "
+        "others, whose recognisers may hear Russian 'нет' as nothing — then only the no-input re-prompt answers)",
     )
     parser.add_argument("--stagger", type=float, default=0.3, help="seconds between call starts")
     parser.add_argument(
@@ -508,7 +511,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--keep", type=Path, help="keep captures, SIPp and robot logs in this directory")
     args = parser.parse_args(argv)
-    args.say = args.say or ["нет", "пять"]
+    args.say = args.say or (["нет", "пять"] if args.model == "tiny" else ["да", "да"])
     try:
         args.levels = [int(x) for x in args.levels.split(",")]
     except ValueError:
