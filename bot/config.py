@@ -12,6 +12,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from ruamel.yaml import YAML, YAMLError
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from bot.calls.routing import ANY_NUMBER, InboundRoute
 from telephony.config import TelephonySettings
@@ -58,6 +60,24 @@ class RasaSettings(_Section):
     startup_timeout: float = Field(240.0, gt=0, description="seconds to wait for a model to load")
     request_timeout: float = Field(10.0, gt=0)
     fallback_threshold: float = Field(0.6, gt=0, lt=1, description="NLU confidence below this is no-match")
+    tracker_store: str = Field(
+        "memory",
+        description="where Rasa keeps conversations: memory (lost when Rasa restarts) or an SQL URL, "
+        "sqlite:///path or postgresql://user:password@host/db (survives restarts, shared by Rasa replicas)",
+    )
+
+    @field_validator("tracker_store")
+    @classmethod
+    def _sql_or_memory(cls, value: str) -> str:
+        if value == "memory":
+            return value
+        try:
+            backend = make_url(value).get_backend_name()
+        except ArgumentError:
+            backend = ""
+        if backend not in ("sqlite", "postgresql"):
+            raise ValueError(f"'memory' or an sqlite:// or postgresql:// URL, not {value!r}")
+        return value
 
     @property
     def url(self) -> str:
@@ -87,7 +107,7 @@ class DialerSettings(_Section):
     max_lines: int = Field(30, ge=1, description="concurrent calls over all campaigns on this node")
     batch_size: int = Field(500, ge=1, description="due contacts read per query")
     node: str = Field(
-        "", max_length=64, description="this dialer's name (unique per process); empty: host name"
+        "", max_length=64, description="this dialer's name (unique per process); empty: host:pid"
     )
 
 

@@ -39,8 +39,12 @@ class RasaClient:
         return await self._request("POST", "/model/parse", json={"text": text})
 
     async def set_slot(self, conversation: str, name: str, value: Any) -> None:
-        event = {"event": "slot", "name": name, "value": value}
-        await self._request("POST", f"/conversations/{conversation}/tracker/events", json=[event])
+        """Set a slot; in a new conversation only once Rasa has opened its first session. (Rasa opens it while
+        handling the request, after stamping the request's events, and an SQL tracker store reads back only
+        events stamped after the latest session start: a slot sent with the first request would be lost.)"""
+        path = f"/conversations/{conversation}/tracker/events"
+        await self._request("POST", path, json=[{"event": "action", "name": "action_listen"}])
+        await self._request("POST", path, json=[{"event": "slot", "name": name, "value": value}])
 
     async def new_session(self, conversation: str, name: str, value: Any) -> None:
         """Start a new Rasa session in a conversation, carrying one slot over: Rasa's tracker store keeps only

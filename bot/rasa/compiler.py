@@ -22,7 +22,8 @@ RASA_VERSION = "3.6.21"
 TURN_ACTION = "action_dialog_turn"
 STATE_SLOT = "dialog_state"
 DIGITS_ENTITY = "digits"
-RUNTIME_FILES = ("endpoints.yml", "credentials.yml")  # read by `rasa run`, not by training
+RUNTIME_FILES = ("endpoints.yml", "credentials.yml")  # read by `rasa run`, not by training (server.py writes
+# the endpoints, which depend on runtime settings)
 
 
 class TrainingDataError(Exception):
@@ -109,10 +110,6 @@ def compile_project(
     }
     _dump(domain, out_dir / "domain.yml")
     _dump(_config(rasa), out_dir / "config.yml")
-    _dump(
-        {"action_endpoint": {"url": f"http://127.0.0.1:{rasa.action_port}/webhook"}},
-        out_dir / RUNTIME_FILES[0],
-    )
     _dump({"rest": None}, out_dir / RUNTIME_FILES[1])
     digest = hashlib.sha256(RASA_VERSION.encode())
     for path in sorted(p for p in out_dir.rglob("*.yml") if p.name not in RUNTIME_FILES):

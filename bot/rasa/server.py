@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import secrets
 import signal
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import httpx
 from loguru import logger
+from sqlalchemy.engine import make_url
 
 from bot.config import Settings
 from bot.rasa.training import RasaError, rasa_environment, require_rasa
@@ -72,6 +74,26 @@ def token_path(settings: Settings) -> Path:
     return settings.rasa_dir / "api-token"
 
 
+def endpoints(settings: Settings) -> dict:
+    """Rasa's endpoints.yml: the platform's action server, and the tracker store unless it is `memory`."""
+    rasa = settings.rasa
+    config: dict = {"action_endpoint": {"url": f"http://127.0.0.1:{rasa.action_port}/webhook"}}
+    if rasa.tracker_store != "memory":
+        config["tracker_store"] = {"type": "SQL", "url": rasa_sql_url(rasa.tracker_store)}
+    return config
+
+
+def rasa_sql_url(url: str) -> str:
+    """An SQL URL as Rasa's SQLAlchemy 1.4 takes it: psycopg2 for PostgreSQL (the driver Rasa ships with), and
+    absolute SQLite paths (Rasa runs in its project folder)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg2")
+    elif parsed.database not in (None, "", ":memory:"):
+        parsed = parsed.set(database=str(Path(parsed.database).absolute()))
+    return parsed.render_as_string(hide_password=False)
+
+
 class RasaServer:
     """One supervised `rasa run --enable-api` process serving a trained model on loopback."""
 
@@ -113,13 +135,16 @@ class RasaServer:
     async def _spawn(self) -> None:
         executable = require_rasa(self.settings)
         rasa, project = self.settings.rasa, self.settings.rasa_dir / "project"
+        runtime = self.settings.rasa_dir / "endpoints.yml"  # JSON is YAML; may hold a database password
+        runtime.touch(mode=0o600)
+        runtime.write_text(json.dumps(endpoints(self.settings), indent=2))
         log = (self.settings.rasa_dir / "rasa.log").open("a")
         python = executable.parent / "python"  # the venv's interpreter, next to its `rasa` script
         command = [str(python), "-c", RASA_MAIN] if python.exists() else [str(executable)]
         self._process = await asyncio.create_subprocess_exec(
             *command, "run", "--enable-api", "--model", str(self.model),
             "--interface", rasa.host, "--port", str(rasa.port), "--auth-token", self.token,
-            "--endpoints", str(project / "endpoints.yml"), "--credentials", str(project / "credentials.yml"),
+            "--endpoints", str(runtime), "--credentials", str(project / "credentials.yml"),
             cwd=project, stdout=log, stderr=asyncio.subprocess.STDOUT, env=rasa_environment(),
             start_new_session=True,
         )  # fmt: skip
