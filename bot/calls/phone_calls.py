@@ -46,6 +46,7 @@ DIAL_RESULTS = {
     DialStatus.CANCELLED: TelephonyResult.FAILED,
 }
 NUMBER_COLUMN = 64  # calls.caller / calls.called
+SHUTDOWN_GRACE = 10.0  # seconds for calls hung up at shutdown to finish their records
 
 
 class Direction(StrEnum):
@@ -81,6 +82,7 @@ class PhoneCalls:
         self.runner = WorkerRunner(handle_sigint=False)
         self.robot_calls = 0  # calls talking to a script now (counted against calls.max_concurrent)
         self._runner_task: asyncio.Task | None = None
+        self._recording: set[asyncio.Task] = set()  # tasks of calls whose row is not ended yet
 
     async def __aenter__(self) -> PhoneCalls:
         self._runner_task = asyncio.create_task(self.runner.run(auto_end=False), name="call-runner")
@@ -88,6 +90,12 @@ class PhoneCalls:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
+        """Hang up the calls in progress and let them finish (their records and rows), then stop the phone."""
+        for call in [c for c in self.phone.calls.values() if c is not None]:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(call.hangup(EndReason.SHUTDOWN), 2)
+        if self._recording:
+            await asyncio.wait(self._recording, timeout=SHUTDOWN_GRACE)
         await self.phone.stop()
         await self.runner.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -239,6 +247,8 @@ class PhoneCalls:
     async def _recorded(self, start: CallStart) -> AsyncIterator[_Ending]:
         """The call's row from `started` to `ended`: `ending.end` set by the body, or the error that ended it."""
         ending = _Ending()
+        task = asyncio.current_task()
+        self._recording.add(task)
         await self._write("started", start.call_id, lambda store: store.started(start))
         try:
             yield ending
@@ -250,9 +260,12 @@ class PhoneCalls:
             raise
         finally:
             end = ending.end
-            await asyncio.shield(
-                self._write("ended", start.call_id, lambda store: store.ended(start.call_id, end))
-            )
+            try:
+                await asyncio.shield(
+                    self._write("ended", start.call_id, lambda store: store.ended(start.call_id, end))
+                )
+            finally:
+                self._recording.discard(task)
 
     async def _answered(self, call_id: str) -> None:
         await self._write("answered", call_id, lambda store: store.answered(call_id))

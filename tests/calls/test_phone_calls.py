@@ -8,12 +8,16 @@ import json
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from bot.calls.phone_calls import PhoneCalls, check_inbound
+from bot.calls.store import CallStore
 from bot.campaigns.placer import AmdResult, CallReport, CallRequest, TelephonyResult
 from bot.config import CallsSettings, load_settings
 from bot.dialog.catalogue import load_catalogue
 from bot.dialog.engine import DialogError
+from bot.storage.db import Database
+from bot.storage.models import Call as CallRow
 from telephony import Phone
 from tests.calls.test_call_over_sip import TINY, customer_says_yes, phone_settings
 from tests.rasa.helpers import VARIABLES, client_for
@@ -35,7 +39,23 @@ def robot_settings(env: dict[str, str], tmp_path: Path, **calls):
     )
 
 
-async def place_reminder(env: dict[str, str], tmp_path: Path, on_incoming) -> CallReport:
+TARGET = f"sip:customer@127.0.0.1:{CUSTOMER_PORT}"
+
+
+@pytest.fixture
+def database(tmp_path):
+    db = Database(f"sqlite:///{tmp_path / 'voicebot.db'}")
+    db.migrate()
+    yield db
+    db.dispose()
+
+
+def the_call(db: Database) -> CallRow:
+    with db.session() as session:
+        return session.scalars(select(CallRow)).one()
+
+
+async def place_reminder(env: dict[str, str], tmp_path: Path, on_incoming, db: Database) -> CallReport:
     """The robot places one reminder call to a customer phone whose `on_incoming` decides what happens."""
     settings = robot_settings(env, tmp_path)
     catalogue = load_catalogue(settings.paths.dialogs_dir, settings.paths.training_data_dir)
@@ -43,36 +63,53 @@ async def place_reminder(env: dict[str, str], tmp_path: Path, on_incoming) -> Ca
     client = client_for(env)
     await customer.start()
     try:
-        async with PhoneCalls(settings, catalogue, client) as calls:
-            target = f"sip:customer@127.0.0.1:{CUSTOMER_PORT}"
-            request = CallRequest(1, 1, 1, target, "", "reminder", "ru", VARIABLES["reminder"])
+        async with PhoneCalls(settings, catalogue, client, store=CallStore(db)) as calls:
+            request = CallRequest(0, 0, 0, TARGET, "", "reminder", "ru", VARIABLES["reminder"])
             return await asyncio.wait_for(calls.place(request), 90)
     finally:
         await client.close()
         await customer.stop()
 
 
-async def test_an_answered_campaign_call_is_reported_with_its_outcome(dialog_service, tmp_path):
+async def test_an_answered_campaign_call_is_reported_and_recorded_with_its_outcome(
+    dialog_service, tmp_path, database
+):
     heard: list[bytes] = []
 
     async def customer_answers(call):
         await call.answer()
         asyncio.get_running_loop().create_task(customer_says_yes(call, heard))
 
-    report = await place_reminder(dialog_service, tmp_path, customer_answers)
+    report = await place_reminder(dialog_service, tmp_path, customer_answers, database)
     assert report.result is TelephonyResult.ANSWERED
     assert report.outcome == "confirmed"
     assert report.amd is AmdResult.HUMAN  # the detector ran and let the script start
     assert [line["role"] for line in report.transcript][:2] == ["bot", "caller"]
     assert Path(report.recording_path).exists() and report.talk_seconds > 1
+    row = the_call(database)
+    assert (row.direction, row.state, row.called, row.script, row.outcome) == (
+        "outbound",
+        "ended",
+        TARGET,
+        "reminder",
+        "confirmed",
+    )
+    assert row.recording_path == report.recording_path and Path(row.recording_path).stem == row.call_id
+    assert row.amd.startswith("human") and row.answered_at is not None and row.ended_by == "robot"
+    assert [line["speaker"] for line in row.transcript][:2] == ["robot", "caller"]
+    assert row.transcript[1]["event"] and row.turns[1]["kind"] == "text" and "asr_final" in row.turns[1]["ms"]
 
 
-async def test_an_unanswered_number_is_reported_without_a_dialog(dialog_service, tmp_path):
+async def test_an_unanswered_number_is_reported_and_recorded_without_a_dialog(
+    dialog_service, tmp_path, database
+):
     async def customer_rejects(call):
         await call.reject(486)
 
-    report = await place_reminder(dialog_service, tmp_path, customer_rejects)
+    report = await place_reminder(dialog_service, tmp_path, customer_rejects, database)
     assert report.result is TelephonyResult.BUSY and report.outcome is None and "486" in report.error
+    row = the_call(database)
+    assert (row.state, row.answered_at, row.outcome, row.error) == ("ended", None, "", "busy: 486 Busy Here")
 
 
 async def test_an_inbound_call_is_answered_with_the_inbound_script(dialog_service, tmp_path):
