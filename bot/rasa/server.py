@@ -143,7 +143,7 @@ class RasaServer:
         command = [str(python), "-c", RASA_MAIN] if python.exists() else [str(executable)]
         self._process = await asyncio.create_subprocess_exec(
             *command, "run", "--enable-api", "--model", str(self.model),
-            "--interface", rasa.host, "--port", str(rasa.port), "--auth-token", self.token,
+            "--interface", rasa.host, "--port", str(rasa.port), f"--auth-token={self.token}",  # a token may start with "-"
             "--endpoints", str(runtime), "--credentials", str(project / "credentials.yml"),
             cwd=project, stdout=log, stderr=asyncio.subprocess.STDOUT, env=rasa_environment(),
             start_new_session=True,
