@@ -106,6 +106,8 @@ class DialogBridge(FrameProcessor):
         self._vad_params: VADParams | None = None  # the VAD's current parameters (it announces them)
         self._current: TurnTiming | None = None
         self._finished = False
+        self._script_started: float | None = None  # when the first turn was queued
+        self._speech_started: float | None = None  # when the caller's current utterance began
 
     # frames
 
@@ -117,7 +119,7 @@ class DialogBridge(FrameProcessor):
             self._worker = self.create_task(self._run_turns())
             self._deadline = self.create_task(self._max_duration())
             if not self.wait_for_amd:
-                self._inputs.put_nowait(_Input("start"))
+                self._start_script()
         elif isinstance(frame, TransferResultFrame):
             await self._transfer_finished(frame)
             await self.push_frame(frame, direction)
@@ -174,7 +176,11 @@ class DialogBridge(FrameProcessor):
             if not self.voicemail:
                 await self.push_frame(HangupCallFrame())
         else:
-            self._inputs.put_nowait(_Input("start"))
+            self._start_script()
+
+    def _start_script(self) -> None:
+        self._script_started = time.monotonic()
+        self._inputs.put_nowait(_Input("start"))
 
     async def _leave_voicemail(self, ready: RecordingReady) -> None:
         """The machine records now: say the message, then hang up (or hang up at once if it never records)."""
@@ -188,6 +194,7 @@ class DialogBridge(FrameProcessor):
         if self.ended_by == "machine":
             return  # a voicemail's greeting or noise: nothing to interrupt for
         self._caller_speaking = True
+        self._speech_started = time.monotonic()
         self._cancel(self._no_input)
         if self._bot_speaking or self._reply_pending:
             if self._barge_in:
@@ -198,8 +205,10 @@ class DialogBridge(FrameProcessor):
                 self._ignore_utterance = True
 
     async def _transcribed(self, text: str) -> None:
-        if not self.turns:
-            return  # said before the script started (an outbound callee's "алло" during detection)
+        if self._script_started is None or (self._speech_started or 0.0) < self._script_started:
+            # begun before the script started: an outbound callee's "алло" during detection, whose final
+            # result may arrive after the greeting has begun ("алло, да?" must not answer an unheard question)
+            return
         if self._ignore_utterance:
             self._ignore_utterance = False
             logger.info(f"call {self.conversation.id}: ignored {text!r} said over a prompt without barge-in")
