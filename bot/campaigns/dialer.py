@@ -13,8 +13,6 @@ from __future__ import annotations
 import asyncio
 import json
 import math
-import os
-import socket
 from collections import defaultdict
 from datetime import datetime, timedelta
 
@@ -24,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from bot.campaigns import service
 from bot.campaigns.clock import Clock
-from bot.campaigns.nodes import NodeLease, advisory_key
+from bot.campaigns.nodes import NodeLease, advisory_key, node_name
 from bot.campaigns.placer import AmdResult, CallPlacer, CallReport, CallRequest, TelephonyResult
 from bot.campaigns.rules import CampaignRules, Preset, RetryReason, next_allowed
 from bot.campaigns.service import CampaignState
@@ -77,7 +75,7 @@ class Dialer:
         self._rules_cache: dict[int, tuple[str, CampaignRules]] = {}
         self._next_completion_check: dict[int, datetime] = {}
         self.decisions = 0  # contacts decided (dialled, deferred or given up), for benchmarks
-        self.node = settings.node or f"{socket.gethostname()[:50]}:{os.getpid()}"
+        self.node = node_name(settings.node)
         self._lease = NodeLease(db, self.node)
         self._next_stale_check: datetime | None = None
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import os
+import socket
 import tempfile
 import time
 import weakref
@@ -24,6 +25,11 @@ from sqlalchemy.pool import NullPool
 from bot.storage.db import Database
 
 ACQUIRE_WAIT = 5.0  # seconds to wait for a lease another node is probing
+
+
+def node_name(configured: str = "") -> str:
+    """This process's node name: the configured one, or `host:pid` (unique among live processes of a host)."""
+    return configured or f"{socket.gethostname()[:50]}:{os.getpid()}"
 
 
 class NodeNameInUse(RuntimeError):

@@ -1,7 +1,6 @@
 """`voicebot serve`: the platform in one process — dialog service, REST API, SIP phone, dialer, webhook delivery."""
 
 import asyncio
-import socket
 
 from loguru import logger
 
@@ -12,6 +11,7 @@ from bot.calls.recording import purge_recordings_periodically
 from bot.calls.store import CallStore
 from bot.campaigns.clock import SystemClock
 from bot.campaigns.dialer import Dialer
+from bot.campaigns.nodes import NodeNameInUse, node_name
 from bot.cli import app, fail, settings, stop_signal
 from bot.config import Settings
 from bot.crm.delivery import DeliveryWorker
@@ -35,10 +35,12 @@ def serve() -> None:
         async with DialogService(config) as dialogs:
             check_inbound(config, dialogs.catalogue)
             api = await serve_app(create_app(config, db=database), config.api.host, config.api.port)
-            store = CallStore(database, node=config.dialer.node or socket.gethostname())
+            store = CallStore(database, node=node_name(config.dialer.node))
             async with PhoneCalls(config, dialogs.catalogue, dialogs.client, store=store) as calls:
                 stop = asyncio.Event()
-                dialer = asyncio.create_task(Dialer(database, calls, SystemClock(), config.dialer).run(stop))
+                dialer = Dialer(database, calls, SystemClock(), config.dialer)
+                await asyncio.to_thread(dialer.reconcile)  # NodeNameInUse here, not in a background task
+                dialing = asyncio.create_task(dialer.run(stop))
                 webhooks = asyncio.create_task(DeliveryWorker(database).run(stop))
                 voice = config.voice
                 retention = asyncio.create_task(
@@ -54,12 +56,20 @@ def serve() -> None:
                 _warn_missing_models(config)
                 await stop_signal()
                 stop.set()
-                await asyncio.gather(dialer, webhooks, retention)
+                await asyncio.gather(dialing, webhooks, retention)
             await api.stop_serving()
 
     try:
         asyncio.run(run())
-    except (ScriptErrors, RasaError, ServerStartError, DialogError, RegistrationError, OSError) as exc:
+    except (
+        ScriptErrors,
+        RasaError,
+        ServerStartError,
+        DialogError,
+        RegistrationError,
+        NodeNameInUse,
+        OSError,
+    ) as exc:
         raise fail(str(exc)) from exc
 
 
