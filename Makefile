@@ -1,11 +1,15 @@
 # The two commands a newcomer needs: `make run` and `make test`. Both set up what they need first.
-.PHONY: setup run test test-quick lint format
+.PHONY: setup run demo test test-quick lint format
 
 setup:
 	@bash scripts/setup.sh
 
 run: setup
 	.venv/bin/voicebot serve
+
+# the product in a few minutes: a local PBX, five simulated customers, a campaign, the dashboard
+demo: setup
+	.venv/bin/voicebot demo
 
 test: setup
 	.venv/bin/ruff check .

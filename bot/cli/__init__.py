@@ -52,6 +52,7 @@ from bot.cli import (  # noqa: E402,F401
     campaigns,
     chat,
     dashboard,
+    demo,
     dialogs,
     metrics,
     models,

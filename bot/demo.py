@@ -1,0 +1,285 @@
+"""The demo scenario on one machine: a PBX (Kamailio), customers who answer with recorded espeak-ng Russian
+(baresip), the platform (`voicebot serve` on SQLite) and a reminder campaign run through the REST API.
+
+`voicebot demo` runs it for a newcomer and leaves the dashboard up; the end-to-end test runs the same scenario
+and checks every result. Speech recognition uses the configured Russian model, or the 12-word test model
+(да, нет, digits) when none is installed — enough for these customers, not for real callers.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+
+from bot.calls.simulate import caller_speech
+from bot.config import ROOT
+from telephony import rig
+
+RATE = 8000
+TEST_MODEL = ROOT / "tests" / "fixtures" / "vosk-model-tiny-ru"
+VOICEBOT = str(Path(sys.executable).parent / "voicebot")
+
+
+def _speech(text: str) -> np.ndarray:
+    return np.frombuffer(caller_speech(text, "ru"), dtype=np.int16)
+
+
+def _quiet(seconds: float) -> np.ndarray:
+    return np.zeros(int(seconds * RATE), dtype=np.int16)
+
+
+def _beep(seconds: float = 0.6, hz: float = 1000.0) -> np.ndarray:
+    t = np.arange(int(seconds * RATE)) / RATE
+    return (np.sin(2 * np.pi * hz * t) * 12000).astype(np.int16)
+
+
+@dataclass(frozen=True)
+class Customer:
+    """A number in the demo campaign and what its owner does; `audio` is None for one who never answers."""
+
+    phone: str
+    does: str
+    audio: Callable[[], np.ndarray] | None
+    result: str  # the attempt's expected telephony result
+    outcome: str  # the expected dialog outcome ("" when not answered)
+
+
+CUSTOMERS = (
+    Customer(
+        "+79990000001",
+        "says yes",
+        lambda: np.concatenate([_quiet(0.4), _speech("алло"), _quiet(16), _speech("да"), _quiet(40)]),
+        "answered",
+        "confirmed",
+    ),
+    Customer(
+        "+79990000002",
+        "says no, then a day",
+        lambda: np.concatenate(
+            [_quiet(0.4), _speech("алло"), _quiet(16), _speech("нет"), _quiet(7), _speech("пять"), _quiet(40)]
+        ),
+        "answered",
+        "rescheduled",
+    ),
+    Customer(
+        "+79990000003",
+        "stays silent",
+        lambda: np.concatenate([_quiet(0.4), _speech("алло"), _quiet(90)]),
+        "answered",
+        "no_answer_from_robot",
+    ),
+    Customer(
+        "+79990000004",
+        "voicemail",
+        lambda: np.concatenate(
+            [
+                _quiet(0.3),
+                _speech(
+                    "Здравствуйте. Вы позвонили Ивану Петрову. Сейчас я не могу ответить. Оставьте сообщение."
+                ),
+                _quiet(0.3),
+                _beep(),
+                _quiet(40),
+            ]
+        ),
+        "answered",
+        "machine",
+    ),
+    Customer("+79990000005", "does not answer", None, "no_answer", ""),
+)
+
+CAMPAIGN: dict[str, Any] = {
+    "name": "Демо: напоминание о платеже",
+    "script": "reminder",
+    "language": "ru",
+    "variables": {"company": "Ромашка", "amount": "1500", "due_date": "2026-12-25"},
+    "rules": {
+        "working_hours": {"start": "00:00", "end": "23:59"},
+        "rest_day_hours": {"start": "00:00", "end": "23:59"},
+        "holidays_country": "",
+        "max_concurrent": 5,
+        "pacing_cps": 5,
+    },
+}
+
+
+@dataclass(frozen=True)
+class Ports:
+    pbx: int = 7060
+    robot_sip: int = 7070
+    robot_rtp: int = 35000  # 400 ports from here
+    customers: int = 7100  # two per customer from here
+    api: int = 8000
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class DemoError(RuntimeError):
+    """The demo could not start; the message says why (and where the log is)."""
+
+
+class Demo:
+    """Starts the PBX, the customers and the platform under `workdir`; `stop()` ends them all."""
+
+    def __init__(self, workdir: Path, ports: Ports = Ports(), env: dict[str, str] | None = None) -> None:
+        self.workdir, self.ports = workdir, ports
+        self.data = workdir / "data"
+        self.env = {**os.environ, **(env or {}), **self._platform_env()}
+        self.api: httpx.Client | None = None
+        self.api_key = ""
+        self._serve: subprocess.Popen | None = None
+        self._pbx: rig.Peer | None = None
+        self._log: Any = None
+
+    def _platform_env(self) -> dict[str, str]:
+        p = self.ports
+        env = {
+            "VOICEBOT_PATHS__DATA_DIR": str(self.data),
+            "VOICEBOT_API__PORT": str(p.api),
+            "VOICEBOT_VOICE__RECORDINGS_DIR": str(self.data / "recordings"),
+            "VOICEBOT_TELEPHONY__REGISTRAR": f"127.0.0.1:{p.pbx}",
+            "VOICEBOT_TELEPHONY__TRUNK_MODE": "false",
+            "VOICEBOT_TELEPHONY__USER": "robot",
+            "VOICEBOT_TELEPHONY__PASSWORD": "secret",
+            "VOICEBOT_TELEPHONY__SIP_PORT": str(p.robot_sip),
+            "VOICEBOT_TELEPHONY__RTP_PORT_MIN": str(p.robot_rtp),
+            "VOICEBOT_TELEPHONY__RTP_PORT_MAX": str(p.robot_rtp + 398),
+            "VOICEBOT_TELEPHONY__RING_TIMEOUT": "8",
+            "VOICEBOT_DIALER__TICK_SECONDS": "0.5",
+        }
+        if not os.environ.get("VOICEBOT_VOICE__ASR_RU"):
+            env["VOICEBOT_VOICE__ASR_RU"] = str(TEST_MODEL)
+        return env
+
+    def start(self, models_from: list[Path] = (), timeout: float = 600) -> None:
+        """PBX, customers (registered), then `voicebot serve`; returns once its API answers. A trained dialog model
+        found in `models_from` is reused (otherwise serve trains one: ~2 min)."""
+        if not rig.have_peers():
+            raise DemoError("kamailio, baresip and sipp are needed: run `make setup` (scripts/setup.sh)")
+        shutil.rmtree(self.workdir, ignore_errors=True)
+        (self.data / "rasa" / "models").mkdir(parents=True)
+        for models in models_from:
+            for model in models.glob("*.tar.gz"):
+                shutil.copy2(model, self.data / "rasa" / "models")
+        pbx_dir = self.workdir / "pbx"
+        pbx_dir.mkdir()
+        self._pbx = rig.start_kamailio(pbx_dir, self.ports.pbx, self.ports.pbx + 90)
+        for n, customer in enumerate(CUSTOMERS):
+            self._start_customer(n, customer, pbx_dir)
+        self.api_key = self._voicebot("apikeys", "create", "demo", "--scope", "admin").strip()
+        self._log = (self.workdir / "serve.log").open("w")
+        self._serve = subprocess.Popen(
+            [VOICEBOT, "serve"], env=self.env, cwd=ROOT, stdout=self._log, stderr=subprocess.STDOUT
+        )
+        self.api = httpx.Client(
+            base_url=f"http://127.0.0.1:{self.ports.api}/api/v1",
+            headers={"X-API-Key": self.api_key},
+            timeout=10,
+        )
+        wait_for(self._serving, timeout, f"the platform did not start: see {self.workdir / 'serve.log'}")
+
+    def _start_customer(self, n: int, customer: Customer, pbx_dir: Path) -> None:
+        audio = customer.audio() if customer.audio else _quiet(60)
+        wav = rig.write_wav(pbx_dir / f"customer-{n}.wav", audio)
+        home = rig.make_baresip(
+            pbx_dir,
+            customer.phone,
+            self.ports.customers + 2 * n,
+            wav,
+            "PCMU",
+            self.ports.pbx,
+            auto_answer=customer.audio is not None,
+        )
+        peer = rig.start_baresip(home, timeout=24 * 3600)
+        wait_for(
+            lambda: "200 OK" in peer.output(), 10, f"customer {customer.phone} did not register: {peer.log}"
+        )
+
+    def _voicebot(self, *args: str) -> str:
+        done = subprocess.run([VOICEBOT, *args], env=self.env, cwd=ROOT, capture_output=True, text=True)
+        if done.returncode:
+            raise DemoError(f"voicebot {' '.join(args)} failed: {done.stderr.strip()}")
+        return done.stdout
+
+    def _serving(self) -> bool:
+        if self._serve.poll() is not None:
+            raise DemoError(
+                f"the platform exited ({self._serve.returncode}): see {self.workdir / 'serve.log'}"
+            )
+        try:
+            return self.api.get("/campaigns").status_code == 200
+        except httpx.TransportError:
+            return False
+
+    def run_campaign(self) -> int:
+        """Create the reminder campaign, upload the customers, start it; returns the campaign id."""
+        created = self._ok(self.api.post("/campaigns", json=CAMPAIGN), 201)
+        rows = "phone;name;timezone\n" + "".join(
+            f"{c.phone};Клиент {i + 1};Europe/Moscow\n" for i, c in enumerate(CUSTOMERS)
+        )
+        files = {"file": ("customers.csv", rows.encode(), "text/csv")}
+        self._ok(self.api.post(f"/campaigns/{created['id']}/contacts", files=files), 200)
+        self._ok(self.api.post(f"/campaigns/{created['id']}/start"), 200)
+        return created["id"]
+
+    def contacts(self, campaign_id: int) -> dict[str, dict[str, Any]]:
+        return {c["phone"]: c for c in self._ok(self.api.get(f"/campaigns/{campaign_id}/contacts"), 200)}
+
+    def wait_until_every_customer_was_called(self, campaign_id: int, timeout: float = 300) -> None:
+        """Until each contact had an attempt and no call is up."""
+
+        def done() -> bool:
+            contacts = self.contacts(campaign_id).values()
+            if not all(c["attempts"] >= 1 for c in contacts):
+                return False
+            calls = self._ok(self.api.get("/calls", params={"campaign_id": campaign_id}), 200)
+            every_attempt_has_a_call = len(calls) >= sum(c["attempts"] for c in contacts)
+            return every_attempt_has_a_call and all(call["state"] == "ended" for call in calls)
+
+        wait_for(done, timeout, "the campaign's calls did not all end in time", interval=2)
+
+    @staticmethod
+    def _ok(response: httpx.Response, status: int) -> Any:
+        if response.status_code != status:
+            raise DemoError(
+                f"{response.request.method} {response.request.url}: {response.status_code} {response.text}"
+            )
+        return response.json()
+
+    def stop(self) -> None:
+        if self._serve and self._serve.poll() is None:
+            self._serve.terminate()
+            try:
+                self._serve.wait(30)
+            except subprocess.TimeoutExpired:
+                self._serve.kill()
+        if self._log:
+            self._log.close()
+        if self.api:
+            self.api.close()
+        rig.stop_all()
+        if self._pbx:
+            self._pbx.stop()
+
+
+def wait_for(condition: Callable[[], bool], seconds: float, message: str, interval: float = 0.2) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            raise DemoError(message)
+        time.sleep(interval)
