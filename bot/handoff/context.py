@@ -60,7 +60,7 @@ def sip_headers(
     if outcome:
         headers[f"{HEADER_PREFIX}Outcome"] = outcome
     for key, value in data.items():
-        if value is not None:
+        if value is not None and str(value).isascii():  # baresip 1.0 drops a transfer whose URI has %-UTF-8
             headers[f"{HEADER_PREFIX}Slot-{key.replace('_', '-')}"] = str(value)
     return headers
 
