@@ -114,6 +114,48 @@ def start_kamailio(workdir: Path, port: int, trunk_port: int, auth: bool = False
     return peer
 
 
+def start_kamailio_dispatcher(
+    workdir: Path,
+    port: int,
+    destinations: list[str],
+    ping_interval: int = 1,
+    fr_timer_ms: int = 2000,
+) -> Peer:
+    """Kamailio as the inbound load balancer: round-robin over `destinations` (SIP URIs of the workers, dispatcher
+    set 1, written to a list file), OPTIONS probing every `ping_interval` s, failover of an INVITE a worker leaves
+    unanswered for `fr_timer_ms`. The caller stops it (not in RUNNING)."""
+    if not destinations:
+        raise ValueError("the dispatcher needs at least one destination")
+    listing = workdir / f"dispatcher-{port}.list"
+    listing.write_text("".join(f"1 {uri}\n" for uri in destinations))
+    cfg = (RIG / "kamailio-dispatcher.cfg.in").read_text()
+    for key, value in {
+        "@PORT@": port,
+        "@LIST@": listing,
+        "@PING_INTERVAL@": ping_interval,
+        "@FR_TIMER@": fr_timer_ms,
+    }.items():
+        cfg = cfg.replace(key, str(value))
+    path = workdir / f"kamailio-dispatcher-{port}.cfg"
+    path.write_text(cfg)
+    cmd = [
+        "kamailio",
+        "-f",
+        str(path),
+        "-P",
+        str(workdir / f"kam-{port}.pid"),
+        "-E",
+        "-DD",
+        "-Y",
+        str(workdir),
+    ]
+    peer = _spawn(f"kamailio-dispatcher-{port}", cmd, workdir)
+    RUNNING.remove(peer)
+    wait_udp_port_bound(port)
+    time.sleep(0.2)
+    return peer
+
+
 # ---- baresip ----------------------------------------------------------------
 def make_baresip(
     workdir: Path,
