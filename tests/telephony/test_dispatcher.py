@@ -22,11 +22,12 @@ pytestmark = [pytest.mark.sip, pytest.mark.slow]
 
 PROXY_PORT = 6300  # probing every second
 PROXY_NO_PROBE_PORT = 6320  # probing every 60 s: only the INVITE failover can save a call
+PROXY_SPILL_PORT = 6330
 WORKER_PORTS = {"worker-1": 6301, "worker-2": 6302}
 RTP_BASE = {"worker-1": 45000, "worker-2": 45200}
 
 
-def worker_settings(proxy_port: int, name: str):
+def worker_settings(proxy_port: int, name: str, **overrides):
     sip_port, rtp = WORKER_PORTS[name], RTP_BASE[name]
     return robot_settings(
         (sip_port, rtp, rtp + 198),
@@ -35,6 +36,7 @@ def worker_settings(proxy_port: int, name: str):
         registrar=None,
         proxy=f"127.0.0.1:{proxy_port}",
         trunk_mode=True,
+        **overrides,
     )
 
 
@@ -47,14 +49,14 @@ class Workers:
         self.answered: list[str] = []
         self.hangups: list[tuple[str, bool, EndReason | None]] = []
 
-    async def start(self, name: str) -> Phone:
+    async def start(self, name: str, **overrides) -> Phone:
         async def answer(call):
             await call.answer()
             self.answered.append(name)
             await asyncio.sleep(1.0)
             self.hangups.append((name, await call.hangup(), call.end_reason))
 
-        phone = Phone(worker_settings(self.proxy_port, name), on_incoming=answer)
+        phone = Phone(worker_settings(self.proxy_port, name, **overrides), on_incoming=answer)
         await phone.start()
         self.phones[name] = phone
         return phone
@@ -196,3 +198,24 @@ async def test_invite_left_unanswered_by_a_worker_fails_over_to_the_other(dispat
     assert re.findall(r"DISPATCH cid=\S+ to sip:127\.0\.0\.1:6302", proxy.output()) == [
         f"DISPATCH cid={call_id} to sip:127.0.0.1:6302" for call_id in tried_dead
     ]
+
+
+async def test_a_full_worker_refuses_with_486_and_the_call_goes_to_the_other(dispatcher, workers, rig_dir):
+    """worker-1 takes one call at a time (max_concurrent_calls=1): the second call round-robin gives it while it is
+    busy gets 486 from it and is relayed to worker-2; worker-1 is not marked down for that."""
+    proxy = dispatcher(PROXY_SPILL_PORT, ping_interval=1)
+    group = workers(PROXY_SPILL_PORT)
+    await group.start("worker-1", max_concurrent_calls=1)
+    await group.start("worker-2")
+
+    sipp = await place_calls(
+        rig_dir, PROXY_SPILL_PORT, 4, 6331, 46400
+    )  # 0.2 s apart, each 1 s long: all overlap
+    answered, hangups = group.take()
+    assert_all_completed(sipp, 4, answered, hangups)
+    assert Counter(answered) == {"worker-1": 1, "worker-2": 3}
+    log = proxy.output()
+    refused = re.findall(r"DISPATCH cid=(\S+) to sip:127\.0\.0\.1:6301", log)
+    spilled = [c for c in refused if re.search(rf"DISPATCH cid={re.escape(c)} to sip:127\.0\.0\.1:6302", log)]
+    assert len(refused) == 2 and len(spilled) == 1, log[-3000:]
+    assert "WORKER DOWN" not in log
