@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from telephony import EndReason, Phone, rig
+from telephony import EndReason, Phone, TelephonySettings, rig
 from tests.telephony.conftest import robot_settings
 
 pytestmark = [pytest.mark.sip, pytest.mark.slow]
@@ -27,7 +27,7 @@ WORKER_PORTS = {"worker-1": 6301, "worker-2": 6302}
 RTP_BASE = {"worker-1": 45000, "worker-2": 45200}
 
 
-def worker_settings(proxy_port: int, name: str, **overrides):
+def worker_settings(proxy_port: int, name: str, **overrides) -> TelephonySettings:
     sip_port, rtp = WORKER_PORTS[name], RTP_BASE[name]
     return robot_settings(
         (sip_port, rtp, rtp + 198),
