@@ -18,7 +18,7 @@ from bot.config import HandoffSettings, PathsSettings, QueueSettings, Settings
 from bot.dialog.catalogue import load_catalogue
 from bot.dialog.conversation import Exchange
 from bot.dialog.engine import DialogEngine, InputKind, TurnInput, new_state
-from bot.handoff.context import handoff_reason
+from bot.handoff.context import HandoffReason, handoff_reason, sip_headers
 from bot.handoff.desk import Handoffs
 from bot.outcomes import Intent
 from bot.storage.models import Handoff, WebhookEvent
@@ -86,7 +86,6 @@ async def test_a_qualified_lead_is_recorded_and_its_transfer_carries_the_context
         "X-Voicebot-Queue": "sales",
         "X-Voicebot-Reason": "qualified",
         "X-Voicebot-Handoff-Id": str(row.id),
-        "X-Voicebot-Screen": f"/api/v1/handoffs/{row.id}",
         "X-Voicebot-Outcome": "transferred",
         "X-Voicebot-Slot-people": "3",
     }
@@ -199,3 +198,19 @@ async def test_the_api_lists_hand_offs_and_shows_the_screen_pop(db, tmp_path) ->
         assert client.get("/api/v1/handoffs").status_code == 401
         bad = client.get("/api/v1/handoffs", headers={"X-API-Key": key}, params={"state": "lost"})
         assert bad.status_code == 422
+
+
+def test_only_values_needing_no_escape_travel_in_the_refer_to() -> None:
+    """baresip 1.0 makes a Refer-To with any %-escape an empty target: such values stay on the screen pop only."""
+    data = {"people": 2, "name": "Анна", "when": "2026-12-05T10:00:00+03:00", "plan": "family-2"}
+    headers = sip_headers("c1", 5, "sales", HandoffReason.QUALIFIED, 2, "transferred", data)
+    assert headers == {
+        "X-Voicebot-Call-Id": "c1",
+        "X-Voicebot-Queue": "sales",
+        "X-Voicebot-Reason": "qualified",
+        "X-Voicebot-Handoff-Id": "5",
+        "X-Voicebot-Campaign": "2",
+        "X-Voicebot-Outcome": "transferred",
+        "X-Voicebot-Slot-people": "2",
+        "X-Voicebot-Slot-plan": "family-2",
+    }
