@@ -7,7 +7,7 @@ setup:
 run: setup
 	.venv/bin/voicebot serve
 
-# the product in a few minutes: a local PBX, five simulated customers, a campaign, the dashboard
+# the product in a few minutes: a local PBX, simulated customers and an agent, two campaigns, the dashboard
 demo: setup
 	.venv/bin/voicebot demo
 

@@ -1,5 +1,6 @@
 """The demo scenario on one machine: a PBX (Kamailio), customers who answer with recorded espeak-ng Russian
-(baresip), the platform (`voicebot serve` on SQLite) and a reminder campaign run through the REST API.
+(baresip), a sales agent (baresip), the platform (`voicebot serve` on SQLite) and two campaigns run through the
+REST API: payment reminders, and an offer whose qualified leads are transferred to the agent.
 
 `voicebot demo` runs it for a newcomer and leaves the dashboard up; the end-to-end test runs the same scenario
 and checks every result. Speech recognition uses the configured Russian model, or the 12-word test model
@@ -46,13 +47,14 @@ def _beep(seconds: float = 0.6, hz: float = 1000.0) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Customer:
-    """A number in the demo campaign and what its owner does; `audio` is None for one who never answers."""
+    """A number in a demo campaign and what its owner does; `audio` is None for one who never answers."""
 
     phone: str
     does: str
     audio: Callable[[], np.ndarray] | None
     result: str  # the attempt's expected telephony result
     outcome: str  # the expected dialog outcome ("" when not answered)
+    script: str = "reminder"  # the campaign it is in
 
 
 CUSTOMERS = (
@@ -97,19 +99,40 @@ CUSTOMERS = (
         "machine",
     ),
     Customer("+79990000005", "does not answer", None, "no_answer", ""),
+    Customer(
+        "+79990000006",
+        "stuck; no agent free",  # "да" is no date: three no-matches hand off to support, which is not there
+        lambda: np.concatenate(
+            [_quiet(0.4), _speech("алло"), _quiet(16), _speech("нет"), _quiet(7)]
+            + [_speech("да"), _quiet(7)] * 3
+            + [_quiet(40)]
+        ),
+        "answered",
+        "callback",
+    ),
+    Customer(
+        "+79990000007",
+        "interested, 2 people",  # a qualified lead, transferred to the sales agent
+        lambda: np.concatenate(
+            [_quiet(0.4), _speech("алло"), _quiet(16), _speech("да"), _quiet(7), _speech("два"), _quiet(40)]
+        ),
+        "answered",
+        "transferred",
+        script="offer",
+    ),
 )
+AGENT = "sales"  # the agent of the `sales` queue (offer's leads); `support` has nobody: its transfers fail
 
-CAMPAIGN: dict[str, Any] = {
-    "name": "Демо: напоминание о платеже",
-    "script": "reminder",
-    "language": "ru",
-    "variables": {"company": "Ромашка", "amount": "1500", "due_date": "2026-12-25"},
-    "rules": {
-        "working_hours": {"start": "00:00", "end": "23:59"},
-        "rest_day_hours": {"start": "00:00", "end": "23:59"},
-        "holidays_country": "",
-        "max_concurrent": 5,
-        "pacing_cps": 5,
+ALWAYS = {"start": "00:00", "end": "23:59"}
+RULES = {"working_hours": ALWAYS, "rest_day_hours": ALWAYS, "holidays_country": "", "max_concurrent": 5}
+CAMPAIGNS: dict[str, dict[str, Any]] = {
+    "reminder": {
+        "name": "Демо: напоминание о платеже",
+        "variables": {"company": "Ромашка", "amount": "1500", "due_date": "2026-12-25"},
+    },
+    "offer": {
+        "name": "Демо: предложение тарифа",
+        "variables": {"company": "Ромашка", "product": "семейный тариф"},
     },
 }
 
@@ -119,7 +142,7 @@ class Ports:
     pbx: int = 7060
     robot_sip: int = 7070
     robot_rtp: int = 35000  # 400 ports from here
-    customers: int = 7100  # two per customer from here
+    customers: int = 7100  # two per customer from here, then the agent
     api: int = 8000
 
 
@@ -142,6 +165,8 @@ class Demo:
         self.env = {**os.environ, **(env or {}), **self._platform_env()}
         self.api: httpx.Client | None = None
         self.api_key = ""
+        self.agent_home: Path | None = None
+        self._agent: rig.Peer | None = None
         self._serve: subprocess.Popen | None = None
         self._pbx: rig.Peer | None = None
         self._log: Any = None
@@ -181,6 +206,7 @@ class Demo:
         self._pbx = rig.start_kamailio(pbx_dir, self.ports.pbx, self.ports.pbx + 90)
         for n, customer in enumerate(CUSTOMERS):
             self._start_customer(n, customer, pbx_dir)
+        self.agent_home = self._start_agent(len(CUSTOMERS), pbx_dir)
         self.api_key = self._voicebot("apikeys", "create", "demo", "--scope", "admin").strip()
         self._log = (self.workdir / "serve.log").open("w")
         self._serve = subprocess.Popen(
@@ -210,6 +236,23 @@ class Demo:
             lambda: "200 OK" in peer.output(), 10, f"customer {customer.phone} did not register: {peer.log}"
         )
 
+    def _start_agent(self, n: int, pbx_dir: Path) -> Path:
+        """The sales agent: answers at once, says nothing, records what it hears (`agent_heard()`)."""
+        wav = rig.write_wav(pbx_dir / "agent.wav", _quiet(60))
+        home = rig.make_baresip(
+            pbx_dir, AGENT, self.ports.customers + 2 * n, wav, "PCMU", self.ports.pbx, True
+        )
+        self._agent = rig.start_baresip(home, timeout=24 * 3600)
+        wait_for(
+            lambda: "200 OK" in self._agent.output(), 10, f"the agent did not register: {self._agent.log}"
+        )
+        return home
+
+    def agent_heard(self) -> np.ndarray:
+        """What the sales agent heard (8 kHz PCM). Ends the agent's calls: baresip completes a recording then."""
+        self._agent.stop()
+        return rig.read_wav(rig.recording(self.agent_home, "dec"))
+
     def _voicebot(self, *args: str) -> str:
         done = subprocess.run([VOICEBOT, *args], env=self.env, cwd=ROOT, capture_output=True, text=True)
         if done.returncode:
@@ -226,32 +269,47 @@ class Demo:
         except httpx.TransportError:
             return False
 
-    def run_campaign(self) -> int:
-        """Create the reminder campaign, upload the customers, start it; returns the campaign id."""
-        created = self._ok(self.api.post("/campaigns", json=CAMPAIGN), 201)
-        rows = "phone;name;timezone\n" + "".join(
-            f"{c.phone};Клиент {i + 1};Europe/Moscow\n" for i, c in enumerate(CUSTOMERS)
-        )
-        files = {"file": ("customers.csv", rows.encode(), "text/csv")}
-        self._ok(self.api.post(f"/campaigns/{created['id']}/contacts", files=files), 200)
-        self._ok(self.api.post(f"/campaigns/{created['id']}/start"), 200)
-        return created["id"]
+    def run_campaigns(self) -> dict[str, int]:
+        """Create a campaign per script (reminder, offer), upload its customers, start it; returns their ids."""
+        ids = {}
+        for script, spec in CAMPAIGNS.items():
+            body = {**spec, "script": script, "language": "ru", "rules": RULES}
+            created = self._ok(self.api.post("/campaigns", json=body), 201)
+            rows = "phone;name;timezone\n" + "".join(
+                f"{c.phone};Клиент {i + 1};Europe/Moscow\n"
+                for i, c in enumerate(CUSTOMERS)
+                if c.script == script
+            )
+            files = {"file": ("customers.csv", rows.encode(), "text/csv")}
+            self._ok(self.api.post(f"/campaigns/{created['id']}/contacts", files=files), 200)
+            self._ok(self.api.post(f"/campaigns/{created['id']}/start"), 200)
+            ids[script] = created["id"]
+        return ids
 
-    def contacts(self, campaign_id: int) -> dict[str, dict[str, Any]]:
-        return {c["phone"]: c for c in self._ok(self.api.get(f"/campaigns/{campaign_id}/contacts"), 200)}
+    def contacts(self, *campaign_ids: int) -> dict[str, dict[str, Any]]:
+        """The contacts of these campaigns by phone number."""
+        return {
+            c["phone"]: c
+            for campaign_id in campaign_ids
+            for c in self._ok(self.api.get(f"/campaigns/{campaign_id}/contacts"), 200)
+        }
 
-    def wait_until_every_customer_was_called(self, campaign_id: int, timeout: float = 300) -> None:
+    def wait_until_every_customer_was_called(self, *campaign_ids: int, timeout: float = 300) -> None:
         """Until each contact had an attempt and no call is up."""
 
         def done() -> bool:
-            contacts = self.contacts(campaign_id).values()
+            contacts = self.contacts(*campaign_ids).values()
             if not all(c["attempts"] >= 1 for c in contacts):
                 return False
-            calls = self._ok(self.api.get("/calls", params={"campaign_id": campaign_id}), 200)
+            calls = [
+                call
+                for campaign_id in campaign_ids
+                for call in self._ok(self.api.get("/calls", params={"campaign_id": campaign_id}), 200)
+            ]
             every_attempt_has_a_call = len(calls) >= sum(c["attempts"] for c in contacts)
             return every_attempt_has_a_call and all(call["state"] == "ended" for call in calls)
 
-        wait_for(done, timeout, "the campaign's calls did not all end in time", interval=2)
+        wait_for(done, timeout, "the campaigns' calls did not all end in time", interval=2)
 
     @staticmethod
     def _ok(response: httpx.Response, status: int) -> Any:

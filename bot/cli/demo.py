@@ -1,5 +1,6 @@
 """`voicebot demo`: the whole product on this machine in a few minutes, with the dashboard left up to look at."""
 
+import signal
 import time
 import webbrowser
 from pathlib import Path
@@ -20,30 +21,32 @@ def demo(
     port: Annotated[int, typer.Option(help="the platform's HTTP port (API and dashboard)")] = 8000,
     browser: Annotated[bool, typer.Option(help="open the dashboard in a browser")] = True,
 ) -> None:
-    """Run a reminder campaign against five simulated customers over real SIP, then keep the dashboard up.
+    """Run two campaigns against simulated customers over real SIP, then keep the dashboard up.
 
-    A local PBX (Kamailio), customers who answer with recorded Russian speech (baresip), the platform
-    (`voicebot serve`, SQLite) and the campaign created through the REST API. Ctrl-C ends everything.
+    A local PBX (Kamailio), customers who answer with recorded Russian speech and a sales agent (baresip), the
+    platform (`voicebot serve`, SQLite), and a reminder and an offer campaign created through the REST API.
+    Ctrl-C ends everything.
     """
     settings()
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # `kill` ends the demo as Ctrl-C does: cleaned up
     run = Demo(workdir, Ports(api=port))
     try:
         typer.echo(
-            "starting the PBX, 5 customers and the platform (the first run trains the dialog model, ~2 min)"
+            "starting the PBX, the customers, an agent and the platform (the first run trains a model, ~2 min)"
         )
         run.start(models_from=[ROOT / "var" / "rasa" / "models", ROOT / "var" / "test" / "rasa" / "models"])
-        campaign_id = run.run_campaign()
-        url = f"http://127.0.0.1:{port}/dashboard/campaigns/{campaign_id}"
+        campaigns = run.run_campaigns()
+        url = f"http://127.0.0.1:{port}/dashboard/"
         typer.echo(f"\ndashboard: {url}\nlog in with the API key {run.api_key}\n")
         if browser:
             webbrowser.open(url)
         typer.echo("the robot is calling the customers…")
-        run.wait_until_every_customer_was_called(campaign_id)
-        contacts = run.contacts(campaign_id)
+        run.wait_until_every_customer_was_called(*campaigns.values())
+        contacts = run.contacts(*campaigns.values())
         for customer in CUSTOMERS:
             contact = contacts[customer.phone]
             typer.echo(
-                f"{customer.phone}  {customer.does:<22} → {contact['last_result'] or '-':<22} "
+                f"{customer.phone}  {customer.script:<9} {customer.does:<22} → {contact['last_result'] or '-':<22} "
                 f"({contact['state']}, {contact['attempts']} attempt(s))"
             )
         typer.echo(f"\ncalls, transcripts and recordings: {url}\nCtrl-C ends the demo")

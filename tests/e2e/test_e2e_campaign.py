@@ -1,6 +1,7 @@
 """End to end over SIP, the `voicebot demo` scenario (bot/demo.py) with every result checked: `voicebot serve`
 (SQLite, its own Rasa, the 12-word Vosk test model), Kamailio, baresip customers answering with recorded espeak-ng
-Russian, and a CRM receiver on loopback. Everything the run writes stays in var/test-artifacts/e2e."""
+Russian, a baresip sales agent, and a CRM receiver on loopback. Everything the run writes stays in
+var/test-artifacts/e2e."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from pathlib import Path
 import pytest
 from standardwebhooks import Webhook
 
-from bot.demo import CUSTOMERS, Demo, Ports, free_port, wait_for
+from bot.demo import CUSTOMERS, TEST_MODEL, Demo, Ports, free_port, wait_for
 from tests.conftest import ROOT, TEST_DATA_DIR
 from tests.crm.conftest import Receiver
 
@@ -36,15 +37,15 @@ def demo(dialog_service) -> Demo:
         run.stop()
 
 
-def test_a_reminder_campaign_end_to_end(demo: Demo, receiver: Receiver) -> None:
+def test_campaigns_end_to_end(demo: Demo, receiver: Receiver) -> None:
     subscription = demo.api.post("/webhooks/subscriptions", json={"url": receiver.url, "event_types": ["*"]})
     assert subscription.status_code == 201, subscription.text
     secret = subscription.json()["secrets"][0]
-    campaign_id = demo.run_campaign()
-    demo.wait_until_every_customer_was_called(campaign_id)
+    campaigns = demo.run_campaigns()
+    demo.wait_until_every_customer_was_called(*campaigns.values())
 
-    contacts = demo.contacts(campaign_id)
-    attempts, calls = _stored(demo.data)
+    contacts = demo.contacts(*campaigns.values())
+    attempts, calls, handoffs = _stored(demo.data)
     for customer in CUSTOMERS:
         attempt = attempts[customer.phone]
         got = (attempt["result"], attempt["outcome"])
@@ -52,9 +53,7 @@ def test_a_reminder_campaign_end_to_end(demo: Demo, receiver: Receiver) -> None:
         if customer.result == "answered":
             assert attempt["id"] in calls, f"{customer.does}: no call row; calls: {calls}"
             call = calls[attempt["id"]]
-            assert call["outcome"] == customer.outcome and call["state"] == "ended", (
-                f"{customer.does}: {call}"
-            )
+            assert (call["outcome"], call["state"]) == (customer.outcome, "ended"), f"{customer.does}: {call}"
             assert Path(call["recording_path"]).is_file(), f"{customer.does}: no recording"
             assert call["transcript"], f"{customer.does}: no transcript"
     by_phone = {c.phone: calls.get(attempts[c.phone]["id"]) for c in CUSTOMERS}
@@ -64,10 +63,21 @@ def test_a_reminder_campaign_end_to_end(demo: Demo, receiver: Receiver) -> None:
     assert attempts["+79990000004"]["amd"] == "machine"
     voicemail = [line for line in by_phone["+79990000004"]["transcript"] if line.get("event") == "voicemail"]
     assert voicemail, "no voicemail message was left after the beep"
-    unanswered = contacts["+79990000005"]
-    assert unanswered["state"] == "pending" and unanswered["attempts"] == 1, (
-        unanswered
-    )  # a retry is scheduled
+    unanswered = contacts["+79990000005"]  # a retry is scheduled
+    assert unanswered["state"] == "pending" and unanswered["attempts"] == 1, unanswered
+
+    lead, stuck = by_phone["+79990000007"], by_phone["+79990000006"]
+    got = [(h["queue"], h["reason"], h["state"]) for h in handoffs[lead["id"]]]
+    assert got == [("sales", "qualified", "completed")], got
+    assert lead["slots"].get("people") == 2, lead["slots"]
+    # the customer's baresip plays its file from the start into the new call: the agent hears "… да … два …"
+    # (the agent itself sends silence, and the robot has left the call)
+    agent_heard = _words(demo.agent_heard())
+    assert {"да", "два"} <= set(agent_heard), f"the agent did not hear the customer: {agent_heard}"
+    [failed] = handoffs[stuck["id"]]
+    assert (failed["queue"], failed["reason"], failed["state"]) == ("support", "stuck", "failed"), failed
+    assert failed["callback_at"], failed
+    assert contacts["+79990000006"]["state"] == "pending", contacts["+79990000006"]  # called back later
 
     completed: dict[str, dict] = {}
 
@@ -81,10 +91,23 @@ def test_a_reminder_campaign_end_to_end(demo: Demo, receiver: Receiver) -> None:
     wait_for(every_call_reported, 30, "not every call.completed webhook arrived")
     for customer in CUSTOMERS:
         assert completed[customer.phone]["outcome"] == customer.outcome
+    types = {Webhook(secret).verify(r.body, r.headers)["type"] for r in receiver.requests}
+    expected = {"call.started", "call.answered", "call.completed", "lead.qualified"}
+    assert expected | {"handoff.requested", "handoff.completed", "handoff.failed"} <= types, types
 
 
-def _stored(data: Path) -> tuple[dict[str, dict], dict[int, dict]]:
-    """Attempts by phone and call rows by attempt id, read from the platform's SQLite file."""
+def _words(pcm) -> list[str]:
+    """What the 12-word test model recognises in 8 kHz PCM."""
+    import vosk
+
+    vosk.SetLogLevel(-1)
+    recognizer = vosk.KaldiRecognizer(vosk.Model(str(TEST_MODEL)), 8000)
+    recognizer.AcceptWaveform(pcm.astype("<i2").tobytes())
+    return json.loads(recognizer.FinalResult())["text"].split()
+
+
+def _stored(data: Path) -> tuple[dict[str, dict], dict[int, dict], dict[int, list[dict]]]:
+    """Attempts by phone, call rows by attempt id and hand-offs by call row id, from the platform's SQLite file."""
     db = sqlite3.connect(data / "voicebot.db")
     db.row_factory = sqlite3.Row
     try:
@@ -95,6 +118,9 @@ def _stored(data: Path) -> tuple[dict[str, dict], dict[int, dict]]:
             for key in ("transcript", "slots", "outcome_data", "turns"):
                 call[key] = json.loads(call[key])
             calls[call["attempt_id"]] = call
+        handoffs: dict[int, list[dict]] = {}
+        for row in db.execute("select * from handoffs order by id"):
+            handoffs.setdefault(row["call_id"], []).append(dict(row))
     finally:
         db.close()
-    return attempts, calls
+    return attempts, calls, handoffs
