@@ -28,7 +28,9 @@ def demo(
     Ctrl-C ends everything.
     """
     settings()
-    signal.signal(signal.SIGTERM, signal.default_int_handler)  # `kill` ends the demo as Ctrl-C does: cleaned up
+    signal.signal(
+        signal.SIGTERM, signal.default_int_handler
+    )  # `kill` ends the demo as Ctrl-C does: cleaned up
     run = Demo(workdir, Ports(api=port))
     try:
         typer.echo(

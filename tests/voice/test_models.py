@@ -88,7 +88,9 @@ def catalogue(
     Files.files["/voices/test.onnx"] = b"onnx" * 1000
     Files.files["/voices/test.onnx.json"] = b'{"audio": {"sample_rate": 22050}}'
     digest = f'"{sha256}"' if sha256 else "null"
-    extra = (f"\n        md5: \"{md5}\"" if md5 else "") + (f"\n        size: {size}" if size is not None else "")
+    extra = (f'\n        md5: "{md5}"' if md5 else "") + (
+        f"\n        size: {size}" if size is not None else ""
+    )
     path = tmp_path / "catalogue.yml"
     path.write_text(
         f"""models:
