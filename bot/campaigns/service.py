@@ -306,22 +306,6 @@ def contact_counts(session: Session, campaign_id: int) -> dict[str, int]:
     return {state: count for state, count in rows}
 
 
-def calls(
-    session: Session, campaign_id: int | None = None, limit: int = 100, offset: int = 0
-) -> list[Attempt]:
-    query = select(Attempt).order_by(Attempt.id.desc()).limit(limit).offset(offset)
-    if campaign_id is not None:
-        query = query.where(Attempt.campaign_id == campaign_id)
-    return list(session.scalars(query))
-
-
-def call(session: Session, attempt_id: int) -> Attempt:
-    attempt = session.get(Attempt, attempt_id)
-    if attempt is None:
-        raise NotFound(f"call {attempt_id} not found")
-    return attempt
-
-
 RESULT_COLUMNS = (
     "attempt_id",
     "contact_id",
