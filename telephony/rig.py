@@ -88,30 +88,25 @@ def _spawn(name: str, cmd: list[str], workdir: Path, stdin=None) -> Peer:
 
 
 # ---- Kamailio ---------------------------------------------------------------
+def _run_kamailio(workdir: Path, name: str, port: int, cfg: str, options: tuple[str, ...] = ()) -> Peer:
+    """Write `cfg` to NAME.cfg and run Kamailio on it in the foreground until `port` is bound; the caller stops it
+    (not in RUNNING: session-scoped fixtures own it)."""
+    path = workdir / f"{name}.cfg"
+    path.write_text(cfg)
+    pid = workdir / f"kam-{port}.pid"
+    cmd = ["kamailio", "-f", str(path), "-P", str(pid), "-E", "-DD", "-Y", str(workdir), *options]
+    peer = _spawn(name, cmd, workdir)
+    RUNNING.remove(peer)
+    wait_udp_port_bound(port)
+    time.sleep(0.2)
+    return peer
+
+
 def start_kamailio(workdir: Path, port: int, trunk_port: int, auth: bool = False) -> Peer:
     cfg = (
         (RIG / "kamailio.cfg.in").read_text().replace("@PORT@", str(port)).replace("@TRUNK@", str(trunk_port))
     )
-    path = workdir / f"kamailio-{port}.cfg"
-    path.write_text(cfg)
-    cmd = [
-        "kamailio",
-        "-f",
-        str(path),
-        "-P",
-        str(workdir / f"kam-{port}.pid"),
-        "-E",
-        "-DD",
-        "-Y",
-        str(workdir),
-    ]
-    if auth:
-        cmd += ["-A", "WITH_AUTH"]
-    peer = _spawn(f"kamailio-{port}", cmd, workdir)
-    RUNNING.remove(peer)  # session-scoped: its fixture stops it
-    wait_udp_port_bound(port)
-    time.sleep(0.2)
-    return peer
+    return _run_kamailio(workdir, f"kamailio-{port}", port, cfg, ("-A", "WITH_AUTH") if auth else ())
 
 
 def start_kamailio_dispatcher(
@@ -136,24 +131,7 @@ def start_kamailio_dispatcher(
         "@FR_TIMER@": fr_timer_ms,
     }.items():
         cfg = cfg.replace(key, str(value))
-    path = workdir / f"kamailio-dispatcher-{port}.cfg"
-    path.write_text(cfg)
-    cmd = [
-        "kamailio",
-        "-f",
-        str(path),
-        "-P",
-        str(workdir / f"kam-{port}.pid"),
-        "-E",
-        "-DD",
-        "-Y",
-        str(workdir),
-    ]
-    peer = _spawn(f"kamailio-dispatcher-{port}", cmd, workdir)
-    RUNNING.remove(peer)
-    wait_udp_port_bound(port)
-    time.sleep(0.2)
-    return peer
+    return _run_kamailio(workdir, f"kamailio-dispatcher-{port}", port, cfg)
 
 
 # ---- baresip ----------------------------------------------------------------
