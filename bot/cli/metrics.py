@@ -53,9 +53,10 @@ def _day(value: str | None, option: str) -> date | None:
         raise fail(f"{option}: expected a date YYYY-MM-DD, got {value!r}", 2) from exc
 
 
-def _filter(**fields) -> CallFilter:
+def _filter(date_from: str | None = None, date_to: str | None = None, **fields) -> CallFilter:
+    """The calls the options select (--from/--to as local days); bad values exit with code 2."""
     try:
-        return CallFilter(**fields)
+        return CallFilter(date_from=_day(date_from, "--from"), date_to=_day(date_to, "--to"), **fields)
     except FilterError as exc:
         raise fail(f"--{exc.field.replace('date_', '')}: {exc}", 2) from exc
 
@@ -93,8 +94,7 @@ def campaign(
 ) -> None:
     """Progress, conversion, attempt results, call metrics, survey and latency of one campaign."""
     _filter(tz=tz)
-    db = _database()
-    with db.session() as session:
+    with _database().session() as session:
         try:
             result: CampaignMetrics = campaign_metrics(
                 session, campaign_id, load_targets(session, settings().paths.dialogs_dir), tz
@@ -123,12 +123,11 @@ def summary_command(
         campaign_id=campaign_id,
         script=script,
         direction=direction,
-        date_from=_day(date_from, "--from"),
-        date_to=_day(date_to, "--to"),
+        date_from=date_from,
+        date_to=date_to,
         tz=tz,
     )
-    db = _database()
-    with db.session() as session:
+    with _database().session() as session:
         rows = summary(session, where, load_targets(session, settings().paths.dialogs_dir), group)
     _table(rows, SummaryRow, format, csv_file, "summary")
 
@@ -144,11 +143,8 @@ def steps_command(
     csv_file: CsvFile = None,
 ) -> None:
     """Per step of SCRIPT: no-match and silence rates and re-prompts, the most troublesome first."""
-    where = _filter(
-        campaign_id=campaign_id, date_from=_day(date_from, "--from"), date_to=_day(date_to, "--to"), tz=tz
-    )
-    db = _database()
-    with db.session() as session:
+    where = _filter(campaign_id=campaign_id, date_from=date_from, date_to=date_to, tz=tz)
+    with _database().session() as session:
         rows = steps(session, script, where)
     _table(rows, StepRow, format, csv_file, f"steps of {script}")
 
@@ -169,10 +165,7 @@ def sla_command(
     csv_file: CsvFile = None,
 ) -> None:
     """Inbound calls answered by the robot within N s and hand-offs answered by an agent within M s."""
-    where = _filter(
-        campaign_id=campaign_id, date_from=_day(date_from, "--from"), date_to=_day(date_to, "--to"), tz=tz
-    )
-    db = _database()
-    with db.session() as session:
+    where = _filter(campaign_id=campaign_id, date_from=date_from, date_to=date_to, tz=tz)
+    with _database().session() as session:
         result: SlaOut = sla(session, where, answer_within, agent_within)
     _object(result, format, csv_file, "service levels")
