@@ -13,10 +13,9 @@ from datetime import datetime, time
 from typing import Literal, Self
 from zoneinfo import ZoneInfoNotFoundError
 
-import holidays
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from bot.campaigns.rules import Hours, is_rest_day, zone
+from bot.campaigns.rules import HolidaysCountry, Hours, Weekdays, hours_on, zone
 
 ANY_NUMBER = "*"
 
@@ -31,8 +30,10 @@ class OpeningHours(BaseModel):
     rest_day_hours: Hours | None = Field(
         Hours(start=time(10), end=time(20)), description="weekends and public holidays; null: closed"
     )
-    weekdays: list[int] = Field([1, 2, 3, 4, 5, 6, 7], description="ISO weekdays open, 1 = Monday")
-    holidays_country: str = Field("RU", description="public holidays count as rest days; empty: none")
+    weekdays: Weekdays = Field([1, 2, 3, 4, 5, 6, 7], description="ISO weekdays open, 1 = Monday")
+    holidays_country: HolidaysCountry = Field(
+        "RU", description="public holidays count as rest days; empty: none"
+    )
 
     @field_validator("timezone")
     @classmethod
@@ -43,27 +44,11 @@ class OpeningHours(BaseModel):
             raise ValueError(f"unknown time zone {value!r} (e.g. Europe/Moscow)") from exc
         return value
 
-    @field_validator("weekdays")
-    @classmethod
-    def _weekdays(cls, value: list[int]) -> list[int]:
-        if not value or any(d < 1 or d > 7 for d in value):
-            raise ValueError("weekdays must be a non-empty list of ISO weekdays 1..7")
-        return sorted(set(value))
-
-    @field_validator("holidays_country")
-    @classmethod
-    def _country(cls, value: str) -> str:
-        if value and value.upper() not in holidays.list_supported_countries():
-            raise ValueError(f"no holiday calendar for country {value!r}")
-        return value.upper()
-
     def open_at(self, moment: datetime) -> bool:
         """Whether the line is open at the aware `moment`."""
         local = moment.astimezone(zone(self.timezone))
-        if local.isoweekday() not in self.weekdays:
-            return False
-        hours = (
-            self.rest_day_hours if is_rest_day(local.date(), self.holidays_country) else self.working_hours
+        hours = hours_on(
+            local.date(), self.weekdays, self.holidays_country, self.working_hours, self.rest_day_hours
         )
         return hours is not None and hours.start <= local.time() < hours.end
 

@@ -12,11 +12,11 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from functools import lru_cache
-from typing import Self
+from typing import Annotated, Self
 from zoneinfo import ZoneInfo
 
 import holidays
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from bot.outcomes import Outcome
 
@@ -62,6 +62,23 @@ class Hours(BaseModel):
         return Hours(start=max(self.start, other.start), end=min(self.end, other.end))
 
 
+def _weekdays(value: list[int]) -> list[int]:
+    if not value or any(d < 1 or d > 7 for d in value):
+        raise ValueError("weekdays must be a non-empty list of ISO weekdays 1..7")
+    return sorted(set(value))
+
+
+def _holidays_country(value: str) -> str:
+    if value and value.upper() not in holidays.list_supported_countries():
+        raise ValueError(f"no holiday calendar for country {value!r}")
+    return value.upper()
+
+
+Weekdays = Annotated[list[int], AfterValidator(_weekdays)]
+"""ISO weekdays 1..7 (1 = Monday), at least one; stored sorted without repeats."""
+HolidaysCountry = Annotated[str, AfterValidator(_holidays_country)]
+"""A country code whose public holidays are rest days (upper-cased); empty: none."""
+
 DEBT_WORKING_HOURS = Hours(start=time(8), end=time(22))
 DEBT_RESTDAY_HOURS = Hours(start=time(9), end=time(20))
 DEBT_CAPS = (1, 2, 8)  # robot interactions per day, per week, per month
@@ -81,8 +98,10 @@ class CampaignRules(BaseModel):
     rest_day_hours: Hours | None = Field(
         Hours(start=time(10), end=time(20)), description="weekends and public holidays; null: no calls"
     )
-    weekdays: list[int] = Field([1, 2, 3, 4, 5, 6, 7], description="ISO weekdays allowed, 1 = Monday")
-    holidays_country: str = Field("RU", description="public holidays count as rest days; empty: none")
+    weekdays: Weekdays = Field([1, 2, 3, 4, 5, 6, 7], description="ISO weekdays allowed, 1 = Monday")
+    holidays_country: HolidaysCountry = Field(
+        "RU", description="public holidays count as rest days; empty: none"
+    )
     start_at: datetime | None = None
     end_at: datetime | None = None
     max_concurrent: int = Field(5, ge=1, le=1000)
@@ -105,13 +124,6 @@ class CampaignRules(BaseModel):
         [], description="outcomes that count as a conversion; empty: the script's `goal`"
     )
 
-    @field_validator("weekdays")
-    @classmethod
-    def _weekdays(cls, value: list[int]) -> list[int]:
-        if not value or any(d < 1 or d > 7 for d in value):
-            raise ValueError("weekdays must be a non-empty list of ISO weekdays 1..7")
-        return sorted(set(value))
-
     @field_validator("retry_minutes")
     @classmethod
     def _delays(cls, value: dict[RetryReason, int]) -> dict[RetryReason, int]:
@@ -125,13 +137,6 @@ class CampaignRules(BaseModel):
         if value is not None and value.tzinfo is None:
             raise ValueError("give a time zone offset, e.g. 2025-03-01T09:00:00+03:00")
         return value
-
-    @field_validator("holidays_country")
-    @classmethod
-    def _country(cls, value: str) -> str:
-        if value and value.upper() not in holidays.list_supported_countries():
-            raise ValueError(f"no holiday calendar for country {value!r}")
-        return value.upper()
 
     @model_validator(mode="after")
     def _legal(self) -> Self:
@@ -167,9 +172,16 @@ class CampaignRules(BaseModel):
 
     def hours_on(self, day: date) -> Hours | None:
         """The calling window on a local date, or None when no calls are allowed that day."""
-        if day.isoweekday() not in self.weekdays:
-            return None
-        return self.rest_day_hours if is_rest_day(day, self.holidays_country) else self.working_hours
+        return hours_on(day, self.weekdays, self.holidays_country, self.working_hours, self.rest_day_hours)
+
+
+def hours_on(
+    day: date, weekdays: Sequence[int], holidays_country: str, working: Hours, rest: Hours | None
+) -> Hours | None:
+    """The window of a local date: `rest` on a rest day, `working` on a working day, None on a weekday left out."""
+    if day.isoweekday() not in weekdays:
+        return None
+    return rest if is_rest_day(day, holidays_country) else working
 
 
 @lru_cache(maxsize=64)
