@@ -15,38 +15,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bot.calls.simulate import CallerLine, caller_speech, simulate_call
+from bot.calls.simulate import CallerLine, caller_speech
 from bot.config import load_settings
-from bot.dialog.catalogue import load_catalogue
 from bot.dialog.conversation import Conversation, Exchange
-from tests.rasa.helpers import VARIABLES, client_for
+from tests.calls.helpers import TINY, call
+from tests.rasa.helpers import VARIABLES
 
 pytestmark = [pytest.mark.slow, pytest.mark.rasa]
 
-TINY = Path(__file__).resolve().parents[1] / "fixtures" / "vosk-model-tiny-ru"
 VOICEBOT = str(Path(sys.executable).parent / "voicebot")
 STAGES = ["end_of_speech", "asr_final", "dialog_decision", "first_tts_audio", "first_audio_out"]
-
-
-@pytest.fixture
-def settings(dialog_service, tmp_path):
-    return load_settings(
-        environ={
-            **dialog_service,
-            "VOICEBOT_VOICE__ASR_RU": str(TINY),
-            "VOICEBOT_VOICE__TTS_RU": "espeak-ng:ru",
-            "VOICEBOT_VOICE__RECORDINGS_DIR": str(tmp_path),
-        }
-    )
-
-
-async def call(settings, dialog_service, script_id: str, lines: list[CallerLine], **options):
-    script = load_catalogue(settings.paths.dialogs_dir, settings.paths.training_data_dir).get(script_id)
-    client = client_for(dialog_service)
-    try:
-        return await simulate_call(settings, client, script, "ru", VARIABLES[script_id], lines, **options)
-    finally:
-        await client.close()
 
 
 def channels(record) -> tuple[np.ndarray, np.ndarray]:

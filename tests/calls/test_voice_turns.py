@@ -3,31 +3,13 @@ VAD while that step listens (espeak-ng caller → Silero VAD → Vosk tiny model
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from bot.calls.simulate import CallerLine, simulate_call
-from bot.config import load_settings
-from bot.dialog.catalogue import load_catalogue
+from bot.calls.simulate import CallerLine
 from bot.dialog.conversation import Conversation, Exchange
-from tests.rasa.helpers import VARIABLES, client_for
+from tests.calls.helpers import call
 
 pytestmark = [pytest.mark.slow, pytest.mark.rasa]
-
-TINY = Path(__file__).resolve().parents[1] / "fixtures" / "vosk-model-tiny-ru"
-
-
-@pytest.fixture
-def settings(dialog_service, tmp_path):
-    return load_settings(
-        environ={
-            **dialog_service,
-            "VOICEBOT_VOICE__ASR_RU": str(TINY),
-            "VOICEBOT_VOICE__TTS_RU": "espeak-ng:ru",
-            "VOICEBOT_VOICE__RECORDINGS_DIR": str(tmp_path),
-        }
-    )
 
 
 class _PatientOrderNumber(Conversation):
@@ -48,14 +30,9 @@ async def test_a_steps_end_of_turn_lets_the_caller_pause_mid_answer(
 ):
     if patient:
         monkeypatch.setattr("bot.calls.simulate.Conversation", _PatientOrderNumber)
-    script = load_catalogue(settings.paths.dialogs_dir, settings.paths.training_data_dir).get("inbound")
     # "1" (orders) during the greeting, then the order number with a one-second pause in the middle
     lines = [CallerLine(dtmf="1", barge_in_after=1.0), CallerLine("восемь девять | один два")]
-    client = client_for(dialog_service)
-    try:
-        record, line = await simulate_call(settings, client, script, "ru", VARIABLES["inbound"], lines)
-    finally:
-        await client.close()
+    record, line = await call(settings, dialog_service, "inbound", lines)
 
     # the default 0.6 s ends the answer at the pause; the step's 1.6 s waits for the rest of the number
     said = [entry.text for entry in record.transcript if entry.speaker == "caller"]
