@@ -111,6 +111,15 @@ def postgres_url() -> Iterator[str]:
         shutil.rmtree(root, ignore_errors=True)
 
 
+@pytest.fixture
+def sqlite_db(tmp_path: Path) -> Iterator[Database]:
+    """A migrated, empty SQLite database file (for tests that need one database, not both)."""
+    database = Database(f"sqlite:///{tmp_path / 'voicebot.db'}")
+    database.migrate()
+    yield database
+    database.dispose()
+
+
 _databases = itertools.count()
 
 

@@ -46,14 +46,6 @@ def trunk(tmp_path_factory):
     peer.stop()
 
 
-@pytest.fixture
-def database(tmp_path):
-    db = Database(f"sqlite:///{tmp_path / 'voicebot.db'}")
-    db.migrate()
-    yield db
-    db.dispose()
-
-
 def robot_settings(env: dict[str, str], tmp_path: Path, extra_env: dict[str, str] = {}, **calls) -> Settings:  # noqa: B006
     settings = load_settings(
         environ={
@@ -129,7 +121,7 @@ def robot_lines(row: CallRow) -> list[str]:
     return [line["text"] for line in row.transcript if line["speaker"] == "robot"]
 
 
-async def test_two_numbers_two_scripts_each_call_recorded(dialog_service, trunk, database, tmp_path):
+async def test_two_numbers_two_scripts_each_call_recorded(dialog_service, trunk, sqlite_db, tmp_path):
     with running_crm(Crm({CALLER: {"name": "Анна", "customer_id": "C-17"}})) as crm:
         settings = robot_settings(
             dialog_service,
@@ -145,7 +137,7 @@ async def test_two_numbers_two_scripts_each_call_recorded(dialog_service, trunk,
         customer = customer_phone(trunk)
         await customer.start()
         try:
-            async with PhoneCalls(settings, catalogue, client, store=CallStore(database, "node-1")):
+            async with PhoneCalls(settings, catalogue, client, store=CallStore(sqlite_db, "node-1")):
                 # delivery (2) → "no, thanks" (2) → "that's all" (9): the robot says goodbye and hangs up
                 first = await talk(customer, "9001", lambda call, heard: customer_presses(call, "229", heard))
                 second = await talk(customer, "9002", customer_says_yes)
@@ -153,7 +145,7 @@ async def test_two_numbers_two_scripts_each_call_recorded(dialog_service, trunk,
             await client.close()
             await customer.stop()
     assert first[0] is EndReason.REMOTE_BYE and second[0] is EndReason.REMOTE_BYE  # the robot hung up
-    inbound, reminder = await until_recorded(database, 2)
+    inbound, reminder = await until_recorded(sqlite_db, 2)
     assert [(r.direction, r.caller, r.called, r.script, r.outcome, r.node) for r in (inbound, reminder)] == [
         ("inbound", CALLER, "9001", "inbound", "completed", "node-1"),
         ("inbound", CALLER, "9002", "reminder", "confirmed", "node-1"),
@@ -170,7 +162,7 @@ async def test_two_numbers_two_scripts_each_call_recorded(dialog_service, trunk,
     assert crm.requests[0]["query"]["called"] == ["9001"]
 
 
-async def test_out_of_hours_message_and_a_number_with_no_route(dialog_service, trunk, database, tmp_path):
+async def test_out_of_hours_message_and_a_number_with_no_route(dialog_service, trunk, sqlite_db, tmp_path):
     settings = robot_settings(
         dialog_service,
         tmp_path,
@@ -190,7 +182,7 @@ async def test_out_of_hours_message_and_a_number_with_no_route(dialog_service, t
     customer = customer_phone(trunk)
     await customer.start()
     try:
-        async with PhoneCalls(settings, catalogue, client, store=CallStore(database), clock=sunday_night):
+        async with PhoneCalls(settings, catalogue, client, store=CallStore(sqlite_db), clock=sunday_night):
             reason, heard = await talk(
                 customer, "9003", lambda call, heard: customer_presses(call, "", heard)
             )
@@ -200,7 +192,7 @@ async def test_out_of_hours_message_and_a_number_with_no_route(dialog_service, t
         await customer.stop()
     assert reason is EndReason.REMOTE_BYE and sum(loud(f) for f in heard) > 100  # seconds of speech heard
     assert (refused.status, refused.code) == (DialStatus.NO_ANSWER, 480)
-    closed, unrouted = await until_recorded(database, 2)
+    closed, unrouted = await until_recorded(sqlite_db, 2)
     assert (closed.called, closed.script, closed.outcome, closed.ended_by) == (
         "9003",
         "",
@@ -213,7 +205,7 @@ async def test_out_of_hours_message_and_a_number_with_no_route(dialog_service, t
 
 
 async def test_over_the_cap_callers_hear_the_busy_message_or_get_486_without_a_voice(
-    dialog_service, trunk, database, tmp_path
+    dialog_service, trunk, sqlite_db, tmp_path
 ):
     settings = robot_settings(
         dialog_service,
@@ -231,7 +223,7 @@ async def test_over_the_cap_callers_hear_the_busy_message_or_get_486_without_a_v
     await first.start()
     await second.start()
     try:
-        async with PhoneCalls(settings, catalogue, client, store=CallStore(database)) as calls:
+        async with PhoneCalls(settings, catalogue, client, store=CallStore(sqlite_db)) as calls:
             talking = await first.dial("9001", caller_id="+79160000001", ring_timeout=10)
             assert talking.answered
             listening = asyncio.get_running_loop().create_task(customer_presses(talking.call, "", []))
@@ -246,7 +238,7 @@ async def test_over_the_cap_callers_hear_the_busy_message_or_get_486_without_a_v
         await second.stop()
     assert reason is EndReason.REMOTE_BYE and sum(loud(f) for f in heard) > 50
     assert (no_voice.status, no_voice.code) == (DialStatus.BUSY, 486)
-    rows = {row.caller: row for row in await until_recorded(database, 3)}
+    rows = {row.caller: row for row in await until_recorded(sqlite_db, 3)}
     busy, refused, first_call = rows[CALLER], rows["+79160000003"], rows["+79160000001"]
     assert (busy.outcome, busy.ended_by, robot_lines(busy)) == ("busy", "robot", [BUSY_MESSAGES["ru"]])
     assert (refused.outcome, refused.answered_at) == ("busy", None) and "no voice" in refused.error

@@ -42,14 +42,6 @@ def robot_settings(env: dict[str, str], tmp_path: Path, **calls):
 TARGET = f"sip:customer@127.0.0.1:{CUSTOMER_PORT}"
 
 
-@pytest.fixture
-def database(tmp_path):
-    db = Database(f"sqlite:///{tmp_path / 'voicebot.db'}")
-    db.migrate()
-    yield db
-    db.dispose()
-
-
 def the_call(db: Database) -> CallRow:
     with db.session() as session:
         return session.scalars(select(CallRow)).one()
@@ -72,7 +64,7 @@ async def place_reminder(env: dict[str, str], tmp_path: Path, on_incoming, db: D
 
 
 async def test_an_answered_campaign_call_is_reported_and_recorded_with_its_outcome(
-    dialog_service, tmp_path, database
+    dialog_service, tmp_path, sqlite_db
 ):
     heard: list[bytes] = []
 
@@ -80,13 +72,13 @@ async def test_an_answered_campaign_call_is_reported_and_recorded_with_its_outco
         await call.answer()
         asyncio.get_running_loop().create_task(customer_says_yes(call, heard))
 
-    report = await place_reminder(dialog_service, tmp_path, customer_answers, database)
+    report = await place_reminder(dialog_service, tmp_path, customer_answers, sqlite_db)
     assert report.result is TelephonyResult.ANSWERED
     assert report.outcome == "confirmed"
     assert report.amd is AmdResult.HUMAN  # the detector ran and let the script start
     assert [line["role"] for line in report.transcript][:2] == ["bot", "caller"]
     assert Path(report.recording_path).exists() and report.talk_seconds > 1
-    row = the_call(database)
+    row = the_call(sqlite_db)
     assert (row.direction, row.state, row.called, row.script, row.outcome) == (
         "outbound",
         "ended",
@@ -106,14 +98,14 @@ async def test_an_answered_campaign_call_is_reported_and_recorded_with_its_outco
 
 
 async def test_an_unanswered_number_is_reported_and_recorded_without_a_dialog(
-    dialog_service, tmp_path, database
+    dialog_service, tmp_path, sqlite_db
 ):
     async def customer_rejects(call):
         await call.reject(486)
 
-    report = await place_reminder(dialog_service, tmp_path, customer_rejects, database)
+    report = await place_reminder(dialog_service, tmp_path, customer_rejects, sqlite_db)
     assert report.result is TelephonyResult.BUSY and report.outcome is None and "486" in report.error
-    row = the_call(database)
+    row = the_call(sqlite_db)
     assert (row.state, row.answered_at, row.outcome, row.error) == ("ended", None, "", "busy: 486 Busy Here")
 
 
