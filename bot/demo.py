@@ -121,7 +121,27 @@ CUSTOMERS = (
         script="offer",
     ),
 )
-AGENT = "sales"  # the agent of the `sales` queue (offer's leads); `support` has nobody: its transfers fail
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Someone who calls the robot's number: the inbound first line answers with the `inbound` script."""
+
+    phone: str
+    does: str
+    audio: Callable[[], np.ndarray]
+    outcome: str
+
+
+CALLER = Caller(
+    "+79990000008",
+    "calls in, is not understood twice",  # "да" is no choice of the menu: handed off to the operators
+    lambda: np.concatenate([_quiet(13), _speech("да"), _quiet(8), _speech("да"), _quiet(40)]),
+    "transferred",
+)
+# agents answer at once and record what they hear: `sales` takes offer's leads, `operators` the inbound line's
+# hand-offs; `support` (the reminder's hand-offs) has nobody, so its transfers fail
+AGENTS = ("sales", "operators")
 
 ALWAYS = {"start": "00:00", "end": "23:59"}
 RULES = {"working_hours": ALWAYS, "rest_day_hours": ALWAYS, "holidays_country": "", "max_concurrent": 5}
@@ -135,6 +155,13 @@ CAMPAIGNS: dict[str, dict[str, Any]] = {
         "variables": {"company": "Ромашка", "product": "семейный тариф"},
     },
 }
+
+# the demo's own configuration file (ports and paths come as VOICEBOT_* variables): the inbound line's script
+CONFIG = """\
+calls:
+  inbound_script: inbound
+  inbound_variables: {company: Ромашка}
+"""
 
 
 @dataclass(frozen=True)
@@ -165,8 +192,7 @@ class Demo:
         self.env = {**os.environ, **(env or {}), **self._platform_env()}
         self.api: httpx.Client | None = None
         self.api_key = ""
-        self.agent_home: Path | None = None
-        self._agent: rig.Peer | None = None
+        self._agents: dict[str, tuple[Path, rig.Peer]] = {}
         self._serve: subprocess.Popen | None = None
         self._pbx: rig.Peer | None = None
         self._log: Any = None
@@ -186,6 +212,7 @@ class Demo:
             "VOICEBOT_TELEPHONY__RTP_PORT_MAX": str(p.robot_rtp + 398),
             "VOICEBOT_TELEPHONY__RING_TIMEOUT": "8",
             "VOICEBOT_DIALER__TICK_SECONDS": "0.5",
+            "VOICEBOT_CONFIG": str(self.workdir / "voicebot.yml"),  # written by start()
         }
         if not os.environ.get("VOICEBOT_VOICE__ASR_RU"):
             env["VOICEBOT_VOICE__ASR_RU"] = str(TEST_MODEL)
@@ -198,6 +225,7 @@ class Demo:
             raise DemoError("kamailio, baresip and sipp are needed: run `make setup` (scripts/setup.sh)")
         shutil.rmtree(self.workdir, ignore_errors=True)
         (self.data / "rasa" / "models").mkdir(parents=True)
+        (self.workdir / "voicebot.yml").write_text(CONFIG, encoding="utf-8")
         for models in models_from:
             for model in models.glob("*.tar.gz"):
                 shutil.copy2(model, self.data / "rasa" / "models")
@@ -206,7 +234,8 @@ class Demo:
         self._pbx = rig.start_kamailio(pbx_dir, self.ports.pbx, self.ports.pbx + 90)
         for n, customer in enumerate(CUSTOMERS):
             self._start_customer(n, customer, pbx_dir)
-        self.agent_home = self._start_agent(len(CUSTOMERS), pbx_dir)
+        for n, agent in enumerate(AGENTS, start=len(CUSTOMERS)):
+            self._start_agent(agent, n, pbx_dir)
         self.api_key = self._voicebot("apikeys", "create", "demo", "--scope", "admin").strip()
         self._log = (self.workdir / "serve.log").open("w")
         self._serve = subprocess.Popen(
@@ -236,22 +265,41 @@ class Demo:
             lambda: "200 OK" in peer.output(), 10, f"customer {customer.phone} did not register: {peer.log}"
         )
 
-    def _start_agent(self, n: int, pbx_dir: Path) -> Path:
-        """The sales agent: answers at once, says nothing, records what it hears (`agent_heard()`)."""
+    def _start_agent(self, name: str, n: int, pbx_dir: Path) -> None:
+        """An agent: answers at once, says nothing, records what it hears (`agent_heard()`)."""
         wav = rig.write_wav(pbx_dir / "agent.wav", _quiet(60))
         home = rig.make_baresip(
-            pbx_dir, AGENT, self.ports.customers + 2 * n, wav, "PCMU", self.ports.pbx, True
+            pbx_dir, name, self.ports.customers + 2 * n, wav, "PCMU", self.ports.pbx, True
         )
-        self._agent = rig.start_baresip(home, timeout=24 * 3600)
-        wait_for(
-            lambda: "200 OK" in self._agent.output(), 10, f"the agent did not register: {self._agent.log}"
-        )
-        return home
+        peer = rig.start_baresip(home, timeout=24 * 3600)
+        wait_for(lambda: "200 OK" in peer.output(), 10, f"agent {name} did not register: {peer.log}")
+        self._agents[name] = (home, peer)
 
-    def agent_heard(self) -> np.ndarray:
-        """What the sales agent heard (8 kHz PCM). Ends the agent's calls: baresip completes a recording then."""
-        self._agent.stop()
-        return rig.read_wav(rig.recording(self.agent_home, "dec"))
+    def agent_heard(self, name: str) -> np.ndarray:
+        """What an agent heard (8 kHz PCM). Ends the agent's calls: baresip completes a recording then."""
+        home, peer = self._agents[name]
+        peer.stop()
+        return rig.read_wav(rig.recording(home, "dec"))
+
+    def call_in(self) -> None:
+        """The inbound caller dials the robot's number through the PBX."""
+        pbx_dir = self.workdir / "pbx"
+        wav = rig.write_wav(pbx_dir / "caller.wav", CALLER.audio())
+        port = self.ports.customers + 2 * (len(CUSTOMERS) + len(AGENTS))
+        home = rig.make_baresip(pbx_dir, CALLER.phone, port, wav, "PCMU", self.ports.pbx)
+        rig.start_baresip(home, timeout=24 * 3600, commands=["/dial sip:robot@127.0.0.1"])
+
+    def wait_for_inbound_call(self, timeout: float = 120) -> dict[str, Any]:
+        """The inbound call from the call log, once it has ended."""
+        ended: list[dict[str, Any]] = []
+
+        def done() -> bool:
+            calls = self._ok(self.api.get("/calls", params={"direction": "inbound"}), 200)
+            ended[:] = [call for call in calls if call["state"] == "ended"]
+            return bool(ended)
+
+        wait_for(done, timeout, "the inbound call did not end in time", interval=1)
+        return ended[0]
 
     def _voicebot(self, *args: str) -> str:
         done = subprocess.run([VOICEBOT, *args], env=self.env, cwd=ROOT, capture_output=True, text=True)

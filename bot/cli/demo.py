@@ -10,7 +10,7 @@ import typer
 
 from bot.cli import app, fail, settings
 from bot.config import ROOT
-from bot.demo import CUSTOMERS, Demo, DemoError, Ports
+from bot.demo import CALLER, CUSTOMERS, Demo, DemoError, Ports
 
 
 @app.command("demo")
@@ -28,13 +28,12 @@ def demo(
     Ctrl-C ends everything.
     """
     settings()
-    signal.signal(
-        signal.SIGTERM, signal.default_int_handler
-    )  # `kill` ends the demo as Ctrl-C does: cleaned up
+    # `kill` ends the demo as Ctrl-C does, cleaned up
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     run = Demo(workdir, Ports(api=port))
     try:
         typer.echo(
-            "starting the PBX, the customers, an agent and the platform (the first run trains a model, ~2 min)"
+            "starting the PBX, customers, agents and the platform (the first run trains a model, ~2 min)"
         )
         run.start(models_from=[ROOT / "var" / "rasa" / "models", ROOT / "var" / "test" / "rasa" / "models"])
         campaigns = run.run_campaigns()
@@ -51,6 +50,10 @@ def demo(
                 f"{customer.phone}  {customer.script:<9} {customer.does:<22} → {contact['last_result'] or '-':<22} "
                 f"({contact['state']}, {contact['attempts']} attempt(s))"
             )
+        typer.echo(f"\n{CALLER.phone} calls the company ({CALLER.does})…")
+        run.call_in()
+        inbound = run.wait_for_inbound_call()
+        typer.echo(f"{CALLER.phone}  inbound   {CALLER.does:<22} → {inbound['outcome']}")
         typer.echo(f"\ncalls, transcripts and recordings: {url}\nCtrl-C ends the demo")
         while True:
             time.sleep(3600)

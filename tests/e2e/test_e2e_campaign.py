@@ -8,12 +8,13 @@ from __future__ import annotations
 import dataclasses
 import json
 import sqlite3
+import time
 from pathlib import Path
 
 import pytest
 from standardwebhooks import Webhook
 
-from bot.demo import CUSTOMERS, TEST_MODEL, Demo, Ports, free_port, wait_for
+from bot.demo import CALLER, CUSTOMERS, TEST_MODEL, Demo, Ports, free_port, wait_for
 from tests.conftest import ROOT, TEST_DATA_DIR
 from tests.crm.conftest import Receiver
 
@@ -72,7 +73,7 @@ def test_campaigns_end_to_end(demo: Demo, receiver: Receiver) -> None:
     assert lead["slots"].get("people") == 2, lead["slots"]
     # the customer's baresip plays its file from the start into the new call: the agent hears "… да … два …"
     # (the agent itself sends silence, and the robot has left the call)
-    agent_heard = _words(demo.agent_heard())
+    agent_heard = _words(demo.agent_heard("sales"))
     assert {"да", "два"} <= set(agent_heard), f"the agent did not hear the customer: {agent_heard}"
     [failed] = handoffs[stuck["id"]]
     assert (failed["queue"], failed["reason"], failed["state"]) == ("support", "stuck", "failed"), failed
@@ -91,6 +92,23 @@ def test_campaigns_end_to_end(demo: Demo, receiver: Receiver) -> None:
     wait_for(every_call_reported, 30, "not every call.completed webhook arrived")
     for customer in CUSTOMERS:
         assert completed[customer.phone]["outcome"] == customer.outcome
+
+    # then an inbound call: routed to the inbound script, not understood twice, handed off to the operators
+    demo.call_in()
+    inbound = demo.wait_for_inbound_call()
+    assert (inbound["script"], inbound["caller"], inbound["outcome"]) == (
+        "inbound",
+        CALLER.phone,
+        CALLER.outcome,
+    )
+    _, calls, handoffs = _stored(demo.data)
+    [row] = [c for c in calls.values() if c["call_id"] == inbound["call_id"]]
+    got = [(h["queue"], h["reason"], h["state"]) for h in handoffs[row["id"]]]
+    assert got == [("operators", "stuck", "completed")], got
+    time.sleep(16)  # the caller's baresip replays its file into the new call: its first "да" comes after 13 s
+    operator_heard = _words(demo.agent_heard("operators"))
+    assert "да" in operator_heard, f"the operator did not hear the caller: {operator_heard}"
+
     types = {Webhook(secret).verify(r.body, r.headers)["type"] for r in receiver.requests}
     expected = {"call.started", "call.answered", "call.completed", "lead.qualified"}
     assert expected | {"handoff.requested", "handoff.completed", "handoff.failed"} <= types, types
@@ -106,8 +124,9 @@ def _words(pcm) -> list[str]:
     return json.loads(recognizer.FinalResult())["text"].split()
 
 
-def _stored(data: Path) -> tuple[dict[str, dict], dict[int, dict], dict[int, list[dict]]]:
-    """Attempts by phone, call rows by attempt id and hand-offs by call row id, from the platform's SQLite file."""
+def _stored(data: Path) -> tuple[dict[str, dict], dict[int | str, dict], dict[int, list[dict]]]:
+    """Attempts by phone, call rows by attempt id (inbound: call id) and hand-offs by call row id, from the
+    platform's SQLite file."""
     db = sqlite3.connect(data / "voicebot.db")
     db.row_factory = sqlite3.Row
     try:
@@ -117,7 +136,7 @@ def _stored(data: Path) -> tuple[dict[str, dict], dict[int, dict], dict[int, lis
             call = dict(row)
             for key in ("transcript", "slots", "outcome_data", "turns"):
                 call[key] = json.loads(call[key])
-            calls[call["attempt_id"]] = call
+            calls[call["attempt_id"] or call["call_id"]] = call
         handoffs: dict[int, list[dict]] = {}
         for row in db.execute("select * from handoffs order by id"):
             handoffs.setdefault(row["call_id"], []).append(dict(row))
