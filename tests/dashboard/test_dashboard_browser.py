@@ -96,9 +96,10 @@ def test_log_in_start_a_campaign_watch_it_progress_and_play_a_call(platform, pag
     shot(page, "campaign")
 
     page.goto(platform.url + f"/dashboard/calls?campaign_id={platform.campaign_id}")
-    page.wait_for_selector("#calls tbody tr[data-call] a")
+    ended = '#calls tbody tr[data-state="ended"] a'  # a call still ringing has no recording yet
+    page.wait_for_selector(ended)
     shot(page, "calls")
-    page.click("#calls tbody tr[data-call] a")
+    page.click(ended)
     page.wait_for_selector("#recording")
     expect(page.locator("#outcome")).to_contain_text("confirmed")
     expect(page.locator("#transcript")).to_contain_text("да оплачу")

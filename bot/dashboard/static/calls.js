@@ -20,7 +20,7 @@ function row(call) {
   const link = `${VB.prefix}/calls/${encodeURIComponent(call.call_id)}`;
   return VB.el(
     "tr",
-    {"data-call": call.call_id},
+    {"data-call": call.call_id, "data-state": call.state},
     VB.el("td", {}, VB.el("a", {href: link}, VB.time(call.started_at))),
     VB.el("td", {}, VB.t(`calls.${call.direction}`)),
     VB.el("td", {}, call.campaign_id ? VB.el("a", {href: `${VB.prefix}/campaigns/${call.campaign_id}`}, String(call.campaign_id)) : "—"),
