@@ -52,26 +52,38 @@ class AmdParams:
     voicemail_max_wait: float = 20.0
 
 
-class AnsweringMachineDetector:
-    def __init__(self, sample_rate: int = 8000, params: AmdParams | None = None) -> None:
+class _FrameAnalyser:
+    """Cuts fed audio into 20 ms frames and runs `_step` on each until it returns a result."""
+
+    def __init__(self, sample_rate: int, params: AmdParams | None) -> None:
         self.rate = sample_rate
         self.params = params or AmdParams()
         self._frame = int(sample_rate * FRAME_SECONDS)
         self._pending = np.zeros(0, dtype=np.int16)
         self._frames = 0
-        self._voice_start: int | None = None
-        self._last_voice = -1
-        self._tone_frames = 0
-        self._tone_hz = 0.0
-        self.result: AmdResult | None = None
+        self.result = None
 
-    def feed(self, pcm: bytes) -> AmdResult | None:
+    def feed(self, pcm: bytes):
+        """Feed audio as it arrives; returns the result once reached (and keeps returning it)."""
         self._pending = np.concatenate([self._pending, np.frombuffer(pcm, dtype=np.int16)])
         while self.result is None and self._pending.size >= self._frame:
             frame, self._pending = self._pending[: self._frame], self._pending[self._frame :]
             self._frames += 1
             self.result = self._step(frame.astype(np.float64))
         return self.result
+
+    def _step(self, frame: np.ndarray):
+        raise NotImplementedError
+
+
+class AnsweringMachineDetector(_FrameAnalyser):
+    def __init__(self, sample_rate: int = 8000, params: AmdParams | None = None) -> None:
+        super().__init__(sample_rate, params)
+        self._voice_start: int | None = None
+        self._last_voice = -1
+        self._tone_frames = 0
+        self._tone_hz = 0.0
+        self.result: AmdResult | None = None
 
     def _seconds(self, frames: int) -> float:
         return round(frames * FRAME_SECONDS, 2)
@@ -129,30 +141,18 @@ class RecordingReady:
     at: float  # seconds of audio analysed since the machine verdict
 
 
-class RecordingStart:
+class RecordingStart(_FrameAnalyser):
     """After a machine verdict: when the voicemail is recording (its beep has ended, or silence after the
     greeting); `beeping` says the verdict came from a beep that may still be sounding."""
 
     def __init__(
         self, sample_rate: int = 8000, params: AmdParams | None = None, *, beeping: bool = False
     ) -> None:
-        self.rate = sample_rate
-        self.params = params or AmdParams()
-        self._frame = int(sample_rate * FRAME_SECONDS)
-        self._pending = np.zeros(0, dtype=np.int16)
-        self._frames = 0
+        super().__init__(sample_rate, params)
         self._beeping = beeping
         self._tone_frames = 0
         self._quiet_frames = 0
         self.result: RecordingReady | None = None
-
-    def feed(self, pcm: bytes) -> RecordingReady | None:
-        self._pending = np.concatenate([self._pending, np.frombuffer(pcm, dtype=np.int16)])
-        while self.result is None and self._pending.size >= self._frame:
-            frame, self._pending = self._pending[: self._frame], self._pending[self._frame :]
-            self._frames += 1
-            self.result = self._step(frame.astype(np.float64))
-        return self.result
 
     def _step(self, frame: np.ndarray) -> RecordingReady | None:
         p = self.params
