@@ -14,7 +14,7 @@ from starlette.datastructures import UploadFile as StarletteUploadFile
 
 from bot.api.auth import Scope, require
 from bot.api.deps import DbSession, EntityId, Limit, Offset
-from bot.api.schemas import ContactOut, ImportOut
+from bot.api.schemas import ContactImportOut, ContactOut
 from bot.campaigns import service
 from bot.contacts.importer import ColumnMapping, RawContact
 from bot.storage.models import Contact
@@ -58,12 +58,14 @@ class RecordOut(BaseModel):
     phone: str = Field(description="E.164, unless skipped")
     contact_id: int | None
     reason: str = Field(description="why it was skipped")
+    do_not_call: bool = Field(False, description="on the do-not-call list: stored as `dnc`, never dialled")
 
 
 class PushOut(BaseModel):
     created: int
     merged: int
     skipped: int
+    do_not_call: int = Field(description="created or merged contacts on the do-not-call list")
     results: list[RecordOut]
 
 
@@ -101,12 +103,12 @@ _BODIES = {
 
 @router.post(
     "",
-    response_model=ImportOut | PushOut,
+    response_model=ContactImportOut | PushOut,
     dependencies=[Depends(require(Scope.WRITE))],
     openapi_extra={"requestBody": {"required": True, "content": _BODIES}},
     responses={413: {"description": "body too large"}, 415: {"description": "neither CSV upload nor JSON"}},
 )
-async def add_contacts(campaign_id: EntityId, request: Request) -> ImportOut | PushOut:
+async def add_contacts(campaign_id: EntityId, request: Request) -> ContactImportOut | PushOut:
     """Add contacts to a campaign, as a CSV upload (`multipart/form-data`) or pushed by a CRM as JSON
     (`{"contacts": [{"phone", "name", "timezone", "region", "variables"}]}`). Either way each row or object is
     validated alike: the phone normalised to E.164; the time zone from `timezone`, else `region` (Russian
@@ -160,7 +162,11 @@ def _push(request: Request, campaign_id: int, body: bytes) -> PushOut:
     results.sort(key=lambda result: result.index)
     counts = Counter(result.status for result in results)
     return PushOut(
-        created=counts["created"], merged=counts["merged"], skipped=counts["skipped"], results=results
+        created=counts["created"],
+        merged=counts["merged"],
+        skipped=counts["skipped"],
+        do_not_call=sum(result.do_not_call for result in results),
+        results=results,
     )
 
 
@@ -175,7 +181,7 @@ def _why(error: ValidationError) -> str:
     )
 
 
-async def _upload(request: Request, campaign_id: int) -> ImportOut:
+async def _upload(request: Request, campaign_id: int) -> ContactImportOut:
     async with request.form(max_files=1, max_fields=10) as form:
         file = form.get("file")
         if not isinstance(file, StarletteUploadFile):
@@ -193,7 +199,7 @@ async def _upload(request: Request, campaign_id: int) -> ImportOut:
     report = await run_in_threadpool(
         service.import_contacts, state.db, campaign_id, data, mapping, state.normalizer, state.clock.now()
     )
-    return ImportOut.model_validate(report)
+    return ContactImportOut.model_validate(report)
 
 
 @router.get("", response_model=list[ContactOut], dependencies=[Depends(require(Scope.READ))])

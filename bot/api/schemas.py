@@ -53,6 +53,12 @@ class ImportOut(_Out):
     errors: list[RowErrorOut]
 
 
+class ContactImportOut(ImportOut):
+    do_not_call: int = Field(
+        description="imported contacts on the do-not-call list: stored with state `dnc`, never dialled"
+    )
+
+
 class DncOut(_Out):
     id: int
     phone: str

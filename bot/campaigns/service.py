@@ -9,6 +9,7 @@ import csv
 import io
 import json
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
@@ -19,6 +20,7 @@ from sqlalchemy import case, func, select, update
 from sqlalchemy.orm import Session
 
 from bot.campaigns.rules import CampaignRules
+from bot.contacts import dnc
 from bot.contacts.importer import (
     ColumnMapping,
     ImportReport,
@@ -271,11 +273,14 @@ def import_contacts(
     now: datetime,
     progress: Progress | None = None,
 ) -> ImportReport:
-    """Import a CSV file's contacts in one transaction; raises CsvFormatError for unusable files."""
+    """Import a CSV file's contacts in one transaction; those on the do-not-call list are stored `dnc` and
+    counted. Raises CsvFormatError for unusable files."""
     table = open_table(data, mapping)
     with db.session() as session:
         _check_open(session, campaign_id)
-        return import_table(session, campaign_id, table, normalizer, now, progress)
+        report = import_table(session, campaign_id, table, normalizer, now, progress)
+        report.do_not_call = len(dnc.block_listed(session, campaign_id))
+        return report
 
 
 def add_contacts(
@@ -285,10 +290,13 @@ def add_contacts(
     normalizer: PhoneNormalizer,
     now: datetime,
 ) -> list[RecordResult]:
-    """Import contacts pushed one by one (a CRM's JSON) in one transaction, with a result per record."""
+    """Import contacts pushed one by one (a CRM's JSON) in one transaction, with a result per record; those on
+    the do-not-call list are stored `dnc`."""
     with db.session() as session:
         _check_open(session, campaign_id)
-        return import_records(session, campaign_id, records, normalizer, now)
+        results = import_records(session, campaign_id, records, normalizer, now)
+        listed = dnc.block_listed(session, campaign_id)
+        return [replace(r, do_not_call=True) if r.phone in listed else r for r in results]
 
 
 def _check_open(session: Session, campaign_id: int) -> None:

@@ -200,6 +200,7 @@ def import_contacts(
         typer.secho(f"row {error.row}: {error.reason}", err=True, fg="yellow")
     typer.echo(
         f"{report.rows} rows: {report.created} new contacts, {report.merged} merged, {len(report.errors)} skipped"
+        + (f", {report.do_not_call} on the do-not-call list (not to be called)" if report.do_not_call else "")
     )
 
 

@@ -1,4 +1,5 @@
-"""The do-not-call list: global entries (campaign NULL) and per-campaign entries, checked at dial time."""
+"""The do-not-call list: global entries (campaign NULL) and per-campaign entries, checked at import and at dial
+time."""
 
 from __future__ import annotations
 
@@ -94,6 +95,19 @@ def block_contacts(session: Session, phone: str, campaign_id: int | None = None)
         query = query.where(Contact.campaign_id == campaign_id)
     values = query.values(state="dnc", note="do-not-call list").returning(Contact.id)
     return sorted(session.scalars(values.execution_options(synchronize_session=False)))
+
+
+def block_listed(session: Session, campaign_id: int) -> set[str]:
+    """Mark the campaign's pending contacts whose numbers are listed (globally or for it) `dnc`, as an import
+    does before anything is dialled; returns their phones."""
+    listed = select(DoNotCall.phone).where(
+        or_(DoNotCall.campaign_id.is_(None), DoNotCall.campaign_id == campaign_id)
+    )
+    query = update(Contact).where(
+        Contact.campaign_id == campaign_id, Contact.state == "pending", Contact.phone.in_(listed)
+    )
+    values = query.values(state="dnc", note="do-not-call list").returning(Contact.phone)
+    return set(session.scalars(values.execution_options(synchronize_session=False)))
 
 
 def is_blocked(session: Session, phone: str, campaign_id: int) -> bool:

@@ -62,6 +62,7 @@ class ImportReport:
     created: int = 0
     merged: int = 0
     errors: list[RowError] = field(default_factory=list)
+    do_not_call: int = 0  # contacts this import found on the do-not-call list and stored as `dnc`
 
 
 def decode(data: bytes) -> str:
@@ -268,6 +269,7 @@ class RecordResult:
     phone: str = ""  # E.164, unless skipped
     contact_id: int | None = None
     reason: str = ""  # why it was skipped
+    do_not_call: bool = False  # on the do-not-call list: this import stored it as `dnc`, it is never dialled
 
 
 def import_records(

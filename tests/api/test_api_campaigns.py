@@ -102,6 +102,7 @@ def test_contact_upload_reports_bad_rows(api: Api) -> None:
         "created": 1,
         "merged": 1,
         "errors": [{"row": 3, "reason": "invalid phone number: '12'"}],
+        "do_not_call": 0,
     }
     contacts = api.client.get(f"/api/v1/campaigns/{cid}/contacts", headers=api.headers(Scope.READ)).json()
     assert [(c["phone"], c["name"], c["variables"]) for c in contacts] == [
@@ -268,3 +269,46 @@ def test_results_export_defuses_spreadsheet_formulas(api: Api) -> None:
     row = next(csv.DictReader(io.StringIO(exported)))
     assert row["name"] == '\'=HYPERLINK("http://x")'
     assert row["phone"] == "+79161234567"
+
+
+def test_contacts_on_the_dnc_list_are_stored_blocked_at_import(api: Api) -> None:
+    first, second = create(api)["id"], create(api)["id"]
+    listed = [{"phone": "+79161234567"}, {"phone": "+79031112233", "campaign_id": first}]
+    for body in listed:
+        assert api.client.post("/api/v1/dnc", json=body, headers=api.headers()).status_code == 201
+    csv = b"phone\n89161234567\n89031112233\n89035556677\n"
+    reports = [upload(api, cid, csv).json() for cid in (first, second)]
+    assert [(r["created"], r["do_not_call"]) for r in reports] == [(3, 2), (3, 1)]  # global + first's own
+    states = [
+        {
+            c["phone"]: c["state"]
+            for c in api.client.get(f"/api/v1/campaigns/{cid}/contacts", headers=api.headers()).json()
+        }
+        for cid in (first, second)
+    ]
+    assert states == [
+        {"+79161234567": "dnc", "+79031112233": "dnc", "+79035556677": "pending"},
+        {"+79161234567": "dnc", "+79031112233": "pending", "+79035556677": "pending"},
+    ]
+    pushed = api.client.post(
+        f"/api/v1/campaigns/{second}/contacts",
+        json={"contacts": [{"phone": "+79035556677"}, {"phone": "+79031112233"}]},
+        headers=api.headers(),
+    ).json()
+    assert pushed["do_not_call"] == 0 and [r["do_not_call"] for r in pushed["results"]] == [False, False]
+    assert (
+        api.client.post(
+            "/api/v1/dnc", json={"phone": "+79990001122", "campaign_id": second}, headers=api.headers()
+        ).status_code
+        == 201
+    )
+    pushed = api.client.post(
+        f"/api/v1/campaigns/{second}/contacts",
+        json={"contacts": [{"phone": "+79035556677"}, {"phone": "89990001122"}]},
+        headers=api.headers(),
+    ).json()
+    assert pushed["do_not_call"] == 1
+    assert [(r["status"], r["do_not_call"]) for r in pushed["results"]] == [
+        ("merged", False),
+        ("created", True),
+    ]
