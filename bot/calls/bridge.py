@@ -67,6 +67,15 @@ class _Input:
     timing: TurnTiming | None = None
 
 
+@dataclass(frozen=True)
+class Announcement:
+    """Words the robot said outside the script's exchanges: the voicemail message, the take-back."""
+
+    at: float  # seconds into the call
+    event: str  # "voicemail" or "takeback"
+    text: str
+
+
 class DialogBridge(FrameProcessor):
     def __init__(
         self,
@@ -83,7 +92,7 @@ class DialogBridge(FrameProcessor):
         self.wait_for_amd = wait_for_amd  # outbound: start the script only once a human is detected
         self.voicemail = voicemail  # the message for an answering machine (needs VoicemailReadyFrame)
         self.amd: AmdResult | None = None
-        self.voicemail_at: float | None = None  # seconds into the call the message started
+        self.announcements: list[Announcement] = []  # the robot's words outside the script's exchanges
         self.exchanges: list[tuple[str | None, Exchange]] = []  # (step before, exchange) for the transcript
         self.turns: list[TurnTiming] = []
         self.barge_ins = 0
@@ -186,8 +195,7 @@ class DialogBridge(FrameProcessor):
         """The machine records now: say the message, then hang up (or hang up at once if it never records)."""
         logger.info(f"call {self.conversation.id}: voicemail: {ready.reason}")
         if ready.ready and self.voicemail:
-            self.voicemail_at = round(time.monotonic() - self._t0, 3)
-            await self.push_frame(TTSSpeakFrame(text=self.voicemail))
+            await self._announce("voicemail", self.voicemail)
         await self.push_frame(HangupCallFrame())
 
     async def _caller_started(self) -> None:
@@ -372,8 +380,13 @@ class DialogBridge(FrameProcessor):
             return
         state = self.conversation.state
         state.outcome, state.outcome_data = Outcome.CALLBACK, {"when": takeback.callback_at.isoformat()}
-        await self.push_frame(TTSSpeakFrame(text=takeback.say))
+        await self._announce("takeback", takeback.say)
         await self.push_frame(HangupCallFrame())
+
+    async def _announce(self, event: str, text: str) -> None:
+        """Say words that are no answer of the script, and keep them for the transcript."""
+        self.announcements.append(Announcement(round(time.monotonic() - self._t0, 3), event, text))
+        await self.push_frame(TTSSpeakFrame(text=text))
 
     async def _finish(self) -> None:
         """The call is over: stop timers and the turn task; a caller hang-up still reaches the dialog."""

@@ -152,15 +152,11 @@ class VoiceCall:
             for line in transcript.lines[before:]:
                 at = timing.started if line.speaker == "caller" else round(decided, 3)
                 lines.append(TimedLine(at=at, **line.model_dump(exclude={"confidence"})))
-        if self.bridge.voicemail_at is not None:
-            lines.append(
-                TimedLine(
-                    at=self.bridge.voicemail_at,
-                    speaker="robot",
-                    text=self.bridge.voicemail,
-                    event="voicemail",
-                )
-            )
+        lines += [
+            TimedLine(at=said.at, speaker="robot", text=said.text, event=said.event)
+            for said in self.bridge.announcements
+        ]
+        lines.sort(key=lambda line: line.at)
         state = self.conversation.state
         result = transcript.record(state)
         record = CallRecord(

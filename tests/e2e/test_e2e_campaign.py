@@ -78,6 +78,8 @@ def test_campaigns_end_to_end(demo: Demo, receiver: Receiver) -> None:
     [failed] = handoffs[stuck["id"]]
     assert (failed["queue"], failed["reason"], failed["state"]) == ("support", "stuck", "failed"), failed
     assert failed["callback_at"], failed
+    takeback = [line for line in stuck["transcript"] if line.get("event") == "takeback"]
+    assert [line["speaker"] for line in takeback] == ["robot"] and takeback[0]["text"], stuck["transcript"]
     assert contacts["+79990000006"]["state"] == "pending", contacts["+79990000006"]  # called back later
 
     completed: dict[str, dict] = {}
