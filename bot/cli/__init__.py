@@ -4,6 +4,7 @@ import asyncio
 import signal
 
 import typer
+from loguru import logger
 
 from bot.config import ConfigError, Settings, load_settings
 from bot.log import configure_logging
@@ -45,7 +46,8 @@ def main() -> None:
     app()
 
 
-# command groups register themselves on `app`
+# command groups register themselves on `app`; pipecat, imported by some, logs a banner at import: not for a CLI
+logger.disable("pipecat")
 from bot.cli import (  # noqa: E402,F401
     bench,
     call,
@@ -62,3 +64,5 @@ from bot.cli import (  # noqa: E402,F401
     simulate,
     webhooks,
 )
+
+logger.enable("pipecat")
