@@ -132,6 +132,11 @@ class CallsSettings(_Section):
         None, ge=1, description="robot calls at once (inbound and outbound); beyond: the busy message"
     )
     busy_message: dict[Literal["ru", "en"], str] = BUSY_MESSAGES
+    over_capacity: Literal["message", "refuse"] = Field(
+        "message",
+        description="beyond max_concurrent: answer with the busy message, or refuse with 486 Busy Here so that "
+        "a SIP proxy in front of several workers (Kamailio's dispatcher) tries the next one",
+    )
     lookup_url: str = Field("", description="CRM caller lookup; empty: none", pattern=r"^(https?://\S+)?$")
     lookup_method: Literal["GET", "POST"] = "GET"
     lookup_timeout: float = Field(1.5, gt=0, le=10, description="seconds; the caller hears ringing meanwhile")

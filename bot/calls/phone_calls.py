@@ -57,7 +57,7 @@ class Direction(StrEnum):
 class LineOutcome(StrEnum):
     """Outcomes of inbound calls that never reached a script."""
 
-    BUSY = "busy"  # over the concurrent-call cap: the busy message
+    BUSY = "busy"  # over the concurrent-call cap: the busy message or 486
     OUT_OF_HOURS = "out_of_hours"  # the route's out-of-hours message
 
 
@@ -164,13 +164,17 @@ class PhoneCalls:
             elif not plan.script:
                 ending.end = await self._closed(call, start.call_id, plan)
             elif self._at_capacity():
-                busy = self.settings.calls.busy_message[plan.language]
-                ending.end = await self._say_and_hang_up(
-                    call, start.call_id, busy, plan.language, LineOutcome.BUSY
-                )
+                ending.end = await self._busy(call, start.call_id, plan.language)
             else:
                 with self._robot_call():
                     ending.end = await self._talk_inbound(call, start.call_id, plan)
+
+    async def _busy(self, call: Call, call_id: str, language: str) -> CallEnd:
+        if self.settings.calls.over_capacity == "refuse":
+            await call.reject(486)
+            return CallEnd(outcome=LineOutcome.BUSY, error="refused: over calls.max_concurrent")
+        busy = self.settings.calls.busy_message[language]
+        return await self._say_and_hang_up(call, call_id, busy, language, LineOutcome.BUSY)
 
     async def _closed(self, call: Call, call_id: str, plan: InboundPlan) -> CallEnd:
         if plan.message:

@@ -243,3 +243,34 @@ async def test_over_the_cap_callers_hear_the_busy_message_or_get_486_without_a_v
     assert (busy.outcome, busy.ended_by, robot_lines(busy)) == ("busy", "robot", [BUSY_MESSAGES["ru"]])
     assert (refused.outcome, refused.answered_at) == ("busy", None) and "no voice" in refused.error
     assert (first_call.outcome, first_call.ended_by) == ("abandoned", "caller")
+
+
+async def test_over_the_cap_a_worker_set_to_refuse_answers_486_for_the_proxy_to_try_another(
+    dialog_service, trunk, sqlite_db, tmp_path
+):
+    settings = robot_settings(
+        dialog_service,
+        tmp_path,
+        routes=[{"did": "9001", "script": "inbound", "variables": COMPANY}],
+        max_concurrent=1,
+        over_capacity="refuse",
+    )
+    catalogue = load_catalogue(settings.paths.dialogs_dir, settings.paths.training_data_dir)
+    client = client_for(dialog_service)
+    first, second = customer_phone(trunk), customer_phone(trunk, 1)
+    await first.start()
+    await second.start()
+    try:
+        async with PhoneCalls(settings, catalogue, client, store=CallStore(sqlite_db)):
+            talking = await first.dial("9001", caller_id="+79160000001", ring_timeout=10)
+            assert talking.answered
+            refused = await second.dial("9001", caller_id="+79160000002", ring_timeout=10)
+            await talking.call.hangup()
+    finally:
+        await client.close()
+        await first.stop()
+        await second.stop()
+    assert (refused.status, refused.code) == (DialStatus.BUSY, 486)
+    rows = {row.caller: row for row in await until_recorded(sqlite_db, 2)}
+    row = rows["+79160000002"]
+    assert (row.outcome, row.answered_at, row.error) == ("busy", None, "refused: over calls.max_concurrent")
