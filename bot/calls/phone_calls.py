@@ -226,7 +226,7 @@ class PhoneCalls:
 
     async def _talk(self, call: Call, conversation: Conversation, detect_machine: bool) -> CallRecord:
         script = self.catalogue.get(conversation.state.script)
-        voice_call = VoiceCall(
+        voice_call = await VoiceCall.build(
             CallTransport(call), conversation, script, self.settings.voice, detect_machine=detect_machine
         )
         voice_call.bridge.handoff = self.handoffs.for_call(conversation.id, conversation.state.lang)

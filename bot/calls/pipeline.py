@@ -9,6 +9,7 @@ returns the `CallRecord` (outcome, per-turn timings, timestamped transcript, rec
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from datetime import UTC, datetime
@@ -70,7 +71,11 @@ class CallRecord(BaseModel):
 
 
 class VoiceCall:
-    """The pipeline of one call between `transport` and the dialog `conversation` (not started yet)."""
+    """The pipeline of one call between `transport` and the dialog `conversation` (not started yet).
+
+    Build it with `await VoiceCall.build(...)` while other calls run: construction loads the call's own Silero
+    ONNX session (~40 ms of CPU) and maybe a voice, which on the event loop would hold up every call's media.
+    """
 
     def __init__(
         self,
@@ -131,13 +136,18 @@ class VoiceCall:
             idle_timeout_secs=None,
         )
 
+    @classmethod
+    async def build(cls, *args: Any, **kwargs: Any) -> VoiceCall:
+        """`VoiceCall(...)` made in a worker thread, off the event loop."""
+        return await asyncio.to_thread(cls, *args, **kwargs)
+
     async def run(self, runner: WorkerRunner) -> CallRecord:
         """Run the call to its end in `runner` (started with `run(auto_end=False)`), then store and return it."""
         started_at = datetime.now(UTC)
         t0 = time.monotonic()
         await runner.add_workers(self.worker)
         await self.worker.wait()
-        record = self._record(started_at, time.monotonic() - t0)
+        record = await asyncio.to_thread(self._record, started_at, time.monotonic() - t0)  # writes the WAV
         for turn in record.turns:
             logger.info(f"call {record.id} turn {turn['index']} ({turn['kind']}): {turn['ms']}")
         return record

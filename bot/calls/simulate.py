@@ -283,7 +283,7 @@ async def simulate_call(
     """
     conversation = Conversation(client, new_state(script, lang, variables))
     line = SimulatedLine(caller_audio=bytearray(answer))
-    call = VoiceCall(
+    call = await VoiceCall.build(
         SimulatedTransport(line),
         conversation,
         script,

@@ -82,7 +82,7 @@ async def test_a_reminder_over_a_real_sip_call(dialog_service, tmp_path):
         heard: list[bytes] = []
         listening = asyncio.get_running_loop().create_task(customer_says_yes(customer, heard))
         conversation = Conversation(client, new_state(script, "ru", VARIABLES["reminder"]))
-        voice_call = VoiceCall(CallTransport(dialed.call), conversation, script, settings.voice)
+        voice_call = await VoiceCall.build(CallTransport(dialed.call), conversation, script, settings.voice)
         record = await asyncio.wait_for(voice_call.run(runner), 60)
         await asyncio.wait_for(listening, 5)
     finally:
