@@ -5,7 +5,8 @@ fallback.
 synthesised alone, so the caller hears audio after one short clause rather than a whole sentence), synthesises each
 clause on a thread pool, resamples to the line rate (8 kHz) with soxr, applies the volume and pushes 40 ms
 `TTSAudioRawFrame`s between `TTSStartedFrame` and `TTSStoppedFrame`. An interruption cancels the rest of the reply.
-Synthesised clauses are kept in a small cache, so a script's fixed prompts are synthesised once per process.
+Synthesised clauses are kept in one cache for the whole process (every call's service shares it), so a script's
+fixed clauses are synthesised once per process and only the clauses with a contact's own values per call.
 
 A voice is never downloaded here: `PiperSynthesizer` loads an existing `.onnx` file (pipecat's own Piper service
 would fetch a missing voice from the internet; see `voice.models` for explicit, verified downloads).
@@ -39,6 +40,10 @@ from pipecat.frames.frames import (
 from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 
 _pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="tts")
+CACHE_CLAUSES = 1024  # line-rate audio of ~1 s a clause: ~16 KB each
+_Key = tuple["Synthesizer", int, float, str]  # voice, line rate, volume, clause
+_cache: OrderedDict[_Key, bytes] = OrderedDict()
+_cache_lock = threading.Lock()
 _CLAUSE_END = re.compile(r"(?<=[.!?;:,…])\s+|\s+[—–]\s+")
 SILENCE_LEVEL = 100  # |sample| at or below this is the engine's padding, not speech
 SENTENCE_PAUSE = 0.35  # seconds after . ! ? …
@@ -126,7 +131,6 @@ class SpeechSynthesisService(FrameProcessor):
         sample_rate: int = 8000,
         volume: float = 0.7,
         frame_seconds: float = 0.04,
-        cache_size: int = 256,
         **kwargs,
     ) -> None:
         super().__init__(**kwargs)
@@ -134,9 +138,6 @@ class SpeechSynthesisService(FrameProcessor):
         self.sample_rate = sample_rate
         self.volume = volume
         self._frame_bytes = int(sample_rate * frame_seconds) * 2
-        self._cache: OrderedDict[str, bytes] = OrderedDict()
-        self._cache_size = cache_size
-        self._cache_lock = threading.Lock()
         self._replies = 0
 
     async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
@@ -147,16 +148,17 @@ class SpeechSynthesisService(FrameProcessor):
             await self.push_frame(frame, direction)
 
     async def clause_audio(self, clause: str) -> bytes:
-        """Line-rate audio of one clause (from the cache, or synthesised on a worker thread)."""
-        with self._cache_lock:
-            if clause in self._cache:
-                self._cache.move_to_end(clause)
-                return self._cache[clause]
+        """Line-rate audio of one clause (from the process's cache, or synthesised on a worker thread)."""
+        key = (self.synthesizer, self.sample_rate, self.volume, clause)
+        with _cache_lock:
+            if key in _cache:
+                _cache.move_to_end(key)
+                return _cache[key]
         audio = await asyncio.get_running_loop().run_in_executor(_pool, self._synthesize, clause)
-        with self._cache_lock:
-            self._cache[clause] = audio
-            while len(self._cache) > self._cache_size:
-                self._cache.popitem(last=False)
+        with _cache_lock:
+            _cache[key] = audio
+            while len(_cache) > CACHE_CLAUSES:
+                _cache.popitem(last=False)
         return audio
 
     def _synthesize(self, clause: str) -> bytes:

@@ -72,12 +72,15 @@ async def test_piper_reply_is_8khz_audio_in_clause_order_with_headroom(joe):
     assert [type(f) for f in up] == [SpeechAudioStartedFrame]
 
 
-async def test_the_first_clause_is_synthesised_alone_and_prompts_are_cached(joe):
+async def test_the_first_clause_is_synthesised_alone_and_prompts_are_cached_for_every_call(joe):
     tts = SpeechSynthesisService(joe)
     first = await tts.clause_audio("Hello,")
     whole = await tts.clause_audio("Hello, this is a much longer sentence that takes a while to say.")
     assert len(first) < len(whole) / 3
     assert await tts.clause_audio("Hello,") is first
+    assert await SpeechSynthesisService(joe).clause_audio("Hello,") is first  # another call's service
+    louder = await SpeechSynthesisService(joe, volume=0.9).clause_audio("Hello,")
+    assert louder is not first  # another volume is other audio
 
 
 async def test_an_interruption_stops_the_reply(joe):
