@@ -123,19 +123,29 @@ def sqlite_db(tmp_path: Path) -> Iterator[Database]:
 _databases = itertools.count()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    """A migrated, empty database: a SQLite file, or a fresh database in the session's PostgreSQL cluster."""
-    if request.param == "sqlite":
-        database = Database(f"sqlite:///{tmp_path / 'voicebot.db'}")
-    else:
-        import psycopg
+def new_postgres_database(base: str, prefix: str = "test") -> str:
+    """The URL of a new, empty database in the PostgreSQL cluster at `base` (the `postgres_url` fixture)."""
+    import psycopg
 
-        base = request.getfixturevalue("postgres_url")
-        name = f"test_{os.getpid()}_{next(_databases)}"
-        with psycopg.connect(base.replace("+psycopg", "") + "/postgres", autocommit=True) as conn:
-            conn.execute(f"CREATE DATABASE {name}")
-        database = Database(f"{base}/{name}")
+    name = f"{prefix}_{os.getpid()}_{next(_databases)}"
+    with psycopg.connect(base.replace("+psycopg", "") + "/postgres", autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    return f"{base}/{name}"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The URL of a new database with no tables: a SQLite file, or a database in the session's PostgreSQL
+    cluster."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'voicebot.db'}"
+    return new_postgres_database(request.getfixturevalue("postgres_url"))
+
+
+@pytest.fixture
+def db(empty_database_url: str) -> Iterator[Database]:
+    """A migrated, empty database: a SQLite file, or a fresh database in the session's PostgreSQL cluster."""
+    database = Database(empty_database_url)
     database.migrate()
     yield database
     database.dispose()

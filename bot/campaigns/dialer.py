@@ -22,14 +22,14 @@ from sqlalchemy.orm import Session
 
 from bot.campaigns import service
 from bot.campaigns.clock import Clock
-from bot.campaigns.nodes import NodeLease, advisory_key, node_name
+from bot.campaigns.nodes import NodeLease, node_name
 from bot.campaigns.placer import AmdResult, CallPlacer, CallReport, CallRequest, TelephonyResult
 from bot.campaigns.rules import CampaignRules, Preset, RetryReason, next_allowed
 from bot.campaigns.service import CampaignState
 from bot.config import DialerSettings
 from bot.contacts import dnc
 from bot.outcomes import Outcome
-from bot.storage.db import Database
+from bot.storage.db import Database, advisory_key
 from bot.storage.models import Attempt, Campaign, Contact
 
 HISTORY_DAYS = 32  # covers the 230-FZ month

@@ -22,7 +22,7 @@ from typing import IO
 from sqlalchemy import Connection, create_engine, text
 from sqlalchemy.pool import NullPool
 
-from bot.storage.db import Database
+from bot.storage.db import Database, advisory_key
 
 ACQUIRE_WAIT = 5.0  # seconds to wait for a lease another node is probing
 
@@ -34,12 +34,6 @@ def node_name(configured: str = "") -> str:
 
 class NodeNameInUse(RuntimeError):
     """Another live process already runs a dialer under this node name."""
-
-
-def advisory_key(name: str) -> int:
-    """A signed 64-bit PostgreSQL advisory-lock key for a name."""
-    digest = hashlib.sha256(f"voicebot:{name}".encode()).digest()
-    return int.from_bytes(digest[:8], "big", signed=True)
 
 
 class NodeLease:

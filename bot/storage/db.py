@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -9,7 +11,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -23,6 +25,12 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.close()
+
+
+def advisory_key(name: str) -> int:
+    """A signed 64-bit PostgreSQL advisory-lock key for a name."""
+    digest = hashlib.sha256(f"voicebot:{name}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
 
 
 class Database:
@@ -42,12 +50,31 @@ class Database:
         return self.url.get_backend_name() == "sqlite"
 
     def migrate(self) -> None:
-        """Bring the schema to the newest Alembic revision (idempotent)."""
+        """Bring the schema to the newest Alembic revision (idempotent). Processes migrating one database at once
+        (workers starting together) take turns, so the later ones find it done: a transaction-level advisory lock
+        in PostgreSQL, an `flock` on `<database>.migrate.lock` next to a SQLite file."""
         config = Config()
         config.set_main_option("script_location", str(MIGRATIONS))
-        with self.engine.begin() as connection:
+        with self._sqlite_migration_lock(), self.engine.begin() as connection:
+            if not self.is_sqlite:
+                self._pg_migration_lock(connection)
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
+
+    @staticmethod
+    def _pg_migration_lock(connection: Connection) -> None:
+        """Held until the migration's transaction ends."""
+        connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": advisory_key("migrate")})
+
+    @contextmanager
+    def _sqlite_migration_lock(self) -> Iterator[None]:
+        database = self.url.database if self.is_sqlite else None
+        if database in (None, "", ":memory:"):  # PostgreSQL, or a database no other process sees
+            yield
+            return
+        with Path(f"{database}.migrate.lock").open("ab") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)  # released when the file closes
+            yield
 
     @contextmanager
     def session(self) -> Iterator[Session]:
