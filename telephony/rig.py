@@ -337,6 +337,8 @@ class Capture:
                 "-n",
                 "-U",
                 "--immediate-mode",
+                "-B",
+                "32768",  # KiB of kernel buffer: a starved tcpdump drops less
                 "-w",
                 str(self.path),
                 bpf or f"udp and dst port {port}",

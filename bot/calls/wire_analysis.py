@@ -35,6 +35,11 @@ class Stream:
     port: int
     caller: list[tuple[float, bool]] = field(default_factory=list)
     robot: list[tuple[float, bool]] = field(default_factory=list)
+    robot_seq: list[int] = field(default_factory=list)  # RTP sequence numbers of `robot`'s packets
+
+    def _seq_steps(self) -> np.ndarray:
+        """Sequence-number steps between the captured robot packets (1 = none missed by the capture)."""
+        return np.diff(np.array(self.robot_seq, dtype=np.int64)) % 65536
 
     @property
     def start(self) -> float:
@@ -71,14 +76,22 @@ class Stream:
         return end
 
     def send_rate(self) -> float | None:
-        """Packets per second the robot sent over the call (None for a call too short to tell)."""
+        """Packets per second the robot sent over the call, counted by RTP sequence numbers, so packets the capture
+        missed still count (None for a call too short to tell)."""
         times = [t for t, _ in self.robot]
         if len(times) < 50:
             return None
-        return (len(times) - 1) / (times[-1] - times[0])
+        return float(self._seq_steps().sum()) / (times[-1] - times[0])
 
     def send_gaps_ms(self) -> np.ndarray:
-        return np.diff([t for t, _ in self.robot]) * 1000
+        """Gaps between packets the robot sent one after the other (a gap over a packet the capture missed is no
+        sending gap)."""
+        gaps = np.diff([t for t, _ in self.robot]) * 1000
+        return gaps[self._seq_steps() == 1]
+
+    def capture_missed(self) -> int:
+        """Robot packets the capture did not see (tcpdump drops packets when it is starved of CPU)."""
+        return int((self._seq_steps() - 1).sum()) if self.robot_seq else 0
 
 
 def audio_packet(payload: bytes) -> bool | None:
@@ -105,5 +118,7 @@ def streams(packets: list[UdpPacket], port_min: int, port_max: int) -> dict[int,
         if port_min <= packet.dst_port <= port_max:
             out.setdefault(packet.dst_port, Stream(packet.dst_port)).caller.append((packet.time, voiced))
         elif port_min <= packet.src_port <= port_max:
-            out.setdefault(packet.src_port, Stream(packet.src_port)).robot.append((packet.time, voiced))
+            stream = out.setdefault(packet.src_port, Stream(packet.src_port))
+            stream.robot.append((packet.time, voiced))
+            stream.robot_seq.append(int.from_bytes(packet.payload[2:4], "big"))
     return out

@@ -199,6 +199,7 @@ class LevelResult:
     peak_rss_mb: float
     rates: list[float]
     gap_p99_ms: float
+    capture_missed: int  # robot packets sent (by sequence number) that tcpdump did not capture
 
     @property
     def rate_ok(self) -> bool:
@@ -221,20 +222,21 @@ class LevelResult:
             f"{percentile(self.latencies_ms, 0.5):>6.0f} {self.p95_ms:>6.0f} "
             f"{self.cpu_s / self.calls:>6.2f} {100 * self.cpu_s / self.wall_s / self.calls:>6.1f} {rasa:>5} "
             f"{self.base_rss_mb:>5.0f} {(self.peak_rss_mb - self.base_rss_mb) / self.calls:>6.1f} "
-            f"{rates:>11} {self.gap_p99_ms:>6.1f}"
+            f"{rates:>11} {self.gap_p99_ms:>6.1f} {self.capture_missed:>6}"
         )
 
 
 HEADER = (
     f"{'calls':>5} {'mode':<6} {'ok':>3} {'fail':>4} {'turns':>7} {'over':>4} {'noans':>5} "
     f"{'p50ms':>6} {'p95ms':>6} {'cpu s':>6} {'cpu%':>6} {'rasa':>5} {'rssMB':>5} {'MB/cl':>6} "
-    f"{'pkt/s':>11} {'p99gap':>6}"
+    f"{'pkt/s':>11} {'p99gap':>6} {'missed':>6}"
 )
 LEGEND = (
     "per call: cpu s = robot process CPU seconds, cpu% = share of one core over the level, rasa = Rasa CPU s, "
     "MB/cl = peak RSS growth; rssMB = robot RSS when ready; turns = answered-with-latency/caller turns; "
     "over = turns the robot talked over; noans = turns it never answered; p50/p95 = caller's end of speech → "
-    "robot's first voiced packet (echo: the echo delay); pkt/s = min-max robot send rate; p99gap ms"
+    "robot's first voiced packet (echo: the echo delay); pkt/s = min-max robot send rate (by RTP sequence numbers); "
+    "p99gap ms; missed = robot packets the capture lost"
 )
 
 
@@ -323,6 +325,7 @@ class Bench:
             peak_rss_mb=peak[0],
             rates=[r for s in calls_seen.values() if (r := s.send_rate()) is not None],
             gap_p99_ms=float(np.percentile(gaps, 99)) if gaps.size else float("nan"),
+            capture_missed=sum(s.capture_missed() for s in calls_seen.values()),
         )
         return result, calls_seen
 

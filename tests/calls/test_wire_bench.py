@@ -3,6 +3,7 @@ a robot child process with the real pipeline and Rasa)."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import struct
 
@@ -21,15 +22,19 @@ PCMU = G711("PCMU")
 LOUD = PCMU.encode((np.sin(np.arange(160) / 3) * 8000).astype("<i2").tobytes())
 
 
-def rtp(payload: bytes, pt: int = 0) -> bytes:
-    return struct.pack("!BBHII", 0x80, pt, 1, 160, 0x1234) + payload
+def rtp(payload: bytes, pt: int = 0, seq: int = 1) -> bytes:
+    return struct.pack("!BBHII", 0x80, pt, seq % 65536, 160, 0x1234) + payload
 
 
 def packets(start: float, stop: float, voiced: bool, to_robot: bool) -> list[UdpPacket]:
-    """A 50 packets/s G.711 stream between the caller and the robot, speech or silence."""
-    payload = rtp(LOUD if voiced else PCMU.silence)
+    """A 50 packets/s G.711 stream between the caller and the robot, speech or silence; sequence numbers follow
+    the time (packet n of the call is sent at n × 20 ms, numbered 65500 + n: they wrap)."""
+    payload = LOUD if voiced else PCMU.silence
     src, dst = (CALLER, ROBOT) if to_robot else (ROBOT, CALLER)
-    return [UdpPacket(float(t), src, dst, payload) for t in np.arange(start, stop - 1e-9, 0.02)]
+    return [
+        UdpPacket(float(t), src, dst, rtp(payload, seq=65500 + round(t / 0.02)))
+        for t in np.arange(start, stop - 1e-9, 0.02)
+    ]
 
 
 def call_with(
@@ -58,6 +63,19 @@ def test_each_turn_is_timed_from_the_callers_last_voiced_packet_to_the_robots_ne
     assert stream.prompt_end(stream.start) == pytest.approx(3.98)
     assert stream.send_rate() == pytest.approx(50.0)
     assert np.percentile(stream.send_gaps_ms(), 99) == pytest.approx(20.0)
+
+
+def test_packets_the_capture_missed_are_counted_not_taken_for_slow_sending():
+    captured = call_with(robot_voice=[(0.5, 4.0)], caller_voice=[(5.0, 6.0)])
+    robot_packets = [p for p in captured if p.src_port == ROBOT]
+    lost = set(robot_packets[100:105]) | set(robot_packets[500:502])  # 7 packets tcpdump dropped
+    (stream,) = streams([p for p in captured if p not in lost], 40000, 40999).values()
+    assert stream.capture_missed() == 7
+    assert stream.send_rate() == pytest.approx(50.0)
+    assert stream.send_gaps_ms().max() == pytest.approx(20.0)
+    stalled = robot_packets[:300] + [dataclasses.replace(p, time=p.time + 0.05) for p in robot_packets[300:]]
+    (stream,) = streams(stalled, 40000, 40999).values()  # the sender stalled 50 ms once: a real sending gap
+    assert (stream.capture_missed(), stream.send_gaps_ms().max()) == (0, pytest.approx(70.0))
 
 
 def test_a_turn_the_robot_talked_over_is_flagged_and_a_pause_inside_an_answer_does_not_split_it():
