@@ -144,3 +144,27 @@ async def test_one_call_on_the_real_stack_gives_a_latency_and_no_failure(dialog_
     assert len(echo.latencies_ms) == 1
     assert any(line.startswith("max concurrency") for line in printed)
     assert any(line.strip().startswith("1 speech") for line in printed)
+
+
+@pytest.mark.parametrize(("timed", "passes"), [(40, True), (36, True), (35, False), (20, False)])
+def test_a_level_passes_only_when_nearly_every_turn_could_be_timed(timed: int, passes: bool):
+    result = wire_bench.LevelResult(
+        mode="speech",
+        calls=20,
+        answered=20,
+        failed=0,
+        sipp_errors=[],
+        latencies_ms=[800.0] * timed,
+        turns=40,
+        overlapped=40 - timed,  # the caller spoke into a prompt that ran late: no latency to read
+        unanswered=0,
+        cpu_s=40.0,
+        wall_s=40.0,
+        rasa_cpu_s=None,
+        base_rss_mb=150.0,
+        peak_rss_mb=400.0,
+        rates=[50.0] * 20,
+        gap_p99_ms=21.0,
+        capture_missed=0,
+    )
+    assert result.passes is passes
