@@ -31,6 +31,7 @@ from telephony.call import Call
 from telephony.events import CallEvent, CallEventType, EndReason, TransferResult
 
 SAMPLE_RATE = 8000
+BACKLOG_SECONDS = 0.2  # robot audio kept queued on the call ahead of the 20 ms ticks
 PLAYOUT_TAIL = 0.2  # s after our last audio packet before BYE/REFER: the far end's jitter buffer plays it out
 
 
@@ -148,13 +149,14 @@ class CallOutputTransport(BaseOutputTransport):
         await super().process_frame(frame, direction)
 
     async def write_audio_frame(self, frame: OutputAudioRawFrame) -> bool:
-        """Queue one chunk on the call and block until the call's backlog is down to about one chunk."""
+        """Queue one chunk on the call and block while the call has more than `BACKLOG_SECONDS` queued: enough that
+        a busy event loop does not run the line dry (a barge-in flushes it, so it never delays an interruption)."""
         if self._call.state.value != "active":
             return False
         self._call.write_audio(frame.audio)
-        limit = len(frame.audio)
+        limit = max(len(frame.audio), int(BACKLOG_SECONDS * SAMPLE_RATE) * 2)
         while self._call.rtp.queued_bytes > limit and self._call.state.value == "active":
-            await asyncio.sleep(0.005)
+            await asyncio.sleep(0.02)
         return True
 
     def _supports_native_dtmf(self) -> bool:
