@@ -2,6 +2,8 @@
 
 import asyncio
 import signal
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 import typer
 from loguru import logger
@@ -32,6 +34,22 @@ def fail(message: str, code: int = 1) -> typer.Exit:
     """Print an error for the user and return the exit to raise (never a traceback)."""
     typer.secho(f"error: {message}", err=True, fg="red")
     return typer.Exit(code)
+
+
+def run_service(service: Callable[[], Coroutine[Any, Any, None]]) -> None:
+    """Run a long-lived command. SIGINT or SIGTERM while it starts cancel it, so what it has started already (Rasa,
+    servers) is stopped on the way out; once it waits in `stop_signal()` they end that wait instead."""
+
+    async def cancellable() -> None:
+        task, loop = asyncio.current_task(), asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, task.cancel)
+        await service()
+
+    try:
+        asyncio.run(cancellable())
+    except asyncio.CancelledError:
+        logger.info("stopped while starting")
 
 
 async def stop_signal() -> None:

@@ -1,12 +1,11 @@
 """`voicebot train` and `voicebot rasa run`: the dialog model and the dialog service."""
 
-import asyncio
 
 import typer
 from loguru import logger
 
 from bot.asgi import ServerStartError
-from bot.cli import app, fail, settings, stop_signal
+from bot.cli import app, fail, run_service, settings, stop_signal
 from bot.dialog.loader import ScriptErrors
 from bot.dialog.service import DialogService, load_valid_catalogue
 from bot.rasa.training import RasaError, train
@@ -38,6 +37,6 @@ def run_command() -> None:
             await stop_signal()
 
     try:
-        asyncio.run(serve())
+        run_service(serve)
     except (ScriptErrors, RasaError, ServerStartError) as exc:
         raise fail(str(exc)) from exc

@@ -12,7 +12,7 @@ from bot.calls.store import CallStore
 from bot.campaigns.clock import SystemClock
 from bot.campaigns.dialer import Dialer
 from bot.campaigns.nodes import NodeNameInUse, node_name
-from bot.cli import app, fail, settings, stop_signal
+from bot.cli import app, fail, run_service, settings, stop_signal
 from bot.config import Settings
 from bot.crm.delivery import DeliveryWorker
 from bot.dialog.engine import DialogError
@@ -60,7 +60,7 @@ def serve() -> None:
             await api.stop_serving()
 
     try:
-        asyncio.run(run())
+        run_service(run)
     except (
         ScriptErrors,
         RasaError,

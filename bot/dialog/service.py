@@ -60,7 +60,7 @@ class DialogService:
         self.rasa = RasaServer(self.settings, model.path)
         try:
             await self.rasa.start()
-        except RasaError:
+        except (RasaError, asyncio.CancelledError):  # a failed or interrupted start leaves nothing running
             await self.stop()
             raise
         self.client = RasaClient(self.settings.rasa.url, self.rasa.token, self.settings.rasa.request_timeout)

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import json
+import os
+import re
+import shutil
+import signal
 import subprocess
+import time
 
 import pytest
 
-from tests.conftest import ROOT, VOICEBOT
+from bot.demo import free_port
+from tests.conftest import ROOT, TEST_DATA_DIR, VOICEBOT
 
 pytestmark = [pytest.mark.rasa, pytest.mark.slow]
 
@@ -82,3 +88,33 @@ def test_train_reuses_the_model_while_inputs_are_unchanged(dialog_service):
     done = voicebot(dialog_service, "train")
     assert done.returncode == 0, done.stderr
     assert "(unchanged inputs, reused)" in done.stdout
+
+
+def test_a_service_stopped_while_rasa_starts_leaves_no_rasa_running(dialog_service, tmp_path):
+    models = tmp_path / "data" / "rasa" / "models"
+    shutil.copytree(TEST_DATA_DIR / "rasa" / "models", models)  # trained by the fixture: no training here
+    env = {
+        **dialog_service,
+        "VOICEBOT_PATHS__DATA_DIR": str(tmp_path / "data"),
+        "VOICEBOT_RASA__PORT": str(free_port()),
+        "VOICEBOT_RASA__ACTION_PORT": str(free_port()),
+    }
+    log = tmp_path / "service.log"
+    with log.open("w") as out:
+        service = subprocess.Popen(
+            [VOICEBOT, "rasa", "run"], env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT
+        )
+    try:
+        deadline = time.monotonic() + 60
+        while not (started := re.search(r"Rasa starting \(pid (\d+)", log.read_text())):
+            assert service.poll() is None and time.monotonic() < deadline, log.read_text()
+            time.sleep(0.1)
+        rasa = int(started.group(1))
+        service.send_signal(signal.SIGTERM)  # Rasa is loading its model: the service is not ready yet
+        assert service.wait(30) == 0, log.read_text()
+    finally:
+        service.kill()
+    assert "dialog service ready" not in log.read_text()
+    time.sleep(0.5)
+    with pytest.raises(ProcessLookupError):
+        os.kill(rasa, 0)  # its own session: only the service's clean-up ends it
