@@ -207,11 +207,6 @@ async def test_a_machine_gets_the_scripts_voicemail_message_after_its_beep(setti
     assert np.abs(robot[int(first_robot * 8000) :]).max() > 3000 and record.seconds > first_robot + 5
 
 
-@pytest.mark.skip(
-    reason="fails inside the full suite (2 of 2 full runs: the caller's 'да' after the greeting reaches no VAD "
-    "event) and passes alone (4 of 4); under investigation. The behaviour is proven over SIP in tests/e2e "
-    "(callees say 'алло', then answer after the greeting)"
-)
 async def test_an_outbound_call_answered_by_a_person_gets_the_script_after_their_hello(
     settings, dialog_service
 ):
