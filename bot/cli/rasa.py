@@ -1,6 +1,5 @@
 """`voicebot train` and `voicebot rasa run`: the dialog model and the dialog service."""
 
-
 import typer
 from loguru import logger
 
