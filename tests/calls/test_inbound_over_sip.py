@@ -7,7 +7,9 @@ own SIP phones dialling through Kamailio, pressing keys and speaking after the r
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -73,6 +75,25 @@ def customer_phone(trunk: str, n: int = 0) -> Phone:
             rtp_timeout=20,
         )
     )
+
+
+@contextlib.asynccontextmanager
+async def robot_and_two_customers(
+    settings: Settings, dialog_env: dict[str, str], trunk: str, db: Database
+) -> AsyncIterator[tuple[PhoneCalls, Phone, Phone]]:
+    """The robot answering calls on `settings` and two started customer phones; all stopped afterwards."""
+    catalogue = load_catalogue(settings.paths.dialogs_dir, settings.paths.training_data_dir)
+    client = client_for(dialog_env)
+    first, second = customer_phone(trunk), customer_phone(trunk, 1)
+    await first.start()
+    await second.start()
+    try:
+        async with PhoneCalls(settings, catalogue, client, store=CallStore(db)) as calls:
+            yield calls, first, second
+    finally:
+        await client.close()
+        await first.stop()
+        await second.stop()
 
 
 def loud(frame: bytes) -> bool:
@@ -217,25 +238,15 @@ async def test_over_the_cap_callers_hear_the_busy_message_or_get_486_without_a_v
         ],
         max_concurrent=1,
     )
-    catalogue = load_catalogue(settings.paths.dialogs_dir, settings.paths.training_data_dir)
-    client = client_for(dialog_service)
-    first, second = customer_phone(trunk), customer_phone(trunk, 1)
-    await first.start()
-    await second.start()
-    try:
-        async with PhoneCalls(settings, catalogue, client, store=CallStore(sqlite_db)) as calls:
-            talking = await first.dial("9001", caller_id="+79160000001", ring_timeout=10)
-            assert talking.answered
-            listening = asyncio.get_running_loop().create_task(customer_presses(talking.call, "", []))
-            reason, heard = await talk(second, "9001", lambda call, heard: customer_presses(call, "", heard))
-            no_voice = await second.dial("9005", caller_id="+79160000003", ring_timeout=10)
-            assert calls.robot_calls == 1  # the first call talked all along
-            await talking.call.hangup()
-            listening.cancel()
-    finally:
-        await client.close()
-        await first.stop()
-        await second.stop()
+    async with robot_and_two_customers(settings, dialog_service, trunk, sqlite_db) as (calls, first, second):
+        talking = await first.dial("9001", caller_id="+79160000001", ring_timeout=10)
+        assert talking.answered
+        listening = asyncio.get_running_loop().create_task(customer_presses(talking.call, "", []))
+        reason, heard = await talk(second, "9001", lambda call, heard: customer_presses(call, "", heard))
+        no_voice = await second.dial("9005", caller_id="+79160000003", ring_timeout=10)
+        assert calls.robot_calls == 1  # the first call talked all along
+        await talking.call.hangup()
+        listening.cancel()
     assert reason is EndReason.REMOTE_BYE and sum(loud(f) for f in heard) > 50
     assert (no_voice.status, no_voice.code) == (DialStatus.BUSY, 486)
     rows = {row.caller: row for row in await until_recorded(sqlite_db, 3)}
@@ -255,21 +266,11 @@ async def test_over_the_cap_a_worker_set_to_refuse_answers_486_for_the_proxy_to_
         max_concurrent=1,
         over_capacity="refuse",
     )
-    catalogue = load_catalogue(settings.paths.dialogs_dir, settings.paths.training_data_dir)
-    client = client_for(dialog_service)
-    first, second = customer_phone(trunk), customer_phone(trunk, 1)
-    await first.start()
-    await second.start()
-    try:
-        async with PhoneCalls(settings, catalogue, client, store=CallStore(sqlite_db)):
-            talking = await first.dial("9001", caller_id="+79160000001", ring_timeout=10)
-            assert talking.answered
-            refused = await second.dial("9001", caller_id="+79160000002", ring_timeout=10)
-            await talking.call.hangup()
-    finally:
-        await client.close()
-        await first.stop()
-        await second.stop()
+    async with robot_and_two_customers(settings, dialog_service, trunk, sqlite_db) as (_, first, second):
+        talking = await first.dial("9001", caller_id="+79160000001", ring_timeout=10)
+        assert talking.answered
+        refused = await second.dial("9001", caller_id="+79160000002", ring_timeout=10)
+        await talking.call.hangup()
     assert (refused.status, refused.code) == (DialStatus.BUSY, 486)
     rows = {row.caller: row for row in await until_recorded(sqlite_db, 2)}
     row = rows["+79160000002"]
