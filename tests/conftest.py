@@ -22,12 +22,15 @@ from bot.storage.db import Database
 
 ROOT = Path(__file__).resolve().parent.parent
 VOICEBOT = str(Path(sys.executable).parent / "voicebot")
-TEST_DATA_DIR = ROOT / "var" / "test"
-# Own ports, so a developer's running platform (5005/5055) does not collide with the tests.
+# Own ports, so a developer's running platform (5005/5055) does not collide with the tests. Developers running
+# two test sessions at once give each its own VOICEBOT_TEST_SLOT (1, 2, …): its own ports and data folder.
+TEST_SLOT = int(os.environ.get("VOICEBOT_TEST_SLOT") or 0)
+TEST_DATA_DIR = ROOT / "var" / ("test" if TEST_SLOT == 0 else f"test-{TEST_SLOT}")
+TEST_RASA_PORT = 5105 + 100 * TEST_SLOT
 TEST_ENV = {
     "VOICEBOT_PATHS__DATA_DIR": str(TEST_DATA_DIR),
-    "VOICEBOT_RASA__PORT": "5105",
-    "VOICEBOT_RASA__ACTION_PORT": "5155",
+    "VOICEBOT_RASA__PORT": str(TEST_RASA_PORT),
+    "VOICEBOT_RASA__ACTION_PORT": str(TEST_RASA_PORT + 50),
 }
 
 
@@ -55,7 +58,9 @@ def dialog_service() -> dict[str, str]:
             pytest.fail(f"the dialog service exited with {process.returncode}: see {log.name}")
         if token.exists():
             try:
-                response = httpx.get("http://127.0.0.1:5105/status", params={"token": token.read_text()})
+                response = httpx.get(
+                    f"http://127.0.0.1:{TEST_RASA_PORT}/status", params={"token": token.read_text()}
+                )
                 if response.status_code == 200:
                     break
             except httpx.TransportError:
