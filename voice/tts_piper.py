@@ -5,6 +5,8 @@ fallback.
 synthesised alone, so the caller hears audio after one short clause rather than a whole sentence), synthesises each
 clause on a thread pool, resamples to the line rate (8 kHz) with soxr, applies the volume and pushes 40 ms
 `TTSAudioRawFrame`s between `TTSStartedFrame` and `TTSStoppedFrame`. An interruption cancels the rest of the reply.
+Digits still in a text (a configured busy message, a CRM value) are written out as words in the service's language
+first (`voice.spoken.normalise_text`): a voice would read "до 15 декабря" as "до пятнадцать декабря".
 Synthesised clauses are kept in one cache for the whole process (every call's service shares it), so a script's
 fixed clauses are synthesised once per process and only the clauses with a contact's own values per call.
 
@@ -39,11 +41,14 @@ from pipecat.frames.frames import (
 )
 from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 
+from voice.spoken import normalise_text
+
 _pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="tts")
 CACHE_CLAUSES = 1024  # line-rate audio of ~1 s a clause: ~16 KB each
 _Key = tuple["Synthesizer", int, float, str]  # voice, line rate, volume, clause
 _cache: OrderedDict[_Key, bytes] = OrderedDict()
 _cache_lock = threading.Lock()
+_DIGIT = re.compile(r"\d")
 _CLAUSE_END = re.compile(r"(?<=[.!?;:,…])\s+|\s+[—–]\s+")
 SILENCE_LEVEL = 100  # |sample| at or below this is the engine's padding, not speech
 SENTENCE_PAUSE = 0.35  # seconds after . ! ? …
@@ -122,12 +127,13 @@ class SpeechAudioStartedFrame(SystemFrame):
 
 
 class SpeechSynthesisService(FrameProcessor):
-    """Speaks `TTSSpeakFrame` text with a `Synthesizer` at the line's sample rate."""
+    """Speaks `TTSSpeakFrame` text in `language` (ru/en) with a `Synthesizer` at the line's sample rate."""
 
     def __init__(
         self,
         synthesizer: Synthesizer,
         *,
+        language: str,
         sample_rate: int = 8000,
         volume: float = 0.7,
         frame_seconds: float = 0.04,
@@ -135,6 +141,7 @@ class SpeechSynthesisService(FrameProcessor):
     ) -> None:
         super().__init__(**kwargs)
         self.synthesizer = synthesizer
+        self.language = language
         self.sample_rate = sample_rate
         self.volume = volume
         self._frame_bytes = int(sample_rate * frame_seconds) * 2
@@ -170,6 +177,9 @@ class SpeechSynthesisService(FrameProcessor):
         self._replies += 1
         context = f"reply-{self._replies}"
         started = False
+        if _DIGIT.search(text):
+            loop = asyncio.get_running_loop()
+            text = await loop.run_in_executor(_pool, normalise_text, text, self.language)
         for clause in split_clauses(text):
             audio = await self.clause_audio(clause)
             if not started:

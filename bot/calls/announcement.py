@@ -21,11 +21,12 @@ SAMPLE_RATE = 8000
 
 
 async def announce(
-    call: Call, text: str, synthesizer: Synthesizer, volume: float, runner: WorkerRunner
+    call: Call, text: str, language: str, synthesizer: Synthesizer, volume: float, runner: WorkerRunner
 ) -> None:
-    """Say `text` on the answered `call` and hang up once it has been heard; returns when the call has ended."""
+    """Say `text` (in `language`) on the answered `call` and hang up once it has been heard; returns when the
+    call has ended."""
     transport = CallTransport(call)
-    tts = SpeechSynthesisService(synthesizer, sample_rate=SAMPLE_RATE, volume=volume)
+    tts = SpeechSynthesisService(synthesizer, language=language, sample_rate=SAMPLE_RATE, volume=volume)
     worker = PipelineWorker(
         Pipeline([transport.input(), tts, transport.output()]),
         params=PipelineParams(audio_in_sample_rate=SAMPLE_RATE, audio_out_sample_rate=SAMPLE_RATE),

@@ -217,7 +217,7 @@ class PhoneCalls:
         if not await call.answer():
             return CallEnd(outcome=outcome, ended_by="caller")
         await self._answered(call_id)
-        await announce(call, text, synthesizer, voice.volume, self.runner)
+        await announce(call, text, lang, synthesizer, voice.volume, self.runner)
         line = TimedLine(at=0.0, speaker="robot", text=text).model_dump()
         ended_by = "caller" if call.end_reason is EndReason.REMOTE_BYE else "robot"
         return CallEnd(outcome=outcome, transcript=[line], ended_by=ended_by)

@@ -108,7 +108,7 @@ class VoiceCall:
         )
         self.stt = VoskSTTService(asr_model_dir(settings, lang), sample_rate=SAMPLE_RATE)
         self.tts = SpeechSynthesisService(
-            synthesizer_for(settings, lang), sample_rate=SAMPLE_RATE, volume=settings.volume
+            synthesizer_for(settings, lang), language=lang, sample_rate=SAMPLE_RATE, volume=settings.volume
         )
         vad = VADProcessor(
             vad_analyzer=SileroVADAnalyzer(

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Iterator
 
 from bot.dialog.loader import ScriptError, Source, YamlPath
-from bot.dialog.model import CONDITION, PLACEHOLDER, Action, ActionType, Script, Step
+from bot.dialog.model import CONDITION, PLACEHOLDER, SLOT_REFERENCE, Action, ActionType, Script, Step
+from voice.spoken.grammar import CASE_CHOICES, parse_case
+
+_BRACES = re.compile(r"\{[^{}]*\}")
 
 
 def check_script(script: Script, source: Source, known_intents: set[str]) -> list[ScriptError]:
@@ -38,9 +42,8 @@ def check_script(script: Script, source: Source, known_intents: set[str]) -> lis
         if missing:
             err(path, f"missing language variant: {', '.join(missing)}")
         for lang, value in text.items():
-            for name in PLACEHOLDER.findall(value):
-                if name not in slots:
-                    err(path, f"undefined variable '{{{name}}}' in the {lang} text")
+            for problem in placeholder_problems(value, slots):
+                err(path, f"{problem} in the {lang} text")
     for intent, handler in script.handlers.items():
         path = ("handlers", intent)
         if intent not in known_intents:
@@ -105,9 +108,21 @@ def _check_step(
     for i, branch in enumerate(step.branch):
         check_target((*path, "branch", i, "goto"), branch.goto)
         if branch.condition:
-            slot = CONDITION.match(branch.condition).group(1)
+            slot, _, right = CONDITION.match(branch.condition).groups()
             if slot not in slots:
                 err(("branch", i), f"condition uses undefined slot or variable '{slot}'")
+            reference = SLOT_REFERENCE.match(right)
+            if reference and reference.group(1) not in slots:
+                err(("branch", i), f"condition compares with undefined slot or variable '{right}'")
+    if step.capture and step.capture.options:
+        for i, option in enumerate(step.capture.options):
+            if option not in slots:
+                err(("capture", "options", i), f"option '{option}' is not a variable or slot of the script")
+            elif slots[option] is not step.capture.type:
+                err(
+                    ("capture", "options", i),
+                    f"option '{option}' is a {slots[option]}, the capture expects {step.capture.type} values",
+                )
     if step.branch and step.branch[-1].condition is not None:
         err(("branch",), "the last branch needs no 'if': it is where the call goes when no condition holds")
     if step.capture and not (step.goto or step.branch):
@@ -133,6 +148,8 @@ def _texts(script: Script) -> Iterator[tuple[YamlPath, dict[str, str]]]:
     for intent, handler in script.handlers.items():
         if handler.say:
             yield ("handlers", intent, "say"), handler.say
+        if handler.confirm:
+            yield ("handlers", intent, "confirm"), handler.confirm
     for i, entry in enumerate(script.faq):
         yield ("faq", i, "answer"), entry.answer
         yield ("faq", i, "examples"), {lang: " ".join(x) for lang, x in entry.examples.items()}
@@ -150,6 +167,8 @@ def _texts(script: Script) -> Iterator[tuple[YamlPath, dict[str, str]]]:
         for i, answer in enumerate(step.answers):
             if answer.say:
                 yield (*base, "answers", i, "say"), answer.say
+            if answer.confirm:
+                yield (*base, "answers", i, "confirm"), answer.confirm
 
 
 def queue_errors(script: Script, source: Source, queues: Collection[str]) -> list[ScriptError]:
@@ -198,3 +217,20 @@ def reachable_steps(script: Script) -> set[str]:
         if step.waits:
             todo += global_targets
     return seen - {None}
+
+
+def placeholder_problems(text: str, slots: Collection[str]) -> Iterator[str]:
+    """What is wrong with the `{…}` placeholders of one prompt: malformed ones, undefined names, unknown cases."""
+    for braces in _BRACES.finditer(text):
+        placeholder = PLACEHOLDER.fullmatch(braces.group())
+        if placeholder is None:
+            yield f"malformed placeholder '{braces.group()}': expected {{name}} or {{name:case}}"
+            continue
+        name, marker = placeholder.groups()
+        if name not in slots:
+            yield f"undefined variable '{{{name}}}'"
+        if marker is not None:
+            try:
+                parse_case(marker)
+            except ValueError:
+                yield f"unknown case '{marker}' in '{braces.group()}': expected one of {CASE_CHOICES}"

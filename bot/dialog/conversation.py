@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.dialog.engine import DialogState, TurnInput, TurnResult
+from bot.dialog.understanding import corrected
 from bot.outcomes import Signal
 from bot.rasa.actions import PAYLOAD_KEY
 from bot.rasa.client import RasaClient
@@ -48,8 +49,10 @@ class Conversation:
         return await self._send(f"/{Signal.START}")
 
     async def say(self, text: str) -> Exchange:
-        """What the caller said (as text). A leading '/' is dropped so callers cannot send Rasa commands."""
-        return await self._send(text.lstrip("/").strip() or f"/{Signal.SILENCE}")
+        """What the caller said (as text); after a self-correction ("нет, то есть да") only what follows it is
+        understood. A leading '/' is dropped so callers cannot send Rasa commands."""
+        text = corrected(text.lstrip("/").strip(), self.state.lang)
+        return await self._send(text or f"/{Signal.SILENCE}")
 
     async def silence(self) -> Exchange:
         return await self._send(f"/{Signal.SILENCE}")

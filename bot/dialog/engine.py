@@ -6,7 +6,7 @@ inside the platform's Rasa action server, with the state kept in Rasa's tracker.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, time
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
@@ -16,9 +16,11 @@ from pydantic import BaseModel
 from bot import values as parse
 from bot.dialog.model import (
     CONDITION,
+    SLOT_REFERENCE,
     Action,
     ActionType,
     Answer,
+    Capture,
     Handler,
     Lang,
     Retry,
@@ -27,12 +29,19 @@ from bot.dialog.model import (
     ValueType,
 )
 from bot.dialog.render import coerce, render, to_number
-from bot.outcomes import Intent, Outcome
+from bot.dialog.understanding import has_negation
+from bot.outcomes import Intent, Outcome, Signal
+from bot.values.choices import choose
 
 MAX_STEPS_PER_TURN = 25
 PREEMPTS_FREE_TEXT = {Intent.DONT_CALL, Intent.ASK_HUMAN}
 DTMF_YES_NO = {"1": True, "2": False}
 DTMF_NUMBERS = {ValueType.NUMBER, ValueType.MONEY, ValueType.RATING, ValueType.DIGITS}
+# Intents that say little about the answer: a value said with them ("ну двадцатого") is the answer.
+WEAK_INTENTS = {None, Signal.NLU_FALLBACK, Intent.OUT_OF_SCOPE, Intent.UNSURE, Intent.GREET, Intent.THANKS}
+# Yes/no-like intents that a value said in the same breath overrides: "да, но только двадцатого" is a new date.
+VALUE_OVERRIDES = {Intent.AFFIRM, Intent.DENY, "cant_pay"}
+NEGATIVE_INTENTS = {Intent.DENY, "cant_pay"}
 
 
 class InputKind(StrEnum):
@@ -48,6 +57,7 @@ class TurnEvent(StrEnum):
 
     STARTED = "started"
     ANSWERED = "answered"
+    CONFIRMING = "confirming"
     CAPTURED = "captured"
     INVALID = "invalid"
     HANDLED = "handled"
@@ -70,6 +80,14 @@ class TurnInput(BaseModel):
     digits: str = ""
 
 
+class Pending(BaseModel):
+    """An answer heard with low confidence, waiting for the caller's yes to its `confirm:` question."""
+
+    answer: int | None = None  # index in the step's answers
+    handler: str | None = None  # or the global handler's intent
+    text: str = ""  # what the caller said (values in it still fill prefilled captures)
+
+
 class DialogState(BaseModel):
     """Everything the engine needs between turns; JSON-serialisable (it lives in a Rasa slot)."""
 
@@ -83,6 +101,7 @@ class DialogState(BaseModel):
     outcome: Outcome | None = None
     outcome_data: dict[str, Any] = {}
     ended: bool = False
+    pending: Pending | None = None
 
 
 class Listening(BaseModel):
@@ -183,11 +202,17 @@ class _Turn:
 
     def _dtmf(self, step: Step) -> TurnEvent:
         digits = self.turn.digits
+        if self.state.pending is not None:
+            if digits in DTMF_YES_NO:
+                return self._settle(step, DTMF_YES_NO[digits])
+            self.state.pending = None
         for answer in step.answers:
             if answer.dtmf == digits:
                 self._take(answer)
                 return TurnEvent.ANSWERED
         capture = step.capture
+        if capture and capture.options and digits.isdigit() and 1 <= int(digits) <= len(capture.options):
+            return self._capture(step, self.state.values.get(capture.options[int(digits) - 1]))
         if capture and capture.type is ValueType.YES_NO and digits in DTMF_YES_NO:
             return self._capture(step, DTMF_YES_NO[digits])
         keys = digits.rstrip("#")
@@ -197,18 +222,33 @@ class _Turn:
 
     def _text(self, step: Step) -> TurnEvent:
         intent = self.turn.intent
-        for index, answer in enumerate(step.answers):
-            if intent in answer.intent or intent == self.script.step_intent(self.state.step, index):
-                self._take(answer)
-                return TurnEvent.ANSWERED
+        if self.state.pending is not None:
+            if intent in (Intent.AFFIRM, Intent.DENY):
+                return self._settle(step, intent == Intent.AFFIRM)
+            self.state.pending = None  # something else said: heard afresh
+        matched = next(
+            (
+                index
+                for index, answer in enumerate(step.answers)
+                if intent in answer.intent or intent == self.script.step_intent(self.state.step, index)
+            ),
+            None,
+        )
         capture = step.capture
-        if capture and capture.type is not ValueType.TEXT:
-            if capture.type is ValueType.YES_NO and intent in (Intent.AFFIRM, Intent.DENY):
-                return self._capture(step, intent == Intent.AFFIRM)
-            if capture.type is not ValueType.YES_NO and self.turn.text.strip():
-                parsed = self._parse(capture.type, self.turn.text)
-                if parsed is not None:
-                    return self._capture(step, parsed)
+        parsed = None
+        if capture and capture.type not in (ValueType.TEXT, ValueType.YES_NO) and self.turn.text.strip():
+            parsed = self._parse_capture(capture, self.turn.text)
+        if parsed is not None and matched is not None and self._own_value_decides(step, matched):
+            return self._capture(step, parsed)
+        carried = self._answer_carrying_value(step)
+        if carried is not None and carried != matched and self._value_decides(step, matched):
+            return self._answer(step, carried, sure=False)
+        if matched is not None:
+            return self._answer(step, matched, sure=True)
+        if capture and capture.type is ValueType.YES_NO and intent in (Intent.AFFIRM, Intent.DENY):
+            return self._capture(step, intent == Intent.AFFIRM)
+        if parsed is not None:
+            return self._capture(step, parsed)
         free_text = capture is not None and capture.type is ValueType.TEXT
         for entry in [] if free_text else self.script.faq:
             if intent == self.script.faq_intent(entry):
@@ -220,31 +260,109 @@ class _Turn:
                 return TurnEvent.FAQ
         handler = self.script.handlers.get(intent or "")
         if handler and (not free_text or intent in PREEMPTS_FREE_TEXT):
+            if handler.confirm and self._unsure(step):
+                return self._ask_back(handler.confirm, Pending(handler=intent, text=self.turn.text))
             self._handle(step, handler)
             return TurnEvent.HANDLED
         if free_text and self.turn.text.strip():
             return self._capture(step, self.turn.text.strip())
         return self._no_match(step)
 
+    # -- understanding the answer ---------------------------------------------------------------------------
+
+    def _answer_carrying_value(self, step: Step) -> int | None:
+        """The one answer whose next step captures a value that this turn's text already holds ("двадцатого"
+        at a yes/no question whose "yes" asks for the date), or None."""
+        found = []
+        for index, answer in enumerate(step.answers):
+            target = self.script.steps.get(answer.goto or "")
+            capture = target.capture if target else None
+            if capture is None or not capture.prefill or not self.turn.text.strip():
+                continue
+            value = self._parse_capture(capture, self.turn.text)
+            if value is not None and self._valid(target, value):
+                found.append(index)
+        return found[0] if len(found) == 1 else None
+
+    def _value_decides(self, step: Step, matched: int | None) -> bool:
+        """Whether a value said outweighs the intent heard: the intent says little ("ну двадцатого"), or it is a
+        bare yes/no whose answer does not take the value ("да, но только двадцатого"); a "no" only when the
+        caller did not negate anything ("смогу к двадцатому" heard as "не смогу")."""
+        intent = self.turn.intent
+        if matched is None:
+            return intent in WEAK_INTENTS
+        answer = step.answers[matched]
+        target = self.script.steps.get(answer.goto or "")
+        if target is not None and target.capture is not None and target.capture.prefill:
+            return False
+        if not set(answer.intent) <= VALUE_OVERRIDES or not answer.intent:
+            return False
+        negative = set(answer.intent) <= NEGATIVE_INTENTS
+        return not (negative and has_negation(self.turn.text, self.state.lang))
+
+    def _own_value_decides(self, step: Step, matched: int) -> bool:
+        """Whether the value this step captures, said with a bare yes/no, is the answer: an offered option
+        picked ("нет, давайте второе") always is; another value as `_value_decides` says."""
+        intents = set(step.answers[matched].intent)
+        if not intents or not intents <= VALUE_OVERRIDES:
+            return False
+        if step.capture.options:
+            return True
+        negative = intents <= NEGATIVE_INTENTS
+        return not (negative and has_negation(self.turn.text, self.state.lang))
+
+    def _answer(self, step: Step, index: int, sure: bool) -> TurnEvent:
+        answer = step.answers[index]
+        if answer.confirm and (not sure or self._unsure(step)):
+            return self._ask_back(answer.confirm, Pending(answer=index, text=self.turn.text))
+        self._take(answer)
+        return TurnEvent.ANSWERED
+
+    def _unsure(self, step: Step) -> bool:
+        below = step.confirm_below if step.confirm_below is not None else self.script.defaults.confirm_below
+        return self.turn.confidence < below
+
+    def _ask_back(self, question: dict[str, str], pending: Pending) -> TurnEvent:
+        self.state.pending = pending
+        self.say.append(self.engine.render(self.state, question))
+        return TurnEvent.CONFIRMING
+
+    def _settle(self, step: Step, yes: bool) -> TurnEvent:
+        """The caller answered a `confirm:` question: a yes takes the pending answer as first heard."""
+        pending, self.state.pending = self.state.pending, None
+        if not yes:
+            return self._no_match(step)
+        self.turn = self.turn.model_copy(update={"text": pending.text})
+        if pending.handler is not None:
+            self._handle(step, self.script.handlers[pending.handler])
+            return TurnEvent.HANDLED
+        self._take(step.answers[pending.answer])
+        return TurnEvent.ANSWERED
+
     # -- moves ----------------------------------------------------------------------------------------------
 
     def _enter(self, name: str) -> None:
-        """Go to a step: do its actions, say its prompt, then wait, go on or end."""
+        """Go to a step: do its actions, say its prompt (unless the answer that led here already answered it),
+        then wait, go on or end."""
         self.entered += 1
         if self.entered > MAX_STEPS_PER_TURN:
             raise DialogError(f"script '{self.script.id}' loops without waiting for the caller (at '{name}')")
         step = self.script.steps[name]
         self.state.step, self.state.no_match, self.state.silence = name, 0, 0
-        if step.say:
+        prefilled = None
+        if step.capture and step.capture.prefill and self.turn.text:
+            # "call me tomorrow at 5" already answers "when?"
+            parsed = self._parse_capture(step.capture, self.turn.text)
+            if parsed is not None and self._valid(step, parsed):
+                prefilled = parsed
+        if step.say and prefilled is None:  # a question already answered is not asked
             self.say.append(self.engine.render(self.state, step.say))
         self._do(step.do)
         if self.state.ended:
             return
-        if step.capture and step.capture.prefill and self.turn.text:
-            parsed = self._parse(step.capture.type, self.turn.text)  # "call me tomorrow at 5" fills "when?"
-            if parsed is not None and self._valid(step, parsed):
-                self._store(step, parsed)
-                return
+        if prefilled is not None:
+            self._store(step, prefilled)
+            return
         if not step.waits:
             self._go_on(step)
 
@@ -364,6 +482,8 @@ class _Turn:
                 case ActionType.HANGUP:
                     self.actions.append({"type": "hangup"})
                     self._finish(Outcome.COMPLETED)
+                case ActionType.SET:
+                    self.state.values[action.value] = action.to
 
     def _finish(self, default: Outcome) -> None:
         """End the dialog; a call always ends with an outcome."""
@@ -373,6 +493,16 @@ class _Turn:
             self.actions.append({"type": "set_outcome", "outcome": default.value, "data": {}})
 
     # -- values ---------------------------------------------------------------------------------------------
+
+    def _parse_capture(self, capture: Capture, text: str) -> Any:
+        if not capture.options:
+            return self._parse(capture.type, text)
+        offered = [self.state.values.get(name) for name in capture.options]
+        moments = [_moment(value, capture.type) for value in offered]
+        if any(moment is None for moment in moments):
+            return None
+        index = choose(text, self.state.lang, moments, self.now.date())
+        return None if index is None else offered[index]
 
     def _parse(self, kind: ValueType, text: str) -> Any:
         lang = self.state.lang
@@ -414,12 +544,19 @@ class _Turn:
         name, op, literal = CONDITION.match(condition).groups()
         value = self.state.values.get(name)
         expected: Any = literal.strip("'\"")
+        if reference := SLOT_REFERENCE.match(literal):  # `promise_date <= {due_date}`
+            expected = self.state.values.get(reference.group(1))
+            if expected is None:
+                return False
+            expected = str(expected).lower() if isinstance(expected, bool) else expected
         if isinstance(value, bool) or expected in ("true", "false"):
-            expected, value = expected == "true", bool(value)
+            expected, value = expected in ("true", True), bool(value)
         elif isinstance(value, int | float):
             expected = float(expected)
         elif value is None:
             return False
+        else:
+            value, expected = str(value), str(expected)
         ops = {"==": value == expected, "!=": value != expected}
         if op in ops:
             return ops[op]
@@ -443,6 +580,21 @@ class _Turn:
             end_of_turn=step.end_of_turn,
             hints=hints,
         )
+
+
+def _moment(value: Any, kind: ValueType) -> date | time | datetime | None:
+    """An offered value as a date, time or moment (None when not given or of another type)."""
+    try:
+        match kind:
+            case ValueType.DATE:
+                return date.fromisoformat(value)
+            case ValueType.TIME:
+                return time.fromisoformat(value)
+            case ValueType.DATETIME:
+                return datetime.fromisoformat(value)
+    except (TypeError, ValueError):
+        return None
+    return None
 
 
 __all__ = ["DialogEngine", "DialogError", "DialogState", "InputKind", "TurnEvent", "TurnInput", "TurnResult"]

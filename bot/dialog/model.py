@@ -21,8 +21,14 @@ LANGS: tuple[Lang, ...] = ("ru", "en")
 LocalText = dict[Lang, str]
 """Text in each of the script's languages: `{ru: "...", en: "..."}`."""
 
-PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
+PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*)(?::([^{}]*))?\}")
+"""`{name}` or `{name:case}` in a prompt (the case marker is checked by `render.case_marker`)."""
 CONDITION = re.compile(r"^\s*([a-z_][a-z0-9_]*)\s*(==|!=|<=|>=|<|>)\s*(.+?)\s*$")
+SLOT_REFERENCE = re.compile(r"^\{([a-z_][a-z0-9_]*)\}$")
+"""The right side of a condition naming another slot or variable: `promise_date <= {due_date}`."""
+SLOT_NAME = r"^[a-z_][a-z0-9_]*$"
+CONFIRM_BELOW = 0.85
+"""Default NLU confidence under which an answer that has a `confirm:` question is confirmed first."""
 
 
 class _Model(BaseModel):
@@ -49,6 +55,7 @@ class ActionType(StrEnum):
     TRANSFER = "transfer"
     CRM_EVENT = "crm_event"
     SCHEDULE_CALLBACK = "schedule_callback"
+    SET = "set"
 
 
 def _action_shorthand(value: Any) -> Any:
@@ -64,16 +71,24 @@ def _action_shorthand(value: Any) -> Any:
 
 
 class Action(_Model):
-    """One thing to do on entering a step. `data` maps payload keys to slot or variable names."""
+    """One thing to do on entering a step. `data` maps payload keys to slot or variable names.
+
+    `{set: slot, to: constant}` sets a slot to a constant (text, number or yes/no)."""
 
     type: ActionType
     value: str | None = None
     data: dict[str, str] = {}
+    to: str | int | float | bool | None = None
 
     @model_validator(mode="after")
     def _check_value(self) -> Action:
         if self.type is ActionType.SET_OUTCOME:
             Outcome(self.value)  # raises ValueError naming the bad outcome
+        if self.type is ActionType.SET:
+            if not self.value or not re.match(SLOT_NAME, self.value) or self.to is None:
+                raise ValueError("set needs a slot name and a constant: {set: slot, to: value}")
+        elif self.to is not None:
+            raise ValueError(f"'to' belongs to a set action, not to {self.type}")
         if self.type in (ActionType.CRM_EVENT, ActionType.SCHEDULE_CALLBACK) and not self.value:
             raise ValueError(f"{self.type} needs a value")
         if self.type is ActionType.HANGUP and self.value:
@@ -97,6 +112,9 @@ class Answer(_Model):
     say: LocalText | None = None
     do: ActionList = []
     goto: str | None = None
+    confirm: LocalText | None = Field(
+        None, description="asked back first when the answer was heard with low confidence (a costly decision)"
+    )
 
     @model_validator(mode="after")
     def _needs_a_trigger(self) -> Answer:
@@ -106,19 +124,27 @@ class Answer(_Model):
 
 
 class Capture(_Model):
-    """Fill a slot from the caller's answer; `min`/`max` bound numbers, money, ratings and dates (days ahead)."""
+    """Fill a slot from the caller's answer; `min`/`max` bound numbers, money, ratings and dates (days ahead).
 
-    slot: str = Field(pattern=r"^[a-z_][a-z0-9_]*$")
+    With `options` (names of variables or slots of the capture's type) the caller chooses one of the offered
+    values: by its number ("второе", key 2), by what it is ("в четверг", "в три часа", "после обеда"), or by
+    order ("который пораньше", "the later one"); the slot gets the chosen value.
+    """
+
+    slot: str = Field(pattern=SLOT_NAME)
     type: ValueType
     min: float | None = None
     max: float | None = None
     invalid: LocalText | None = None
     prefill: bool = Field(False, description="also try the answer that led to this step (a date said early)")
+    options: list[str] = []
 
     @model_validator(mode="after")
     def _prefill_needs_parsing(self) -> Capture:
-        if self.prefill and self.type in (ValueType.TEXT, ValueType.YES_NO):
+        if self.prefill and self.type in (ValueType.TEXT, ValueType.YES_NO) and not self.options:
             raise ValueError(f"prefill works for parsed values, not for {self.type}")
+        if len(self.options) == 1:
+            raise ValueError("options offer a choice: name at least two")
         return self
 
 
@@ -153,6 +179,7 @@ class Handler(_Model):
     goto: str | None = None
     resume: bool = False
     counts_as_no_match: bool = False
+    confirm: LocalText | None = Field(None, description="asked back first when heard with low confidence")
 
     @model_validator(mode="after")
     def _one_way_on(self) -> Handler:
@@ -177,6 +204,9 @@ class Step(_Model):
         None, ge=0.2, le=3
     )  # seconds of silence that end an answer (voice default)
     hints: dict[Lang, list[str]] = {}
+    confirm_below: float | None = Field(
+        None, ge=0, le=1, description="confidence under which answers with `confirm:` are asked back"
+    )
 
     @property
     def waits(self) -> bool:
@@ -193,6 +223,7 @@ class Defaults(_Model):
     silence_timeout: float = Field(5.0, gt=0, le=60)
     no_match: Retry = Retry()
     silence: Retry = Retry()
+    confirm_below: float = Field(CONFIRM_BELOW, ge=0, le=1)
 
 
 class FaqEntry(_Model):
@@ -275,9 +306,14 @@ class Script(_Model):
     def slot_types(self) -> dict[str, ValueType]:
         """Every named value a text may use: variables, captured slots and `identity`."""
         types = {"identity": ValueType.TEXT, **{name: v.type for name, v in self.variables.items()}}
+        actions = [a for h in self.handlers.values() for a in h.do]
         for step in self.steps.values():
             if step.capture:
                 types[step.capture.slot] = step.capture.type
+            actions += [*step.do, *(a for answer in step.answers for a in answer.do)]
+        for action in actions:
+            if action.type is ActionType.SET:
+                types.setdefault(action.value, _constant_type(action.to))
         return types
 
     def step_intent(self, step: str, index: int) -> str:
@@ -286,3 +322,9 @@ class Script(_Model):
 
     def faq_intent(self, entry: FaqEntry) -> str:
         return f"{self.id}__faq__{entry.id}"
+
+
+def _constant_type(value: str | int | float | bool) -> ValueType:
+    if isinstance(value, bool):
+        return ValueType.YES_NO
+    return ValueType.NUMBER if isinstance(value, int | float) else ValueType.TEXT

@@ -1,30 +1,37 @@
-"""Speak values the way a person would, per language: dates, times, money, numbers in prompt texts."""
+"""Speak values the way a person would, per language: a script's `{placeholders}` filled with words in the case
+the sentence needs, then every digit left in the prompt written out (`voice.spoken`), so no TTS voice ever reads
+"до 15 декабря" as "до пятнадцать декабря".
+
+A placeholder's case comes from its marker (`{amount:gen}`, `{due_date:род}`), else from the preposition before it
+("до {due_date}" → "до пятнадцатого декабря"); a number placeholder followed by a noun counts it
+("{payments} платёж" → "три платежа").
+"""
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, time
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from babel import Locale
-from babel.dates import format_date, format_time
-
 from bot.dialog.model import PLACEHOLDER, ValueType
+from voice.spoken import (
+    Case,
+    RenderError,
+    normalise_text,
+    parse_case,
+    say_date,
+    say_datetime,
+    say_digits,
+    say_money,
+    say_number,
+    say_time,
+)
+from voice.spoken.grammar import date_case, number_case, preposition_case
+from voice.spoken.values import say_count
 
-CURRENCY_WORDS: dict[str, dict[str, dict[str, str]]] = {
-    "ru": {
-        "RUB": {"one": "рубль", "few": "рубля", "many": "рублей", "other": "рубля"},
-        "USD": {"one": "доллар", "few": "доллара", "many": "долларов", "other": "доллара"},
-        "EUR": {"one": "евро", "few": "евро", "many": "евро", "other": "евро"},
-        "KZT": {"one": "тенге", "few": "тенге", "many": "тенге", "other": "тенге"},
-    },
-    "en": {
-        "RUB": {"one": "ruble", "other": "rubles"},
-        "USD": {"one": "dollar", "other": "dollars"},
-        "EUR": {"one": "euro", "other": "euros"},
-        "KZT": {"one": "tenge", "other": "tenge"},
-    },
-}
+_PLACEHOLDER_AND_NOUN = re.compile(PLACEHOLDER.pattern + r"(?P<noun>\s+[а-яё]+)?", re.IGNORECASE)
+COUNTABLE = {ValueType.NUMBER, ValueType.RATING}
 
 
 def coerce(value: Any, kind: ValueType) -> Any:
@@ -62,57 +69,75 @@ def to_number(value: Any) -> int | float:
     return int(number) if number == number.to_integral_value() else float(number)
 
 
-def speak(value: Any, kind: ValueType, lang: str, currency: str = "RUB") -> str:
-    """One value as words a TTS voice reads correctly in `lang`."""
+def case_marker(marker: str | None) -> Case | None:
+    """The case a placeholder's marker names (`gen`, `род`, …); None without a marker; ValueError when unknown."""
+    return None if marker is None else parse_case(marker)
+
+
+def speak(value: Any, kind: ValueType, lang: str, currency: str = "RUB", case: Case | None = None) -> str:
+    """One value as words a TTS voice reads correctly in `lang`; Russian in `case` (a date's default: nominative).
+    Raises RenderError (a ValueError) for a value that cannot be said."""
+    try:
+        return _speak(value, kind, lang, currency, case or Case.NOM)
+    except RenderError:
+        raise
+    except (ValueError, TypeError) as exc:
+        raise RenderError(f"cannot say {value!r} as {kind}: {exc}") from None
+
+
+def render(text: str, values: dict[str, Any], types: dict[str, ValueType], lang: str, currency: str) -> str:
+    """Fill `{name}`/`{name:case}` placeholders and write out the digits left; a value not known yet renders as
+    nothing (the checker flags undefined ones). Raises RenderError naming the placeholder it could not say."""
+    out: list[str] = []
+    position = 0
+    for match in _PLACEHOLDER_AND_NOUN.finditer(text):
+        out.append(text[position : match.start()])
+        position = match.end()
+        name, noun = match.group(1), (match["noun"] or "")
+        value = values.get(name)
+        if value is None:
+            out.append(noun)
+            continue
+        kind = types.get(name, ValueType.TEXT)
+        try:
+            out.append(_fill(value, kind, match.group(2), "".join(out), noun, lang, currency))
+        except ValueError as exc:
+            raise RenderError(f"cannot say {{{name}}} = {value!r} ({kind}): {exc}") from None
+    out.append(text[position:])
+    return normalise_text("".join(out), lang)
+
+
+def _fill(
+    value: Any, kind: ValueType, marker: str | None, before: str, noun: str, lang: str, currency: str
+) -> str:
+    """One placeholder's words (and the noun after it: a number placeholder counts it)."""
+    case = case_marker(marker)
+    if case is None and lang == "ru":
+        if kind in (ValueType.DATE, ValueType.DATETIME):
+            case = date_case(before)
+        elif kind in (ValueType.TIME, ValueType.MONEY, *COUNTABLE):
+            number = int(value) if kind in COUNTABLE and float(value).is_integer() else 0
+            case = number_case(number, preposition_case(before))
+    if kind in COUNTABLE and noun and lang == "ru" and float(value).is_integer():
+        return say_count(int(value), noun.strip(), lang, case or Case.NOM)
+    return speak(value, kind, lang, currency, case) + noun
+
+
+def _speak(value: Any, kind: ValueType, lang: str, currency: str, case: Case) -> str:
     match kind:
         case ValueType.DATE:
-            return _date(date.fromisoformat(value), lang)
+            return say_date(date.fromisoformat(value), lang, case)
         case ValueType.TIME:
-            return _time(time.fromisoformat(value), lang)
+            return say_time(time.fromisoformat(value), lang, case)
         case ValueType.DATETIME:
-            moment = datetime.fromisoformat(value)
-            joiner = " в " if lang == "ru" else " at "
-            return _date(moment.date(), lang) + joiner + _time(moment.time(), lang)
+            return say_datetime(datetime.fromisoformat(value), lang, case)
         case ValueType.MONEY:
-            return _money(to_number(value), currency, lang)
-        case ValueType.NUMBER:
-            return str(value).replace(".", ",") if lang == "ru" else str(value)
+            return say_money(value, currency, lang, case)
+        case ValueType.NUMBER | ValueType.RATING:
+            return say_number(value, lang, case)
         case ValueType.DIGITS:
-            return " ".join(str(value))  # an order number is read digit by digit
+            return say_digits(value, lang)  # an order number is read digit by digit
         case ValueType.YES_NO:
             return {("ru", True): "да", ("ru", False): "нет", ("en", True): "yes"}.get((lang, value), "no")
         case _:
             return str(value)
-
-
-def render(text: str, values: dict[str, Any], types: dict[str, ValueType], lang: str, currency: str) -> str:
-    """Fill `{name}` placeholders; a value not known yet renders as nothing (the checker flags undefined ones)."""
-
-    def fill(match) -> str:
-        name = match.group(1)
-        if values.get(name) is None:
-            return ""
-        return speak(values[name], types.get(name, ValueType.TEXT), lang, currency)
-
-    return PLACEHOLDER.sub(fill, text)
-
-
-def _date(day: date, lang: str) -> str:
-    return format_date(day, "d MMMM" if lang == "ru" else "MMMM d", locale=lang)
-
-
-def _time(moment: time, lang: str) -> str:
-    return format_time(moment, "H:mm" if lang == "ru" else "h:mm a", locale=lang)
-
-
-def _money(amount: int | float, currency: str, lang: str) -> str:
-    words = CURRENCY_WORDS.get(lang, {}).get(currency)
-    number = (
-        f"{amount:.2f}".replace(".", "," if lang == "ru" else ".")
-        if isinstance(amount, float)
-        else str(amount)
-    )
-    if words is None:
-        return f"{number} {currency}"
-    form = Locale.parse(lang).plural_form(amount) if isinstance(amount, int) else "other"
-    return f"{number} {words.get(form, words['other'])}"

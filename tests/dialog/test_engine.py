@@ -122,7 +122,7 @@ def test_reminder_opens_with_name_amount_and_date(catalogue: Catalogue) -> None:
     assert result.event is TurnEvent.STARTED
     assert call.step == "greet"
     assert call.spoken.startswith("Здравствуйте, Анна! Это автоматический помощник компании Ромашка.")
-    assert "15 марта нужно внести платёж 10500 рублей" in call.spoken
+    assert "пятнадцатого марта нужно внести платёж на сумму десять тысяч пятьсот рублей" in call.spoken
     assert result.listening is not None and result.listening.step == "greet"
 
 
@@ -130,7 +130,7 @@ def test_reminder_confirmed_by_affirm(catalogue: Catalogue) -> None:
     call = Call(catalogue, "reminder")
     call.start()
     call.says("да конечно", "affirm")
-    assert call.spoken == "Спасибо! Ждём платёж до 15 марта. Всего доброго!"
+    assert call.spoken == "Спасибо! Ждём платёж до пятнадцатого марта. Всего доброго!"
     assert ended_with(call, "confirmed")
     assert call.did("hangup") and call.last.listening is None
 
@@ -148,7 +148,7 @@ def test_reminder_deny_then_a_date_reschedules(catalogue: Catalogue) -> None:
     call.says("нет не смогу", "deny")
     assert call.step == "ask_date"
     assert call.says("пятнадцатого", "out_of_scope").event is TurnEvent.CAPTURED
-    assert call.spoken == "Записала, вы оплатите 15 марта. Спасибо, всего доброго!"
+    assert call.spoken == "Записала, вы оплатите пятнадцатого марта. Спасибо, всего доброго!"
     assert ended_with(call, "rescheduled", {"date": "2025-03-15"})
 
 
@@ -165,7 +165,9 @@ def test_reminder_silence_is_reprompted_twice_then_no_answer(catalogue: Catalogu
     call.start()
     for _ in range(2):
         assert call.is_silent().event is TurnEvent.SILENCE
-        assert call.spoken.startswith("Вы меня слышите? Вы сможете внести платёж 10500 рублей до 15 марта?")
+        assert call.spoken.startswith(
+            "Вы меня слышите? Вы сможете внести десять тысяч пятьсот рублей до пятнадцатого марта?"
+        )
         assert call.step == "greet"
     call.is_silent()
     assert call.step == "no_answer"
@@ -200,7 +202,7 @@ def test_who_is_calling_answers_and_resumes_the_step(catalogue: Catalogue) -> No
     result = call.says("а кто это звонит", "who_is_calling")
     assert result.event is TurnEvent.HANDLED
     assert result.say[0] == "Это автоматический помощник компании Ромашка."
-    assert result.say[1].startswith("Вы сможете внести платёж")
+    assert result.say[1].startswith("Вы сможете внести десять тысяч")
     assert call.step == "greet" and call.state.no_match == 0
     call.says("да", "affirm")
     assert ended_with(call, "confirmed")
@@ -232,7 +234,7 @@ def test_callback_later_with_the_time_in_the_same_phrase(catalogue: Catalogue) -
     assert call.step == "callback_set"
     assert ended_with(call, "callback", {"when": "2025-03-11T17:00"})
     assert call.did("schedule_callback") == [{"type": "schedule_callback", "when": "2025-03-11T17:00"}]
-    assert "11 марта в 17:00" in call.spoken
+    assert "перезвоним одиннадцатого марта в семнадцать часов" in call.spoken
 
 
 def test_busy_then_the_time_asked_separately(catalogue: Catalogue) -> None:
@@ -274,9 +276,9 @@ def test_caller_hang_up_is_abandoned(catalogue: Catalogue) -> None:
 def test_reminder_in_english(catalogue: Catalogue) -> None:
     call = Call(catalogue, "reminder", lang="en")
     call.start()
-    assert "a payment of 10500 rubles is due on March 15" in call.spoken
+    assert "a payment of ten thousand five hundred rubles is due on March fifteenth" in call.spoken
     call.says("yes sure", "affirm")
-    assert call.spoken == "Thank you! We expect the payment by March 15. Goodbye!"
+    assert call.spoken == "Thank you! We expect the payment by March fifteenth. Goodbye!"
     assert ended_with(call, "confirmed")
 
 
@@ -429,12 +431,15 @@ def test_debt_is_not_mentioned_before_the_identity_is_confirmed(catalogue: Catal
     call.start()
     assert call.spoken == (
         "Здравствуйте! Это автоматический помощник компании Ромашка. Скажите, пожалуйста, это Иван Петров? "
-        "Если да, нажмите 1, если нет — 2."
+        "Если да, нажмите один, если нет — два."
     )
     call.says("а кто это", "who_is_calling")
-    assert "25000" not in call.spoken and "рубл" not in call.spoken
+    assert "двадцать пять" not in call.spoken and "рубл" not in call.spoken
     call.says("да", "affirm")
-    assert "Звоню по поводу платежа 25000 рублей, срок оплаты которого был 1 марта." in call.spoken
+    assert (
+        "Звоню по поводу платежа двадцати пяти тысяч рублей, срок оплаты которого был первого марта."
+        in call.spoken
+    )
 
 
 @pytest.mark.parametrize("turn", [("нет", "deny"), ("вы ошиблись номером", "wrong_person")])
@@ -453,10 +458,12 @@ def test_debt_promise_to_pay_with_date_and_amount(catalogue: Catalogue) -> None:
     call.says("двадцатого", None)
     assert call.step == "ask_promise_amount"
     assert call.spoken.startswith(
-        "Записала, 20 марта. Какую сумму вы внесёте? Полная сумма долга — 25000 рублей."
+        "Записала, двадцатое марта. Какую сумму вы внесёте? Полная сумма долга — двадцать пять тысяч рублей."
     )
     call.says("десять тысяч пятьсот", None)
-    assert call.spoken == "Спасибо! Записала — 10500 рублей до 20 марта. Всего доброго!"
+    assert (
+        call.spoken == "Спасибо! Записала — десять тысяч пятьсот рублей до двадцатого марта. Всего доброго!"
+    )
     assert ended_with(call, "promise_to_pay", {"date": "2025-03-20", "amount": 10500})
 
 
@@ -542,7 +549,7 @@ def test_debt_cant_pay_then_callback(catalogue: Catalogue) -> None:
 
 def test_debt_in_english(catalogue: Catalogue) -> None:
     call = debt_confirmed(catalogue, lang="en")
-    assert "the payment of 25000 rubles that was due on March 1" in call.spoken
+    assert "the payment of twenty-five thousand rubles that was due on March first" in call.spoken
     call.says("yes", "affirm")
     call.says("on the twentieth", None)
     call.says("five thousand rubles", None)
@@ -563,8 +570,9 @@ def appointment_at_slots(catalogue: Catalogue, lang: str = "ru") -> Call:
 def test_appointment_offers_three_slots(catalogue: Catalogue) -> None:
     call = appointment_at_slots(catalogue)
     assert call.spoken == (
-        "Есть три свободных времени. Первое — 12 марта в 10:30. Второе — 13 марта в 15:00. "
-        "Третье — 14 марта в 9:00. Какое вам удобно? Можно нажать 1, 2 или 3."
+        "Есть три свободных времени. Первое — двенадцатое марта в десять тридцать. "
+        "Второе — тринадцатое марта в пятнадцать часов. Третье — четырнадцатое марта в девять часов. "
+        "Какое вам удобно? Можно нажать один, два или три."
     )
     assert "второе" in call.last.listening.hints
 
@@ -623,7 +631,8 @@ def test_appointment_declined(catalogue: Catalogue) -> None:
 def test_appointment_in_english(catalogue: Catalogue) -> None:
     call = appointment_at_slots(catalogue, lang="en")
     assert (
-        "First, March 12 at 10:30 AM. Second, March 13 at 3:00 PM. Third, March 14 at 9:00 AM." in call.spoken
+        "First, March twelfth at ten thirty AM. Second, March thirteenth at three PM. Third, March fourteenth at nine AM."
+        in call.spoken
     )
     call.says("the first one", "appointment__offer_slots__0")
     call.says("yes", "affirm")
@@ -753,18 +762,18 @@ def test_inbound_in_english(catalogue: Catalogue) -> None:
 @pytest.mark.parametrize(
     ("value", "kind", "lang", "spoken"),
     [
-        (1, ValueType.MONEY, "ru", "1 рубль"),
-        (3, ValueType.MONEY, "ru", "3 рубля"),
-        (25000, ValueType.MONEY, "ru", "25000 рублей"),
-        (21, ValueType.MONEY, "ru", "21 рубль"),
-        (1500.5, ValueType.MONEY, "ru", "1500,50 рубля"),
-        (1, ValueType.MONEY, "en", "1 ruble"),
-        (25000, ValueType.MONEY, "en", "25000 rubles"),
-        ("2025-03-01", ValueType.DATE, "ru", "1 марта"),
-        ("2025-12-31", ValueType.DATE, "en", "December 31"),
-        ("2025-03-12T10:30", ValueType.DATETIME, "ru", "12 марта в 10:30"),
-        ("2025-03-13T15:00", ValueType.DATETIME, "en", "March 13 at 3:00 PM"),
-        ("09:05", ValueType.TIME, "ru", "9:05"),
+        (1, ValueType.MONEY, "ru", "один рубль"),
+        (3, ValueType.MONEY, "ru", "три рубля"),
+        (25000, ValueType.MONEY, "ru", "двадцать пять тысяч рублей"),
+        (21, ValueType.MONEY, "ru", "двадцать один рубль"),
+        (1500.5, ValueType.MONEY, "ru", "тысяча пятьсот рублей пятьдесят копеек"),
+        (1, ValueType.MONEY, "en", "one ruble"),
+        (25000, ValueType.MONEY, "en", "twenty-five thousand rubles"),
+        ("2025-03-01", ValueType.DATE, "ru", "первое марта"),
+        ("2025-12-31", ValueType.DATE, "en", "December thirty-first"),
+        ("2025-03-12T10:30", ValueType.DATETIME, "ru", "двенадцатое марта в десять тридцать"),
+        ("2025-03-13T15:00", ValueType.DATETIME, "en", "March thirteenth at three PM"),
+        ("09:05", ValueType.TIME, "ru", "девять ноль пять"),
         (True, ValueType.YES_NO, "ru", "да"),
         (False, ValueType.YES_NO, "en", "no"),
     ],
@@ -774,8 +783,8 @@ def test_values_are_spoken_per_language(value: Any, kind: ValueType, lang: str, 
 
 
 def test_money_in_another_currency() -> None:
-    assert speak(5, ValueType.MONEY, "ru", "USD") == "5 долларов"
-    assert speak(2, ValueType.MONEY, "en", "EUR") == "2 euros"
+    assert speak(5, ValueType.MONEY, "ru", "USD") == "пять долларов"
+    assert speak(2, ValueType.MONEY, "en", "EUR") == "two euros"
 
 
 def test_variables_given_as_text_are_typed(catalogue: Catalogue) -> None:

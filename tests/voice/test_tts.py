@@ -56,7 +56,7 @@ def test_line_audio_is_resampled_and_scaled():
 
 
 async def test_piper_reply_is_8khz_audio_in_clause_order_with_headroom(joe):
-    tts = SpeechSynthesisService(joe, volume=0.7)
+    tts = SpeechSynthesisService(joe, language="en", volume=0.7)
     down, up = await run_test(
         tts,
         frames_to_send=[TTSSpeakFrame(text="Hello there, this is a test. Goodbye!")],
@@ -73,18 +73,20 @@ async def test_piper_reply_is_8khz_audio_in_clause_order_with_headroom(joe):
 
 
 async def test_the_first_clause_is_synthesised_alone_and_prompts_are_cached_for_every_call(joe):
-    tts = SpeechSynthesisService(joe)
+    tts = SpeechSynthesisService(joe, language="en")
     first = await tts.clause_audio("Hello,")
     whole = await tts.clause_audio("Hello, this is a much longer sentence that takes a while to say.")
     assert len(first) < len(whole) / 3
     assert await tts.clause_audio("Hello,") is first
-    assert await SpeechSynthesisService(joe).clause_audio("Hello,") is first  # another call's service
-    louder = await SpeechSynthesisService(joe, volume=0.9).clause_audio("Hello,")
+    assert (
+        await SpeechSynthesisService(joe, language="en").clause_audio("Hello,") is first
+    )  # another call's service
+    louder = await SpeechSynthesisService(joe, language="en", volume=0.9).clause_audio("Hello,")
     assert louder is not first  # another volume is other audio
 
 
 async def test_an_interruption_stops_the_reply(joe):
-    tts = SpeechSynthesisService(joe)
+    tts = SpeechSynthesisService(joe, language="en")
     text = "One, two, three, four, five, six, seven, eight, nine, ten, eleven, twelve."
     down, _ = await run_test(
         tts,
@@ -92,7 +94,9 @@ async def test_an_interruption_stops_the_reply(joe):
         expected_down_frames=None,
     )
     full, _ = await run_test(
-        SpeechSynthesisService(joe), frames_to_send=[TTSSpeakFrame(text=text)], expected_down_frames=None
+        SpeechSynthesisService(joe, language="en"),
+        frames_to_send=[TTSSpeakFrame(text=text)],
+        expected_down_frames=None,
     )
     cut = sum(len(f.audio) for f in down if isinstance(f, TTSAudioRawFrame))
     assert cut < sum(len(f.audio) for f in full if isinstance(f, TTSAudioRawFrame)) / 2
@@ -110,8 +114,43 @@ def test_voices_come_from_local_files_only(tmp_path):
 async def test_russian_fallback_is_espeak_and_understood_by_the_recogniser():
     synthesizer = synthesizer_for(VoiceSettings(), "ru")
     assert isinstance(synthesizer, EspeakSynthesizer)
-    tts = SpeechSynthesisService(synthesizer)
+    tts = SpeechSynthesisService(synthesizer, language="ru")
     audio = await tts.clause_audio("восемь девять")
     recognizer = vosk.KaldiRecognizer(vosk.Model(str(TINY)), 8000)
     recognizer.AcceptWaveform(audio)
     assert json.loads(recognizer.FinalResult())["text"] == "восемь девять"
+
+
+class _TextRecorder:
+    """A synthesizer that keeps the texts it was given and returns a short tone for each."""
+
+    sample_rate = 8000
+
+    def __init__(self) -> None:
+        self.texts: list[str] = []
+
+    def synthesize(self, text: str) -> bytes:
+        self.texts.append(text)
+        return (np.ones(800) * 1000).astype(np.int16).tobytes()
+
+
+@pytest.mark.parametrize(
+    ("language", "text", "heard"),
+    [
+        (
+            "ru",
+            "Все линии заняты, перезвоните через 5 минут.",
+            ["Все линии заняты,", "перезвоните через пять минут."],
+        ),
+        ("ru", "Мы работаем с 9:00 до 18:00.", ["Мы работаем с девяти часов до восемнадцати часов."]),
+        ("en", "Please call again in 5 minutes.", ["Please call again in five minutes."]),
+    ],
+)
+async def test_digits_are_spoken_as_words_whatever_text_reaches_the_voice(language, text, heard):
+    recorder = _TextRecorder()
+    await run_test(
+        SpeechSynthesisService(recorder, language=language),
+        frames_to_send=[TTSSpeakFrame(text=text)],
+        expected_down_frames=None,
+    )
+    assert recorder.texts == heard

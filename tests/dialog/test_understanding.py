@@ -1,0 +1,373 @@
+"""Understanding natural answers: values inside yes/no answers, negation, self-corrections, offered choices by
+what the caller says, asking back before costly decisions, `set` and slot-to-slot conditions.
+
+The engine is fed turns as Rasa would classify them (intent, confidence) with a fixed clock: Monday 10 March
+2025, noon. The same behaviour through the real Rasa server is in tests/rasa/test_understanding_on_rasa.py.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.dialog.catalogue import Catalogue, load_catalogue
+from bot.dialog.engine import DialogEngine, InputKind, TurnEvent, TurnInput, TurnResult, new_state
+from bot.dialog.understanding import corrected, has_negation
+from bot.values.choices import choose
+
+ROOT = Path(__file__).resolve().parents[2]
+NOW = datetime(2025, 3, 10, 12, 0)  # a Monday
+VARIABLES: dict[str, dict[str, str]] = {
+    "reminder": {"name": "Анна", "company": "Ромашка", "amount": "10500", "due_date": "2025-03-15"},
+    "debt": {"name": "Иван", "company": "Ромашка", "amount": "25000", "due_date": "2025-03-01"},
+    "appointment": {
+        "name": "Анна",
+        "clinic": "Здоровье",
+        "slot1": "2025-03-12T10:30",  # Wednesday morning
+        "slot2": "2025-03-13T15:00",  # Thursday afternoon
+        "slot3": "2025-03-14T09:00",  # Friday morning
+    },
+}
+
+
+@pytest.fixture(scope="module")
+def catalogue() -> Catalogue:
+    loaded = load_catalogue(ROOT / "dialogs", ROOT / "training_data")
+    assert loaded.errors == []
+    return loaded
+
+
+class Call:
+    def __init__(self, catalogue: Catalogue, script: str, lang: str = "ru"):
+        self.script = catalogue.get(script)
+        self.engine = DialogEngine(self.script)
+        self.state = new_state(self.script, lang, VARIABLES[script])
+        self.last: TurnResult = self.engine.handle(self.state, TurnInput(kind=InputKind.START), NOW)
+        self.state = self.last.state
+
+    def says(self, text: str, intent: str | None, confidence: float = 0.95) -> TurnResult:
+        turn = TurnInput(
+            kind=InputKind.TEXT, text=text, intent=intent, confidence=confidence if intent else 0
+        )
+        return self._turn(turn)
+
+    def presses(self, digits: str) -> TurnResult:
+        return self._turn(TurnInput(kind=InputKind.DTMF, digits=digits))
+
+    def _turn(self, turn: TurnInput) -> TurnResult:
+        self.last = self.engine.handle(self.state, turn, NOW)
+        self.state = self.last.state
+        return self.last
+
+    @property
+    def step(self) -> str | None:
+        return self.state.step
+
+    @property
+    def outcome(self) -> tuple[str | None, dict[str, Any]]:
+        return self.state.outcome, self.state.outcome_data
+
+
+def at_debt_question(catalogue: Catalogue) -> Call:
+    call = Call(catalogue, "debt")
+    call.says("да это я", "affirm")
+    assert call.step == "state_debt"
+    return call
+
+
+# -- values said inside yes/no answers ------------------------------------------------------------------------
+
+
+def test_a_promise_heard_as_cant_pay_without_a_negation_is_a_yes_with_its_date(catalogue: Catalogue) -> None:
+    call = at_debt_question(catalogue)
+    result = call.says("смогу оплатить к двадцатому", "cant_pay", 0.88)
+    assert result.event is TurnEvent.CONFIRMING  # a guess against the classifier is asked back
+    assert result.say == ["Правильно поняла, вы сможете оплатить в ближайшие две недели?"]
+    call.says("да", "affirm")
+    assert call.step == "ask_promise_amount"  # the date was taken from the first answer, not asked again
+    assert call.state.values["promise_date"] == "2025-03-20"
+
+
+def test_a_real_negation_keeps_cant_pay(catalogue: Catalogue) -> None:
+    call = at_debt_question(catalogue)
+    call.says("не смогу к двадцатому", "cant_pay", 0.9)
+    assert call.step == "cant_pay"
+
+
+def test_yes_with_a_date_fills_the_date_and_skips_its_question(catalogue: Catalogue) -> None:
+    call = at_debt_question(catalogue)
+    result = call.says("да внесу двадцатого", "affirm", 0.95)
+    assert call.step == "ask_promise_amount"
+    assert call.state.values["promise_date"] == "2025-03-20"
+    assert not any("Какого числа" in line for line in result.say)
+
+
+def test_a_bare_date_at_a_yes_no_question_is_the_yes_that_takes_it(catalogue: Catalogue) -> None:
+    call = at_debt_question(catalogue)
+    assert call.says("ну двадцатого наверное", None).event is TurnEvent.CONFIRMING
+    call.presses("1")
+    assert call.step == "ask_promise_amount"
+
+
+def test_reminder_yes_but_later_date_is_a_reschedule(catalogue: Catalogue) -> None:
+    call = Call(catalogue, "reminder")
+    call.says("да но только двадцатого", "affirm")
+    assert call.outcome == ("rescheduled", {"date": "2025-03-20"})
+
+
+def test_reminder_yes_with_a_date_by_the_due_date_is_confirmed(catalogue: Catalogue) -> None:
+    call = Call(catalogue, "reminder")
+    call.says("да оплачу четырнадцатого", "affirm")
+    assert call.outcome == ("confirmed", {})
+
+
+def test_a_past_date_does_not_turn_a_statement_into_a_promise(catalogue: Catalogue) -> None:
+    call = Call(catalogue, "reminder")
+    call.says("я оплатила вчера", "already_paid")
+    assert call.outcome == ("already_paid", {})
+
+
+# -- asking back ----------------------------------------------------------------------------------------------
+
+
+def test_an_unsure_dispute_is_asked_back_and_a_no_reasks_the_question(catalogue: Catalogue) -> None:
+    call = at_debt_question(catalogue)
+    assert call.says("а что за сумма такая", "dispute", 0.62).event is TurnEvent.CONFIRMING
+    result = call.says("нет", "deny")
+    assert result.event is TurnEvent.NO_MATCH
+    assert call.step == "state_debt" and call.state.pending is None
+
+
+def test_a_sure_dispute_is_not_asked_back(catalogue: Catalogue) -> None:
+    call = at_debt_question(catalogue)
+    call.says("это не мой долг", "dispute", 0.97)
+    assert call.outcome[0] == "dispute"
+
+
+def test_an_unsure_do_not_call_is_asked_back_then_recorded(catalogue: Catalogue) -> None:
+    call = Call(catalogue, "reminder")
+    result = call.says("не звоните", "dont_call", 0.7)
+    assert result.say == ["Правильно поняла, вы не хотите, чтобы мы вам звонили?"]
+    call.says("да", "affirm")
+    assert call.outcome == ("do_not_call", {})
+
+
+def test_something_else_said_at_the_ask_back_is_heard_afresh(catalogue: Catalogue) -> None:
+    call = at_debt_question(catalogue)
+    call.says("а что за сумма такая", "dispute", 0.62)
+    call.says("я уже оплатил", "already_paid", 0.97)
+    assert call.outcome == ("already_paid", {})
+
+
+# -- offered choices ------------------------------------------------------------------------------------------
+
+
+def at_offered_slots(catalogue: Catalogue, lang: str = "ru") -> Call:
+    call = Call(catalogue, "appointment", lang)
+    call.says("да", "affirm")
+    assert call.step == "offer_slots"
+    return call
+
+
+@pytest.mark.parametrize(
+    ("said", "intent", "chosen"),
+    [
+        ("давайте второе", None, "2025-03-13T15:00"),
+        ("в четверг", None, "2025-03-13T15:00"),
+        ("в три часа", None, "2025-03-13T15:00"),
+        ("который пораньше", None, "2025-03-12T10:30"),
+        ("в пятницу утром", None, "2025-03-14T09:00"),
+        ("ну давайте четырнадцатого", "affirm", "2025-03-14T09:00"),
+        ("нет давайте последнее", "deny", "2025-03-14T09:00"),
+        ("после обеда", None, "2025-03-13T15:00"),
+    ],
+)
+def test_an_offered_time_is_chosen_by_what_the_caller_says(
+    catalogue: Catalogue, said: str, intent: str | None, chosen: str
+) -> None:
+    call = at_offered_slots(catalogue)
+    call.says(said, intent)
+    assert call.step == "confirm_visit"
+    call.says("да", "affirm")
+    assert call.outcome == ("booked", {"slot": chosen})
+
+
+def test_an_offered_time_by_key_and_none_fits(catalogue: Catalogue) -> None:
+    call = at_offered_slots(catalogue)
+    call.presses("3")
+    assert call.state.values["visit"] == "2025-03-14T09:00"
+    call.says("нет", "deny")
+    assert call.step == "offer_slots"
+    call.presses("0")
+    assert call.step == "none_fits"
+
+
+def test_an_answer_that_fits_two_offers_is_not_a_choice(catalogue: Catalogue) -> None:
+    call = at_offered_slots(catalogue)
+    result = call.says("утром", None)  # Wednesday 10:30 and Friday 9:00 are both mornings
+    assert result.event is TurnEvent.NO_MATCH
+
+
+def test_a_time_said_with_the_yes_books_it_at_once(catalogue: Catalogue) -> None:
+    call = Call(catalogue, "appointment", "en")
+    call.says("yes on thursday please", "affirm")
+    assert call.step == "confirm_visit"
+    assert call.state.values["visit"] == "2025-03-13T15:00"
+
+
+OFFERED = [datetime(2025, 3, 12, 10, 30), datetime(2025, 3, 13, 15, 0), datetime(2025, 3, 14, 9, 0)]
+
+
+@pytest.mark.parametrize(
+    ("lang", "said", "index"),
+    [
+        ("ru", "первое", 0),
+        ("ru", "вариант номер три", 2),
+        ("ru", "в среду", 0),
+        ("ru", "тринадцатого", 1),
+        ("ru", "в десять тридцать", 0),
+        ("ru", "попозже", 2),
+        ("ru", "утром но попозже", 2),
+        ("ru", "в субботу", None),
+        ("ru", "не знаю", None),
+        ("en", "the second one", 1),
+        ("en", "the last one", 2),
+        ("en", "wednesday", 0),
+        ("en", "at three", 1),
+        ("en", "the earliest", 0),
+        ("en", "in the afternoon", 1),
+        ("en", "whatever", None),
+    ],
+)
+def test_choose_among_offered_moments(lang: str, said: str, index: int | None) -> None:
+    assert choose(said, lang, OFFERED, date(2025, 3, 10)) == index
+
+
+def test_choose_among_dates_and_times() -> None:
+    days = [date(2025, 3, 11), date(2025, 3, 18)]
+    assert choose("во вторник на следующей неделе", "ru", days, date(2025, 3, 10)) is None  # both Tuesdays
+    assert choose("восемнадцатого", "ru", days, date(2025, 3, 10)) == 1
+    hours = [time(9, 0), time(14, 0)]
+    assert choose("в два", "ru", hours, date(2025, 3, 10)) == 1
+    assert choose("с утра", "ru", hours, date(2025, 3, 10)) == 0
+
+
+# -- corrections and negation ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("lang", "said", "meant"),
+    [
+        ("ru", "нет то есть да", "да"),
+        ("ru", "пятнадцатого ой нет двадцатого", "двадцатого"),
+        ("ru", "да вернее нет не смогу", "нет не смогу"),
+        ("ru", "да конечно", "да конечно"),
+        ("ru", "то есть", "то есть"),
+        ("en", "no i mean yes", "yes"),
+        ("en", "friday no wait monday", "monday"),
+        ("en", "yes", "yes"),
+    ],
+)
+def test_self_corrections(lang: str, said: str, meant: str) -> None:
+    assert corrected(said, lang) == meant
+
+
+@pytest.mark.parametrize(
+    ("lang", "said", "negated"),
+    [
+        ("ru", "не смогу", True),
+        ("ru", "денег нет", True),
+        ("ru", "смогу через неделю", False),
+        ("ru", "оплачу в понедельник", False),
+        ("en", "i can't pay", True),
+        ("en", "i dont think so", True),
+        ("en", "i will pay the payment", False),
+    ],
+)
+def test_negation(lang: str, said: str, negated: bool) -> None:
+    assert has_negation(said, lang) is negated
+
+
+# -- script format --------------------------------------------------------------------------------------------
+
+
+def test_set_action_and_slot_to_slot_conditions(tmp_path: Path) -> None:
+    script = tmp_path / "pick.yml"
+    script.write_text(
+        """id: pick
+title: {ru: Выбор, en: Pick}
+languages: [ru]
+variables: {due: date}
+identity: {ru: Это тест.}
+start: ask
+steps:
+  ask:
+    say: {ru: Когда?}
+    capture: {slot: when, type: date}
+    branch:
+      - {if: "when <= {due}", goto: early}
+      - goto: late
+  early:
+    do:
+      - {set: kind, to: early}
+      - {set: vip, to: true}
+      - {set: outcome_data_count, to: 3}
+    goto: done
+  late:
+    do: [{set: kind, to: late}]
+    goto: done
+  done:
+    say: {ru: "Записала."}
+    do:
+      - set_outcome: completed
+        data: {kind: kind}
+      - hangup
+""",
+        encoding="utf-8",
+    )
+    loaded = load_catalogue(tmp_path, ROOT / "training_data")
+    assert loaded.errors == []
+    script_model = loaded.get("pick")
+    assert script_model.slot_types()["vip"] == "yes_no"
+    for said, kind in (("двенадцатого", "early"), ("двадцатого", "late")):
+        engine = DialogEngine(script_model)
+        state = new_state(script_model, "ru", {"due": "2025-03-15"})
+        state = engine.handle(state, TurnInput(kind=InputKind.START), NOW).state
+        turn = TurnInput(kind=InputKind.TEXT, text=said, intent=None)
+        assert engine.handle(state, turn, NOW).state.outcome_data == {"kind": kind}
+
+
+@pytest.mark.parametrize(
+    ("fragment", "message"),
+    [
+        ("capture: {slot: pick, type: datetime, options: [slot1, nope]}", "option 'nope' is not a variable"),
+        ("capture: {slot: pick, type: date, options: [slot1, slot2]}", "option 'slot1' is a datetime"),
+        ("capture: {slot: pick, type: datetime, options: [slot1]}", "name at least two"),
+        ("capture: {slot: pick, type: date}\n    branch: [{if: 'pick < {later}', goto: ask}, {goto: ask}]",
+         "undefined slot or variable '{later}'"),
+        ("do: [{set: pick}]", "set needs a slot name and a constant"),
+        ("do: [{hangup: null, to: 3}]", "'to' belongs to a set action"),
+    ],
+)  # fmt: skip
+def test_script_errors_name_file_and_line(tmp_path: Path, fragment: str, message: str) -> None:
+    (tmp_path / "bad.yml").write_text(
+        f"""id: bad
+title: {{ru: Плохой}}
+languages: [ru]
+variables: {{slot1: datetime, slot2: datetime}}
+identity: {{ru: Это тест.}}
+start: ask
+steps:
+  ask:
+    say: {{ru: Когда?}}
+    {fragment}
+    goto: ask
+""",
+        encoding="utf-8",
+    )
+    errors = [str(e) for e in load_catalogue(tmp_path, ROOT / "training_data").errors]
+    assert any(message in e and re.search(r"bad\.yml:1[01]: ", e) for e in errors), errors

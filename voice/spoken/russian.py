@@ -1,0 +1,120 @@
+"""Russian number words in a case and gender (num2words) and nouns that agree with a number (pymorphy3).
+
+Only glue lives here: num2words 0.5.14 applies the gender of the last word to every group ("одну миллион") and
+reads inanimate accusatives as animate unless told; a round thousand or million is said without "одна/один".
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+import pymorphy3
+from num2words import num2words
+
+from voice.spoken.grammar import Case, Gender
+
+INDECLINABLE = {"евро", "тенге"}
+# Nouns pymorphy3's dictionary reads wrongly (as a surname), by number form: 1, 2–4, 5+.
+OWN_FORMS = {"тиын": ("тиын", "тиына", "тиынов")}
+
+
+@cache
+def _morph() -> pymorphy3.MorphAnalyzer:
+    return pymorphy3.MorphAnalyzer()
+
+
+def cardinal(number: int, case: Case = Case.NOM, gender: Gender = Gender.MASC) -> str:
+    """'двадцать одна тысяча', 'до двух тысяч': `gender` is that of the counted noun."""
+    if number < 0:
+        return "минус " + cardinal(-number, case, gender)
+    low = number % 1000
+    high = number - low
+    parts = []
+    if high:
+        parts.append(_n2w(high, case, Gender.MASC))
+    if low or not high:
+        parts.append(_n2w(low, case, gender))
+    words = " ".join(parts)
+    if 1000 <= number < 2000 or 1_000_000 <= number < 2_000_000:
+        words = words.split(" ", 1)[1]  # "тысяча двести", "миллион": nobody says "одна тысяча" aloud
+    return words
+
+
+def ordinal(number: int, case: Case = Case.NOM, gender: Gender = Gender.MASC) -> str:
+    """'пятнадцатое' (neuter: a day of the month), 'двадцать второму', 'две тысячи двадцать шестом'."""
+    return num2words(number, lang="ru", to="ordinal", case=case.num2words, gender=gender.value, animate=False)
+
+
+def decimal(text: str) -> str:
+    """'2,5' → 'две целых пять десятых' (nominative only: num2words has no cases for fractions)."""
+    return num2words(text.replace(",", "."), lang="ru")
+
+
+def _n2w(number: int, case: Case, gender: Gender) -> str:
+    return num2words(number, lang="ru", case=case.num2words, gender=gender.value, animate=False)
+
+
+def _noun(word: str) -> pymorphy3.analyzer.Parse | None:
+    parses = [p for p in _morph().parse(word) if p.tag.POS == "NOUN"]
+    return parses[0] if parses else None
+
+
+def is_noun(word: str) -> bool:
+    """Whether `word` reads as a noun (the noun counted by a number before it)."""
+    return _noun(word) is not None
+
+
+def noun_gender(word: str) -> Gender:
+    """The gender a number before `word` takes ('одна неделя', 'одно место'); masculine when unknown."""
+    parse = _noun(word)
+    gender = parse.tag.gender if parse else None
+    return {"femn": Gender.FEM, "neut": Gender.NEUT}.get(gender, Gender.MASC)
+
+
+def agree(word: str, number: int | None, case: Case) -> str:
+    """`word` (a noun in any form) as it goes with `number` in `case`: ('платёж', 3, nom) → 'платежа',
+    ('рубль', 21000, gen) → 'рублей'. None as the number: a fraction ('двух целых пяти десятых процента')."""
+    if word.lower() in INDECLINABLE:
+        return word
+    if word.lower() in OWN_FORMS:
+        return OWN_FORMS[word.lower()][_number_form(number or 2)]
+    parse = _noun(word)
+    if parse is None:
+        return word
+    if number is None:
+        form = parse.inflect({"sing", "gent"})
+        return form.word if form else word
+    last = number % 10
+    if last == 1 and number % 100 != 11:
+        grammemes = {"sing", case.grammeme}
+    elif case in (Case.NOM, Case.ACC):
+        grammemes = {"sing", "gent"} if 2 <= last <= 4 and not 12 <= number % 100 <= 14 else {"plur", "gent"}
+    else:
+        grammemes = {"plur", case.grammeme}
+    form = parse.inflect(grammemes)
+    return form.word if form else word
+
+
+def written_case(word: str, number: int, preferred: Case | None) -> Case | None:
+    """The case a number before `word` must be in for `word`, as written, to agree with it: '2 недель' → gen,
+    '2 недели' → nom. `preferred` (from a preposition) wins when it fits too; None when no case fits."""
+    order = [preferred] if preferred else []
+    order += [c for c in (Case.NOM, Case.GEN, Case.DAT, Case.INS, Case.LOC, Case.ACC) if c not in order]
+    lowered = word.lower().replace("ё", "е")
+    for case in order:
+        if agree(word, number, case).lower().replace("ё", "е") == lowered:
+            return case
+    return None
+
+
+def noun_case_grammeme(word: str) -> str | None:
+    """The case grammeme of `word` as written ('году' → 'loc2'), from its likeliest noun reading."""
+    parse = _noun(word)
+    return parse.tag.case if parse else None
+
+
+def _number_form(number: int) -> int:
+    """0 for numbers ending in 1 ('один рубль'), 1 for 2–4 ('два рубля'), 2 for the rest ('пять рублей')."""
+    if number % 10 == 1 and number % 100 != 11:
+        return 0
+    return 1 if 2 <= number % 10 <= 4 and not 12 <= number % 100 <= 14 else 2
