@@ -6,7 +6,16 @@ import re
 from collections.abc import Collection, Iterator
 
 from bot.dialog.loader import ScriptError, Source, YamlPath
-from bot.dialog.model import CONDITION, PLACEHOLDER, SLOT_REFERENCE, Action, ActionType, Script, Step
+from bot.dialog.model import (
+    CONDITION,
+    PLACEHOLDER,
+    SLOT_REFERENCE,
+    Action,
+    ActionType,
+    Script,
+    Step,
+    ValueType,
+)
 from voice.spoken.grammar import CASE_CHOICES, parse_case
 
 _BRACES = re.compile(r"\{[^{}]*\}")
@@ -114,6 +123,9 @@ def _check_step(
             reference = SLOT_REFERENCE.match(right)
             if reference and reference.group(1) not in slots:
                 err(("branch", i), f"condition compares with undefined slot or variable '{right}'")
+    whole = step.capture.whole if step.capture else None
+    if whole is not None and slots.get(whole) not in (ValueType.MONEY, ValueType.NUMBER):
+        err(("capture", "whole"), f"whole needs a money or number variable or slot, not '{whole}'")
     if step.capture and step.capture.options:
         for i, option in enumerate(step.capture.options):
             if option not in slots:

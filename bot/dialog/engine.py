@@ -32,13 +32,15 @@ from bot.dialog.render import coerce, render, to_number
 from bot.dialog.understanding import has_negation
 from bot.outcomes import Intent, Outcome, Signal
 from bot.values.choices import choose
+from bot.values.shares import parse_share
 
 MAX_STEPS_PER_TURN = 25
 PREEMPTS_FREE_TEXT = {Intent.DONT_CALL, Intent.ASK_HUMAN}
 DTMF_YES_NO = {"1": True, "2": False}
 DTMF_NUMBERS = {ValueType.NUMBER, ValueType.MONEY, ValueType.RATING, ValueType.DIGITS}
-# Intents that say little about the answer: a value said with them ("ну двадцатого") is the answer.
-WEAK_INTENTS = {None, Signal.NLU_FALLBACK, Intent.OUT_OF_SCOPE, Intent.UNSURE, Intent.GREET, Intent.THANKS}
+# Intents that say little about the answer: a value said with them ("ну двадцатого") is the answer. Not
+# out_of_scope: "какая сегодня погода" names a day without answering.
+WEAK_INTENTS = {None, Signal.NLU_FALLBACK, Intent.UNSURE, Intent.GREET, Intent.THANKS}
 # Yes/no-like intents that a value said in the same breath overrides: "да, но только двадцатого" is a new date.
 VALUE_OVERRIDES = {Intent.AFFIRM, Intent.DENY, "cant_pay"}
 NEGATIVE_INTENTS = {Intent.DENY, "cant_pay"}
@@ -495,6 +497,13 @@ class _Turn:
     # -- values ---------------------------------------------------------------------------------------------
 
     def _parse_capture(self, capture: Capture, text: str) -> Any:
+        if capture.whole is not None:
+            said = self._parse(capture.type, text)
+            share = parse_share(text, self.state.lang)
+            whole = self.state.values.get(capture.whole)
+            if said is None and share is not None and whole is not None:
+                return to_number(Decimal(str(whole)) * share)
+            return said
         if not capture.options:
             return self._parse(capture.type, text)
         offered = [self.state.values.get(name) for name in capture.options]

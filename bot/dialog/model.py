@@ -128,7 +128,8 @@ class Capture(_Model):
 
     With `options` (names of variables or slots of the capture's type) the caller chooses one of the offered
     values: by its number ("второе", key 2), by what it is ("в четверг", "в три часа", "после обеда"), or by
-    order ("который пораньше", "the later one"); the slot gets the chosen value.
+    order ("который пораньше", "the later one"); the slot gets the chosen value. With `whole` (the variable
+    holding the full amount) "всю сумму" / "in full" and "половину" / "half" are amounts too.
     """
 
     slot: str = Field(pattern=SLOT_NAME)
@@ -138,6 +139,9 @@ class Capture(_Model):
     invalid: LocalText | None = None
     prefill: bool = Field(False, description="also try the answer that led to this step (a date said early)")
     options: list[str] = []
+    whole: str | None = Field(
+        None, description="money/number: the variable holding the full amount, for 'всю сумму' and 'половину'"
+    )
 
     @model_validator(mode="after")
     def _prefill_needs_parsing(self) -> Capture:
@@ -145,6 +149,8 @@ class Capture(_Model):
             raise ValueError(f"prefill works for parsed values, not for {self.type}")
         if len(self.options) == 1:
             raise ValueError("options offer a choice: name at least two")
+        if self.whole and self.type not in (ValueType.MONEY, ValueType.NUMBER):
+            raise ValueError(f"whole works for money and number captures, not for {self.type}")
         return self
 
 

@@ -18,6 +18,7 @@ from bot.dialog.catalogue import Catalogue, load_catalogue
 from bot.dialog.engine import DialogEngine, InputKind, TurnEvent, TurnInput, TurnResult, new_state
 from bot.dialog.understanding import corrected, has_negation
 from bot.values.choices import choose
+from bot.values.shares import parse_share
 
 ROOT = Path(__file__).resolve().parents[2]
 NOW = datetime(2025, 3, 10, 12, 0)  # a Monday
@@ -350,6 +351,8 @@ steps:
         ("capture: {slot: pick, type: date}\n    branch: [{if: 'pick < {later}', goto: ask}, {goto: ask}]",
          "undefined slot or variable '{later}'"),
         ("do: [{set: pick}]", "set needs a slot name and a constant"),
+        ("capture: {slot: pick, type: date, whole: slot1}", "whole works for money and number captures"),
+        ("capture: {slot: pick, type: money, whole: slot1}", "whole needs a money or number variable"),
         ("do: [{hangup: null, to: 3}]", "'to' belongs to a set action"),
     ],
 )  # fmt: skip
@@ -371,3 +374,28 @@ steps:
     )
     errors = [str(e) for e in load_catalogue(tmp_path, ROOT / "training_data").errors]
     assert any(message in e and re.search(r"bad\.yml:1[01]: ", e) for e in errors), errors
+
+
+# -- shares of a known amount ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("said", "amount"),
+    [("всю сумму", 25000), ("полностью", 25000), ("половину", 12500), ("десять тысяч", 10000)],
+)
+def test_the_amount_promised_may_be_a_share_of_the_debt(catalogue: Catalogue, said: str, amount: int) -> None:
+    call = at_debt_question(catalogue)
+    call.says("да внесу завтра", "affirm")
+    assert call.step == "ask_promise_amount"
+    call.says(said, None)
+    assert call.outcome == ("promise_to_pay", {"date": "2025-03-11", "amount": amount})
+
+
+@pytest.mark.parametrize(
+    ("lang", "said", "share"),
+    [("ru", "всю", 1), ("ru", "ну половину наверное", 0.5), ("ru", "тысячу", None), ("en", "in full", 1),
+     ("en", "half of it", 0.5), ("en", "five hundred", None)],
+)  # fmt: skip
+def test_parse_share(lang: str, said: str, share: float | None) -> None:
+    found = parse_share(said, lang)
+    assert (None if found is None else float(found)) == share

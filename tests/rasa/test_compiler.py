@@ -41,8 +41,8 @@ def test_project_has_every_intent_a_rule_each_and_step_local_examples(sources, t
     assert ruled == set(domain["intents"]) | {"nlu_fallback"}
     assert all(rule["steps"][1] == {"action": TURN_ACTION} for rule in rules)
     nlu = {item["intent"]: item["examples"] for item in load(project.path / "data" / "nlu.yml")["nlu"]}
-    assert "- давайте второе" in nlu["appointment__offer_slots__1"]
-    assert "- lets do the second" in nlu["appointment__offer_slots__1"]
+    assert "- ни одно не подходит" in nlu["appointment__offer_slots__0"]
+    assert "- none of those times work" in nlu["appointment__offer_slots__0"]
     assert "- какой у вас адрес" in nlu["inbound__faq__address"]
     config = load(project.path / "config.yml")
     assert config["pipeline"][-1] == {
@@ -60,8 +60,8 @@ def test_fingerprint_is_stable_and_follows_the_inputs(sources, tmp_path):
     assert compile_at(sources, tmp_path / "c").fingerprint == first
     appointment = sources[0] / "appointment.yml"
     text = appointment.read_text(encoding="utf-8")
-    assert "давайте второе" in text
-    appointment.write_text(text.replace("давайте второе", "давай второе"))
+    assert "нет подходящего" in text
+    appointment.write_text(text.replace("нет подходящего", "подходящего нет"))
     second = compile_at(sources, tmp_path / "d").fingerprint
     assert second != first
     training.write_text(training.read_text(encoding="utf-8").replace("- да\n", "- да да да\n", 1))
