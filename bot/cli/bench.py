@@ -1,15 +1,18 @@
 """`voicebot bench …`: benchmarks that print numbers (speed claims live here, not in tests)."""
 
 import asyncio
+from pathlib import Path
 
 import typer
 
 from bot.asgi import ServerStartError
 from bot.cli import app, fail, settings
 from bot.config import ROOT
+from bot.dialog.catalogue import trained_intents
 from bot.dialog.loader import ScriptErrors
 from bot.dialog.service import dialog_client, load_valid_catalogue
 from bot.rasa import bench as nlu_bench
+from bot.rasa import dialog_bench, dialog_bench_set
 from bot.rasa.training import RasaError
 
 bench_app = typer.Typer(no_args_is_help=True, help="Benchmarks.")
@@ -29,6 +32,37 @@ def nlu() -> None:
         async with dialog_client(config, catalogue) as client:
             report, _ = await nlu_bench.run(client, catalogue, ROOT)
             return report
+
+    try:
+        typer.echo(asyncio.run(run()))
+    except (RasaError, ServerStartError) as exc:
+        raise fail(str(exc), 3) from exc
+
+
+@bench_app.command("dialogs")
+def dialogs(
+    lang: str = typer.Option("", help="only this language (ru or en)"),
+    script: str = typer.Option("", help="only this script"),
+    show_failures: bool = typer.Option(True, "--show-failures/--quiet", help="list each failed conversation"),
+    path: Path = typer.Option(ROOT / dialog_bench_set.SET_DIR, help="the conversation set"),
+) -> None:
+    """Whole conversations through the real engine: success per script and language, failures, confusions."""
+    config = settings()
+    today = dialog_bench.bench_today()
+    try:
+        catalogue = load_valid_catalogue(config)
+        intents = dialog_bench_set.known_intents(trained_intents(config.paths.training_data_dir))
+        conversations = dialog_bench_set.load_set(path, catalogue, intents, today)
+    except ScriptErrors as exc:
+        raise fail(str(exc), 2) from exc
+    chosen = [c for c in conversations if c.lang == (lang or c.lang) and c.script == (script or c.script)]
+    if not chosen:
+        raise fail(f"no conversations for lang={lang or 'any'} script={script or 'any'} in {path}", 2)
+
+    async def run() -> str:
+        async with dialog_client(config, catalogue) as client:
+            results = await dialog_bench.run_set(client, catalogue, chosen)
+            return dialog_bench.report(results, today, show_failures)
 
     try:
         typer.echo(asyncio.run(run()))
