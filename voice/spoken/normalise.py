@@ -28,7 +28,12 @@ _TOKEN = re.compile(
     re.IGNORECASE,
 )
 _NEXT_WORD = re.compile(r"\s+([а-яёa-z]+)", re.IGNORECASE)
-_DIGIT_STRING_CUES = re.compile(r"(?:№|#|номер|код|заказ|договор|счёт|счет|number|order|code|no\.)\s*$", re.I)
+_DIGIT_STRING_CUES = re.compile(
+    r"(?:№|#|\bномер\w*|\bкод\w*|\bзаказ\w*|\bдоговор\w*|\bсч[её]т\w*|\bnumber|\border|\bcode|\bno\.)\s*$",
+    re.I,
+)
+_CURRENCY_NOUNS = {"рубл": "RUB", "руб": "RUB", "доллар": "USD", "евро": "EUR", "тенге": "KZT"}
+_YEAR_CUES = re.compile(r"\b(?:in|since|until|from|of|by|year)\s+$", re.IGNORECASE)
 _MONTHS = {
     lang: {name.lower(): number for number, name in get_month_names("wide", locale=lang).items()}
     for lang in ("ru", "en")
@@ -76,16 +81,39 @@ def _speak(match: re.Match, before: str, after: str, lang: str) -> tuple[str, in
         amount = number_text + (f".{match['fraction']}" if match["fraction"] else "")
         return say_money(amount, _SIGN_CURRENCIES[sign], lang, _case(before, ru, default=Case.NOM)), 0
     if match["fraction"]:
-        words = say_number(f"{number_text}.{match['fraction']}", lang)
-        if sign == "%":
-            words += " " + (russian.agree("процент", None, Case.GEN) if ru else "percent")
-        return words, 0
+        return _fraction(number_text, match["fraction"], sign, before, after, lang)
     if (len(number_text) > 1 and number_text.startswith("0")) or _DIGIT_STRING_CUES.search(before):
         return say_digits(number_text, lang), 0
     number = int(number_text)
     if not ru:
         return _english_number(number, match, after, sign), 0
     return _russian_number(number, before, after, sign)
+
+
+def _fraction(whole: str, fraction: str, sign: str, before: str, after: str, lang: str) -> tuple[str, int]:
+    """'2,5 литра' → 'две целых пять десятых литра'; '1500,50 рублей' is money ('… рублей пятьдесят копеек');
+    '2,5%' → '… процента'."""
+    ru = lang == "ru"
+    case = _case(before, ru, default=Case.NOM)
+    next_word = _NEXT_WORD.match(after)
+    currency = next(
+        (
+            code
+            for stem, code in _CURRENCY_NOUNS.items()
+            if next_word and next_word.group(1).lower().startswith(stem)
+        ),
+        None,
+    )
+    if ru and currency and len(fraction) <= 2:
+        abbreviated = (
+            next_word.group(1).lower() == "руб" and after[next_word.end() : next_word.end() + 1] == "."
+        )
+        used = next_word.end() + abbreviated  # "руб." loses its dot, "рублей." keeps the sentence's
+        return say_money(f"{whole}.{fraction}", currency, lang, case), used
+    words = say_number(f"{whole}.{fraction}", lang, case)
+    if sign == "%":
+        words += " " + (russian.agree("процент", None, case) if ru else "percent")
+    return words, 0
 
 
 def _russian_number(number: int, before: str, after: str, sign: str) -> tuple[str, int]:
@@ -120,6 +148,8 @@ def _english_number(number: int, match: re.Match, after: str, sign: str) -> str:
         return "the " + english(number, to="ordinal") + " of"
     if sign in _SIGN_NOUNS:
         words += " " + _SIGN_NOUNS[sign][1]
+    elif 1100 <= number <= 2099 and _YEAR_CUES.search(match.string[: match.start()]):
+        return english(number, to="year")
     return words
 
 

@@ -14,8 +14,18 @@ from num2words import num2words
 from voice.spoken.grammar import Case, Gender
 
 INDECLINABLE = {"евро", "тенге"}
-# Nouns pymorphy3's dictionary reads wrongly (as a surname), by number form: 1, 2–4, 5+.
-OWN_FORMS = {"тиын": ("тиын", "тиына", "тиынов")}
+FRACTION_NAMES = ("", "десятая", "сотая", "тысячная", "десятитысячная")
+# Nouns pymorphy3's dictionary reads wrongly (as a surname): their forms by case, singular and plural.
+OWN_FORMS = {
+    "тиын": {
+        "nomn": ("тиын", "тиыны"),
+        "gent": ("тиына", "тиынов"),
+        "datv": ("тиыну", "тиынам"),
+        "accs": ("тиын", "тиыны"),
+        "ablt": ("тиыном", "тиынами"),
+        "loct": ("тиыне", "тиынах"),
+    }
+}
 
 
 @cache
@@ -45,9 +55,26 @@ def ordinal(number: int, case: Case = Case.NOM, gender: Gender = Gender.MASC) ->
     return num2words(number, lang="ru", to="ordinal", case=case.num2words, gender=gender.value, animate=False)
 
 
-def decimal(text: str) -> str:
-    """'2,5' → 'две целых пять десятых' (nominative only: num2words has no cases for fractions)."""
-    return num2words(text.replace(",", "."), lang="ru")
+def decimal(text: str, case: Case = Case.NOM) -> str:
+    """'2,5' → 'две целых пять десятых', in the genitive 'двух целых пяти десятых'."""
+    whole, _, fraction = text.replace(",", ".").partition(".")
+    if len(fraction) >= len(FRACTION_NAMES):
+        return num2words(text.replace(",", "."), lang="ru")  # past ten-thousandths: nominative only
+    left, right = int(whole or 0), int(fraction)
+    return (
+        f"{cardinal(left, case, Gender.FEM)} {_substantive('целая', left, case)} "
+        f"{cardinal(right, case, Gender.FEM)} {_substantive(FRACTION_NAMES[len(fraction)], right, case)}"
+    )
+
+
+def _substantive(adjective: str, number: int, case: Case) -> str:
+    """A feminine adjective used as a noun ('целая', 'десятая') agreeing with `number` in `case`."""
+    if _number_form(number) == 0:
+        grammemes = {"femn", "sing", case.grammeme}
+    else:
+        grammemes = {"plur", "gent" if case in (Case.NOM, Case.ACC) else case.grammeme}
+    parse = next(p for p in _morph().parse(adjective) if p.tag.POS == "ADJF")
+    return parse.inflect(grammemes).word
 
 
 def _n2w(number: int, case: Case, gender: Gender) -> str:
@@ -66,6 +93,8 @@ def is_noun(word: str) -> bool:
 
 def noun_gender(word: str) -> Gender:
     """The gender a number before `word` takes ('одна неделя', 'одно место'); masculine when unknown."""
+    if word.lower() in INDECLINABLE | OWN_FORMS.keys():
+        return Gender.MASC  # "один евро", "один тенге", "один тиын"
     parse = _noun(word)
     gender = parse.tag.gender if parse else None
     return {"femn": Gender.FEM, "neut": Gender.NEUT}.get(gender, Gender.MASC)
@@ -76,22 +105,19 @@ def agree(word: str, number: int | None, case: Case) -> str:
     ('рубль', 21000, gen) → 'рублей'. None as the number: a fraction ('двух целых пяти десятых процента')."""
     if word.lower() in INDECLINABLE:
         return word
-    if word.lower() in OWN_FORMS:
-        return OWN_FORMS[word.lower()][_number_form(number or 2)]
-    parse = _noun(word)
-    if parse is None:
-        return word
     if number is None:
-        form = parse.inflect({"sing", "gent"})
-        return form.word if form else word
-    last = number % 10
-    if last == 1 and number % 100 != 11:
+        grammemes = {"sing", "gent"}
+    elif _number_form(number) == 0:
         grammemes = {"sing", case.grammeme}
     elif case in (Case.NOM, Case.ACC):
-        grammemes = {"sing", "gent"} if 2 <= last <= 4 and not 12 <= number % 100 <= 14 else {"plur", "gent"}
+        grammemes = {"sing", "gent"} if _number_form(number) == 1 else {"plur", "gent"}
     else:
         grammemes = {"plur", case.grammeme}
-    form = parse.inflect(grammemes)
+    if own := OWN_FORMS.get(word.lower()):
+        (grammeme,) = grammemes - {"sing", "plur"}
+        return own[grammeme]["plur" in grammemes]
+    parse = _noun(word)
+    form = parse.inflect(grammemes) if parse else None
     return form.word if form else word
 
 

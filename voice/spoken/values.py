@@ -9,6 +9,7 @@ import re
 from datetime import date, datetime, time
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
+import phonenumbers
 from babel.dates import format_date
 from num2words import num2words
 
@@ -36,11 +37,11 @@ DIGIT_WORDS = {
 
 
 def say_number(value: Number, lang: str, case: Case = Case.NOM, gender: Gender = Gender.MASC) -> str:
-    """'двадцать одна' (f), 'до пяти', 'две целых пять десятых'; English 'twenty-one', 'two point five'."""
+    """'двадцать одна' (f), 'до пяти', 'двух целых пяти десятых'; English 'twenty-one', 'two point five'."""
     number = _decimal(value)
     if number != number.to_integral_value():
         text = format(number.normalize(), "f")
-        return russian.decimal(text) if lang == "ru" else english(text)
+        return russian.decimal(text, case) if lang == "ru" else english(text)
     if lang == "ru":
         return russian.cardinal(int(number), case, gender)
     return english(int(number))
@@ -118,19 +119,35 @@ def say_phone(text: str, lang: str) -> str:
     digits = re.sub(r"\D", "", raw)
     if len(digits) < 3 or re.search(r"[^\d\s()+\-.]", raw):
         raise RenderError(f"expected a phone number, got {text!r}")
-    groups: list[str] = []
-    if len(digits) == 11 and digits[0] in "78":
-        groups.append(digits[0])
-        digits = digits[1:]
-    if len(digits) == 10:
-        groups += [digits[:3], digits[3:6], digits[6:8], digits[8:]]
-    else:
-        head = len(digits) % 2 and 3
-        groups += ([digits[:head]] if head else []) + re.findall(r"\d\d", digits[head:])
+    groups = _international_groups(raw) if raw.startswith("+") else None
+    if groups is None:
+        groups = []
+        if len(digits) == 11 and digits[0] in "78":
+            groups.append(digits[0])
+            digits = digits[1:]
+        groups += [digits[:3], digits[3:6], digits[6:8], digits[8:]] if len(digits) == 10 else _pairs(digits)
     spoken = [_phone_group(group, lang) for group in groups]
     if raw.startswith("+"):
         spoken[0] = ("плюс " if lang == "ru" else "plus ") + spoken[0]
     return ", ".join(spoken)
+
+
+def _international_groups(raw: str) -> list[str] | None:
+    """Country code and the groups of the international format ('+44 20 7946 0958'); a group of four is said
+    as two pairs."""
+    try:
+        number = phonenumbers.parse(raw)
+    except phonenumbers.NumberParseException:
+        return None
+    formatted = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+    groups = re.findall(r"\d+", formatted)
+    return [part for group in groups for part in (_pairs(group) if len(group) > 3 else [group])]
+
+
+def _pairs(digits: str) -> list[str]:
+    """'1234567' → ['123', '45', '67']: pairs from the end, a leading three when the count is odd."""
+    head = 3 if len(digits) % 2 and len(digits) > 1 else len(digits) % 2
+    return ([digits[:head]] if head else []) + re.findall(r"\d\d", digits[head:])
 
 
 def _phone_group(group: str, lang: str) -> str:
