@@ -105,9 +105,10 @@ class CallInputTransport(BaseInputTransport):
 
     async def _read(self) -> None:
         async for pcm in self._call:
-            await self.push_audio_frame(
-                InputAudioRawFrame(audio=pcm, sample_rate=SAMPLE_RATE, num_channels=1)
-            )
+            frame = InputAudioRawFrame(audio=pcm, sample_rate=SAMPLE_RATE, num_channels=1)
+            # when the audio arrived: a turn's end of speech is timed from it (voice.vad.RECEIVED_AT)
+            frame.metadata["received_at"] = time.monotonic()
+            await self.push_audio_frame(frame)
         # The call is over: end the pipeline. In pipecat 1.14 an EndFrame pushed from inside the pipeline
         # does not end the worker (measured: it ran on until cancelled); EndWorkerFrame does.
         await self.push_frame(EndWorkerFrame(reason=f"call ended: {self._call.end_reason}"))

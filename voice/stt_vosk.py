@@ -1,19 +1,20 @@
 """Streaming Vosk speech recognition as a pipecat STT service.
 
-One `vosk.Model` per process and model path (`load_model`), shared by every call; one `KaldiRecognizer` per
-call. Audio reaches the recognizer only while the VAD says the caller speaks (plus a short pre-roll, since the VAD
-confirms speech late), in chunks of ~160 ms, on a thread pool: the event loop never waits for Kaldi. Partial
-results become `InterimTranscriptionFrame`s; when the VAD reports the end of speech the recognizer is finalised
-and one `TranscriptionFrame(finalized=True)` carries the whole utterance (empty text if nothing was recognised).
+One `vosk.Model` per process and model path (`load_model`); recognisers come warm from the process's
+`RecognizerPool` (voice/recognizers.py), one per utterance, and go back reset when it ends — never rebuilt per
+utterance, never shared by two live utterances. Audio reaches the recognizer only while the VAD says the caller
+speaks (plus a short pre-roll, since the VAD confirms speech late), in chunks of ~160 ms, on the shared
+`RecognitionExecutor`: the event loop never waits for Kaldi. Partial results become `InterimTranscriptionFrame`s;
+when the VAD reports the end of speech the recognizer is finalised and one `UtteranceTranscriptionFrame`
+(`finalized=True`, with the audio time the speech ended) carries the whole utterance (empty text if nothing was
+recognised).
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import threading
 from collections.abc import AsyncGenerator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,26 +32,12 @@ from pipecat.services.settings import STTSettings
 from pipecat.services.stt_service import STTService
 from pipecat.utils.time import time_now_iso8601
 
-vosk.SetLogLevel(-1)
+from voice.recognizers import RecognizerKey, executor, load_model, pool
+from voice.vad import CallerStoppedSpeakingFrame
+
 FINAL_LATENCY = (
     0.05  # seconds from the VAD's end of speech to the final result (measured ~25 ms, small models)
 )
-
-_models: dict[Path, vosk.Model] = {}
-_models_lock = threading.Lock()
-# Kaldi releases the GIL: a few threads serve every call of the process.
-_pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="vosk")
-
-
-def load_model(path: Path) -> vosk.Model:
-    """The process-wide model for `path` (loaded once; never downloads: Vosk's `lang=` lookup is not used)."""
-    path = path.resolve()
-    with _models_lock:
-        if path not in _models:
-            if not (path / "am" / "final.mdl").exists():
-                raise FileNotFoundError(f"{path} is not a Vosk model directory (no am/final.mdl)")
-            _models[path] = vosk.Model(str(path))
-        return _models[path]
 
 
 def supports_grammar(path: Path) -> bool:
@@ -64,6 +51,15 @@ class SpeechHintsFrame(SystemFrame):
     """Phrases the caller is expected to say next (pushed upstream by the dialog). Empty: free recognition."""
 
     phrases: Sequence[str] = field(default_factory=tuple)
+
+
+@dataclass
+class UtteranceTranscriptionFrame(TranscriptionFrame):
+    """The final transcript of one utterance, with the VAD's times (`time.monotonic()`; None when the VAD did
+    not say): `speech_ended_at` when its last voiced audio arrived, `stop_detected_at` when the VAD reported it."""
+
+    speech_ended_at: float | None = None
+    stop_detected_at: float | None = None
 
 
 class VoskSTTService(STTService):
@@ -85,18 +81,18 @@ class VoskSTTService(STTService):
             settings=STTSettings(model=str(model_path), language=None),
             **kwargs,
         )
-        self._model = load_model(model_path)
-        self._grammar_ok = supports_grammar(model_path.resolve())
+        self._model_path = model_path.resolve()
+        load_model(self._model_path)
+        self._grammar_ok = supports_grammar(self._model_path)
         self._rate = sample_rate
         self._chunk_bytes = int(sample_rate * chunk_seconds) * 2
         self._preroll_bytes = int(sample_rate * preroll_seconds) * 2
-        self._lock = (
-            threading.Lock()
-        )  # a cancelled await can leave a thread running: never share the recognizer
+        # a cancelled await can leave a thread running on the recogniser: the lock keeps it to one thread
+        self._lock = threading.Lock()
         self._hints: tuple[str, ...] = ()
-        self._recognizer: vosk.KaldiRecognizer | None = (
-            None  # made on the worker thread (big models: ~100 ms)
-        )
+        self._recognizer: vosk.KaldiRecognizer | None = None  # this utterance's, from the pool
+        self._recognizer_key: RecognizerKey | None = None
+        self._utterance_key = self._key()
         self._buffer = bytearray()
         self._speaking = False
         self._said: list[str] = []  # segments Vosk's own endpointer closed within the turn
@@ -106,38 +102,40 @@ class VoskSTTService(STTService):
     def grammar_supported(self) -> bool:
         return self._grammar_ok
 
-    def _new_recognizer(self) -> vosk.KaldiRecognizer:
-        if self._hints and self._grammar_ok:
-            grammar = json.dumps([*self._hints, "[unk]"], ensure_ascii=False)
-            recognizer = vosk.KaldiRecognizer(self._model, self._rate, grammar)
-        else:
-            recognizer = vosk.KaldiRecognizer(self._model, self._rate)
-        recognizer.SetWords(True)
-        return recognizer
+    def _key(self) -> RecognizerKey:
+        return RecognizerKey.for_hints(self._model_path, self._rate, self._hints, self._grammar_ok)
 
-    def _accept(self, audio: bytes) -> tuple[str, str]:
+    def _accept(self, key: RecognizerKey, audio: bytes) -> tuple[str, str]:
         """Feed audio; returns (closed segment text, current partial text)."""
         with self._lock:
-            recognizer = self._ready_recognizer()
+            recognizer = self._utterance_recognizer(key)
             if recognizer.AcceptWaveform(audio):
                 return json.loads(recognizer.Result()).get("text", ""), ""
             return "", json.loads(recognizer.PartialResult()).get("partial", "")
 
-    def _finish(self, audio: bytes) -> tuple[str, dict]:
+    def _finish(self, key: RecognizerKey, audio: bytes) -> tuple[str, dict]:
+        """The utterance's final result; its recogniser goes back to the pool."""
         with self._lock:
-            recognizer = self._ready_recognizer()
+            recognizer = self._utterance_recognizer(key)
             if audio:
                 recognizer.AcceptWaveform(audio)
             result = json.loads(recognizer.FinalResult())
+            self._give_back()
             return result.get("text", ""), result
 
-    def _ready_recognizer(self) -> vosk.KaldiRecognizer:
+    def _utterance_recognizer(self, key: RecognizerKey) -> vosk.KaldiRecognizer:
         if self._recognizer is None:
-            self._recognizer = self._new_recognizer()
+            self._recognizer, self._recognizer_key = pool.acquire(key), key
         return self._recognizer
 
-    async def _in_thread(self, fn, *args):
-        return await asyncio.get_running_loop().run_in_executor(_pool, fn, *args)
+    def _give_back(self) -> None:
+        if self._recognizer is not None and self._recognizer_key is not None:
+            pool.release(self._recognizer_key, self._recognizer)
+        self._recognizer = self._recognizer_key = None
+
+    def _give_back_locked(self) -> None:
+        with self._lock:
+            self._give_back()
 
     async def run_stt(self, audio: bytes) -> AsyncGenerator[Frame | None, None]:
         self._buffer += audio
@@ -147,7 +145,7 @@ class VoskSTTService(STTService):
         while len(self._buffer) >= self._chunk_bytes:
             chunk = bytes(self._buffer[: self._chunk_bytes])
             del self._buffer[: self._chunk_bytes]
-            closed, partial = await self._in_thread(self._accept, chunk)
+            closed, partial = await executor.run(self._accept, self._utterance_key, chunk)
             if closed:
                 self._said.append(closed)
             text = " ".join([*self._said, partial]).strip()
@@ -158,25 +156,40 @@ class VoskSTTService(STTService):
     async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
         if isinstance(frame, SpeechHintsFrame):
             self._hints = tuple(frame.phrases)
-            if self._grammar_ok and not self._speaking:
-                with self._lock:
-                    self._recognizer = None  # the next utterance gets a recognizer with this grammar
+            key = self._key()
+            if pool.idle(key) == 0:
+                executor.submit(pool.warm, key)  # ready by the time the caller answers the prompt
             return
         await super().process_frame(frame, direction)
         if isinstance(frame, VADUserStartedSpeakingFrame):
             self._speaking = True
+            self._utterance_key = self._key()  # hints that change mid-utterance apply to the next one
         elif isinstance(frame, VADUserStoppedSpeakingFrame) and self._speaking:
-            await self._end_utterance()
+            if isinstance(frame, CallerStoppedSpeakingFrame):
+                await self._end_utterance(frame.speech_ended_at, frame.detected_at)
+            else:
+                await self._end_utterance(None, None)
 
-    async def _end_utterance(self) -> None:
+    async def cleanup(self) -> None:
+        """The call is over: a recogniser still held (hang-up mid-utterance) goes back to the pool."""
+        await super().cleanup()
+        await executor.run(self._give_back_locked)
+
+    async def _end_utterance(self, speech_ended_at: float | None, stop_detected_at: float | None) -> None:
         self._speaking = False
         rest = bytes(self._buffer)
         self._buffer.clear()
-        last, result = await self._in_thread(self._finish, rest)
+        last, result = await executor.run(self._finish, self._utterance_key, rest)
         text = " ".join([*self._said, last]).strip()
         self._said, self._partial = [], ""
         await self.push_frame(
-            TranscriptionFrame(
-                text=text, user_id="", timestamp=time_now_iso8601(), result=result, finalized=True
+            UtteranceTranscriptionFrame(
+                text=text,
+                user_id="",
+                timestamp=time_now_iso8601(),
+                result=result,
+                finalized=True,
+                speech_ended_at=speech_ended_at,
+                stop_detected_at=stop_detected_at,
             )
         )

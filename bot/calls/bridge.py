@@ -8,7 +8,8 @@ and transfer frames that wait for the queued audio). Turn-taking rules, per step
 - barge-in off: speech that starts during the prompt is ignored;
 - no input for `silence_timeout` seconds after the prompt ends: `conversation.silence()`;
 - the caller's turn ends after `end_of_turn` seconds of silence: the VAD is re-tuned when the step changes.
-Each turn's stage times (`TurnTiming`) are kept and logged.
+Each turn's stage times (`TurnTiming`) are kept and logged; a caller turn's end of speech is the audio time the
+VAD heard the last voiced window (carried by the transcript), so recogniser backlog and VAD lag show in its stages.
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ from bot.handoff.desk import CallHandoff
 from bot.outcomes import Outcome
 from telephony.transport import HangupCallFrame, TransferCallFrame, TransferResultFrame
 from voice.amd import AmdResult, AmdResultFrame, RecordingReady, Verdict, VoicemailReadyFrame
-from voice.stt_vosk import SpeechHintsFrame
+from voice.stt_vosk import SpeechHintsFrame, UtteranceTranscriptionFrame
 from voice.tts_piper import SpeechAudioStartedFrame
 
 
@@ -144,13 +145,13 @@ class DialogBridge(FrameProcessor):
             await self.push_frame(frame, direction)
         elif isinstance(frame, VADUserStoppedSpeakingFrame):
             self._caller_speaking = False
-            self._end_of_speech = time.monotonic() - self._end_of_turn
+            self._end_of_speech = time.monotonic() - self._end_of_turn  # unless the transcript says when
             await self.push_frame(frame, direction)
         elif isinstance(frame, SpeechControlParamsFrame):
             self._vad_params = frame.vad_params or self._vad_params
             await self.push_frame(frame, direction)
         elif isinstance(frame, TranscriptionFrame):
-            await self._transcribed(frame.text)
+            await self._transcribed(frame)
         elif isinstance(frame, InterimTranscriptionFrame):
             logger.debug(f"call {self.conversation.id}: hearing {frame.text!r}")
         elif isinstance(frame, InputDTMFFrame):
@@ -212,7 +213,8 @@ class DialogBridge(FrameProcessor):
             else:
                 self._ignore_utterance = True
 
-    async def _transcribed(self, text: str) -> None:
+    async def _transcribed(self, frame: TranscriptionFrame) -> None:
+        text = frame.text
         if self._script_started is None or (self._speech_started or 0.0) < self._script_started:
             # begun before the script started: an outbound callee's "алло" during detection, whose final
             # result may arrive after the greeting has begun ("алло, да?" must not answer an unheard question)
@@ -227,7 +229,12 @@ class DialogBridge(FrameProcessor):
             return
         now = time.monotonic()
         timing = self._timing("text", text)
-        timing.mark(TurnStage.END_OF_SPEECH, self._end_of_speech or now)
+        if isinstance(frame, UtteranceTranscriptionFrame) and frame.speech_ended_at is not None:
+            # stamped from the audio: any VAD lag or recogniser backlog since then counts in the turn
+            timing.mark(TurnStage.END_OF_SPEECH, frame.speech_ended_at)
+            timing.mark(TurnStage.VAD_STOP, frame.stop_detected_at or now)
+        else:
+            timing.mark(TurnStage.END_OF_SPEECH, self._end_of_speech or now)
         timing.mark(TurnStage.ASR_FINAL, now)
         self._inputs.put_nowait(_Input("text", text, timing))
 

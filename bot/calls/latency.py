@@ -8,10 +8,12 @@ from pydantic import BaseModel
 
 
 class TurnStage(StrEnum):
-    """The stages of one turn, in order: the caller stops, the recogniser commits, the dialog decides, the TTS
-    produces audio, the first audio frame leaves for the line."""
+    """The stages of one turn, in order: the caller stops (the last voiced audio arrives), the VAD reports it,
+    the recogniser's final transcript reaches the dialog, the dialog decides, the TTS produces audio, the first
+    audio frame leaves for the line."""
 
     END_OF_SPEECH = "end_of_speech"
+    VAD_STOP = "vad_stop"
     ASR_FINAL = "asr_final"
     DIALOG_DECISION = "dialog_decision"
     FIRST_TTS_AUDIO = "first_tts_audio"

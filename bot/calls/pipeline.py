@@ -2,9 +2,10 @@
 
     transport.input() → CallerTap → Silero VAD → Vosk STT → DialogBridge → TTS → transport.output() → RobotTap
 
-The Vosk model and the TTS voice are shared by every call of the process; the VAD analyser, recogniser, bridge
-and recorder are per call. `VoiceCall.run(runner)` adds the call's worker to a long-lived `WorkerRunner` and
-returns the `CallRecord` (outcome, per-turn timings, timestamped transcript, recording paths) when the call ends.
+The Vosk model, its warm recognisers, the Silero VAD engine and the TTS voice are shared by every call of the
+process; the VAD state, the recognition of the current utterance, the bridge and the recorder are per call.
+`VoiceCall.run(runner)` adds the call's worker to a long-lived `WorkerRunner` and returns the `CallRecord`
+(outcome, per-turn timings, timestamped transcript, recording paths) when the call ends.
 """
 
 from __future__ import annotations
@@ -17,11 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from loguru import logger
-from pipecat.audio.vad.silero import SileroVADAnalyzer
 from pipecat.audio.vad.vad_analyzer import VADParams
 from pipecat.pipeline.pipeline import Pipeline
 from pipecat.pipeline.worker import PipelineParams, PipelineWorker
-from pipecat.processors.audio.vad_processor import VADProcessor
 from pipecat.transports.base_transport import BaseTransport
 from pipecat.workers.runner import WorkerRunner
 from pydantic import BaseModel
@@ -37,6 +36,7 @@ from voice.config import VoiceSettings
 from voice.models import asr_model_dir, synthesizer_for
 from voice.stt_vosk import VoskSTTService
 from voice.tts_piper import SpeechSynthesisService
+from voice.vad import CallerVAD
 
 SAMPLE_RATE = 8000
 
@@ -73,8 +73,8 @@ class CallRecord(BaseModel):
 class VoiceCall:
     """The pipeline of one call between `transport` and the dialog `conversation` (not started yet).
 
-    Build it with `await VoiceCall.build(...)` while other calls run: construction loads the call's own Silero
-    ONNX session (~40 ms of CPU) and maybe a voice, which on the event loop would hold up every call's media.
+    Build it with `await VoiceCall.build(...)` while other calls run: construction may load a model or a voice
+    (and the first call the shared Silero session), which on the event loop would hold up every call's media.
     """
 
     def __init__(
@@ -110,15 +110,12 @@ class VoiceCall:
         self.tts = SpeechSynthesisService(
             synthesizer_for(settings, lang), language=lang, sample_rate=SAMPLE_RATE, volume=settings.volume
         )
-        vad = VADProcessor(
-            vad_analyzer=SileroVADAnalyzer(
-                sample_rate=SAMPLE_RATE,
-                params=VADParams(
-                    confidence=settings.vad_confidence,
-                    start_secs=settings.vad_start_secs,
-                    stop_secs=settings.end_of_turn_silence,
-                    min_volume=settings.vad_min_volume,
-                ),
+        vad = CallerVAD(
+            VADParams(
+                confidence=settings.vad_confidence,
+                start_secs=settings.vad_start_secs,
+                stop_secs=settings.end_of_turn_silence,
+                min_volume=settings.vad_min_volume,
             )
         )
         processors = [transport.input(), vad, self.stt, self.bridge, self.tts, transport.output()]

@@ -43,6 +43,7 @@ from bot.dialog.engine import new_state
 from bot.dialog.model import Script
 from bot.rasa.client import RasaClient
 from telephony.transport import HangupCallFrame, TransferCallFrame
+from voice.vad import RECEIVED_AT
 
 FRAME_SECONDS = 0.02
 FRAME_BYTES = int(SAMPLE_RATE * FRAME_SECONDS) * 2
@@ -160,9 +161,9 @@ class _LineInput(BaseInputTransport):
             audio = bytes(self._line.caller_audio[:FRAME_BYTES])
             del self._line.caller_audio[:FRAME_BYTES]
             audio += silence[len(audio) :]
-            await self.push_audio_frame(
-                InputAudioRawFrame(audio=audio, sample_rate=SAMPLE_RATE, num_channels=1)
-            )
+            frame = InputAudioRawFrame(audio=audio, sample_rate=SAMPLE_RATE, num_channels=1)
+            frame.metadata[RECEIVED_AT] = time.monotonic()
+            await self.push_audio_frame(frame)
             deadline += FRAME_SECONDS
             await asyncio.sleep(max(0.0, deadline - time.monotonic()))
         # the line is down: end the pipeline (in pipecat 1.14 an EndFrame pushed from inside the pipeline does not

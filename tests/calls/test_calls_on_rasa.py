@@ -24,7 +24,7 @@ from tests.rasa.helpers import VARIABLES
 pytestmark = [pytest.mark.slow, pytest.mark.rasa]
 
 VOICEBOT = str(Path(sys.executable).parent / "voicebot")
-STAGES = ["end_of_speech", "asr_final", "dialog_decision", "first_tts_audio", "first_audio_out"]
+STAGES = ["end_of_speech", "vad_stop", "asr_final", "dialog_decision", "first_tts_audio", "first_audio_out"]
 
 
 def channels(record) -> tuple[np.ndarray, np.ndarray]:

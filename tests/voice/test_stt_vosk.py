@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import vosk
 from pipecat.frames.frames import (
     InputAudioRawFrame,
     InterimTranscriptionFrame,
@@ -81,24 +80,3 @@ async def test_the_model_is_shared_and_the_tiny_model_takes_no_grammar():
 def test_a_missing_model_directory_is_an_error(tmp_path):
     with pytest.raises(FileNotFoundError, match="not a Vosk model"):
         load_model(tmp_path)
-
-
-async def test_step_hints_become_the_grammar_of_a_model_that_supports_it(monkeypatch):
-    made: list[tuple] = []
-    real = vosk.KaldiRecognizer
-
-    def spy(*args):
-        made.append(args[2:])
-        return real(
-            *args[:2]
-        )  # the tiny model cannot take a grammar: recognise freely, record what was asked
-
-    monkeypatch.setattr("voice.stt_vosk.supports_grammar", lambda path: True)
-    monkeypatch.setattr(vosk, "KaldiRecognizer", spy)
-    stt = VoskSTTService(TINY)
-    await run_test(
-        stt,
-        frames_to_send=[SpeechHintsFrame(phrases=("да", "нет")), *utterance(caller_speech("да", "ru"))],
-        expected_down_frames=None,
-    )
-    assert made == [('["да", "нет", "[unk]"]',)]
