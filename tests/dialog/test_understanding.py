@@ -352,6 +352,8 @@ steps:
          "undefined slot or variable '{later}'"),
         ("do: [{set: pick}]", "set needs a slot name and a constant"),
         ("capture: {slot: pick, type: date, whole: slot1}", "whole works for money and number captures"),
+        ("confirm_below: 1.5\n    capture: {slot: pick, type: date}", "less than or equal to 1"),
+        ("answers: [{intent: affirm, goto: ask, confirm: {en: Sure?}}]", "missing language variant: ru"),
         ("capture: {slot: pick, type: money, whole: slot1}", "whole needs a money or number variable"),
         ("do: [{hangup: null, to: 3}]", "'to' belongs to a set action"),
     ],
