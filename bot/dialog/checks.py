@@ -17,6 +17,7 @@ from bot.dialog.model import (
     ValueType,
 )
 from voice.spoken.grammar import CASE_CHOICES, parse_case
+from voice.spoken.values import CURRENCIES
 
 _BRACES = re.compile(r"\{[^{}]*\}")
 
@@ -46,6 +47,8 @@ def check_script(script: Script, source: Source, known_intents: set[str]) -> lis
                 err((*path, i), "transfer needs a queue here or an operator_queue for the script")
 
     check_target(("start",), script.start)
+    if script.currency.upper() not in CURRENCIES:
+        err(("currency",), f"unknown currency '{script.currency}': expected one of {', '.join(CURRENCIES)}")
     for path, text in _texts(script):
         missing = [lang for lang in script.languages if lang not in text]
         if missing:

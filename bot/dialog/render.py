@@ -27,7 +27,7 @@ from voice.spoken import (
     say_number,
     say_time,
 )
-from voice.spoken.grammar import date_case, number_case, preposition_case
+from voice.spoken.context import date_case, number_case
 from voice.spoken.values import say_count
 
 _PLACEHOLDER_AND_NOUN = re.compile(PLACEHOLDER.pattern + r"(?P<noun>\s+[а-яё]+)?", re.IGNORECASE)
@@ -117,7 +117,7 @@ def _fill(
             case = date_case(before)
         elif kind in (ValueType.TIME, ValueType.MONEY, *COUNTABLE):
             number = int(value) if kind in COUNTABLE and float(value).is_integer() else 0
-            case = number_case(number, preposition_case(before))
+            case = number_case(number, before)
     if kind in COUNTABLE and noun and lang == "ru" and float(value).is_integer():
         return say_count(int(value), noun.strip(), lang, case or Case.NOM)
     return speak(value, kind, lang, currency, case) + noun

@@ -178,7 +178,7 @@ def test_reminder_no_match_is_reprompted_twice_then_no_answer(catalogue: Catalog
     call = Call(catalogue, "reminder")
     call.start()
     assert call.says("какая сегодня погода", "out_of_scope").event is TurnEvent.NO_MATCH
-    assert call.spoken.startswith("Извините, я не совсем поняла. Вы сможете внести платёж")
+    assert call.spoken.startswith("Извините, я не совсем поняла. Вы сможете внести десять тысяч")
     call.says("ммм", None)
     assert not call.ended
     call.presses("7")

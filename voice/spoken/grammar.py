@@ -145,24 +145,3 @@ def preposition_case(before: str) -> tuple[str, Case] | None:
 def starts_clause(before: str) -> bool:
     """Whether a value right after `before` begins a sentence or clause (nothing, or punctuation, before it)."""
     return bool(_CLAUSE_START.search(before))
-
-
-def date_case(before: str) -> Case:
-    """A date after a preposition takes its case ("по" + date: accusative, "по пятнадцатое"); with none, a date
-    that starts a clause is named ("Первое — пятнадцатое декабря"), one inside a sentence says when
-    ("оплатить пятнадцатого декабря")."""
-    found = preposition_case(before)
-    if found:
-        return Case.ACC if found[0] == "по" else found[1]
-    return Case.NOM if starts_clause(before) else Case.GEN
-
-
-def number_case(number: int, preposition: tuple[str, Case] | None) -> Case:
-    """The case a preposition gives a number: distributive "по" is dative only for one ("по одному рублю",
-    "по пять рублей")."""
-    if preposition is None:
-        return Case.NOM
-    word, case = preposition
-    if word == "по":
-        return Case.DAT if number % 10 == 1 and number % 100 != 11 else Case.ACC
-    return case

@@ -15,7 +15,8 @@ from datetime import date, time
 from babel.dates import get_month_names
 
 from voice.spoken import russian
-from voice.spoken.grammar import Case, Gender, date_case, number_case, preposition_case
+from voice.spoken.context import date_case, number_case
+from voice.spoken.grammar import Case, Gender, preposition_case
 from voice.spoken.values import english, say_date, say_digits, say_money, say_number, say_phone, say_time
 
 _TOKEN = re.compile(
@@ -79,7 +80,7 @@ def _speak(match: re.Match, before: str, after: str, lang: str) -> tuple[str, in
     sign = (match["sign"] or "").strip() or ("$" if match["dollar"] else "")
     if (sign in _SIGN_CURRENCIES and not match["fraction"]) or sign == "$":
         amount = number_text + (f".{match['fraction']}" if match["fraction"] else "")
-        return say_money(amount, _SIGN_CURRENCIES[sign], lang, _case(before, ru, default=Case.NOM)), 0
+        return say_money(amount, _SIGN_CURRENCIES[sign], lang, number_case(0, before) if ru else Case.NOM), 0
     if match["fraction"]:
         return _fraction(number_text, match["fraction"], sign, before, after, lang)
     if (len(number_text) > 1 and number_text.startswith("0")) or _DIGIT_STRING_CUES.search(before):
@@ -94,7 +95,7 @@ def _fraction(whole: str, fraction: str, sign: str, before: str, after: str, lan
     """'2,5 литра' → 'две целых пять десятых литра'; '1500,50 рублей' is money ('… рублей пятьдесят копеек');
     '2,5%' → '… процента'."""
     ru = lang == "ru"
-    case = _case(before, ru, default=Case.NOM)
+    case = number_case(0, before) if ru else Case.NOM
     next_word = _NEXT_WORD.match(after)
     currency = next(
         (
@@ -117,23 +118,22 @@ def _fraction(whole: str, fraction: str, sign: str, before: str, after: str, lan
 
 
 def _russian_number(number: int, before: str, after: str, sign: str) -> tuple[str, int]:
-    preposition = preposition_case(before)
+    context = number_case(number, before)
     next_word = _NEXT_WORD.match(after)
     word = next_word.group(1) if next_word and not sign else ""
     if word.lower() in _MONTHS["ru"] and 1 <= number <= 31:
-        case = date_case(before)
-        return f"{russian.ordinal(number, case, Gender.NEUT)}", 0
+        return russian.ordinal(number, date_case(before), Gender.NEUT), 0
     if sign in _SIGN_NOUNS:
-        case = number_case(number, preposition)
-        return f"{say_number(number, 'ru', case)} {russian.agree(_SIGN_NOUNS[sign][0], number, case)}", 0
+        return (
+            f"{say_number(number, 'ru', context)} {russian.agree(_SIGN_NOUNS[sign][0], number, context)}",
+            0,
+        )
     if word and russian.is_noun(word):
         if 1000 <= number <= 2100 and russian.agree(word, 1, Case.NOM).lower() == "год":
-            case = _noun_case(word) or Case.NOM
-            return russian.ordinal(number, case, Gender.MASC), 0
-        case = russian.written_case(word, number, number_case(number, preposition) if preposition else None)
-        case = case or number_case(number, preposition)
+            return russian.ordinal(number, _noun_case(word) or Case.NOM, Gender.MASC), 0
+        case = russian.written_case(word, number, None if context is Case.NOM else context) or context
         return russian.cardinal(number, case, russian.noun_gender(word)), 0
-    return russian.cardinal(number, number_case(number, preposition)), 0
+    return russian.cardinal(number, context), 0
 
 
 def _english_number(number: int, match: re.Match, after: str, sign: str) -> str:

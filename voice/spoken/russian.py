@@ -91,6 +91,12 @@ def is_noun(word: str) -> bool:
     return _noun(word) is not None
 
 
+def is_transitive_verb(word: str) -> bool:
+    """Whether `word` is most likely a transitive verb form ('внесите', 'оплатить'): its object is accusative."""
+    parse = _morph().parse(word)[0]
+    return parse.tag.POS in ("VERB", "INFN") and "tran" in parse.tag
+
+
 def noun_gender(word: str) -> Gender:
     """The gender a number before `word` takes ('одна неделя', 'одно место'); masculine when unknown."""
     if word.lower() in INDECLINABLE | OWN_FORMS.keys():
@@ -107,6 +113,8 @@ def agree(word: str, number: int | None, case: Case) -> str:
         return word
     if number is None:
         grammemes = {"sing", "gent"}
+    elif number >= 1000 and number % 1000 == 0:
+        grammemes = {"plur", "gent"}  # "тысяча", "миллион" are nouns: "о двух тысячах рублей"
     elif _number_form(number) == 0:
         grammemes = {"sing", case.grammeme}
     elif case in (Case.NOM, Case.ACC):
