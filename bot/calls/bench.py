@@ -22,7 +22,9 @@ from bot.config import Settings
 from bot.dialog.model import Script
 from bot.rasa.client import RasaClient
 from voice.models import asr_model_dir, synthesizer_for
+from voice.recognizers import executor
 from voice.stt_vosk import load_model
+from voice.vad import shared_engine
 
 TICK = 0.05
 
@@ -73,6 +75,9 @@ class VoiceBenchReport:
     base_rss_mb: float
     loop_lag_p99_ms: float
     loop_lag_max_ms: float
+    stt_wait_p95_ms: float  # how long recognition jobs waited for a thread (the recogniser backlog)
+    stt_wait_max_ms: float
+    vad_windows_per_run: float  # VAD windows scored per ONNX run of the shared engine (batching)
 
     def text(self) -> str:
         lat = self.latencies_ms
@@ -87,6 +92,8 @@ class VoiceBenchReport:
                 f"CPU per call: {self.cpu_per_call * 100:.1f} % of one core",
                 f"memory: {self.base_rss_mb:.0f} MB warmed-up process, +{self.rss_per_call_mb:.1f} MB per call (peak)",
                 f"event-loop lag: p99 {self.loop_lag_p99_ms:.1f} ms, max {self.loop_lag_max_ms:.1f} ms",
+                f"recognition jobs waiting for a thread: p95 {self.stt_wait_p95_ms:.0f} ms, "
+                f"max {self.stt_wait_max_ms:.0f} ms; VAD: {self.vad_windows_per_run:.2f} windows per ONNX run",
             ]
         )
 
@@ -104,6 +111,10 @@ async def run_voice_bench(
     # warm up: the shared model and voice are loaded once per process, not per call
     load_model(asr_model_dir(settings.voice, lang))
     synthesizer_for(settings.voice, lang)
+    vad = shared_engine()
+    vad_runs, vad_windows = vad.batches, vad.windows
+    waits: list[float] = []
+    executor.on_wait(waits.append)
     base_rss = rss_mb()
     runner = WorkerRunner(handle_sigint=False)
     runner_task = asyncio.create_task(runner.run(auto_end=False))
@@ -150,4 +161,7 @@ async def run_voice_bench(
         base_rss_mb=base_rss,
         loop_lag_p99_ms=percentile(monitor.lags, 0.99),
         loop_lag_max_ms=max(monitor.lags, default=0.0),
+        stt_wait_p95_ms=percentile(waits, 0.95) * 1000,
+        stt_wait_max_ms=max(waits, default=0.0) * 1000,
+        vad_windows_per_run=(vad.windows - vad_windows) / max(1, vad.batches - vad_runs),
     )

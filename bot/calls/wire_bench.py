@@ -17,13 +17,14 @@ import argparse
 import asyncio
 import contextlib
 import importlib.util
+import json
 import os
 import shutil
 import signal
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
@@ -79,6 +80,7 @@ async def serve_robot(settings: Settings, mode: Mode) -> None:
     from telephony import Phone
     from voice.models import asr_model_dir, synthesizer_for
     from voice.stt_vosk import load_model
+    from voice.vad import shared_engine
 
     stop = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
@@ -102,6 +104,7 @@ async def serve_robot(settings: Settings, mode: Mode) -> None:
     # warm, like a platform that has taken calls before: the model and voice load once per process
     await asyncio.to_thread(load_model, asr_model_dir(settings.voice, lang))
     await asyncio.to_thread(synthesizer_for, settings.voice, lang)
+    await asyncio.to_thread(shared_engine)
     try:
         async with PhoneCalls(settings, catalogue, client):
             print("READY", flush=True)
@@ -201,6 +204,8 @@ class LevelResult:
     rates: list[float]
     gap_p99_ms: float
     capture_missed: int  # robot packets sent (by sequence number) that tcpdump did not capture
+    # the robot's own per-turn stage times (ms from the end of speech it heard) from its call records
+    recorded: list[dict[str, float]] = field(default_factory=list)
 
     @property
     def rate_ok(self) -> bool:
@@ -221,6 +226,10 @@ class LevelResult:
             and self.rate_ok
         )
 
+    def recorded_p(self, stage: str, q: float) -> str:
+        values = [ms[stage] for ms in self.recorded if stage in ms]
+        return f"{percentile(values, q):.0f}" if values else "-"
+
     def row(self) -> str:
         rates = f"{min(self.rates):.2f}-{max(self.rates):.2f}" if self.rates else "-"
         rasa = f"{self.rasa_cpu_s / self.calls:.2f}" if self.rasa_cpu_s is not None else "-"
@@ -230,21 +239,24 @@ class LevelResult:
             f"{percentile(self.latencies_ms, 0.5):>6.0f} {self.p95_ms:>6.0f} "
             f"{self.cpu_s / self.calls:>6.2f} {100 * self.cpu_s / self.wall_s / self.calls:>6.1f} {rasa:>5} "
             f"{self.base_rss_mb:>5.0f} {(self.peak_rss_mb - self.base_rss_mb) / self.calls:>6.1f} "
-            f"{rates:>11} {self.gap_p99_ms:>6.1f} {self.capture_missed:>6}"
+            f"{rates:>11} {self.gap_p99_ms:>6.1f} {self.capture_missed:>6} "
+            f"{self.recorded_p('asr_final', 0.5):>6} {self.recorded_p('first_audio_out', 0.5):>6} "
+            f"{self.recorded_p('first_audio_out', 0.95):>6}"
         )
 
 
 HEADER = (
     f"{'calls':>5} {'mode':<6} {'ok':>3} {'fail':>4} {'turns':>7} {'over':>4} {'noans':>5} "
     f"{'p50ms':>6} {'p95ms':>6} {'cpu s':>6} {'cpu%':>6} {'rasa':>5} {'rssMB':>5} {'MB/cl':>6} "
-    f"{'pkt/s':>11} {'p99gap':>6} {'missed':>6}"
+    f"{'pkt/s':>11} {'p99gap':>6} {'missed':>6} {'asr50':>6} {'rec50':>6} {'rec95':>6}"
 )
 LEGEND = (
     "per call: cpu s = robot process CPU seconds, cpu% = share of one core over the level, rasa = Rasa CPU s, "
     "MB/cl = peak RSS growth; rssMB = robot RSS when ready; turns = answered-with-latency/caller turns; "
     "over = turns the robot talked over; noans = turns it never answered; p50/p95 = caller's end of speech → "
     "robot's first voiced packet (echo: the echo delay); pkt/s = min-max robot send rate (by RTP sequence numbers); "
-    "p99gap ms; missed = robot packets the capture lost"
+    "p99gap ms; missed = robot packets the capture lost; asr50, rec50/rec95 = the robot's own call records: "
+    "end of speech (timed from the audio it received) → final transcript (p50), → first audio out (p50/p95)"
 )
 
 
@@ -270,6 +282,16 @@ def caller_audio(workdir: Path, name: str, pcm: np.ndarray) -> CallerAudio:
     return CallerAudio(pcap, int(len(pcm) / 8000 * 1000) + 2000)
 
 
+def recorded_turns(directory: Path, since: float) -> list[dict[str, float]]:
+    """Stage times (ms) of the spoken caller turns in the call records written to `directory` after `since`."""
+    found = []
+    for path in directory.glob("*.json") if directory.is_dir() else ():
+        if path.stat().st_mtime >= since:
+            turns = json.loads(path.read_text(encoding="utf-8")).get("turns", [])
+            found += [t["ms"] for t in turns if t.get("kind") == "text" and t.get("ms")]
+    return found
+
+
 class Bench:
     def __init__(self, settings: Settings, workdir: Path, stagger: float, rasa_pid: int | None) -> None:
         self.settings, self.workdir, self.stagger, self.rasa_pid = settings, workdir, stagger, rasa_pid
@@ -293,6 +315,7 @@ class Bench:
         self.runs += 1
         workdir = self.workdir / f"run{self.runs:02d}-{mode}-{calls}"
         workdir.mkdir()
+        started = time.time()
         async with Robot(self.robot_settings(calls), mode, workdir) as robot:
             pid = robot.proc.pid
             bpf = f"udp and portrange {RTP_MIN}-{RTP_MAX}"
@@ -334,6 +357,7 @@ class Bench:
             rates=[r for s in calls_seen.values() if (r := s.send_rate()) is not None],
             gap_p99_ms=float(np.percentile(gaps, 99)) if gaps.size else float("nan"),
             capture_missed=sum(s.capture_missed() for s in calls_seen.values()),
+            recorded=recorded_turns(self.settings.voice.recordings_dir, started),
         )
         return result, calls_seen
 

@@ -1,5 +1,6 @@
-"""Prometheus metrics for operators: live call counters (updated by `CallStore`) and webhook delivery health
-(read from the database at scrape time). Served at `/metrics` by the API app."""
+"""Prometheus metrics for operators: live call counters (updated by `CallStore`), the speech-recognition backlog
+(from voice/recognizers.py) and webhook delivery health (read from the database at scrape time). Served at
+`/metrics` by the API app."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from sqlalchemy import func, select
 from bot.metrics.latency import turn_latencies
 from bot.storage.db import Database
 from bot.storage.models import WebhookAttempt, WebhookDelivery
+from voice import recognizers
 
 ACTIVE = Gauge("voicebot_calls_active", "Calls ringing or in progress on this process", ["direction"])
 STARTED = Counter("voicebot_calls_started", "Calls started (first ring)", ["direction"])
@@ -32,6 +34,17 @@ TURN_LATENCY = Histogram(
     "End of the caller's speech to the first robot audio on the line, per spoken turn",
     buckets=(0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 1.0, 1.2, 1.5, 2.0, 3.0, 5.0),
 )
+
+STT_QUEUED = Gauge(
+    "voicebot_stt_jobs_queued", "Speech-recognition jobs waiting for a recognition thread (the backlog)"
+)
+STT_QUEUED.set_function(lambda: recognizers.executor.queued)
+STT_WAIT = Histogram(
+    "voicebot_stt_wait_seconds",
+    "How long each speech-recognition job (160 ms of audio, or an utterance's end) waited for a thread",
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0),
+)
+recognizers.executor.on_wait(STT_WAIT.observe)
 
 
 def call_started(direction: str) -> None:
