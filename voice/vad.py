@@ -215,18 +215,25 @@ class SpeechDetector:
 
 class CallerVAD(FrameProcessor):
     """A call's VAD on the shared Silero engine (8 kHz input). Takes `VADParamsUpdateFrame` and announces its
-    parameters with `SpeechControlParamsFrame`, like pipecat's `VADProcessor`."""
+    parameters with `SpeechControlParamsFrame`, like pipecat's `VADProcessor`; if the audio stops while the caller
+    speaks (RTP gone quiet), the utterance ends after `idle_timeout` seconds."""
 
-    def __init__(self, params: VADParams, engine: SileroEngine | None = None, **kwargs) -> None:
+    def __init__(
+        self, params: VADParams, engine: SileroEngine | None = None, idle_timeout: float = 1.0, **kwargs
+    ) -> None:
         super().__init__(**kwargs)
         self._detector = SpeechDetector(engine or shared_engine(), params)
         self._speaking = False
+        self._idle_timeout = idle_timeout
+        self._last_audio = time.monotonic()
+        self._idle_watch: asyncio.Task | None = None
 
     async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
         await super().process_frame(frame, direction)
         await self.push_frame(frame, direction)
         if isinstance(frame, StartFrame):
             await self.broadcast_frame(SpeechControlParamsFrame, vad_params=self._detector.params)
+            self._idle_watch = self.create_task(self._watch_idle())
         elif isinstance(frame, VADParamsUpdateFrame):
             self._detector.set_params(frame.params)
             await self.broadcast_frame(SpeechControlParamsFrame, vad_params=frame.params)
@@ -234,9 +241,13 @@ class CallerVAD(FrameProcessor):
             await self._audio(frame)
         elif isinstance(frame, (EndFrame, CancelFrame)):
             self._speaking = False
+            if self._idle_watch:
+                await self.cancel_task(self._idle_watch)
+                self._idle_watch = None
 
     async def _audio(self, frame: InputAudioRawFrame) -> None:
-        received_at = frame.metadata.get(RECEIVED_AT) or time.monotonic()
+        self._last_audio = time.monotonic()
+        received_at = frame.metadata.get(RECEIVED_AT) or self._last_audio
         state = await self._detector.feed(frame.audio, received_at)
         if state is VADState.SPEAKING and not self._speaking:
             self._speaking = True
@@ -244,9 +255,20 @@ class CallerVAD(FrameProcessor):
                 VADUserStartedSpeakingFrame, start_secs=self._detector.params.start_secs
             )
         elif state is VADState.QUIET and self._speaking:
-            self._speaking = False
-            await self.broadcast_frame(
-                CallerStoppedSpeakingFrame,
-                stop_secs=self._detector.params.stop_secs,
-                speech_ended_at=self._detector.last_voiced_at,
-            )
+            await self._stopped()
+
+    async def _stopped(self) -> None:
+        self._speaking = False
+        await self.broadcast_frame(
+            CallerStoppedSpeakingFrame,
+            stop_secs=self._detector.params.stop_secs,
+            speech_ended_at=self._detector.last_voiced_at,
+        )
+
+    async def _watch_idle(self) -> None:
+        while True:
+            remaining = self._last_audio + self._idle_timeout - time.monotonic()
+            await asyncio.sleep(remaining if remaining > 0 else self._idle_timeout)
+            if self._speaking and time.monotonic() - self._last_audio >= self._idle_timeout:
+                self._detector.set_params(self._detector.params)  # starts quiet again
+                await self._stopped()

@@ -8,7 +8,7 @@ import asyncio
 import numpy as np
 from pipecat.audio.vad.vad_analyzer import VADParams
 from pipecat.frames.frames import InputAudioRawFrame, VADUserStartedSpeakingFrame
-from pipecat.tests.utils import run_test
+from pipecat.tests.utils import SleepFrame, run_test
 
 from bot.calls.simulate import caller_speech
 from voice.vad import RECEIVED_AT, CallerStoppedSpeakingFrame, CallerVAD, SileroEngine
@@ -72,3 +72,9 @@ async def test_silence_on_a_call_stays_silent_while_another_call_speaks():
     )
     assert len(started) == len(stopped) == 1
     assert quiet_started == quiet_stopped == []
+
+
+async def test_audio_that_stops_mid_speech_ends_the_utterance():
+    frames, _ = line(caller_speech("восемь девять", "ru"), before=0.3, after=0)
+    started, stopped = await detect([*frames[:-10], SleepFrame(1.5)], SileroEngine())
+    assert len(started) == 1 and len(stopped) == 1  # the line went quiet: no audio for 1 s while speaking
