@@ -28,7 +28,7 @@ from bot.dialog.model import (
     Step,
     ValueType,
 )
-from bot.dialog.render import coerce, render, to_number
+from bot.dialog.render import RenderError, coerce, render, to_number
 from bot.dialog.understanding import has_negation
 from bot.outcomes import Intent, Outcome, Signal
 from bot.values.choices import choose
@@ -158,9 +158,14 @@ class DialogEngine:
         return _Turn(self, state.model_copy(deep=True), turn, now).run()
 
     def render(self, state: DialogState, text: dict[str, str]) -> str:
+        """A prompt as the robot says it: values and digits as words (`bot.dialog.render`)."""
         values = dict(state.values)
-        values["identity"] = render(self.script.identity[state.lang], values, self.types, state.lang, "")
-        return render(text[state.lang], values, self.types, state.lang, self.script.currency).strip()
+        lang, currency = state.lang, self.script.currency
+        try:
+            values["identity"] = render(self.script.identity[lang], values, self.types, lang, currency)
+            return render(text[lang], values, self.types, lang, currency).strip()
+        except RenderError as exc:
+            raise DialogError(f"script '{self.script.id}': {exc}") from None
 
 
 class _Turn:

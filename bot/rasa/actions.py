@@ -20,6 +20,7 @@ from bot.dialog.catalogue import Catalogue
 from bot.dialog.engine import DialogEngine, DialogError, DialogState, InputKind, TurnInput
 from bot.outcomes import Signal
 from bot.rasa.compiler import DIGITS_ENTITY, STATE_SLOT, TURN_ACTION
+from voice.spoken import warm_up
 
 PAYLOAD_KEY = "voicebot"
 SIGNAL_INPUTS = {
@@ -46,6 +47,7 @@ def turn_input(latest: dict[str, Any]) -> TurnInput:
 
 def create_action_app(catalogue: Catalogue) -> FastAPI:
     engines = {script_id: DialogEngine(script) for script_id, script in catalogue.scripts.items()}
+    warm_up()  # the speech-rendering dictionaries, before the first call's first prompt
     app = FastAPI(title="voicebot action server", docs_url=None, redoc_url=None, openapi_url=None)
 
     def refuse(message: str) -> JSONResponse:

@@ -13,7 +13,7 @@ from test_checks import GOOD, folder, line_of, only_error  # noqa: F401  (folder
 
 from bot.dialog.catalogue import Catalogue, load_catalogue
 from bot.dialog.checks import _texts
-from bot.dialog.engine import DialogEngine, new_state
+from bot.dialog.engine import DialogEngine, DialogError, new_state
 from bot.dialog.model import ValueType
 from bot.dialog.render import render
 from voice.spoken import RenderError
@@ -184,6 +184,15 @@ def test_shipped_reminder_says_the_amount_and_date_in_their_cases(catalogue: Cat
     )
     assert "нужно внести платёж на сумму десять тысяч пятьсот рублей одна копейка" in prompts
     assert "Если да, нажмите один, если нет — два." in prompts
+
+
+def test_the_engine_reports_a_value_it_cannot_say_as_a_dialog_error(catalogue: Catalogue) -> None:
+    script = catalogue.get("reminder").model_copy(update={"currency": "XYZ"})
+    state = new_state(script, "ru", VARIABLES["reminder"])
+    with pytest.raises(
+        DialogError, match=r"script 'reminder': cannot say \{amount\} = 10500\.01 \(money\): no words"
+    ):
+        DialogEngine(script).render(state, script.steps["greet"].say)
 
 
 # -- case markers in the script checker --------------------------------------------------------------------

@@ -8,6 +8,7 @@ script's placeholders with `say_value`-style words and then runs `normalise_text
 
 from voice.spoken.grammar import Case, Gender, parse_case
 from voice.spoken.normalise import normalise_text
+from voice.spoken.russian import warm_up
 from voice.spoken.values import (
     RenderError,
     say_date,
@@ -32,4 +33,5 @@ __all__ = [
     "say_number",
     "say_phone",
     "say_time",
+    "warm_up",
 ]
