@@ -81,6 +81,14 @@ def campaigns(ctx: typer.Context) -> None:
     raise typer.Exit(bench.main(ctx.args))
 
 
+@bench_app.command("render", context_settings=PASS_THROUGH)
+def render(ctx: typer.Context) -> None:
+    """Speech rendering: every shipped prompt said as words, ms per prompt (`--help` for options)."""
+    from bot.dialog import render_bench
+
+    raise typer.Exit(render_bench.main(ctx.args))
+
+
 @bench_app.command("sip", context_settings=PASS_THROUGH)
 def sip(ctx: typer.Context) -> None:
     """Concurrent SIPp calls through Kamailio to one robot process (`--help` for options)."""

@@ -342,6 +342,7 @@ ENGLISH_TEXTS = [
     ("at 14:30", "at two thirty PM"),
     ("at 9:05 am", "at nine oh five AM"),
     ("$21.50", "twenty-one dollars and fifty cents"),
+    ("$10,500 or 1,000,000 rubles", "ten thousand five hundred dollars or one million rubles"),
     ("5% off", "five percent off"),
     ("order number 00123", "order number zero zero one two three"),
     ("in 2026", "in twenty twenty-six"),

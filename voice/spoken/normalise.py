@@ -28,6 +28,7 @@ _TOKEN = re.compile(
     r"(?:[.,](?P<fraction>\d+))?(?P<suffix>st|nd|rd|th)?(?P<sign>\s?(?:%|₽|\$|€))?",
     re.IGNORECASE,
 )
+_ENGLISH_THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}(?!\d))")
 _NEXT_WORD = re.compile(r"\s+([а-яёa-z]+)", re.IGNORECASE)
 _DIGIT_STRING_CUES = re.compile(
     r"(?:№|#|\bномер\w*|\bкод\w*|\bзаказ\w*|\bдоговор\w*|\bсч[её]т\w*|\bnumber|\border|\bcode|\bno\.)\s*$",
@@ -47,6 +48,8 @@ def normalise_text(text: str, lang: str) -> str:
     """`text` with every number, date, time and phone number written out as words in `lang`."""
     if not re.search(r"\d", text):
         return text
+    if lang != "ru":
+        text = _ENGLISH_THOUSANDS.sub("", text)  # "$10,500" is ten thousand five hundred
     out: list[str] = []
     position = 0
     for match in _TOKEN.finditer(text):
