@@ -126,6 +126,8 @@ VARIABLES: dict[str, dict[str, str]] = {
     "reminder": {"name": "Анна", "company": "Ромашка", "amount": "10500.01", "due_date": "2026-12-31"},
     "survey": {"name": "Анна", "company": "Ромашка 24"},
     "debt": {"name": "Иван Петров", "company": "Ромашка", "amount": "21000", "due_date": "2026-12-02"},
+    "offer": {"name": "Анна", "company": "Ромашка", "product": "тариф «Плюс 500»"},
+    "inbound": {"company": "Ромашка", "name": "Анна"},
     "appointment": {
         "name": "Анна",
         "clinic": "Здоровье",
@@ -160,7 +162,7 @@ def rendered_prompts(catalogue: Catalogue, script_id: str, lang: str) -> list[st
 
 
 @pytest.mark.parametrize("lang", ["ru", "en"])
-@pytest.mark.parametrize("script_id", ["reminder", "survey", "debt", "appointment"])
+@pytest.mark.parametrize("script_id", ["reminder", "survey", "debt", "appointment", "offer", "inbound"])
 def test_shipped_prompts_reach_the_voice_without_digits(
     catalogue: Catalogue, script_id: str, lang: str
 ) -> None:
