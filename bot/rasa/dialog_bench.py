@@ -223,7 +223,7 @@ def _confusions(results: list[ConversationResult]) -> list[str]:
         for (expected, got), count in confused.most_common():
             out.append(f"    {expected:>16} → {got or '-':<20} {count}/{labelled[expected]}")
     if at_failure:
-        out += ["", "at the deciding turn of failures (step: heard):"]
+        out += ["", "heard at the deciding turn of failed conversations (step: intent or event):"]
         for (step, heard), count in at_failure.most_common():
             out.append(f"    {step}: {heard}  {count}")
     return out

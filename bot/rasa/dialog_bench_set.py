@@ -113,7 +113,7 @@ def load_set(root: Path, catalogue: Catalogue, intents: set[str], today: date) -
         try:
             source = read_source(path)
         except ScriptErrors as exc:
-            errors += exc.errors
+            errors += [_for_bench_files(e) for e in exc.errors]
             continue
         reader = _FileReader(source, catalogue, intents, today)
         conversations += reader.read()
@@ -121,6 +121,15 @@ def load_set(root: Path, catalogue: Catalogue, intents: set[str], today: date) -
     if errors:
         raise ScriptErrors(errors)
     return conversations
+
+
+def _for_bench_files(error: ScriptError) -> ScriptError:
+    """The YAML reader's message for a file that is not a mapping names a script's keys; name ours."""
+    if error.message.startswith("expected a mapping at the top"):
+        return ScriptError(
+            error.file, error.line, f"expected a mapping at the top ({', '.join(sorted(FILE_KEYS))})"
+        )
+    return error
 
 
 class _FileReader:

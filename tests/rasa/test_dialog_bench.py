@@ -153,6 +153,7 @@ def test_broken_yaml_and_missing_parts_are_reported(tmp_path: Path, catalogue: C
     write(tmp_path, "script: reminder\nlang: ru\nconversations: [{caller: [да}\n", "ru/a.yml")
     write(tmp_path, "script: reminder\nlang: de\nconversations: []\n", "ru/b.yml")
     write(tmp_path, GOOD.replace("    caller: [{affirm: ага конечно}]\n", ""), "ru/c.yml")
+    write(tmp_path, "- just\n- a list\n", "ru/d.yml")
     with pytest.raises(ScriptErrors) as caught:
         load_set(tmp_path, catalogue, intents, TODAY)
     found = {(e.file.name, e.line, e.message.split(":")[0]) for e in caught.value.errors}
@@ -160,6 +161,7 @@ def test_broken_yaml_and_missing_parts_are_reported(tmp_path: Path, catalogue: C
     assert ("b.yml", 2, "'lang' must be one of the script's languages (ru, en)") in found
     assert ("b.yml", 3, "'conversations' must be a non-empty list") in found
     assert any(f == "c.yml" and line == 5 and "'caller'" in m for f, line, m in found)
+    assert ("d.yml", 1, "expected a mapping at the top (conversations, lang, script, variables)") in found
 
 
 def test_an_invalid_set_exits_2_before_starting_rasa(tmp_path: Path):
