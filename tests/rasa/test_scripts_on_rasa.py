@@ -29,7 +29,7 @@ async def test_reminder_confirmed_by_voice(dialog_service):
     assert record.outcome == "confirmed"
     assert caller_events(record) == [("affirm", "answered")]
     first = robot_lines(record)[0]
-    assert "Анна" in first and "10500 рублей" in first and "1 декабря" in first
+    assert "Анна" in first and "десять тысяч пятьсот рублей" in first and "первого декабря" in first
 
 
 async def test_reminder_confirmed_by_keypad(dialog_service):
@@ -48,7 +48,7 @@ async def test_reminder_new_date_agreed(dialog_service):
 async def test_reminder_in_english(dialog_service):
     record = await converse(dialog_service, "reminder", ["yes sure i will pay"], lang="en")
     assert record.outcome == "confirmed"
-    assert "10500 rubles" in robot_lines(record)[0]
+    assert "ten thousand five hundred rubles" in robot_lines(record)[0]
 
 
 async def test_reminder_silent_caller_is_reprompted_then_let_go(dialog_service):
