@@ -140,6 +140,8 @@ def _check_step(
                 )
     if step.branch and step.branch[-1].condition is not None:
         err(("branch",), "the last branch needs no 'if': it is where the call goes when no condition holds")
+    if step.capture and step.capture.type is ValueType.PHONE:
+        err(("capture", "type"), "phone is a type for variables (a number the robot says), not for captures")
     if step.capture and not (step.goto or step.branch):
         err(("capture",), "after a capture the step needs 'goto' or 'branch'")
     if not step.waits and not (step.goto or step.branch or step.ends_call):

@@ -47,6 +47,7 @@ class ValueType(StrEnum):
     MONEY = "money"
     RATING = "rating"
     DIGITS = "digits"
+    PHONE = "phone"  # a variable only: said grouped as people say a number ("плюс семь, девятьсот двенадцать, …")
 
 
 class ActionType(StrEnum):

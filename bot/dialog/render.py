@@ -25,6 +25,7 @@ from voice.spoken import (
     say_digits,
     say_money,
     say_number,
+    say_phone,
     say_time,
 )
 from voice.spoken.context import date_case, number_case
@@ -50,6 +51,9 @@ def coerce(value: Any, kind: ValueType) -> Any:
             return to_number(text.replace(" ", "").replace(",", "."))
         case ValueType.RATING:
             return int(text)
+        case ValueType.PHONE:
+            say_phone(text, "en")  # raises RenderError (a ValueError) for what is no phone number
+            return text
         case ValueType.YES_NO:
             if text.lower() in ("true", "yes", "да", "1"):
                 return True
@@ -137,6 +141,8 @@ def _speak(value: Any, kind: ValueType, lang: str, currency: str, case: Case) ->
             return say_number(value, lang, case)
         case ValueType.DIGITS:
             return say_digits(value, lang)  # an order number is read digit by digit
+        case ValueType.PHONE:
+            return say_phone(value, lang)
         case ValueType.YES_NO:
             return {("ru", True): "да", ("ru", False): "нет", ("en", True): "yes"}.get((lang, value), "no")
         case _:

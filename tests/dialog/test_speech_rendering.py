@@ -15,7 +15,7 @@ from bot.dialog.catalogue import Catalogue, load_catalogue
 from bot.dialog.checks import _texts
 from bot.dialog.engine import DialogEngine, DialogError, new_state
 from bot.dialog.model import ValueType
-from bot.dialog.render import render
+from bot.dialog.render import coerce, render
 from voice.spoken import RenderError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -29,6 +29,7 @@ TYPES = {
     "order": ValueType.DIGITS,
     "paid": ValueType.YES_NO,
     "name": ValueType.TEXT,
+    "support": ValueType.PHONE,
 }
 VALUES = {
     "amount": 21000,
@@ -40,6 +41,7 @@ VALUES = {
     "order": "00123",
     "paid": True,
     "name": "Анна",
+    "support": "+7 912 345-67-89",
 }
 
 
@@ -75,6 +77,7 @@ VALUES = {
         ("Ответ займёт 2 минуты.", "Ответ займёт две минуты."),
         ("В течение 2 недель, {name}.", "В течение двух недель, Анна."),
         ("{unknown} и всё", " и всё"),
+        ("Наш номер: {support}.", "Наш номер: плюс семь, девятьсот двенадцать, триста сорок пять, шестьдесят семь, восемьдесят девять."),
     ],
 )  # fmt: skip
 def test_russian_prompts(text: str, spoken: str) -> None:
@@ -94,6 +97,12 @@ def test_russian_prompts(text: str, spoken: str) -> None:
 )
 def test_english_prompts(text: str, spoken: str) -> None:
     assert render(text, VALUES, TYPES, "en", "RUB") == spoken
+
+
+def test_a_phone_variable_must_be_a_phone_number() -> None:
+    assert coerce(" 8 (800) 555-35-35 ", ValueType.PHONE) == "8 (800) 555-35-35"
+    with pytest.raises(ValueError, match="expected a phone number, got 'позже'"):
+        coerce("позже", ValueType.PHONE)
 
 
 def test_money_in_the_scripts_currency() -> None:
@@ -224,6 +233,16 @@ def test_case_markers_in_any_accepted_name_are_valid(folder: Path) -> None:  # n
     path = folder / "tiny.yml"
     path.write_text(text, encoding="utf-8")
     assert load_catalogue(folder, folder.parent / "training_data").errors == []
+
+
+def test_phone_is_no_capture_type(folder: Path) -> None:  # noqa: F811
+    text = GOOD.replace(
+        "    answers:\n      - intent: affirm",
+        "    capture: {slot: number, type: phone}\n    goto: confirmed\n    answers:\n      - intent: affirm",
+    )
+    error = only_error(folder, text)
+    assert error.line == line_of(text, "type: phone")
+    assert error.message == "phone is a type for variables (a number the robot says), not for captures"
 
 
 def test_an_unknown_currency_is_a_script_error(folder: Path) -> None:  # noqa: F811
