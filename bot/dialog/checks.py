@@ -20,6 +20,8 @@ from voice.spoken.grammar import CASE_CHOICES, parse_case
 from voice.spoken.values import CURRENCIES
 
 _BRACES = re.compile(r"\{[^{}]*\}")
+_BEFORE_V = re.compile(r"(?<![а-яё])во?\s+$", re.IGNORECASE)
+DATED = (ValueType.DATE, ValueType.DATETIME)
 
 
 def check_script(script: Script, source: Source, known_intents: set[str]) -> list[ScriptError]:
@@ -54,7 +56,7 @@ def check_script(script: Script, source: Source, known_intents: set[str]) -> lis
         if missing:
             err(path, f"missing language variant: {', '.join(missing)}")
         for lang, value in text.items():
-            for problem in placeholder_problems(value, slots):
+            for problem in placeholder_problems(value, slots, lang):
                 err(path, f"{problem} in the {lang} text")
     for intent, handler in script.handlers.items():
         path = ("handlers", intent)
@@ -236,8 +238,9 @@ def reachable_steps(script: Script) -> set[str]:
     return seen - {None}
 
 
-def placeholder_problems(text: str, slots: Collection[str]) -> Iterator[str]:
-    """What is wrong with the `{…}` placeholders of one prompt: malformed ones, undefined names, unknown cases."""
+def placeholder_problems(text: str, slots: dict[str, ValueType], lang: str) -> Iterator[str]:
+    """What is wrong with the `{…}` placeholders of one prompt: malformed ones, undefined names, unknown cases,
+    a Russian date after "в" (no case makes "в пятнадцатое декабря" Russian)."""
     for braces in _BRACES.finditer(text):
         placeholder = PLACEHOLDER.fullmatch(braces.group())
         if placeholder is None:
@@ -246,6 +249,8 @@ def placeholder_problems(text: str, slots: Collection[str]) -> Iterator[str]:
         name, marker = placeholder.groups()
         if name not in slots:
             yield f"undefined variable '{{{name}}}'"
+        elif lang == "ru" and slots[name] in DATED and _BEFORE_V.search(text[: braces.start()]):
+            yield f"'в {braces.group()}' is no Russian for a date: write 'на {braces.group()}' or '{braces.group()}' alone"
         if marker is not None:
             try:
                 parse_case(marker)

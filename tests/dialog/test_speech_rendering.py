@@ -235,6 +235,17 @@ def test_case_markers_in_any_accepted_name_are_valid(folder: Path) -> None:  # n
     assert load_catalogue(folder, folder.parent / "training_data").errors == []
 
 
+def test_a_date_after_v_is_a_script_error(folder: Path) -> None:  # noqa: F811
+    text = GOOD.replace("  name: text\n", "  name: text\n  visit: date\n").replace(
+        "ru: Здравствуйте, {name}! Вы придёте?", "ru: Здравствуйте, {name}! Вы придёте в {visit}?"
+    )
+    error = only_error(folder, text)
+    assert error.line == line_of(text, "придёте в {visit}") - 1  # the line of `say:`
+    assert error.message == (
+        "'в {visit}' is no Russian for a date: write 'на {visit}' or '{visit}' alone in the ru text"
+    )
+
+
 def test_phone_is_no_capture_type(folder: Path) -> None:  # noqa: F811
     text = GOOD.replace(
         "    answers:\n      - intent: affirm",
