@@ -64,7 +64,8 @@ def normalise_text(text: str, lang: str) -> str:
 
 
 def _speak(match: re.Match, before: str, after: str, lang: str) -> tuple[str, int]:
-    """The words for one token and how many characters of `after` they used (a month name after a day)."""
+    """The words for one token and how many characters of `after` they used (the currency noun that money
+    written with a decimal comma takes along: "1500,50 рублей")."""
     ru = lang == "ru"
     if match["phone"]:
         return say_phone(match["phone"], lang), 0
