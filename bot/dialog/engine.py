@@ -29,7 +29,7 @@ from bot.dialog.model import (
     ValueType,
 )
 from bot.dialog.render import RenderError, coerce, render, to_number
-from bot.dialog.understanding import has_negation
+from bot.dialog.understanding import has_negation, is_question, without_negated
 from bot.outcomes import Intent, Outcome, Signal
 from bot.values.choices import choose
 from bot.values.shares import parse_share
@@ -267,7 +267,7 @@ class _Turn:
                 return TurnEvent.FAQ
         handler = self.script.handlers.get(intent or "")
         if handler and (not free_text or intent in PREEMPTS_FREE_TEXT):
-            if handler.confirm and self._unsure(step):
+            if handler.confirm and (self._unsure(step) or free_text):  # "вежливые операторы" is a comment
                 return self._ask_back(handler.confirm, Pending(handler=intent, text=self.turn.text))
             self._handle(step, handler)
             return TurnEvent.HANDLED
@@ -502,13 +502,17 @@ class _Turn:
     # -- values ---------------------------------------------------------------------------------------------
 
     def _parse_capture(self, capture: Capture, text: str) -> Any:
+        """The value this capture takes from what the caller said: not from a question back, nor from negated
+        words ("не завтра")."""
+        lang = self.state.lang
+        if is_question(text, lang):
+            return None
+        text = without_negated(text, lang)
         if capture.whole is not None:
-            said = self._parse(capture.type, text)
-            share = parse_share(text, self.state.lang)
+            share = parse_share(text, lang)
             whole = self.state.values.get(capture.whole)
-            if said is None and share is not None and whole is not None:
+            if share is not None and whole is not None:
                 return to_number(Decimal(str(whole)) * share)
-            return said
         if not capture.options:
             return self._parse(capture.type, text)
         offered = [self.state.values.get(name) for name in capture.options]

@@ -1,7 +1,9 @@
-"""What a caller's words mean beyond their intent: corrections said in one breath, and negation.
+"""What a caller's words mean beyond their intent: corrections said in one breath, negation, questions back.
 
 "нет, то есть да" is a yes; "пятнадцатого, ой, двадцатого" is the twentieth: a caller who corrects themselves
-means what they said last, so only the words after the last correction are classified and parsed.
+means what they said last, so only the words after the last correction are classified and parsed. "не завтра"
+names no date, and "а что значит от нуля до десяти" answers nothing: values are not taken from negated words
+or from questions.
 """
 
 from __future__ import annotations
@@ -19,8 +21,23 @@ _CORRECTION = {
 _NEGATIONS = {
     "ru": {"не", "нет", "неа", "нету", "ни", "никак", "никогда", "нельзя", "невозможно", "отказываюсь"},
     "en": {
-        "no", "not", "nope", "never", "cannot", "cant", "wont", "dont", "doesnt", "didnt", "isnt", "arent",
-        "couldnt", "wouldnt", "havent", "nah", "refuse",
+        "no",
+        "not",
+        "nope",
+        "never",
+        "cannot",
+        "cant",
+        "wont",
+        "dont",
+        "doesnt",
+        "didnt",
+        "isnt",
+        "arent",
+        "couldnt",
+        "wouldnt",
+        "havent",
+        "nah",
+        "refuse",
     },
 }
 
@@ -38,6 +55,57 @@ def corrected(text: str, lang: str) -> str:
 
 def has_negation(text: str, lang: str) -> bool:
     """Whether the caller negated anything ("не смогу", "no", "can't")."""
-    words = re.findall(r"[\w']+", text.lower().replace("ё", "е"))
-    words = [w.replace("'", "") for w in words]
-    return bool(_NEGATIONS.get(lang, _NEGATIONS["ru"]) & set(words))
+    return bool(_NEGATIONS.get(lang, _NEGATIONS["ru"]) & set(_words(text)))
+
+
+_NEGATING = {
+    "ru": {"не", "ни"},
+    "en": {"not", "never", "cant", "cannot", "dont", "doesnt", "didnt", "wont", "isnt", "couldnt"},
+}
+_FILLERS = {"а", "ну", "ээ", "эээ", "так", "и", "ой", "oh", "um", "uh", "so", "and", "well", "but"}
+_QUESTION_WORDS = {
+    "ru": {
+        "что",
+        "чего",
+        "как",
+        "какой",
+        "какая",
+        "какое",
+        "какие",
+        "сколько",
+        "почему",
+        "зачем",
+        "кто",
+        "где",
+    },
+    "en": {"what", "whats", "how", "why", "who", "whos", "which", "where"},
+}
+_PROPOSALS = {"насчет", "about"}  # "как насчёт пятницы", "what about friday" propose a value
+
+
+def without_negated(text: str, lang: str) -> str:
+    """The text without each negating particle and the two words after it ("не завтра а в пятницу" →
+    "в пятницу"), so a value the caller rejected is not taken as said."""
+    words = _words(text)
+    negating = _NEGATING.get(lang, _NEGATING["ru"])
+    kept, skip = [], 0
+    for word in words:
+        if word in negating:
+            skip = 3
+        if skip:
+            skip -= 1
+            continue
+        kept.append(word)
+    return " ".join(kept)
+
+
+def is_question(text: str, lang: str) -> bool:
+    """Whether the caller asks something back ("а сколько там", "what do you mean") instead of answering."""
+    words = [w for w in _words(text) if w not in _FILLERS]
+    if not words or words[0] not in _QUESTION_WORDS.get(lang, _QUESTION_WORDS["ru"]):
+        return False
+    return not (len(words) > 1 and words[1] in _PROPOSALS)
+
+
+def _words(text: str) -> list[str]:
+    return [w.replace("'", "") for w in re.findall(r"[\w']+", text.lower().replace("ё", "е"))]

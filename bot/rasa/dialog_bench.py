@@ -23,6 +23,7 @@ from bot.rasa.dialog_bench_set import BenchConversation, CallerTurn, TurnKind
 TIMEZONE = "Europe/Moscow"  # the callers' zone: "завтра" and the robot's clock are counted in it
 LANGS = ("ru", "en")
 MISSED = {TurnEvent.NO_MATCH, TurnEvent.INVALID}
+CONFIRMATION = {"ru": "да", "en": "yes"}
 
 
 def bench_today() -> date:
@@ -90,6 +91,13 @@ async def run_conversation(
         exchange = await _play(conversation, turn)
         result.turns.append(_trace(turn, step, exchange))
         visited.append(exchange.result.state.step)
+        if exchange.result.event is TurnEvent.CONFIRMING:
+            # The robot asks back what it understood ("Правильно поняла, …?"): the caller says yes, so a wrong
+            # guess still ends the call wrongly and fails, a right one costs the caller one more turn.
+            yes = CallerTurn(kind=TurnKind.TEXT, text=CONFIRMATION[bench.lang])
+            exchange = await _play(conversation, yes)
+            result.turns.append(_trace(yes, step, exchange))
+            visited.append(exchange.result.state.step)
     if not conversation.ended:
         await conversation.hangup()
     state = conversation.state

@@ -47,7 +47,7 @@ def parse_date(text: str, lang: str, today: date) -> date | None:
     """The date said, relative to `today` ("пятнадцатого" → the next 15th, "next monday"), or None."""
     toks = tokens(text, lang)
     words = [str(t) for t in toks]
-    for finder in (_numeric_date, _relative_day, _after_period, _day_of_month, _weekday):
+    for finder in (_numeric_date, _relative_day, _after_period, _day_of_month, _weekday, _period):
         found = finder(toks, words, lang, today, normalise(text))
         if found:
             return found
@@ -185,6 +185,40 @@ def _weekday(toks: list[Token], words: list[str], lang: str, today: date, norm: 
                 next_monday = today + timedelta(days=7 - today.weekday())
                 return next_monday + timedelta(days=weekday)
             return today + timedelta(days=(weekday - today.weekday() - 1) % 7 + 1)
+    return None
+
+
+_PERIODS = {
+    "ru": [
+        (("следующей", "неделе"), "next_week"), (("той", "неделе"), "next_week"),
+        (("конце", "недели"), "week_end"), (("концу", "недели"), "week_end"),
+        (("конце", "месяца"), "month_end"), (("концу", "месяца"), "month_end"),
+        (("начале", "месяца"), "month_start"), (("начале", "следующего", "месяца"), "month_start"),
+        (("следующем", "месяце"), "month_start"),
+    ],
+    "en": [
+        (("next", "week"), "next_week"), (("end", "of", "the", "week"), "week_end"),
+        (("end", "of", "the", "month"), "month_end"), (("next", "month"), "month_start"),
+        (("beginning", "of", "the", "month"), "month_start"), (("start", "of", "next", "month"), "month_start"),
+    ],
+}  # fmt: skip
+
+
+def _period(toks: list[Token], words: list[str], lang: str, today: date, norm: str) -> date | None:
+    """ "на следующей неделе" → next Monday, "в конце недели" → Friday, "в конце месяца" → its last day, "в
+    начале месяца" / "next month" → the 1st of next month (the day a callback or a promise counts from)."""
+    for phrase, period in _PERIODS[lang]:
+        if not _has(words, phrase):
+            continue
+        match period:
+            case "next_week":
+                return today + timedelta(days=7 - today.weekday())
+            case "week_end":
+                return today + timedelta(days=(4 - today.weekday()) % 7)
+            case "month_end":
+                return today.replace(day=calendar.monthrange(today.year, today.month)[1])
+            case "month_start":
+                return _add_months(today.replace(day=1), 1)
     return None
 
 

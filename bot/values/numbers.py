@@ -176,9 +176,22 @@ def tokens(text: str, lang: str) -> list[Token]:
     return list(_tokens(text, lang))
 
 
+# Russian collective numerals count people: "нас трое", "на двоих", "для пятерых".
+_COLLECTIVES = {
+    stem + ending: str(n)
+    for n, stem in enumerate(
+        ("дво", "тро", "четвер", "пятер", "шестер", "семер", "восьмер", "девятер"), start=2
+    )
+    for ending in (("е", "их", "им") if n < 4 else ("о", "ых", "ым"))
+}
+
+
 @lru_cache(maxsize=512)
 def _tokens(text: str, lang: str) -> tuple[Token, ...]:
-    words = _approximate_order(_mark_ordinals(normalise(text).split(), lang), lang)
+    words = normalise(text).split()
+    if lang == "ru":
+        words = [_COLLECTIVES.get(word, word) for word in words]
+    words = _approximate_order(_mark_ordinals(words, lang), lang)
     words = _digits_for_words(" ".join(words), language=lang).split() if words else []
     out: list[Token] = []
     for word in words:

@@ -13,6 +13,8 @@ _TOP = {
     "en": re.compile(r"^(max|maximum|highest|top|full)$"),
 }
 _OUT_OF = {"ru": {"из"}, "en": {"of", "outta"}}
+# A number with a unit counts something else: "у меня есть пять минут", "two minutes".
+_UNIT = re.compile(r"^(минут|секунд|час|дн|день|недел|месяц|лет|год|раз|руб|minute|second|hour|day|week|month|year)")
 
 
 def parse_rating(text: str, lang: str, low: int = 0, high: int = 10) -> int | None:
@@ -27,6 +29,8 @@ def parse_rating(text: str, lang: str, low: int = 0, high: int = 10) -> int | No
         elif isinstance(tok, str) and _TOP[lang].match(tok):
             value = high
         if value is None or (i and said[i - 1] in _OUT_OF[lang]):
+            continue
+        if i + 1 < len(said) and _UNIT.match(str(said[i + 1])):
             continue
         return int(value) if value == int(value) and low <= value <= high else None
     return None

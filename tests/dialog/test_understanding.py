@@ -16,13 +16,15 @@ import pytest
 
 from bot.dialog.catalogue import Catalogue, load_catalogue
 from bot.dialog.engine import DialogEngine, InputKind, TurnEvent, TurnInput, TurnResult, new_state
-from bot.dialog.understanding import corrected, has_negation
+from bot.dialog.understanding import corrected, has_negation, is_question, without_negated
 from bot.values.choices import choose
 from bot.values.shares import parse_share
 
 ROOT = Path(__file__).resolve().parents[2]
 NOW = datetime(2025, 3, 10, 12, 0)  # a Monday
 VARIABLES: dict[str, dict[str, str]] = {
+    "survey": {"name": "Анна", "company": "Ромашка"},
+    "offer": {"name": "Анна", "company": "Ромашка", "product": "домашний интернет"},
     "reminder": {"name": "Анна", "company": "Ромашка", "amount": "10500", "due_date": "2025-03-15"},
     "debt": {"name": "Иван", "company": "Ромашка", "amount": "25000", "due_date": "2025-03-01"},
     "appointment": {
@@ -401,3 +403,57 @@ def test_the_amount_promised_may_be_a_share_of_the_debt(catalogue: Catalogue, sa
 def test_parse_share(lang: str, said: str, share: float | None) -> None:
     found = parse_share(said, lang)
     assert (None if found is None else float(found)) == share
+
+
+# -- negated values and questions back ------------------------------------------------------------------------
+
+
+def test_a_negated_date_is_not_taken(catalogue: Catalogue) -> None:
+    call = Call(catalogue, "reminder", "en")
+    call.says("no not by tomorrow", "deny")
+    assert call.step == "ask_date"  # asked, not filled with tomorrow
+    call.says("not on friday but on the nineteenth", None)
+    assert call.outcome == ("rescheduled", {"date": "2025-03-19"})
+
+
+def test_a_question_back_is_not_an_answer(catalogue: Catalogue) -> None:
+    call = Call(catalogue, "survey")
+    call.says("да", "affirm")
+    assert call.says("а что значит от нуля до десяти", None).event is TurnEvent.NO_MATCH
+    assert call.says("ну восемь", None).event is TurnEvent.CAPTURED
+    assert call.state.values["nps"] == 8
+
+
+def test_collective_numbers_of_people(catalogue: Catalogue) -> None:
+    call = Call(catalogue, "offer")
+    call.says("да интересно нас в семье пятеро", "affirm")
+    assert call.state.values["people"] == 5
+    assert call.outcome[0] == "transferred"
+
+
+@pytest.mark.parametrize(
+    ("lang", "said", "kept"),
+    [
+        ("ru", "не завтра а в пятницу", "в пятницу"),
+        ("ru", "нет давайте двадцатого", "нет давайте двадцатого"),
+        ("ru", "не знаю может в среду", "в среду"),
+        ("en", "not tomorrow maybe monday", "monday"),
+    ],
+)
+def test_without_negated(lang: str, said: str, kept: str) -> None:
+    assert without_negated(said, lang) == kept
+
+
+@pytest.mark.parametrize(
+    ("lang", "said", "question"),
+    [
+        ("ru", "а сколько там", True),
+        ("ru", "ну а что значит от нуля до десяти", True),
+        ("ru", "как насчет пятницы", False),
+        ("ru", "восемь", False),
+        ("en", "what do you mean", True),
+        ("en", "how about friday", False),
+    ],
+)
+def test_is_question(lang: str, said: str, question: bool) -> None:
+    assert is_question(said, lang) is question
