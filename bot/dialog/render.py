@@ -20,6 +20,7 @@ from voice.spoken import (
     RenderError,
     normalise_text,
     parse_case,
+    russian,
     say_date,
     say_datetime,
     say_digits,
@@ -122,7 +123,7 @@ def _fill(
         elif kind in (ValueType.TIME, ValueType.MONEY, *COUNTABLE):
             number = int(value) if kind in COUNTABLE and float(value).is_integer() else 0
             case = number_case(number, before)
-    if kind in COUNTABLE and noun and lang == "ru" and float(value).is_integer():
+    if kind in COUNTABLE and lang == "ru" and russian.is_noun(noun.strip()) and float(value).is_integer():
         return say_count(int(value), noun.strip(), lang, case or Case.NOM)
     return speak(value, kind, lang, currency, case) + noun
 

@@ -97,8 +97,9 @@ def warm_up() -> None:
 
 
 def is_noun(word: str) -> bool:
-    """Whether `word` reads as a noun (the noun counted by a number before it)."""
-    return _noun(word) is not None
+    """Whether `word` most likely is a noun (the noun counted by a number before it; not "из", "новых")."""
+    parses = _parses(word)
+    return bool(parses) and parses[0].tag.POS == "NOUN"
 
 
 def is_transitive_verb(word: str) -> bool:
