@@ -23,6 +23,7 @@ _TOKEN = re.compile(
     r"(?P<phone>\+\d[\d\s()\-]{8,}\d|(?<!\d)8[\s(-]*\d{3}[\s)-]*\d{3}[\s-]*\d{2}[\s-]*\d{2}(?!\d))"
     r"|(?P<time>(?<![\d:])(?P<hour>[01]?\d|2[0-3]):(?P<minute>[0-5]\d)(?![\d:])"
     r"(?:\s*(?P<ampm>[ap]\.?m\.?)(?![a-z]))?)"
+    r"|(?P<ordinal>(?<![\d.,])(?P<ordinal_number>\d+)-(?P<ending>[а-я]{1,3})(?![а-яё]))"
     r"|(?P<date>(?<![\d.])(?P<day>\d{1,2})\.(?P<month>\d{2})(?:\.(?P<year>\d{4}))?(?![\d.]))"
     r"|(?P<dollar>\$\s?)?(?P<number>\d{1,3}(?:[ \u00a0\u202f]\d{3})+(?!\d)|\d+)"
     r"(?:[.,](?P<fraction>\d+))?(?P<suffix>st|nd|rd|th)?(?P<sign>\s?(?:%|₽|\$|€))?",
@@ -39,6 +40,21 @@ _YEAR_CUES = re.compile(r"\b(?:in|since|until|from|of|by|year)\s+$", re.IGNORECA
 _MONTHS = {
     lang: {name.lower(): number for number, name in get_month_names("wide", locale=lang).items()}
     for lang in ("ru", "en")
+}
+NOM, GEN, DAT, ACC, INS, LOC = Case
+MASC, FEM, NEUT = Gender
+# What a written ordinal ending says when no noun follows: "1-й", "2-го", "3-я", "5-х".
+_ORDINAL_ENDINGS = {
+    **dict.fromkeys(("й", "ый", "ий", "ой"), (NOM, MASC, False)),
+    **dict.fromkeys(("я", "ая"), (NOM, FEM, False)),
+    **dict.fromkeys(("е", "ое"), (NOM, NEUT, False)),
+    **dict.fromkeys(("го", "ого", "его"), (GEN, MASC, False)),
+    **dict.fromkeys(("му", "ому", "ему"), (DAT, MASC, False)),
+    **dict.fromkeys(("м", "ом", "ем"), (LOC, MASC, False)),
+    "ым": (INS, MASC, False),
+    **dict.fromkeys(("ю", "ую"), (ACC, FEM, False)),
+    **dict.fromkeys(("х", "ых", "их"), (GEN, MASC, True)),
+    **dict.fromkeys(("ми", "ыми"), (INS, MASC, True)),
 }
 _SIGN_NOUNS = {"%": ("процент", "percent"), "₽": ("рубль", "rubles"), "€": ("евро", "euros")}
 _SIGN_CURRENCIES = {"₽": "RUB", "$": "USD", "€": "EUR"}
@@ -76,6 +92,8 @@ def _speak(match: re.Match, before: str, after: str, lang: str) -> tuple[str, in
         elif (match["ampm"] or "").lower().startswith("a") and hour == 12:
             hour = 0
         return say_time(time(hour, int(match["minute"])), lang, _case(before, ru, default=Case.NOM)), 0
+    if match["ordinal"]:
+        return _russian_ordinal(int(match["ordinal_number"]), match["ending"], after), 0
     if match["date"] and ru:
         return _numeric_date(match, before, lang), 0
     if match["date"]:  # "2.50" in English is a decimal number
@@ -121,6 +139,16 @@ def _fraction(whole: str, fraction: str, sign: str, before: str, after: str, lan
     return words, 0
 
 
+def _russian_ordinal(number: int, ending: str, after: str) -> str:
+    """'2-й этаж' → 'второй этаж', 'с 1-го числа' → 'с первого числа', 'на 3-м этаже' → 'на третьем этаже': the
+    noun after it gives case, gender and number; without one the written ending does."""
+    case, gender, plural = _ORDINAL_ENDINGS.get(ending.lower(), (Case.NOM, Gender.MASC, False))
+    next_word = _NEXT_WORD.match(after)
+    if next_word and (form := russian.noun_form(next_word.group(1), case)):
+        case, gender, plural = form
+    return russian.ordinal(number, case, gender, plural)
+
+
 def _russian_number(number: int, before: str, after: str, sign: str) -> tuple[str, int]:
     context = number_case(number, before)
     next_word = _NEXT_WORD.match(after)
@@ -134,7 +162,8 @@ def _russian_number(number: int, before: str, after: str, sign: str) -> tuple[st
         )
     if word and russian.is_noun(word):
         if 1000 <= number <= 2100 and russian.agree(word, 1, Case.NOM).lower() == "год":
-            return russian.ordinal(number, _noun_case(word) or Case.NOM, Gender.MASC), 0
+            year_case = russian.noun_form(word, Case.NOM)[0]  # "в 2026 году": the noun's case
+            return russian.ordinal(number, year_case, Gender.MASC), 0
         case = russian.written_case(word, number, None if context is Case.NOM else context) or context
         return russian.cardinal(number, case, russian.noun_gender(word)), 0
     return russian.cardinal(number, context), 0
@@ -175,8 +204,3 @@ def _numeric_date(match: re.Match, before: str, lang: str) -> str:
 def _case(before: str, ru: bool, default: Case) -> Case:
     found = preposition_case(before) if ru else None
     return found[1] if found else default
-
-
-def _noun_case(word: str) -> Case | None:
-    grammeme = russian.noun_case_grammeme(word)
-    return next((case for case in Case if grammeme and grammeme.startswith(case.grammeme[:3])), None)

@@ -50,9 +50,17 @@ def cardinal(number: int, case: Case = Case.NOM, gender: Gender = Gender.MASC) -
     return words
 
 
-def ordinal(number: int, case: Case = Case.NOM, gender: Gender = Gender.MASC) -> str:
+def ordinal(number: int, case: Case = Case.NOM, gender: Gender = Gender.MASC, plural: bool = False) -> str:
     """'пятнадцатое' (neuter: a day of the month), 'двадцать второму', 'две тысячи двадцать шестом'."""
-    return num2words(number, lang="ru", to="ordinal", case=case.num2words, gender=gender.value, animate=False)
+    return num2words(
+        number,
+        lang="ru",
+        to="ordinal",
+        case=case.num2words,
+        gender=gender.value,
+        plural=plural,
+        animate=False,
+    )
 
 
 def decimal(text: str, case: Case = Case.NOM) -> str:
@@ -153,10 +161,16 @@ def written_case(word: str, number: int, preferred: Case | None) -> Case | None:
     return None
 
 
-def noun_case_grammeme(word: str) -> str | None:
-    """The case grammeme of `word` as written ('году' → 'loc2'), from its likeliest noun reading."""
-    parse = _noun(word)
-    return parse.tag.case if parse else None
+def noun_form(word: str, likely: Case) -> tuple[Case, Gender, bool] | None:
+    """Case, gender and plurality of `word` as written, if it is a noun ('этаже' → loc, masc, singular);
+    among its readings the one in the `likely` case wins."""
+    parses = [p for p in _parses(word) if p.tag.POS == "NOUN"]
+    if not parses or _parses(word)[0].tag.POS != "NOUN":
+        return None
+    parse = next((p for p in parses if p.tag.case == likely.grammeme), parses[0])
+    case = next((c for c in Case if (parse.tag.case or "").startswith(c.grammeme[:3])), Case.NOM)
+    gender = {"femn": Gender.FEM, "neut": Gender.NEUT}.get(parse.tag.gender, Gender.MASC)
+    return case, gender, parse.tag.number == "plur"
 
 
 def _number_form(number: int) -> int:
