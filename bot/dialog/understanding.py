@@ -80,22 +80,25 @@ _QUESTION_WORDS = {
     },
     "en": {"what", "whats", "how", "why", "who", "whos", "which", "where"},
 }
-_PROPOSALS = {"насчет", "about"}  # "как насчёт пятницы", "what about friday" propose a value
+# "как насчёт пятницы", "what about friday" propose a value; "как только получу" is "as soon as"
+_NOT_ASKING = {"насчет", "about", "только", "раз"}
+# After a negating particle these go with the negated word: "не к двадцатому", "not by tomorrow".
+_FUNCTION_WORDS = {"к", "до", "в", "во", "на", "с", "по", "by", "on", "at", "in", "to", "the", "for", "until"}
 
 
 def without_negated(text: str, lang: str) -> str:
-    """The text without each negating particle and the two words after it ("не завтра а в пятницу" →
-    "в пятницу"), so a value the caller rejected is not taken as said."""
-    words = _words(text)
+    """The text without each negating particle and the word it negates, with its preposition ("не завтра а
+    в пятницу" → "а в пятницу", "not by tomorrow" → ""), so a value the caller rejected is not taken as said."""
     negating = _NEGATING.get(lang, _NEGATING["ru"])
-    kept, skip = [], 0
-    for word in words:
+    kept: list[str] = []
+    skipping = False
+    for word in _words(text):
         if word in negating:
-            skip = 3
-        if skip:
-            skip -= 1
-            continue
-        kept.append(word)
+            skipping = True
+        elif skipping:
+            skipping = word in _FUNCTION_WORDS  # the preposition goes, and the word after it too
+        else:
+            kept.append(word)
     return " ".join(kept)
 
 
@@ -104,8 +107,8 @@ def is_question(text: str, lang: str) -> bool:
     words = [w for w in _words(text) if w not in _FILLERS]
     if not words or words[0] not in _QUESTION_WORDS.get(lang, _QUESTION_WORDS["ru"]):
         return False
-    return not (len(words) > 1 and words[1] in _PROPOSALS)
+    return not (len(words) > 1 and words[1] in _NOT_ASKING)
 
 
 def _words(text: str) -> list[str]:
-    return [w.replace("'", "") for w in re.findall(r"[\w']+", text.lower().replace("ё", "е"))]
+    return [w.replace("'", "") for w in re.findall(r"[\w'-]+", text.lower().replace("ё", "е"))]

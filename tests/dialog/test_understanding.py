@@ -434,10 +434,12 @@ def test_collective_numbers_of_people(catalogue: Catalogue) -> None:
 @pytest.mark.parametrize(
     ("lang", "said", "kept"),
     [
-        ("ru", "не завтра а в пятницу", "в пятницу"),
+        ("ru", "не завтра а в пятницу", "а в пятницу"),
         ("ru", "нет давайте двадцатого", "нет давайте двадцатого"),
-        ("ru", "не знаю может в среду", "в среду"),
-        ("en", "not tomorrow maybe monday", "monday"),
+        ("ru", "не знаю может в среду", "может в среду"),
+        ("ru", "нет не то второе", "нет второе"),
+        ("ru", "не позже пятницы", "пятницы"),
+        ("en", "not by tomorrow maybe monday", "maybe monday"),
     ],
 )
 def test_without_negated(lang: str, said: str, kept: str) -> None:
@@ -450,6 +452,8 @@ def test_without_negated(lang: str, said: str, kept: str) -> None:
         ("ru", "а сколько там", True),
         ("ru", "ну а что значит от нуля до десяти", True),
         ("ru", "как насчет пятницы", False),
+        ("ru", "как только получу числа двадцатого", False),
+        ("ru", "ну где-то семь", False),
         ("ru", "восемь", False),
         ("en", "what do you mean", True),
         ("en", "how about friday", False),
