@@ -214,7 +214,7 @@ def _failure(result: ConversationResult) -> list[str]:
 def _confusions(results: list[ConversationResult]) -> list[str]:
     labelled: Counter[str] = Counter()
     confused: Counter[tuple[str, str | None]] = Counter()
-    at_failure: Counter[tuple[str | None, str | None]] = Counter()
+    at_failure: Counter[tuple[str, str | None]] = Counter()
     for result in results:
         for trace in result.turns:
             if trace.turn.intent:
@@ -223,7 +223,7 @@ def _confusions(results: list[ConversationResult]) -> list[str]:
                     confused[(trace.turn.intent, trace.intent)] += 1
         if not result.passed and result.turns:
             trace = result.turns[result.failing_turn()]
-            at_failure[(trace.step, trace.intent or trace.event)] += 1
+            at_failure[(f"{result.conversation.script}.{trace.step}", trace.intent or trace.event)] += 1
     out = []
     if labelled:
         right = sum(labelled.values()) - sum(confused.values())
@@ -231,7 +231,7 @@ def _confusions(results: list[ConversationResult]) -> list[str]:
         for (expected, got), count in confused.most_common():
             out.append(f"    {expected:>16} → {got or '-':<20} {count}/{labelled[expected]}")
     if at_failure:
-        out += ["", "heard at the deciding turn of failed conversations (step: intent or event):"]
+        out += ["", "heard at the deciding turn of failed conversations (script.step: intent or event):"]
         for (step, heard), count in at_failure.most_common():
             out.append(f"    {step}: {heard}  {count}")
     return out
