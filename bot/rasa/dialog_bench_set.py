@@ -98,7 +98,9 @@ class BenchConversation:
 
     @property
     def where(self) -> str:
-        return f"{self.file}:{self.line}"
+        """`bench/dialogs/ru/debt.yml:12` (relative to the working directory when under it)."""
+        file = self.file.relative_to(Path.cwd()) if self.file.is_relative_to(Path.cwd()) else self.file
+        return f"{file}:{self.line}"
 
 
 def load_set(root: Path, catalogue: Catalogue, intents: set[str], today: date) -> list[BenchConversation]:

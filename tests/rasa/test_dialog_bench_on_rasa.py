@@ -26,7 +26,10 @@ def test_the_report_counts_passes_and_shows_the_failing_turn(dialog_service):
     assert "overall: 1/2 = 50.0% conversations end as expected" in report
     assert "failures (1):" in report and "keypad-yes" not in report
     failure = report[report.index("failures (1):") :]
-    assert "reminder.yml:11 [wrong-on-purpose] ru/reminder: outcome confirmed, expected refused" in failure
+    assert (
+        "\n  tests/fixtures/dialog_bench/ru/reminder.yml:11 [wrong-on-purpose] ru/reminder: outcome confirmed, expected refused"
+        in failure
+    )
     assert "   greet: (silence)  → - → silence → greet" in failure
     assert (
         '>> greet: "да"  → affirm ' in failure
