@@ -200,7 +200,8 @@ def _success_table(results: list[ConversationResult]) -> list[str]:
 
 def _failure(result: ConversationResult) -> list[str]:
     bench = result.conversation
-    lines = [f"  {bench.where} [{bench.name}] {bench.lang}/{bench.script}: {'; '.join(result.problems)}"]
+    named = f" [{bench.name}]" if bench.name else ""
+    lines = [f"  {bench.where}{named} {bench.lang}/{bench.script}: {'; '.join(result.problems)}"]
     decisive = result.failing_turn()
     for index, trace in enumerate(result.turns):
         lines.append(f"    {'>>' if index == decisive else '  '} {trace.line()}")

@@ -86,7 +86,7 @@ class ExpectedSlot:
 class BenchConversation:
     file: Path
     line: int
-    name: str
+    name: str  # the optional `id:`; "" when none
     script: str
     lang: str
     variables: dict[str, Any]
@@ -229,7 +229,7 @@ class _FileReader:
         if len(self.errors) > before:
             return None
         file, line = self.source.locate(path)
-        name = str(item.get("id") or f"{file.stem}:{line}")
+        name = str(item.get("id") or "")
         return BenchConversation(
             file, line, name, script.id, lang, variables, turns, outcome, slots, data, steps
         )

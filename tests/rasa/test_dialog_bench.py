@@ -110,7 +110,7 @@ def test_a_good_file_reads_into_conversations(tmp_path: Path, catalogue: Catalog
     assert (first.name, first.line, first.outcome) == ("plain-yes", 5, Outcome.CONFIRMED)
     assert first.turns[0].intent == "affirm" and first.turns[0].text == "ага конечно"
     assert first.variables["due_date"] == "2026-12-06"
-    assert second.name == "reminder:8"
+    assert second.name == "" and second.where.endswith("ru/reminder.yml:8")
     assert [t.kind for t in second.turns] == [TurnKind.TEXT, TurnKind.SILENCE, TurnKind.DTMF, TurnKind.TEXT]
     assert second.variables == {"name": "Анна", "company": "Банк", "amount": 500, "due_date": "2026-12-03"}
     assert second.slots[0].matches("2026-12-20") and not second.slots[0].matches("2026-12-21")
