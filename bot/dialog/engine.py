@@ -547,6 +547,8 @@ class _Turn:
 
     def _valid(self, step: Step, value: Any) -> bool:
         capture = step.capture
+        if capture.options:
+            return True  # one of the values offered: the campaign vouches for it
         low, high = capture.min, capture.max
         if capture.type is ValueType.RATING:
             low, high = (0 if low is None else low), (10 if high is None else high)

@@ -1,0 +1,88 @@
+"""Natural answers through the real Rasa server: values said with a yes, self-corrections, offered times named
+by the caller, shares of the debt, and the robot asking back (the caller then says yes, as a caller would to a
+right guess)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.config import load_settings
+from bot.dialog.catalogue import load_catalogue
+from bot.dialog.conversation import Conversation
+from bot.dialog.engine import DialogState, TurnEvent, new_state
+from tests.rasa.helpers import VARIABLES, client_for
+
+pytestmark = [pytest.mark.rasa, pytest.mark.slow]
+
+
+async def talk(
+    env: dict[str, str], script_id: str, lines: list[str], lang: str = "ru"
+) -> tuple[DialogState, int]:
+    """The state at the end of a conversation, and how many times the robot asked back."""
+    settings = load_settings(environ=env)
+    script = load_catalogue(settings.paths.dialogs_dir, settings.paths.training_data_dir).get(script_id)
+    client = client_for(env)
+    conversation = Conversation(client, new_state(script, lang, VARIABLES[script_id]))
+    asked_back = 0
+    try:
+        await conversation.start()
+        for line in lines:
+            assert not conversation.ended, f"the call ended before the caller said {line!r}"
+            exchange = await conversation.say(line)
+            if exchange.result.event is TurnEvent.CONFIRMING:
+                asked_back += 1
+                await conversation.say("да" if lang == "ru" else "yes")
+        if not conversation.ended:
+            await conversation.hangup()
+    finally:
+        await client.close()
+    return conversation.state, asked_back
+
+
+def next_day_of_month(day: int) -> date:
+    today = datetime.now(ZoneInfo("Europe/Moscow")).date()
+    while today.day != day:
+        today += timedelta(days=1)
+    return today
+
+
+async def test_a_promise_with_its_date_in_the_yes(dialog_service):
+    twentieth = next_day_of_month(20)
+    if (twentieth - datetime.now(ZoneInfo("Europe/Moscow")).date()).days > 14:
+        pytest.skip("the next 20th is beyond the debt script's 14 days today")
+    state, _ = await talk(dialog_service, "debt", ["да это я", "смогу оплатить к двадцатому", "всю сумму"])
+    assert state.outcome == "promise_to_pay"
+    assert state.outcome_data == {"date": twentieth.isoformat(), "amount": 25000}
+
+
+async def test_a_promise_a_week_late_with_half_the_debt(dialog_service):
+    week = datetime.now(ZoneInfo("Europe/Moscow")).date() + timedelta(days=7)
+    state, _ = await talk(
+        dialog_service, "debt", ["да это я", "в срок не смогу заплачу через неделю", "половину"]
+    )
+    assert state.outcome == "promise_to_pay"
+    assert state.outcome_data == {"date": week.isoformat(), "amount": 12500}
+
+
+async def test_a_self_corrected_yes(dialog_service):
+    state, _ = await talk(dialog_service, "reminder", ["нет то есть да конечно заплачу"])
+    assert state.outcome == "confirmed"
+
+
+@pytest.mark.parametrize(
+    ("lang", "said", "chosen"),
+    [
+        ("ru", "мне удобнее в четверг", "2026-12-03T15:30"),
+        ("ru", "давайте который пораньше", "2026-12-02T10:00"),
+        ("en", "friday morning works for me", "2026-12-04T09:00"),
+    ],
+)
+async def test_an_offered_time_named_by_the_caller(dialog_service, lang, said, chosen):
+    yes = "да хочу" if lang == "ru" else "yes i would"
+    confirm = "да верно" if lang == "ru" else "yes thats right"
+    state, _ = await talk(dialog_service, "appointment", [yes, said, confirm], lang)
+    assert state.outcome == "booked"
+    assert state.outcome_data == {"slot": chosen}
