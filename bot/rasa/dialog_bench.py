@@ -2,8 +2,9 @@
 
 Each conversation of the set (`bench/dialogs/`, format in `bot/rasa/dialog_bench_set.py`) runs exactly as
 `voicebot chat` runs it: a Conversation over the dialog service, the caller's turns in order, a hang-up when
-they run out. It succeeds when the outcome, every stated slot and the stated steps match. The report gives
-success per script and language, each failure with the turn that decided it, and intent confusions.
+they run out; when the robot asks back what it understood, the benchmark says yes (so a wrong guess still
+fails). It succeeds when the outcome, every stated slot and the stated steps match. The report gives success per
+script and language, each failure with the turn that decided it, and intent confusions.
 """
 
 from __future__ import annotations
@@ -94,7 +95,7 @@ async def run_conversation(
         if exchange.result.event is TurnEvent.CONFIRMING:
             # The robot asks back what it understood ("Правильно поняла, …?"): the caller says yes, so a wrong
             # guess still ends the call wrongly and fails, a right one costs the caller one more turn.
-            yes = CallerTurn(kind=TurnKind.TEXT, text=CONFIRMATION[bench.lang])
+            yes = CallerTurn(kind=TurnKind.TEXT, text=CONFIRMATION[bench.lang], automatic=True)
             exchange = await _play(conversation, yes)
             result.turns.append(_trace(yes, step, exchange))
             visited.append(exchange.result.state.step)
@@ -163,6 +164,12 @@ def report(results: list[ConversationResult], today: date, show_failures: bool =
     """Success per script and language, failures with their deciding turn, and intent confusions."""
     out = [f"conversation benchmark: {len(results)} conversations, dates counted from {today} ({TIMEZONE})"]
     out += _success_table(results)
+    asked_back = [r for r in results if any(t.turn.automatic for t in r.turns)]
+    if asked_back:
+        times = sum(t.turn.automatic for r in asked_back for t in r.turns)
+        out.append(
+            f"the robot asked back {times} times in {len(asked_back)} conversations (the benchmark said yes)"
+        )
     failed = [r for r in results if not r.passed]
     if show_failures and failed:
         out.append("")
@@ -205,10 +212,9 @@ def _failure(result: ConversationResult) -> list[str]:
     decisive = result.failing_turn()
     for index, trace in enumerate(result.turns):
         lines.append(f"    {'>>' if index == decisive else '  '} {trace.line()}")
-    if len(result.turns) < len(bench.turns):
-        lines.append(
-            f"       (the robot ended the call after {len(result.turns)} of {len(bench.turns)} turns)"
-        )
+    played = sum(not trace.turn.automatic for trace in result.turns)
+    if played < len(bench.turns):
+        lines.append(f"       (the robot ended the call after {played} of {len(bench.turns)} turns)")
     return lines
 
 

@@ -54,11 +54,16 @@ class CallerTurn:
     kind: TurnKind
     text: str = ""  # the words, or the keys pressed
     intent: str | None = None  # the intent the words should be heard as, when stated
+    automatic: bool = (
+        False  # not in the set: the benchmark's "yes" when the robot asks back what it understood
+    )
 
     def __str__(self) -> str:
         if self.kind is TurnKind.SILENCE:
             return "(silence)"
-        return f"dtmf {self.text}" if self.kind is TurnKind.DTMF else f'"{self.text}"'
+        if self.kind is TurnKind.DTMF:
+            return f"dtmf {self.text}"
+        return f'(auto) "{self.text}"' if self.automatic else f'"{self.text}"'
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import subprocess
 from collections import Counter
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -18,7 +19,15 @@ from bot.dialog.loader import ScriptErrors
 from bot.outcomes import Outcome
 from bot.rasa.bench_dates import DateExpressionError, resolve
 from bot.rasa.compiler import compile_project
-from bot.rasa.dialog_bench_set import SET_DIR, BenchConversation, TurnKind, known_intents, load_set
+from bot.rasa.dialog_bench import ConversationResult, TurnTrace, report
+from bot.rasa.dialog_bench_set import (
+    SET_DIR,
+    BenchConversation,
+    CallerTurn,
+    TurnKind,
+    known_intents,
+    load_set,
+)
 from tests.conftest import VOICEBOT
 
 TODAY = date(2026, 12, 5)  # a Saturday
@@ -220,3 +229,33 @@ def test_no_caller_phrase_is_a_training_example(
         if turn.kind is TurnKind.TEXT and _normalised(turn.text) in trained
     )
     assert leaked == []
+
+
+# -- the report -----------------------------------------------------------------------------------------------
+
+
+def test_the_report_marks_the_benchmarks_own_yes_and_counts_only_the_callers_turns():
+    said = CallerTurn(TurnKind.TEXT, "да двадцатого", intent="affirm")
+    bench = BenchConversation(
+        Path("bench/dialogs/ru/debt.yml"), 7, "", "debt", "ru", {}, [said, CallerTurn(TurnKind.TEXT, "всю")],
+        Outcome.PROMISE_TO_PAY,
+    )  # fmt: skip
+    yes = CallerTurn(TurnKind.TEXT, "да", automatic=True)
+    result = ConversationResult(
+        bench,
+        turns=[
+            TurnTrace(said, "state_debt", "affirm", 0.91, "confirming", "state_debt"),
+            TurnTrace(yes, "state_debt", "affirm", 0.99, "answered", "cant_pay (ended)"),
+        ],
+        outcome="transferred",
+        problems=["outcome transferred, expected promise_to_pay"],
+    )
+    passed = ConversationResult(replace(bench, line=9))
+    text = report([result, passed], TODAY)
+    assert "the robot asked back 1 times in 1 conversations (the benchmark said yes)" in text
+    assert "  bench/dialogs/ru/debt.yml:7 ru/debt: outcome transferred, expected promise_to_pay" in text
+    assert '    >> state_debt: (auto) "да"  → affirm 0.99 → answered → cant_pay (ended)' in text
+    assert "(the robot ended the call after 1 of 2 turns)" in text
+    assert [" ".join(line.split()) for line in text.splitlines()[1:5]] == [
+        "script ru", "debt 1/2 = 50.0%", "all 1/2 = 50.0%", "overall: 1/2 = 50.0% conversations end as expected",
+    ]  # fmt: skip
