@@ -296,8 +296,8 @@ class _Turn:
         bare yes/no whose answer does not take the value ("да, но только двадцатого"); a "no" only when the
         caller did not negate anything ("смогу к двадцатому" heard as "не смогу")."""
         intent = self.turn.intent
-        if matched is None:
-            return intent in WEAK_INTENTS
+        if matched is None:  # "ой нет завтра точно не получится" unheard is no promise for tomorrow
+            return intent in WEAK_INTENTS and not has_negation(self.turn.text, self.state.lang)
         answer = step.answers[matched]
         target = self.script.steps.get(answer.goto or "")
         if target is not None and target.capture is not None and target.capture.prefill:

@@ -408,6 +408,12 @@ def test_parse_share(lang: str, said: str, share: float | None) -> None:
 # -- negated values and questions back ------------------------------------------------------------------------
 
 
+def test_an_unheard_refusal_with_a_date_is_no_promise(catalogue: Catalogue) -> None:
+    call = Call(catalogue, "reminder")
+    assert call.says("ой нет завтра точно не получится", None).event is TurnEvent.NO_MATCH
+    assert not call.state.ended
+
+
 def test_a_negated_date_is_not_taken(catalogue: Catalogue) -> None:
     call = Call(catalogue, "reminder", "en")
     call.says("no not by tomorrow", "deny")
