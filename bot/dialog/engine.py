@@ -29,7 +29,13 @@ from bot.dialog.model import (
     ValueType,
 )
 from bot.dialog.render import RenderError, coerce, render, to_number
-from bot.dialog.understanding import has_negation, is_question, without_negated
+from bot.dialog.understanding import (
+    has_negation,
+    is_question,
+    negates_a_word,
+    without_negated,
+    yes_or_no,
+)
 from bot.outcomes import Intent, Outcome, Signal
 from bot.values.choices import choose
 from bot.values.shares import parse_share
@@ -44,6 +50,11 @@ WEAK_INTENTS = {None, Signal.NLU_FALLBACK, Intent.UNSURE, Intent.GREET, Intent.T
 # Yes/no-like intents that a value said in the same breath overrides: "да, но только двадцатого" is a new date.
 VALUE_OVERRIDES = {Intent.AFFIRM, Intent.DENY, "cant_pay"}
 NEGATIVE_INTENTS = {Intent.DENY, "cant_pay"}
+# Intents a plain yes/no in the words never overrides: they change the call's course whatever else is said.
+KEPT_OVER_YES_NO = {
+    Intent.DONT_CALL, Intent.ASK_HUMAN, Intent.WRONG_PERSON, Intent.CALLBACK_LATER, Intent.BUSY,
+    Intent.WHO_IS_CALLING, Intent.REPEAT, Intent.RESCHEDULE, "already_paid", "dispute", "cant_pay",
+}  # fmt: skip
 
 
 class InputKind(StrEnum):
@@ -176,6 +187,7 @@ class _Turn:
         self.say: list[str] = []
         self.actions: list[dict[str, Any]] = []
         self.entered = 0
+        self.prefill = True  # whether values in this turn's words may answer the steps it leads to
 
     def run(self) -> TurnResult:
         event = self._decide()
@@ -228,6 +240,7 @@ class _Turn:
         return self._no_match(step)
 
     def _text(self, step: Step) -> TurnEvent:
+        self._read_yes_or_no(step)
         intent = self.turn.intent
         if self.state.pending is not None:
             if intent in (Intent.AFFIRM, Intent.DENY):
@@ -276,6 +289,25 @@ class _Turn:
         return self._no_match(step)
 
     # -- understanding the answer ---------------------------------------------------------------------------
+
+    def _read_yes_or_no(self, step: Step) -> None:
+        """At a yes/no question, a plain yes or no in the words ("sure why not", "нет я в другом городе") counts
+        when the classifier heard nothing this step or a handler that matters takes ("unsure", "goodbye",
+        "out_of_scope"): it is taken as heard unsure, so costly answers are asked back."""
+        intent = self.turn.intent
+        asks_yes_no = self.state.pending is not None or (
+            step.capture and step.capture.type is ValueType.YES_NO
+        )
+        asks_yes_no = asks_yes_no or any({Intent.AFFIRM, Intent.DENY} & set(a.intent) for a in step.answers)
+        if not asks_yes_no or intent in KEPT_OVER_YES_NO or intent in (Intent.AFFIRM, Intent.DENY):
+            return
+        if any(intent in a.intent or intent == self.script.step_intent(self.state.step, i)
+               for i, a in enumerate(step.answers)):  # fmt: skip
+            return
+        said = yes_or_no(self.turn.text, self.state.lang)
+        if said is not None:
+            heard = Intent.AFFIRM if said else Intent.DENY
+            self.turn = self.turn.model_copy(update={"intent": heard.value, "confidence": 0.0})
 
     def _answer_carrying_value(self, step: Step) -> int | None:
         """The one answer whose next step captures a value that this turn's text already holds ("двадцатого"
@@ -357,7 +389,7 @@ class _Turn:
         step = self.script.steps[name]
         self.state.step, self.state.no_match, self.state.silence = name, 0, 0
         prefilled = None
-        if step.capture and step.capture.prefill and self.turn.text:
+        if step.capture and step.capture.prefill and self.prefill and self.turn.text:
             # "call me tomorrow at 5" already answers "when?"
             parsed = self._parse_capture(step.capture, self.turn.text)
             if parsed is not None and self._valid(step, parsed):
@@ -382,6 +414,9 @@ class _Turn:
             self._enter(step.goto)
 
     def _take(self, answer: Answer) -> None:
+        if self.turn.intent in NEGATIVE_INTENTS:
+            # "нет, завтра не получится": a value said with a refusal is what the caller cannot do
+            self.prefill = not negates_a_word(self.turn.text, self.state.lang)
         if answer.say:
             self.say.append(self.engine.render(self.state, answer.say))
         self._do(answer.do)

@@ -102,6 +102,11 @@ def without_negated(text: str, lang: str) -> str:
     return " ".join(kept)
 
 
+def negates_a_word(text: str, lang: str) -> bool:
+    """Whether a negating particle is said ("не получится", "not by then"), beyond a bare "нет"/"no"."""
+    return bool(_NEGATING.get(lang, _NEGATING["ru"]) & set(_words(text)))
+
+
 def is_question(text: str, lang: str) -> bool:
     """Whether the caller asks something back ("а сколько там", "what do you mean") instead of answering."""
     words = [w for w in _words(text) if w not in _FILLERS]
@@ -112,3 +117,39 @@ def is_question(text: str, lang: str) -> bool:
 
 def _words(text: str) -> list[str]:
     return [w.replace("'", "") for w in re.findall(r"[\w'-]+", text.lower().replace("ё", "е"))]
+
+
+_YES = {
+    "ru": {"да", "ага", "угу", "конечно", "давайте", "давай", "хорошо", "ладно", "можно", "окей", "ок", "согласен",
+           "согласна", "верно", "точно", "естественно", "разумеется", "пожалуй", "интересно", "подтверждаю", "именно"},
+    "en": {"yes", "yeah", "yep", "yup", "sure", "ok", "okay", "alright", "certainly", "absolutely", "definitely",
+           "right", "correct", "fine", "go", "please", "indeed", "exactly"},
+}  # fmt: skip
+_NO = {"ru": {"нет", "неа", "нету"}, "en": {"no", "nope", "nah"}}
+_NOT_WANTED = {
+    "ru": ("не интересно", "неинтересно", "не надо", "не нужно", "не сейчас", "не хочу", "не буду"),
+    "en": ("not interested", "not now", "no thanks", "not today", "dont want", "dont need"),
+}
+_WHY_NOT = {"ru": ("почему бы и нет", "почему нет"), "en": ("why not",)}
+_OPENERS = {"ну", "ээ", "эээ", "а", "алло", "ой", "так", "well", "um", "uh", "oh", "hello", "hi", "mm", "hmm"}
+
+
+def yes_or_no(text: str, lang: str) -> bool | None:
+    """A plain yes or no read from the words themselves, for a yes/no question the classifier did not place:
+    "sure why not", "да интересно расскажите" → True; "нет я сейчас в другом городе", "not now thanks" →
+    False; a hedge or anything else → None."""
+    joined = " ".join(_words(text))
+    if any(phrase in joined for phrase in _NOT_WANTED.get(lang, ())):
+        return False
+    for idiom in _WHY_NOT.get(lang, ()):  # "sure why not": a yes
+        joined = joined.replace(idiom, "да" if lang == "ru" else "yes")
+    words = joined.split()
+    text = joined
+    content = [w for w in words if w not in _OPENERS]
+    if not content:
+        return None
+    if content[0] in _NO.get(lang, set()):
+        return False
+    if content[0] in _YES.get(lang, set()) and not has_negation(text, lang):
+        return True
+    return None

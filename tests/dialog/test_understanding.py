@@ -410,8 +410,34 @@ def test_parse_share(lang: str, said: str, share: float | None) -> None:
 
 def test_an_unheard_refusal_with_a_date_is_no_promise(catalogue: Catalogue) -> None:
     call = Call(catalogue, "reminder")
-    assert call.says("ой нет завтра точно не получится", None).event is TurnEvent.NO_MATCH
-    assert not call.state.ended
+    call.says("ой нет завтра точно не получится", None)  # a plain no in the words, with what cannot be done
+    assert call.step == "ask_date" and "promise_date" not in call.state.values
+
+
+def test_a_refusal_with_the_new_date_fills_it(catalogue: Catalogue) -> None:
+    call = Call(catalogue, "reminder")
+    call.says("нет только двадцатого", "deny")
+    assert call.outcome == ("rescheduled", {"date": "2025-03-20"})
+
+
+@pytest.mark.parametrize(
+    ("lang", "said", "intent", "step"),
+    [
+        ("en", "sure why not", "unsure", "ask_nps"),
+        ("en", "go on then", "goodbye", "ask_nps"),
+        ("ru", "да интересно спрашивайте", "out_of_scope", "ask_nps"),
+        ("en", "not now thanks", "thanks", "declined"),
+        ("ru", "нет я сейчас в другом городе", None, "declined"),
+        ("ru", "ну не знаю наверное", "unsure", "greet"),  # a hedge is no yes
+        ("ru", "да перезвоните попозже", "callback_later", "callback_when"),  # the handler still decides
+    ],
+)
+def test_a_plain_yes_or_no_in_the_words_answers_a_yes_no_question(
+    catalogue: Catalogue, lang: str, said: str, intent: str | None, step: str
+) -> None:
+    call = Call(catalogue, "survey", lang)
+    call.says(said, intent, 0.95)
+    assert call.step == step
 
 
 def test_a_negated_date_is_not_taken(catalogue: Catalogue) -> None:
