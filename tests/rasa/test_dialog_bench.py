@@ -31,6 +31,7 @@ from bot.rasa.dialog_bench_set import (
 from tests.conftest import VOICEBOT
 
 TODAY = date(2026, 12, 5)  # a Saturday
+UNSEEN_DIR = Path("bench") / "dialogs-unseen"
 
 
 @pytest.fixture(scope="module")
@@ -195,6 +196,12 @@ def bench_set(catalogue: Catalogue, intents: set[str]) -> list[BenchConversation
     return load_set(ROOT / SET_DIR, catalogue, intents, TODAY)
 
 
+@pytest.fixture(scope="module")
+def unseen_set(catalogue: Catalogue, intents: set[str]) -> list[BenchConversation]:
+    """The independent set for a final check, written without seeing bench/dialogs or training data."""
+    return load_set(ROOT / UNSEEN_DIR, catalogue, intents, TODAY)
+
+
 def test_the_set_covers_every_script_in_both_languages(
     bench_set: list[BenchConversation], catalogue: Catalogue
 ):
@@ -205,12 +212,25 @@ def test_the_set_covers_every_script_in_both_languages(
     }
 
 
+def test_the_unseen_set_covers_every_script_in_both_languages(
+    unseen_set: list[BenchConversation], catalogue: Catalogue
+):
+    per_lang = Counter(c.lang for c in unseen_set)
+    assert per_lang["ru"] >= 100 and per_lang["en"] >= 50
+    assert {(c.script, c.lang) for c in unseen_set} == {
+        (s, lang) for s in catalogue.scripts for lang in ("ru", "en")
+    }
+
+
 def _normalised(phrase: str) -> str:
     return " ".join(re.sub(r"[^\w\s']", " ", phrase.lower()).split())
 
 
 def test_no_caller_phrase_is_a_training_example(
-    bench_set: list[BenchConversation], catalogue: Catalogue, tmp_path_factory: pytest.TempPathFactory
+    bench_set: list[BenchConversation],
+    unseen_set: list[BenchConversation],
+    catalogue: Catalogue,
+    tmp_path_factory: pytest.TempPathFactory,
 ):
     """Held out from everything the model trains on: training_data/, step-local examples and FAQ questions (the
     compiled NLU file holds them all). bench/nlu_heldout may share phrases: it is never trained on either."""
@@ -224,7 +244,7 @@ def test_no_caller_phrase_is_a_training_example(
     }
     leaked = sorted(
         f"{c.where}: {turn.text}"
-        for c in bench_set
+        for c in [*bench_set, *unseen_set]
         for turn in c.turns
         if turn.kind is TurnKind.TEXT and _normalised(turn.text) in trained
     )
