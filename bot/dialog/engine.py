@@ -53,7 +53,7 @@ NEGATIVE_INTENTS = {Intent.DENY, "cant_pay"}
 # Intents a plain yes/no in the words never overrides: they change the call's course whatever else is said.
 KEPT_OVER_YES_NO = {
     Intent.DONT_CALL, Intent.ASK_HUMAN, Intent.WRONG_PERSON, Intent.CALLBACK_LATER, Intent.BUSY,
-    Intent.WHO_IS_CALLING, Intent.REPEAT, Intent.RESCHEDULE, "already_paid", "dispute", "cant_pay",
+    Intent.WHO_IS_CALLING, Intent.REPEAT, Intent.RESCHEDULE, Intent.GREET, "already_paid", "dispute", "cant_pay",
 }  # fmt: skip
 
 
@@ -292,14 +292,17 @@ class _Turn:
 
     def _read_yes_or_no(self, step: Step) -> None:
         """At a yes/no question, a plain yes or no in the words ("sure why not", "нет я в другом городе") counts
-        when the classifier heard nothing this step or a handler that matters takes ("unsure", "goodbye",
-        "out_of_scope"): it is taken as heard unsure, so costly answers are asked back."""
+        when the classifier heard nothing this step takes, or a handler that does not change the call's course
+        ("unsure", "goodbye", "out_of_scope"; not "operator", "call me later" nor a hello): it is taken as heard
+        unsure, so costly answers are asked back."""
         intent = self.turn.intent
         asks_yes_no = self.state.pending is not None or (
             step.capture and step.capture.type is ValueType.YES_NO
         )
         asks_yes_no = asks_yes_no or any({Intent.AFFIRM, Intent.DENY} & set(a.intent) for a in step.answers)
-        if not asks_yes_no or intent in KEPT_OVER_YES_NO or intent in (Intent.AFFIRM, Intent.DENY):
+        if not asks_yes_no or intent in (Intent.AFFIRM, Intent.DENY):
+            return
+        if intent in KEPT_OVER_YES_NO and (intent in self.script.handlers or intent == Intent.GREET):
             return
         if any(intent in a.intent or intent == self.script.step_intent(self.state.step, i)
                for i, a in enumerate(step.answers)):  # fmt: skip
