@@ -1,8 +1,9 @@
 """Streaming Vosk speech recognition as a pipecat STT service.
 
-One `vosk.Model` per process and model path (`load_model`); recognisers come warm from the process's
-`RecognizerPool` (voice/recognizers.py), one per utterance, and go back reset when it ends — never rebuilt per
-utterance, never shared by two live utterances. Audio reaches the recognizer only while the VAD says the caller
+One `vosk.Model` per process and model path (`load_model`); a call takes a warm recogniser from the process's
+`RecognizerPool` (voice/recognizers.py) when it is built, resets it between utterances, swaps it for one of the
+new grammar when the dialog's hints change and gives it back when the call ends — never rebuilt per utterance,
+never shared by two live utterances. Audio reaches the recognizer only while the VAD says the caller
 speaks (plus a short pre-roll, since the VAD confirms speech late), in chunks of ~160 ms, on the shared
 `RecognitionExecutor`: the event loop never waits for Kaldi. Partial results become `InterimTranscriptionFrame`s;
 when the VAD reports the end of speech the recognizer is finalised and one `UtteranceTranscriptionFrame`
@@ -90,9 +91,10 @@ class VoskSTTService(STTService):
         # a cancelled await can leave a thread running on the recogniser: the lock keeps it to one thread
         self._lock = threading.Lock()
         self._hints: tuple[str, ...] = ()
-        self._recognizer: vosk.KaldiRecognizer | None = None  # this utterance's, from the pool
-        self._recognizer_key: RecognizerKey | None = None
         self._utterance_key = self._key()
+        # the call's recogniser, taken (and warmed if new) while the call is built, off the event loop
+        self._recognizer: vosk.KaldiRecognizer | None = pool.acquire(self._utterance_key, warm=True)
+        self._recognizer_key: RecognizerKey | None = self._utterance_key
         self._buffer = bytearray()
         self._speaking = False
         self._said: list[str] = []  # segments Vosk's own endpointer closed within the turn
@@ -114,17 +116,18 @@ class VoskSTTService(STTService):
             return "", json.loads(recognizer.PartialResult()).get("partial", "")
 
     def _finish(self, key: RecognizerKey, audio: bytes) -> tuple[str, dict]:
-        """The utterance's final result; its recogniser goes back to the pool."""
+        """The utterance's final result; the recogniser is reset for the call's next utterance."""
         with self._lock:
             recognizer = self._utterance_recognizer(key)
             if audio:
                 recognizer.AcceptWaveform(audio)
             result = json.loads(recognizer.FinalResult())
-            self._give_back()
+            recognizer.Reset()
             return result.get("text", ""), result
 
     def _utterance_recognizer(self, key: RecognizerKey) -> vosk.KaldiRecognizer:
-        if self._recognizer is None:
+        if self._recognizer is None or key != self._recognizer_key:
+            self._give_back()  # another grammar: one of the pool's for it
             self._recognizer, self._recognizer_key = pool.acquire(key), key
         return self._recognizer
 
@@ -156,9 +159,6 @@ class VoskSTTService(STTService):
     async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
         if isinstance(frame, SpeechHintsFrame):
             self._hints = tuple(frame.phrases)
-            key = self._key()
-            if pool.idle(key) == 0:
-                executor.submit(pool.warm, key)  # ready by the time the caller answers the prompt
             return
         await super().process_frame(frame, direction)
         if isinstance(frame, VADUserStartedSpeakingFrame):
@@ -171,7 +171,7 @@ class VoskSTTService(STTService):
                 await self._end_utterance(None, None)
 
     async def cleanup(self) -> None:
-        """The call is over: a recogniser still held (hang-up mid-utterance) goes back to the pool."""
+        """The call is over: its recogniser goes back to the pool (reset, also after a hang-up mid-utterance)."""
         await super().cleanup()
         await executor.run(self._give_back_locked)
 
