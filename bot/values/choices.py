@@ -89,7 +89,7 @@ def _cues(text: str, words: list[str], lang: str, today: date) -> _Cues:
     day = parse_date(text, lang, today)
     weekday_only = day is not None and not any(type(t) is not str for t in tokens(text, lang))
     hours = next(((low, high) for phrase, low, high in _PARTS_OF_DAY[lang] if _contains(words, phrase)), None)
-    has_number = any(type(t) is int for t in tokens(text, lang))
+    has_number = any(isinstance(t, int) for t in tokens(text, lang))  # "в половине двенадцатого" too
     hour = parse_time(text, lang) if has_number else None
     joined = " ".join(words)
     return _Cues(

@@ -88,9 +88,15 @@ def _after_period(toks: list[Token], words: list[str], lang: str, today: date, n
                 count = _A_FEW[lang][tok]
             elif tok != "of":
                 unit = next((days for stem, days in _UNITS[lang] if str(tok).startswith(stem)), None)
+                if unit is None and i and count != 1:  # "дней через десять": about ten days
+                    unit = next((days for stem, days in _UNITS[lang] if words[i - 1].startswith(stem)), None)
                 if unit == 30:
                     return _add_months(today, int(count))
                 return today + timedelta(days=count * unit) if unit else None
+        if lang == "ru" and i and count != 1:
+            unit = next((days for stem, days in _UNITS[lang] if words[i - 1].startswith(stem)), None)
+            if unit:
+                return today + timedelta(days=count * unit)
     return None
 
 

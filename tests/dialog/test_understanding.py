@@ -18,6 +18,7 @@ from bot.dialog.catalogue import Catalogue, load_catalogue
 from bot.dialog.engine import DialogEngine, InputKind, TurnEvent, TurnInput, TurnResult, new_state
 from bot.dialog.understanding import corrected, has_negation, is_question, without_negated
 from bot.values.choices import choose
+from bot.values.dates import parse_date
 from bot.values.shares import parse_share
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -493,3 +494,9 @@ def test_without_negated(lang: str, said: str, kept: str) -> None:
 )
 def test_is_question(lang: str, said: str, question: bool) -> None:
     assert is_question(said, lang) is question
+
+
+def test_inverted_period_and_half_past_choices() -> None:
+    assert parse_date("да но только дней через десять", "ru", date(2025, 3, 10)) == date(2025, 3, 20)
+    offered = [datetime(2025, 3, 17, 9), datetime(2025, 3, 19, 11, 30), datetime(2025, 3, 21, 16)]
+    assert choose("в половине двенадцатого", "ru", offered, date(2025, 3, 10)) == 1
