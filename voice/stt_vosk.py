@@ -1,7 +1,7 @@
 """Streaming Vosk speech recognition as a pipecat STT service.
 
 One `vosk.Model` per process and model path (`load_model`); a call takes a warm recogniser from the process's
-`RecognizerPool` (voice/recognizers.py) when it is built, resets it between utterances, swaps it for one of the
+`RecognizerPool` (voice/recognizers.py) when it is built (or one warmed while its greeting plays), resets it between utterances, swaps it for one of the
 new grammar when the dialog's hints change and gives it back when the call ends — never rebuilt per utterance,
 never shared by two live utterances. Audio reaches the recognizer only while the VAD says the caller
 speaks (plus a short pre-roll, since the VAD confirms speech late), in chunks of ~160 ms, on the shared
@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import AsyncGenerator, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -92,8 +93,9 @@ class VoskSTTService(STTService):
         self._lock = threading.Lock()
         self._hints: tuple[str, ...] = ()
         self._utterance_key = self._key()
-        # the call's recogniser, taken (and warmed if new) while the call is built, off the event loop
-        self._recognizer: vosk.KaldiRecognizer | None = pool.acquire(self._utterance_key, warm=True)
+        # the call's recogniser: an idle one, or one warming up while the call starts
+        self._prepared: Future[vosk.KaldiRecognizer] | None = pool.prepare(self._utterance_key)
+        self._recognizer: vosk.KaldiRecognizer | None = None
         self._recognizer_key: RecognizerKey | None = self._utterance_key
         self._buffer = bytearray()
         self._speaking = False
@@ -126,15 +128,21 @@ class VoskSTTService(STTService):
             return result.get("text", ""), result
 
     def _utterance_recognizer(self, key: RecognizerKey) -> vosk.KaldiRecognizer:
+        if self._prepared is not None and key == self._recognizer_key:
+            self._recognizer, self._prepared = self._prepared.result(), None
         if self._recognizer is None or key != self._recognizer_key:
             self._give_back()  # another grammar: one of the pool's for it
             self._recognizer, self._recognizer_key = pool.acquire(key), key
         return self._recognizer
 
     def _give_back(self) -> None:
-        if self._recognizer is not None and self._recognizer_key is not None:
-            pool.release(self._recognizer_key, self._recognizer)
-        self._recognizer = self._recognizer_key = None
+        """Return the call's recogniser (or the one still warming up for it) to the pool."""
+        key, prepared = self._recognizer_key, self._prepared
+        if prepared is not None and key is not None:
+            prepared.add_done_callback(lambda done: pool.release(key, done.result()))
+        elif self._recognizer is not None and key is not None:
+            pool.release(key, self._recognizer)
+        self._recognizer = self._recognizer_key = self._prepared = None
 
     def _give_back_locked(self) -> None:
         with self._lock:

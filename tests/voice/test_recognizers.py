@@ -128,3 +128,11 @@ async def test_the_executor_measures_jobs_waiting_for_a_thread():
     assert executor.queued == 0
     assert len(waits) == 4 and min(waits[1:]) >= 0.2
     assert executor.recent_waits() == waits
+
+
+async def test_a_call_that_finds_no_idle_recogniser_gets_one_warmed_while_it_starts(monkeypatch):
+    empty = RecognizerPool()
+    monkeypatch.setattr("voice.stt_vosk.pool", empty)
+    stt = VoskSTTService(TINY)  # nothing idle: a recogniser is built and warmed on the low-priority thread
+    assert await heard(stt, *utterance(caller_speech("да", "ru"))) == ["да"]
+    assert empty.created == 1 and empty.idle(FREE) == 1  # back in the pool for the next call
