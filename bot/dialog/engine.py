@@ -6,21 +6,16 @@ inside the platform's Rasa action server, with the state kept in Rasa's tracker.
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
-from decimal import Decimal
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel
 
-from bot import values as parse
 from bot.dialog.model import (
-    CONDITION,
-    SLOT_REFERENCE,
     Action,
     ActionType,
     Answer,
-    Capture,
     Handler,
     Lang,
     Retry,
@@ -29,16 +24,13 @@ from bot.dialog.model import (
     ValueType,
 )
 from bot.dialog.render import RenderError, coerce, render, to_number
+from bot.dialog.slots import holds, read_capture, valid
 from bot.dialog.understanding import (
     has_negation,
-    is_question,
     negates_a_word,
-    without_negated,
     yes_or_no,
 )
 from bot.outcomes import Intent, Outcome, Signal
-from bot.values.choices import choose
-from bot.values.shares import parse_share
 
 MAX_STEPS_PER_TURN = 25
 PREEMPTS_FREE_TEXT = {Intent.DONT_CALL, Intent.ASK_HUMAN}
@@ -257,7 +249,7 @@ class _Turn:
         capture = step.capture
         parsed = None
         if capture and capture.type not in (ValueType.TEXT, ValueType.YES_NO) and self.turn.text.strip():
-            parsed = self._parse_capture(capture, self.turn.text)
+            parsed = read_capture(capture, self.turn.text, self.state.values, self.state.lang, self.now)
         if parsed is not None and matched is not None and self._own_value_decides(step, matched):
             return self._capture(step, parsed)
         carried = self._answer_carrying_value(step)
@@ -321,8 +313,8 @@ class _Turn:
             capture = target.capture if target else None
             if capture is None or not capture.prefill or not self.turn.text.strip():
                 continue
-            value = self._parse_capture(capture, self.turn.text)
-            if value is not None and self._valid(target, value):
+            value = read_capture(capture, self.turn.text, self.state.values, self.state.lang, self.now)
+            if value is not None and valid(target.capture, value, self.now.date()):
                 found.append(index)
         return found[0] if len(found) == 1 else None
 
@@ -394,8 +386,8 @@ class _Turn:
         prefilled = None
         if step.capture and step.capture.prefill and self.prefill and self.turn.text:
             # "call me tomorrow at 5" already answers "when?"
-            parsed = self._parse_capture(step.capture, self.turn.text)
-            if parsed is not None and self._valid(step, parsed):
+            parsed = read_capture(step.capture, self.turn.text, self.state.values, self.state.lang, self.now)
+            if parsed is not None and valid(step.capture, parsed, self.now.date()):
                 prefilled = parsed
         if step.say and prefilled is None:  # a question already answered is not asked
             self.say.append(self.engine.render(self.state, step.say))
@@ -410,7 +402,7 @@ class _Turn:
 
     def _go_on(self, step: Step) -> None:
         for branch in step.branch:
-            if branch.condition is None or self._holds(branch.condition):
+            if branch.condition is None or holds(self.state.values, branch.condition):
                 self._enter(branch.goto)
                 return
         if step.goto:
@@ -427,7 +419,7 @@ class _Turn:
             self._enter(answer.goto)
 
     def _capture(self, step: Step, value: Any) -> TurnEvent:
-        if not self._valid(step, value):
+        if not valid(step.capture, value, self.now.date()):
             self.state.no_match += 1
             retry = self._merged_retry(step, "no_match")
             if self.state.no_match > retry.retries:
@@ -451,7 +443,7 @@ class _Turn:
         lead = self.script.lead
         if lead is None or any(self.state.values.get(slot) is None for slot in lead.requires):
             return False
-        return lead.condition is None or self._holds(lead.condition)
+        return lead.condition is None or holds(self.state.values, lead.condition)
 
     def _hand_over_lead(self) -> None:
         """The script's lead rule holds: say so and transfer to the lead's queue (once: the dialog ends)."""
@@ -537,94 +529,6 @@ class _Turn:
             self.state.outcome = default
             self.actions.append({"type": "set_outcome", "outcome": default.value, "data": {}})
 
-    # -- values ---------------------------------------------------------------------------------------------
-
-    def _parse_capture(self, capture: Capture, text: str) -> Any:
-        """The value this capture takes from what the caller said: not from a question back, nor from negated
-        words ("не завтра")."""
-        lang = self.state.lang
-        if is_question(text, lang):
-            return None
-        text = without_negated(text, lang)
-        if capture.whole is not None:
-            share = parse_share(text, lang)
-            whole = self.state.values.get(capture.whole)
-            if share is not None and whole is not None:
-                return to_number(Decimal(str(whole)) * share)
-        if not capture.options:
-            return self._parse(capture.type, text)
-        offered = [self.state.values.get(name) for name in capture.options]
-        moments = [_moment(value, capture.type) for value in offered]
-        if any(moment is None for moment in moments):
-            return None
-        index = choose(text, self.state.lang, moments, self.now.date())
-        return None if index is None else offered[index]
-
-    def _parse(self, kind: ValueType, text: str) -> Any:
-        lang = self.state.lang
-        match kind:
-            case ValueType.DATE:
-                day = parse.parse_date(text, lang, self.now.date())
-                return day.isoformat() if day else None
-            case ValueType.TIME:
-                moment = parse.parse_time(text, lang)
-                return moment.strftime("%H:%M") if moment else None
-            case ValueType.DATETIME:
-                moment = parse.parse_datetime(text, lang, self.now)
-                return moment.isoformat(timespec="minutes") if moment else None
-            case ValueType.MONEY:
-                amount = parse.parse_money(text, lang)
-                return to_number(amount) if amount is not None else None
-            case ValueType.NUMBER:
-                return parse.parse_number(text, lang)
-            case ValueType.RATING:
-                return parse.parse_rating(text, lang, low=-(10**9), high=10**9)
-            case ValueType.DIGITS:
-                return parse.parse_digits(text, lang)
-        return None
-
-    def _valid(self, step: Step, value: Any) -> bool:
-        capture = step.capture
-        if capture.options:
-            return True  # one of the values offered: the campaign vouches for it
-        low, high = capture.min, capture.max
-        if capture.type is ValueType.RATING:
-            low, high = (0 if low is None else low), (10 if high is None else high)
-        if capture.type in (ValueType.DATE, ValueType.DATETIME):
-            days = (date.fromisoformat(str(value)[:10]) - self.now.date()).days
-            return (days >= (low or 0)) and (high is None or days <= high)
-        if capture.type in (ValueType.NUMBER, ValueType.MONEY, ValueType.RATING):
-            number = float(Decimal(str(value)))
-            return (low is None or number >= low) and (high is None or number <= high)
-        return True
-
-    def _holds(self, condition: str) -> bool:
-        name, op, literal = CONDITION.match(condition).groups()
-        value = self.state.values.get(name)
-        expected: Any = literal.strip("'\"")
-        if reference := SLOT_REFERENCE.match(literal):  # `promise_date <= {due_date}`
-            expected = self.state.values.get(reference.group(1))
-            if expected is None:
-                return False
-            expected = str(expected).lower() if isinstance(expected, bool) else expected
-        if isinstance(value, bool) or expected in ("true", "false"):
-            expected, value = expected in ("true", True), bool(value)
-        elif isinstance(value, int | float):
-            expected = float(expected)
-        elif value is None:
-            return False
-        else:
-            value, expected = str(value), str(expected)
-        ops = {"==": value == expected, "!=": value != expected}
-        if op in ops:
-            return ops[op]
-        return {
-            "<": value < expected,
-            "<=": value <= expected,
-            ">": value > expected,
-            ">=": value >= expected,
-        }[op]
-
     def _listening(self, step: Step) -> Listening:
         lang = self.state.lang
         hints = list(step.hints.get(lang, []))
@@ -638,21 +542,6 @@ class _Turn:
             end_of_turn=step.end_of_turn,
             hints=hints,
         )
-
-
-def _moment(value: Any, kind: ValueType) -> date | time | datetime | None:
-    """An offered value as a date, time or moment (None when not given or of another type)."""
-    try:
-        match kind:
-            case ValueType.DATE:
-                return date.fromisoformat(value)
-            case ValueType.TIME:
-                return time.fromisoformat(value)
-            case ValueType.DATETIME:
-                return datetime.fromisoformat(value)
-    except (TypeError, ValueError):
-        return None
-    return None
 
 
 __all__ = ["DialogEngine", "DialogError", "DialogState", "InputKind", "TurnEvent", "TurnInput", "TurnResult"]
