@@ -292,7 +292,13 @@ class _Turn:
             step.capture and step.capture.type is ValueType.YES_NO
         )
         asks_yes_no = asks_yes_no or any({Intent.AFFIRM, Intent.DENY} & set(a.intent) for a in step.answers)
-        if not asks_yes_no or intent in (Intent.AFFIRM, Intent.DENY):
+        if not asks_yes_no:
+            return
+        if intent in (Intent.AFFIRM, Intent.DENY):  # "нет разумеется" heard as affirm: the words say no
+            said = yes_or_no(self.turn.text, self.state.lang)
+            if said is not None and said != (intent == Intent.AFFIRM):
+                heard = Intent.AFFIRM if said else Intent.DENY
+                self.turn = self.turn.model_copy(update={"intent": heard.value, "confidence": 0.0})
             return
         if intent in KEPT_OVER_YES_NO and (intent in self.script.handlers or intent == Intent.GREET):
             return

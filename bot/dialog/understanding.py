@@ -131,22 +131,32 @@ _NOT_WANTED = {
     "ru": ("не интересно", "неинтересно", "не надо", "не нужно", "не сейчас", "не хочу", "не буду"),
     "en": ("not interested", "not now", "no thanks", "not today", "dont want", "dont need"),
 }
-_WHY_NOT = {"ru": ("почему бы и нет", "почему нет"), "en": ("why not",)}
-_OPENERS = {"ну", "ээ", "эээ", "а", "алло", "ой", "так", "well", "um", "uh", "oh", "hello", "hi", "mm", "hmm"}
+# Phrases that mean yes although they hold a "no"/"not", or hold no yes word at all.
+_YES_PHRASES = {
+    "ru": ("почему бы и нет", "почему нет", "нет проблем", "без проблем", "это я", "он самый", "она самая"),
+    "en": ("why not", "no problem", "no worries", "i suppose so", "i guess so", "i think so", "thats me", "its me",
+           "speaking"),
+}  # fmt: skip
+# Openers and hedges before the answer: "ну наверное да", "maybe yeah" are a yes.
+_OPENERS = {
+    "ну", "ээ", "эээ", "а", "алло", "ой", "так", "наверное", "наверно", "думаю", "вроде", "скорее", "пожалуй",
+    "well", "um", "uh", "oh", "hello", "hi", "mm", "hmm", "maybe", "probably", "i", "guess", "think",
+}  # fmt: skip
 
 
 def yes_or_no(text: str, lang: str) -> bool | None:
     """A plain yes or no read from the words themselves, for a yes/no question the classifier did not place:
-    "sure why not", "да интересно расскажите" → True; "нет я сейчас в другом городе", "not now thanks" →
-    False; a hedge or anything else → None."""
+    "sure why not", "да интересно расскажите", "ну наверное да" → True; "нет я сейчас в другом городе", "not
+    now thanks" → False; anything else → None."""
     joined = " ".join(_words(text))
     if any(phrase in joined for phrase in _NOT_WANTED.get(lang, ())):
         return False
-    for idiom in _WHY_NOT.get(lang, ()):  # "sure why not": a yes
-        joined = joined.replace(idiom, "да" if lang == "ru" else "yes")
-    words = joined.split()
+    for phrase in _YES_PHRASES.get(lang, ()):  # "sure why not", "that's me": a yes
+        joined = f" {joined} ".replace(f" {phrase} ", " да " if lang == "ru" else " yes ").strip()
     text = joined
-    content = [w for w in words if w not in _OPENERS]
+    content = [w for w in joined.split() if w not in _OPENERS]
+    if content == ["я"]:  # "ну я" to "это Иван?"
+        return True
     if not content:
         return None
     if content[0] in _NO.get(lang, set()):

@@ -16,7 +16,7 @@ import pytest
 
 from bot.dialog.catalogue import Catalogue, load_catalogue
 from bot.dialog.engine import DialogEngine, InputKind, TurnEvent, TurnInput, TurnResult, new_state
-from bot.dialog.understanding import corrected, has_negation, is_question, without_negated
+from bot.dialog.understanding import corrected, has_negation, is_question, without_negated, yes_or_no
 from bot.values.choices import choose
 from bot.values.dates import parse_date
 from bot.values.shares import parse_share
@@ -500,3 +500,32 @@ def test_inverted_period_and_half_past_choices() -> None:
     assert parse_date("да но только дней через десять", "ru", date(2025, 3, 10)) == date(2025, 3, 20)
     offered = [datetime(2025, 3, 17, 9), datetime(2025, 3, 19, 11, 30), datetime(2025, 3, 21, 16)]
     assert choose("в половине двенадцатого", "ru", offered, date(2025, 3, 10)) == 1
+
+
+@pytest.mark.parametrize(
+    ("lang", "said", "meaning"),
+    [
+        ("ru", "ну наверное да", True),
+        ("ru", "нет разумеется", False),
+        ("ru", "ну я", True),
+        ("ru", "да нет наверное", None),
+        ("ru", "ну не знаю наверное да", None),
+        ("ru", "спасибо но мне ничего не нужно", False),
+        ("en", "i suppose so", True),
+        ("en", "no problem", True),
+        ("en", "maybe yeah", True),
+        ("en", "i think not", None),
+        ("en", "i dont know", None),
+    ],
+)
+def test_yes_or_no_from_the_words(lang: str, said: str, meaning: bool | None) -> None:
+    assert yes_or_no(said, lang) is meaning
+
+
+def test_an_affirm_whose_words_say_no_is_a_no(catalogue: Catalogue) -> None:
+    call = Call(catalogue, "survey")
+    call.says("да", "affirm")
+    call.says("восемь", None)
+    call.says("всё хорошо", None)
+    call.says("нет разумеется", "affirm", 0.88)
+    assert call.outcome == ("completed", {"nps": 8, "csat": False, "comment": "всё хорошо"})
