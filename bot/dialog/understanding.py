@@ -11,8 +11,30 @@ from __future__ import annotations
 import re
 
 _CORRECTIONS = {
-    "ru": ("то есть", "ой", "вернее", "точнее", "в смысле", "ой нет", "нет стоп", "стоп", "поправлюсь"),
-    "en": ("i mean", "sorry i mean", "no wait", "wait no", "or rather", "correction", "scratch that"),
+    "ru": (
+        "то есть",
+        "ой",
+        "вернее",
+        "точнее",
+        "в смысле",
+        "ой нет",
+        "нет стоп",
+        "стоп",
+        "поправлюсь",
+        "нет лучше",
+        "или нет",
+    ),
+    "en": (
+        "i mean",
+        "sorry i mean",
+        "no wait",
+        "wait no",
+        "or rather",
+        "correction",
+        "scratch that",
+        "no make it",
+        "actually no",
+    ),
 }
 _CORRECTION = {
     lang: re.compile(r"\b(?:" + "|".join(re.escape(m) for m in sorted(marks, key=len, reverse=True)) + r")\b")
@@ -47,8 +69,8 @@ def corrected(text: str, lang: str) -> str:
     follows it)."""
     lowered = text.lower()
     marks = list(_CORRECTION.get(lang, _CORRECTION["ru"]).finditer(lowered))
-    if not marks:
-        return text
+    if not marks or not re.search(r"\w", lowered[: marks[-1].start()]):
+        return text  # nothing said before it to correct ("ой нет подождите")
     rest = text[marks[-1].end() :].strip(" ,.;:-—!?")
     return rest if re.search(r"\w", rest) else text
 
@@ -62,6 +84,7 @@ _NEGATING = {
     "ru": {"не", "ни"},
     "en": {"not", "never", "cant", "cannot", "dont", "doesnt", "didnt", "wont", "isnt", "couldnt"},
 }
+_THAT = {"то", "тот", "та", "те", "это", "that", "this"}
 _FILLERS = {"а", "ну", "ээ", "эээ", "так", "и", "ой", "oh", "um", "uh", "so", "and", "well", "but"}
 _QUESTION_WORDS = {
     "ru": {
@@ -103,8 +126,14 @@ def without_negated(text: str, lang: str) -> str:
 
 
 def negates_a_word(text: str, lang: str) -> bool:
-    """Whether a negating particle is said ("не получится", "not by then"), beyond a bare "нет"/"no"."""
-    return bool(_NEGATING.get(lang, _NEGATING["ru"]) & set(_words(text)))
+    """Whether a negating particle is said ("не получится", "not by then"), beyond a bare "нет"/"no" and "не то"
+    ("not that one")."""
+    words = _words(text)
+    negating = _NEGATING.get(lang, _NEGATING["ru"])
+    return any(
+        word in negating and (i + 1 == len(words) or words[i + 1] not in _THAT)
+        for i, word in enumerate(words)
+    )
 
 
 def is_question(text: str, lang: str) -> bool:

@@ -271,6 +271,8 @@ def test_choose_among_dates_and_times() -> None:
         ("ru", "да вернее нет не смогу", "нет не смогу"),
         ("ru", "да конечно", "да конечно"),
         ("ru", "то есть", "то есть"),
+        ("ru", "ой нет подождите", "ой нет подождите"),
+        ("ru", "первое нет лучше второе", "второе"),
         ("en", "no i mean yes", "yes"),
         ("en", "friday no wait monday", "monday"),
         ("en", "yes", "yes"),
@@ -529,3 +531,10 @@ def test_an_affirm_whose_words_say_no_is_a_no(catalogue: Catalogue) -> None:
     call.says("всё хорошо", None)
     call.says("нет разумеется", "affirm", 0.88)
     assert call.outcome == ("completed", {"nps": 8, "csat": False, "comment": "всё хорошо"})
+
+
+def test_not_that_one_then_the_choice_at_the_confirmation(catalogue: Catalogue) -> None:
+    call = at_offered_slots(catalogue)
+    call.says("первое", None)
+    call.says("подождите нет не то второе", "deny")
+    assert call.step == "confirm_visit" and call.state.values["visit"] == "2025-03-13T15:00"
