@@ -47,7 +47,8 @@ class ValueType(StrEnum):
     MONEY = "money"
     RATING = "rating"
     DIGITS = "digits"
-    PHONE = "phone"  # a variable only: said grouped as people say a number ("плюс семь, девятьсот двенадцать, …")
+    # a variable only: said grouped as people say a number ("плюс семь, девятьсот двенадцать, …")
+    PHONE = "phone"
 
 
 class ActionType(StrEnum):

@@ -14,7 +14,9 @@ _TOP = {
 }
 _OUT_OF = {"ru": {"из"}, "en": {"of", "outta"}}
 # A number with a unit counts something else: "у меня есть пять минут", "two minutes".
-_UNIT = re.compile(r"^(минут|секунд|час|дн|день|недел|месяц|лет|год|раз|руб|minute|second|hour|day|week|month|year)")
+_UNIT = re.compile(
+    r"^(минут|секунд|час|дн|день|недел|месяц|лет|год|раз|руб|minute|second|hour|day|week|month|year)"
+)
 
 
 def parse_rating(text: str, lang: str, low: int = 0, high: int = 10) -> int | None:
