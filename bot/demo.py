@@ -20,8 +20,10 @@ import sys
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import numpy as np
@@ -146,12 +148,19 @@ CALLER = Caller(
 # hand-offs; `support` (the reminder's hand-offs) has nobody, so its transfers fail
 AGENTS = ("sales", "operators")
 
+
+def _yesterday() -> str:
+    return (datetime.now(ZoneInfo("Europe/Moscow")).date() - timedelta(days=1)).isoformat()
+
+
 ALWAYS = {"start": "00:00", "end": "23:59"}
 RULES = {"working_hours": ALWAYS, "rest_day_hours": ALWAYS, "holidays_country": "", "max_concurrent": 5}
 CAMPAIGNS: dict[str, dict[str, Any]] = {
     "reminder": {
         "name": "Демо: напоминание о платеже",
-        "variables": {"company": "Ромашка", "amount": "1500", "due_date": "2026-12-25"},
+        # overdue since yesterday: "нет", then any day the customer names is a new date (a day by the due date
+        # would be an on-time payment, `confirmed`)
+        "variables": {"company": "Ромашка", "amount": "1500", "due_date": _yesterday()},
     },
     "offer": {
         "name": "Демо: предложение тарифа",

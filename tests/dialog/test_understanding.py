@@ -123,10 +123,10 @@ def test_reminder_yes_but_later_date_is_a_reschedule(catalogue: Catalogue) -> No
     assert call.outcome == ("rescheduled", {"date": "2025-03-20"})
 
 
-def test_reminder_yes_with_a_date_records_the_date_promised(catalogue: Catalogue) -> None:
+def test_reminder_yes_with_a_date_by_the_due_date_is_confirmed(catalogue: Catalogue) -> None:
     call = Call(catalogue, "reminder")
     call.says("да оплачу четырнадцатого", "affirm")
-    assert call.outcome == ("rescheduled", {"date": "2025-03-14"})
+    assert call.outcome == ("confirmed", {})
 
 
 def test_a_past_date_does_not_turn_a_statement_into_a_promise(catalogue: Catalogue) -> None:
