@@ -238,14 +238,7 @@ class _Turn:
             if intent in (Intent.AFFIRM, Intent.DENY):
                 return self._settle(step, intent == Intent.AFFIRM)
             self.state.pending = None  # something else said: heard afresh
-        matched = next(
-            (
-                index
-                for index, answer in enumerate(step.answers)
-                if intent in answer.intent or intent == self.script.step_intent(self.state.step, index)
-            ),
-            None,
-        )
+        matched = self._matching_answer(step, intent)
         capture = step.capture
         parsed = None
         if capture and capture.type not in (ValueType.TEXT, ValueType.YES_NO) and self.turn.text.strip():
@@ -294,21 +287,24 @@ class _Turn:
         asks_yes_no = asks_yes_no or any({Intent.AFFIRM, Intent.DENY} & set(a.intent) for a in step.answers)
         if not asks_yes_no:
             return
-        if intent in (Intent.AFFIRM, Intent.DENY):  # "нет разумеется" heard as affirm: the words say no
-            said = yes_or_no(self.turn.text, self.state.lang)
-            if said is not None and said != (intent == Intent.AFFIRM):
-                heard = Intent.AFFIRM if said else Intent.DENY
-                self.turn = self.turn.model_copy(update={"intent": heard.value, "confidence": 0.0})
-            return
-        if intent in KEPT_OVER_YES_NO and (intent in self.script.handlers or intent == Intent.GREET):
-            return
-        if any(intent in a.intent or intent == self.script.step_intent(self.state.step, i)
-               for i, a in enumerate(step.answers)):  # fmt: skip
-            return
         said = yes_or_no(self.turn.text, self.state.lang)
-        if said is not None:
+        if said is None:
+            return
+        if intent in (Intent.AFFIRM, Intent.DENY):  # "нет разумеется" heard as affirm: the words say no
+            overrides = said != (intent == Intent.AFFIRM)
+        else:
+            kept = intent in KEPT_OVER_YES_NO and (intent in self.script.handlers or intent == Intent.GREET)
+            overrides = not kept and self._matching_answer(step, intent) is None
+        if overrides:
             heard = Intent.AFFIRM if said else Intent.DENY
             self.turn = self.turn.model_copy(update={"intent": heard.value, "confidence": 0.0})
+
+    def _matching_answer(self, step: Step, intent: str | None) -> int | None:
+        """The first of the step's answers the intent selects (its intents or its own example phrases)."""
+        for index, answer in enumerate(step.answers):
+            if intent in answer.intent or intent == self.script.step_intent(self.state.step, index):
+                return index
+        return None
 
     def _answer_carrying_value(self, step: Step) -> int | None:
         """The one answer whose next step captures a value that this turn's text already holds ("двадцатого"
