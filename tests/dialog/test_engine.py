@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from bot.dialog.catalogue import Catalogue, load_catalogue
+from bot.dialog.catalogue import Catalogue
 from bot.dialog.engine import (
     DialogEngine,
     DialogError,
@@ -43,13 +43,6 @@ VARIABLES: dict[str, dict[str, str]] = {
     },
     "inbound": {"company": "Ромашка"},
 }
-
-
-@pytest.fixture(scope="module")
-def catalogue() -> Catalogue:
-    loaded = load_catalogue(ROOT / "dialogs", ROOT / "training_data")
-    assert loaded.errors == []
-    return loaded
 
 
 class Call:

@@ -149,13 +149,6 @@ VARIABLES: dict[str, dict[str, str]] = {
 }
 
 
-@pytest.fixture(scope="module")
-def catalogue() -> Catalogue:
-    loaded = load_catalogue(ROOT / "dialogs", ROOT / "training_data")
-    assert loaded.errors == []
-    return loaded
-
-
 def rendered_prompts(catalogue: Catalogue, script_id: str, lang: str) -> list[str]:
     """Every prompt of a script as the engine renders it, with the contact's variables and a sample value in
     every slot the script captures."""

@@ -38,13 +38,6 @@ VARIABLES: dict[str, dict[str, str]] = {
 }
 
 
-@pytest.fixture(scope="module")
-def catalogue() -> Catalogue:
-    loaded = load_catalogue(ROOT / "dialogs", ROOT / "training_data")
-    assert loaded.errors == []
-    return loaded
-
-
 class Call:
     def __init__(self, catalogue: Catalogue, script: str, lang: str = "ru"):
         self.script = catalogue.get(script)
