@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from bot.dialog.intents import asks_yes_or_no, yes_leading_to, yes_no_override
 from bot.dialog.model import (
     Action,
     ActionType,
@@ -25,11 +26,7 @@ from bot.dialog.model import (
 )
 from bot.dialog.render import RenderError, coerce, render, to_number
 from bot.dialog.slots import holds, read_capture, valid
-from bot.dialog.understanding import (
-    has_negation,
-    negates_a_word,
-    yes_or_no,
-)
+from bot.dialog.understanding import has_negation, negates_a_word
 from bot.outcomes import Intent, Outcome, Signal
 
 MAX_STEPS_PER_TURN = 25
@@ -42,11 +39,6 @@ WEAK_INTENTS = {None, Signal.NLU_FALLBACK, Intent.UNSURE, Intent.GREET, Intent.T
 # Yes/no-like intents that a value said in the same breath overrides: "да, но только двадцатого" is a new date.
 VALUE_OVERRIDES = {Intent.AFFIRM, Intent.DENY, "cant_pay"}
 NEGATIVE_INTENTS = {Intent.DENY, "cant_pay"}
-# Intents a plain yes/no in the words never overrides: they change the call's course whatever else is said.
-KEPT_OVER_YES_NO = {
-    Intent.DONT_CALL, Intent.ASK_HUMAN, Intent.WRONG_PERSON, Intent.CALLBACK_LATER, Intent.BUSY,
-    Intent.WHO_IS_CALLING, Intent.REPEAT, Intent.RESCHEDULE, Intent.GREET, "already_paid", "dispute", "cant_pay",
-}  # fmt: skip
 
 
 class InputKind(StrEnum):
@@ -271,33 +263,27 @@ class _Turn:
             return TurnEvent.HANDLED
         if free_text and self.turn.text.strip():
             return self._capture(step, self.turn.text.strip())
+        forwarded = yes_leading_to(self.script, step, intent)
+        if forwarded is not None:  # the next question's answer: a yes to this one, then that answer
+            self.prefill = False
+            self._take(step.answers[forwarded[0]])
+            if self.state.step != forwarded[1] or self.state.ended:
+                return TurnEvent.ANSWERED
+            return self._text(self.script.steps[self.state.step])
         return self._no_match(step)
 
     # -- understanding the answer ---------------------------------------------------------------------------
 
     def _read_yes_or_no(self, step: Step) -> None:
-        """At a yes/no question, a plain yes or no in the words ("sure why not", "нет я в другом городе") counts
-        when the classifier heard nothing this step takes, or a handler that does not change the call's course
-        ("unsure", "goodbye", "out_of_scope"; not "operator", "call me later" nor a hello): it is taken as heard
+        """A plain yes or no in the words at a yes/no question (`intents.yes_no_override`) is taken as heard
         unsure, so costly answers are asked back."""
-        intent = self.turn.intent
-        asks_yes_no = self.state.pending is not None or (
-            step.capture and step.capture.type is ValueType.YES_NO
-        )
-        asks_yes_no = asks_yes_no or any({Intent.AFFIRM, Intent.DENY} & set(a.intent) for a in step.answers)
-        if not asks_yes_no:
+        turn = self.turn
+        if not asks_yes_or_no(step, self.state.pending is not None):
             return
-        said = yes_or_no(self.turn.text, self.state.lang)
-        if said is None:
-            return
-        if intent in (Intent.AFFIRM, Intent.DENY):  # "нет разумеется" heard as affirm: the words say no
-            overrides = said != (intent == Intent.AFFIRM)
-        else:
-            kept = intent in KEPT_OVER_YES_NO and (intent in self.script.handlers or intent == Intent.GREET)
-            overrides = not kept and self._matching_answer(step, intent) is None
-        if overrides:
-            heard = Intent.AFFIRM if said else Intent.DENY
-            self.turn = self.turn.model_copy(update={"intent": heard.value, "confidence": 0.0})
+        takes = self._matching_answer(step, turn.intent) is not None
+        heard = yes_no_override(self.script, turn.intent, turn.text, self.state.lang, takes)
+        if heard is not None:
+            self.turn = turn.model_copy(update={"intent": heard.value, "confidence": 0.0})
 
     def _matching_answer(self, step: Step, intent: str | None) -> int | None:
         """The first of the step's answers the intent selects (its intents or its own example phrases)."""

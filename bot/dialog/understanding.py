@@ -23,6 +23,7 @@ _CORRECTIONS = {
         "поправлюсь",
         "нет лучше",
         "или нет",
+        "пусть будет",
     ),
     "en": (
         "i mean",
@@ -34,6 +35,8 @@ _CORRECTIONS = {
         "scratch that",
         "no make it",
         "actually no",
+        "no actually",
+        "let's say",
     ),
 }
 _CORRECTION = {
@@ -166,6 +169,13 @@ _YES_PHRASES = {
     "en": ("why not", "no problem", "no worries", "i suppose so", "i guess so", "i think so", "thats me", "its me",
            "speaking"),
 }  # fmt: skip
+# A hedge right before the last word lets it decide: "ну не знаю, наверное да", "i don't know, probably no".
+_HEDGES = {"наверное", "наверно", "скорее", "пожалуй", "думаю", "probably", "guess", "think", "maybe"}
+# Words that ask not to be called again without a negation: "хватит звонить", "remove my number".
+_STOP_CALLING = {
+    "ru": {"хватит", "прекратите", "перестаньте", "удалите", "уберите", "вычеркните", "отпишите", "надоели"},
+    "en": {"stop", "remove", "delete", "unsubscribe", "off"},
+}
 # Openers and hedges before the answer: "ну наверное да", "maybe yeah" are a yes.
 _OPENERS = {
     "ну", "ээ", "эээ", "а", "алло", "ой", "так", "наверное", "наверно", "думаю", "вроде", "скорее", "пожалуй",
@@ -183,7 +193,10 @@ def yes_or_no(text: str, lang: str) -> bool | None:
     for phrase in _YES_PHRASES.get(lang, ()):  # "sure why not", "that's me": a yes
         joined = f" {joined} ".replace(f" {phrase} ", " да " if lang == "ru" else " yes ").strip()
     text = joined
-    content = [w for w in joined.split() if w not in _OPENERS]
+    words = joined.split()
+    if len(words) > 1 and words[-2] in _HEDGES and words[-1] in _YES.get(lang, set()) | _NO.get(lang, set()):
+        return words[-1] in _YES.get(lang, set())
+    content = [w for w in words if w not in _OPENERS]
     if content == ["я"]:  # "ну я" to "это Иван?"
         return True
     if not content:
@@ -193,3 +206,8 @@ def yes_or_no(text: str, lang: str) -> bool | None:
     if content[0] in _YES.get(lang, set()) and not has_negation(text, lang):
         return True
     return None
+
+
+def refuses_calls(text: str, lang: str) -> bool:
+    """Whether the words could ask not to be called: a negation ("не звоните") or a stop word ("хватит")."""
+    return has_negation(text, lang) or bool(_STOP_CALLING.get(lang, set()) & set(_words(text)))

@@ -18,6 +18,8 @@ from loguru import logger
 
 from bot.dialog.catalogue import Catalogue
 from bot.dialog.engine import DialogEngine, DialogError, DialogState, InputKind, TurnInput
+from bot.dialog.intents import RankedIntent, own_reading, script_intents
+from bot.dialog.model import Script
 from bot.outcomes import Signal
 from bot.rasa.compiler import DIGITS_ENTITY, STATE_SLOT, TURN_ACTION
 from voice.spoken import warm_up
@@ -31,8 +33,9 @@ SIGNAL_INPUTS = {
 }
 
 
-def turn_input(latest: dict[str, Any]) -> TurnInput:
-    """What the caller did, from Rasa's `latest_message` (signals arrive as `/intent` messages)."""
+def turn_input(latest: dict[str, Any], script: Script, usable: frozenset[str]) -> TurnInput:
+    """What the caller did, from Rasa's `latest_message` (signals arrive as `/intent` messages); the intent is
+    the script's own reading of Rasa's ranking (`bot.dialog.intents`)."""
     intent = latest.get("intent") or {}
     name = intent.get("name")
     kind = SIGNAL_INPUTS.get(name, InputKind.TEXT)
@@ -40,13 +43,19 @@ def turn_input(latest: dict[str, Any]) -> TurnInput:
         (str(e["value"]) for e in latest.get("entities", []) if e.get("entity") == DIGITS_ENTITY), ""
     )
     text = "" if kind is not InputKind.TEXT else latest.get("text") or ""
-    return TurnInput(
-        kind=kind, text=text, intent=name, confidence=intent.get("confidence") or 0.0, digits=digits
-    )
+    confidence = intent.get("confidence") or 0.0
+    if kind is InputKind.TEXT and name:
+        ranking = (
+            RankedIntent(e["name"], e.get("confidence") or 0.0) for e in latest.get("intent_ranking", [])
+        )
+        reading = own_reading(script, usable, RankedIntent(name, confidence), ranking)
+        name, confidence = reading.name, reading.confidence
+    return TurnInput(kind=kind, text=text, intent=name, confidence=confidence, digits=digits)
 
 
 def create_action_app(catalogue: Catalogue) -> FastAPI:
     engines = {script_id: DialogEngine(script) for script_id, script in catalogue.scripts.items()}
+    usable = {script_id: script_intents(script) for script_id, script in catalogue.scripts.items()}
     warm_up()  # the speech-rendering dictionaries, before the first call's first prompt
     app = FastAPI(title="voicebot action server", docs_url=None, redoc_url=None, openapi_url=None)
 
@@ -66,7 +75,7 @@ def create_action_app(catalogue: Catalogue) -> FastAPI:
         engine = engines.get(state.script)
         if engine is None:
             return refuse(f"no script '{state.script}' in this dialog service")
-        turn = turn_input(tracker.get("latest_message") or {})
+        turn = turn_input(tracker.get("latest_message") or {}, engine.script, usable[state.script])
         try:
             now = datetime.now(ZoneInfo(state.timezone)).replace(tzinfo=None)
             result = await asyncio.to_thread(engine.handle, state, turn, now)  # value parsing is CPU work

@@ -186,9 +186,18 @@ _COLLECTIVES = {
 }
 
 
+# A count of people said without any number word: "только я", "я и жена", "just me", "me and my wife".
+_PEOPLE = {
+    "ru": [(r"\bя и (жена|муж|супруг\w*)\b|\bмы с (женой|мужем|супруг\w*)\b", "2"), (r"\b(только|лишь) я\b", "1")],
+    "en": [(r"\b(me and my|my \w+ and me) ?(wife|husband|partner)?\b", "2"), (r"\b(just|only) (me|myself)\b", "1")],
+}  # fmt: skip
+# Words a number parser reads as numbers that are nouns here: "на семью из четырёх" is a family, not seven.
+_NOT_NUMBERS = {"ru": {"семью": "семья"}, "en": {}}
+
+
 @lru_cache(maxsize=512)
 def _tokens(text: str, lang: str) -> tuple[Token, ...]:
-    words = normalise(text).split()
+    words = [_NOT_NUMBERS.get(lang, {}).get(word, word) for word in normalise(text).split()]
     if lang == "ru":
         words = [_COLLECTIVES.get(word, word) for word in words]
     words = _approximate_order(_mark_ordinals(words, lang), lang)
@@ -207,8 +216,15 @@ def parse_number(text: str, lang: str) -> int | float | None:
     """The first number said ("десять тысяч пятьсот" → 10500, "10,5" → 10.5, "пятый" → 5), or None."""
     found = [t for t in tokens(text, lang) if isinstance(t, int | float)]
     if not found:
-        return None
+        return _people_count(text, lang)
     return int(found[0]) if isinstance(found[0], Ordinal) else found[0]
+
+
+def _people_count(text: str, lang: str) -> int | None:
+    counted = normalise(text)
+    for pattern, count in _PEOPLE.get(lang, []):
+        counted = re.sub(pattern, count, counted)
+    return next((int(word) for word in counted.split() if word.isdigit()), None)
 
 
 _ZERO_WORDS = {"ru": {"нуль"}, "en": {"oh", "o", "nought", "nil"}}

@@ -268,6 +268,8 @@ def test_choose_among_dates_and_times() -> None:
         ("ru", "первое нет лучше второе", "второе"),
         ("en", "no i mean yes", "yes"),
         ("en", "friday no wait monday", "monday"),
+        ("ru", "ну девять с половиной пусть будет девять", "девять"),
+        ("en", "seven no actually eight", "eight"),
         ("en", "yes", "yes"),
     ],
 )
@@ -452,10 +454,14 @@ def test_a_question_back_is_not_an_answer(catalogue: Catalogue) -> None:
     assert call.state.values["nps"] == 8
 
 
-def test_collective_numbers_of_people(catalogue: Catalogue) -> None:
+@pytest.mark.parametrize(
+    ("said", "people"),
+    [("да интересно нас в семье пятеро", 5), ("да на семью из четырёх", 4), ("да я и жена", 2)],
+)
+def test_collective_numbers_of_people(catalogue: Catalogue, said: str, people: int) -> None:
     call = Call(catalogue, "offer")
-    call.says("да интересно нас в семье пятеро", "affirm")
-    assert call.state.values["people"] == 5
+    call.says(said, "affirm")
+    assert call.state.values["people"] == people
     assert call.outcome[0] == "transferred"
 
 
@@ -504,7 +510,9 @@ def test_inverted_period_and_half_past_choices() -> None:
         ("ru", "нет разумеется", False),
         ("ru", "ну я", True),
         ("ru", "да нет наверное", None),
-        ("ru", "ну не знаю наверное да", None),
+        ("ru", "ну не знаю наверное да", True),  # the hedge before the last word lets it decide
+        ("ru", "не знаю скорее нет", False),
+        ("en", "i don't know probably yes", True),
         ("ru", "спасибо но мне ничего не нужно", False),
         ("en", "i suppose so", True),
         ("en", "no problem", True),
