@@ -36,6 +36,7 @@ from pipecat.transports.base_output import BaseOutputTransport
 from pipecat.transports.base_transport import BaseTransport, TransportParams
 from pipecat.workers.runner import WorkerRunner
 
+from bot.calls.caller_words import SpokenLine, split_pauses, spoken_line
 from bot.calls.pipeline import SAMPLE_RATE, CallRecord, VoiceCall
 from bot.config import Settings
 from bot.dialog.conversation import Conversation
@@ -49,14 +50,12 @@ FRAME_SECONDS = 0.02
 FRAME_BYTES = int(SAMPLE_RATE * FRAME_SECONDS) * 2
 ESPEAK_VOICES = {"ru": "ru", "en": "en-us"}
 VOICE_LEVEL = 300  # a 16-bit sample above this counts as speech on the robot's side of the line
-PAUSE = " | "  # in a caller's words: a pause of PAUSE_SECONDS (a caller thinking mid-answer)
-PAUSE_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
 class CallerLine:
-    """One action of the simulated caller: words (`text`, where " | " is a one-second pause), keys (`dtmf`), or
-    silence (both empty)."""
+    """One action of the simulated caller: words (`text`, where " | " is a one-second pause and `|0.6|` a pause of
+    0.6 s), keys (`dtmf`), or silence (both empty)."""
 
     text: str = ""
     dtmf: str = ""
@@ -64,17 +63,21 @@ class CallerLine:
 
     @classmethod
     def parse(cls, line: str) -> CallerLine:
-        """`да` says it, `dtmf:12#` presses keys, `` stays silent."""
+        """`да` says it, `dtmf:12#` presses keys, `` stays silent; a malformed pause raises `PauseError`."""
         if line.startswith("dtmf:"):
             return cls(dtmf=line.removeprefix("dtmf:").strip())
+        split_pauses(line)
         return cls(text=line.strip())
 
 
 def caller_speech(text: str, lang: str) -> bytes:
     """8 kHz 16-bit mono PCM of `text` by espeak-ng, band-limited like a phone line (`sox -R`: byte-identical);
-    each " | " in `text` becomes PAUSE_SECONDS of silence."""
-    pause = bytes(int(SAMPLE_RATE * PAUSE_SECONDS) * 2)
-    return pause.join(_espeak(part, lang) for part in text.split(PAUSE))
+    each pause written in `text` (" | ", "|0.6|": `bot.calls.caller_words`) becomes that much silence, added to
+    the silence espeak-ng leaves around the words. A malformed pause raises `PauseError`."""
+    return b"".join(
+        bytes(int(SAMPLE_RATE * part) * 2) if isinstance(part, float) else _espeak(part, lang)
+        for part in split_pauses(text)
+    )
 
 
 def _espeak(text: str, lang: str) -> bytes:
@@ -113,15 +116,22 @@ class SimulatedLine:
     ended: asyncio.Event = field(default_factory=asyncio.Event)
     ended_by: str | None = None
     transfer_target: str | None = None
+    caller_said: list[SpokenLine] = field(default_factory=list)  # the caller's spoken lines, in order
+    # when each 20 ms frame of the robot's audio (and each voiced one) began to play
+    robot_audio: list[float] = field(default_factory=list)
+    robot_voice: list[float] = field(default_factory=list)
 
     def end(self, by: str) -> None:
         if not self.ended.is_set():
             self.ended_by = by
             self.ended.set()
 
-    def robot_played(self, pcm: bytes) -> None:
+    def robot_played(self, pcm: bytes, at: float | None = None) -> None:
+        """The robot's audio `pcm` starts playing `at` (default: now)."""
+        now = time.monotonic() if at is None else at
+        self.robot_audio.append(now)
         if pcm and int(np.abs(np.frombuffer(pcm, dtype=np.int16)).max()) > VOICE_LEVEL:
-            now = time.monotonic()
+            self.robot_voice.append(now)
             if now - self.robot_last_voice > 0.5:
                 self.robot_prompt_started = now
             self.robot_last_voice = now
@@ -207,7 +217,7 @@ class _LineOutput(BaseOutputTransport):
             return False
         now = time.monotonic()
         self._deadline = max(self._deadline, now)
-        self._line.robot_played(frame.audio)
+        self._line.robot_played(frame.audio, at=self._deadline)
         self._deadline += len(frame.audio) / 2 / SAMPLE_RATE
         await asyncio.sleep(max(0.0, self._deadline - now - FRAME_SECONDS))
         return True
@@ -255,6 +265,8 @@ async def act(line: SimulatedLine, lines: list[CallerLine], lang: str, hangup_af
                 line.keys.put_nowait(key)
                 await asyncio.sleep(0.15)
         elif action.text:
+            queued = len(line.caller_audio) / 2 / SAMPLE_RATE  # still to be sent before these words
+            line.caller_said.append(spoken_line(speech[action.text], SAMPLE_RATE, time.monotonic() + queued))
             line.caller_audio += speech[action.text]
             await asyncio.sleep(len(speech[action.text]) / 2 / SAMPLE_RATE)
         since = time.monotonic()

@@ -153,3 +153,44 @@ BENCH_VARIABLES = {
     "survey": {"name": "Анна", "company": "Магазин Уют"},
     "inbound": {"company": "Магазин Уют"},
 }
+
+
+@bench_app.command("pauses")
+def pauses(
+    lang: str = typer.Option("", help="only this language (ru or en)"),
+    path: Path = typer.Option(ROOT / "bench" / "pauses", help="the paused-answer set"),
+    concurrency: int = typer.Option(3, min=1, help="simulated calls at a time"),
+    limit: int = typer.Option(
+        0, min=0, help="only the first N answers and N barge-ins per language (0: all)"
+    ),
+    asr_ru: str = typer.Option("", help="Vosk model directory or catalogue id instead of voice.asr_ru"),
+    asr_en: str = typer.Option("", help="Vosk model directory or catalogue id instead of voice.asr_en"),
+) -> None:
+    """Caller answers with 0.3–0.8 s pauses inside, through VAD → Vosk → Rasa → TTS: false cut-ins per kind and
+    pause length, and barge-in stop time p50/p95. Exit 2 (file:line errors) when the set is invalid."""
+    from bot.calls.pause_bench import run_pause_bench  # pipecat: imported only by this command
+    from bot.calls.pause_set import load_pause_set, only
+
+    config = settings()
+    overrides = {f"asr_{code}": spec for code, spec in (("ru", asr_ru), ("en", asr_en)) if spec}
+    if overrides:
+        config = config.model_copy(update={"voice": config.voice.model_copy(update=overrides)})
+    try:
+        catalogue = load_valid_catalogue(config)
+        chosen = only(load_pause_set(path, catalogue), lang, limit)
+    except ScriptErrors as exc:
+        raise fail(str(exc), 2) from exc
+    if not chosen.answers and not chosen.barge_ins:
+        raise fail(f"no answers for lang={lang or 'any'} in {path}", 2)
+
+    async def run() -> str:
+        async with dialog_client(config, catalogue) as client:
+            report = await run_pause_bench(
+                config, client, catalogue, chosen, concurrency=concurrency, progress=typer.echo
+            )
+            return report.text()
+
+    try:
+        typer.echo(asyncio.run(run()))
+    except (RasaError, ServerStartError) as exc:
+        raise fail(str(exc), 3) from exc

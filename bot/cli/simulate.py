@@ -35,6 +35,7 @@ def simulate(
 ) -> None:
     """Synthesise the caller's lines (espeak-ng) and stream them in real time through VAD → Vosk → Rasa → TTS;
     writes the recording and transcript, prints the outcome and the per-turn latencies."""
+    from bot.calls.caller_words import PauseError
     from bot.calls.recording import purge_recordings  # pipecat: imported only by this command
     from bot.calls.simulate import CallerLine, caller_speech, simulate_call
 
@@ -44,7 +45,10 @@ def simulate(
         chosen = catalogue.get(script)
     except (ScriptErrors, KeyError) as exc:
         raise fail(str(exc).strip("'\""), 2) from exc
-    lines = [CallerLine.parse(line) for line in say]
+    try:
+        lines = [CallerLine.parse(line) for line in say]
+    except PauseError as exc:
+        raise fail(str(exc), 2) from exc
     purge_recordings(config.voice.recordings_dir, config.voice.recordings_retention_days)
 
     async def run():
