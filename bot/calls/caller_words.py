@@ -1,7 +1,7 @@
 """The simulated caller's words: pauses written inside them, and where the caller's voice begins and ends.
 
 In a caller's line, " | " is a pause of one second (a caller thinking mid-answer) and `|0.6|` a pause of that many
-seconds: "я заплачу |0.6| двадцатого". A `|` that is neither is an error, so a typo never reaches espeak-ng as
+seconds: "я заплачу |0.6| двадцатого"; a pause is the silence between the voices around it. A `|` that is neither is an error, so a typo never reaches espeak-ng as
 words.
 """
 
@@ -52,6 +52,21 @@ def _words(chunk: str, text: str) -> list[Words]:
     if "|" in chunk:
         raise PauseError(f'{text!r}: a stray "|" (a pause is " | " for one second or "|0.6|" for 0.6 s)')
     return [chunk] if chunk else []
+
+
+def join_with_pauses(parts: list[bytes | Pause], sample_rate: int) -> bytes:
+    """16-bit audio of words and pauses in order, each pause exactly that long between the voices around it (the
+    silence a synthesiser leaves at the edges of words that meet a pause is cut, so it does not lengthen it)."""
+    out = bytearray()
+    for index, part in enumerate(parts):
+        if isinstance(part, float):
+            out += bytes(round(sample_rate * part) * 2)
+            continue
+        first, last = voiced_span(part, sample_rate)
+        start = round(first * sample_rate) * 2 if index > 0 else 0
+        end = round(last * sample_rate) * 2 if index < len(parts) - 1 else len(part)
+        out += part[start:end]
+    return bytes(out)
 
 
 def pauses(text: str) -> list[Pause]:

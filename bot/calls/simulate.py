@@ -36,7 +36,7 @@ from pipecat.transports.base_output import BaseOutputTransport
 from pipecat.transports.base_transport import BaseTransport, TransportParams
 from pipecat.workers.runner import WorkerRunner
 
-from bot.calls.caller_words import SpokenLine, split_pauses, spoken_line
+from bot.calls.caller_words import SpokenLine, join_with_pauses, split_pauses, spoken_line
 from bot.calls.pipeline import SAMPLE_RATE, CallRecord, VoiceCall
 from bot.config import Settings
 from bot.dialog.conversation import Conversation
@@ -72,12 +72,10 @@ class CallerLine:
 
 def caller_speech(text: str, lang: str) -> bytes:
     """8 kHz 16-bit mono PCM of `text` by espeak-ng, band-limited like a phone line (`sox -R`: byte-identical);
-    each pause written in `text` (" | ", "|0.6|": `bot.calls.caller_words`) becomes that much silence, added to
-    the silence espeak-ng leaves around the words. A malformed pause raises `PauseError`."""
-    return b"".join(
-        bytes(int(SAMPLE_RATE * part) * 2) if isinstance(part, float) else _espeak(part, lang)
-        for part in split_pauses(text)
-    )
+    each pause written in `text` (" | ", "|0.6|": `bot.calls.caller_words`) is that much silence between the
+    voices around it. A malformed pause raises `PauseError`."""
+    parts = [part if isinstance(part, float) else _espeak(part, lang) for part in split_pauses(text)]
+    return join_with_pauses(parts, SAMPLE_RATE)
 
 
 def _espeak(text: str, lang: str) -> bytes:

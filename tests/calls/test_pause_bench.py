@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bot.calls.caller_words import PauseError, SpokenLine, split_pauses, voiced_span
+from bot.calls.caller_words import PauseError, SpokenLine, join_with_pauses, split_pauses, voiced_span
 from bot.calls.pause_bench import (
     AnswerResult,
     PauseBenchReport,
@@ -57,19 +57,26 @@ def test_a_malformed_pause_is_an_error(text):
         split_pauses(text)
 
 
-def test_the_pause_becomes_that_much_silence_between_the_words():
+def test_the_pause_is_that_much_silence_between_the_voices():
     da, net = caller_speech("да", "ru"), caller_speech("нет", "ru")
-    assert caller_speech("да |0.45| нет", "ru") == da + bytes(int(SAMPLE_RATE * 0.45) * 2) + net
-    assert caller_speech("да | нет", "ru") == da + bytes(SAMPLE_RATE * 2) + net  # " | " is still one second
+    assert (
+        voiced_span(da, SAMPLE_RATE)[1] < len(da) / 2 / SAMPLE_RATE - 0.2
+    )  # espeak-ng ends words with silence
+    for text, pause in (("да |0.45| нет", 0.45), ("да | нет", 1.0)):  # " | " is still one second
+        audio = caller_speech(text, "ru")
+        voiced = np.flatnonzero(np.abs(np.frombuffer(audio, dtype=np.int16)) > 300)
+        gap = np.diff(voiced).max() / SAMPLE_RATE
+        assert gap == pytest.approx(pause, abs=0.002)
+        assert audio.startswith(da[: int(voiced_span(da, SAMPLE_RATE)[1] * SAMPLE_RATE) * 2])
+        assert audio.endswith(net[int(voiced_span(net, SAMPLE_RATE)[0] * SAMPLE_RATE) * 2 :])
 
 
-def test_the_voiced_span_ends_with_the_last_word():
-    audio = caller_speech("да |0.5| нет", "ru")
-    first, last = voiced_span(audio, SAMPLE_RATE)
-    samples = np.frombuffer(audio, dtype=np.int16)
-    assert 0 <= first < 0.3 and last <= len(samples) / SAMPLE_RATE
-    assert np.abs(samples[int(last * SAMPLE_RATE) :]).max(initial=0) <= 300
-    assert np.abs(samples[int(last * SAMPLE_RATE) - 80 : int(last * SAMPLE_RATE)]).max() > 300
+def test_words_and_pauses_join_without_the_silence_at_the_edges_that_meet_a_pause():
+    word = (
+        bytes(4) + np.full(3, 1000, dtype=np.int16).tobytes() + bytes(6)
+    )  # 2 silent, 3 voiced, 3 silent samples
+    joined = np.frombuffer(join_with_pauses([word, 0.001, word], 1000), dtype=np.int16)
+    assert joined.tolist() == [0, 0, 1000, 1000, 1000, 0, 1000, 1000, 1000, 0, 0, 0]
 
 
 # counting
