@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from bot.dialog.model import Script, Step, ValueType
-from bot.dialog.understanding import refuses_calls, yes_or_no
+from bot.dialog.understanding import has_negation, names_someone_absent, refuses_calls, says_yes, yes_or_no
 from bot.outcomes import Intent, Signal
 
 LOCAL_MARK = "__"  # `<script>__<step>__<n>`, `<script>__faq__<id>`: an intent that belongs to one script
@@ -87,12 +87,19 @@ def asks_yes_or_no(step: Step, pending: bool) -> bool:
 
 def yes_no_override(
     script: Script, intent: str | None, text: str, lang: str, step_takes_intent: bool
-) -> Intent | None:
+) -> Intent | Signal | None:
     """At a yes/no question, the yes or no the words say ("sure why not", "нет я в другом городе") when the
     classifier heard the opposite, nothing this step takes, or a handler that does not change the call's course
-    ("unsure", "goodbye", "out_of_scope"; not "operator", "call me later" nor a hello); else None."""
+    ("unsure", "goodbye", "out_of_scope"; not "operator", "call me later" nor a hello); else None. A yes heard
+    in words that negate and hold no yes ("i really can't right now") is not understood; "there's no Ann here"
+    is a wrong person."""
+    absent = names_someone_absent(text, lang) and not says_yes(text, lang)
+    if absent and intent != Intent.WRONG_PERSON and Intent.WRONG_PERSON in script.handlers:
+        return Intent.WRONG_PERSON
     said = yes_or_no(text, lang)
     if said is None:
+        if intent == Intent.AFFIRM and has_negation(text, lang) and not says_yes(text, lang):
+            return Signal.NLU_FALLBACK
         return None
     if intent in (Intent.AFFIRM, Intent.DENY):  # "нет разумеется" heard as affirm: the words say no
         overrides = said != (intent == Intent.AFFIRM)

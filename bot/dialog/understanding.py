@@ -78,9 +78,26 @@ def corrected(text: str, lang: str) -> str:
     return rest if re.search(r"\w", rest) else text
 
 
+# Said to reassure, not to negate: "yep, it'll be paid, don't worry".
+_REASSURING = {
+    "ru": (
+        "не волнуйтесь",
+        "не переживайте",
+        "не беспокойтесь",
+        "не сомневайтесь",
+        "нет проблем",
+        "не вопрос",
+    ),
+    "en": ("dont worry", "no worries", "no problem", "not a problem", "no doubt"),
+}
+
+
 def has_negation(text: str, lang: str) -> bool:
-    """Whether the caller negated anything ("не смогу", "no", "can't")."""
-    return bool(_NEGATIONS.get(lang, _NEGATIONS["ru"]) & set(_words(text)))
+    """Whether the caller negated anything ("не смогу", "no", "can't"; not "не волнуйтесь", "no worries")."""
+    joined = f" {' '.join(_words(text))} "
+    for phrase in _REASSURING.get(lang, ()):
+        joined = joined.replace(f" {phrase} ", " ")
+    return bool(_NEGATIONS.get(lang, _NEGATIONS["ru"]) & set(joined.split()))
 
 
 _NEGATING = {
@@ -165,9 +182,11 @@ _NOT_WANTED = {
 }
 # Phrases that mean yes although they hold a "no"/"not", or hold no yes word at all.
 _YES_PHRASES = {
-    "ru": ("почему бы и нет", "почему нет", "нет проблем", "без проблем", "это я", "он самый", "она самая"),
-    "en": ("why not", "no problem", "no worries", "i suppose so", "i guess so", "i think so", "thats me", "its me",
-           "speaking"),
+    "ru": ("почему бы и нет", "почему нет", "нет проблем", "без проблем", "не вопрос", "не против", "не возражаю",
+           "не откажусь", "не помешает",
+           "это я", "он самый", "она самая"),
+    "en": ("why not", "no problem", "no worries", "not a problem", "i dont mind", "wouldnt say no", "i suppose so", "i guess so",
+           "i think so", "thats me", "its me", "speaking"),
 }  # fmt: skip
 # A hedge right before the last word lets it decide: "ну не знаю, наверное да", "i don't know, probably no".
 _HEDGES = {"наверное", "наверно", "скорее", "пожалуй", "думаю", "probably", "guess", "think", "maybe"}
@@ -211,3 +230,29 @@ def yes_or_no(text: str, lang: str) -> bool | None:
 def refuses_calls(text: str, lang: str) -> bool:
     """Whether the words could ask not to be called: a negation ("не звоните") or a stop word ("хватит")."""
     return has_negation(text, lang) or bool(_STOP_CALLING.get(lang, set()) & set(_words(text)))
+
+
+def says_yes(text: str, lang: str) -> bool:
+    """Whether any yes word or yes phrase is said ("ну да", "почему бы и нет", "i don't mind")."""
+    joined = f" {' '.join(_words(text))} ".replace(" right now ", " ").replace(" right away ", " ")
+    return bool(_YES.get(lang, set()) & set(joined.split())) or any(
+        f" {phrase} " in joined for phrase in _YES_PHRASES.get(lang, ())
+    )
+
+
+# "There's no Ann here", "тут таких нет": the person asked for is not at this number.
+_ABSENT = {
+    "ru": re.compile(
+        r"\b(?:здесь|тут) (?:нет|не живет|не проживает) (?:никак\w*|так\w*)\b|\bнет (?:здесь|тут) (?:никак\w*|так\w*)\b"
+        r"|\b(?:здесь|тут) (?:таких|такой|такого|никого) (?:нет|не живет|не проживает)\b"
+    ),
+    "en": re.compile(
+        r"\b(?:theres|there is) no(?: one| body)? \w+(?: \w+)? (?:here|at this number|in this house)\b"
+        r"|\bno \w+ lives here\b"
+    ),
+}
+
+
+def names_someone_absent(text: str, lang: str) -> bool:
+    """Whether the caller says the person asked for is not here ("there's no Ann here", "тут таких нет")."""
+    return bool(_ABSENT.get(lang, _ABSENT["ru"]).search(" ".join(_words(text))))

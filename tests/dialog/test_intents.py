@@ -8,7 +8,7 @@ from datetime import datetime
 
 from bot.dialog.catalogue import Catalogue
 from bot.dialog.engine import DialogEngine, DialogState, InputKind, TurnEvent, TurnInput, new_state
-from bot.dialog.intents import RankedIntent, belongs_elsewhere, own_reading, script_intents
+from bot.dialog.intents import RankedIntent, belongs_elsewhere, own_reading, script_intents, yes_no_override
 from bot.rasa.actions import turn_input
 
 
@@ -138,3 +138,21 @@ def test_a_do_not_call_that_refuses_calls_is_kept(catalogue: Catalogue) -> None:
     engine, state = _call(catalogue, "appointment", APPOINTMENT)
     result = _says(engine, state, "да хватит мне звонить", "dont_call")
     assert result.state.outcome == "do_not_call"
+
+
+def test_words_that_negate_without_a_yes_are_no_yes(catalogue: Catalogue) -> None:
+    debt = catalogue.get("debt")
+    assert yes_no_override(debt, "affirm", "i really can't right now", "en", True) == "nlu_fallback"
+    assert yes_no_override(debt, "affirm", "я не против", "ru", True) is None  # a yes said with a "не"
+    assert yes_no_override(debt, "affirm", "yep it'll be paid don't worry", "en", True) is None
+
+
+def test_there_is_no_such_person_here_is_a_wrong_person(catalogue: Catalogue) -> None:
+    reminder = catalogue.get("reminder")
+    for said, lang in [
+        ("there's no ann here", "en"),
+        ("нет тут никакой анны", "ru"),
+        ("здесь такой не живёт", "ru"),
+    ]:
+        assert yes_no_override(reminder, "affirm", said, lang, True) == "wrong_person", said
+    assert yes_no_override(reminder, "affirm", "yes there is no problem here", "en", True) is None

@@ -287,6 +287,8 @@ def test_self_corrections(lang: str, said: str, meant: str) -> None:
         ("en", "i can't pay", True),
         ("en", "i dont think so", True),
         ("en", "i will pay the payment", False),
+        ("ru", "заплачу не волнуйтесь", False),
+        ("en", "it'll be paid don't worry", False),
     ],
 )
 def test_negation(lang: str, said: str, negated: bool) -> None:
