@@ -265,7 +265,6 @@ class _Turn:
             return self._capture(step, self.turn.text.strip())
         forwarded = yes_leading_to(self.script, step, intent)
         if forwarded is not None:  # the next question's answer: a yes to this one, then that answer
-            self.prefill = False
             self._take(step.answers[forwarded[0]])
             if self.state.step != forwarded[1] or self.state.ended:
                 return TurnEvent.ANSWERED

@@ -121,6 +121,15 @@ def test_cant_pay_at_are_you_ivan_goes_on_to_the_instalment_offer(catalogue: Cat
     assert result.state.step == "cant_pay"
 
 
+def test_a_promise_with_its_day_at_are_you_ivan_fills_the_day(catalogue: Catalogue) -> None:
+    engine, state = _call(catalogue, "debt", DEBT)
+    result = _says(
+        engine, state, "я сейчас без денег но во вторник получу зарплату и заплачу", "reschedule", 0.9
+    )
+    assert result.state.step == "ask_promise_amount"
+    assert str(result.state.values["promise_date"]) == "2025-03-11"
+
+
 def test_an_intent_no_following_step_takes_is_still_not_understood(catalogue: Catalogue) -> None:
     engine, state = _call(catalogue, "debt", DEBT)
     assert _says(engine, state, "где мой заказ", "order_status").event is TurnEvent.NO_MATCH
