@@ -77,3 +77,25 @@ async def test_an_offered_time_named_by_the_caller(dialog_service, lang, said, c
     state, _ = await talk(dialog_service, "appointment", [yes, said, confirm], lang)
     assert state.outcome == "booked"
     assert state.outcome_data == {"slot": chosen}
+
+
+async def test_a_dispute_at_are_you_ivan_is_the_yes_and_the_dispute(dialog_service):
+    state, asked_back = await talk(dialog_service, "debt", ["я у вас ничего не брал и ничего не должен"])
+    assert (state.outcome, state.step, asked_back) == ("dispute", "dispute", 0)
+
+
+async def test_another_scripts_faq_is_never_what_a_script_hears(dialog_service):
+    said = "во сколько вы работаете"
+    client = client_for(dialog_service)
+    try:
+        assert (await client.parse(said))["intent"]["name"].startswith("inbound__faq__")
+        settings = load_settings(environ=dialog_service)
+        script = load_catalogue(settings.paths.dialogs_dir, settings.paths.training_data_dir).get("reminder")
+        conversation = Conversation(client, new_state(script, "ru", VARIABLES["reminder"]))
+        await conversation.start()
+        exchange = await conversation.say(said)
+        await conversation.hangup()
+    finally:
+        await client.close()
+    assert not (exchange.heard.intent or "").startswith("inbound__")
+    assert exchange.result.event is TurnEvent.NO_MATCH
