@@ -19,8 +19,8 @@ from bot.dialog.understanding import has_negation, names_someone_absent, refuses
 from bot.outcomes import Intent, Signal
 
 LOCAL_MARK = "__"  # `<script>__<step>__<n>`, `<script>__faq__<id>`: an intent that belongs to one script
-# Under this, the script's best intent is noise beside the other script's (0.05 beside 0.94): not a reading.
-MIN_OWN_CONFIDENCE = 0.1
+# Under this, the script's best intent is noise beside the other script's (0.11 beside 0.85): not a reading.
+MIN_OWN_CONFIDENCE = 0.2
 
 # Intents a plain yes/no in the words never overrides: they change the call's course whatever else is said
 # (a do-not-call only when the words refuse calls: "да, я как раз собиралась вам звонить" is a yes).

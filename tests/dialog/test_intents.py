@@ -38,13 +38,13 @@ def test_only_another_scripts_own_intents_belong_elsewhere(catalogue: Catalogue)
 def test_another_scripts_faq_gives_way_to_the_best_ranked_usable_intent(catalogue: Catalogue) -> None:
     reminder = catalogue.get("reminder")
     ranking = _ranking(
-        ("inbound__faq__opening_hours", 0.61),
-        ("debt__greet__1", 0.15),
-        ("who_is_calling", 0.14),
+        ("inbound__faq__opening_hours", 0.48),
+        ("debt__greet__1", 0.23),
+        ("who_is_calling", 0.22),
         ("affirm", 0.05),
     )
     reading = own_reading(reminder, script_intents(reminder), ranking[0], ranking)
-    assert reading == RankedIntent("who_is_calling", 0.14)  # its own confidence, not the top's
+    assert reading == RankedIntent("who_is_calling", 0.22)  # its own confidence, not the top's
 
 
 def test_a_top_intent_the_script_owns_or_shares_is_kept(catalogue: Catalogue) -> None:
@@ -62,7 +62,7 @@ def test_a_ranking_without_a_usable_intent_is_a_fallback(catalogue: Catalogue) -
     usable = script_intents(reminder)
     ranking = _ranking(("inbound__faq__opening_hours", 0.9), ("debt__greet__1", 0.1))
     assert own_reading(reminder, usable, ranking[0], ranking) == RankedIntent("nlu_fallback", 0.0)
-    ranking = _ranking(("inbound__faq__how_to_pay", 0.94), ("busy", 0.05), ("affirm", 0.01))  # noise
+    ranking = _ranking(("inbound__faq__how_to_pay", 0.85), ("busy", 0.11), ("affirm", 0.01))  # noise
     assert own_reading(reminder, usable, ranking[0], ranking) == RankedIntent("nlu_fallback", 0.0)
 
 
