@@ -8,7 +8,8 @@ speaks (plus a short pre-roll, since the VAD confirms speech late), in chunks of
 `RecognitionExecutor`: the event loop never waits for Kaldi. Partial results become `InterimTranscriptionFrame`s;
 when the VAD reports the end of speech the recognizer is finalised and one `UtteranceTranscriptionFrame`
 (`finalized=True`, with the audio time the speech ended) carries the whole utterance (empty text if nothing was
-recognised).
+recognised). At a `CallerPausedFrame` the audio so far is recognised and, if the step's test (`EarlyEndOfTurnFrame`)
+finds the words a complete answer, a `CommitTurnFrame` asks the VAD to end the utterance now (voice/turn_end.py).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from pipecat.services.stt_service import STTService
 from pipecat.utils.time import time_now_iso8601
 
 from voice.recognizers import RecognizerKey, executor, load_model, pool
+from voice.turn_end import CallerPausedFrame, CommitTurnFrame, CompleteAnswer, EarlyEndOfTurnFrame
 from voice.vad import CallerStoppedSpeakingFrame
 
 FINAL_LATENCY = (
@@ -62,6 +64,7 @@ class UtteranceTranscriptionFrame(TranscriptionFrame):
 
     speech_ended_at: float | None = None
     stop_detected_at: float | None = None
+    early_end: bool = False  # ended at a short pause as a complete answer
 
 
 class VoskSTTService(STTService):
@@ -101,6 +104,7 @@ class VoskSTTService(STTService):
         self._speaking = False
         self._said: list[str] = []  # segments Vosk's own endpointer closed within the turn
         self._partial = ""
+        self._is_complete: CompleteAnswer | None = None  # the step's test for an early end of turn
 
     @property
     def grammar_supported(self) -> bool:
@@ -156,34 +160,55 @@ class VoskSTTService(STTService):
         while len(self._buffer) >= self._chunk_bytes:
             chunk = bytes(self._buffer[: self._chunk_bytes])
             del self._buffer[: self._chunk_bytes]
-            closed, partial = await executor.run(self._accept, self._utterance_key, chunk)
-            if closed:
-                self._said.append(closed)
-            text = " ".join([*self._said, partial]).strip()
-            if text and text != self._partial:
-                self._partial = text
-                yield InterimTranscriptionFrame(text=text, user_id="", timestamp=time_now_iso8601())
+            if interim := await self._recognise(chunk):
+                yield interim
+
+    async def _recognise(self, audio: bytes) -> InterimTranscriptionFrame | None:
+        """Feed audio of the current utterance; a new partial result, if the words changed."""
+        closed, partial = await executor.run(self._accept, self._utterance_key, audio)
+        if closed:
+            self._said.append(closed)
+        text = " ".join([*self._said, partial]).strip()
+        if not text or text == self._partial:
+            return None
+        self._partial = text
+        return InterimTranscriptionFrame(text=text, user_id="", timestamp=time_now_iso8601())
+
+    async def _paused(self) -> None:
+        """The caller paused: recognise what is buffered; a complete answer ends the turn now."""
+        if not (self._speaking and self._is_complete):
+            return
+        audio = bytes(self._buffer)
+        self._buffer.clear()
+        if audio and (interim := await self._recognise(audio)):
+            await self.push_frame(interim)
+        if self._partial and await self._is_complete(self._partial):
+            await self.push_frame(CommitTurnFrame(), FrameDirection.UPSTREAM)
 
     async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
         if isinstance(frame, SpeechHintsFrame):
             self._hints = tuple(frame.phrases)
+            return
+        if isinstance(frame, EarlyEndOfTurnFrame):
+            self._is_complete = frame.is_complete if frame.pause else None
+            await self.push_frame(frame, direction)
+            return
+        if isinstance(frame, CallerPausedFrame):
+            await self._paused()
             return
         await super().process_frame(frame, direction)
         if isinstance(frame, VADUserStartedSpeakingFrame):
             self._speaking = True
             self._utterance_key = self._key()  # hints that change mid-utterance apply to the next one
         elif isinstance(frame, VADUserStoppedSpeakingFrame) and self._speaking:
-            if isinstance(frame, CallerStoppedSpeakingFrame):
-                await self._end_utterance(frame.speech_ended_at, frame.detected_at)
-            else:
-                await self._end_utterance(None, None)
+            await self._end_utterance(frame if isinstance(frame, CallerStoppedSpeakingFrame) else None)
 
     async def cleanup(self) -> None:
         """The call is over: its recogniser goes back to the pool (reset, also after a hang-up mid-utterance)."""
         await super().cleanup()
         await executor.run(self._give_back_locked)
 
-    async def _end_utterance(self, speech_ended_at: float | None, stop_detected_at: float | None) -> None:
+    async def _end_utterance(self, stop: CallerStoppedSpeakingFrame | None) -> None:
         self._speaking = False
         rest = bytes(self._buffer)
         self._buffer.clear()
@@ -197,7 +222,8 @@ class VoskSTTService(STTService):
                 timestamp=time_now_iso8601(),
                 result=result,
                 finalized=True,
-                speech_ended_at=speech_ended_at,
-                stop_detected_at=stop_detected_at,
+                speech_ended_at=stop.speech_ended_at if stop else None,
+                stop_detected_at=stop.detected_at if stop else None,
+                early_end=stop.early if stop else False,
             )
         )

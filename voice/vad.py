@@ -36,6 +36,8 @@ from pipecat.frames.frames import (
 )
 from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 
+from voice.turn_end import CallerPausedFrame, CommitTurnFrame, EarlyEndOfTurnFrame
+
 RECEIVED_AT = "received_at"  # frame.metadata key: time.monotonic() when a transport received the audio
 WINDOW = 256  # samples per Silero window at 8 kHz
 CONTEXT = 32  # samples of the previous window Silero sees before each window
@@ -50,6 +52,7 @@ class CallerStoppedSpeakingFrame(VADUserStoppedSpeakingFrame):
 
     speech_ended_at: float | None = None
     detected_at: float = field(default_factory=time.monotonic)
+    early: bool = False  # ended at a short pause: the words were a complete answer (voice/turn_end.py)
 
 
 class SileroStream:
@@ -165,6 +168,11 @@ class SpeechDetector:
         self._starting = self._stopping = 0
         self.state = VADState.QUIET
 
+    @property
+    def silent_seconds(self) -> float:
+        """How long the caller has been silent in the current utterance (0 unless the VAD is stopping)."""
+        return self._stopping * WINDOW / 8000 if self.state is VADState.STOPPING else 0.0
+
     async def feed(self, audio: bytes, received_at: float) -> VADState:
         """Add 8 kHz audio received at `received_at`; returns the state after its complete windows."""
         self._buffer += audio
@@ -216,7 +224,9 @@ class SpeechDetector:
 class CallerVAD(FrameProcessor):
     """A call's VAD on the shared Silero engine (8 kHz input). Takes `VADParamsUpdateFrame` and announces its
     parameters with `SpeechControlParamsFrame`, like pipecat's `VADProcessor`; if the audio stops while the caller
-    speaks (RTP gone quiet), the utterance ends after `idle_timeout` seconds."""
+    speaks (RTP gone quiet), the utterance ends after `idle_timeout` seconds. With an `EarlyEndOfTurnFrame` it
+    announces each pause of that length in an utterance (`CallerPausedFrame`) and ends the utterance at once on a
+    `CommitTurnFrame` that comes while the caller is still silent (voice/turn_end.py)."""
 
     def __init__(
         self, params: VADParams, engine: SileroEngine | None = None, idle_timeout: float = 1.0, **kwargs
@@ -227,9 +237,17 @@ class CallerVAD(FrameProcessor):
         self._idle_timeout = idle_timeout
         self._last_audio = time.monotonic()
         self._idle_watch: asyncio.Task | None = None
+        self._early_pause: float | None = None  # seconds: the current step's early end of turn
+        self._pause_announced = False
 
     async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
         await super().process_frame(frame, direction)
+        if isinstance(frame, EarlyEndOfTurnFrame):
+            self._early_pause = frame.pause
+            return
+        if isinstance(frame, CommitTurnFrame):
+            await self._commit()
+            return
         await self.push_frame(frame, direction)
         if isinstance(frame, StartFrame):
             await self.broadcast_frame(SpeechControlParamsFrame, vad_params=self._detector.params)
@@ -256,13 +274,29 @@ class CallerVAD(FrameProcessor):
             )
         elif state is VADState.QUIET and self._speaking:
             await self._stopped()
+        elif state is VADState.SPEAKING:
+            self._pause_announced = False
+        elif self._speaking and not self._pause_announced and self._paused_long_enough():
+            self._pause_announced = True
+            await self.push_frame(CallerPausedFrame())
 
-    async def _stopped(self) -> None:
+    def _paused_long_enough(self) -> bool:
+        return bool(self._early_pause) and self._detector.silent_seconds >= self._early_pause
+
+    async def _commit(self) -> None:
+        """End the utterance now if the caller is still silent after the pause that prompted the commit."""
+        if self._speaking and self._detector.state is VADState.STOPPING:
+            self._detector.set_params(self._detector.params)  # starts quiet again
+            await self._stopped(early=True)
+
+    async def _stopped(self, early: bool = False) -> None:
         self._speaking = False
+        self._pause_announced = False
         await self.broadcast_frame(
             CallerStoppedSpeakingFrame,
             stop_secs=self._detector.params.stop_secs,
             speech_ended_at=self._detector.last_voiced_at,
+            early=early,
         )
 
     async def _watch_idle(self) -> None:

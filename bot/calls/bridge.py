@@ -7,7 +7,9 @@ and transfer frames that wait for the queued audio). Turn-taking rules, per step
 - barge-in allowed: caller speech (or a key) during a prompt interrupts it (`InterruptionFrame`);
 - barge-in off: speech that starts during the prompt is ignored;
 - no input for `silence_timeout` seconds after the prompt ends: `conversation.silence()`;
-- the caller's turn ends after `end_of_turn` seconds of silence: the VAD is re-tuned when the step changes.
+- the caller's turn ends after `end_of_turn` seconds of silence: the VAD is re-tuned when the step changes;
+- or after `early_end_of_turn` seconds when the words heard so far are a complete expected answer
+  (`bot.dialog.complete_answer`, asked by the recogniser at the caller's pauses: voice/turn_end.py).
 Each turn's stage times (`TurnTiming`) are kept and logged; a caller turn's end of speech is the audio time the
 VAD heard the last voiced window (carried by the transcript), so recogniser backlog and VAD lag show in its stages.
 """
@@ -41,14 +43,17 @@ from pipecat.frames.frames import (
 from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 
 from bot.calls.latency import TurnStage, TurnTiming
+from bot.dialog.complete_answer import CompleteAnswer
 from bot.dialog.conversation import Conversation, Exchange
 from bot.dialog.engine import Listening
+from bot.dialog.model import Script
 from bot.handoff.desk import CallHandoff
 from bot.outcomes import Outcome
 from telephony.transport import HangupCallFrame, TransferCallFrame, TransferResultFrame
 from voice.amd import AmdResult, AmdResultFrame, RecordingReady, Verdict, VoicemailReadyFrame
 from voice.stt_vosk import SpeechHintsFrame, UtteranceTranscriptionFrame
 from voice.tts_piper import SpeechAudioStartedFrame
+from voice.turn_end import EarlyEndOfTurnFrame
 
 
 @dataclass(frozen=True)
@@ -81,6 +86,7 @@ class DialogBridge(FrameProcessor):
     def __init__(
         self,
         conversation: Conversation,
+        script: Script,
         rules: TurnRules,
         *,
         wait_for_amd: bool = False,
@@ -89,6 +95,7 @@ class DialogBridge(FrameProcessor):
     ) -> None:
         super().__init__(**kwargs)
         self.conversation = conversation
+        self.script = script
         self.rules = rules
         self.wait_for_amd = wait_for_amd  # outbound: start the script only once a human is detected
         self.voicemail = voicemail  # the message for an answering machine (needs VoicemailReadyFrame)
@@ -233,6 +240,7 @@ class DialogBridge(FrameProcessor):
             # stamped from the audio: any VAD lag or recogniser backlog since then counts in the turn
             timing.mark(TurnStage.END_OF_SPEECH, frame.speech_ended_at)
             timing.mark(TurnStage.VAD_STOP, frame.stop_detected_at or now)
+            timing.early_end = frame.early_end
         else:
             timing.mark(TurnStage.END_OF_SPEECH, self._end_of_speech or now)
         timing.mark(TurnStage.ASR_FINAL, now)
@@ -272,11 +280,19 @@ class DialogBridge(FrameProcessor):
         return self._vad_params.stop_secs if self._vad_params else self.rules.end_of_turn_silence
 
     async def _listen_for_turn_end(self, listening: Listening) -> None:
-        """Give the VAD the step's end-of-turn silence (or the call's default) if it has another one now."""
+        """Give the VAD the step's end-of-turn silence (or the call's default) if it has another one now, and the
+        voice layer the step's early end of turn with its test for a complete answer."""
         wanted = listening.end_of_turn or self.rules.end_of_turn_silence
         if self._vad_params and self._vad_params.stop_secs != wanted:
             params = self._vad_params.model_copy(update={"stop_secs": wanted})
             await self.push_frame(VADParamsUpdateFrame(params=params), FrameDirection.UPSTREAM)
+        state = self.conversation.state
+        check = CompleteAnswer(
+            self.script, self.script.steps[listening.step], state.lang, dict(state.values), state.timezone,
+            self.conversation.client.parse,
+        )  # fmt: skip
+        early = EarlyEndOfTurnFrame(pause=listening.early_end_of_turn or None, is_complete=check)
+        await self.push_frame(early, FrameDirection.UPSTREAM)
 
     @property
     def _barge_in(self) -> bool:

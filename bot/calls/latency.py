@@ -29,6 +29,7 @@ class TurnTiming(BaseModel):
     heard: str = ""
     started: float  # seconds since the call started
     at: dict[TurnStage, float] = {}
+    early_end: bool = False  # the caller's words ended the turn at a short pause (a complete expected answer)
 
     def mark(self, stage: TurnStage, when: float) -> None:
         self.at.setdefault(stage, when)
@@ -46,5 +47,6 @@ class TurnTiming(BaseModel):
             "kind": self.kind,
             "heard": self.heard,
             "started": self.started,
+            "early_end": self.early_end,
             "ms": self.ms,
         }

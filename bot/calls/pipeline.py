@@ -97,6 +97,7 @@ class VoiceCall:
             voicemail = DialogEngine(script).render(conversation.state, script.voicemail)
         self.bridge = DialogBridge(
             conversation,
+            script,
             TurnRules(
                 end_of_turn_silence=settings.end_of_turn_silence,
                 silence_timeout=settings.default_silence_timeout,

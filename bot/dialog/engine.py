@@ -108,6 +108,7 @@ class Listening(BaseModel):
     barge_in: bool
     silence_timeout: float
     end_of_turn: float | None = None  # the step's end-of-turn silence; None: the call's default
+    early_end_of_turn: float = 0.0  # pause that ends a complete expected answer (complete_answer.py); 0: off
     hints: list[str]
 
 
@@ -517,17 +518,15 @@ class _Turn:
             self.actions.append({"type": "set_outcome", "outcome": default.value, "data": {}})
 
     def _listening(self, step: Step) -> Listening:
-        lang = self.state.lang
-        hints = list(step.hints.get(lang, []))
-        for answer in step.answers:
-            hints += answer.examples.get(lang, [])
         defaults = self.script.defaults
+        early = step.early_end_of_turn
         return Listening(
             step=self.state.step,
             barge_in=defaults.barge_in if step.barge_in is None else step.barge_in,
             silence_timeout=step.silence_timeout or defaults.silence_timeout,
             end_of_turn=step.end_of_turn,
-            hints=hints,
+            early_end_of_turn=defaults.early_end_of_turn if early is None else early,
+            hints=step.phrases(self.state.lang),
         )
 
 

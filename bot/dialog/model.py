@@ -211,6 +211,9 @@ class Step(_Model):
     end_of_turn: float | None = Field(
         None, ge=0.2, le=3
     )  # seconds of silence that end an answer (voice default)
+    early_end_of_turn: float | None = Field(
+        None, ge=0, le=1, description="seconds of pause that end a complete expected answer (0: never early)"
+    )
     hints: dict[Lang, list[str]] = {}
     confirm_below: float | None = Field(
         None, ge=0, le=1, description="confidence under which answers with `confirm:` are asked back"
@@ -220,6 +223,10 @@ class Step(_Model):
     def waits(self) -> bool:
         """Whether the step waits for the caller (otherwise it goes on, or ends the call)."""
         return bool(self.answers or self.capture)
+
+    def phrases(self, lang: Lang) -> list[str]:
+        """What the caller is expected to say here: the step's hints and its answers' example phrases."""
+        return [*self.hints.get(lang, []), *(p for a in self.answers for p in a.examples.get(lang, []))]
 
     @property
     def ends_call(self) -> bool:
@@ -232,6 +239,7 @@ class Defaults(_Model):
     no_match: Retry = Retry()
     silence: Retry = Retry()
     confirm_below: float = Field(CONFIRM_BELOW, ge=0, le=1)
+    early_end_of_turn: float = Field(0.25, ge=0, le=1)
 
 
 class FaqEntry(_Model):
