@@ -230,7 +230,8 @@ async def _answer(answer: PausedAnswer, call: Call) -> AnswerResult:
     spoken = line.caller_said[-1]
     onset = robot_onset(line.robot_voice, spoken.started)
     cut_in = is_false_cut_in(spoken, line.robot_voice)
-    heard = [entry.text for entry in record.transcript if entry.speaker == "caller"][len(answer.lead) :]
+    callers = [entry.text for entry in record.transcript if entry.speaker == "caller"]
+    heard = [text for text in callers[len(answer.lead) :] if text]  # silence and hang-up lines have no words
     return AnswerResult(
         answer,
         reached=step_reached(record, len(answer.lead)),
