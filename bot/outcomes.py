@@ -3,6 +3,7 @@
 Scripts, CRM payloads and reports use these names; they are a public interface — never rename one.
 """
 
+import re
 from enum import StrEnum
 
 
@@ -54,3 +55,21 @@ class Signal(StrEnum):
     DTMF = "dtmf"
     HANGUP = "hangup"
     NLU_FALLBACK = "nlu_fallback"  # Rasa's FallbackClassifier: confidence under the threshold
+
+
+PLATFORM_EVENT_PREFIXES = ("call", "lead", "handoff", "contact", "campaign")
+"""The first parts of the CRM event types the platform itself emits; a script's event names use others."""
+SCRIPT_EVENT_NAME = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
+SCRIPT_EVENT_MAX = 40  # webhook_events.type
+
+
+def script_event_problem(name: str) -> str | None:
+    """Why `name` cannot be a script's CRM event (`{crm_event: debt.disputed}`), or None when it can."""
+    if len(name) > SCRIPT_EVENT_MAX or not SCRIPT_EVENT_NAME.match(name):
+        return (
+            f"a CRM event name is lowercase words joined by dots, at most {SCRIPT_EVENT_MAX} characters, "
+            f"e.g. debt.disputed (got {name!r})"
+        )
+    if name.split(".", 1)[0] in PLATFORM_EVENT_PREFIXES:
+        return f"{name!r}: the platform's own events start with {', '.join(PLATFORM_EVENT_PREFIXES)}"
+    return None

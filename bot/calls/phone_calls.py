@@ -23,6 +23,7 @@ from bot.calls.announcement import announce
 from bot.calls.lookup import CallerLookup
 from bot.calls.pipeline import CallRecord, TimedLine, VoiceCall
 from bot.calls.routing import InboundPlan, select_route
+from bot.calls.script_actions import ScriptRequests, script_requests
 from bot.calls.store import CallEnd, CallStart, CallStore
 from bot.campaigns.clock import Clock, SystemClock
 from bot.campaigns.placer import AmdResult, CallReport, CallRequest, TelephonyResult
@@ -135,8 +136,9 @@ class PhoneCalls:
                     )
                 await self._answered(start.call_id)
                 record = await self._talk(dialed.call, conversation, detect_machine=True)
-            ending.end = call_end(record)
-            return _report(record, ring_seconds)
+            requests = script_requests(record.actions, conversation.state.timezone)
+            ending.end = call_end(record, requests)
+            return _report(record, ring_seconds, requests)
 
     # inbound
 
@@ -190,7 +192,7 @@ class PhoneCalls:
             return CallEnd(outcome=Outcome.ABANDONED, ended_by="caller")
         await self._answered(call_id)
         record = await self._talk(call, Conversation(self.client, state, call_id), detect_machine=False)
-        return call_end(record)
+        return call_end(record, script_requests(record.actions, state.timezone))
 
     async def inbound_state(self, plan: InboundPlan, caller: str, called: str) -> DialogState:
         """The script's state: the route's variables over what the CRM knows of the caller (if it is asked)."""
@@ -306,8 +308,8 @@ def check_inbound(settings: Settings, catalogue: Catalogue) -> None:
                 raise DialogError(f"{where}: {key}: {exc}") from exc
 
 
-def call_end(record: CallRecord) -> CallEnd:
-    """The `calls` row's end of a call the pipeline ran."""
+def call_end(record: CallRecord, requests: ScriptRequests) -> CallEnd:
+    """The `calls` row's end of a call the pipeline ran, with what its script's actions asked for."""
     return CallEnd(
         outcome=record.outcome or "",
         outcome_data=record.outcome_data,
@@ -318,10 +320,12 @@ def call_end(record: CallRecord) -> CallEnd:
         barge_ins=record.barge_ins,
         amd=(record.amd or "")[:64],
         recording_path=record.recording or "",
+        events=requests.events,
+        callback_at=requests.callback_at,
     )
 
 
-def _report(record: CallRecord, ring_seconds: float) -> CallReport:
+def _report(record: CallRecord, ring_seconds: float, requests: ScriptRequests) -> CallReport:
     machine = record.outcome == Outcome.MACHINE
     transcript: list[dict[str, Any]] = [
         {"role": "bot" if line.speaker == "robot" else "caller", "text": line.text, "at": line.at}
@@ -331,6 +335,7 @@ def _report(record: CallRecord, ring_seconds: float) -> CallReport:
         result=TelephonyResult.ANSWERED,
         outcome=Outcome(record.outcome) if record.outcome else None,
         outcome_data=record.outcome_data,
+        callback_at=requests.callback_at,
         slots=record.slots,
         transcript=transcript,
         ring_seconds=ring_seconds,

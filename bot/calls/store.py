@@ -1,8 +1,10 @@
 """Every call of the robot in the database (`calls` table), with its CRM events in the same transactions.
 
 A row is written at the first ring (`call.started`), updated when the call is answered (`call.answered`) and when
-it ends (`call.completed` with outcome, slots, transcript, durations and the recording's API link). The writes run
-in a worker thread: the event loop carrying the calls' audio never waits on the database.
+it ends (`call.completed` with outcome, slots, transcript, durations and the recording's API link). The end's
+transaction also emits the CRM events the script named (`crm_event`) and, for a caller who is no campaign contact,
+stores the callback the script scheduled as a callback task. The writes run in a worker thread: the event loop
+carrying the calls' audio never waits on the database.
 """
 
 from __future__ import annotations
@@ -16,10 +18,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.crm.outbox import EventType, emit
+from bot.calls.script_actions import ScriptEvent
+from bot.crm.outbox import EventType, emit, emit_script_event
 from bot.metrics import prometheus
 from bot.storage.db import Database
-from bot.storage.models import Call
+from bot.storage.models import Call, CallbackTask
 
 
 class CallState(StrEnum):
@@ -45,7 +48,8 @@ class CallStart:
 
 @dataclass(frozen=True)
 class CallEnd:
-    """What the call produced; `outcome` is empty when it was never answered."""
+    """What the call produced; `outcome` is empty when it was never answered. `events` and `callback_at` are what
+    the script's `crm_event` and `schedule_callback` actions asked for (`bot.calls.script_actions`)."""
 
     outcome: str = ""
     outcome_data: dict[str, Any] = field(default_factory=dict)
@@ -57,6 +61,8 @@ class CallEnd:
     amd: str = ""
     recording_path: str = ""
     error: str = ""
+    events: tuple[ScriptEvent, ...] = ()
+    callback_at: datetime | None = None  # aware
 
 
 def recording_link(call_id: str) -> str:
@@ -155,8 +161,26 @@ class CallStore:
                 },
                 now,
             )
+            for event in end.events:
+                emit_script_event(session, event.name, {**_payload(call), "data": event.data}, now)
+            if (
+                end.callback_at is not None and call.attempt_id is None
+            ):  # a campaign's dialer reschedules its own
+                session.add(_callback_task(call, end.callback_at, now))
             direction, answered = call.direction, call.answered_at is not None
         prometheus.call_ended(direction, answered, end.outcome, end.error, end.turns)
+
+
+def _callback_task(call: Call, due_at: datetime, now: datetime) -> CallbackTask:
+    phone = call.caller if call.direction == "inbound" else call.called
+    return CallbackTask(
+        call_id=call.id,
+        phone=phone,
+        script=call.script,
+        language=call.language,
+        due_at=due_at,
+        created_at=now,
+    )
 
 
 def _get(session: Session, call_id: str) -> Call:

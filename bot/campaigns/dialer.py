@@ -58,7 +58,7 @@ def retry_reason(report: CallReport) -> RetryReason | None:
         return RetryReason.FAILED
     if report.amd is AmdResult.MACHINE or report.outcome is Outcome.MACHINE:
         return RetryReason.MACHINE
-    if report.outcome is Outcome.CALLBACK:
+    if report.outcome is Outcome.CALLBACK or report.callback_at is not None:
         return RetryReason.CALLBACK
     return None
 
@@ -435,9 +435,13 @@ class Dialer:
             contact.state = "pending"
             if reason is RetryReason.CALLBACK and callback_at is not None:
                 contact.retry_at = max(callback_at, now)
+                zones = contact.timezones.split(",") if contact.timezones else []
+                # the asked time, or the first moment after it the calling hours allow (no window left: the
+                # scheduler gives up on the contact when it comes due)
+                contact.next_attempt_at = next_allowed(rules, zones, contact.retry_at) or contact.retry_at
             else:
                 contact.retry_at = now + timedelta(minutes=delay)
-            contact.next_attempt_at = contact.retry_at
+                contact.next_attempt_at = contact.retry_at
 
     def _complete_if_done(self, campaign_id: int, now: datetime) -> None:
         """Complete a campaign with no open contacts (checked at most once a minute)."""

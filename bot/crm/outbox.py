@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.outcomes import script_event_problem
 from bot.storage.models import WebhookDelivery, WebhookEvent, WebhookSubscription
 
 RETRY_WINDOW = timedelta(hours=24)
@@ -51,8 +52,18 @@ def emit(
     session: Session, type: EventType, payload: dict[str, Any], now: datetime | None = None
 ) -> WebhookEvent:
     """Record an event and one pending delivery per active subscription that wants it (flushed, not committed)."""
-    now = now or datetime.now(UTC)
-    event = WebhookEvent(event_id=new_event_id(), type=EventType(type).value, payload=payload, created_at=now)
+    return _record(session, EventType(type).value, payload, now or datetime.now(UTC))
+
+
+def emit_script_event(session: Session, name: str, payload: dict[str, Any], now: datetime) -> WebhookEvent:
+    """`emit` for an event a script names (`{crm_event: debt.disputed}`); ValueError for a name no script may use."""
+    if problem := script_event_problem(name):
+        raise ValueError(problem)
+    return _record(session, name, payload, now)
+
+
+def _record(session: Session, type: str, payload: dict[str, Any], now: datetime) -> WebhookEvent:
+    event = WebhookEvent(event_id=new_event_id(), type=type, payload=payload, created_at=now)
     session.add(event)
     session.flush()
     subscriptions = session.scalars(select(WebhookSubscription).where(WebhookSubscription.active.is_(True)))

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from bot.campaigns.service import Conflict, InvalidInput, NotFound
 from bot.crm import signing
 from bot.crm.outbox import ALL_EVENTS, DeliveryState, EventType, replay
+from bot.outcomes import script_event_problem
 from bot.storage.models import WebhookAttempt, WebhookDelivery, WebhookEvent, WebhookSubscription
 
 
@@ -25,11 +26,15 @@ def _check_url(url: str) -> str:
 
 
 def _check_types(event_types: list[str]) -> list[str]:
+    """The platform's event types, `*`, or events scripts name (`debt.disputed`, see `script_event_problem`)."""
     known = {t.value for t in EventType} | {ALL_EVENTS}
-    unknown = sorted(set(event_types) - known)
+    unknown = sorted(t for t in set(event_types) - known if script_event_problem(t))
     if unknown or not event_types:
         raise InvalidInput(
-            f"unknown event types {unknown}; known: {sorted(known)}" if unknown else "no event types",
+            f"unknown event types {unknown}; known: {sorted(known)} and the events scripts name, e.g. "
+            "debt.disputed"
+            if unknown
+            else "no event types",
             "event_types",
         )
     return sorted(set(event_types))

@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
-from bot.outcomes import Outcome
+from bot.outcomes import Outcome, script_event_problem
 
 Lang = Literal["ru", "en"]
 LANGS: tuple[Lang, ...] = ("ru", "en")
@@ -93,6 +93,8 @@ class Action(_Model):
             raise ValueError(f"'to' belongs to a set action, not to {self.type}")
         if self.type in (ActionType.CRM_EVENT, ActionType.SCHEDULE_CALLBACK) and not self.value:
             raise ValueError(f"{self.type} needs a value")
+        if self.type is ActionType.CRM_EVENT and (problem := script_event_problem(self.value)):
+            raise ValueError(problem)
         if self.type is ActionType.HANGUP and self.value:
             raise ValueError("hangup takes no value")
         return self

@@ -272,3 +272,21 @@ class Handoff(Base):
     answer_seconds: Mapped[float | None] = mapped_column(Float, doc="REFER sent → agent answered")
     failure: Mapped[str] = mapped_column(Text, default="")
     callback_at: Mapped[datetime | None] = mapped_column(doc="the callback scheduled after a failure")
+
+
+class CallbackTask(Base):
+    """A caller who is no campaign contact (inbound, or a one-off call) asked to be called back at `due_at`."""
+
+    __tablename__ = "callback_tasks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[int] = mapped_column(
+        ForeignKey("calls.id", ondelete="CASCADE"), index=True, doc="the call it was asked in"
+    )
+    phone: Mapped[str] = mapped_column(
+        String(64), doc="the number to call back (the caller of an inbound call)"
+    )
+    script: Mapped[str] = mapped_column(String(100), default="")
+    language: Mapped[str] = mapped_column(String(8), default="")
+    due_at: Mapped[datetime] = mapped_column(index=True, doc="the time the caller asked for")
+    created_at: Mapped[datetime]

@@ -6,9 +6,10 @@ from datetime import UTC, datetime
 
 from sqlalchemy import select
 
+from bot.calls.script_actions import ScriptEvent
 from bot.calls.store import CallEnd, CallStart, CallStore, recording_link
 from bot.crm.subscriptions import create as create_subscription
-from bot.storage.models import Call, WebhookDelivery, WebhookEvent
+from bot.storage.models import Call, CallbackTask, WebhookDelivery, WebhookEvent
 
 
 async def test_a_call_row_follows_the_call_and_each_step_emits_its_event(db):
@@ -48,3 +49,42 @@ async def test_an_unanswered_call_has_ring_time_and_no_recording(db):
         completed = session.scalars(select(WebhookEvent).where(WebhookEvent.type == "call.completed")).one()
     assert call.answered_at is None and call.talk_seconds == 0 and call.error == "486 Busy Here"
     assert completed.payload["recording"] is None and completed.payload["answered_at"] is None
+
+
+async def test_the_scripts_crm_events_and_a_callers_callback_are_written_with_the_calls_end(db):
+    with db.session() as session:
+        create_subscription(session, "http://127.0.0.1:9/hook", ["complaint.received"], now=datetime.now(UTC))
+    store = CallStore(db)
+    await store.started(
+        CallStart("c3", "inbound", caller="+79161234567", called="4951112233", script="inbound")
+    )
+    await store.answered("c3")
+    due = datetime(2026, 12, 7, 15, 0, tzinfo=UTC)
+    event = ScriptEvent(name="complaint.received", data={"text": "курьер опоздал"})
+    await store.ended("c3", CallEnd(outcome="transferred", events=(event,), callback_at=due))
+    with db.session() as session:
+        call = session.scalar(select(Call))
+        events = session.scalars(select(WebhookEvent).order_by(WebhookEvent.id)).all()
+        deliveries = session.scalars(select(WebhookDelivery)).all()
+        task = session.scalars(select(CallbackTask)).one()
+    assert [e.type for e in events] == [
+        "call.started",
+        "call.answered",
+        "call.completed",
+        "complaint.received",
+    ]
+    script_event = events[-1]
+    assert script_event.created_at == events[-2].created_at  # one transaction, one moment
+    assert script_event.payload["data"] == {"text": "курьер опоздал"}
+    assert (script_event.payload["call_id"], script_event.payload["caller"]) == ("c3", "+79161234567")
+    assert [d.event_id for d in deliveries] == [script_event.id]  # the subscription wants only this one
+    assert (task.call_id, task.phone, task.script, task.due_at) == (call.id, "+79161234567", "inbound", due)
+
+
+async def test_a_one_off_outbound_calls_callback_is_a_task_for_the_called_number(db):
+    store = CallStore(db)
+    await store.started(CallStart("c4", "outbound", caller="robot", called="+79160000000", script="reminder"))
+    await store.ended("c4", CallEnd(outcome="callback", callback_at=datetime(2026, 12, 7, 15, 0, tzinfo=UTC)))
+    with db.session() as session:
+        task = session.scalars(select(CallbackTask)).one()
+    assert (task.phone, task.due_at) == ("+79160000000", datetime(2026, 12, 7, 15, 0, tzinfo=UTC))

@@ -309,3 +309,32 @@ async def test_dialer_follows_the_local_window_across_a_dst_change(db: Database)
         datetime(2025, 3, 9, 13, tzinfo=UTC),  # 09:00 EDT
         datetime(2025, 3, 10, 13, tzinfo=UTC),
     ]
+
+
+async def test_a_scheduled_callback_is_the_next_attempt_at_that_time_inside_the_calling_hours(
+    db: Database,
+) -> None:
+    clock = SimulatedClock(MONDAY + timedelta(hours=7))  # 10:00 in Moscow; calls 09:00-21:00 local
+    in_hours = MONDAY + timedelta(hours=9, minutes=45)  # 12:45 in Moscow
+    late = MONDAY + timedelta(hours=19, minutes=30)  # 22:30 in Moscow: the window is closed
+    # a script may schedule a callback whatever outcome it records
+    placer = ScriptedPlacer(
+        {
+            A: [CallReport(result=TelephonyResult.ANSWERED, outcome=Outcome.CALLBACK, callback_at=in_hours)],
+            B: [CallReport(result=TelephonyResult.ANSWERED, outcome=Outcome.COMPLETED, callback_at=late)],
+        },
+        clock=clock,
+    )
+    campaign = make_campaign(db, [(A, MSK), (B, MSK)], clock.now(), EVERY_DAY)
+    dialer = dialer_for(db, placer, clock)
+    await run_until(dialer, clock, MONDAY + timedelta(hours=7, minutes=10), timedelta(minutes=1))
+    with db.session() as session:
+        contacts = {
+            c.phone: (c.state, c.retry_at, c.next_attempt_at)
+            for c in session.scalars(select(Contact).where(Contact.campaign_id == campaign))
+        }
+    next_morning = MONDAY + timedelta(days=1, hours=6)  # Tuesday 09:00 in Moscow
+    assert contacts == {A: ("pending", in_hours, in_hours), B: ("pending", late, next_morning)}
+    await run_until(dialer, clock, MONDAY + timedelta(days=1, hours=7), timedelta(minutes=5))
+    again = {phone: times[1:] for phone, times in calls_by_phone(placer).items()}
+    assert again == {A: [in_hours], B: [next_morning]}

@@ -56,6 +56,16 @@ def test_subscriptions_are_managed_by_admins_only(api: Api) -> None:
     assert api.call("GET", f"/webhooks/subscriptions/{sub['id']}").status_code == 404
 
 
+def test_a_subscription_may_name_the_events_scripts_emit(api: Api) -> None:
+    body = {"url": "http://crm.example/hook", "event_types": ["debt.disputed", "call.completed"]}
+    created = api.call("POST", "/webhooks/subscriptions", json=body)
+    assert created.status_code == 201, created.text
+    assert created.json()["event_types"] == ["call.completed", "debt.disputed"]
+    for bad in ("disputed", "Debt.Disputed", "handoff.whatever"):
+        answer = api.call("POST", "/webhooks/subscriptions", json=body | {"event_types": [bad]})
+        assert answer.status_code == 422, bad
+
+
 async def test_rotation_dead_delivery_log_and_replay(api: Api, receiver: Receiver) -> None:
     body = {"url": receiver.url, "event_types": ["*"]}
     sub = api.call("POST", "/webhooks/subscriptions", json=body).json()

@@ -214,6 +214,24 @@ def test_bad_outcome_name(folder: Path) -> None:
     assert error.message == "steps.refused.do.0: 'paid_maybe' is not a valid Outcome"
 
 
+@pytest.mark.parametrize(
+    ("name", "why"),
+    [
+        ("Disputed", "lowercase words joined by dots"),
+        ("disputed", "lowercase words joined by dots"),
+        ("debt." + "x" * 40, "at most 40 characters"),
+        ("call.completed", "the platform's own events start with call, lead, handoff, contact, campaign"),
+    ],
+)
+def test_a_crm_event_needs_a_dotted_name_the_platform_does_not_use(folder: Path, name: str, why: str) -> None:
+    text = GOOD.replace(
+        "      - set_outcome: refused\n", f"      - set_outcome: refused\n      - crm_event: {name}\n"
+    )
+    error = only_error(folder, text)
+    assert error.line == line_of(text, f"crm_event: {name}")
+    assert error.message.startswith("steps.refused.do.1: ") and why in error.message
+
+
 def test_bad_goal_outcome(folder: Path) -> None:
     text = GOOD.replace("goal: confirmed", "goal: happy")
     error = only_error(folder, text)

@@ -1,0 +1,41 @@
+"""Reading a script's `crm_event` and `schedule_callback` actions from the engine's action log as typed requests."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from bot.calls.script_actions import ScriptEvent, ScriptRequests, callback_moment, script_requests
+
+MOSCOW = "Europe/Moscow"
+
+
+def test_crm_events_in_order_with_their_data_and_other_actions_left_out():
+    actions = [
+        {"type": "set_outcome", "outcome": "dispute", "data": {}},
+        {"type": "crm_event", "event": "debt.disputed", "data": {"amount": 25000, "due_date": "2025-03-01"}},
+        {"type": "lead_qualified", "queue": "sales"},
+        {"type": "crm_event", "event": "complaint.received", "data": {}},
+        {"type": "transfer", "queue": "collections", "data": {}},
+    ]
+    assert script_requests(actions, MOSCOW) == ScriptRequests(
+        events=(
+            ScriptEvent(name="debt.disputed", data={"amount": 25000, "due_date": "2025-03-01"}),
+            ScriptEvent(name="complaint.received"),
+        )
+    )
+
+
+def test_a_callback_slot_in_local_time_becomes_an_aware_utc_moment():
+    requests = script_requests([{"type": "schedule_callback", "when": "2025-03-11T17:00"}], MOSCOW)
+    assert requests.callback_at == datetime(2025, 3, 11, 14, 0, tzinfo=UTC)
+    assert script_requests(
+        [{"type": "schedule_callback", "when": "2025-03-11T17:00"}], "UTC"
+    ).callback_at == (datetime(2025, 3, 11, 17, 0, tzinfo=UTC))
+
+
+def test_a_time_with_an_offset_keeps_it_and_an_empty_or_garbled_slot_asks_for_no_time():
+    assert callback_moment("2025-03-11T17:00+05:00", MOSCOW) == datetime(2025, 3, 11, 12, 0, tzinfo=UTC)
+    assert callback_moment(datetime(2025, 3, 11, 17, 0), MOSCOW) == datetime(2025, 3, 11, 14, 0, tzinfo=UTC)
+    assert callback_moment(None, MOSCOW) is None
+    assert callback_moment("tomorrow", MOSCOW) is None
+    assert script_requests([{"type": "schedule_callback", "when": None}], MOSCOW) == ScriptRequests()
