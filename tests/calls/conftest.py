@@ -6,6 +6,7 @@ import pytest
 
 from bot.config import Settings, load_settings
 from tests.calls.helpers import TINY
+from tests.crm.conftest import receiver  # noqa: F401  (a fixture: the CRM tests' loopback webhook receiver)
 
 
 @pytest.fixture
