@@ -1,7 +1,8 @@
 """A script's `crm_event` and `schedule_callback` actions from real calls over SIP, with the real dialog service and
 a real database: a caller who reaches the inbound script's complaint step by keys produces a signed
 `complaint.received` at a CRM receiver on loopback; a debtor who asks to be called back on the 7th becomes that
-contact's next attempt at that time, placed by the campaign dialer."""
+contact's next attempt at that time, placed by the campaign dialer; an inbound caller who asks the same becomes a
+callback task the API lists."""
 
 from __future__ import annotations
 
@@ -13,9 +14,12 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 from standardwebhooks import Webhook
 
+from bot.api.app import create_app
+from bot.api.auth import Scope, create_key
 from bot.calls.phone_calls import PhoneCalls
 from bot.calls.simulate import caller_speech
 from bot.calls.store import CallStore
@@ -30,7 +34,7 @@ from bot.storage.models import Contact
 from telephony import EndReason, Phone, TelephonySettings, rig
 from telephony.call import Call
 from tests.calls.helpers import TINY
-from tests.calls.test_inbound_over_sip import loud, talk, until_recorded
+from tests.calls.test_inbound_over_sip import CALLER, loud, talk, until_recorded
 from tests.campaigns.simtools import dialer_for, make_campaign
 from tests.crm.test_webhook_delivery import FAST, deliver_all, subscribe
 from tests.rasa.helpers import VARIABLES, client_for
@@ -184,3 +188,38 @@ async def test_a_callback_asked_on_a_campaign_call_is_the_contacts_next_attempt(
     assert contact.retry_at == asked
     assert contact.next_attempt_at == next_allowed(rules, ["Europe/Moscow"], asked)
     assert attempt_call is not None
+
+
+@pytest.mark.sip
+async def test_an_inbound_callers_callback_is_a_task_the_api_lists(
+    dialog_service, trunk, sqlite_db, tmp_path
+):
+    settings = robot_settings(
+        dialog_service, tmp_path, routes=[{"did": "9302", "script": "debt", "variables": VARIABLES["debt"]}]
+    )
+    catalogue = load_catalogue(settings.paths.dialogs_dir, settings.paths.training_data_dir)
+    client = client_for(dialog_service)
+    customer = customer_phone(proxy=trunk)
+    await customer.start()
+    try:
+        async with PhoneCalls(settings, catalogue, client, store=CallStore(sqlite_db)):
+            # it is me (1) → I cannot pay (2) → call me back later (2) → "семь"
+            answers = ["1", "2", "2", "семь"]
+            reason, _ = await talk(
+                customer, "9302", lambda call, heard: customer_answers(call, heard, answers)
+            )
+    finally:
+        await client.close()
+        await customer.stop()
+    assert reason is EndReason.REMOTE_BYE
+    [row] = await until_recorded(sqlite_db, 1)
+    assert (row.outcome, row.attempt_id) == ("callback", None), row.transcript
+    asked = datetime.fromisoformat(row.slots["callback_at"]).replace(tzinfo=MOSCOW)
+
+    app = create_app(settings, db=sqlite_db)
+    with sqlite_db.session() as session:
+        key = create_key(session, "reader", [Scope.READ], datetime.now(UTC))[1]
+    with TestClient(app) as api:
+        listed = api.get("/api/v1/callbacks", headers={"X-API-Key": key}).json()
+    assert [(t["call_id"], t["phone"], t["script"]) for t in listed] == [(row.call_id, CALLER, "debt")]
+    assert datetime.fromisoformat(listed[0]["due_at"]) == asked
