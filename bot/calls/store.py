@@ -163,9 +163,8 @@ class CallStore:
             )
             for event in end.events:
                 emit_script_event(session, event.name, {**_payload(call), "data": event.data}, now)
-            if (
-                end.callback_at is not None and call.attempt_id is None
-            ):  # a campaign's dialer reschedules its own
+            # a campaign contact's callback is its next attempt (the dialer's report); anyone else's is a task
+            if end.callback_at is not None and call.attempt_id is None:
                 session.add(_callback_task(call, end.callback_at, now))
             direction, answered = call.direction, call.answered_at is not None
         prometheus.call_ended(direction, answered, end.outcome, end.error, end.turns)
