@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
+
 from bot.calls.script_actions import ScriptEvent, ScriptRequests, callback_moment, script_requests
+from bot.crm.outbox import EventType, emit_script_event
+from bot.outcomes import PLATFORM_EVENT_PREFIXES, script_event_problem
 
 MOSCOW = "Europe/Moscow"
 
@@ -39,3 +43,10 @@ def test_a_time_with_an_offset_keeps_it_and_an_empty_or_garbled_slot_asks_for_no
     assert callback_moment(None, MOSCOW) is None
     assert callback_moment("tomorrow", MOSCOW) is None
     assert script_requests([{"type": "schedule_callback", "when": None}], MOSCOW) == ScriptRequests()
+
+
+def test_a_script_event_can_never_pass_for_one_of_the_platforms_events(sqlite_db):
+    assert {t.value.split(".")[0] for t in EventType} == set(PLATFORM_EVENT_PREFIXES)
+    assert all(script_event_problem(t.value) for t in EventType)
+    with sqlite_db.session() as session, pytest.raises(ValueError, match="platform's own events"):
+        emit_script_event(session, "call.completed", {}, datetime.now(UTC))
