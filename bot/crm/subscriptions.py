@@ -29,14 +29,11 @@ def _check_types(event_types: list[str]) -> list[str]:
     """The platform's event types, `*`, or events scripts name (`debt.disputed`, see `script_event_problem`)."""
     known = {t.value for t in EventType} | {ALL_EVENTS}
     unknown = sorted(t for t in set(event_types) - known if script_event_problem(t))
-    if unknown or not event_types:
-        raise InvalidInput(
-            f"unknown event types {unknown}; known: {sorted(known)} and the events scripts name, e.g. "
-            "debt.disputed"
-            if unknown
-            else "no event types",
-            "event_types",
-        )
+    if not event_types:
+        raise InvalidInput("no event types", "event_types")
+    if unknown:
+        known_text = f"{sorted(known)} and the events scripts name, e.g. debt.disputed"
+        raise InvalidInput(f"unknown event types {unknown}; known: {known_text}", "event_types")
     return sorted(set(event_types))
 
 
