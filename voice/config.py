@@ -31,7 +31,11 @@ class VoiceSettings(BaseModel):
     tts_en: str = "joe"
     volume: float = Field(0.7, gt=0, le=1, description="TTS gain (Piper normalises to full scale)")
     end_of_turn_silence: float = Field(
-        0.6, ge=0.2, le=3, description="seconds of silence that end a caller turn"
+        1.0,
+        ge=0.2,
+        le=3,
+        description="seconds of silence that end a caller turn (a complete expected answer ends at a step's "
+        "early_end_of_turn, 0.25 s by default)",
     )
     vad_confidence: float = Field(
         0.5, gt=0, lt=1, description="Silero speech probability that counts as speech"

@@ -60,7 +60,7 @@ from voice.turn_end import EarlyEndOfTurnFrame
 class TurnRules:
     """Call-wide defaults; a step's `Listening` overrides barge-in, the no-input timeout and the end of turn."""
 
-    end_of_turn_silence: float = 0.6  # the VAD's stop delay: speech ended this long before it is reported
+    end_of_turn_silence: float = 1.0  # the VAD's stop delay: speech ended this long before it is reported
     silence_timeout: float = 5.0
     dtmf_digit_gap: float = 1.0
     max_call_seconds: float = 600.0

@@ -15,8 +15,8 @@ import numpy as np
 PAUSE_SECONDS = 1.0  # " | "
 MAX_PAUSE_SECONDS = 10.0
 VOICE_LEVEL = 300  # a 16-bit sample above this counts as the caller's voice
-# the voice's fade after its last loud sample that a line keeps; the synthesiser's ±1 hiss after it is dropped
-# (the 12-word test model hears "один" in it in some frame alignments)
+# the voice's onset and fade around its loud samples that a line keeps; the synthesiser's ±1 hiss before and after
+# them is dropped (the 12-word test model hears "один" in it in some frame alignments)
 TAIL = 0.05
 _PAUSE = re.compile(r"\s*\|(\d+(?:\.\d+)?)\|\s*|\s\|\s")
 
@@ -60,14 +60,16 @@ def _words(chunk: str, text: str) -> list[Words]:
 def join_with_pauses(parts: list[bytes | Pause], sample_rate: int) -> bytes:
     """16-bit audio of words and pauses in order, each pause exactly that long between the voices around it (the
     silence a synthesiser leaves at the edges of words that meet a pause is cut, so it does not lengthen it); the
-    line ends TAIL after its last voice."""
+    line starts TAIL before its first voice and ends TAIL after its last."""
     out = bytearray()
     for index, part in enumerate(parts):
         if isinstance(part, float):
             out += bytes(round(sample_rate * part) * 2)
             continue
         first, last = voiced_span(part, sample_rate)
-        start = round(first * sample_rate) * 2 if index > 0 else 0
+        start = (
+            round(first * sample_rate) * 2 if index > 0 else max(0, round((first - TAIL) * sample_rate) * 2)
+        )
         end = (
             round(last * sample_rate) * 2
             if index < len(parts) - 1

@@ -5,6 +5,11 @@ Rasa → TTS): the caller keys its way to the step, then says the answer with it
 exactly, so a **false cut-in** is the robot's voice starting after the answer began and before the caller's last
 word ended. Each barge-in is a caller talking over a prompt: its **stop time** runs from the caller's first voiced
 sample to the end of the robot's last audio frame (its words or the pauses between them) while the caller talks.
+
+The recogniser a bench machine has (the 12-word test model) mishears most of these words, so the early end of turn
+is also judged on the words as written: the step's `CompleteAnswer` test (with the real Rasa classification) on the
+words before each pause. A **rule cut-in** is an answer it would end at one of its pauses with a recogniser that
+hears the words right.
 """
 
 from __future__ import annotations
@@ -18,12 +23,13 @@ from dataclasses import dataclass, field
 from pipecat.workers.runner import WorkerRunner
 
 from bot.calls.bench import percentile
-from bot.calls.caller_words import SpokenLine
+from bot.calls.caller_words import SpokenLine, split_pauses
 from bot.calls.pause_set import PAUSE_RANGE, AnswerKind, BargeIn, PausedAnswer, PauseSet
 from bot.calls.pipeline import CallRecord
 from bot.calls.simulate import FRAME_SECONDS, CallerLine, SimulatedLine, simulate_call
 from bot.config import Settings
 from bot.dialog.catalogue import Catalogue
+from bot.dialog.complete_answer import CompleteAnswer
 from bot.rasa.client import RasaClient
 from voice.models import ModelError, asr_model_dir, synthesizer_for
 from voice.stt_vosk import load_model
@@ -78,6 +84,9 @@ class AnswerResult:
     cut_in_at: float | None  # seconds into the answer's voice when the robot cut in
     reply_ms: float | None  # the robot's reply after the answer's last word (None: no reply, or a cut-in)
     heard: list[str]  # the caller turns the dialog got from the answer
+    rule_cut_at: str | None = (
+        None  # the words before the pause where the early end of turn would end the answer
+    )
 
     @property
     def judged(self) -> bool:
@@ -124,6 +133,14 @@ class PauseBenchReport:
                         f"{low:.1f}–{high:.1f} s", [r for r in judged if low <= r.answer.longest_pause < top]
                     )
                 )
+            out.append("early end of turn on the words as written (rule cut-ins), by kind:")
+            for kind in AnswerKind:
+                out.append(_rate_line(kind.value, [r for r in judged if r.answer.kind is kind], rule=True))
+            for result in judged:
+                if result.rule_cut_at is not None:
+                    out.append(
+                        f"  rule cut-in: {result.answer.where} {result.answer.say!r} at {result.rule_cut_at!r}"
+                    )
             for result in judged:
                 if result.cut_in:
                     out.append(
@@ -137,9 +154,14 @@ class PauseBenchReport:
                 f"p95 {percentile(replies, 0.95):.0f} ms ({len(replies)} answers; no reply within "
                 f"{REPLY_WAIT:g} s: {silent})"
             )
-        cut = sum(1 for r in judged if r.cut_in)
-        rate = cut / len(judged) * 100 if judged else float("nan")
-        out.append(f"false cut-ins: {cut} of {len(judged)} answers ({rate:.1f} %)")
+        paused = [r for r in judged if r.answer.kind is not AnswerKind.AFTERTHOUGHT]
+        for label, results in (("all answers", judged), ("afterthoughts aside", paused)):
+            out.append(_total_line(f"false cut-ins, {label}", [r.cut_in for r in results]))
+            out.append(
+                _total_line(
+                    f"rule cut-ins (words heard right), {label}", [r.rule_cut_at is not None for r in results]
+                )
+            )
         stops = [r.stop_ms for r in self.barge_ins if r.stop_ms is not None]
         missed = [r.barge_in.where for r in self.barge_ins if r.stop_ms is None]
         out.append(
@@ -150,8 +172,13 @@ class PauseBenchReport:
         return "\n".join(out)
 
 
-def _rate_line(label: str, results: list[AnswerResult]) -> str:
-    cut = sum(1 for r in results if r.cut_in)
+def _total_line(label: str, cuts: list[bool]) -> str:
+    rate = sum(cuts) / len(cuts) * 100 if cuts else float("nan")
+    return f"{label}: {sum(cuts)} of {len(cuts)} answers ({rate:.1f} %)"
+
+
+def _rate_line(label: str, results: list[AnswerResult], rule: bool = False) -> str:
+    cut = sum(1 for r in results if (r.rule_cut_at is not None if rule else r.cut_in))
     rate = f"{cut / len(results) * 100:5.1f} %" if results else "    –  "
     return f"  {label:<12} {len(results):3d} answers  {cut:3d} cut in  {rate}"
 
@@ -206,8 +233,26 @@ async def run_pause_bench(
                 hangup_after=REPLY_WAIT,
             )
 
+    async def rule_cut_at(answer: PausedAnswer) -> str | None:
+        script = catalogue.get(answer.script)
+        step = script.steps[answer.step]
+        early = (
+            script.defaults.early_end_of_turn if step.early_end_of_turn is None else step.early_end_of_turn
+        )
+        if not early:
+            return None
+        check = CompleteAnswer(
+            script,
+            script.steps[answer.step],
+            answer.lang,
+            dict(answer.variables),
+            "Europe/Moscow",
+            client.parse,
+        )
+        return await first_complete_part(answer.say, check)
+
     try:
-        answers = [_answer(a, call) for a in runnable.answers]
+        answers = [_answer(a, call, rule_cut_at) for a in runnable.answers]
         barge_ins = [_barge_in(b, call) for b in runnable.barge_ins]
         results = await asyncio.gather(*answers, *barge_ins)
     finally:
@@ -223,7 +268,20 @@ async def run_pause_bench(
 Call = Callable[[PausedAnswer | BargeIn, list[CallerLine]], Awaitable[tuple[CallRecord, SimulatedLine]]]
 
 
-async def _answer(answer: PausedAnswer, call: Call) -> AnswerResult:
+async def first_complete_part(say: str, is_complete: Callable[[str], Awaitable[bool]]) -> str | None:
+    """The words before the first pause of `say` after which `is_complete` accepts the answer (None: none)."""
+    parts = split_pauses(say)
+    for index, part in enumerate(parts):
+        if isinstance(part, float):
+            words = " ".join(p for p in parts[:index] if isinstance(p, str))
+            if await is_complete(words):
+                return words
+    return None
+
+
+async def _answer(
+    answer: PausedAnswer, call: Call, rule_cut_at: Callable[[PausedAnswer], Awaitable[str | None]]
+) -> AnswerResult:
     record, line = await call(answer, [CallerLine(text=answer.say)])
     if not _said_last(answer, line):  # the call ended before the caller got to the answer
         return AnswerResult(answer, step_reached(record, len(answer.lead)), False, None, None, [])
@@ -239,6 +297,7 @@ async def _answer(answer: PausedAnswer, call: Call) -> AnswerResult:
         cut_in_at=onset - spoken.first_voice if cut_in and onset is not None else None,
         reply_ms=(onset - spoken.last_voice) * 1000 if onset is not None and not cut_in else None,
         heard=heard,
+        rule_cut_at=await rule_cut_at(answer),
     )
 
 

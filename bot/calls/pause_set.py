@@ -36,8 +36,11 @@ class AnswerKind(StrEnum):
     DATE = "date"  # "я заплачу |0.5| двадцатого"
     TIME = "time"  # "мне удобно |0.5| в десять"
     DIGITS = "digits"  # an order number in groups
-    HEDGE = "hedge"  # "да |0.5| но после зарплаты"
+    HEDGE = "hedge"  # "ну |0.3| да можно": a filler before the answer
     RATING = "rating"  # "ну |0.6| восемь"
+    # a complete answer, then more words after the pause ("да |0.5| но после зарплаты", "восемь |0.6| наверное"):
+    # the early end of turn ends it at the first part by design, the rest comes as a barge-in
+    AFTERTHOUGHT = "afterthought"
 
 
 @dataclass(frozen=True)

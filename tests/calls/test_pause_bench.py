@@ -3,6 +3,7 @@ false cut-ins and barge-in stop times are counted, and one small run through the
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +14,7 @@ from bot.calls.pause_bench import (
     AnswerResult,
     PauseBenchReport,
     barge_in_stop,
+    first_complete_part,
     is_false_cut_in,
     run_pause_bench,
     step_reached,
@@ -148,7 +150,7 @@ def test_the_report_counts_false_cut_ins_of_the_answers_that_reached_their_step(
         AnswerResult(answer(AnswerKind.HEDGE, "да |0.5| но"), "ask_date", True, 0.5, None, []),  # not judged
     ]
     text = PauseBenchReport(answers=results, not_run={"en": "no model"}).text()
-    assert "false cut-ins: 1 of 3 answers (33.3 %)" in text
+    assert "false cut-ins, all answers: 1 of 3 answers (33.3 %)" in text
     assert "date" in text and "2 answers    1 cut in   50.0 %" in text
     assert "0.7–0.8 s      1 answers    1 cut in  100.0 %" in text
     assert "not judged: ru.yml:1: the call was at 'ask_date', not 'greet'" in text
@@ -252,4 +254,17 @@ async def test_a_small_run_counts_a_long_pause_as_a_cut_in_and_measures_barge_in
     assert not whole.cut_in and whole.heard[0] == "восемь девять один два" and 0 < whole.reply_ms < 2000
     (stopped,) = report.barge_ins
     assert stopped.counted == 1 and stopped.stop_ms is not None and stopped.stop_ms < 600, report.text()
-    assert "false cut-ins: 1 of 2 answers (50.0 %)" in report.text()
+    assert "false cut-ins, all answers: 1 of 2 answers (50.0 %)" in report.text()
+
+
+def test_the_rule_is_asked_at_each_pause_with_the_words_before_it():
+    asked = []
+
+    async def complete_after_a_date(words: str) -> bool:
+        asked.append(words)
+        return words.endswith("двадцатого")
+
+    cut = asyncio.run(first_complete_part("я заплачу |0.4| двадцатого |0.5| декабря", complete_after_a_date))
+    assert cut == "я заплачу двадцатого"
+    assert asked == ["я заплачу", "я заплачу двадцатого"]
+    assert asyncio.run(first_complete_part("я заплачу |0.4| двадцатого", complete_after_a_date)) is None

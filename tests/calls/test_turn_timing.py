@@ -29,8 +29,9 @@ async def test_recogniser_backlog_shows_in_the_turns_stages(settings, dialog_ser
     assert quick.outcome == slow.outcome == "confirmed"
     before, after = quick.turns[1]["ms"], slow.turns[1]["ms"]
     assert before["end_of_speech"] == after["end_of_speech"] == 0
-    # the VAD is not slowed down: it reports the end of speech on time in both calls
-    assert abs(after["vad_stop"] - before["vad_stop"]) < 200
+    # the VAD never waits for the recogniser beyond its full end-of-turn silence (a backlog can only delay the
+    # early end of turn, which needs the words)
+    assert after["vad_stop"] < settings.voice.end_of_turn_silence * 1000 + 200
     # the recogniser's backlog (~1 s: ~9 chunks of 0.16 s audio taking 0.46 s each) is in the turn's timing
     assert after["asr_final"] - before["asr_final"] >= 600, (before, after)
     assert after["first_audio_out"] - before["first_audio_out"] >= 600, (before, after)
