@@ -206,6 +206,7 @@ class LevelResult:
     capture_missed: int  # robot packets sent (by sequence number) that tcpdump did not capture
     # the robot's own per-turn stage times (ms from the end of speech it heard) from its call records
     recorded: list[dict[str, float]] = field(default_factory=list)
+    early_ends: int = 0  # recorded caller turns ended by the short pause after a complete expected answer
 
     @property
     def rate_ok(self) -> bool:
@@ -241,14 +242,14 @@ class LevelResult:
             f"{self.base_rss_mb:>5.0f} {(self.peak_rss_mb - self.base_rss_mb) / self.calls:>6.1f} "
             f"{rates:>11} {self.gap_p99_ms:>6.1f} {self.capture_missed:>6} "
             f"{self.recorded_p('asr_final', 0.5):>6} {self.recorded_p('first_audio_out', 0.5):>6} "
-            f"{self.recorded_p('first_audio_out', 0.95):>6}"
+            f"{self.recorded_p('first_audio_out', 0.95):>6} {self.early_ends if self.recorded else '-':>5}"
         )
 
 
 HEADER = (
     f"{'calls':>5} {'mode':<6} {'ok':>3} {'fail':>4} {'turns':>7} {'over':>4} {'noans':>5} "
     f"{'p50ms':>6} {'p95ms':>6} {'cpu s':>6} {'cpu%':>6} {'rasa':>5} {'rssMB':>5} {'MB/cl':>6} "
-    f"{'pkt/s':>11} {'p99gap':>6} {'missed':>6} {'asr50':>6} {'rec50':>6} {'rec95':>6}"
+    f"{'pkt/s':>11} {'p99gap':>6} {'missed':>6} {'asr50':>6} {'rec50':>6} {'rec95':>6} {'early':>5}"
 )
 LEGEND = (
     "per call: cpu s = robot process CPU seconds, cpu% = share of one core over the level, rasa = Rasa CPU s, "
@@ -256,7 +257,8 @@ LEGEND = (
     "over = turns the robot talked over; noans = turns it never answered; p50/p95 = caller's end of speech → "
     "robot's first voiced packet (echo: the echo delay); pkt/s = min-max robot send rate (by RTP sequence numbers); "
     "p99gap ms; missed = robot packets the capture lost; asr50, rec50/rec95 = the robot's own call records: "
-    "end of speech (timed from the audio it received) → final transcript (p50), → first audio out (p50/p95)"
+    "end of speech (timed from the audio it received) → final transcript (p50), → first audio out (p50/p95); "
+    "early = recorded turns ended early (a short pause after a complete expected answer)"
 )
 
 
@@ -282,13 +284,14 @@ def caller_audio(workdir: Path, name: str, pcm: np.ndarray) -> CallerAudio:
     return CallerAudio(pcap, int(len(pcm) / 8000 * 1000) + 2000)
 
 
-def recorded_turns(directory: Path, since: float) -> list[dict[str, float]]:
-    """Stage times (ms) of the spoken caller turns in the call records written to `directory` after `since`."""
+def recorded_turns(directory: Path, since: float) -> list[dict]:
+    """The spoken caller turns with stage times (`ms`, from the end of speech) in the call records written to
+    `directory` after `since`."""
     found = []
     for path in directory.glob("*.json") if directory.is_dir() else ():
         if path.stat().st_mtime >= since:
             turns = json.loads(path.read_text(encoding="utf-8")).get("turns", [])
-            found += [t["ms"] for t in turns if t.get("kind") == "text" and t.get("ms")]
+            found += [t for t in turns if t.get("kind") == "text" and t.get("ms")]
     return found
 
 
@@ -332,6 +335,7 @@ class Bench:
                 packets = await asyncio.to_thread(capture.stop_packets)
         calls_seen = await asyncio.to_thread(streams, packets, RTP_MIN, RTP_MAX)
         sipp = sipp_outcome(workdir, sipp_pid, returncode)
+        recorded = recorded_turns(self.settings.voice.recordings_dir, started)
         turns = [turn for stream in calls_seen.values() for turn in stream.turns()]
         gaps = np.concatenate([s.send_gaps_ms() for s in calls_seen.values()] or [np.zeros(0)])
         result = LevelResult(
@@ -357,7 +361,8 @@ class Bench:
             rates=[r for s in calls_seen.values() if (r := s.send_rate()) is not None],
             gap_p99_ms=float(np.percentile(gaps, 99)) if gaps.size else float("nan"),
             capture_missed=sum(s.capture_missed() for s in calls_seen.values()),
-            recorded=recorded_turns(self.settings.voice.recordings_dir, started),
+            recorded=[t["ms"] for t in recorded],
+            early_ends=sum(bool(t.get("early_end")) for t in recorded),
         )
         return result, calls_seen
 
@@ -515,7 +520,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--say",
         action="append",
-        help="the caller's answers, one per robot prompt (default: нет, пять with the tiny model; 예, 저녁 with "
+        help="the caller's answers, one per robot prompt (default: нет, пять with the tiny model; 네 갈게요, 저녁 with "
         "--model ko's own script; да, да otherwise)",
     )
     parser.add_argument(

@@ -25,7 +25,10 @@ RASA_PORT, ACTION_PORT = 5491, 5492
 TINY = ROOT / "tests" / "fixtures" / "vosk-model-tiny-ru"
 BENCH_DIALOGS = ROOT / "bench" / "calls" / "dialogs"
 KO_SCRIPT = "yes_no_ko"
-KO_ANSWERS = ("예", "저녁")  # "yes" at the greeting, "evening" at the reminder-time question
+KO_ANSWERS = (
+    "네 갈게요",
+    "저녁",
+)  # "yes, I'll come" at the greeting, "evening" at the reminder-time question
 PRODUCT_SCRIPT = "reminder"
 BENCH_VARIABLES = {
     "reminder": {"name": "Анна", "company": "Банк Восток", "amount": "10500", "due_date": "2026-12-01"},
