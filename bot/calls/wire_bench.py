@@ -520,7 +520,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--say",
         action="append",
-        help="the caller's answers, one per robot prompt (default: нет, пять with the tiny model; 네 갈게요, 저녁 with "
+        help="the caller's answers, one per robot prompt (default: нет, пять with the tiny model; 네 갈게요, 없어요 with "
         "--model ko's own script; да, да otherwise)",
     )
     parser.add_argument(

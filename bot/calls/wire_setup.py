@@ -25,10 +25,8 @@ RASA_PORT, ACTION_PORT = 5491, 5492
 TINY = ROOT / "tests" / "fixtures" / "vosk-model-tiny-ru"
 BENCH_DIALOGS = ROOT / "bench" / "calls" / "dialogs"
 KO_SCRIPT = "yes_no_ko"
-KO_ANSWERS = (
-    "네 갈게요",
-    "저녁",
-)  # "yes, I'll come" at the greeting, "evening" at the reminder-time question
+# "yes, I'll come" to the appointment, then "none": no questions for the clinic
+KO_ANSWERS = ("네 갈게요", "없어요")
 PRODUCT_SCRIPT = "reminder"
 BENCH_VARIABLES = {
     "reminder": {"name": "Анна", "company": "Банк Восток", "amount": "10500", "due_date": "2026-12-01"},
