@@ -129,6 +129,7 @@ class VoiceCall:
             Pipeline(processors),
             params=PipelineParams(audio_in_sample_rate=SAMPLE_RATE, audio_out_sample_rate=SAMPLE_RATE),
             enable_rtvi=False,
+            enable_turn_tracking=False,  # the bridge times turns itself; the observer saw every frame push
             cancel_on_idle_timeout=False,
             cancel_runner_on_idle_timeout=False,
             idle_timeout_secs=None,

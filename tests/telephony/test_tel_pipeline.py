@@ -158,7 +158,8 @@ async def test_input_pushes_8khz_audio_frames_and_dtmf_frames(line):
         await asyncio.sleep(0.5)
         frames = list(bot.probe.audio)
         digits = list(bot.probe.digits)
-    assert frames and {(f.sample_rate, f.num_channels, len(f.audio)) for f in frames} == {(8000, 1, 320)}
+    # 40 ms frames: two RTP packets each (INPUT_FRAME_BYTES)
+    assert frames and {(f.sample_rate, f.num_channels, len(f.audio)) for f in frames} == {(8000, 1, 640)}
     heard = np.frombuffer(b"".join(f.audio for f in frames), np.int16)
     match = rig.compare_audio(customer_says, heard)
     assert match.snr_db >= 30 and match.dead_frames == 0, match  # the peer's audio, G.711-exact
