@@ -4,6 +4,9 @@ retry window.
 At-least-once: a worker claims a delivery by moving its `next_attempt_at` to the end of a lease, in one UPDATE in
 a transaction of its own, before the HTTP request. A worker that dies mid-request leaves the
 delivery pending; when the lease ends any worker sends it again (same `webhook-id`, so consumers deduplicate).
+An attempt's request ends within `timeout` in all (not per connect/read as httpx counts it), so a live worker's
+attempt never outlasts its lease. The database work runs in a thread: one attempt's bookkeeping never holds up the
+event loop while the other requests of the batch (or, in `voicebot serve`, the calls) are waiting on it.
 
 Retries: network errors, timeouts, 5xx and 429 after 5 s, 30 s, 2 min, 10 min, 30 min, 1 h, then hourly (each
 ±20 % jitter) until a failure after `give_up_at` (24 h after the event) makes the delivery `dead`. Any other
@@ -98,7 +101,7 @@ class DeliveryWorker:
 
     async def run_once(self) -> int:
         """Claim the due deliveries and send them concurrently; returns how many were attempted."""
-        jobs = self.claim()
+        jobs = await asyncio.to_thread(self.claim)
         if not jobs:
             return 0
         client = self._client or httpx.AsyncClient(timeout=self.timeout, headers={"user-agent": USER_AGENT})
@@ -171,18 +174,19 @@ class DeliveryWorker:
             # The signature's timestamp is wall time: consumers compare it with their own clock.
             headers = signing.headers(job.secrets, job.message_id, int(time.time()), job.body)
             headers["content-type"] = "application/json"
-            response = await client.post(job.url, content=job.body, headers=headers, timeout=self.timeout)
+            async with asyncio.timeout(self.timeout):
+                response = await client.post(job.url, content=job.body, headers=headers, timeout=self.timeout)
             status = response.status_code
             if not 200 <= status < 300:
                 error = f"HTTP {status}: {response.text[:200]}"
-        except httpx.TimeoutException as exc:
+        except (httpx.TimeoutException, TimeoutError) as exc:
             error = f"timeout after {self.timeout:g} s ({type(exc).__name__})"
         except httpx.HTTPError as exc:
             error = f"{type(exc).__name__}: {exc}"[:500]
         except (ValueError, httpx.InvalidURL) as exc:  # a bad secret or URL: retrying will not help
             error = f"cannot send: {exc}"
             status = 0
-        self.record(job, started, (time.monotonic() - wall) * 1000, status, error)
+        await asyncio.to_thread(self.record, job, started, (time.monotonic() - wall) * 1000, status, error)
 
     def record(self, job: Job, started: datetime, duration_ms: float, status: int | None, error: str) -> None:
         """Log the attempt and move the delivery on: delivered, retried later, or dead."""

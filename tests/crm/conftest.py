@@ -3,8 +3,8 @@ fixture of tests/conftest.py)."""
 
 from __future__ import annotations
 
+import contextlib
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -22,7 +22,8 @@ class Received:
 @dataclass
 class Receiver:
     """Answers each request with the next scripted behaviour ("ok", "500", "429", "400", "timeout", "drop"),
-    then "ok" forever (or `default`); records every request."""
+    then "ok" forever (or `default`); records every request. "timeout" holds the request unanswered until the
+    sender hangs up, at most `stall` seconds."""
 
     url: str
     script: list[str] = field(default_factory=list)
@@ -54,7 +55,9 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
             with receiver.lock:
                 receiver.requests.append(Received(headers, body, status))
             if behaviour == "timeout":
-                time.sleep(receiver.stall)
+                self.connection.settimeout(receiver.stall)
+                with contextlib.suppress(OSError):
+                    self.connection.recv(1)  # b"" once the sender gives up
                 return
             if behaviour == "drop":
                 self.close_connection = True
