@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -21,9 +22,11 @@ class Received:
 
 @dataclass
 class Receiver:
-    """Answers each request with the next scripted behaviour ("ok", "500", "429", "400", "timeout", "drop"),
+    """Answers each request with the next scripted behaviour ("ok", "500", "429", "400", "timeout", "drop",
+    "trickle"),
     then "ok" forever (or `default`); records every request. "timeout" holds the request unanswered until the
-    sender hangs up, at most `stall` seconds."""
+    sender hangs up, at most `stall` seconds; "trickle" answers 200 with a body of 20 bytes sent one every
+    `stall / 20` seconds (each read is quick, the whole answer is slow)."""
 
     url: str
     script: list[str] = field(default_factory=list)
@@ -50,7 +53,11 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
             behaviour = receiver.next_behaviour()
             headers = {k.lower(): v for k, v in self.headers.items()}
             status = (
-                None if behaviour in ("timeout", "drop") else 200 if behaviour == "ok" else int(behaviour)
+                None
+                if behaviour in ("timeout", "drop")
+                else 200
+                if behaviour in ("ok", "trickle")
+                else int(behaviour)
             )
             with receiver.lock:
                 receiver.requests.append(Received(headers, body, status))
@@ -58,6 +65,16 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
                 self.connection.settimeout(receiver.stall)
                 with contextlib.suppress(OSError):
                     self.connection.recv(1)  # b"" once the sender gives up
+                return
+            if behaviour == "trickle":
+                self.send_response(200)
+                self.send_header("content-length", "20")
+                self.end_headers()
+                with contextlib.suppress(OSError):  # the sender hung up mid-body
+                    for _ in range(20):
+                        self.wfile.write(b" ")
+                        self.wfile.flush()
+                        time.sleep(receiver.stall / 20)
                 return
             if behaviour == "drop":
                 self.close_connection = True

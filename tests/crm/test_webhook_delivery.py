@@ -86,6 +86,28 @@ async def test_every_event_arrives_despite_errors_timeouts_and_dropped_connectio
         assert session.scalar(select(func.count()).select_from(WebhookAttempt)) == 13
 
 
+async def test_an_answer_trickling_past_the_timeout_is_a_timeout(db: Database, receiver: Receiver) -> None:
+    """The timeout bounds the whole attempt, not each read: otherwise an attempt could outlast its claim's lease
+    and a second worker would send the delivery meanwhile."""
+    subscribe(db, receiver.url, [signing.new_secret()])
+    receiver.script = ["trickle"]
+    receiver.stall = 4.0  # 20 bytes, one every 0.2 s: each read well within the timeout, the answer not
+    emit_events(db, 1)
+    worker = DeliveryWorker(db, timeout=1.0, lease=2.0, retry_delays=FAST)
+
+    assert await worker.run_once() == 1
+
+    with db.session() as session:
+        [attempt] = session.scalars(select(WebhookAttempt)).all()
+        delivery = session.scalars(select(WebhookDelivery)).one()
+    assert (attempt.result, attempt.status, attempt.error) == (
+        "retry",
+        None,
+        "timeout after 1 s (TimeoutError)",
+    )
+    assert delivery.state == DeliveryState.PENDING and delivery.attempts == 1
+
+
 async def test_the_body_is_the_documented_envelope(db: Database, receiver: Receiver) -> None:
     secret = signing.new_secret()
     subscribe(db, receiver.url, [secret])
