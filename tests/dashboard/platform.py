@@ -118,6 +118,7 @@ class Platform:
             self.key = create_key(session, "operator", [Scope.WRITE], now)[1]
             rules = CampaignRules(
                 working_hours=Hours(start=time(0), end=time(23, 59, 59)),
+                rest_day_hours=Hours(start=time(0), end=time(23, 59, 59)),  # any day, any hour the test runs
                 holidays_country="",
                 pacing_cps=1.0,
                 max_concurrent=2,
