@@ -236,14 +236,11 @@ async def run_pause_bench(
     async def rule_cut_at(answer: PausedAnswer) -> str | None:
         script = catalogue.get(answer.script)
         step = script.steps[answer.step]
-        early = (
-            script.defaults.early_end_of_turn if step.early_end_of_turn is None else step.early_end_of_turn
-        )
-        if not early:
+        if not script.early_end_of_turn(step):
             return None
         check = CompleteAnswer(
             script,
-            script.steps[answer.step],
+            step,
             answer.lang,
             dict(answer.variables),
             "Europe/Moscow",

@@ -519,13 +519,12 @@ class _Turn:
 
     def _listening(self, step: Step) -> Listening:
         defaults = self.script.defaults
-        early = step.early_end_of_turn
         return Listening(
             step=self.state.step,
             barge_in=defaults.barge_in if step.barge_in is None else step.barge_in,
             silence_timeout=step.silence_timeout or defaults.silence_timeout,
             end_of_turn=step.end_of_turn,
-            early_end_of_turn=defaults.early_end_of_turn if early is None else early,
+            early_end_of_turn=self.script.early_end_of_turn(step),
             hints=step.phrases(self.state.lang),
         )
 

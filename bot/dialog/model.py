@@ -338,6 +338,10 @@ class Script(_Model):
         """The Rasa intent name compiled from a step answer's example phrases."""
         return f"{self.id}__{step}__{index}"
 
+    def early_end_of_turn(self, step: Step) -> float:
+        """The pause that ends a complete expected answer at `step` (its own setting, else the defaults'); 0: off."""
+        return self.defaults.early_end_of_turn if step.early_end_of_turn is None else step.early_end_of_turn
+
     def faq_intent(self, entry: FaqEntry) -> str:
         return f"{self.id}__faq__{entry.id}"
 
