@@ -68,7 +68,9 @@ async def test_piper_reply_is_8khz_audio_in_clause_order_with_headroom(joe):
     assert max(len(f.audio) for f in audio) == 640  # 40 ms frames (a clause may end with a shorter one)
     pcm = np.frombuffer(b"".join(f.audio for f in audio), dtype=np.int16)
     assert 1.5 < pcm.size / 8000 < 6
-    assert np.abs(pcm).max() <= 0.72 * 32767  # Piper normalises to full scale; the volume leaves headroom
+    # Piper normalises to full scale and its voice is random from run to run; resampling to 8 kHz may overshoot the
+    # source peak by a few per cent, so the volume of 0.7 keeps the peak near 0.7, well clear of clipping
+    assert 0.5 * 32767 < np.abs(pcm).max() <= 0.77 * 32767
     assert [type(f) for f in up] == [SpeechAudioStartedFrame]
 
 
