@@ -38,6 +38,8 @@ class EmbeddedServer(uvicorn.Server):
 
 async def serve_app(app: FastAPI, host: str, port: int) -> EmbeddedServer:
     """Start serving `app`; returns once it accepts connections."""
-    server = EmbeddedServer(uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off"))
+    server = EmbeddedServer(
+        uvicorn.Config(app, host=host, port=port, log_level="warning", log_config=None, lifespan="off")
+    )
     await server.start_serving()
     return server
