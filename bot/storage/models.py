@@ -58,6 +58,9 @@ class Campaign(Base):
     caller_id: Mapped[str] = mapped_column(String(32), default="")
     variables: Mapped[dict[str, Any]] = mapped_column(default=dict)
     rules: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    contact_mapping: Mapped[dict[str, Any]] = mapped_column(
+        default=dict, server_default="{}", doc="the column mapping of the last upload in the dashboard"
+    )
     priority: Mapped[int] = mapped_column(Integer, default=0)
     state: Mapped[str] = mapped_column(String(16), default="draft", index=True)
     created_at: Mapped[datetime]
