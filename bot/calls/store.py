@@ -4,7 +4,8 @@ A row is written at the first ring (`call.started`), updated when the call is an
 it ends (`call.completed` with outcome, slots, transcript, durations and the recording's API link). The end's
 transaction also emits the CRM events the script named (`crm_event`) and, for a caller who is no campaign contact,
 stores the callback the script scheduled as a callback task. The writes run in a worker thread: the event loop
-carrying the calls' audio never waits on the database.
+carrying the calls' audio never waits on the database. A row's `node` names the worker process carrying the call;
+the calls a dead worker left up are ended by the worker that finds it (`end_lost_calls`, `worker_lost`).
 """
 
 from __future__ import annotations
@@ -29,6 +30,21 @@ class CallState(StrEnum):
     RINGING = "ringing"
     ACTIVE = "active"
     ENDED = "ended"
+
+
+class EndedBy(StrEnum):
+    """Who or what ended a call (`calls.ended_by`, `ended_by` of `call.completed`)."""
+
+    ROBOT = "robot"
+    CALLER = "caller"
+    MACHINE = "machine"  # an answering machine: the script never ran
+    MAX_DURATION = "max_duration"
+    ERROR = "error"
+    SHUTDOWN = "shutdown"  # still up when a stopping worker's drain time ran out
+    WORKER_LOST = "worker_lost"  # its worker died with it up; ended by the worker that found it
+
+
+LOST_CALL_ERROR = "the worker carrying this call stopped (killed or cut off) before the call ended"
 
 
 @dataclass(frozen=True)
@@ -134,33 +150,11 @@ class CallStore:
     def _ended(self, call_id: str, end: CallEnd, now: datetime) -> None:
         with self.db.session() as session:
             call = _get(session, call_id)
-            if call.answered_at is None:
-                call.ring_seconds = round((now - call.started_at).total_seconds(), 3)
-            else:
-                call.talk_seconds = round((now - call.answered_at).total_seconds(), 3)
-            call.state, call.ended_at = CallState.ENDED, now
             call.outcome, call.outcome_data, call.slots = end.outcome, end.outcome_data, end.slots
             call.transcript, call.turns = end.transcript, end.turns
             call.ended_by, call.barge_ins, call.amd = end.ended_by, end.barge_ins, end.amd
             call.recording_path, call.error = end.recording_path, end.error
-            emit(
-                session,
-                EventType.CALL_COMPLETED,
-                {
-                    **_payload(call),
-                    "answered_at": call.answered_at.isoformat() if call.answered_at else None,
-                    "ended_at": now.isoformat(),
-                    "ring_seconds": call.ring_seconds,
-                    "talk_seconds": call.talk_seconds,
-                    "outcome": call.outcome,
-                    "outcome_data": call.outcome_data,
-                    "slots": call.slots,
-                    "transcript": call.transcript,
-                    "ended_by": call.ended_by,
-                    "recording": recording_link(call.call_id) if call.recording_path else None,
-                },
-                now,
-            )
+            _complete(session, call, now)
             for event in end.events:
                 emit_script_event(session, event.name, {**_payload(call), "data": event.data}, now)
             # a campaign contact's callback is its next attempt (the dialer's report); anyone else's is a task
@@ -168,6 +162,61 @@ class CallStore:
                 session.add(_callback_task(call, end.callback_at, now))
             direction, answered = call.direction, call.answered_at is not None
         prometheus.call_ended(direction, answered, end.outcome, end.error, end.turns)
+
+
+def live_call_nodes(session: Session) -> list[str]:
+    """The worker nodes with calls not ended (rows without a node are never anyone's to end)."""
+    query = select(Call.node).where(Call.state != CallState.ENDED, Call.node != "").distinct()
+    return list(session.scalars(query))
+
+
+def end_lost_calls(session: Session, nodes: list[str], now: datetime) -> list[Call]:
+    """End the calls that the dead worker `nodes` left up: `ended_by` `worker_lost`, durations up to `now` (when
+    the loss was found), one `call.completed` each in `session`'s transaction. The caller holds the nodes' leases
+    (`bot.campaigns.nodes`), so no live process writes these rows meanwhile and no other worker ends them too.
+    Count them with `count_lost` once committed."""
+    lost = list(
+        session.scalars(
+            select(Call).where(Call.node.in_(nodes), Call.state != CallState.ENDED).order_by(Call.id)
+        )
+    )
+    for call in lost:
+        call.ended_by, call.error = EndedBy.WORKER_LOST, LOST_CALL_ERROR
+        _complete(session, call, now)
+    return lost
+
+
+def count_lost(calls: list[Call]) -> None:
+    """Count calls ended by `end_lost_calls` in this process's Prometheus metrics."""
+    for call in calls:
+        prometheus.call_lost(call.direction, call.answered_at is not None)
+
+
+def _complete(session: Session, call: Call, now: datetime) -> None:
+    """End the row at `now` (ring or talk time up to it) and emit its `call.completed`."""
+    if call.answered_at is None:
+        call.ring_seconds = round((now - call.started_at).total_seconds(), 3)
+    else:
+        call.talk_seconds = round((now - call.answered_at).total_seconds(), 3)
+    call.state, call.ended_at = CallState.ENDED, now
+    emit(
+        session,
+        EventType.CALL_COMPLETED,
+        {
+            **_payload(call),
+            "answered_at": call.answered_at.isoformat() if call.answered_at else None,
+            "ended_at": now.isoformat(),
+            "ring_seconds": call.ring_seconds,
+            "talk_seconds": call.talk_seconds,
+            "outcome": call.outcome,
+            "outcome_data": call.outcome_data,
+            "slots": call.slots,
+            "transcript": call.transcript,
+            "ended_by": call.ended_by,
+            "recording": recording_link(call.call_id) if call.recording_path else None,
+        },
+        now,
+    )
 
 
 def _callback_task(call: Call, due_at: datetime, now: datetime) -> CallbackTask:

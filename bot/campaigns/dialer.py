@@ -5,7 +5,8 @@ Exactly-once: a contact moves `pending` → `in_flight` together with the insert
 transaction with a compare-and-set on the contact's state, before the placer is called. An attempt is placed at
 most once (its id is the call's identity). After a crash, `reconcile()` marks attempts left `in_flight` as
 `interrupted` (never redialled as the same attempt) and returns their contacts to the queue under the `failed`
-retry rule, so none is forgotten.
+retry rule, so none is forgotten; the calls such a node left up are ended `worker_lost` (one `call.completed`
+each). Live nodes look for dead ones every `STALE_CHECK`.
 """
 
 from __future__ import annotations
@@ -14,12 +15,13 @@ import asyncio
 import json
 import math
 from collections import defaultdict
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from loguru import logger
 from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session
 
+from bot.calls.store import count_lost, end_lost_calls, live_call_nodes
 from bot.campaigns import service
 from bot.campaigns.clock import Clock
 from bot.campaigns.nodes import NodeLease, node_name
@@ -93,13 +95,19 @@ class Dialer:
         self._lease.release()
 
     def _settle(self, own: bool) -> int:
-        """Mark in-flight attempts of dead nodes (and with `own`, of this node) `interrupted` and requeue their
-        contacts under the `failed` retry rule."""
+        """Settle what dead nodes (and with `own`, this node's previous process) left behind: in-flight attempts
+        become `interrupted` and their contacts are requeued under the `failed` retry rule; calls still up are
+        ended `worker_lost` with their `call.completed` (`bot.calls.store.end_lost_calls`). The dead nodes stay
+        locked until the transaction has committed, so no other node settles them too. Returns the attempts."""
         now = self.clock.now()
         with self.db.session() as session:
-            nodes = list(session.scalars(select(Attempt.node).where(Attempt.state == "in_flight").distinct()))
-            with self._lease.dead(nodes) as dead:
-                settled = [*dead, self.node] if own else dead
+            nodes = set(session.scalars(select(Attempt.node).where(Attempt.state == "in_flight").distinct()))
+            nodes.update(live_call_nodes(session))
+        with self._lease.dead(sorted(nodes)) as dead:
+            settled = [*dead, self.node] if own else dead
+            if not settled:
+                return 0
+            with self.db.session() as session:
                 stale = list(
                     session.scalars(
                         select(Attempt).where(Attempt.state == "in_flight", Attempt.node.in_(settled))
@@ -116,12 +124,15 @@ class Dialer:
                     self._reschedule(
                         session, attempt.contact_id, rules, RetryReason.FAILED, None, "interrupted", now
                     )
-                session.flush()
-        if stale:
+                lost = end_lost_calls(session, settled, datetime.now(UTC))  # call rows keep wall-clock time
+        count_lost(lost)
+        if stale or lost:
             logger.warning(
-                "reconciled {} attempts interrupted by the stop of dialer node(s) {}",
+                "settled what dialer node(s) {} left when they stopped: {} attempts interrupted, {} calls ended "
+                "worker_lost",
+                ", ".join(sorted({a.node for a in stale} | {c.node for c in lost})),
                 len(stale),
-                ", ".join(sorted({a.node for a in stale})),
+                len(lost),
             )
         return len(stale)
 

@@ -9,6 +9,7 @@ import typer
 from bot.asgi import ServerStartError
 from bot.calls.phone_calls import PhoneCalls
 from bot.calls.store import CallStore
+from bot.campaigns.nodes import NodeLease, node_name
 from bot.campaigns.placer import CallRequest
 from bot.cli import app, fail, settings
 from bot.cli.chat import parse_vars
@@ -41,7 +42,10 @@ def call(
     async def run() -> dict:
         database = Database(config.database_url, echo=config.storage.echo)
         database.migrate()
-        store = CallStore(database, node="voicebot call")
+        # the call's row names this process's node, whose lease tells live workers the call is not theirs to end
+        lease = NodeLease(database, node_name())
+        await asyncio.to_thread(lease.acquire)
+        store = CallStore(database, node=lease.node)
         try:
             async with (
                 dialog_client(config, catalogue) as client,
@@ -49,6 +53,7 @@ def call(
             ):
                 return dataclasses.asdict(await calls.place(request))
         finally:
+            lease.release()
             database.dispose()
 
     try:

@@ -29,6 +29,11 @@ ERRORS = Counter(
     "Calls ended with an error; answered=false are failed set-ups (busy, rejected, network)",
     ["direction", "answered"],
 )
+LOST = Counter(
+    "voicebot_calls_lost",
+    "Calls a dead worker left up, ended (worker_lost) by this process when it found them",
+    ["direction"],
+)
 TURN_LATENCY = Histogram(
     "voicebot_turn_latency_seconds",
     "End of the caller's speech to the first robot audio on the line, per spoken turn",
@@ -65,6 +70,13 @@ def call_ended(direction: str, answered: bool, outcome: str, error: str, turns: 
         TURN_LATENCY.observe(ms / 1000)
 
 
+def call_lost(direction: str, answered: bool) -> None:
+    """A dead worker's call ended here: counted as ended with an error, not as one of this process's active calls."""
+    LOST.labels(direction).inc()
+    ENDED.labels(direction, "none").inc()
+    ERRORS.labels(direction, str(answered).lower()).inc()
+
+
 class WebhookCollector(Collector):
     """Webhook deliveries per state and failed delivery attempts, counted in the database at each scrape."""
 
@@ -88,7 +100,7 @@ class WebhookCollector(Collector):
         )
 
 
-__all__ = ["CONTENT_TYPE", "call_answered", "call_ended", "call_started", "exposition"]
+__all__ = ["CONTENT_TYPE", "call_answered", "call_ended", "call_lost", "call_started", "exposition"]
 
 
 def exposition(db: Database) -> bytes:
