@@ -183,6 +183,7 @@ class DashboardSettings(_Section):
     )
     session_hours: float = Field(12.0, gt=0, le=24 * 30)
     secure_cookie: bool = Field(False, description="send the cookie over HTTPS only (behind a TLS proxy)")
+    max_upload_mb: float = Field(50.0, gt=0, le=1024, description="the largest contact file the page accepts")
 
 
 class QueueSettings(_Section):

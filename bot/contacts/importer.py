@@ -19,8 +19,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from bot.contacts.errors import CsvFormatError, TableProblem
 from bot.contacts.phones import Phone, PhoneNormalizer
 from bot.contacts.regions import region_zones
+from bot.contacts.xlsx import is_xlsx, read_xlsx
 from bot.storage.models import Contact
 
 PHONE_HEADERS = ("phone", "телефон", "номер", "номер телефона", "msisdn", "number")
@@ -34,14 +36,11 @@ ROWS_PER_INSERT = 100  # 800 parameters a statement: within SQLite's and Postgre
 Progress = Callable[[int, int], None]
 
 
-class CsvFormatError(ValueError):
-    """The file as a whole cannot be read as a contact list (no header, no phone column, not text)."""
-
-
 @dataclass(frozen=True)
 class ColumnMapping:
-    """Which CSV columns hold what. Unset fields are guessed from common header names (Russian and English);
-    with `variables` None every other column becomes a script variable under its header name."""
+    """Which CSV columns hold what. Unset fields are guessed from common header names (Russian and English), an
+    empty one means the file has no such column; with `variables` None every other column becomes a script
+    variable under its header name."""
 
     phone: str | None = None
     name: str | None = None
@@ -70,31 +69,48 @@ def decode(data: bytes) -> str:
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
+        pass
+    try:
         return data.decode("cp1251")
+    except UnicodeDecodeError as exc:
+        raise CsvFormatError("not a text file", TableProblem.NOT_A_TABLE) from exc
+
+
+_CONTROL = {c for c in range(32) if chr(c) not in "\t\r\n"}
 
 
 def read_table(data: bytes) -> tuple[list[str], list[list[str]]]:
-    """Header and rows of a CSV file whose delimiter is `;` or `,` (whichever the header line has more of)."""
-    if b"\x00" in data[:4096]:
-        raise CsvFormatError("not a text file")
+    """Header and rows of an XLSX workbook's first sheet, or of a CSV file whose delimiter is `;` or `,`
+    (whichever the header line has more of)."""
+    if is_xlsx(data):
+        return read_xlsx(data)
+    head = data[:4096]
+    if sum(byte in _CONTROL for byte in head) > len(head) // 100:
+        raise CsvFormatError("not a text file", TableProblem.NOT_A_TABLE)
     text = decode(data)
     first = text.split("\n", 1)[0]
     if not first.strip():
-        raise CsvFormatError("the file is empty or has no header line")
+        raise CsvFormatError("the file is empty or has no header line", TableProblem.EMPTY)
     delimiter = ";" if first.count(";") > first.count(",") else ","
     try:
         rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
     except csv.Error as exc:
-        raise CsvFormatError(f"malformed CSV: {exc}") from exc
+        raise CsvFormatError(f"malformed CSV: {exc}", TableProblem.MALFORMED, str(exc)) from exc
     header = [h.strip() for h in rows[0]]
     return header, rows[1:]
 
 
 def find_column(header: list[str], wanted: str | None, guesses: Iterable[str], what: str) -> int | None:
     lowered = [h.lower() for h in header]
+    if wanted == "":
+        return None
     if wanted is not None:
         if wanted.lower() not in lowered:
-            raise CsvFormatError(f"no column {wanted!r} for {what}; columns: {', '.join(header)}")
+            raise CsvFormatError(
+                f"no column {wanted!r} for {what}; columns: {', '.join(header)}",
+                TableProblem.NO_COLUMN,
+                wanted,
+            )
         return lowered.index(wanted.lower())
     return next((lowered.index(g) for g in guesses if g in lowered), None)
 
@@ -136,7 +152,11 @@ def open_table(data: bytes, mapping: ColumnMapping) -> ContactTable:
     header, rows = read_table(data)
     phone_col = find_column(header, mapping.phone, PHONE_HEADERS, "the phone")
     if phone_col is None:
-        raise CsvFormatError(f"no phone column (name it 'phone' or 'телефон', or map it); columns: {header}")
+        raise CsvFormatError(
+            f"no phone column (name it 'phone' or 'телефон', or map it); columns: {header}",
+            TableProblem.NO_PHONE_COLUMN,
+            ", ".join(header),
+        )
     name_col = find_column(header, mapping.name, NAME_HEADERS, "the name")
     tz_col = find_column(header, mapping.timezone, TIMEZONE_HEADERS, "the time zone")
     region_col = find_column(header, mapping.region, REGION_HEADERS, "the region")

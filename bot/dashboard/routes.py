@@ -1,4 +1,5 @@
-"""Dashboard pages under /dashboard: login and logout, language switch, campaigns, calls, scripts.
+"""Dashboard pages under /dashboard: login and logout, language switch, campaigns, calls, scripts (a campaign's
+contact upload and results: `contacts.py`).
 
 Pages are server-side templates; live figures come from the JSON API (`/api/v1`), which the page's script calls
 with the session cookie. Every page but the login page redirects to the login page without a valid session.
@@ -23,6 +24,7 @@ from bot.config import Settings
 from bot.dashboard import i18n
 from bot.dashboard.passwords import verify_password
 from bot.dashboard.session import COOKIE, CSRF_HEADER, Principal, SessionCodec, load_secret, principal
+from bot.dashboard.uploads import Uploads
 from bot.dialog.catalogue import load_catalogue
 from bot.storage.models import Call
 
@@ -195,8 +197,13 @@ async def _to_login(request: Request, exc: Exception) -> RedirectResponse:
 
 def install(app: FastAPI, settings: Settings) -> None:
     """Serve the dashboard from `app`: session codec, pages, static files, and / → /dashboard/."""
+    from bot.dashboard import contacts  # its routes render with this module's helpers
+
     app.state.sessions = SessionCodec(load_secret(settings), settings.dashboard.session_hours)
+    app.state.uploads = Uploads(settings.paths.data_dir / "uploads")
+    app.state.upload_tasks = set()  # contact imports running in the background
     app.add_exception_handler(LoginRequired, _to_login)
     app.include_router(router)
+    app.include_router(contacts.router)
     app.mount(f"{PREFIX}/static", StaticFiles(directory=HERE / "static"), name="dashboard-static")
     app.add_api_route("/", lambda: RedirectResponse(PREFIX + "/"), methods=["GET"], include_in_schema=False)

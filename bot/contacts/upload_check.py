@@ -1,0 +1,119 @@
+"""The validation report of a contact list before it is imported: every row's problems with their reasons (bad
+phone numbers and time zones, rows of the wrong width, script variables missing, duplicates, numbers on the
+do-not-call list or already in the campaign), read exactly as the importer will read the rows."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from bot.contacts.importer import ContactTable, RawContact, parse_contact
+from bot.contacts.phones import PhoneError, PhoneNormalizer
+from bot.storage.models import Contact, DoNotCall
+
+
+class IssueKind(StrEnum):
+    """What is wrong with a row; the first three keep the row out of the import."""
+
+    BAD_PHONE = "bad_phone"
+    BAD_TIMEZONE = "bad_timezone"
+    WRONG_COLUMNS = "wrong_columns"
+    MISSING_VARIABLES = "missing_variables"  # imported, but the script cannot say what it needs
+    DUPLICATE = "duplicate"  # merged into the earlier row with the same number
+    ALREADY_IN_CAMPAIGN = "already_in_campaign"  # merged into the campaign's contact
+    DO_NOT_CALL = "do_not_call"  # imported as `dnc`: never dialled
+
+
+SKIPPING = frozenset({IssueKind.BAD_PHONE, IssueKind.BAD_TIMEZONE, IssueKind.WRONG_COLUMNS})
+
+
+@dataclass(frozen=True)
+class Issue:
+    row: int  # line of the file, the header being 1
+    kind: IssueKind
+    value: str  # what the row holds (the number, the zone), the missing variables, or the earlier row
+
+
+@dataclass
+class CheckReport:
+    rows: int = 0  # data rows, blank ones left out
+    imported: int = 0  # rows that will become or update a contact
+    issues: list[Issue] = field(default_factory=list)
+
+    def counts(self) -> dict[str, int]:
+        return dict(Counter(issue.kind.value for issue in self.issues))
+
+
+@dataclass(frozen=True)
+class CampaignFacts:
+    """What a row is checked against: the script's required variables, the campaign's own values, the numbers
+    already in the campaign and those on its do-not-call lists (global and its own)."""
+
+    required: frozenset[str] = frozenset()
+    campaign_variables: frozenset[str] = frozenset()
+    existing: frozenset[str] = frozenset()
+    blocked: frozenset[str] = frozenset()
+
+
+def check_table(table: ContactTable, normalizer: PhoneNormalizer, facts: CampaignFacts) -> CheckReport:
+    """The report of every row of `table` (CPU work: run it off the event loop)."""
+    report = CheckReport()
+    first_row: dict[str, int] = {}
+    wanted = facts.required - facts.campaign_variables
+    for index, row in enumerate(table.rows):
+        line = index + 2
+        if len(row) != table.width:
+            if any(cell.strip() for cell in row):
+                report.rows += 1
+                report.issues.append(Issue(line, IssueKind.WRONG_COLUMNS, f"{len(row)}/{table.width}"))
+            continue
+        report.rows += 1
+        name = row[table.name_col].strip() if table.name_col is not None else ""
+        raw = RawContact(
+            phone=row[table.phone_col],
+            name=name,
+            timezone=row[table.tz_col] if table.tz_col is not None else "",
+            region=row[table.region_col] if table.region_col is not None else "",
+            variables={var: value for var, col in table.var_cols if (value := row[col].strip())},
+        )
+        try:
+            contact = parse_contact(raw, normalizer.normalize)
+        except PhoneError:
+            report.issues.append(Issue(line, IssueKind.BAD_PHONE, raw.phone.strip()))
+            continue
+        except ValueError:
+            report.issues.append(Issue(line, IssueKind.BAD_TIMEZONE, raw.timezone.strip()))
+            continue
+        report.imported += 1
+        phone = contact["phone"]
+        missing = sorted(wanted - raw.variables.keys() - ({"name"} if name else set()))
+        if missing:
+            report.issues.append(Issue(line, IssueKind.MISSING_VARIABLES, ", ".join(missing)))
+        if phone in first_row:
+            report.issues.append(Issue(line, IssueKind.DUPLICATE, str(first_row[phone])))
+        else:
+            first_row[phone] = line
+            if phone in facts.existing:
+                report.issues.append(Issue(line, IssueKind.ALREADY_IN_CAMPAIGN, phone))
+        if phone in facts.blocked:
+            report.issues.append(Issue(line, IssueKind.DO_NOT_CALL, phone))
+    return report
+
+
+def campaign_facts(
+    session: Session, campaign_id: int, required: set[str], campaign_variables: set[str]
+) -> CampaignFacts:
+    """The facts of a campaign from the database."""
+    existing = session.scalars(select(Contact.phone).where(Contact.campaign_id == campaign_id))
+    blocked = session.scalars(
+        select(DoNotCall.phone).where(
+            or_(DoNotCall.campaign_id.is_(None), DoNotCall.campaign_id == campaign_id)
+        )
+    )
+    return CampaignFacts(
+        frozenset(required), frozenset(campaign_variables), frozenset(existing), frozenset(blocked)
+    )
