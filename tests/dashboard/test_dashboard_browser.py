@@ -5,6 +5,8 @@ short WAV recording — without a phone network. Screenshots go to var/test-arti
 
 from __future__ import annotations
 
+import csv
+import io
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -120,3 +122,57 @@ def test_log_in_start_a_campaign_watch_it_progress_and_play_a_call(platform, pag
     page.click("#logout")
     page.goto(platform.url + "/dashboard/calls")
     assert "/dashboard/login" in page.url
+
+
+def test_upload_a_windows_1251_list_with_a_bad_row_then_download_the_results(platform, page):
+    """The bad row is reported with its reason (and in the error report), the rest imported; the campaign runs
+    and its results come out as CSV, one row per contact."""
+    expect = playwright.expect
+    rows = "".join(f"Клиент {n};8 (916) 777-00-{n:02d};{100 * n};2026-12-{20 + n}\n" for n in range(1, 4))
+    listing = ("ФИО;Телефон;Сумма;Срок оплаты\n" + rows + "Без номера;нет телефона;50;2026-12-24\n").encode(
+        "cp1251"
+    )
+    page.goto(platform.url + "/dashboard/login")
+    page.fill("#api-key", platform.key)
+    page.click("#login-key")
+    page.goto(platform.url + f"/dashboard/campaigns/{platform.campaign_id}")
+    page.click("#upload-contacts")
+    page.set_input_files("#file", files=[{"name": "клиенты.csv", "mimeType": "text/csv", "buffer": listing}])
+    page.click("#send")
+    expect(page.locator("#preview")).to_contain_text("Клиент 2")
+    expect(page.locator("#row-count")).to_have_text("4")
+    expect(page.locator('select[data-column="Телефон"]')).to_have_value("phone")
+    expect(page.locator('select[data-column="ФИО"]')).to_have_value("name")
+    page.select_option('select[data-column="Сумма"]', "var:amount")
+    page.select_option('select[data-column="Срок оплаты"]', "var:due_date")
+    shot(page, "upload-mapping")
+
+    page.click("#check")
+    bad = page.locator('#issues tr[data-kind="bad_phone"]')
+    expect(bad).to_have_attribute("data-row", "5")
+    expect(bad).to_contain_text("Неверный номер телефона: «нет телефона»")
+    expect(page.locator("#r-imported")).to_have_text("3")
+    expect(page.locator("#r-skipped")).to_have_text("1")
+    with page.expect_download() as report:
+        page.click("#error-report")
+    assert "нет телефона" in Path(report.value.path()).read_bytes().decode("utf-8-sig")
+    shot(page, "upload-report")
+
+    page.click("#import")
+    expect(page.locator("#import-done")).to_contain_text("новых контактов 3")
+    expect(page.locator("#import-done")).to_contain_text("пропущено строк 1")
+    shot(page, "upload-done")
+
+    page.click("#to-campaign")
+    expect(page.locator("#p-contacts")).to_have_text("9")
+    page.click('#controls button[data-action="start"]')
+    page.wait_for_function("Number(document.getElementById('p-converted').textContent) >= 1")
+    with page.expect_download() as results:
+        page.click("#results-csv")
+    assert results.value.suggested_filename == f"campaign-{platform.campaign_id}-results.csv"
+    table = list(csv.reader(io.StringIO(Path(results.value.path()).read_bytes().decode("utf-8-sig"))))
+    assert table[0][:6] == ["contact_id", "phone", "name", "state", "attempts", "outcome"]
+    assert len(table) == 1 + 9  # one row per contact
+    assert {"+79167770001", "+79167770002", "+79167770003"} <= {row[1] for row in table}
+    assert any(row[5] == "confirmed" for row in table[1:])
+    shot(page, "campaign-after-upload")
