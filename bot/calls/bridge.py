@@ -303,6 +303,8 @@ class DialogBridge(FrameProcessor):
         waiting = self._bot_speaking or self._reply_pending or self._caller_speaking or self._digits
         if self._finished or self.conversation.ended or waiting or not self._inputs.empty():
             return
+        if self._script_started is None:
+            return  # no script runs (a machine: the voicemail message; or detection still deciding)
         timeout = self._listening.silence_timeout if self._listening else self.rules.silence_timeout
         self._no_input = self.create_task(self._no_input_after(timeout))
 
@@ -317,9 +319,14 @@ class DialogBridge(FrameProcessor):
         logger.info(
             f"call {self.conversation.id}: maximum duration {self.rules.max_call_seconds:.0f} s reached"
         )
-        self.ended_by = "max_duration"
+        # not started: a machine's call (or one detection never decided)
+        started = self._script_started is not None
+        self.ended_by = "max_duration" if started else self.ended_by or "max_duration"
         await self.push_frame(InterruptionFrame())  # no waiting for the rest of a prompt
-        self._inputs.put_nowait(_Input("hangup"))
+        if started:
+            self._inputs.put_nowait(_Input("hangup"))
+        else:
+            await self.push_frame(HangupCallFrame())  # no dialog to end
 
     def _cancel(self, task: asyncio.Task | None) -> None:
         if task and not task.done():
@@ -335,8 +342,8 @@ class DialogBridge(FrameProcessor):
     async def _run_turns(self) -> None:
         while True:
             item = await self._inputs.get()
-            if self.conversation.ended:
-                continue
+            if self.conversation.ended or (self._script_started is None and item.kind != "start"):
+                continue  # over, or never started (a machine): a dialog takes input only while it runs
             step = self.conversation.state.step
             try:
                 exchange = await self._exchange(item)

@@ -118,6 +118,7 @@ class SimulatedLine:
     # when each 20 ms frame of the robot's audio (and each voiced one) began to play
     robot_audio: list[float] = field(default_factory=list)
     robot_voice: list[float] = field(default_factory=list)
+    hangup_delay: float | None = 0.0  # the far end confirms the robot's hang-up this late (None: never)
 
     def end(self, by: str) -> None:
         if not self.ended.is_set():
@@ -224,7 +225,8 @@ class _LineOutput(BaseOutputTransport):
         if isinstance(frame, TransferCallFrame):
             self._line.transfer_target = frame.target
             self._line.end("transfer")
-        elif isinstance(frame, HangupCallFrame):
+        elif isinstance(frame, HangupCallFrame) and self._line.hangup_delay is not None:
+            await asyncio.sleep(self._line.hangup_delay)  # the line stays up meanwhile
             self._line.end("robot")
 
 
@@ -286,14 +288,16 @@ async def simulate_call(
     hangup_after: float = 20.0,
     answer: bytes = b"",
     detect_machine: bool = False,
+    hangup_delay: float | None = 0.0,
 ) -> tuple[CallRecord, SimulatedLine]:
     """Run one simulated call to its end; `runner` lets many calls share one (the benchmark).
 
     `answer` is audio the callee sends as soon as the call is up (an "алло", or a voicemail greeting);
-    `detect_machine` runs answering-machine detection first, as for an outbound call.
+    `detect_machine` runs answering-machine detection first, as for an outbound call; `hangup_delay` is how late
+    the far end confirms the robot's hang-up (None: never; the caller still hangs up after `hangup_after`).
     """
     conversation = Conversation(client, new_state(script, lang, variables))
-    line = SimulatedLine(caller_audio=bytearray(answer))
+    line = SimulatedLine(caller_audio=bytearray(answer), hangup_delay=hangup_delay)
     call = await VoiceCall.build(
         SimulatedTransport(line),
         conversation,
