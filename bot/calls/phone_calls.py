@@ -33,6 +33,7 @@ from bot.dialog.conversation import Conversation
 from bot.dialog.engine import DialogError, DialogState, new_state
 from bot.handoff.desk import Handoffs
 from bot.outcomes import Outcome
+from bot.privacy.records import SensitiveSlots
 from bot.rasa.client import RasaClient
 from telephony import DialStatus, EndReason, Phone
 from telephony.call import Call
@@ -231,7 +232,9 @@ class PhoneCalls:
         voice_call = await VoiceCall.build(
             CallTransport(call), conversation, script, self.settings.voice, detect_machine=detect_machine
         )
-        voice_call.bridge.handoff = self.handoffs.for_call(conversation.id, conversation.state.lang)
+        voice_call.bridge.handoff = self.handoffs.for_call(
+            conversation.id, conversation.state.lang, SensitiveSlots.of(script)
+        )
         try:
             return await voice_call.run(self.runner)
         finally:

@@ -31,6 +31,7 @@ from bot.dialog.conversation import Conversation
 from bot.dialog.engine import DialogEngine
 from bot.dialog.model import Script
 from bot.dialog.transcript import Transcript
+from bot.privacy.records import SensitiveSlots, redact_actions, redact_lines, redact_turns, redact_values
 from voice.amd import AmdProcessor
 from voice.config import VoiceSettings
 from voice.models import asr_model_dir, synthesizer_for
@@ -168,21 +169,31 @@ class VoiceCall:
         lines.sort(key=lambda line: line.at)
         state = self.conversation.state
         result = transcript.record(state)
+        # what is kept of the call (file, `calls` row, attempt, CRM events) has its identifiers masked
+        lang, sensitive = state.lang, SensitiveSlots.of(self.script)
+        secrets = sensitive.secrets(state.values)
+        redacted = redact_lines([line.model_dump() for line in lines], lang, sensitive, secrets)
         record = CallRecord(
             id=self.conversation.id,
             script=self.script.id,
-            lang=state.lang,
+            lang=lang,
             started_at=started_at.isoformat(timespec="seconds"),
             seconds=round(seconds, 2),
             outcome="machine" if self.bridge.ended_by == "machine" else result.outcome,
-            outcome_data=result.outcome_data,
-            slots=result.slots,
-            actions=result.actions,
+            outcome_data=redact_values(result.outcome_data, lang, sensitive, secrets),
+            slots=redact_values(result.slots, lang, sensitive, secrets),
+            actions=redact_actions(result.actions, lang, sensitive, secrets),
             ended_by=self.bridge.ended_by,
             barge_ins=self.bridge.barge_ins,
             amd=f"{self.bridge.amd.verdict}: {self.bridge.amd.reason}" if self.bridge.amd else None,
-            turns=[t.summary() for t in self.bridge.turns],
-            transcript=lines,
+            turns=redact_turns(
+                [t.summary() for t in self.bridge.turns],
+                lang,
+                sensitive,
+                secrets,
+                [step for step, _ in self.bridge.exchanges],
+            ),
+            transcript=[TimedLine(**line) for line in redacted],
         )
         if self.recorder:
             record.recording = str(self.save(record))

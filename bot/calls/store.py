@@ -3,7 +3,8 @@
 A row is written at the first ring (`call.started`), updated when the call is answered (`call.answered`) and when
 it ends (`call.completed` with outcome, slots, transcript, durations and the recording's API link). The end's
 transaction also emits the CRM events the script named (`crm_event`) and, for a caller who is no campaign contact,
-stores the callback the script scheduled as a callback task. The writes run in a worker thread: the event loop
+stores the callback the script scheduled as a callback task. Identifiers in the transcript, heard turns, slots and
+outcome data are masked (`bot.privacy`). The writes run in a worker thread: the event loop
 carrying the calls' audio never waits on the database. A row's `node` names the worker process carrying the call;
 the calls a dead worker left up are ended by the worker that finds it (`end_lost_calls`, `worker_lost`).
 """
@@ -21,7 +22,9 @@ from sqlalchemy.orm import Session
 
 from bot.calls.script_actions import ScriptEvent
 from bot.crm.outbox import EventType, emit, emit_script_event
+from bot.dialog.model import LANGS
 from bot.metrics import prometheus
+from bot.privacy.records import redact_lines, redact_turns, redact_values
 from bot.storage.db import Database
 from bot.storage.models import Call, CallbackTask
 
@@ -150,8 +153,11 @@ class CallStore:
     def _ended(self, call_id: str, end: CallEnd, now: datetime) -> None:
         with self.db.session() as session:
             call = _get(session, call_id)
-            call.outcome, call.outcome_data, call.slots = end.outcome, end.outcome_data, end.slots
-            call.transcript, call.turns = end.transcript, end.turns
+            # identifiers masked again here, whoever built the end (the pipeline masks its script's sensitive slots)
+            lang = call.language if call.language in LANGS else None
+            call.outcome, call.outcome_data = end.outcome, redact_values(end.outcome_data, lang)
+            call.slots, call.transcript = redact_values(end.slots, lang), redact_lines(end.transcript, lang)
+            call.turns = redact_turns(end.turns, lang)
             call.ended_by, call.barge_ins, call.amd = end.ended_by, end.barge_ins, end.amd
             call.recording_path, call.error = end.recording_path, end.error
             _complete(session, call, now)

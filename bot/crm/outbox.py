@@ -1,5 +1,6 @@
 """The outbox: `emit()` records an event and its deliveries in the caller's transaction, so they commit (or roll
-back) together with the state change they report. The delivery worker (`bot.crm.delivery`) sends them later."""
+back) together with the state change they report. The delivery worker (`bot.crm.delivery`) sends them later.
+Identifiers in a payload's transcript, slots and data are masked before it is stored (`bot.privacy`)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.outcomes import script_event_problem
+from bot.privacy.records import redact_payload
 from bot.storage.models import WebhookDelivery, WebhookEvent, WebhookSubscription
 
 RETRY_WINDOW = timedelta(hours=24)
@@ -63,7 +65,8 @@ def emit_script_event(session: Session, name: str, payload: dict[str, Any], now:
 
 
 def _record(session: Session, type: str, payload: dict[str, Any], now: datetime) -> WebhookEvent:
-    event = WebhookEvent(event_id=new_event_id(), type=type, payload=payload, created_at=now)
+    """The event, its free text redacted (transcripts, slots, data: `bot.privacy`), and its deliveries."""
+    event = WebhookEvent(event_id=new_event_id(), type=type, payload=redact_payload(payload), created_at=now)
     session.add(event)
     session.flush()
     subscriptions = session.scalars(select(WebhookSubscription).where(WebhookSubscription.active.is_(True)))

@@ -78,6 +78,8 @@ def check_script(script: Script, source: Source, known_intents: set[str]) -> lis
             err(("lead", "if"), f"lead condition uses undefined slot or variable '{condition.group(1)}'")
     for i, entry in enumerate(script.faq):
         check_target(("faq", i, "goto"), entry.goto)
+    for name, slot in _half_sensitive(script):
+        err(("steps", name, "capture"), f"slot '{slot}' is sensitive at another step: mark it here too")
     for name, step in script.steps.items():
         errors.extend(_check_step(script, name, step, source, known_intents, check_target, check_actions))
     for name in sorted(names - reachable_steps(script)):
@@ -152,6 +154,15 @@ def _check_step(
         if step.hints and lang not in step.hints:
             err(("hints",), f"missing language variant: {lang} hints")
     return errors
+
+
+def _half_sensitive(script: Script) -> Iterator[tuple[str, str]]:
+    """Steps capturing a slot without `sensitive: true` that another step captures with it."""
+    captures = [(name, step.capture) for name, step in script.steps.items() if step.capture]
+    sensitive = {capture.slot for _, capture in captures if capture.sensitive}
+    for name, capture in captures:
+        if capture.slot in sensitive and not capture.sensitive:
+            yield name, capture.slot
 
 
 def _texts(script: Script) -> Iterator[tuple[YamlPath, dict[str, str]]]:

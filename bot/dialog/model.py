@@ -133,7 +133,8 @@ class Capture(_Model):
     With `options` (names of variables or slots of the capture's type) the caller chooses one of the offered
     values: by its number ("второе", key 2), by what it is ("в четверг", "в три часа", "после обеда"), or by
     order ("который пораньше", "the later one"); the slot gets the chosen value. With `whole` (the variable
-    holding the full amount) "всю сумму" / "in full" and "половину" / "half" are amounts too.
+    holding the full amount) "всю сумму" / "in full" and "половину" / "half" are amounts too. A `sensitive`
+    slot (a codeword, a document number) is masked in everything stored or sent (`bot.privacy`).
     """
 
     slot: str = Field(pattern=SLOT_NAME)
@@ -145,6 +146,9 @@ class Capture(_Model):
     options: list[str] = []
     whole: str | None = Field(
         None, description="money/number: the variable holding the full amount, for 'всю сумму' and 'половину'"
+    )
+    sensitive: bool = Field(
+        False, description="masked whole in everything stored or sent: transcripts, slots, logs, webhooks"
     )
 
     @model_validator(mode="after")

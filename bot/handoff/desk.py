@@ -19,6 +19,7 @@ from bot.config import HandoffSettings
 from bot.dialog.conversation import Exchange
 from bot.handoff.context import handoff_reason, sip_headers, transcript_so_far
 from bot.handoff.records import HandoffRecords, HandoffRequest
+from bot.privacy.records import NOTHING_SENSITIVE, SensitiveSlots, redact_lines, redact_values
 from bot.storage.db import Database
 from telephony.events import TransferResult
 
@@ -45,15 +46,18 @@ class Handoffs:
         self.settings = settings
         self.records = HandoffRecords(db) if db is not None else None
 
-    def for_call(self, call_id: str, lang: str) -> CallHandoff:
-        return CallHandoff(self, call_id, lang)
+    def for_call(self, call_id: str, lang: str, sensitive: SensitiveSlots = NOTHING_SENSITIVE) -> CallHandoff:
+        """The hand-offs of one call; `sensitive` names its script's slots masked in what is stored or sent."""
+        return CallHandoff(self, call_id, lang, sensitive)
 
 
 class CallHandoff:
     """The hand-offs of one call (at most one transfer at a time)."""
 
-    def __init__(self, desk: Handoffs, call_id: str, lang: str) -> None:
-        self.desk, self.call_id, self.lang = desk, call_id, lang
+    def __init__(
+        self, desk: Handoffs, call_id: str, lang: str, sensitive: SensitiveSlots = NOTHING_SENSITIVE
+    ) -> None:
+        self.desk, self.call_id, self.lang, self.sensitive = desk, call_id, lang, sensitive
         self.handoff_id: int | None = None
         self.queue = ""
         self._writes: set[asyncio.Task] = set()
@@ -66,7 +70,10 @@ class CallHandoff:
         target, timeout = (queue.target, queue.timeout_seconds) if queue else (self.queue, 30.0)
         state = exchange.result.state
         reason = handoff_reason(exchange)
-        data: dict[str, Any] = action.get("data") or {}
+        # the agent's screen, the hand-off row, the CRM and the SIP headers get the values with identifiers masked
+        slots, data, transcript = await asyncio.to_thread(
+            self._redacted, state.values, action.get("data") or {}, transcript_so_far(exchanges)
+        )
         campaign_id = None
         if self.desk.records is not None:
             request = HandoffRequest(
@@ -75,9 +82,9 @@ class CallHandoff:
                 target=target,
                 reason=reason,
                 outcome=state.outcome,
-                slots=state.values,
+                slots=slots,
                 data=data,
-                transcript=transcript_so_far(exchanges),
+                transcript=transcript,
             )
             try:
                 requested = await self.desk.records.requested(request)
@@ -113,6 +120,16 @@ class CallHandoff:
             self.handoff_id = None
         if self._writes:
             await asyncio.gather(*self._writes, return_exceptions=True)
+
+    def _redacted(
+        self, slots: dict[str, Any], data: dict[str, Any], transcript: list[dict[str, Any]]
+    ) -> tuple[dict[str, Any], dict[str, Any], list[dict[str, Any]]]:
+        secrets = self.sensitive.secrets(slots)
+        return (
+            redact_values(slots, self.lang, self.sensitive, secrets),
+            redact_values(data, self.lang, self.sensitive, secrets),
+            redact_lines(transcript, self.lang, self.sensitive, secrets),
+        )
 
     def _takeback_text(self) -> str:
         queue = self.desk.settings.queues.get(self.queue)

@@ -1,4 +1,5 @@
-"""Metrics as CSV: rows of a table become columns (nested fields dotted), one object becomes metric,value lines."""
+"""Metrics as CSV: rows of a table become columns (nested fields dotted), one object becomes metric,value lines.
+Identifiers in text cells are masked (`bot.privacy`), except the call's own numbers (`ADDRESSES`)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,10 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from bot.privacy.redact import redact
+
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+ADDRESSES = ("caller", "called", "phone")  # a call's own numbers, kept; other text has its identifiers masked
 
 
 def flatten(value: Any, prefix: str = "") -> dict[str, Any]:
@@ -29,12 +33,14 @@ def flatten(value: Any, prefix: str = "") -> dict[str, Any]:
     return flat
 
 
-def _cell(value: Any) -> str:
+def _cell(value: Any, column: str) -> str:
     if value is None:
         return ""
     if isinstance(value, datetime):
         return value.isoformat()
     if isinstance(value, str):
+        if column not in ADDRESSES:
+            value = redact(value, None).text
         return "'" + value if value.startswith(FORMULA_START) else value  # never a spreadsheet formula
     return str(value)
 
@@ -48,7 +54,7 @@ def table_csv(rows: Sequence[BaseModel], model: type[BaseModel]) -> str:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(columns)
     for row in flat:
-        writer.writerow([_cell(row.get(column)) for column in columns])
+        writer.writerow([_cell(row.get(column), column) for column in columns])
     return out.getvalue()
 
 
@@ -58,5 +64,5 @@ def object_csv(item: BaseModel) -> str:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["metric", "value"])
     for key, value in flatten(item).items():
-        writer.writerow([key, _cell(value)])
+        writer.writerow([key, _cell(value, key)])
     return out.getvalue()
