@@ -222,11 +222,11 @@ def parse_rows(
     )
     for index in range(start, min(stop, len(table.rows))):
         row = table.rows[index]
+        if (len(row) != width or not row[phone_col].strip()) and not any(cell.strip() for cell in row):
+            report.rows -= 1  # a blank line, or one of empty cells (';;;', as Excel writes blank rows)
+            continue
         if len(row) != width:
-            if not any(cell.strip() for cell in row):
-                report.rows -= 1  # a blank line
-            else:
-                report.errors.append(RowError(index + 2, f"expected {width} columns, found {len(row)}"))
+            report.errors.append(RowError(index + 2, f"expected {width} columns, found {len(row)}"))
             continue
         raw = RawContact(
             phone=row[phone_col],

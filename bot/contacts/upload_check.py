@@ -66,12 +66,12 @@ def check_table(table: ContactTable, normalizer: PhoneNormalizer, facts: Campaig
     wanted = facts.required - facts.campaign_variables
     for index, row in enumerate(table.rows):
         line = index + 2
-        if len(row) != table.width:
-            if any(cell.strip() for cell in row):
-                report.rows += 1
-                report.issues.append(Issue(line, IssueKind.WRONG_COLUMNS, f"{len(row)}/{table.width}"))
-            continue
+        if not any(cell.strip() for cell in row):
+            continue  # blank, as the importer skips it
         report.rows += 1
+        if len(row) != table.width:
+            report.issues.append(Issue(line, IssueKind.WRONG_COLUMNS, f"{len(row)}/{table.width}"))
+            continue
         name = row[table.name_col].strip() if table.name_col is not None else ""
         raw = RawContact(
             phone=row[table.phone_col],

@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import io
 import random
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import phonenumbers
 import pytest
+import xlsxwriter
 from sqlalchemy import select
 
 from bot.campaigns import service
-from bot.contacts import importer
-from bot.contacts.importer import ColumnMapping, CsvFormatError, parse_contacts
+from bot.contacts import importer, xlsx
+from bot.contacts.errors import TableProblem
+from bot.contacts.importer import ColumnMapping, CsvFormatError, parse_contacts, read_table
 from bot.contacts.phones import PhoneError, PhoneNormalizer
 from bot.contacts.regions import SUBJECTS, region_zones
+from bot.contacts.upload_check import CampaignFacts, IssueKind, check_table
+from bot.dashboard.contacts import suggest_mapping
 from bot.storage.db import Database
 from bot.storage.models import Contact
 
@@ -94,6 +99,9 @@ def test_utf8_bom_commas_and_explicit_mapping() -> None:
         (b"", "empty"),
         (b"name;amount\nIvan;10\n", "no phone column"),
         (b"\x00\x01\x02binary", "not a text file"),
+        ("телефон\n".encode("cp1251") + b"\x98\x98\n", "not a text file"),  # 0x98 is no Windows-1251 letter
+        (b"phone\n" + bytes(range(1, 9)) * 20, "not a text file"),  # control characters, no NUL
+        (b"PK\x03\x04 a broken archive", "not an XLSX file"),
         (b'name,"phone\nIvan,"8916', "no phone column"),
     ],
 )
@@ -195,3 +203,143 @@ def test_every_region_zone_exists() -> None:
     for _code, zones, _stems in SUBJECTS:
         for name in zones.split(","):
             ZoneInfo(name)
+
+
+def _workbook(
+    rows: list[list], merge: str = "", formula: tuple[int, int, str, object] | None = None
+) -> bytes:
+    out = io.BytesIO()
+    book = xlsxwriter.Workbook(out)
+    sheet = book.add_worksheet()
+    dated = book.add_format(
+        {"num_format": "dd.mm.yyyy hh:mm"}
+    )  # Excel keeps dates as numbers in a date format
+    for index, row in enumerate(rows):
+        for column, value in enumerate(row):
+            sheet.write(index, column, value, dated if isinstance(value, datetime) else None)
+    if formula:
+        sheet.write_formula(*formula[:3], None, formula[3])
+    if merge:
+        sheet.merge_range(merge, "merged")
+    book.close()
+    return out.getvalue()
+
+
+def test_xlsx_cells_read_as_text_a_person_sees_with_blank_rows_kept_as_line_numbers() -> None:
+    data = _workbook(
+        [
+            ["Телефон", "ФИО", "Сумма", "Срок", None],
+            [89161234567, "Иван", 1500, datetime(2026, 12, 20), None],
+            [],
+            ["+7 916 123 45 68", "Пётр", 99.5, datetime(2026, 12, 21, 10, 30)],
+        ],
+        formula=(3, 2, "=C2*2", 3000),
+    )
+    header, rows = read_table(data)
+    assert header == ["Телефон", "ФИО", "Сумма", "Срок"]  # trailing empty header cells dropped
+    assert rows == [
+        ["89161234567", "Иван", "1500", "2026-12-20"],
+        [],
+        ["+7 916 123 45 68", "Пётр", "3000", "2026-12-21 10:30:00"],  # the formula's cached value
+    ]
+    contacts, report = parse_contacts(data, ColumnMapping(variables={"amount": "Сумма"}), RU)
+    assert report.errors == [] and report.rows == 2
+    assert contacts["+79161234568"]["variables"] == {"amount": "3000"}
+
+
+@pytest.mark.parametrize(
+    ("data", "problem", "detail"),
+    [
+        (_workbook([["phone"], ["+79161234567"]], merge="A3:C3"), TableProblem.MERGED_CELLS, "A3:C3"),
+        (_workbook([[], ["phone"], ["+79161234567"]]), TableProblem.EMPTY, ""),
+    ],
+)
+def test_xlsx_with_merged_cells_or_no_header_is_refused(
+    data: bytes, problem: TableProblem, detail: str
+) -> None:
+    with pytest.raises(CsvFormatError) as refused:
+        read_table(data)
+    assert (refused.value.problem, refused.value.detail) == (problem, detail)
+
+
+def test_an_xlsx_unpacking_past_the_limit_is_refused_before_it_is_read(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    data = _workbook([["phone"], *([f"+7916{n:07d}"] for n in range(2000))])
+    monkeypatch.setattr(xlsx, "MAX_UNPACKED", 20_000)
+    with pytest.raises(CsvFormatError, match="unpacks to") as refused:
+        read_table(data)
+    assert refused.value.problem is TableProblem.TOO_LARGE
+
+
+def test_cell_names_as_a_spreadsheet_writes_them() -> None:
+    assert [xlsx.cell_name(0, 0), xlsx.cell_name(3, 1), xlsx.cell_name(9, 25), xlsx.cell_name(0, 27)] == [
+        "A1",
+        "B4",
+        "Z10",
+        "AB1",
+    ]
+
+
+CHECKED = (
+    "ФИО;Телефон;Сумма;Пояс\n"
+    "Иван;8 916 123-45-67;100;\n"  # 2: already in the campaign
+    "Пётр;не знаю;200;\n"  # 3: bad number
+    "Анна;+7 383 212 34 56;;Марс/Олимп\n"  # 4: bad zone
+    ";8 916 765-43-21;;\n"  # 5: no name, no amount
+    "Иван И.;89161234567;150;\n"  # 6: repeats row 2
+    "Олег;+7 916 000 11 22;300;МСК+1\n"  # 7: on the do-not-call list
+    "Лишний;+7 916 000 11 23;1;2;3\n"  # 8: too many cells
+    ";;;\n"  # 9: blank
+).encode("cp1251")
+
+
+def test_the_validation_report_names_every_row_and_reason() -> None:
+    table = importer.open_table(CHECKED, ColumnMapping(timezone="Пояс", variables={"amount": "Сумма"}))
+    facts = CampaignFacts(
+        required=frozenset({"name", "amount", "company"}),
+        campaign_variables=frozenset({"company"}),
+        existing=frozenset({"+79161234567"}),
+        blocked=frozenset({"+79160001122"}),
+    )
+    report = check_table(table, RU, facts)
+    assert [(issue.row, issue.kind, issue.value) for issue in report.issues] == [
+        (2, IssueKind.ALREADY_IN_CAMPAIGN, "+79161234567"),
+        (3, IssueKind.BAD_PHONE, "не знаю"),
+        (4, IssueKind.BAD_TIMEZONE, "Марс/Олимп"),
+        (5, IssueKind.MISSING_VARIABLES, "amount, name"),
+        (6, IssueKind.DUPLICATE, "2"),
+        (7, IssueKind.DO_NOT_CALL, "+79160001122"),
+        (8, IssueKind.WRONG_COLUMNS, "5/4"),
+    ]
+    assert (report.rows, report.imported) == (7, 4)
+    # the importer agrees on what is skipped
+    _, imported = parse_contacts(CHECKED, ColumnMapping(timezone="Пояс", variables={"amount": "Сумма"}), RU)
+    assert sorted(error.row for error in imported.errors) == [3, 4, 8] and imported.rows == 7
+
+
+def test_an_empty_mapping_field_means_no_such_column_not_a_guess() -> None:
+    data = "ФИО;Телефон\nИван;89161234567\n".encode()
+    guessed, _ = parse_contacts(data, ColumnMapping(), RU)
+    unnamed, _ = parse_contacts(data, ColumnMapping(name="", variables={}), RU)
+    assert guessed["+79161234567"]["name"] == "Иван" and unnamed["+79161234567"]["name"] == ""
+
+
+def test_the_suggested_mapping_is_the_remembered_one_while_the_file_has_its_columns() -> None:
+    header = ["Телефон", "ФИО", "amount", "Срок"]
+    remembered = {
+        "phone": "Телефон",
+        "name": "",
+        "timezone": "",
+        "region": "",
+        "variables": {"due_date": "Срок"},
+    }
+    assert suggest_mapping(header, ["amount", "due_date"], remembered) == remembered
+    fresh = suggest_mapping(header, ["amount", "due_date"], {**remembered, "phone": "Номер"})
+    assert fresh == {
+        "phone": "Телефон",
+        "name": "ФИО",
+        "timezone": "",
+        "region": "",
+        "variables": {"amount": "amount"},
+    }
