@@ -81,6 +81,14 @@ def campaigns(ctx: typer.Context) -> None:
     raise typer.Exit(bench.main(ctx.args))
 
 
+@bench_app.command("upload", context_settings=PASS_THROUGH)
+def upload(ctx: typer.Context) -> None:
+    """Dashboard contact upload of 100,000 rows: stage times, peak memory, another page's latency meanwhile."""
+    from bot.dashboard import upload_bench
+
+    raise typer.Exit(upload_bench.main(ctx.args))
+
+
 @bench_app.command("render", context_settings=PASS_THROUGH)
 def render(ctx: typer.Context) -> None:
     """Speech rendering: every shipped prompt said as words, ms per prompt (`--help` for options)."""
