@@ -137,6 +137,12 @@ class CallsSettings(_Section):
         description="beyond max_concurrent: answer with the busy message, or refuse with 486 Busy Here so that "
         "a SIP proxy in front of several workers (Kamailio's dispatcher) tries the next one",
     )
+    drain_seconds: float = Field(
+        60.0,
+        ge=0,
+        description="a worker stopping (SIGTERM, Ctrl-C) takes no new calls and lets the calls up go on this long "
+        "before it hangs up on them",
+    )
     lookup_url: str = Field("", description="CRM caller lookup; empty: none", pattern=r"^(https?://\S+)?$")
     lookup_method: Literal["GET", "POST"] = "GET"
     lookup_timeout: float = Field(1.5, gt=0, le=10, description="seconds; the caller hears ringing meanwhile")

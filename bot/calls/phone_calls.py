@@ -4,6 +4,7 @@
 and answers inbound calls (`voicebot serve`): routed by the called number (`bot/calls/routing.py`), within the
 concurrent-call cap (beyond it the caller hears the busy message), with the caller's variables from the CRM
 lookup. Every call is a row of the `calls` table from its first ring (`CallStore`), ended even when it fails.
+A stopping worker drains (`drain`): no new calls, the calls up go on for a bounded time, then are hung up.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from bot.calls.lookup import CallerLookup
 from bot.calls.pipeline import CallRecord, TimedLine, VoiceCall
 from bot.calls.routing import InboundPlan, select_route
 from bot.calls.script_actions import ScriptRequests, script_requests
-from bot.calls.store import CallEnd, CallStart, CallStore
+from bot.calls.store import CallEnd, CallStart, CallStore, EndedBy
 from bot.campaigns.clock import Clock, SystemClock
 from bot.campaigns.placer import AmdResult, CallReport, CallRequest, TelephonyResult
 from bot.config import Settings
@@ -83,6 +84,7 @@ class PhoneCalls:
         self.phone = Phone(settings.telephony, on_incoming=self._answer)
         self.runner = WorkerRunner(handle_sigint=False)
         self.robot_calls = 0  # calls talking to a script now (counted against calls.max_concurrent)
+        self.taking_calls = True  # False once draining: inbound refused, late dialer requests not dialled
         self._runner_task: asyncio.Task | None = None
         self._recording: set[asyncio.Task] = set()  # tasks of calls whose row is not ended yet
 
@@ -93,11 +95,7 @@ class PhoneCalls:
 
     async def __aexit__(self, *exc: object) -> None:
         """Hang up the calls in progress and let them finish (their records and rows), then stop the phone."""
-        for call in [c for c in self.phone.calls.values() if c is not None]:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(call.hangup(EndReason.SHUTDOWN), 2)
-        if self._recording:
-            await asyncio.wait(self._recording, timeout=SHUTDOWN_GRACE)
+        await self._hang_up_all()
         await self.phone.stop()
         await self.runner.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -105,10 +103,31 @@ class PhoneCalls:
         if self.lookup:
             await self.lookup.close()
 
+    async def drain(self, seconds: float) -> int:
+        """Stop taking calls (inbound ones are refused with 503, so a SIP proxy tries another worker; requests the
+        dialer still hands over are not dialled), let the calls up go on for at most `seconds`, then hang up on
+        the rest (`ended_by` shutdown) and wait for their rows. Returns how many were hung up."""
+        self.taking_calls = False
+        deadline = time.monotonic() + seconds
+        while self._recording and (left := deadline - time.monotonic()) > 0:
+            await asyncio.wait(set(self._recording), timeout=left)
+        return await self._hang_up_all()
+
+    async def _hang_up_all(self) -> int:
+        calls = [c for c in self.phone.calls.values() if c is not None]
+        for call in calls:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(call.hangup(EndReason.SHUTDOWN), 2)
+        if self._recording:
+            await asyncio.wait(set(self._recording), timeout=SHUTDOWN_GRACE)
+        return len(calls)
+
     # outbound
 
     async def place(self, request: CallRequest) -> CallReport:
         """Dial, and when answered run the script with answering-machine detection; the dialer's CallPlacer."""
+        if not self.taking_calls:
+            return CallReport(result=TelephonyResult.FAILED, error="not dialled: the worker is stopping")
         script = self.catalogue.get(request.script)
         state = new_state(script, request.language, request.variables)  # DialogError before any phone rings
         conversation = Conversation(self.client, state)
@@ -146,6 +165,10 @@ class PhoneCalls:
     async def _answer(self, call: Call) -> None:
         """The phone's handler of a ringing inbound call: the route decides, the call is recorded throughout."""
         info = call.info
+        if not self.taking_calls:
+            logger.info(f"inbound call (SIP {info.call_id}) refused with 503: this worker is stopping")
+            await call.reject(503, "Service Unavailable")
+            return
         route = select_route(self.routes, info.called)
         plan = route.plan(self.clock.now()) if route else None
         start = CallStart(
@@ -236,9 +259,12 @@ class PhoneCalls:
             conversation.id, conversation.state.lang, SensitiveSlots.of(script)
         )
         try:
-            return await voice_call.run(self.runner)
+            record = await voice_call.run(self.runner)
         finally:
             await voice_call.bridge.handoff.settle()
+        if call.end_reason is EndReason.SHUTDOWN:  # hung up by a stopping worker (`drain`)
+            record.ended_by = EndedBy.SHUTDOWN
+        return record
 
     def _at_capacity(self) -> bool:
         cap = self.settings.calls.max_concurrent

@@ -506,9 +506,10 @@ class Dialer:
             return session.scalar(select(func.count()).where(Campaign.state == CampaignState.RUNNING))
 
     async def run(self, stop: asyncio.Event, until_idle: bool = False) -> None:
-        """Reconcile, then schedule every `tick_seconds` until `stop` is set (or, with `until_idle`, until no
-        campaign is running and no call is up); then let calls finish."""
-        await asyncio.to_thread(self.reconcile)
+        """Reconcile (unless done already), then schedule every `tick_seconds` until `stop` is set (or, with
+        `until_idle`, until no campaign is running and no call is up); then let calls finish."""
+        if not self._lease.held:  # a second reconcile would end this node's own calls started since the first
+            await asyncio.to_thread(self.reconcile)
         try:
             while not stop.is_set():
                 await self.tick()

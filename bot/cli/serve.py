@@ -1,4 +1,7 @@
-"""`voicebot serve`: the platform in one process — dialog service, REST API, SIP phone, dialer, webhook delivery."""
+"""`voicebot serve`: the platform in one process — dialog service, REST API, SIP phone, dialer, webhook delivery.
+
+SIGTERM or Ctrl-C drains the worker: no new calls, the calls up go on for `calls.drain_seconds`, then the rest are
+hung up and the process exits."""
 
 import asyncio
 
@@ -36,10 +39,13 @@ def serve() -> None:
             check_inbound(config, dialogs.catalogue)
             api = await serve_app(create_app(config, db=database), config.api.host, config.api.port)
             store = CallStore(database, node=node_name(config.dialer.node))
-            async with PhoneCalls(config, dialogs.catalogue, dialogs.client, store=store) as calls:
+            calls = PhoneCalls(config, dialogs.catalogue, dialogs.client, store=store)
+            dialer = Dialer(database, calls, SystemClock(), config.dialer)
+            # before the phone takes calls: this node's lease (NodeNameInUse here, not in a background task), and
+            # what its previous process or dead nodes left (attempts requeued, calls ended worker_lost)
+            await asyncio.to_thread(dialer.reconcile)
+            async with calls:
                 stop = asyncio.Event()
-                dialer = Dialer(database, calls, SystemClock(), config.dialer)
-                await asyncio.to_thread(dialer.reconcile)  # NodeNameInUse here, not in a background task
                 dialing = asyncio.create_task(dialer.run(stop))
                 webhooks = asyncio.create_task(DeliveryWorker(database).run(stop))
                 voice = config.voice
@@ -55,7 +61,13 @@ def serve() -> None:
                 )
                 _warn_missing_models(config)
                 await stop_signal()
-                stop.set()
+                drain = config.calls.drain_seconds
+                logger.info(f"stopping: no new calls; the calls up may go on for up to {drain:.0f} s")
+                stop.set()  # the dialer claims no more contacts
+                if cut := await calls.drain(drain):
+                    logger.warning(
+                        f"{cut} call(s) still up after {drain:.0f} s were hung up (ended_by shutdown)"
+                    )
                 await asyncio.gather(dialing, webhooks, retention)
             await api.stop_serving()
 
