@@ -1,7 +1,8 @@
 """Logging, configured once per process: loguru (pipecat's logger) to stderr at the configured level, with the
 standard `logging` records of `telephony/` and the libraries (uvicorn, SQLAlchemy, httpx) routed into it.
-Identifiers in a line (cards, passports, SNILS, INN, phones, e-mails: `bot.privacy`) are masked before any sink
-sees it, and so are those in a traceback's text; tracebacks show no variable values."""
+Identifiers in a line (cards, passports, SNILS, INN, phones, e-mails: `bot.privacy`) and the sensitive slots of the
+calls in progress are masked before any sink sees it, and so are those in a traceback's text; tracebacks show no
+variable values."""
 
 import logging
 import sys
@@ -9,6 +10,7 @@ from typing import Any
 
 from loguru import logger
 
+from bot.privacy.live import LIVE_CALLS
 from bot.privacy.redact import redact
 
 _CHATTY = ("httpx", "httpcore", "alembic")  # a line per HTTP request or migration step is not news
@@ -29,13 +31,15 @@ class _ToLoguru(logging.Handler):
 
 def redact_record(record: dict[str, Any]) -> None:
     """A loguru patcher: the message with its identifiers masked (the language of a log line is not known)."""
-    record["message"] = redact(record["message"], None).text
+    record["message"] = redact(record["message"], None, secrets=LIVE_CALLS.secrets()).text
 
 
 def _to_stderr(message: Any) -> None:
     """The stderr sink: a line with a traceback is masked whole (an exception's text may quote what was said)."""
     text = str(message)
-    sys.stderr.write(redact(text, None).text if message.record["exception"] else text)
+    sys.stderr.write(
+        redact(text, None, secrets=LIVE_CALLS.secrets()).text if message.record["exception"] else text
+    )
 
 
 def configure_logging(level: str = "INFO") -> None:

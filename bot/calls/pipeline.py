@@ -31,6 +31,7 @@ from bot.dialog.conversation import Conversation
 from bot.dialog.engine import DialogEngine
 from bot.dialog.model import Script
 from bot.dialog.transcript import Transcript
+from bot.privacy.live import LIVE_CALLS
 from bot.privacy.records import SensitiveSlots, redact_actions, redact_lines, redact_turns, redact_values
 from voice.amd import AmdProcessor
 from voice.config import VoiceSettings
@@ -145,9 +146,15 @@ class VoiceCall:
         """Run the call to its end in `runner` (started with `run(auto_end=False)`), then store and return it."""
         started_at = datetime.now(UTC)
         t0 = time.monotonic()
-        await runner.add_workers(self.worker)
-        await self.worker.wait()
-        record = await asyncio.to_thread(self._record, started_at, time.monotonic() - t0)  # writes the WAV
+        call_id = self.conversation.id
+        LIVE_CALLS.hold(call_id, SensitiveSlots.of(self.script), lambda: self.conversation.state.values)
+        try:
+            await runner.add_workers(self.worker)
+            await self.worker.wait()
+            # the record (which writes the WAV) is made before the call's sensitive values leave the log's mask
+            record = await asyncio.to_thread(self._record, started_at, time.monotonic() - t0)
+        finally:
+            LIVE_CALLS.release(call_id)
         for turn in record.turns:
             logger.info(f"call {record.id} turn {turn['index']} ({turn['kind']}): {turn['ms']}")
         return record

@@ -20,6 +20,8 @@ from bot.calls.store import CallEnd, CallStart, CallStore
 from bot.crm.delivery import DeliveryWorker
 from bot.log import configure_logging
 from bot.metrics.export import table_csv
+from bot.privacy.live import LIVE_CALLS
+from bot.privacy.records import SensitiveSlots
 from bot.privacy.redact import mask
 from bot.storage.db import Database
 from bot.storage.models import Call
@@ -98,6 +100,22 @@ def test_a_log_line_carries_no_identifier(log_lines: list[str], kind, lang, text
     assert len(log_lines) == 2
     for line in log_lines:
         assert text not in line and masked in line, line
+
+
+def test_a_log_line_carries_no_sensitive_value_of_a_call_in_progress(log_lines: list[str]) -> None:
+    values = {"codeword": "ромашка", "pin": "4321"}
+    LIVE_CALLS.hold("c1", SensitiveSlots(frozenset({"codeword", "pin"}), frozenset()), lambda: values)
+    try:
+        logger.info("call c1 turn 3 text 'это ромашка'")
+        logger.info("call c1 turn 4 text 'четыре три два один'")
+    finally:
+        LIVE_CALLS.release("c1")
+    logger.info("call c2 turn 1 text 'ромашка'")  # a call with no such script: a word like any other
+    assert [line.strip() for line in log_lines] == [
+        "call c1 turn 3 text 'это [hidden]'",
+        "call c1 turn 4 text '[hidden]'",
+        "call c2 turn 1 text 'ромашка'",
+    ]
 
 
 def test_a_traceback_on_stderr_carries_no_identifier(log_lines: list[str], capsys) -> None:
