@@ -97,6 +97,14 @@ def render(ctx: typer.Context) -> None:
     raise typer.Exit(render_bench.main(ctx.args))
 
 
+@bench_app.command("redact", context_settings=PASS_THROUGH)
+def redact(ctx: typer.Context) -> None:
+    """Redaction: held-out caller phrases it wrongly masks, ms per phrase and per log line (`--help`)."""
+    from bot.privacy import bench as redact_bench
+
+    raise typer.Exit(redact_bench.main(ctx.args))
+
+
 @bench_app.command("sip", context_settings=PASS_THROUGH)
 def sip(ctx: typer.Context) -> None:
     """Concurrent SIPp calls through Kamailio to one robot process (`--help` for options)."""

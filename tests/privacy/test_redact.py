@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from bot.privacy.bench import caller_phrases
 from bot.privacy.checksums import inn_valid, luhn_valid, snils_valid
 from bot.privacy.redact import Kind, find, redact
 
@@ -117,3 +118,10 @@ def test_check_digits() -> None:
     assert luhn_valid(CARD) and not luhn_valid(CARD[:-1] + "0")
     assert snils_valid(SNILS) and not snils_valid("11223344596")
     assert inn_valid(INN_ORG) and inn_valid(INN_PERSON) and not inn_valid("7707083894")
+
+
+def test_no_caller_phrase_of_the_held_out_conversations_is_masked() -> None:
+    """Over 1,200 answers as callers give them (amounts, dates, times, order numbers, counts) hold no identifier."""
+    phrases = caller_phrases()
+    assert len(phrases) > 1000 and {lang for lang, _ in phrases} == {"ru", "en"}
+    assert [(lang, text) for lang, text in phrases if redact(text, lang).text != text] == []
