@@ -84,13 +84,12 @@ class RecognizerPool:
         if warm:
             noise = np.random.default_rng(0).normal(0, 30, int(key.sample_rate * WARM_UP_SECONDS))
             recognizer.AcceptWaveform(noise.astype(np.int16).tobytes())
-            recognizer.FinalResult()
-            recognizer.Reset()
+            clear(recognizer)
         return recognizer
 
     def release(self, key: RecognizerKey, recognizer: vosk.KaldiRecognizer) -> None:
-        """Reset the recogniser and keep it for the next utterance with the same key."""
-        recognizer.Reset()
+        """Clear the recogniser and keep it for the next utterance with the same key."""
+        clear(recognizer)
         with self._lock:
             idle = self._idle.setdefault(key, [])
             self._idle.move_to_end(key)
@@ -127,6 +126,13 @@ class RecognizerPool:
         with self._lock:
             self.created += 1
         return recognizer
+
+
+def clear(recognizer: vosk.KaldiRecognizer) -> None:
+    """Forget everything the recogniser has heard. `Reset()` alone keeps audio Kaldi has not decoded yet (an
+    utterance cut off mid-word by a hang-up reached the next call as a ghost word); finalising first flushes it."""
+    recognizer.FinalResult()
+    recognizer.Reset()
 
 
 class RecognitionExecutor:

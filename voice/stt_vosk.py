@@ -128,7 +128,7 @@ class VoskSTTService(STTService):
             if audio:
                 recognizer.AcceptWaveform(audio)
             result = json.loads(recognizer.FinalResult())
-            recognizer.Reset()
+            recognizer.Reset()  # finalised first, so nothing of this utterance stays (see recognizers.clear)
             return result.get("text", ""), result
 
     def _utterance_recognizer(self, key: RecognizerKey) -> vosk.KaldiRecognizer:

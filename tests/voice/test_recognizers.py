@@ -9,7 +9,11 @@ import time
 
 import pytest
 import vosk
-from pipecat.frames.frames import TranscriptionFrame
+from pipecat.frames.frames import (
+    InputAudioRawFrame,
+    TranscriptionFrame,
+    VADUserStartedSpeakingFrame,
+)
 from pipecat.tests.utils import run_test
 
 from bot.calls.simulate import caller_speech
@@ -112,6 +116,20 @@ async def test_a_call_that_hangs_up_mid_utterance_gives_its_recogniser_back(pool
     frames = utterance(caller_speech("восемь девять", "ru"))[:-2]  # no end of speech: the call ends first
     assert await heard(VoskSTTService(TINY), *frames) == []
     assert len(pool.handed) == 1 and pool.idle(FREE) == 1
+
+
+async def test_a_word_cut_off_by_a_hang_up_never_reaches_the_next_call(pool):
+    # Vosk's Reset() alone keeps audio it has not decoded yet: the next call on that recogniser heard "один" first
+    odin = caller_speech("один", "ru")
+    cut = [VADUserStartedSpeakingFrame()] + [
+        InputAudioRawFrame(audio=odin[i : i + 320], sample_rate=8000, num_channels=1)
+        for i in range(0, len(odin) // 2 // 320 * 320, 320)
+    ]
+    assert await heard(VoskSTTService(TINY), *cut) == []
+    assert await heard(VoskSTTService(TINY), *utterance(caller_speech("восемь девять", "ru"))) == [
+        "восемь девять"
+    ]
+    assert len({id(r) for _, r in pool.handed}) == 1  # the same recogniser served both calls
 
 
 async def test_the_executor_measures_jobs_waiting_for_a_thread():
