@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
+from decimal import Decimal
 from typing import Any
 
 from bot.dialog.model import Script
@@ -38,11 +39,13 @@ class SensitiveSlots:
         for slot in self.slots:
             value = values.get(slot)
             if value is None or isinstance(value, bool | date | time):
-                continue
+                continue  # a date or time is masked in the slot and at its step, not searched for in words
+            if isinstance(value, int | float | Decimal) and value == int(value):
+                value = int(value)
             text = str(value)
             found.append(text)
             digits = "".join(ch for ch in text if ch.isdigit())
-            if digits and digits != text:
+            if digits and digits != text and not isinstance(value, float | Decimal):
                 found.append(digits)
         return found
 
