@@ -1,6 +1,6 @@
 """A deterministic stand-in for the phone network: each number answers from a scripted list of reports.
 
-Used by tests, benchmarks and `voicebot campaigns run --simulate` until the telephony layer places real calls.
+Used by tests, benchmarks and `voicebot campaigns run --simulate` (the dialer without telephony).
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from bot.calls.store import CallEnd, CallStart, CallStore, EndedBy
 from bot.campaigns.clock import Clock
 from bot.campaigns.placer import AmdResult, CallReport, CallRequest, TelephonyResult
 from bot.outcomes import Outcome
@@ -35,7 +36,8 @@ class ScriptedPlacer:
     """Answers each call with the next report scripted for its number, else `default`.
 
     With `log_path`, every dial is appended (and fsynced) to that file as one JSON line before the call "rings",
-    so a test can count dials across a crash. `seconds` makes each call last that long in real time.
+    so a test can count dials across a crash. `seconds` makes each call last that long in real time. With
+    `store`, each call is a `calls` row from its ring to its end, as the real placer writes it.
     """
 
     def __init__(
@@ -45,12 +47,14 @@ class ScriptedPlacer:
         clock: Clock | None = None,
         log_path: Path | None = None,
         seconds: float = 0.0,
+        store: CallStore | None = None,
     ) -> None:
         self.scripts = {phone: list(reports) for phone, reports in (scripts or {}).items()}
         self.default = default
         self.clock = clock
         self.log_path = log_path
         self.seconds = seconds
+        self.store = store
         self.placed: list[PlacedCall] = []
 
     async def place(self, request: CallRequest) -> CallReport:
@@ -66,7 +70,42 @@ class ScriptedPlacer:
                 log.write(json.dumps(line) + "\n")
                 log.flush()
                 os.fsync(log.fileno())
+        queue = self.scripts.get(request.phone)
+        report = queue.pop(0) if queue else self.default
+        call_id = f"sim-{request.attempt_id}"
+        if self.store:
+            await self.store.started(_call_start(call_id, request))
+            if report.result is TelephonyResult.ANSWERED:
+                await self.store.answered(call_id)
         if self.seconds:
             await asyncio.sleep(self.seconds)
-        queue = self.scripts.get(request.phone)
-        return queue.pop(0) if queue else self.default
+        if self.store:
+            await self.store.ended(call_id, _call_end(report))
+        return report
+
+
+def _call_start(call_id: str, request: CallRequest) -> CallStart:
+    return CallStart(
+        call_id=call_id,
+        direction="outbound",
+        caller=request.caller_id,
+        called=request.phone,
+        script=request.script,
+        language=request.language,
+        campaign_id=request.campaign_id,
+        contact_id=request.contact_id,
+        attempt_id=request.attempt_id,
+    )
+
+
+def _call_end(report: CallReport) -> CallEnd:
+    if report.result is not TelephonyResult.ANSWERED:
+        return CallEnd(error=f"{report.result}: simulated")
+    machine = report.amd is AmdResult.MACHINE or report.outcome is Outcome.MACHINE
+    return CallEnd(
+        outcome=report.outcome.value if report.outcome else "",
+        outcome_data=report.outcome_data,
+        slots=report.slots,
+        ended_by=EndedBy.MACHINE if machine else EndedBy.ROBOT,
+        amd=report.amd.value,
+    )

@@ -19,9 +19,11 @@ from ruamel.yaml import YAML
 from sqlalchemy import select
 
 from bot.api.auth import Scope, create_key
+from bot.calls.store import CallStore
 from bot.campaigns import service
 from bot.campaigns.clock import Clock, ScaledClock, SystemClock
 from bot.campaigns.dialer import Dialer
+from bot.campaigns.nodes import node_name
 from bot.campaigns.rules import CampaignRules, Preset
 from bot.campaigns.simulated import ScriptedPlacer
 from bot.cli import app, settings
@@ -245,8 +247,11 @@ def run(
     if time_scale != 1.0:
         anchor = datetime.fromisoformat(time_anchor) if time_anchor else _now()
         clock = ScaledClock(anchor, time_scale)
-    placer = ScriptedPlacer(log_path=dial_log, seconds=call_seconds)
-    dialer = Dialer(_database(config), placer, clock, config.dialer)
+    db = _database(config)
+    # each simulated call is a `calls` row of this node, as the real placer writes it
+    store = CallStore(db, node=node_name(config.dialer.node))
+    placer = ScriptedPlacer(log_path=dial_log, seconds=call_seconds, store=store)
+    dialer = Dialer(db, placer, clock, config.dialer)
 
     async def main() -> None:
         stop = asyncio.Event()
