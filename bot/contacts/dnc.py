@@ -12,10 +12,12 @@ from pydantic import BaseModel, Field
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
+from bot.contacts.errors import TableProblem
 from bot.contacts.importer import (
     PHONE_HEADERS,
     CsvFormatError,
     ImportReport,
+    Progress,
     RowError,
     find_column,
     read_table,
@@ -23,6 +25,8 @@ from bot.contacts.importer import (
 from bot.contacts.phones import PhoneError, PhoneNormalizer
 from bot.crm.outbox import EventType, emit
 from bot.storage.models import Contact, DoNotCall
+
+PROGRESS_EVERY = 1000  # rows between progress reports of a file import
 
 
 class Source(StrEnum):
@@ -136,16 +140,23 @@ def import_csv(
     campaign_id: int | None = None,
     phone_column: str | None = None,
     source: Source = Source.IMPORT,
+    progress: Progress | None = None,
 ) -> ImportReport:
-    """Add every number of a CSV file (same formats as contact lists) to one scope and block its pending
+    """Add every number of a CSV or XLSX file (same formats as contact lists) to one scope and block its pending
     contacts; `created` counts new entries (each emits `contact.do_not_call`), `merged` numbers already listed,
     bad rows are reported."""
     header, rows = read_table(data)
     column = find_column(header, phone_column, PHONE_HEADERS, "the phone")
     if column is None:
-        raise CsvFormatError(f"no phone column (name it 'phone' or 'телефон', or map it); columns: {header}")
+        raise CsvFormatError(
+            f"no phone column (name it 'phone' or 'телефон', or map it); columns: {header}",
+            TableProblem.NO_PHONE_COLUMN,
+            ", ".join(header),
+        )
     report = ImportReport(rows=len(rows))
     for index, row in enumerate(rows):
+        if progress and index % PROGRESS_EVERY == 0:
+            progress(index, len(rows))
         if column >= len(row) or not row[column].strip():
             report.rows -= not any(cell.strip() for cell in row)
             if any(cell.strip() for cell in row):
@@ -160,4 +171,6 @@ def import_csv(
             report.created += 1
         else:
             report.merged += 1
+    if progress:
+        progress(len(rows), len(rows))
     return report

@@ -26,6 +26,7 @@ class IssueKind(StrEnum):
     DUPLICATE = "duplicate"  # merged into the earlier row with the same number
     ALREADY_IN_CAMPAIGN = "already_in_campaign"  # merged into the campaign's contact
     DO_NOT_CALL = "do_not_call"  # imported as `dnc`: never dialled
+    ALREADY_LISTED = "already_listed"  # a do-not-call upload's number that is on the list already
 
 
 SKIPPING = frozenset({IssueKind.BAD_PHONE, IssueKind.BAD_TIMEZONE, IssueKind.WRONG_COLUMNS})
@@ -117,3 +118,36 @@ def campaign_facts(
     return CampaignFacts(
         frozenset(required), frozenset(campaign_variables), frozenset(existing), frozenset(blocked)
     )
+
+
+def check_numbers(
+    rows: list[list[str]], column: int, normalizer: PhoneNormalizer, listed: frozenset[str]
+) -> CheckReport:
+    """The report of a do-not-call file: bad numbers (skipped), repeats, numbers listed already."""
+    report = CheckReport()
+    first_row: dict[str, int] = {}
+    for index, row in enumerate(rows):
+        if not any(cell.strip() for cell in row):
+            continue
+        report.rows += 1
+        line = index + 2
+        raw = row[column].strip() if column < len(row) else ""
+        try:
+            phone = normalizer.normalize(raw).e164
+        except PhoneError:
+            report.issues.append(Issue(line, IssueKind.BAD_PHONE, raw))
+            continue
+        report.imported += 1
+        if phone in first_row:
+            report.issues.append(Issue(line, IssueKind.DUPLICATE, str(first_row[phone])))
+            continue
+        first_row[phone] = line
+        if phone in listed:
+            report.issues.append(Issue(line, IssueKind.ALREADY_LISTED, phone))
+    return report
+
+
+def listed_numbers(session: Session, campaign_id: int | None) -> frozenset[str]:
+    """The numbers of one do-not-call scope: the global list (None) or a campaign's own."""
+    scope = DoNotCall.campaign_id.is_(None) if campaign_id is None else DoNotCall.campaign_id == campaign_id
+    return frozenset(session.scalars(select(DoNotCall.phone).where(scope)))

@@ -197,7 +197,11 @@ async def _to_login(request: Request, exc: Exception) -> RedirectResponse:
 
 def install(app: FastAPI, settings: Settings) -> None:
     """Serve the dashboard from `app`: session codec, pages, static files, and / → /dashboard/."""
-    from bot.dashboard import contacts  # its routes render with this module's helpers
+    from bot.dashboard import (  # their routes render with this module's helpers
+        contacts,
+        dnc_upload,
+        upload_http,
+    )
 
     app.state.sessions = SessionCodec(load_secret(settings), settings.dashboard.session_hours)
     app.state.uploads = Uploads(settings.paths.data_dir / "uploads")
@@ -205,5 +209,7 @@ def install(app: FastAPI, settings: Settings) -> None:
     app.add_exception_handler(LoginRequired, _to_login)
     app.include_router(router)
     app.include_router(contacts.router)
+    app.include_router(dnc_upload.router)
+    app.include_router(upload_http.router)
     app.mount(f"{PREFIX}/static", StaticFiles(directory=HERE / "static"), name="dashboard-static")
     app.add_api_route("/", lambda: RedirectResponse(PREFIX + "/"), methods=["GET"], include_in_schema=False)

@@ -15,6 +15,13 @@ from bot.contacts.upload_check import CheckReport
 KEEP_SECONDS = 24 * 3600  # an upload nobody imported is deleted after a day
 
 
+class ListKind(StrEnum):
+    """What an uploaded file is: a campaign's contacts, or numbers for the do-not-call list."""
+
+    CONTACTS = "contacts"
+    DNC = "dnc"
+
+
 class ImportState(StrEnum):
     UPLOADED = "uploaded"
     RUNNING = "running"
@@ -26,6 +33,7 @@ class ImportState(StrEnum):
 class Upload:
     token: str
     campaign_id: int
+    kind: ListKind
     filename: str
     path: Path
     created: float = field(default_factory=time.time)
@@ -51,18 +59,21 @@ class Uploads:
         self.folder = folder
         self._uploads: dict[str, Upload] = {}
 
-    def add(self, campaign_id: int, filename: str) -> Upload:
+    def add(self, campaign_id: int, kind: ListKind, filename: str) -> Upload:
         """A new upload whose file the caller writes to `upload.path`."""
         self._forget_old()
         self.folder.mkdir(parents=True, exist_ok=True)
         token = secrets.token_urlsafe(16)
-        upload = Upload(token, campaign_id, filename[:200], self.folder / f"{token}.upload")
+        upload = Upload(token, campaign_id, kind, filename[:200], self.folder / f"{token}.upload")
         self._uploads[token] = upload
         return upload
 
-    def get(self, campaign_id: int, token: str) -> Upload | None:
+    def get(self, campaign_id: int, kind: ListKind, token: str) -> Upload | None:
+        """The upload of that campaign and kind (None for another's token)."""
         upload = self._uploads.get(token)
-        return upload if upload is not None and upload.campaign_id == campaign_id else None
+        if upload is None or (upload.campaign_id, upload.kind) != (campaign_id, kind):
+            return None
+        return upload
 
     def discard(self, upload: Upload) -> None:
         """Delete the file (the upload's state stays for the page to read)."""

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from bot.api.auth import Scope
 from bot.campaigns import service
 from bot.contacts import dnc
-from bot.storage.models import Attempt, Call, Campaign, Contact
+from bot.storage.models import Attempt, Call, Campaign, Contact, DoNotCall
 
 NOW = datetime(2026, 12, 5, 9, tzinfo=UTC)
 RU = {"accept-language": "ru", "X-Voicebot-Dashboard": "1"}
@@ -257,3 +257,54 @@ def test_results_as_csv_and_xlsx_one_row_per_contact_with_the_last_call(dashboar
         ).status_code
         == 303
     )
+
+
+def test_a_do_not_call_list_uploads_the_same_way_for_the_campaign_or_for_every_campaign(dashboard):
+    campaign_id = make_campaign(dashboard)
+    dashboard.login()
+    token = upload(dashboard, campaign_id, CP1251_LIST).json()["token"]
+    assert finish_import(dashboard, campaign_id, token, MAPPING)["state"] == "done"
+    with dashboard.db.session() as session:
+        dnc.add(session, "+79031112233", NOW, campaign_id=campaign_id)
+    numbers = (
+        "Номер;Причина\n8 903 111-22-33;жалоба\nне номер;\n8 (383) 212-34-56;просил\n+7 383 212 34 56;\n"
+    )
+    base = f"/dashboard/campaigns/{campaign_id}/dnc/uploads"
+    shown = dashboard.client.post(
+        base, content=numbers.encode("cp1251"), headers={**RU, "content-type": "application/octet-stream"}
+    ).json()
+    assert shown["mapping"] == {"phone": "Номер"} and shown["rows"] == 4
+    assert dashboard.client.get(f"/dashboard/campaigns/{campaign_id}/dnc").status_code == 200
+
+    report = dashboard.client.post(
+        f"{base}/{shown['token']}/check", json={"phone": "Номер"}, headers=RU
+    ).json()
+    assert [(issue["row"], issue["kind"]) for issue in report["issues"]] == [
+        (2, "already_listed"),
+        (3, "bad_phone"),
+        (5, "duplicate"),
+    ]
+    assert report["issues"][0]["reason"] == "Номер +79031112233 уже в списке «не звонить»."
+    everywhere = dashboard.client.post(
+        f"{base}/{shown['token']}/check", json={"phone": "Номер", "everywhere": True}, headers=RU
+    ).json()
+    assert "already_listed" not in {
+        issue["kind"] for issue in everywhere["issues"]
+    }  # the global list is empty
+
+    started = dashboard.client.post(
+        f"{base}/{shown['token']}/import", json={"phone": "Номер", "everywhere": True}, headers=RU
+    )
+    assert started.status_code == 202
+    deadline = time.monotonic() + 30
+    while (state := dashboard.client.get(f"{base}/{shown['token']}").json())["state"] == "running":
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    assert state["result"] == {"rows": 4, "created": 2, "merged": 1, "skipped": 1}
+    with dashboard.db.session() as session:
+        listed = {(row.phone, row.campaign_id) for row in session.scalars(select(DoNotCall))}
+        anna = session.scalar(select(Contact).where(Contact.phone == "+73832123456"))
+    assert {("+79031112233", None), ("+73832123456", None)} <= listed
+    assert anna.state == "dnc"  # her pending contact is blocked at once
+    # a contact list's token is no do-not-call upload
+    assert dashboard.client.get(f"{base}/{token}").status_code == 404

@@ -1,9 +1,11 @@
-/* Contact upload: send the file, show its first rows, map columns to fields, check, import with progress. */
+/* Contact or do-not-call list upload: send the file, show its first rows, map columns, check, import with
+   progress. */
 "use strict";
 
 (() => {
   const setup = JSON.parse(document.getElementById("upload-setup").textContent);
-  const base = `${VB.prefix}/campaigns/${setup.campaign}/contacts/uploads`;
+  const numbersOnly = setup.kind === "dnc";
+  const base = `${VB.prefix}/campaigns/${setup.campaign}/${setup.kind}/uploads`;
   const $ = (id) => document.getElementById(id);
   const fill = (text, values) => text.replace(/\{(\w+)\}/g, (_, key) => VB.number(values[key]));
   const variables = [...setup.required, ...setup.optional].filter((name) => name !== "name");
@@ -27,7 +29,7 @@
     $("problem").textContent = error ? error.message : "";
   };
 
-  const fieldOptions = () => [
+  const fieldOptions = () => numbersOnly ? [["", VB.t("upload.field.ignore")], ["phone", VB.t("upload.field.phone")]] : [
     ["", VB.t("upload.field.ignore")],
     ...["phone", "name", "timezone", "region"].map((field) => [field, VB.t(`upload.field.${field}`)]),
     ...variables.map((name) => [`var:${name}`, `${VB.t("upload.field.variable")}: ${name}`]),
@@ -70,7 +72,7 @@
       else if (select.value) chosen[select.value] = column;
     }
     if (!chosen.phone) throw new Error(VB.t("upload.need_phone"));
-    return chosen;
+    return numbersOnly ? {phone: chosen.phone, everywhere: $("everywhere").checked} : chosen;
   };
 
   const showReport = (report) => {
@@ -102,10 +104,12 @@
     if (state.state === "running") return setTimeout(() => follow().catch(showProblem), 500);
     $("import-progress").hidden = true;
     if (state.state === "failed") return showProblem(new Error(state.message));
-    $("import-done").textContent = fill(VB.t("upload.done"), state.result);
+    $("import-done").textContent = fill(VB.t(numbersOnly ? "upload.dnc_done" : "upload.done"), state.result);
     $("import-done").hidden = false;
     $("to-campaign").hidden = false;
   };
+
+  if (numbersOnly) $("everywhere").addEventListener("change", () => ($("report-section").hidden = true));
 
   $("upload-form").addEventListener("submit", async (event) => {
     event.preventDefault();

@@ -1,0 +1,143 @@
+"""Dashboard: a do-not-call list uploaded from a campaign's page, for that campaign or for every campaign (the
+global list) — file → preview → phone column → validation report → import with progress, as contacts are."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request, status
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse, JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from bot.api.deps import AppSettings, DbSession, EntityId
+from bot.campaigns import service
+from bot.contacts import dnc
+from bot.contacts.errors import CsvFormatError, TableProblem
+from bot.contacts.importer import PHONE_HEADERS, find_column, read_table
+from bot.contacts.upload_check import CheckReport, check_numbers, listed_numbers
+from bot.dashboard.routes import PREFIX, User, render
+from bot.dashboard.upload_http import (
+    PREVIEW_ROWS,
+    Writer,
+    problem,
+    receive,
+    report_json,
+    say,
+    start,
+    table_problem,
+    uploaded,
+)
+from bot.dashboard.uploads import ListKind, Upload
+
+router = APIRouter(prefix=PREFIX + "/campaigns/{campaign_id}/dnc", include_in_schema=False)
+DNC = ListKind.DNC
+
+
+class NumbersIn(BaseModel):
+    """The phone column, and whether the numbers go on the global list rather than the campaign's."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    phone: str = Field(min_length=1, max_length=200)
+    everywhere: bool = False
+
+
+@router.get("", response_class=HTMLResponse)
+def dnc_page(
+    request: Request, who: User, campaign_id: EntityId, session: DbSession, settings: AppSettings
+) -> HTMLResponse:
+    campaign = service.get(session, campaign_id)
+    return render(
+        request,
+        "contacts.html",
+        who,
+        page="campaigns",
+        campaign=campaign,
+        max_mb=f"{settings.dashboard.max_upload_mb:g}",
+        setup={
+            "kind": DNC.value,
+            "campaign": campaign.id,
+            "required": [],
+            "optional": [],
+            "campaignVariables": [],
+            "maxBytes": int(settings.dashboard.max_upload_mb * 1024 * 1024),
+        },
+    )
+
+
+@router.post("/uploads", dependencies=[Writer])
+async def upload_numbers(
+    request: Request, campaign_id: EntityId, settings: AppSettings, filename: str = ""
+) -> JSONResponse:
+    """The file as the raw body; answers its columns, first rows and the phone column guessed."""
+    with request.app.state.db.session() as session:
+        service.get(session, campaign_id)
+    received = await receive(request, settings, campaign_id, DNC, filename)
+    if isinstance(received, JSONResponse):
+        return received
+    upload, header, rows = received
+    lowered = {name.lower(): name for name in header}
+    phone = next((lowered[name] for name in PHONE_HEADERS if name in lowered), "")
+    notice = "" if phone else say(request, "upload.problem.no_phone_column", detail=", ".join(header))
+    return JSONResponse(
+        {
+            "token": upload.token,
+            "filename": upload.filename,
+            "columns": header,
+            "preview": rows[:PREVIEW_ROWS],
+            "rows": len(rows),
+            "mapping": {"phone": phone},
+            "notice": notice,
+        }
+    )
+
+
+@router.post("/uploads/{token}/check", dependencies=[Writer])
+async def check_upload(
+    request: Request, campaign_id: EntityId, token: str, numbers: NumbersIn
+) -> JSONResponse:
+    """Bad numbers, repeats, and numbers already on the chosen list."""
+    upload = uploaded(request, campaign_id, DNC, token)
+    if upload is None or not upload.path.exists():
+        return problem(request, status.HTTP_404_NOT_FOUND, "gone")
+    try:
+        report = await run_in_threadpool(_check, request.app.state, upload, numbers)
+    except CsvFormatError as error:
+        return table_problem(request, error)
+    upload.report = report
+    return JSONResponse(report_json(request, report))
+
+
+def _check(state: Any, upload: Upload, numbers: NumbersIn) -> CheckReport:
+    header, rows = read_table(upload.read())
+    column = find_column(header, numbers.phone, (), "the phone")
+    if column is None:  # find_column refuses a named column that is missing; this is for the type checker
+        raise CsvFormatError("no phone column", TableProblem.NO_PHONE_COLUMN, ", ".join(header))
+    with state.db.session() as session:
+        listed = listed_numbers(session, None if numbers.everywhere else upload.campaign_id)
+    return check_numbers(rows, column, state.normalizer, listed)
+
+
+@router.post("/uploads/{token}/import", dependencies=[Writer], status_code=202)
+async def start_import(
+    request: Request, campaign_id: EntityId, token: str, numbers: NumbersIn
+) -> JSONResponse:
+    """List the file's numbers (each new one emits `contact.do_not_call`) and block their pending contacts."""
+    state = request.app.state
+
+    def work(upload: Upload) -> dict[str, int]:
+        with state.db.session() as session:
+            scope = None if numbers.everywhere else upload.campaign_id
+            report = dnc.import_csv(
+                session, upload.read(), state.normalizer, state.clock.now(), scope, numbers.phone,
+                progress=upload.progress,
+            )  # fmt: skip
+        return {
+            "rows": report.rows,
+            "created": report.created,
+            "merged": report.merged,
+            "skipped": len(report.errors),
+        }
+
+    return start(request, uploaded(request, campaign_id, DNC, token), work)
