@@ -1,4 +1,5 @@
-"""CSV contact import: what Russian Excel exports (Windows-1251 or UTF-8, `;` or `,`), mapped to contact fields.
+"""Contact import: what Russian Excel exports (CSV in Windows-1251 or UTF-8, `;` or `,`, or XLSX), mapped to
+contact fields.
 
 Bad rows are reported (row number, reason) and skipped; the rest is imported. Duplicates, within the file or
 against contacts already in the campaign, are merged: later non-empty values win, variables are combined.

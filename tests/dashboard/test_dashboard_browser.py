@@ -176,3 +176,28 @@ def test_upload_a_windows_1251_list_with_a_bad_row_then_download_the_results(pla
     assert {"+79167770001", "+79167770002", "+79167770003"} <= {row[1] for row in table}
     assert any(row[5] == "confirmed" for row in table[1:])
     shot(page, "campaign-after-upload")
+
+
+def test_upload_a_do_not_call_list_for_every_campaign(platform, page):
+    expect = playwright.expect
+    numbers = "Телефон;Причина\n+7 916 555 00 01;жалоба\n+7 916 555 00 02;\nне номер;\n".encode("cp1251")
+    page.goto(platform.url + "/dashboard/login")
+    page.fill("#api-key", platform.key)
+    page.click("#login-key")
+    page.goto(platform.url + f"/dashboard/campaigns/{platform.campaign_id}")
+    page.click("#upload-dnc")
+    expect(page.locator("h1")).to_have_text("Загрузка списка «не звонить»")
+    page.set_input_files("#file", files=[{"name": "жалобы.csv", "mimeType": "text/csv", "buffer": numbers}])
+    page.click("#send")
+    expect(page.locator('select[data-column="Телефон"]')).to_have_value("phone")
+    expect(page.locator('select[data-column="Причина"] option')).to_have_count(
+        2
+    )  # skip or phone, nothing else
+    page.check("#everywhere")
+    page.click("#check")
+    expect(page.locator('#issues tr[data-kind="bad_phone"]')).to_have_attribute("data-row", "4")
+    page.click("#import")
+    expect(page.locator("#import-done")).to_contain_text("добавлено номеров 2")
+    shot(page, "dnc-upload-done")
+    page.click("#to-campaign")
+    expect(page.locator("#contact-states")).to_contain_text("не звонить")  # two of its contacts blocked
