@@ -27,8 +27,10 @@ from bot.storage.db import Database
 from bot.storage.models import Call
 from tests.crm.conftest import Receiver
 from tests.crm.test_webhook_delivery import FAST, deliver_all, subscribe
+from tests.dashboard.conftest import Dashboard
 from tests.privacy.test_redact import FOUND
 
+CARD = "4276380012345679"
 QUESTION = {"ru": "Назовите, пожалуйста, данные.", "en": "Please give me the details."}
 
 
@@ -151,3 +153,19 @@ def test_an_exported_csv_file_carries_no_identifier(tmp_path: Path) -> None:
             text,
         )
         assert row["caller"] == "'+79161234567"  # the call's own number stays (quoted: never a formula)
+
+
+async def test_the_dashboards_call_page_shows_the_stored_masked_values(dashboard: Dashboard) -> None:
+    store = CallStore(dashboard.db)
+    await store.started(
+        CallStart("c-9", "inbound", caller="+79161234567", called="100", script="inbound", language="ru")
+    )
+    await store.answered("c-9")
+    said = "карта четыре два семь шесть три восемь ноль ноль один два три четыре пять шесть семь девять"
+    line = {"at": 2.5, "speaker": "caller", "text": said, "step": "ask_order_number", "intent": "dtmf"}
+    end = CallEnd(outcome="transferred", slots={"order_number": CARD}, transcript=[line])
+    await store.ended("c-9", end)
+    dashboard.login()
+    page = dashboard.client.get("/dashboard/calls/c-9", headers={"accept-language": "ru"}).text
+    assert CARD not in page and "четыре два семь" not in page
+    assert page.count("[карта •••• 5679]") == 2  # the transcript line and the slot
