@@ -11,10 +11,12 @@ from fastapi import APIRouter, Request, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.datastructures import State
 
 from bot.api.deps import AppSettings, DbSession, EntityId
 from bot.campaigns import service
 from bot.campaigns.results import MEDIA_TYPES, ResultFormat, contact_results, results_csv, results_xlsx
+from bot.config import Settings
 from bot.contacts.errors import CsvFormatError
 from bot.contacts.importer import (
     NAME_HEADERS,
@@ -60,7 +62,7 @@ class MappingIn(BaseModel):
         return ColumnMapping(self.phone, self.name, self.timezone, self.region, dict(self.variables))
 
 
-def _script_variables(settings: Any, script: str) -> tuple[list[str], list[str]]:
+def _script_variables(settings: Settings, script: str) -> tuple[list[str], list[str]]:
     """(required, optional) variable names of a script."""
     found = load_catalogue(settings.paths.dialogs_dir, settings.paths.training_data_dir).scripts.get(script)
     if found is None:
@@ -168,7 +170,7 @@ async def check_upload(
     return JSONResponse(report_json(request, report))
 
 
-def _check(state: Any, settings: Any, upload: Upload, mapping: ColumnMapping) -> CheckReport:
+def _check(state: State, settings: Settings, upload: Upload, mapping: ColumnMapping) -> CheckReport:
     table = open_table(upload.read(), mapping)
     with state.db.session() as session:
         campaign = service.get(session, upload.campaign_id)

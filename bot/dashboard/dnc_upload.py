@@ -3,12 +3,11 @@ global list) — file → preview → phone column → validation report → imp
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Request, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.datastructures import State
 
 from bot.api.deps import AppSettings, DbSession, EntityId
 from bot.campaigns import service
@@ -109,7 +108,7 @@ async def check_upload(
     return JSONResponse(report_json(request, report))
 
 
-def _check(state: Any, upload: Upload, numbers: NumbersIn) -> CheckReport:
+def _check(state: State, upload: Upload, numbers: NumbersIn) -> CheckReport:
     header, rows = read_table(upload.read())
     column = find_column(header, numbers.phone, (), "the phone")
     if column is None:  # find_column refuses a named column that is missing; this is for the type checker
