@@ -1,5 +1,6 @@
 """A campaign's results, one row per contact: attempts, the outcome and slots of the last call, when it was, and a
-link to its recording — as CSV or XLSX for the people who work the list afterwards."""
+link to its recording — as CSV or XLSX for the people who work the list afterwards. Identifiers in the slots are
+masked (`bot.privacy`), as in every export."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from bot.campaigns import service
 from bot.contacts.xlsx import write_xlsx
+from bot.privacy.records import redact_value
 from bot.storage.models import Attempt, Call, Contact
 
 COLUMNS = ("contact_id", "phone", "name", "state", "attempts", "outcome", "slots", "last_call", "recording")
@@ -60,7 +62,9 @@ def contact_results(session: Session, campaign_id: int, base_url: str) -> Iterat
             contact.state,
             contact.attempts,
             (attempt.outcome or attempt.result) if attempt else "",
-            json.dumps(attempt.slots, ensure_ascii=False) if attempt and attempt.slots else "",
+            json.dumps(redact_value(attempt.slots, None), ensure_ascii=False)
+            if attempt and attempt.slots
+            else "",
             (attempt.finished_at or attempt.started_at).isoformat(timespec="seconds") if attempt else "",
             link,
         ]

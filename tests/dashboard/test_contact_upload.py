@@ -220,7 +220,7 @@ def test_results_as_csv_and_xlsx_one_row_per_contact_with_the_last_call(dashboar
                 campaign_id=campaign_id, contact_id=ivan.id, phone=ivan.phone, number=number, state="done",
                 started_at=NOW + timedelta(hours=number), finished_at=NOW + timedelta(hours=number, minutes=1),
                 result="answered" if outcome else "no_answer", outcome=outcome,
-                slots={"confirmed": True} if outcome else {},
+                slots={"confirmed": True, "card": "4111 1111 1111 1111"} if outcome else {},
             )  # fmt: skip
             session.add(attempt)
             session.flush()
@@ -237,7 +237,7 @@ def test_results_as_csv_and_xlsx_one_row_per_contact_with_the_last_call(dashboar
     assert len(rows) == 3  # the contacts, not the attempts
     ivan_row = next(row for row in rows if row["phone"] == "+79161234567")
     assert ivan_row["attempts"] == "2" and ivan_row["outcome"] == "confirmed"
-    assert ivan_row["slots"] == '{"confirmed": true}'
+    assert ivan_row["slots"] == '{"confirmed": true, "card": "[card •••• 1111]"}'  # identifiers masked
     assert ivan_row["last_call"] == "2026-12-05T11:01:00+00:00"
     assert ivan_row["recording"] == "http://testserver/api/v1/calls/call-2/recording"
     untouched = next(row for row in rows if row["phone"] == "+73832123456")
