@@ -171,7 +171,6 @@ def _run(text: str, words: list[re.Match[str]], lang: str | None, plus_at: int |
 _PASSPORT_WORDS = ("паспорт", "серия", "серию", "серии", "passport")
 _SNILS_WORDS = ("снилс", "snils", "страхов", "insurance number")
 _INN_WORDS = ("инн", "inn", "taxpayer", "tax number", "налогоплат")
-_PHONE_WORDS = ("телефон", "phone", "мобильн", "mobile")
 _NUMBER_WORD = re.compile(r"\W*(?:номер|number|no|№)?\W*", re.IGNORECASE)
 
 
