@@ -71,7 +71,7 @@ def mask(kind: Kind, lang: str | None, last4: str = "") -> str:
 
 def redact(text: str, lang: str | None, context: str = "", secrets: Iterable[str] = ()) -> Redacted:
     """`text` with every identifier masked. `lang` is "ru", "en" or None (either: a log line); `context` is text
-    said just before (a question naming a passport or a phone); `secrets` are values to mask wherever they appear
+    said just before (the robot's question, which may ask for a passport); `secrets` are values to mask wherever they appear
     (sensitive slots): as text, and as digits when they are numbers said in words."""
     findings = find(text, lang, context, secrets)
     out, at = [], 0
@@ -98,11 +98,10 @@ def find(text: str, lang: str | None, context: str = "", secrets: Iterable[str] 
 
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _DOT = r"\s+(?:точка|dot)\s+"
-_SPOKEN_EMAIL = (
-    re.compile(  # "иван точка петров собака мейл точка ру"; the domain is the last "at" before a dot
-        rf"\b[\w-]+(?:{_DOT}[\w-]+)*\s+(?:собака|at)\s+[\w-]+(?:{_DOT}[\w-]+)+\b(?!\s+(?:собака|at)\s)",
-        re.IGNORECASE,
-    )
+# "иван точка петров собака мейл точка ру", "john dot smith at example dot com": the domain follows the last "at"
+_SPOKEN_EMAIL = re.compile(
+    rf"\b[\w-]+(?:{_DOT}[\w-]+)*\s+(?:собака|at)\s+[\w-]+(?:{_DOT}[\w-]+)+\b(?!\s+(?:собака|at)\s)",
+    re.IGNORECASE,
 )
 _WORD = re.compile(r"\w+")
 _JOINER = re.compile(r"[\s\-–—()+]*")  # what may stand between the words of one number: "+7 (912) 345-67-89"
