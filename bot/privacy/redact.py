@@ -71,8 +71,8 @@ def mask(kind: Kind, lang: str | None, last4: str = "") -> str:
 
 def redact(text: str, lang: str | None, context: str = "", secrets: Iterable[str] = ()) -> Redacted:
     """`text` with every identifier masked. `lang` is "ru", "en" or None (either: a log line); `context` is text
-    said just before (the robot's question, which may ask for a passport); `secrets` are values to mask wherever they appear
-    (sensitive slots): as text, and as digits when they are numbers said in words."""
+    said just before (the robot's question, which may ask for a passport); `secrets` are values to mask wherever
+    they appear (sensitive slots): as text, and as digits when they are numbers said in words."""
     findings = find(text, lang, context, secrets)
     out, at = [], 0
     for f in findings:
