@@ -3,8 +3,8 @@
 A row is written at the first ring (`call.started`), updated when the call is answered (`call.answered`) and when
 it ends (`call.completed` with outcome, slots, transcript, durations and the recording's API link). The end's
 transaction also emits the CRM events the script named (`crm_event`) and, for a caller who is no campaign contact,
-stores the callback the script scheduled as a callback task. Identifiers in the transcript, heard turns, slots and
-outcome data are masked (`bot.privacy`). The writes run in a worker thread: the event loop
+stores the callback the script scheduled as a callback task. Identifiers in the transcript, heard turns, slots,
+outcome data and error are masked (`bot.privacy`). The writes run in a worker thread: the event loop
 carrying the calls' audio never waits on the database. A row's `node` names the worker process carrying the call;
 the calls a dead worker left up are ended by the worker that finds it (`end_lost_calls`, `worker_lost`).
 """
@@ -25,6 +25,7 @@ from bot.crm.outbox import EventType, emit, emit_script_event
 from bot.dialog.model import LANGS
 from bot.metrics import prometheus
 from bot.privacy.records import redact_lines, redact_turns, redact_values
+from bot.privacy.redact import redact
 from bot.storage.db import Database
 from bot.storage.models import Call, CallbackTask
 
@@ -159,7 +160,7 @@ class CallStore:
             call.slots, call.transcript = redact_values(end.slots, lang), redact_lines(end.transcript, lang)
             call.turns = redact_turns(end.turns, lang)
             call.ended_by, call.barge_ins, call.amd = end.ended_by, end.barge_ins, end.amd
-            call.recording_path, call.error = end.recording_path, end.error
+            call.recording_path, call.error = end.recording_path, redact(end.error, lang).text
             _complete(session, call, now)
             for event in end.events:
                 emit_script_event(session, event.name, {**_payload(call), "data": event.data}, now)

@@ -1,5 +1,5 @@
 """Identifiers masked where they leave the call (issue 18 item 2): every kind, Russian and English, in digits and in
-words, in the stored `calls` row (transcript, heard turns, slots), in the webhook bodies a real HTTP receiver
+words, in the stored `calls` row (transcript, heard turns, slots, error), in the webhook bodies a real HTTP receiver
 gets, in log lines and in an exported CSV file."""
 
 from __future__ import annotations
@@ -63,6 +63,7 @@ async def test_a_stored_call_and_its_webhooks_carry_no_identifier(
             ],
             turns=[{"index": 1, "kind": "text", "heard": text, "ms": {}}],
             events=(ScriptEvent(name="complaint.received", data={"said": text}),),
+            error=f"lookup failed: {text}",
         )
         await store.ended(case_id(n), end)
     await deliver_all(DeliveryWorker(sqlite_db, timeout=2.0, retry_delays=FAST))
@@ -74,6 +75,7 @@ async def test_a_stored_call_and_its_webhooks_carry_no_identifier(
         call = calls[case_id(n)]
         assert call.transcript[1]["text"] == expected, (kind, lang, text)
         assert call.turns[0]["heard"] == expected and call.slots == call.outcome_data == {"said": expected}
+        assert call.error == f"lookup failed: {expected}"
         sent = [b["data"] for b in bodies if b["data"]["call_id"] == case_id(n)]
         completed = next(d for d in sent if "transcript" in d)
         assert completed["transcript"][1]["text"] == expected and completed["slots"] == {"said": expected}
