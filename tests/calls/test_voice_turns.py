@@ -22,19 +22,11 @@ class _PatientOrderNumber(Conversation):
         return exchange
 
 
-# Known flake (2026-12-05, 1 of ~4 full-suite runs): the patient caller's answer is heard as "один восемь девять
-# один два": an extra "один" before the number. Not the synthesiser's hiss (trimmed now); likely the keypad "1"
-# pressed during the greeting reaching the recogniser. Runs, and reports XPASS/XFAIL.
-FLAKY_EXTRA_WORD = pytest.mark.xfail(
-    reason="an extra 'один' before the number in some full runs", strict=False
-)
-
-
 @pytest.mark.parametrize(
     ("patient", "heard", "number"),
     [
         (False, "восемь девять", "89"),
-        pytest.param(True, "восемь девять один два", "8912", marks=FLAKY_EXTRA_WORD),
+        (True, "восемь девять один два", "8912"),
     ],
 )
 async def test_a_steps_end_of_turn_lets_the_caller_pause_mid_answer(
