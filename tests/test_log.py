@@ -1,6 +1,7 @@
 """One logging setup: the standard `logging` lines of telephony/ and the libraries reach loguru's sinks."""
 
 import logging
+import sys
 
 import pytest
 from loguru import logger
@@ -14,9 +15,11 @@ def lines():
     handlers, level = root.handlers[:], root.level
     configure_logging("DEBUG")
     seen: list[str] = []
-    sink = logger.add(lambda m: seen.append(m), format="{level} {name}:{line} {message}")
+    logger.add(lambda m: seen.append(m), format="{level} {name}:{line} {message}")
     yield seen
-    logger.remove(sink)
+    logger.remove()
+    logger.configure(patcher=None)
+    logger.add(sys.stderr)  # loguru's default, as before the test
     root.handlers[:], root.level = handlers, level
     for name in ("httpx", "httpcore", "alembic"):
         logging.getLogger(name).setLevel(logging.NOTSET)
