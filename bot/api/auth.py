@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.api.deps import DbSession, EntityId, Now
+from bot.audit import AuditAction, record
 from bot.dashboard.session import CSRF_HEADER, Principal
 from bot.dashboard.session import principal as session_principal
 from bot.storage.models import ApiKey
@@ -96,7 +97,18 @@ def _session_principal(request: Request, scope: Scope) -> Principal:
     return who
 
 
+def actor_of(who: ApiKey | Principal) -> str:
+    """The audit log's name of who made a request: `key:<id> <name>` for an API key (in the header or as a
+    dashboard login), `user:<name>` for a dashboard user."""
+    if isinstance(who, ApiKey):
+        return f"key:{who.id} {who.name}"
+    if who.kind == "key":
+        return f"key:{who.subject} {who.label}"
+    return f"user:{who.subject}"
+
+
 Admin = Depends(require(Scope.ADMIN))
+AdminCaller = Annotated[ApiKey | Principal, Admin]
 router = APIRouter(prefix="/keys", tags=["API keys"], dependencies=[Admin])
 
 
@@ -130,8 +142,16 @@ def _out(row: ApiKey) -> dict:
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=NewKeyOut)
-def create(body: KeyIn, session: DbSession, now: Now) -> dict:
+def create(body: KeyIn, session: DbSession, now: Now, who: AdminCaller) -> dict:
     row, key = create_key(session, body.name, body.scopes, now)
+    record(
+        session,
+        AuditAction.API_KEY_CREATE,
+        actor=actor_of(who),
+        at=now,
+        target=f"key:{row.id}",
+        detail={"name": row.name, "scopes": row.scopes},
+    )
     return _out(row) | {"key": key}
 
 
@@ -141,8 +161,9 @@ def list_keys(session: DbSession) -> list[dict]:
 
 
 @router.delete("/{key_id}", status_code=status.HTTP_204_NO_CONTENT)
-def revoke(key_id: EntityId, session: DbSession) -> None:
+def revoke(key_id: EntityId, session: DbSession, now: Now, who: AdminCaller) -> None:
     row = session.get(ApiKey, key_id)
     if row is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"API key {key_id} not found")
     row.revoked = True
+    record(session, AuditAction.API_KEY_REVOKE, actor=actor_of(who), at=now, target=f"key:{row.id}")

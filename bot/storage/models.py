@@ -293,3 +293,21 @@ class CallbackTask(Base):
     language: Mapped[str] = mapped_column(String(8), default="")
     due_at: Mapped[datetime] = mapped_column(index=True, doc="the time the caller asked for")
     created_at: Mapped[datetime]
+
+
+class AuditEntry(Base):
+    """One administrative action (an export, an erasure, a retention purge, a secret re-encryption…): who, what,
+    on what, when. Rows are only added; `detail` holds counts and ids, never the personal data acted on."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    actor: Mapped[str] = mapped_column(
+        String(200), doc="who: `key:<id> <name>`, `user:<name>`, `cli`, `service`"
+    )
+    action: Mapped[str] = mapped_column(String(64), index=True, doc="an `AuditAction` value")
+    target: Mapped[str] = mapped_column(
+        String(200), default="", doc="what it acted on (never a phone number)"
+    )
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
