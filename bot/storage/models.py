@@ -62,6 +62,9 @@ class Campaign(Base):
         default=dict, server_default="{}", doc="the column mapping of the last upload in the dashboard"
     )
     priority: Mapped[int] = mapped_column(Integer, default=0)
+    purpose: Mapped[str] = mapped_column(
+        String(16), default="service", server_default="service", doc="a `bot.campaigns.consent.Purpose`"
+    )
     state: Mapped[str] = mapped_column(String(16), default="draft", index=True)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
@@ -88,6 +91,15 @@ class Contact(Base):
     retry_at: Mapped[datetime | None] = mapped_column(doc="not before: set by the retry policy or a callback")
     last_result: Mapped[str] = mapped_column(String(32), default="")
     note: Mapped[str] = mapped_column(String(200), default="")
+    consent_given_at: Mapped[datetime | None] = mapped_column(
+        doc="when the person consented; null: no consent"
+    )
+    consent_channel: Mapped[str] = mapped_column(
+        String(16), default="", server_default="", doc="how: a `bot.campaigns.consent.ConsentChannel`"
+    )
+    consent_source: Mapped[str] = mapped_column(
+        String(200), default="", server_default="", doc="where it is kept, e.g. a CRM form's id"
+    )
 
 
 class Attempt(Base):
@@ -132,6 +144,10 @@ class DoNotCall(Base):
     campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
     reason: Mapped[str] = mapped_column(String(200), default="")
     created_at: Mapped[datetime]
+    call_id: Mapped[str] = mapped_column(
+        String(64), default="", server_default="", doc="the call in which the person asked (`calls.call_id`)"
+    )
+    said_at: Mapped[datetime | None] = mapped_column(doc="the moment in that call the person asked")
 
 
 class ApiKey(Base):
@@ -256,6 +272,9 @@ class Call(Base):
     amd: Mapped[str] = mapped_column(String(64), default="")
     recording_path: Mapped[str] = mapped_column(Text, default="")
     error: Mapped[str] = mapped_column(Text, default="")
+    test: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default="0", doc="a test call from the campaign wizard: in no metric"
+    )
 
 
 class Handoff(Base):
