@@ -21,6 +21,7 @@ from loguru import logger
 from pipecat.workers.runner import WorkerRunner
 
 from bot.calls.announcement import announce
+from bot.calls.live_call import LiveCall
 from bot.calls.lookup import CallerLookup
 from bot.calls.pipeline import CallRecord, TimedLine, VoiceCall
 from bot.calls.routing import InboundPlan, select_route
@@ -124,13 +125,15 @@ class PhoneCalls:
 
     # outbound
 
-    async def place(self, request: CallRequest) -> CallReport:
-        """Dial, and when answered run the script with answering-machine detection; the dialer's CallPlacer."""
+    async def place(self, request: CallRequest, live: LiveCall | None = None) -> CallReport:
+        """Dial, and when answered run the script with answering-machine detection; the dialer's CallPlacer.
+        With `live` it is a test call (the wizard's "call me"): its turns reach `live` as they happen and its
+        row is marked `test`, counted in no metric."""
         if not self.taking_calls:
             return CallReport(result=TelephonyResult.FAILED, error="not dialled: the worker is stopping")
         script = self.catalogue.get(request.script)
         state = new_state(script, request.language, request.variables)  # DialogError before any phone rings
-        conversation = Conversation(self.client, state)
+        conversation = live.conversation(self.client, state) if live else Conversation(self.client, state)
         telephony = self.settings.telephony
         start = CallStart(
             call_id=conversation.id,
@@ -142,6 +145,7 @@ class PhoneCalls:
             campaign_id=request.campaign_id or None,
             contact_id=request.contact_id or None,
             attempt_id=request.attempt_id or None,
+            test=live is not None,
         )
         async with self._recorded(start) as ending:
             started = time.monotonic()

@@ -64,6 +64,7 @@ class CallStart:
     campaign_id: int | None = None
     contact_id: int | None = None
     attempt_id: int | None = None
+    test: bool = False  # a test call from the campaign wizard: stored and shown, counted in no metric
 
 
 @dataclass(frozen=True)
@@ -101,6 +102,7 @@ def _payload(call: Call, contact_id: int | None = None) -> dict[str, Any]:
         "campaign_id": call.campaign_id,
         "attempt_id": call.attempt_id,
         "started_at": call.started_at.isoformat(),
+        "test": call.test,
     }
     if contact_id is not None:
         payload["contact_id"] = contact_id
@@ -136,11 +138,13 @@ class CallStore:
                 called=start.called,
                 node=self.node,
                 started_at=now,
+                test=start.test,
             )
             session.add(call)
             session.flush()
             emit(session, EventType.CALL_STARTED, _payload(call, start.contact_id), now)
-        prometheus.call_started(start.direction)
+        if not start.test:
+            prometheus.call_started(start.direction)
 
     def _answered(self, call_id: str, now: datetime) -> None:
         with self.db.session() as session:
@@ -148,8 +152,9 @@ class CallStore:
             call.state, call.answered_at = CallState.ACTIVE, now
             call.ring_seconds = round((now - call.started_at).total_seconds(), 3)
             emit(session, EventType.CALL_ANSWERED, {**_payload(call), "answered_at": now.isoformat()}, now)
-            direction = call.direction
-        prometheus.call_answered(direction)
+            direction, test = call.direction, call.test
+        if not test:
+            prometheus.call_answered(direction)
 
     def _ended(self, call_id: str, end: CallEnd, now: datetime) -> None:
         with self.db.session() as session:
@@ -167,8 +172,9 @@ class CallStore:
             # a campaign contact's callback is its next attempt (the dialer's report); anyone else's is a task
             if end.callback_at is not None and call.attempt_id is None:
                 session.add(_callback_task(call, end.callback_at, now))
-            direction, answered = call.direction, call.answered_at is not None
-        prometheus.call_ended(direction, answered, end.outcome, end.error, end.turns)
+            direction, answered, test = call.direction, call.answered_at is not None, call.test
+        if not test:
+            prometheus.call_ended(direction, answered, end.outcome, end.error, end.turns)
 
 
 def live_call_nodes(session: Session) -> list[str]:

@@ -39,7 +39,8 @@ def zone(name: str) -> ZoneInfo:
 
 @dataclass(frozen=True)
 class CallFilter:
-    """Calls by campaign, script and direction, started between two local dates (both inclusive) in `tz`."""
+    """Calls by campaign, script and direction, started between two local dates (both inclusive) in `tz`; test
+    calls (placed from the campaign wizard) are never among them."""
 
     campaign_id: int | None = None
     script: str | None = None
@@ -59,7 +60,7 @@ class CallFilter:
 
     def where(self) -> list[ColumnElement[bool]]:
         """SQL conditions on the `calls` table."""
-        conditions: list[ColumnElement[bool]] = []
+        conditions: list[ColumnElement[bool]] = [Call.test.is_(False)]
         if self.campaign_id is not None:
             conditions.append(Call.campaign_id == self.campaign_id)
         if self.script:
