@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(kamailio sip-tester baresip-core sox libsox-fmt-all espeak-ng postgresql tcpdump chromium)
+APT_PACKAGES=(kamailio kamailio-tls-modules sip-tester baresip-core sox libsox-fmt-all espeak-ng postgresql tcpdump chromium)
 RASA_VERSION=3.6.21
 
 say() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }

@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
+from telephony.config import MediaEncryption
 from telephony.events import (
     CallDirection,
     CallEvent,
@@ -22,9 +23,18 @@ from telephony.events import (
     TransferStatus,
 )
 from telephony.rtp.session import FRAME_BYTES, RtpSession
+from telephony.rtp.srtp import DEFAULT_SUITE, CryptoAttribute, SrtpContext, new_key
 from telephony.sip.dialog import Dialog
 from telephony.sip.message import Address, SipMessage, SipUri
-from telephony.sip.sdp import Direction, MediaDescription, Negotiated, SdpError, build_sdp, negotiate
+from telephony.sip.sdp import (
+    Direction,
+    MediaDescription,
+    Negotiated,
+    SdpError,
+    build_sdp,
+    negotiate,
+    negotiate_crypto,
+)
 from telephony.sip.transaction import ServerTransaction, TransactionTimeout
 
 if TYPE_CHECKING:
@@ -66,6 +76,8 @@ class Call:
         self._transfer_progress: asyncio.Queue[tuple[int, str]] | None = None
         self._watchdog: asyncio.Task[None] | None = None
         self._ack_timeout_handle: asyncio.TimerHandle | None = None
+        self._encryption = phone.settings.media_encryption
+        self._srtp_key = new_key() if self._encryption is not MediaEncryption.NONE else None
 
     @property
     def call_id(self) -> str:
@@ -78,6 +90,11 @@ class Call:
     @property
     def codec(self) -> str:
         return self.rtp.codec.name
+
+    @property
+    def srtp_suite(self) -> str | None:
+        """The SRTP crypto suite the audio travels under, None for plain RTP."""
+        return self.rtp.srtp.suite if self.rtp.srtp else None
 
     def __repr__(self) -> str:
         return f"<Call {self.info.direction} {self.info.caller}->{self.info.called} {self.state}>"
@@ -183,6 +200,18 @@ class Call:
         self, direction: Direction = Direction.SENDRECV, codecs: tuple[str, ...] | None = None
     ) -> bytes:
         s = self._phone.settings
+        if (
+            self.negotiated is None
+        ):  # our offer: RTP/SAVP when SRTP is required, best effort (RTP/AVP) otherwise
+            profile = "RTP/SAVP" if self._encryption is MediaEncryption.SDES_REQUIRED else "RTP/AVP"
+            crypto = CryptoAttribute(1, DEFAULT_SUITE, self._srtp_key) if self._srtp_key else None
+        else:  # answer (or a later offer) in the profile and suite agreed
+            profile, agreed = self.negotiated.remote.profile, self.negotiated.crypto
+            crypto = (
+                CryptoAttribute(agreed.tag, agreed.suite, self._srtp_key)
+                if agreed and self._srtp_key
+                else None
+            )
         return build_sdp(
             self._phone.ua.local[0],
             self.rtp.local_port,
@@ -191,12 +220,22 @@ class Call:
             direction,
             self._sdp_session,
             self._sdp_version,
+            profile,
+            crypto,
         )
 
     def _apply_remote_sdp(self, body: bytes) -> Negotiated:
         remote = MediaDescription.parse(body)
         negotiated = negotiate(remote, self._phone.settings.codecs)
+        crypto = negotiate_crypto(remote, self._encryption)
+        negotiated = Negotiated(remote, negotiated.codec, negotiated.payload_type, negotiated.dtmf_pt, crypto)
         self.negotiated = negotiated
+        if crypto is None or self._srtp_key is None:
+            self.rtp.srtp = None
+        elif self.rtp.srtp is None or self.rtp.srtp.suite != crypto.suite:
+            self.rtp.srtp = SrtpContext(crypto.suite, self._srtp_key, crypto.key)
+        else:
+            self.rtp.srtp.rekey_remote(crypto.key)
         self.remote_direction = remote.direction
         self.rtp.update_remote((remote.address, remote.port), negotiated.codec, negotiated.dtmf_pt)
         # Held (peer sendonly/inactive): we answer recvonly/inactive and, as that answer says, send nothing.

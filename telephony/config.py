@@ -2,7 +2,25 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from enum import StrEnum
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+
+class SipTransportKind(StrEnum):
+    """How SIP travels to the registrar/proxy."""
+
+    UDP = "udp"
+    TLS = "tls"
+
+
+class MediaEncryption(StrEnum):
+    """SRTP with SDES keys (RFC 4568) for the call's audio."""
+
+    NONE = "none"
+    SDES_OPTIONAL = "sdes_optional"  # offer SRTP (RTP/AVP + a=crypto), accept a plain peer
+    SDES_REQUIRED = "sdes_required"  # offer RTP/SAVP only; a peer without SRTP is refused (488 / failed call)
 
 
 class TelephonySettings(BaseModel):
@@ -36,6 +54,12 @@ class TelephonySettings(BaseModel):
     ring_timeout: float = Field(30.0, gt=0)
     rtp_timeout: float = Field(30.0, gt=0, description="end a call after this long without RTP from the peer")
     user_agent: str = "voicebot-telephony/0.1"
+    transport: SipTransportKind = SipTransportKind.UDP
+    tls_ca_file: Path | None = Field(
+        None, description="PEM file of the CAs trusted for the server's certificate; default: the system's"
+    )
+    tls_verify: bool = Field(True, description="check the server's certificate and its name (transport tls)")
+    media_encryption: MediaEncryption = MediaEncryption.NONE
 
     @field_validator("codecs")
     @classmethod
@@ -45,6 +69,29 @@ class TelephonySettings(BaseModel):
         if unknown or not upper:
             raise ValueError(f"codecs must be PCMU and/or PCMA, got {list(codecs)}")
         return upper
+
+    @field_validator("tls_ca_file")
+    @classmethod
+    def _readable_ca(cls, path: Path | None) -> Path | None:
+        if path is not None and not path.is_file():
+            raise ValueError(f"tls_ca_file {str(path)!r} is not a file (a PEM bundle of trusted CAs)")
+        return path
+
+    @model_validator(mode="after")
+    def _secure_combination(self) -> TelephonySettings:
+        if self.media_encryption is not MediaEncryption.NONE and self.transport is not SipTransportKind.TLS:
+            raise ValueError(
+                f"media_encryption {self.media_encryption.value} puts the SRTP keys in the SDP: "
+                "it needs transport: tls (over udp anyone on the path reads them)"
+            )
+        if self.transport is SipTransportKind.TLS and not (self.registrar or self.proxy):
+            raise ValueError("transport tls needs a registrar or proxy to connect to")
+        return self
+
+    @property
+    def default_port(self) -> int:
+        """The SIP port a server listens on for our transport: 5060 for udp, 5061 for tls."""
+        return 5061 if self.transport is SipTransportKind.TLS else 5060
 
     @property
     def sip_domain(self) -> str:

@@ -8,15 +8,15 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 
 from telephony.call import Call, user_of
-from telephony.config import TelephonySettings, host_port
+from telephony.config import MediaEncryption, TelephonySettings, host_port
 from telephony.events import CallDirection, CallInfo, CallState, DialResult, DialStatus, EndReason
 from telephony.rtp.session import RtpSession
 from telephony.sip.auth import AuthError
 from telephony.sip.dialog import Dialog
 from telephony.sip.message import Address, SipMessage, SipUri, new_call_id, new_tag
-from telephony.sip.sdp import SdpError
+from telephony.sip.sdp import MediaSecurityError, SdpError
 from telephony.sip.transaction import ServerTransaction, TransactionTimeout
-from telephony.sip.useragent import UserAgent
+from telephony.sip.useragent import RegistrationError, UserAgent
 
 log = logging.getLogger(__name__)
 
@@ -95,8 +95,8 @@ class Phone:
         domain, port = self.settings.sip_domain, None
         server = self.settings.registrar or self.settings.proxy
         if server and not self.settings.domain:
-            domain, port = host_port(server)
-            port = None if port == 5060 else port
+            domain, port = host_port(server, self.settings.default_port)
+            port = None if port == self.settings.default_port else port
         return SipUri(host=domain, user=target, port=port)
 
     def _outbound_destination(self, uri: SipUri) -> tuple[str, int]:
@@ -181,8 +181,13 @@ class Phone:
                 raise SdpError("INVITE without SDP offer is not supported")
             call._apply_remote_sdp(msg.body)
         except SdpError as exc:
-            log.info("inbound call %s refused: %s", msg.call_id, exc)
-            self.ua.respond(txn, 488, "Not Acceptable Here", tag)
+            log.info("inbound call %s refused (488): %s", msg.call_id, exc)
+            warning = (("Warning", f'399 {self.ua.local[0]} "{exc}"'),)
+            reason = "Not Acceptable Here"
+            if isinstance(exc, MediaSecurityError):
+                encrypted = self.settings.media_encryption is not MediaEncryption.NONE
+                reason = "SRTP Required" if encrypted else "SRTP Not Supported"
+            self.ua.respond(txn, 488, reason, tag, headers=warning)
             call._end(EndReason.REJECTED)
             return
         if txn.final_status is not None:  # cancelled while we set up
@@ -218,6 +223,10 @@ class Phone:
         if len(self.calls) >= s.max_concurrent_calls:
             return DialResult(DialStatus.FAILED, reason="max concurrent calls reached")
         ring_timeout = s.ring_timeout if ring_timeout is None else ring_timeout
+        try:
+            await self.ua.ensure_connected()
+        except RegistrationError as exc:
+            return DialResult(DialStatus.FAILED, reason=str(exc))
         uri = self.target_uri(target)
         holder: list[Call] = []
         try:

@@ -331,6 +331,7 @@ class Dialer:
                     phone=contact.phone,
                     caller_id=campaign.caller_id,
                     script=campaign.script,
+                    script_version=campaign.script_version,
                     language=campaign.language,
                     variables={**campaign.variables, **contact.variables, "name": contact.name},
                 )

@@ -1,4 +1,5 @@
-"""One call's RTP stream: a UDP socket, G.711 at the edge, paced sending driven by the shared clock."""
+"""One call's RTP stream: a UDP socket, G.711 at the edge, paced sending driven by the shared clock, SRTP when
+keyed."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from collections.abc import Callable
 from telephony.rtp.clock import PacingClock, shared_clock
 from telephony.rtp.codec import G711
 from telephony.rtp.dtmf import DtmfDetector, digit_packets
+from telephony.rtp.srtp import SrtpContext
 
 FRAME_BYTES = 320  # 20 ms of 16-bit mono PCM at 8 kHz
 _HEADER = struct.Struct("!BBHII")
@@ -50,6 +52,9 @@ class RtpSession(asyncio.DatagramProtocol):
         self.packets_received = 0
         self.last_received = time.monotonic()
         self.send_times: list[float] | None = [] if record_send_times else None
+        self.srtp: SrtpContext | None = (
+            None  # set by the call once SDES keys are agreed: every packet is SRTP
+        )
 
     # ---- lifecycle -----------------------------------------------------
     async def open(self, host: str, port_min: int, port_max: int) -> int:
@@ -156,7 +161,8 @@ class RtpSession(asyncio.DatagramProtocol):
     def _send(self, transport, remote, pt: int, marker: bool, timestamp: int, payload: bytes) -> None:
         header = _HEADER.pack(0x80, pt | (0x80 if marker else 0), self._seq, timestamp, self._ssrc)
         self._seq = (self._seq + 1) & 0xFFFF
-        transport.sendto(header + payload, remote)
+        packet = header + payload
+        transport.sendto(self.srtp.protect(packet) if self.srtp else packet, remote)
         self.packets_sent += 1
         if self.send_times is not None:
             self.send_times.append(time.perf_counter())
@@ -165,6 +171,10 @@ class RtpSession(asyncio.DatagramProtocol):
     def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
         if len(data) < 12 or data[0] >> 6 != 2:
             return
+        if self.srtp is not None:
+            data = self.srtp.unprotect(data)
+            if data is None:
+                return
         pt = data[1] & 0x7F
         offset = 12 + 4 * (data[0] & 0x0F)
         if data[0] & 0x10 and len(data) >= offset + 4:  # header extension

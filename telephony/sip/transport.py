@@ -12,11 +12,26 @@ from telephony.sip.message import SipMessage, SipParseError
 log = logging.getLogger(__name__)
 
 
+_resolved: dict[str, str] = {}
+
+
+async def resolve_host(host: str) -> str:
+    """An IPv4 address for `host` (an address passes through; names are looked up once per process)."""
+    try:
+        ipaddress.ip_address(host)
+        return host
+    except ValueError:
+        pass
+    if host not in _resolved:
+        infos = await asyncio.get_running_loop().getaddrinfo(host, None, family=2)
+        _resolved[host] = infos[0][4][0]
+    return _resolved[host]
+
+
 class UdpSipTransport(asyncio.DatagramProtocol):
     def __init__(self, on_message: Callable[[SipMessage, tuple[str, int]], None]) -> None:
         self._on_message = on_message
         self._transport: asyncio.DatagramTransport | None = None
-        self._resolved: dict[str, str] = {}
         self.local: tuple[str, int] = ("0.0.0.0", 0)
 
     async def open(self, host: str, port: int) -> None:
@@ -41,15 +56,7 @@ class UdpSipTransport(asyncio.DatagramProtocol):
         log.debug("SIP socket error: %s", exc)
 
     async def resolve(self, host: str) -> str:
-        try:
-            ipaddress.ip_address(host)
-            return host
-        except ValueError:
-            pass
-        if host not in self._resolved:
-            infos = await asyncio.get_running_loop().getaddrinfo(host, None, family=2)
-            self._resolved[host] = infos[0][4][0]
-        return self._resolved[host]
+        return await resolve_host(host)
 
     def send(self, msg: SipMessage | bytes, addr: tuple[str, int]) -> None:
         if self._transport is None:

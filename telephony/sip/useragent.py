@@ -7,9 +7,10 @@ import contextlib
 import logging
 from collections.abc import Callable
 
-from telephony.config import TelephonySettings, host_port
+from telephony.config import SipTransportKind, TelephonySettings, host_port
 from telephony.sip.auth import AuthError, Challenge, authorization
 from telephony.sip.message import Address, SipMessage, SipUri, new_branch, new_call_id, new_tag, response_to
+from telephony.sip.tls_transport import TlsConnectError, TlsSipTransport, client_context
 from telephony.sip.transaction import ClientTransaction, ServerTransaction, TransactionTimeout
 from telephony.sip.transport import UdpSipTransport
 
@@ -29,7 +30,12 @@ class UserAgent:
     def __init__(self, settings: TelephonySettings, on_request: RequestHandler) -> None:
         self.settings = settings
         self._on_request = on_request
-        self.transport = UdpSipTransport(self._on_message)
+        self.tls = settings.transport is SipTransportKind.TLS
+        self.transport: UdpSipTransport | TlsSipTransport = (
+            TlsSipTransport(self._on_message, client_context(settings.tls_ca_file, settings.tls_verify))
+            if self.tls
+            else UdpSipTransport(self._on_message)
+        )
         self._client: dict[tuple[str, str], ClientTransaction] = {}
         self._server: dict[tuple[str, str], ServerTransaction] = {}
         self._stray_2xx: dict[str, Callable[[SipMessage], None]] = {}
@@ -47,23 +53,31 @@ class UserAgent:
     @property
     def contact(self) -> Address:
         host, port = self.local
-        return Address(SipUri(host=host, user=self.settings.user, port=port))
+        params = (("transport", "tls"),) if self.tls else ()
+        return Address(SipUri(host=host, user=self.settings.user, port=port, params=params))
 
     def aor(self, user: str | None = None) -> SipUri:
         return SipUri(host=self.settings.sip_domain, user=user or self.settings.user)
 
     def via(self, branch: str | None = None) -> str:
         host, port = self.local
-        return f"SIP/2.0/UDP {host}:{port};branch={branch or new_branch()};rport"
+        return f"SIP/2.0/{'TLS' if self.tls else 'UDP'} {host}:{port};branch={branch or new_branch()};rport"
 
     # ---- lifecycle -----------------------------------------------------
     async def start(self) -> None:
         s = self.settings
-        await self.transport.open(s.local_host, s.sip_port)
         server = s.proxy or s.registrar
         if server:
-            host, port = host_port(server)
+            host, port = host_port(server, s.default_port)
             self.server = (await self.transport.resolve(host), port)
+        if isinstance(self.transport, TlsSipTransport):
+            assert self.server is not None  # settings require a server for tls
+            try:
+                await self.transport.connect(s.local_host, self.server, host)
+            except TlsConnectError as exc:
+                raise RegistrationError(str(exc)) from exc
+        else:
+            await self.transport.open(s.local_host, s.sip_port)
         if not s.trunk_mode and s.registrar:
             await self.register(s.register_expires)
             self._register_task = asyncio.get_running_loop().create_task(self._keep_registered())
@@ -79,6 +93,14 @@ class UserAgent:
         for txn in list(self._client.values()):
             txn.cancel_timers()
         self.transport.close()
+
+    async def ensure_connected(self) -> None:
+        """Over TLS, open the connection again if the server closed it; RegistrationError when it cannot."""
+        if isinstance(self.transport, TlsSipTransport) and not self.transport.connected:
+            try:
+                await self.transport.reconnect()
+            except TlsConnectError as exc:
+                raise RegistrationError(str(exc)) from exc
 
     # ---- sending -------------------------------------------------------
     def send_request(
@@ -151,8 +173,11 @@ class UserAgent:
         reason: str,
         to_tag: str | None = None,
         sdp: bytes | None = None,
+        headers: tuple[tuple[str, str], ...] = (),
     ) -> SipMessage:
         resp = response_to(txn.request, status, reason, to_tag)
+        for name, value in headers:
+            resp.add(name, value)
         if txn.method == "INVITE" and 100 < status < 300:  # dialog-creating: route set and target
             for value in txn.request.get_all("Record-Route"):
                 resp.add("Record-Route", value)
@@ -176,8 +201,11 @@ class UserAgent:
             self._reg_call_id = new_call_id(self.local[0])
             self._reg_tag = new_tag()
         self._reg_cseq += 1
-        registrar_host, registrar_port = host_port(self.settings.registrar or "")
-        msg = SipMessage(method="REGISTER", uri=str(SipUri(host=registrar_host, port=registrar_port)))
+        registrar_host, registrar_port = host_port(self.settings.registrar or "", self.settings.default_port)
+        params = (("transport", "tls"),) if self.tls else ()
+        msg = SipMessage(
+            method="REGISTER", uri=str(SipUri(host=registrar_host, port=registrar_port, params=params))
+        )
         msg.add("Max-Forwards", "70")
         aor = Address(self.aor())
         msg.add("From", str(aor.with_tag(self._reg_tag)))
@@ -191,8 +219,9 @@ class UserAgent:
 
     async def register(self, expires: int) -> int:
         """One REGISTER (expires=0 unregisters); returns the granted expiry in seconds."""
-        host, port = host_port(self.settings.registrar or "")
+        host, port = host_port(self.settings.registrar or "", self.settings.default_port)
         dest = (await self.transport.resolve(host), port)
+        await self.ensure_connected()
         msg = self._build_register(expires)
         try:
             resp = await self.request(msg, dest, timeout=8)
