@@ -5,7 +5,19 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI, Request, status
 from fastapi.responses import JSONResponse, Response
 
-from bot.api import audit, auth, callbacks, calls, campaigns, contacts, dnc, handoffs, metrics, webhooks
+from bot.api import (
+    audit,
+    auth,
+    callbacks,
+    calls,
+    campaigns,
+    contacts,
+    dnc,
+    handoffs,
+    metrics,
+    privacy,
+    webhooks,
+)
 from bot.campaigns.clock import Clock, SystemClock
 from bot.campaigns.service import Conflict, InvalidInput, NotFound
 from bot.config import Settings
@@ -57,7 +69,19 @@ def create_app(settings: Settings, db: Database | None = None, clock: Clock | No
     app.add_exception_handler(CsvFormatError, _bad_csv)
 
     v1 = APIRouter(prefix=API_PREFIX)
-    for module in (campaigns, contacts, dnc, calls, callbacks, handoffs, metrics, auth, webhooks, audit):
+    for module in (
+        campaigns,
+        contacts,
+        dnc,
+        calls,
+        callbacks,
+        handoffs,
+        metrics,
+        auth,
+        webhooks,
+        audit,
+        privacy,
+    ):
         v1.include_router(module.router)
     app.include_router(v1)
 

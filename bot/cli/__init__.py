@@ -77,6 +77,7 @@ from bot.cli import (  # noqa: E402,F401
     metrics,
     models,
     nlu,
+    privacy,
     rasa,
     serve,
     simulate,

@@ -24,6 +24,7 @@ from bot.contacts.importer import (
 )
 from bot.contacts.phones import PhoneError, PhoneNormalizer
 from bot.crm.outbox import EventType, emit
+from bot.privacy.person import HASH_MARK, phone_hash
 from bot.storage.models import Contact, DoNotCall
 
 PROGRESS_EVERY = 1000  # rows between progress reports of a file import
@@ -111,13 +112,28 @@ def block_listed(session: Session, campaign_id: int) -> set[str]:
         Contact.campaign_id == campaign_id, Contact.state == "pending", Contact.phone.in_(listed)
     )
     values = query.values(state="dnc", note="do-not-call list").returning(Contact.phone)
-    return set(session.scalars(values.execution_options(synchronize_session=False)))
+    blocked = set(session.scalars(values.execution_options(synchronize_session=False)))
+    hashed = set(session.scalars(listed.where(DoNotCall.phone.startswith(HASH_MARK))))
+    if hashed:  # numbers of forgotten people, kept as hashes
+        pending = select(Contact.phone).where(Contact.campaign_id == campaign_id, Contact.state == "pending")
+        matches = [phone for phone in session.scalars(pending) if phone_hash(phone) in hashed]
+        if matches:
+            query = update(Contact).where(Contact.campaign_id == campaign_id, Contact.phone.in_(matches))
+            session.execute(
+                query.values(state="dnc", note="do-not-call list").execution_options(
+                    synchronize_session=False
+                )
+            )
+            blocked |= set(matches)
+    return blocked
 
 
 def is_blocked(session: Session, phone: str, campaign_id: int) -> bool:
-    """True when the number may not be called in this campaign (global or campaign entry)."""
+    """True when the number may not be called in this campaign (global or campaign entry; a forgotten person's
+    entry is the number's hash)."""
     query = select(DoNotCall.id).where(
-        DoNotCall.phone == phone, or_(DoNotCall.campaign_id.is_(None), DoNotCall.campaign_id == campaign_id)
+        DoNotCall.phone.in_((phone, phone_hash(phone))),
+        or_(DoNotCall.campaign_id.is_(None), DoNotCall.campaign_id == campaign_id),
     )
     return session.scalar(query.limit(1)) is not None
 

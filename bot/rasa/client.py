@@ -62,3 +62,14 @@ class RasaClient:
         return await self._request(
             "POST", "/webhooks/rest/webhook", json={"sender": conversation, "message": text}
         )
+
+    async def tracker(self, conversation: str) -> dict[str, Any]:
+        """A conversation's tracker with all its events (what a privacy export hands over)."""
+        return await self._request(
+            "GET", f"/conversations/{conversation}/tracker", params={"include_events": "ALL"}
+        )
+
+    async def erase(self, conversation: str) -> None:
+        """Replace a conversation's events with none (the in-memory tracker store overwrites the conversation; an
+        SQL store only appends, so `bot.privacy.tracker` deletes its rows itself)."""
+        await self._request("PUT", f"/conversations/{conversation}/tracker/events", json=[])

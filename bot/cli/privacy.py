@@ -1,0 +1,60 @@
+"""`voicebot privacy export|forget PHONE`: one person's data as a zip, or erased (`docs/privacy.md`)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from bot.audit import CLI_ACTOR
+from bot.cli import app, fail, settings
+from bot.config import Settings
+from bot.contacts.phones import PhoneError, PhoneNormalizer
+from bot.privacy.export import export_person
+from bot.privacy.forget import forget_person
+from bot.privacy.person import phone_hash
+from bot.storage.db import Database
+
+privacy_app = typer.Typer(no_args_is_help=True, help="One person's data: export it, or forget it.")
+app.add_typer(privacy_app, name="privacy")
+
+
+def _open(phone: str) -> tuple[Settings, Database, str]:
+    config = settings()
+    try:
+        e164 = PhoneNormalizer(config.contacts.default_region).normalize(phone).e164
+    except PhoneError as exc:
+        raise fail(f"phone: {exc}", 2) from exc
+    db = Database(config.database_url, echo=config.storage.echo)
+    db.migrate()
+    return config, db, e164
+
+
+@privacy_app.command("export")
+def export(
+    phone: str,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="the zip to write")] = None,
+) -> None:
+    """Write everything held about PHONE to a zip (person.json and the recordings)."""
+    config, db, e164 = _open(phone)
+    archive = asyncio.run(export_person(db, config, e164, CLI_ACTOR, datetime.now(UTC)))
+    path = out or Path(f"person-{phone_hash(e164)[1:]}.zip")
+    path.write_bytes(archive)
+    typer.echo(f"{path} ({len(archive)} bytes)")
+
+
+@privacy_app.command("forget")
+def forget(
+    phone: str,
+    yes: Annotated[bool, typer.Option("--yes", help="do not ask for confirmation")] = False,
+) -> None:
+    """Erase PHONE's data for good; prints what was erased or anonymised as JSON."""
+    config, db, e164 = _open(phone)
+    if not yes and not typer.confirm(f"Erase everything held about {e164}? This cannot be undone"):
+        raise fail("nothing erased", 1)
+    report = asyncio.run(forget_person(db, config, e164, CLI_ACTOR, datetime.now(UTC)))
+    typer.echo(json.dumps(report.as_dict(), ensure_ascii=False))

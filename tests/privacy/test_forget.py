@@ -1,0 +1,163 @@
+"""`forget` leaves no trace of the number in any table (the SQLite file itself, or a PostgreSQL dump), in the
+recordings folder or in the log, keeps the metrics' counts equal, keeps the opt-out as a hash, and writes one audit
+entry; `export` hands over everything first (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import glob
+import io
+import json
+import subprocess
+import zipfile
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from loguru import logger
+from sqlalchemy import select, text
+
+from bot.api.app import create_app
+from bot.api.auth import Scope, create_key
+from bot.config import PathsSettings, Settings
+from bot.contacts import dnc
+from bot.log import redact_record
+from bot.storage.db import Database
+from bot.storage.models import Base, Contact
+from tests.privacy.people import BYSTANDER, PERSON, History, person_traces, write_history
+from voice.config import VoiceSettings
+
+METRICS = ("/api/v1/metrics", "/api/v1/metrics/sla", "/api/v1/metrics/survey", "/api/v1/metrics/latency")
+
+
+@pytest.fixture
+def log_file(tmp_path: Path) -> Iterator[Path]:
+    """The service's log as `voicebot serve` writes it (identifiers masked), into a file for the test to grep."""
+    path = tmp_path / "voicebot.log"
+    logger.configure(patcher=redact_record)
+    sink = logger.add(path, level="DEBUG")
+    yield path
+    logger.remove(sink)
+    logger.configure(patcher=None)
+
+
+@pytest.fixture
+def client(db: Database, tmp_path: Path) -> Iterator[tuple[TestClient, dict[str, str]]]:
+    settings = Settings(
+        paths=PathsSettings(data_dir=tmp_path / "var", dialogs_dir=tmp_path),
+        voice=VoiceSettings(recordings_dir=tmp_path / "recordings"),
+    )
+    app = create_app(settings, db=db)
+    with db.session() as session:
+        key = create_key(session, "dpo", [Scope.ADMIN], datetime.now(UTC))[1]
+    with TestClient(app) as test_client:
+        yield test_client, {"X-API-Key": key}
+
+
+def _database_text(db: Database) -> bytes:
+    """Everything the database holds: the SQLite file and its WAL, or a PostgreSQL dump."""
+    if db.is_sqlite:
+        with db.engine.connect() as connection:
+            connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        files = sorted(glob.glob(f"{db.url.database}*"))
+        return b"".join(Path(name).read_bytes() for name in files)
+    [pg_dump] = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_dump"))[-1:]
+    url = db.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    return subprocess.run([pg_dump, "--data-only", url], check=True, capture_output=True).stdout
+
+
+def _metrics(client: TestClient, headers: dict[str, str], history: History) -> list:
+    paths = [
+        *METRICS,
+        f"/api/v1/metrics/campaigns/{history.campaign_id}",
+        "/api/v1/metrics/scripts/survey/steps",
+    ]
+    answers = [client.get(path, headers=headers) for path in paths]
+    assert all(answer.status_code == 200 for answer in answers), [a.text for a in answers]
+    return [answer.json() for answer in answers]
+
+
+async def test_forget_leaves_no_trace_of_the_number_and_keeps_the_counts(
+    client, db, tmp_path, log_file
+) -> None:
+    test_client, admin = client
+    recordings = tmp_path / "recordings"
+    history = await write_history(db, recordings)
+    assert person_traces(_database_text(db)) and person_traces(
+        b"".join(p.read_bytes() for p in recordings.iterdir())
+    )
+    before = _metrics(test_client, admin, history)
+
+    # export first: everything about the person, nothing about the bystander
+    exported = test_client.get("/api/v1/privacy/export", params={"phone": "8 (916) 123-45-67"}, headers=admin)
+    assert exported.status_code == 200 and exported.headers["content-type"] == "application/zip"
+    archive = zipfile.ZipFile(io.BytesIO(exported.content))
+    person = json.loads(archive.read("person.json"))
+    counts = {kind: len(person[kind]) for kind in ("contacts", "attempts", "calls", "handoffs", "callbacks")}
+    assert counts == {"contacts": 1, "attempts": 1, "calls": 2, "handoffs": 1, "callbacks": 1}
+    assert len(person["do_not_call"]) == 1 and person["events"]
+    assert sorted(
+        name.removeprefix("recordings/") for name in archive.namelist() if name != "person.json"
+    ) == [f"{call_id}{suffix}" for call_id in sorted(history.person_calls) for suffix in (".json", ".wav")]
+    assert BYSTANDER[2:] not in archive.read("person.json").decode()
+
+    forgotten = test_client.post("/api/v1/privacy/forget", json={"phone": PERSON[1:]}, headers=admin)
+    assert forgotten.status_code == 200, forgotten.text
+    report = forgotten.json()
+    assert report["rows"]["calls"] == 2 and report["files_deleted"] == 4 and report["person"].startswith("#")
+
+    # no trace: database, recordings folder, log
+    assert person_traces(_database_text(db)) == []
+    assert sorted(path.stem for path in recordings.iterdir()) == sorted(history.bystander_calls * 2)
+    assert person_traces(b"".join(path.read_bytes() for path in recordings.iterdir())) == []
+    assert log_file.read_text() and person_traces(log_file.read_text()) == []
+    # the bystander is untouched
+    assert BYSTANDER[1:] in _database_text(db).decode("utf-8", "replace")
+    # counts stay right
+    assert _metrics(test_client, admin, history) == before
+    # the opt-out still holds, as a hash
+    with db.session() as session:
+        assert dnc.is_blocked(session, PERSON, history.campaign_id)
+        contact = Contact(
+            campaign_id=history.campaign_id, phone=PERSON, name="", variables={}, state="pending"
+        )
+        session.add(contact)
+        session.flush()
+        assert dnc.block_listed(session, history.campaign_id) == {PERSON}
+        tables = [name for name in Base.metadata.tables if name != "alembic_version"]
+        assert all(
+            session.execute(text(f"SELECT COUNT(*) FROM {name}")).scalar() is not None for name in tables
+        )
+    # one audit entry, naming the person by the hash only
+    log = test_client.get("/api/v1/audit", headers=admin).json()
+    assert [(e["action"], e["target"]) for e in log[:2]] == [
+        ("privacy.forget", report["person"]),
+        ("privacy.export", report["person"]),
+    ]
+    assert log[0]["actor"].startswith("key:") and log[0]["detail"]["rows"]["calls"] == 2
+
+
+def test_privacy_requests_need_an_admin_and_a_phone(client) -> None:
+    test_client, admin = client
+    assert test_client.post("/api/v1/privacy/forget", json={"phone": PERSON}).status_code == 401
+    bad = test_client.post("/api/v1/privacy/forget", json={"phone": "not a number"}, headers=admin)
+    assert bad.status_code == 422 and "phone" in bad.text
+    with TestClient(test_client.app) as other:
+        with test_client.app.state.db.session() as session:
+            reader = create_key(session, "crm", [Scope.WRITE], datetime.now(UTC))[1]
+        assert (
+            other.get(
+                "/api/v1/privacy/export", params={"phone": PERSON}, headers={"X-API-Key": reader}
+            ).status_code
+            == 403
+        )
+
+
+async def test_forgetting_someone_unknown_changes_nothing_but_the_audit_log(client, db, tmp_path) -> None:
+    test_client, admin = client
+    await write_history(db, tmp_path / "recordings")
+    report = test_client.post("/api/v1/privacy/forget", json={"phone": "+79990001122"}, headers=admin).json()
+    assert set(report["rows"].values()) == {0} and report["files_deleted"] == 0
+    with db.session() as session:
+        assert sorted(session.scalars(select(Contact.phone))) == sorted([PERSON, BYSTANDER])
