@@ -42,6 +42,16 @@ def wait_udp_port_bound(port: int, timeout: float = 5.0) -> None:
     raise TimeoutError(f"nothing bound udp {port}")
 
 
+def wait_tcp_port_listening(port: int, timeout: float = 5.0) -> None:
+    """Until something accepts tcp connections on 127.0.0.1:port."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError), socket.create_connection((LOCALHOST, port), timeout=0.5):
+            return
+        time.sleep(0.05)
+    raise TimeoutError(f"nothing listens on tcp {port}")
+
+
 @dataclass
 class Peer:
     name: str
@@ -102,11 +112,56 @@ def _run_kamailio(workdir: Path, name: str, port: int, cfg: str, options: tuple[
     return peer
 
 
-def start_kamailio(workdir: Path, port: int, trunk_port: int, auth: bool = False) -> Peer:
+def start_kamailio(
+    workdir: Path,
+    port: int,
+    trunk_port: int,
+    auth: bool = False,
+    tls: TestPki | None = None,
+    tls_port: int = 0,
+) -> Peer:
+    """The registrar/proxy on udp and tcp `port`; with `tls` (certificates from `make_pki`) also SIP over TLS on
+    `tls_port`, presenting the server certificate `tls.server_cert`."""
     cfg = (
         (RIG / "kamailio.cfg.in").read_text().replace("@PORT@", str(port)).replace("@TRUNK@", str(trunk_port))
     )
-    return _run_kamailio(workdir, f"kamailio-{port}", port, cfg, ("-A", "WITH_AUTH") if auth else ())
+    options = ("-A", "WITH_AUTH") if auth else ()
+    if tls is not None:
+        cfg = cfg.replace("@TLS_PORT@", str(tls_port))
+        cfg = cfg.replace("@TLS_CERT@", str(tls.server_cert)).replace("@TLS_KEY@", str(tls.server_key))
+        options += ("-A", "WITH_TLS")
+    return _run_kamailio(workdir, f"kamailio-{port}", port, cfg, options)
+
+
+# ---- certificates -----------------------------------------------------------
+@dataclass(frozen=True)
+class TestPki:
+    """A throwaway CA and a server certificate for 127.0.0.1/localhost signed by it (PEM files)."""
+
+    ca_cert: Path
+    server_cert: Path
+    server_key: Path
+    server_pem: Path  # certificate + key in one file (baresip's sip_certificate)
+
+
+def make_pki(workdir: Path, name: str = "ca") -> TestPki:
+    """A new CA (its own key, 1 day) and a server certificate it signs, with the openssl command line."""
+    folder = workdir / f"pki-{name}"
+    folder.mkdir(parents=True, exist_ok=True)
+
+    def openssl(*args: str) -> None:
+        subprocess.run(["openssl", *args], cwd=folder, check=True, capture_output=True)
+
+    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", f"/CN=voicebot test {name}",
+            "-keyout", "ca.key", "-out", "ca.pem")  # fmt: skip
+    openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost", "-keyout", "server.key",
+            "-out", "server.csr")  # fmt: skip
+    (folder / "san.ext").write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
+    openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
+            "-days", "1", "-extfile", "san.ext", "-out", "server.pem")  # fmt: skip
+    both = folder / "server-with-key.pem"
+    both.write_text((folder / "server.pem").read_text() + (folder / "server.key").read_text())
+    return TestPki(folder / "ca.pem", folder / "server.pem", folder / "server.key", both)
 
 
 def start_kamailio_dispatcher(
@@ -145,12 +200,18 @@ def make_baresip(
     auto_answer: bool = False,
     regint: int = 600,
     stdio: bool = False,
+    tls: TestPki | None = None,
+    mediaenc: str | None = None,
 ) -> Path:
-    """A baresip config dir: account NAME@127.0.0.1 via Kamailio, plays `wav`, records dump-*-{enc,dec}.wav."""
+    """A baresip config dir: account NAME@127.0.0.1 via Kamailio, plays `wav`, records dump-*-{enc,dec}.wav.
+
+    With `tls` the account registers over TLS to `proxy_port` (baresip presents `tls.server_pem` where it listens);
+    `mediaenc` ("srtp-mand", "srtp") loads the srtp module and sets the account's media encryption."""
     home = workdir / "baresip" / name
     shutil.rmtree(home, ignore_errors=True)
     (home / "rec").mkdir(parents=True)
     modules = ["g711.so", "aufile.so", "aubridge.so", "sndfile.so"] + (["stdio.so"] if stdio else [])
+    modules += ["srtp.so"] if mediaenc else []
     config = f"""poll_method epoll
 net_interface 127.0.0.1
 sip_listen 127.0.0.1:{sip_port}
@@ -173,9 +234,16 @@ module_tmp account.so
 module_app menu.so
 snd_path {home / "rec"}
 """
+    if tls is not None:
+        config += f"sip_certificate {tls.server_pem}\nsip_cafile {tls.ca_cert}\n"
     (home / "config").write_text(config)
-    account = f'<sip:{name}@127.0.0.1>;auth_pass=secret;outbound="sip:127.0.0.1:{proxy_port}";regint={regint}'
-    account += f";audio_codecs={codec}"
+    transport = ";transport=tls" if tls is not None else ""
+    account = (
+        f'<sip:{name}@127.0.0.1{transport}>;auth_pass=secret;outbound="sip:127.0.0.1:{proxy_port}{transport}"'
+        f";regint={regint};audio_codecs={codec}"
+    )
+    if mediaenc:
+        account += f";mediaenc={mediaenc}"
     if auto_answer:
         account += ";answermode=auto"
     (home / "accounts").write_text(account + "\n")

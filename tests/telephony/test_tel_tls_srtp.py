@@ -1,0 +1,180 @@
+"""SIP over TLS and SRTP (SDES) with real peers: Kamailio's tls module as registrar/proxy, baresip with its srtp
+module. The audio checks are the plain suite's (gain-matched SNR, no dead frames)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import numpy as np
+import pytest
+
+from telephony import CallState, DialStatus, EndReason, RegistrationError, rig
+from telephony.config import MediaEncryption, SipTransportKind
+from tests.telephony.conftest import robot_settings
+
+pytestmark = [pytest.mark.sip, pytest.mark.slow]
+
+KAM_TLS_UDP_PORT = 5170  # the TLS proxy's udp/tcp side (unused by these tests, needed to start it)
+KAM_TLS_PORT = 5171
+TRUNK_TLS_PORT = 5194
+PLAIN_RTP_BYTES = 12 + 160  # RTP header + 20 ms of G.711
+SRTP_80_BYTES = PLAIN_RTP_BYTES + 10  # + the HMAC-SHA1-80 tag
+
+
+@pytest.fixture(scope="module")
+def pki(rig_dir) -> rig.TestPki:
+    return rig.make_pki(rig_dir, "tls-suite")
+
+
+@pytest.fixture(scope="module")
+def kamailio_tls(rig_dir, pki):
+    peer = rig.start_kamailio(rig_dir, KAM_TLS_UDP_PORT, TRUNK_TLS_PORT, tls=pki, tls_port=KAM_TLS_PORT)
+    rig.wait_tcp_port_listening(KAM_TLS_PORT)
+    yield peer
+    peer.stop()
+
+
+def tls_settings(ports, user: str, pki: rig.TestPki, **overrides):
+    values = dict(
+        transport=SipTransportKind.TLS,
+        tls_ca_file=pki.ca_cert,
+        media_encryption=MediaEncryption.SDES_REQUIRED,
+    )
+    values.update(overrides)
+    return robot_settings(ports, KAM_TLS_PORT, user, **values)
+
+
+async def wait_peer(peer: rig.Peer, timeout: float) -> int:
+    return await asyncio.get_running_loop().run_in_executor(None, peer.wait, timeout)
+
+
+def rtp_sizes(packets: list[rig.UdpPacket], dst_port: int) -> set[int]:
+    return {len(p.payload) for p in packets if p.dst_port == dst_port}
+
+
+async def test_tls_registration_and_srtp_call_to_baresip_audio_matches(
+    kamailio_tls, pki, make_phone, ports, rig_dir
+):
+    agent_says = rig.speechlike(2.0, seed=31)
+    wav = rig.write_wav(rig_dir / "agent-srtp.wav", agent_says, pad_seconds=10)
+    home = rig.make_baresip(
+        rig_dir,
+        "agent-srtp",
+        5540,
+        wav,
+        "PCMU",
+        KAM_TLS_PORT,
+        auto_answer=True,
+        tls=pki,
+        mediaenc="srtp-mand",
+    )
+    agent = rig.start_baresip(home, 15)
+    try:
+        await asyncio.sleep(1.5)  # TLS registration
+        phone = await make_phone(tls_settings(ports, "robot-tls", pki))
+        assert phone.ua.registered
+        result = await phone.dial("agent-srtp", ring_timeout=5)
+        assert result.status is DialStatus.ANSWERED, result
+        call = result.call
+        assert call.srtp_suite == "AES_CM_128_HMAC_SHA1_80"
+        capture = rig.Capture(
+            rig_dir,
+            call.rtp.local_port,
+            f"udp and (dst port {call.rtp.local_port} or dst port {call.rtp.remote[1]})",
+        )
+        robot_says = rig.speechlike(2.0, seed=32)
+        call.write_audio(robot_says.tobytes())
+        frames = [await asyncio.wait_for(call.read_audio(), 1) for _ in range(150)]
+        await call.wait_audio_sent()
+        await asyncio.sleep(0.3)
+        packets = capture.stop_packets()
+        assert await call.hangup() and call.end_reason is EndReason.LOCAL_HANGUP
+        await asyncio.sleep(0.5)
+    finally:
+        agent.stop()
+    # On the wire both ways: every audio packet carries the 10-byte SRTP tag (plain RTP would be 172 bytes).
+    assert rtp_sizes(packets, call.rtp.local_port) == {SRTP_80_BYTES}
+    assert rtp_sizes(packets, call.rtp.remote[1]) == {SRTP_80_BYTES}
+    assert call.rtp.srtp.unprotect_failures == 0
+    heard_by_robot = rig.compare_audio(agent_says, np.frombuffer(b"".join(frames), np.int16))
+    heard_by_agent = rig.compare_audio(robot_says, rig.read_wav(rig.recording(home, "dec")))
+    assert heard_by_robot.snr_db >= 30, heard_by_robot
+    assert heard_by_agent.snr_db >= 30, heard_by_agent
+    assert heard_by_robot.dead_frames == 0 and heard_by_agent.dead_frames == 0
+    # Kamailio saw the INVITE arrive over TLS.
+    kamailio_log = kamailio_tls.output()
+    assert "REQ INVITE sip:agent-srtp@127.0.0.1" in kamailio_log
+    invite_lines = [line for line in kamailio_log.splitlines() if "REQ INVITE sip:agent-srtp@" in line]
+    assert invite_lines and all(" from tls:" in line for line in invite_lines), invite_lines
+
+
+async def test_server_certificate_from_another_ca_is_refused_clearly(
+    kamailio_tls, pki, make_phone, ports, rig_dir
+):
+    other = rig.make_pki(rig_dir, "other-ca")
+    with pytest.raises(RegistrationError, match=r"certificate is not trusted.*tls_ca_file"):
+        await make_phone(tls_settings(ports, "robot-wrong-ca", other))
+    # The same server with the right CA, and with verification off, registers.
+    phone = await make_phone(tls_settings((ports[0] + 1, ports[1], ports[2]), "robot-right-ca", pki))
+    assert phone.ua.registered
+    unchecked = tls_settings((ports[0] + 2, ports[1], ports[2]), "robot-no-verify", other, tls_verify=False)
+    assert (await make_phone(unchecked)).ua.registered
+
+
+async def test_srtp_required_refuses_a_plain_rtp_caller_with_488(
+    kamailio_tls, pki, make_phone, ports, rig_dir, caplog
+):
+    wav = rig.write_wav(rig_dir / "plain-caller.wav", rig.speechlike(1.0, seed=33), pad_seconds=3)
+    offered = []
+
+    async def on_incoming(call):
+        offered.append(call)
+        await call.answer()
+
+    await make_phone(tls_settings(ports, "robot-srtp-only", pki), on_incoming=on_incoming)
+    home = rig.make_baresip(rig_dir, "cust-plain", 5550, wav, "PCMU", KAM_TLS_PORT, tls=pki)
+    caplog.set_level(logging.INFO, logger="telephony.phone")
+    caller = rig.start_baresip(home, 6, ["/dial sip:robot-srtp-only@127.0.0.1"])
+    try:
+        await wait_peer(caller, 12)
+    finally:
+        caller.stop()
+    assert offered == []  # the application never saw the call
+    assert "488 SRTP Required" in caller.output(), caller.output()[-2000:]
+    refusals = [r.getMessage() for r in caplog.records if "refused (488)" in r.getMessage()]
+    assert refusals and "plain RTP only" in refusals[0] and "sdes_required" in refusals[0], refusals
+
+
+async def test_srtp_caller_to_robot_over_tls_audio_both_ways(kamailio_tls, pki, make_phone, ports, rig_dir):
+    robot_says = rig.speechlike(2.5, seed=34)
+    customer_says = rig.speechlike(2.5, seed=35)
+    wav = rig.write_wav(rig_dir / "cust-srtp.wav", customer_says, pad_seconds=1.0)
+    calls, frames = [], []
+
+    async def answer(call):
+        calls.append(call)
+        await call.answer()
+        call.write_audio(robot_says.tobytes())
+        async for frame in call:
+            frames.append(frame)
+
+    await make_phone(tls_settings(ports, "robot-in-srtp", pki), on_incoming=answer)
+    home = rig.make_baresip(
+        rig_dir, "cust-srtp", 5560, wav, "PCMU", KAM_TLS_PORT, tls=pki, mediaenc="srtp-mand"
+    )
+    caller = rig.start_baresip(home, 15, ["/dial sip:robot-in-srtp@127.0.0.1"])
+    try:
+        assert await wait_peer(caller, 20) == 0
+    finally:
+        caller.stop()
+    await asyncio.sleep(0.2)
+    assert len(calls) == 1
+    call = calls[0]
+    assert call.srtp_suite is not None and call.rtp.srtp.unprotect_failures == 0
+    assert call.state is CallState.ENDED and call.end_reason is EndReason.REMOTE_BYE
+    heard_by_customer = rig.compare_audio(robot_says, rig.read_wav(rig.recording(home, "dec")))
+    heard_by_robot = rig.compare_audio(customer_says, np.frombuffer(b"".join(frames), np.int16))
+    assert heard_by_customer.snr_db >= 30, heard_by_customer
+    assert heard_by_robot.snr_db >= 30, heard_by_robot
+    assert heard_by_robot.dead_frames == 0 and heard_by_customer.dead_frames == 0
