@@ -17,7 +17,6 @@ import argparse
 import asyncio
 import contextlib
 import json
-import os
 import shutil
 import signal
 import sys
@@ -31,6 +30,8 @@ import numpy as np
 from loguru import logger
 
 from bot.asgi import ServerStartError
+from bot.calls.bench import percentile
+from bot.calls.process_stats import cpu_seconds, peak_rss, rss_mb
 from bot.calls.wire_analysis import Stream, streams
 from bot.calls.wire_setup import (
     ACTION_PORT,
@@ -66,10 +67,6 @@ PROBE_TAIL = (
     20.0  # seconds of silence after the caller's last words in a probe call: room for the robot's prompt
 )
 FINAL_TAIL = 12.0  # after the last answer: room for the robot's reply before SIPp hangs up
-
-
-def percentile(values: list[float], q: float) -> float:
-    return float(np.percentile(values, q * 100, method="nearest")) if values else float("nan")
 
 
 # ---- the robot child process ------------------------------------------------------------------------------------
@@ -159,29 +156,6 @@ class Robot:
             except TimeoutError:
                 self.proc.kill()
                 await self.proc.wait()
-
-
-# ---- /proc readings -------------------------------------------------------------------------------------------------
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU of a process and its reaped children (espeak-ng runs as a child per phrase)."""
-    with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
-        fields = stat.read().rsplit(")", 1)[1].split()
-    return sum(int(x) for x in fields[11:15]) / os.sysconf("SC_CLK_TCK")
-
-
-def rss_mb(pid: int) -> float:
-    with open(f"/proc/{pid}/status", encoding="ascii") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return 0.0
-
-
-async def peak_rss(pid: int, peak: list[float]) -> None:
-    while True:
-        with contextlib.suppress(OSError):
-            peak[0] = max(peak[0], rss_mb(pid))
-        await asyncio.sleep(0.2)
 
 
 # ---- one level -------------------------------------------------------------------------------------------------------
