@@ -24,6 +24,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
+from bot.privacy.secrets import EncryptedJSON
+
 
 class UtcDateTime(TypeDecorator[datetime]):
     """A timezone-aware UTC datetime in Python, naive UTC in the database."""
@@ -66,6 +68,9 @@ class Campaign(Base):
         String(16), default="service", server_default="service", doc="a `bot.campaigns.consent.Purpose`"
     )
     state: Mapped[str] = mapped_column(String(16), default="draft", index=True)
+    script_version: Mapped[str] = mapped_column(
+        String(64), default="", server_default="", doc="sha256 of the script text the campaign started with"
+    )
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
@@ -172,7 +177,9 @@ class WebhookSubscription(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     url: Mapped[str] = mapped_column(String(2000))
     event_types: Mapped[list[Any]] = mapped_column(JSON, default=list, doc='event types, or ["*"] for all')
-    secrets: Mapped[list[Any]] = mapped_column(JSON, default=list, doc="active `whsec_` secrets, newest last")
+    secrets: Mapped[list[Any]] = mapped_column(
+        EncryptedJSON, default=list, doc="active `whsec_` secrets, newest last (encrypted at rest)"
+    )
     description: Mapped[str] = mapped_column(String(200), default="")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime]
@@ -330,3 +337,22 @@ class AuditEntry(Base):
         String(200), default="", doc="what it acted on (never a phone number)"
     )
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class ScriptVersion(Base):
+    """One saved text of a dialog script (the studio's history); `number` counts from 1 per script, `sha256`
+    names the text (a campaign pins the version it started with by it)."""
+
+    __tablename__ = "script_versions"
+    __table_args__ = (UniqueConstraint("script", "number", name="uq_script_versions_script_number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    script: Mapped[str] = mapped_column(String(100))
+    number: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    author: Mapped[str] = mapped_column(
+        String(200), doc="`user:<name>`, `key:<id> <name>`, or `file` (found on disk)"
+    )
+    note: Mapped[str] = mapped_column(String(200), default="", doc="e.g. `rollback to 3`")
+    created_at: Mapped[datetime]
