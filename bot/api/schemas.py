@@ -88,6 +88,7 @@ class CallOut(_Out):
     ended_by: str
     amd: str
     error: str
+    test: bool = Field(False, description="a test call from the campaign wizard, counted in no metric")
     recording: str | None = Field(None, description="API path of the WAV recording; null when there is none")
 
 

@@ -37,9 +37,11 @@ def serve() -> None:
         database.migrate()
         async with DialogService(config) as dialogs:
             check_inbound(config, dialogs.catalogue)
-            api = await serve_app(create_app(config, db=database), config.api.host, config.api.port)
+            web = create_app(config, db=database)
+            api = await serve_app(web, config.api.host, config.api.port)
             store = CallStore(database, node=node_name(config.dialer.node))
             calls = PhoneCalls(config, dialogs.catalogue, dialogs.client, store=store)
+            web.state.phone_calls = calls  # the dashboard's test calls ("call me" in the campaign wizard)
             dialer = Dialer(database, calls, SystemClock(), config.dialer)
             # before the phone takes calls: this node's lease (NodeNameInUse here, not in a background task), and
             # what its previous process or dead nodes left (attempts requeued, calls ended worker_lost)

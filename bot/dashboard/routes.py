@@ -201,12 +201,14 @@ def install(app: FastAPI, settings: Settings) -> None:
         contacts,
         dnc_upload,
         upload_http,
+        wizard,
     )
 
     app.state.sessions = SessionCodec(load_secret(settings), settings.dashboard.session_hours)
     app.state.uploads = Uploads(settings.paths.data_dir / "uploads")
     app.state.upload_tasks = set()  # contact imports running in the background
     app.add_exception_handler(LoginRequired, _to_login)
+    app.include_router(wizard.router)  # before `router`: /campaigns/new is no campaign id
     app.include_router(router)
     app.include_router(contacts.router)
     app.include_router(dnc_upload.router)
