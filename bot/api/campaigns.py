@@ -10,6 +10,7 @@ from bot.api.auth import Scope, require
 from bot.api.deps import AppSettings, DbSession, EntityId, Now
 from bot.api.schemas import CampaignOut
 from bot.campaigns import service
+from bot.dialog import versions
 from bot.storage.models import Campaign
 
 router = APIRouter(prefix="/campaigns", tags=["campaigns"])
@@ -57,8 +58,13 @@ def delete_campaign(campaign_id: EntityId, session: DbSession) -> None:
 
 
 def _state_change(action: service.Action):
-    def change_state(campaign_id: EntityId, session: DbSession, now: Now) -> CampaignOut:
-        return _out(session, service.apply(session, campaign_id, action, now))
+    def change_state(
+        campaign_id: EntityId, session: DbSession, settings: AppSettings, now: Now
+    ) -> CampaignOut:
+        campaign = service.apply(session, campaign_id, action, now)
+        if action is service.Action.START:
+            versions.pin_campaign(session, campaign, settings.paths.dialogs_dir, now)
+        return _out(session, campaign)
 
     allowed, target = service.TRANSITIONS[action]
     change_state.__doc__ = f"{' or '.join(sorted(allowed))} → {target}; 409 from any other state."

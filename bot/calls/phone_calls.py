@@ -131,8 +131,12 @@ class PhoneCalls:
         row is marked `test`, counted in no metric."""
         if not self.taking_calls:
             return CallReport(result=TelephonyResult.FAILED, error="not dialled: the worker is stopping")
-        script = self.catalogue.get(request.script)
+        try:  # the version the campaign started with (parsed once, in a thread: CPU work)
+            script = await asyncio.to_thread(self.catalogue.version, request.script, request.script_version)
+        except KeyError as exc:
+            return CallReport(result=TelephonyResult.FAILED, error=f"not dialled: {exc}")
         state = new_state(script, request.language, request.variables)  # DialogError before any phone rings
+        state.version = request.script_version
         conversation = live.conversation(self.client, state) if live else Conversation(self.client, state)
         telephony = self.settings.telephony
         start = CallStart(
@@ -255,7 +259,7 @@ class PhoneCalls:
     # both directions
 
     async def _talk(self, call: Call, conversation: Conversation, detect_machine: bool) -> CallRecord:
-        script = self.catalogue.get(conversation.state.script)
+        script = self.catalogue.version(conversation.state.script, conversation.state.version)
         voice_call = await VoiceCall.build(
             CallTransport(call), conversation, script, self.settings.voice, detect_machine=detect_machine
         )

@@ -44,6 +44,7 @@ class CallRequest:
     script: str
     language: str
     variables: dict[str, Any] = field(default_factory=dict)
+    script_version: str = ""  # sha256 of the script text the campaign started with ("": the live script)
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ from bot.config import Settings
 from bot.contacts import dnc
 from bot.contacts.importer import ColumnMapping, CsvFormatError
 from bot.contacts.phones import PhoneError, PhoneNormalizer
+from bot.dialog import versions
 from bot.storage.db import Database
 from bot.storage.models import ApiKey, Campaign
 
@@ -144,10 +145,13 @@ def show(campaign_id: int) -> None:
 
 def _state_command(action: service.Action) -> None:
     def command(campaign_id: int) -> None:
-        db = _database(settings())
+        config = settings()
+        db = _database(config)
         try:
             with db.session() as session:
                 campaign = service.apply(session, campaign_id, action, _now())
+                if action is service.Action.START:
+                    versions.pin_campaign(session, campaign, config.paths.dialogs_dir, _now())
                 typer.echo(f"campaign {campaign.id}: {campaign.state}")
         except (service.NotFound, service.Conflict) as exc:
             raise _fail(str(exc)) from exc

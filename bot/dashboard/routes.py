@@ -200,6 +200,7 @@ def install(app: FastAPI, settings: Settings) -> None:
     from bot.dashboard import (  # their routes render with this module's helpers
         contacts,
         dnc_upload,
+        studio,
         upload_http,
         wizard,
     )
@@ -213,5 +214,6 @@ def install(app: FastAPI, settings: Settings) -> None:
     app.include_router(contacts.router)
     app.include_router(dnc_upload.router)
     app.include_router(upload_http.router)
+    studio.install(app)
     app.mount(f"{PREFIX}/static", StaticFiles(directory=HERE / "static"), name="dashboard-static")
     app.add_api_route("/", lambda: RedirectResponse(PREFIX + "/"), methods=["GET"], include_in_schema=False)

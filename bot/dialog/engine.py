@@ -89,6 +89,7 @@ class DialogState(BaseModel):
     """Everything the engine needs between turns; JSON-serialisable (it lives in a Rasa slot)."""
 
     script: str
+    version: str = ""  # sha256 of the script text this call runs ("": the live one; a campaign pins its own)
     lang: Lang
     timezone: str = "Europe/Moscow"
     step: str | None = None

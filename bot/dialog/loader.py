@@ -9,10 +9,13 @@ from typing import Any
 from pydantic import ValidationError
 from ruamel.yaml import YAML, YAMLError
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.nodes import MappingNode, Node, SequenceNode
 
 from bot.dialog.model import Common, Script
 
 COMMON_FILE = "_common.yml"
+MAX_SCRIPT_BYTES = 512 * 1024  # the largest shipped script is ~30 KB
+MAX_YAML_NODES = 200_000  # nodes with every alias expanded: a "billion laughs" file has ~10^9
 
 Location = tuple[Path, int]
 YamlPath = tuple[str | int, ...]
@@ -58,10 +61,18 @@ class Source:
         return ScriptError(file, line, message)
 
 
-def read_source(path: Path) -> Source:
-    """Parse one YAML file; a syntax error becomes a ScriptErrors naming the line."""
+def read_source(path: Path, text: str | None = None) -> Source:
+    """Parse one YAML file (or `text` given for it); a syntax error becomes a ScriptErrors naming the line.
+
+    Files over MAX_SCRIPT_BYTES and aliases that expand past MAX_YAML_NODES ("billion laughs") are refused."""
     try:
-        node = YAML(typ="rt").load(path.read_text(encoding="utf-8"))
+        if text is None:
+            text = path.read_text(encoding="utf-8")
+        if len(text.encode("utf-8", errors="replace")) > MAX_SCRIPT_BYTES:
+            raise ScriptErrors([ScriptError(path, 1, f"the script is over {MAX_SCRIPT_BYTES // 1024} KB")])
+        yaml = YAML(typ="rt")
+        _check_expansion(path, yaml.compose(text))
+        node = yaml.load(text)
     except YAMLError as exc:
         raise ScriptErrors([_yaml_error(path, exc)]) from exc
     except UnicodeDecodeError as exc:
@@ -71,6 +82,40 @@ def read_source(path: Path) -> Source:
     source = Source(data={}, file=path)
     source.data = _plain(node, (), source)
     return source
+
+
+def _check_expansion(path: Path, root: Node | None) -> None:
+    """Refuse aliases that refer to themselves or expand the document past MAX_YAML_NODES, before anything
+    walks the expanded structure. Each node's expanded size is counted once (memoised), so this is linear in
+    the text."""
+    sizes: dict[int, int] = {}
+    open_nodes: set[int] = set()
+
+    def size(node: Node) -> int:
+        key = id(node)
+        if key in sizes:
+            return sizes[key]
+        if key in open_nodes:
+            line = node.start_mark.line + 1 if node.start_mark else 1
+            raise ScriptErrors([ScriptError(path, line, "an alias refers to the node that contains it")])
+        open_nodes.add(key)
+        if isinstance(node, MappingNode):
+            children = [part for pair in node.value for part in pair]
+        elif isinstance(node, SequenceNode):
+            children = list(node.value)
+        else:
+            children = []
+        total = 1 + sum(size(child) for child in children)
+        open_nodes.discard(key)
+        if total > MAX_YAML_NODES:
+            raise ScriptErrors(
+                [ScriptError(path, 1, f"aliases expand the script past {MAX_YAML_NODES:,} values: refused")]
+            )
+        sizes[key] = total
+        return total
+
+    if root is not None:
+        size(root)
 
 
 def _yaml_error(path: Path, exc: YAMLError) -> ScriptError:
@@ -138,13 +183,14 @@ def load_common(path: Path) -> tuple[Common, Source]:
         raise ScriptErrors(_validation_errors(exc, source)) from exc
 
 
-def load_script(path: Path, common: Source | None = None) -> tuple[Script, Source]:
-    """Parse and validate one script, merged with the common handlers and steps.
+def load_script(path: Path, common: Source | None = None, text: str | None = None) -> tuple[Script, Source]:
+    """Parse and validate one script (the file at `path`, or `text` given for it), merged with the common
+    handlers and steps.
 
     The script's own steps, handlers and defaults win over the common ones of the same name. The returned
     Source knows the locations of both files' keys.
     """
-    source = read_source(path)
+    source = read_source(path, text)
     if common is not None:
         merged = dict(source.data)
         for key in ("steps", "handlers"):

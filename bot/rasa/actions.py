@@ -19,6 +19,7 @@ from loguru import logger
 from bot.dialog.catalogue import Catalogue
 from bot.dialog.engine import DialogEngine, DialogError, DialogState, InputKind, TurnInput
 from bot.dialog.intents import RankedIntent, own_reading, script_intents
+from bot.dialog.loader import ScriptErrors
 from bot.dialog.model import Script
 from bot.outcomes import Signal
 from bot.rasa.compiler import DIGITS_ENTITY, STATE_SLOT, TURN_ACTION
@@ -53,9 +54,24 @@ def turn_input(latest: dict[str, Any], script: Script, usable: frozenset[str]) -
     return TurnInput(kind=kind, text=text, intent=name, confidence=confidence, digits=digits)
 
 
+class Engines:
+    """A turn engine per script version, made on first use: the live scripts of the catalogue (replaced when
+    the studio saves one) and older versions pinned by campaigns."""
+
+    def __init__(self, catalogue: Catalogue):
+        self.catalogue = catalogue
+        self._made: dict[int, tuple[DialogEngine, frozenset[str]]] = {}
+
+    def get(self, script_id: str, version: str) -> tuple[DialogEngine, frozenset[str]]:
+        """The engine and usable intents of that version (parsing an older one is CPU work: call in a thread)."""
+        script = self.catalogue.version(script_id, version)
+        if id(script) not in self._made:
+            self._made[id(script)] = (DialogEngine(script), script_intents(script))
+        return self._made[id(script)]
+
+
 def create_action_app(catalogue: Catalogue) -> FastAPI:
-    engines = {script_id: DialogEngine(script) for script_id, script in catalogue.scripts.items()}
-    usable = {script_id: script_intents(script) for script_id, script in catalogue.scripts.items()}
+    engines = Engines(catalogue)
     warm_up()  # the speech-rendering dictionaries, before the first call's first prompt
     app = FastAPI(title="voicebot action server", docs_url=None, redoc_url=None, openapi_url=None)
 
@@ -72,10 +88,13 @@ def create_action_app(catalogue: Catalogue) -> FastAPI:
         if raw_state is None:
             return refuse("conversation has no dialog state (start it through the platform)")
         state = DialogState.model_validate(raw_state)
-        engine = engines.get(state.script)
-        if engine is None:
-            return refuse(f"no script '{state.script}' in this dialog service")
-        turn = turn_input(tracker.get("latest_message") or {}, engine.script, usable[state.script])
+        try:
+            engine, usable = await asyncio.to_thread(engines.get, state.script, state.version)
+        except (KeyError, ScriptErrors) as exc:
+            return refuse(
+                f"no script '{state.script}' version '{state.version}' in this dialog service: {exc}"
+            )
+        turn = turn_input(tracker.get("latest_message") or {}, engine.script, usable)
         try:
             now = datetime.now(ZoneInfo(state.timezone)).replace(tzinfo=None)
             result = await asyncio.to_thread(engine.handle, state, turn, now)  # value parsing is CPU work

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -28,11 +29,15 @@ class RasaClient:
             raise RasaUnavailable(f"Rasa is not answering at {self.url} ({type(exc).__name__})") from exc
         if response.status_code >= 400:
             raise RasaError(f"Rasa answered {response.status_code} to {method} {path}: {response.text[:300]}")
-        return response.json()
+        return response.json() if response.content else None
 
     async def status(self) -> dict[str, Any]:
         """The loaded model (`model_file`) — also the health check."""
         return await self._request("GET", "/status")
+
+    async def load_model(self, model: Path) -> None:
+        """Replace the served model with another trained one (conversations keep their trackers)."""
+        await self._request("PUT", "/model", json={"model_file": str(model)}, timeout=300)
 
     async def parse(self, text: str) -> dict[str, Any]:
         """Intent and entities of one text, without touching any conversation."""
