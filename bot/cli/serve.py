@@ -18,6 +18,7 @@ from bot.campaigns.nodes import NodeNameInUse, node_name
 from bot.cli import app, fail, run_service, settings, stop_signal
 from bot.config import Settings
 from bot.crm.delivery import DeliveryWorker
+from bot.dialog import versions
 from bot.dialog.engine import DialogError
 from bot.dialog.loader import ScriptErrors
 from bot.dialog.service import DialogService
@@ -36,8 +37,10 @@ def serve() -> None:
         database = Database(config.database_url, echo=config.storage.echo)
         database.migrate()
         async with DialogService(config) as dialogs:
+            dialogs.catalogue.older_versions = versions.older_versions(database.session)  # campaigns' pinned
             check_inbound(config, dialogs.catalogue)
             web = create_app(config, db=database)
+            web.state.dialogs = dialogs  # the script studio's chat, and saved versions going live
             api = await serve_app(web, config.api.host, config.api.port)
             store = CallStore(database, node=node_name(config.dialer.node))
             calls = PhoneCalls(config, dialogs.catalogue, dialogs.client, store=store)
