@@ -16,6 +16,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from bot.calls.routing import ANY_NUMBER, InboundRoute
+from bot.privacy.secrets import SecretKeyError, decrypt_config
 from telephony.config import TelephonySettings
 from voice.config import VoiceSettings
 
@@ -262,6 +263,10 @@ def load_settings(path: Path | None = None, environ: dict[str, str] | None = Non
         if key.startswith(ENV_PREFIX) and "__" in key:
             section, _, name = key[len(ENV_PREFIX) :].lower().partition("__")
             data.setdefault(section, {})[name] = value
+    try:
+        decrypt_config(data, environ)
+    except SecretKeyError as exc:
+        raise ConfigError(f"telephony.password: {exc}") from exc
     try:
         return Settings.model_validate(data)
     except ValidationError as exc:

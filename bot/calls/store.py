@@ -202,7 +202,8 @@ def end_lost_calls(session: Session, nodes: list[str], now: datetime) -> list[Ca
 def count_lost(calls: list[Call]) -> None:
     """Count calls ended by `end_lost_calls` in this process's Prometheus metrics."""
     for call in calls:
-        prometheus.call_lost(call.direction, call.answered_at is not None)
+        if not call.test:
+            prometheus.call_lost(call.direction, call.answered_at is not None)
 
 
 def _complete(session: Session, call: Call, now: datetime) -> None:

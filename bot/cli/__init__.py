@@ -79,6 +79,7 @@ from bot.cli import (  # noqa: E402,F401
     nlu,
     privacy,
     rasa,
+    secrets,
     serve,
     simulate,
     webhooks,

@@ -2,8 +2,8 @@
 Fernet tokens (`fernet:…`, AES-128-CBC + HMAC-SHA256, `cryptography`) under a key ring.
 
 Keys, newest first: `VOICEBOT_SECRET_KEYS` (comma-separated), else the file named by `VOICEBOT_SECRET_KEYS_FILE`,
-else `<data_dir>/secret-keys` (`VOICEBOT_PATHS__DATA_DIR`, default `var`; one key a line, created with a fresh
-key and mode 0600 when missing). Rotation: put a new key first (`voicebot secrets new-key`), keep the old ones
+else `~/.config/voicebot/secret-keys` (`$XDG_CONFIG_HOME`; one key a line; created with a fresh key, mode 0600,
+when missing: kept apart from the data folder and its backups). Rotation: put a new key first (`voicebot secrets new-key`), keep the old ones
 (they still decrypt), run `voicebot secrets reencrypt`, then drop the old keys."""
 
 from __future__ import annotations
@@ -29,7 +29,8 @@ def key_file(environ: dict[str, str] | None = None) -> Path:
     environ = dict(os.environ) if environ is None else environ
     if named := environ.get("VOICEBOT_SECRET_KEYS_FILE"):
         return Path(named)
-    return Path(environ.get("VOICEBOT_PATHS__DATA_DIR") or "var") / "secret-keys"
+    config_home = environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(config_home) / "voicebot" / "secret-keys"
 
 
 def _key_texts(environ: dict[str, str]) -> tuple[str, ...]:
@@ -37,13 +38,26 @@ def _key_texts(environ: dict[str, str]) -> tuple[str, ...]:
         return tuple(k.strip() for k in listed.split(",") if k.strip())
     path = key_file(environ)
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(descriptor, "w") as out:
-            out.write(Fernet.generate_key().decode() + "\n")
+        _create_key_file(path)
     return tuple(
         line.strip() for line in path.read_text().splitlines() if line.strip() and not line.startswith("#")
     )
+
+
+def _create_key_file(path: Path) -> None:
+    """A new key file with one fresh key, readable by this user only; written under another name and linked into
+    place, so a process starting at the same moment never reads it half-written (the first one wins)."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    draft = path.with_name(f".{path.name}.{os.getpid()}")
+    descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as out:
+        out.write(Fernet.generate_key().decode() + "\n")
+    try:
+        os.link(draft, path)
+    except FileExistsError:
+        pass
+    finally:
+        draft.unlink()
 
 
 @lru_cache(maxsize=8)

@@ -6,12 +6,17 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, time
+from pathlib import Path
+
+from prometheus_client import REGISTRY
 
 from bot.api.auth import Scope
 from bot.calls.store import CallEnd, CallStart, CallStore
 from bot.campaigns import service
 from bot.campaigns.rules import CampaignRules, Preset
-from bot.storage.models import Campaign
+from bot.dialog.catalogue import load_catalogue
+from bot.storage.models import Call, Campaign
+from tests.dashboard.conftest import ROOT
 
 RU = {"accept-language": "ru", "X-Voicebot-Dashboard": "1"}
 EN = {"accept-language": "en", "X-Voicebot-Dashboard": "1"}
@@ -163,7 +168,19 @@ def test_test_calls_count_in_no_metric(dashboard):
             await store.answered(call_id)
             await store.ended(call_id, end)
 
+    def counted() -> list[float]:
+        labels = {"direction": "outbound"}
+        names = ("voicebot_calls_started_total", "voicebot_calls_answered_total")
+        ended = REGISTRY.get_sample_value("voicebot_calls_ended_total", {**labels, "outcome": "confirmed"})
+        return [REGISTRY.get_sample_value(name, labels) or 0.0 for name in names] + [ended or 0.0]
+
+    before = counted()
     asyncio.run(calls())
+    assert [after - was for after, was in zip(counted(), before, strict=True)] == [
+        1,
+        1,
+        1,
+    ]  # the real call only
     dashboard.login()
     [row] = dashboard.client.get("/api/v1/metrics").json()
     assert row["calls"] == 1 and row["outcomes"] == {"confirmed": 1}, row
@@ -171,3 +188,30 @@ def test_test_calls_count_in_no_metric(dashboard):
     assert [c["call_id"] for c in log] == ["real-1"]  # the call log lists the calls the metrics count
     detail = dashboard.client.get("/api/v1/calls/test-1").json()  # the wizard links the test call itself
     assert (detail["test"], detail["outcome"]) == (True, "confirmed")
+
+
+class RefusesToDial:
+    """Stands in for serve's `PhoneCalls` (the real scripts) where a request must be refused before dialling."""
+
+    def __init__(self, dialogs: Path) -> None:
+        self.catalogue = load_catalogue(dialogs, ROOT / "training_data")
+
+    async def place(self, *_args: object) -> None:
+        raise AssertionError("a refused test call was dialled")
+
+
+def test_a_test_call_with_a_bad_number_or_missing_variables_is_refused_before_dialling(dashboard):
+    dashboard.login()
+    dashboard.client.app.state.phone_calls = RefusesToDial(dashboard.dialogs)
+    campaign_id = dashboard.client.post("/dashboard/wizard/drafts", json=FORM, headers=RU).json()["id"]
+    path = f"/dashboard/wizard/drafts/{campaign_id}/test-calls"
+    number = dashboard.client.post(path, json={"phone": "двенадцать"}, headers=RU)
+    assert (number.status_code, number.json()["message"]) == (422, "Неверный номер телефона: «двенадцать».")
+    missing = dashboard.client.post(
+        path, json={"phone": "8 916 123-45-67", "variables": {"name": "Иван"}}, headers=EN
+    )
+    assert missing.status_code == 422
+    assert missing.json()["message"].startswith("The call's variables do not fit: ")
+    assert "amount" in missing.json()["message"]
+    with dashboard.db.session() as session:
+        assert session.query(Call).count() == 0
