@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable, Mapping
 
 from telephony.call import Call, user_of
 from telephony.config import MediaEncryption, TelephonySettings, host_port
+from telephony.droplog import DropLog
 from telephony.events import CallDirection, CallInfo, CallState, DialResult, DialStatus, EndReason
 from telephony.rtp.session import RtpSession
 from telephony.sip.auth import AuthError
@@ -46,6 +47,7 @@ class Phone:
         self.calls: dict[str, Call] = {}
         self._tasks: set[asyncio.Task] = set()
         self._record_send_times = record_send_times
+        self._drops = DropLog(log, "SIP request for a call")
 
     # ---- lifecycle -----------------------------------------------------
     async def start(self) -> None:
@@ -125,6 +127,11 @@ class Phone:
         if call is not None:
             if msg.method == "INVITE" and not msg.to_addr.tag and call.invite_txn is not None:
                 return  # a retransmission that slipped past transaction matching
+            if not _in_dialog_of(call, msg):
+                self._drops.drop(txn.addr, f"{msg.method} with the tags of no dialog")
+                if msg.method != "ACK":
+                    self.ua.respond(txn, 481, "Call/Transaction Does Not Exist")
+                return
             call.on_request(msg, txn)
             return
         if msg.method == "INVITE" and not msg.to_addr.tag:
@@ -144,7 +151,19 @@ class Phone:
         self.ua.respond(txn, 100, "Trying")
         # Reserve the slot now so a burst of INVITEs cannot overshoot the cap.
         self.calls[msg.call_id] = None  # type: ignore[assignment]
-        self._spawn(self._accept_incoming(msg, txn))
+        task = self._spawn(self._accept_incoming(msg, txn))
+        task.add_done_callback(lambda task: self._setup_done(task, msg.call_id, txn))
+
+    def _setup_done(self, task: asyncio.Task, call_id: str, txn: ServerTransaction) -> None:
+        """An inbound call whose setup failed unexpectedly gets a 500 and frees its slot (never stays ringing)."""
+        if task.cancelled() or task.exception() is None:
+            return
+        log.error("inbound call %s: setup failed", call_id, exc_info=task.exception())
+        call = self.calls.pop(call_id, None)
+        if call is not None:
+            call._end(EndReason.ERROR)
+        if txn.final_status is None:
+            self.ua.respond(txn, 500, "Server Internal Error")
 
     async def _accept_incoming(self, msg: SipMessage, txn: ServerTransaction) -> None:
         holder: list[Call] = []
@@ -268,7 +287,8 @@ class Phone:
         except asyncio.CancelledError:
             call._end(EndReason.CANCELLED)
             raise
-        if result.status is not DialStatus.ANSWERED:
+        if result.status is not DialStatus.ANSWERED and call.state is not CallState.ACTIVE:
+            # (an ACTIVE call here was answered but is unusable or cancelled: its hang-up task sends the BYE)
             call._end(EndReason.CANCELLED if result.status is DialStatus.CANCELLED else EndReason.REJECTED)
         return result
 
@@ -344,6 +364,14 @@ class Phone:
                             if cancel_sent is DialStatus.NO_ANSWER
                             else "cancelled",
                         )
+                    if status == 488 and self.settings.media_encryption is MediaEncryption.SDES_REQUIRED:
+                        warning = resp.get("Warning")
+                        return DialResult(
+                            DialStatus.REJECTED,
+                            code=status,
+                            reason=f"{status} {resp.reason}: the peer refused our SRTP-only offer "
+                            f"(media_encryption sdes_required){f'; Warning: {warning}' if warning else ''}",
+                        )
                     if status in BUSY_CODES:
                         return DialResult(DialStatus.BUSY, code=status, reason=resp.reason)
                     if status in NO_ANSWER_CODES:
@@ -403,6 +431,18 @@ class Phone:
             return DialResult(cancel_sent, code=resp.status, reason="answered after CANCEL; hung up")
         call._activate()
         return DialResult(DialStatus.ANSWERED, call=call, code=resp.status, reason=resp.reason)
+
+
+def _in_dialog_of(call: Call, msg: SipMessage) -> bool:
+    """Does a request with the call's Call-ID belong to its dialog (RFC 3261 12.2.2: our tag in To, the peer's in
+    From)? A CANCEL or the INVITE itself, before the dialog has tags, matches by the From tag."""
+    to_tag, from_tag = msg.to_addr.tag, msg.from_addr.tag
+    if to_tag is not None and to_tag != call.local_tag:
+        return False
+    if to_tag is None and msg.method not in ("INVITE", "CANCEL", "ACK"):
+        return False
+    remote_tag = call.dialog.remote.tag if call.dialog else None
+    return remote_tag is None or from_tag == remote_tag
 
 
 __all__ = ["Phone", "TransactionTimeout", "user_of"]

@@ -92,12 +92,14 @@ class MediaDescription:
                     break  # first audio stream only
                 seen_media = True
                 fields = value.split()
-                in_audio = fields[0] == "audio"
+                in_audio = bool(fields) and fields[0] == "audio"
                 if in_audio:
+                    if len(fields) < 2 or not fields[1].isdigit() or int(fields[1]) > 65535:
+                        raise SdpError(f"bad media line {line!r}")
                     port = int(fields[1])
                     profile = fields[2] if len(fields) > 2 else profile
                     pts = tuple(int(p) for p in fields[3:] if p.isdigit())
-            elif kind == "c":
+            elif kind == "c" and value.split():
                 addr = value.split()[-1].split("/")[0]
                 if seen_media and in_audio:
                     media_addr = addr
@@ -106,7 +108,8 @@ class MediaDescription:
             elif kind == "a" and (in_audio or not seen_media):
                 if value.startswith("rtpmap:") and in_audio:
                     num, _, desc = value[7:].partition(" ")
-                    rtpmap.append((int(num), desc.strip()))
+                    if num.isdigit():  # a malformed rtpmap is ignored; the static types still apply
+                        rtpmap.append((int(num), desc.strip()))
                 elif value.startswith("crypto:") and in_audio:
                     attribute = CryptoAttribute.parse(value[7:])
                     if attribute is not None:
@@ -152,7 +155,7 @@ def negotiate_crypto(remote: MediaDescription, policy: MediaEncryption) -> Crypt
         return remote.crypto[0]
     if policy is MediaEncryption.SDES_REQUIRED:
         raise MediaSecurityError(
-            f"the peer offers plain RTP only ({remote.profile} without an a=crypto line we take: "
+            f"the peer's SDP has plain RTP only ({remote.profile} without an a=crypto line we take: "
             "AES_CM_128_HMAC_SHA1_80 or _32) but media_encryption is sdes_required"
         )
     if remote.srtp_mandatory:

@@ -178,3 +178,63 @@ async def test_srtp_caller_to_robot_over_tls_audio_both_ways(kamailio_tls, pki, 
     assert heard_by_customer.snr_db >= 30, heard_by_customer
     assert heard_by_robot.snr_db >= 30, heard_by_robot
     assert heard_by_robot.dead_frames == 0 and heard_by_customer.dead_frames == 0
+
+
+@pytest.mark.parametrize(
+    ("policy", "answered"),
+    [(MediaEncryption.SDES_REQUIRED, False), (MediaEncryption.SDES_OPTIONAL, True)],
+)
+async def test_robot_calling_a_plain_rtp_agent(
+    policy, answered, kamailio_tls, pki, make_phone, ports, rig_dir
+):
+    """Required: the call does not go ahead in clear (refused by the peer or hung up by us, with the reason).
+    Optional: best effort, the call goes ahead in plain RTP."""
+    agent_says = rig.speechlike(1.5, seed=36)
+    wav = rig.write_wav(rig_dir / f"agent-plain-{policy}.wav", agent_says, pad_seconds=10)
+    name = f"agent-plain-{policy.value.split('_')[1]}"
+    port = 5570 if answered else 5580
+    home = rig.make_baresip(rig_dir, name, port, wav, "PCMU", KAM_TLS_PORT, auto_answer=True, tls=pki)
+    agent = rig.start_baresip(home, 12)
+    try:
+        await asyncio.sleep(1.5)
+        phone = await make_phone(tls_settings(ports, f"robot-{name}", pki, media_encryption=policy))
+        result = await phone.dial(name, ring_timeout=5)
+        if answered:
+            assert result.status is DialStatus.ANSWERED, result
+            assert result.call.srtp_suite is None
+            frames = [await asyncio.wait_for(result.call.read_audio(), 1) for _ in range(100)]
+            assert await result.call.hangup()
+        await asyncio.sleep(0.5)
+    finally:
+        agent.stop()
+    if answered:
+        heard = rig.compare_audio(agent_says, np.frombuffer(b"".join(frames), np.int16))
+        assert heard.snr_db >= 30, heard
+    else:  # baresip without SRTP refuses an RTP/SAVP offer ("no common audio codecs")
+        assert result.status is DialStatus.REJECTED and result.code == 488, result
+        assert "SRTP-only offer (media_encryption sdes_required)" in result.reason, result
+        assert phone.active_calls == 0
+
+
+async def test_robot_hangs_up_a_plain_rtp_answer_when_srtp_is_required(
+    kamailio_tls, pki, make_phone, ports, rig_dir
+):
+    """A peer that answers our RTP/SAVP offer in plain RTP (SIPp's UAS behind the TLS proxy, over udp): the call
+    is taken down at once with the reason, no audio is sent in clear."""
+    trunk = rig.start_sipp(
+        rig_dir,
+        ["-sf", str(rig.RIG / "uas_echo.xml"), "-i", "127.0.0.1", "-p", str(TRUNK_TLS_PORT), "-m", "1",
+         "-timeout", "15", "-mp", "17200"],
+        "trunk-plain",
+    )  # fmt: skip
+    rig.wait_udp_port_bound(TRUNK_TLS_PORT)
+    capture = rig.Capture(rig_dir, 17200, "udp and dst portrange 17200-17210")
+    phone = await make_phone(tls_settings(ports, "robot-plain-answer", pki))
+    result = await phone.dial("9001", ring_timeout=5)
+    await asyncio.sleep(1.0)
+    packets = capture.stop_packets()
+    assert result.status is DialStatus.FAILED and result.code == 200, result
+    assert "plain RTP only" in result.reason and "sdes_required" in result.reason, result
+    assert packets == []  # nothing reached SIPp's media port
+    assert await wait_peer(trunk, 10) == 0, trunk.output()[-1500:]  # SIPp got its ACK and our BYE
+    assert phone.active_calls == 0
