@@ -5,6 +5,7 @@ engine, a prompt-only save is live at once, and "listen" speaks a prompt."""
 from __future__ import annotations
 
 import io
+import shutil
 import wave
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,12 +17,21 @@ from bot.dialog.catalogue import text_hash
 from bot.dialog.conversation import Conversation
 from bot.dialog.engine import new_state
 from bot.dialog.prompts import sample_variables
+from tests.dashboard.platform import ROOT
 from tests.dashboard.studio_platform import StudioPlatform
 
 pytestmark = [pytest.mark.rasa, pytest.mark.slow]
 HEADERS = {"X-Voicebot-Dashboard": "1"}
 OLD_THANKS = "Спасибо! Ждём платёж до {due_date}. Всего доброго!"
 NEW_THANKS = "Благодарим! Ждём платёж до {due_date}. До свидания!"
+CHROMIUM = "/usr/bin/chromium"
+BROWSER_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+]
 
 
 @pytest.fixture(scope="module")
@@ -101,3 +111,76 @@ def test_studio_listen_speaks_a_prompt_rendered_with_sample_values(client: httpx
         assert reader.getnframes() / reader.getframerate() > 3.0  # a long sentence, not silence or a click
     missing = client.post("/dashboard/scripts/reminder/listen", json={"path": "steps.nope.say", "lang": "ru"})
     assert missing.status_code == 404
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(shutil.which(CHROMIUM) is None, reason=f"{CHROMIUM} absent: apt-get install chromium")
+def test_studio_in_the_browser_error_line_save_next_chat_turn_rollback(platform: StudioPlatform) -> None:
+    sync_api = pytest.importorskip(
+        "playwright.sync_api", reason="playwright not installed: pip install -e '.[dev]'"
+    )
+    expect = sync_api.expect
+    original = _script(platform).read_text(encoding="utf-8")
+    lines = original.splitlines()
+    goto_line = next(i for i, line in enumerate(lines) if "goto: confirmed" in line) + 1
+    thanks_line = next(i for i, line in enumerate(lines) if OLD_THANKS in line) + 1
+    artifacts = ROOT / "var" / "test-artifacts"
+    artifacts.mkdir(parents=True, exist_ok=True)
+
+    def shot(page, name: str) -> None:
+        page.screenshot(path=str(artifacts / f"studio-{name}.png"), full_page=True)
+
+    def to_line_end(page, number: int) -> None:
+        page.click(".cm-content")
+        page.keyboard.press("Control+Home")
+        for _ in range(number - 1):
+            page.keyboard.press("ArrowDown")
+        page.keyboard.press("End")
+
+    with sync_api.sync_playwright() as driver:
+        browser = driver.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
+        page = browser.new_context(locale="ru-RU", viewport={"width": 1440, "height": 1000}).new_page()
+        page.set_default_timeout(30_000)
+        page.on("dialog", lambda dialog: dialog.accept())
+        page.goto(platform.url + "/dashboard/scripts")
+        page.fill("#api-key", platform.key)
+        page.click("#login-key")
+        page.click('tr[data-script="reminder"] a')
+        page.wait_for_selector(".cm-content")
+        expect(page.locator("#check-state")).to_have_text("Ошибок нет.")
+
+        # a syntax error typed into the editor shows its line under the editor, and in the gutter
+        to_line_end(page, goto_line)
+        page.keyboard.type(": x")
+        expect(page.locator("#errors li").first).to_contain_text(f"reminder.yml:{goto_line}: bad YAML")
+        expect(page.locator(".cm-lint-marker-error")).to_have_count(1)
+        shot(page, "syntax-error")
+        for _ in range(3):
+            page.keyboard.press("Backspace")
+        expect(page.locator("#check-state")).to_have_text("Ошибок нет.")
+        expect(page.locator("#errors li")).to_have_count(0)
+
+        # a chat with the saved script; then a saved change answers the next turn
+        page.click("#chat-start")
+        expect(page.locator("#chat-log li.robot").first).to_contain_text("Здравствуйте, Анна!")
+        to_line_end(page, thanks_line)
+        page.keyboard.type(" Хорошего дня!")
+        page.click("#save")
+        expect(page.locator("#save-state")).to_have_text("Сохранено: версия 2.")
+        expect(page.locator("#live")).to_contain_text("Версия 2 работает")
+        assert "Всего доброго! Хорошего дня!" in _script(platform).read_text(encoding="utf-8")
+        page.fill("#chat-text", "да")
+        page.press("#chat-text", "Enter")
+        expect(page.locator("#chat-log li.robot").last).to_contain_text("Всего доброго! Хорошего дня!")
+        expect(page.locator("#chat-state")).to_contain_text("confirmed")
+        shot(page, "saved-and-chat")
+
+        # the history shows the change; rollback restores the old text in the file and the editor
+        page.click('#history tr[data-version="2"] button.diff')
+        expect(page.locator("#diff .add")).to_contain_text("Хорошего дня!")
+        page.click('#history tr[data-version="1"] button.rollback')
+        expect(page.locator("#version")).to_have_text("3")
+        expect(page.locator(".cm-content")).not_to_contain_text("Хорошего дня!")
+        assert _script(platform).read_text(encoding="utf-8") == original
+        shot(page, "rolled-back")
+        browser.close()
