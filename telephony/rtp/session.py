@@ -4,12 +4,14 @@ keyed."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import secrets
 import struct
 import time
 from collections import deque
 from collections.abc import Callable
 
+from telephony.droplog import DropLog
 from telephony.rtp.clock import PacingClock, shared_clock
 from telephony.rtp.codec import G711
 from telephony.rtp.dtmf import DtmfDetector, digit_packets
@@ -17,6 +19,12 @@ from telephony.rtp.srtp import SrtpContext
 
 FRAME_BYTES = 320  # 20 ms of 16-bit mono PCM at 8 kHz
 _HEADER = struct.Struct("!BBHII")
+# A stream (source address and SSRC) heard this recently holds the call: packets of another are dropped, unless
+# they come from the address the peer's SDP gave (the peer restarting its stream or changing SSRC).
+SOURCE_HOLD = 0.5
+
+log = logging.getLogger(__name__)
+_drops = DropLog(log, "RTP packet")
 
 
 class RtpSession(asyncio.DatagramProtocol):
@@ -50,7 +58,9 @@ class RtpSession(asyncio.DatagramProtocol):
         self.packets_sent = 0
         self.last_audio_sent = 0.0  # time.monotonic() of the last packet carrying queued (not filler) audio
         self.packets_received = 0
+        self.packets_dropped = 0  # malformed, or from another stream than the call's
         self.last_received = time.monotonic()
+        self._source: tuple[tuple[str, int], int] | None = None  # (address, SSRC) of the stream we play
         self.send_times: list[float] | None = [] if record_send_times else None
         self.srtp: SrtpContext | None = (
             None  # set by the call once SDES keys are agreed: every packet is SRTP
@@ -170,6 +180,7 @@ class RtpSession(asyncio.DatagramProtocol):
     # ---- incoming ------------------------------------------------------
     def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
         if len(data) < 12 or data[0] >> 6 != 2:
+            self._drop(addr, f"not RTP ({len(data)} bytes, version {data[0] >> 6 if data else '-'})")
             return
         if self.srtp is not None:
             data = self.srtp.unprotect(data)
@@ -182,9 +193,21 @@ class RtpSession(asyncio.DatagramProtocol):
         end = len(data)
         if data[0] & 0x20 and end > offset:  # padding
             end -= data[-1]
+        if end < offset:
+            self._drop(addr, "CSRC list, header extension or padding past the end of the packet")
+            return
+        now = time.monotonic()
+        source = (addr[:2], struct.unpack_from("!I", data, 8)[0])
+        if source != self._source:
+            if now - self.last_received < SOURCE_HOLD and self._source and addr[:2] != self.remote:
+                self._drop(addr, f"SSRC {source[1]:#010x} from {addr[0]}:{addr[1]}, not the call's stream")
+                return
+            self._source = source
         payload = data[offset:end]
         self.packets_received += 1
-        self.last_received = time.monotonic()
+        self.last_received = now
+        if not payload:
+            return
         if pt == self.codec.payload_type:
             self._on_audio(self.codec.decode(payload))
         elif pt in (0, 8):  # the peer may switch between offered G.711 variants
@@ -194,6 +217,10 @@ class RtpSession(asyncio.DatagramProtocol):
             digit = self._detector.feed(timestamp, payload)
             if digit:
                 self._on_dtmf(digit)
+
+    def _drop(self, addr: tuple[str, int], reason: str) -> None:
+        self.packets_dropped += 1
+        _drops.drop(addr, reason)
 
     def error_received(self, exc: Exception) -> None:  # ICMP port unreachable etc.: keep going
         pass

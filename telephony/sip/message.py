@@ -86,6 +86,12 @@ def split_commas(value: str) -> list[str]:
     return parts
 
 
+def _port(text: str) -> int:
+    if not text.isdigit() or not 0 < int(text) < 65536:
+        raise SipParseError(f"not a port: {text!r}")
+    return int(text)
+
+
 def new_tag() -> str:
     return secrets.token_hex(6)
 
@@ -126,10 +132,10 @@ class SipUri:
         if main.startswith("["):
             host, _, tail = main[1:].partition("]")
             if tail.startswith(":"):
-                port = int(tail[1:])
+                port = _port(tail[1:])
         elif ":" in main:
             host, port_text = main.rsplit(":", 1)
-            port = int(port_text)
+            port = _port(port_text)
         params = []
         for part in param_parts:
             if part:
@@ -222,11 +228,13 @@ class Via:
         proto, _, rest = text.strip().partition(" ")
         sent_by, *param_parts = rest.strip().split(";")
         host, _, port = sent_by.strip().partition(":")
+        if not host:
+            raise SipParseError(f"Via without a sent-by host: {text!r}")
         params = []
         for part in param_parts:
             key, eq, val = part.strip().partition("=")
             params.append((key.lower(), val if eq else None))
-        return cls(proto.rsplit("/", 1)[-1].upper(), host, int(port) if port else None, tuple(params))
+        return cls(proto.rsplit("/", 1)[-1].upper(), host, _port(port) if port else None, tuple(params))
 
     @property
     def branch(self) -> str | None:
@@ -359,11 +367,31 @@ class SipMessage:
                 raise SipParseError(f"bad header line {line!r}")
             msg.headers.append((canonical_name(key), val.strip()))
         length = msg.get("Content-Length")
-        msg.body = body[: int(length)] if length and length.strip().isdigit() else body
+        if length is not None:
+            if not length.strip().isdigit():
+                raise SipParseError(f"bad Content-Length {length!r}")
+            if int(length) > len(body):  # RFC 3261 18.3: a datagram cut short is an error
+                raise SipParseError(f"Content-Length {length} but {len(body)} body bytes")
+            body = body[: int(length)]
+        msg.body = body
         for required in ("Via", "From", "To", "Call-ID", "CSeq"):
             if msg.get(required) is None:
                 raise SipParseError(f"missing {required}")
+        msg._check_headers()
         return msg
+
+    def _check_headers(self) -> None:
+        """Every header the transaction and dialog layers read must be readable, so a message that passes
+        parsing cannot fail later (RFC 3261 8.1.1.5: CSeq is a 32-bit number and, in a request, its method)."""
+        try:
+            self.top_via, self.from_addr, self.to_addr, self.contact  # noqa: B018
+            num, method = self.cseq
+        except ValueError as exc:  # SipParseError included
+            raise SipParseError(f"unreadable header: {exc}") from exc
+        if not 0 <= num < 2**31 or not method:
+            raise SipParseError(f"bad CSeq {self.get('CSeq')!r}")
+        if self.is_request and method != self.method:
+            raise SipParseError(f"CSeq method {method} in a {self.method} request")
 
 
 def response_to(request: SipMessage, status: int, reason: str, to_tag: str | None = None) -> SipMessage:

@@ -7,6 +7,7 @@ import ipaddress
 import logging
 from collections.abc import Callable
 
+from telephony.droplog import DropLog
 from telephony.sip.message import SipMessage, SipParseError
 
 log = logging.getLogger(__name__)
@@ -33,6 +34,7 @@ class UdpSipTransport(asyncio.DatagramProtocol):
         self._on_message = on_message
         self._transport: asyncio.DatagramTransport | None = None
         self.local: tuple[str, int] = ("0.0.0.0", 0)
+        self.drops = DropLog(log, "malformed SIP message")
 
     async def open(self, host: str, port: int) -> None:
         loop = asyncio.get_running_loop()
@@ -48,7 +50,7 @@ class UdpSipTransport(asyncio.DatagramProtocol):
         try:
             msg = SipMessage.parse(data)
         except (SipParseError, ValueError) as exc:
-            log.debug("dropping unparsable datagram from %s: %s", addr, exc)
+            self.drops.drop(addr, exc)
             return
         self._on_message(msg, addr[:2])
 

@@ -1,0 +1,147 @@
+"""Hostile input at the robot's ports while a real call (SIPp with RTP) is up: 10 000 malformed, truncated and
+oversized SIP messages and RTP packets from raw UDP, and hostile requests from SIPp. The phone keeps the call's
+audio, answers OPTIONS afterwards, leaks no call slot, and logs no unhandled exception."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+import time
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from telephony import CallState, EndReason, Phone, rig
+from tests.conftest import TEST_SLOT
+from tests.telephony.conftest import robot_settings
+from tests.telephony.hostile import RTP_KINDS, SIP_KINDS, Target, storm
+
+pytestmark = [pytest.mark.sip, pytest.mark.slow]
+
+SCENARIOS = Path(__file__).parent / "sipp"
+STORM_SIZE = 10_000
+SPEECH_SECONDS = 9.0
+# Ports of this test session's slot, clear of the suite's fixed blocks (5300+, 30000+).
+ROBOT_SIP = 44000 + 10 * TEST_SLOT
+SIPP_SPEECH, SIPP_HOSTILE = ROBOT_SIP + 1, ROBOT_SIP + 2
+SIPP_MEDIA = 44200 + 10 * TEST_SLOT
+RTP_RANGE = (45000 + 200 * TEST_SLOT, 45000 + 200 * TEST_SLOT + 198)
+
+
+def test_storm_is_reproducible_and_covers_every_kind():
+    target = Target("127.0.0.1", 5060, 20000, "live@x")
+    first, again = list(storm(7, 2000, target)), list(storm(7, 2000, target))
+    assert first == again
+    assert list(storm(8, 50, target)) != first[:50]
+    kinds = Counter(kind for kind, _, _ in first)
+    assert set(kinds) == {k.__name__ for k in SIP_KINDS + RTP_KINDS}
+    assert max(len(data) for _, _, data in first) <= 65507
+
+
+def send_storm(datagrams: list[tuple[str, int, bytes]], pace_every: int = 5, pause: float = 0.002) -> float:
+    """Send from a plain socket (a thread, not the robot's loop); returns the seconds it took."""
+    start = time.monotonic()
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        for n, (_, port, data) in enumerate(datagrams):
+            sock.sendto(data, ("127.0.0.1", port))
+            if n % pace_every == 0:
+                time.sleep(pause)
+    return time.monotonic() - start
+
+
+def options_answered(port: int, timeout: float = 2.0) -> str:
+    """Send a plain OPTIONS; the status line of the answer."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.settimeout(timeout)
+        local = sock.getsockname()[1]
+        sock.sendto(
+            (
+                f"OPTIONS sip:robot@127.0.0.1:{port} SIP/2.0\r\n"
+                f"Via: SIP/2.0/UDP 127.0.0.1:{local};branch=z9hG4bKalive{time.monotonic_ns()}\r\n"
+                f"From: <sip:probe@127.0.0.1:{local}>;tag=p1\r\nTo: <sip:robot@127.0.0.1>\r\n"
+                f"Call-ID: alive-{time.monotonic_ns()}\r\nCSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\n"
+                "Content-Length: 0\r\n\r\n"
+            ).encode(),
+            ("127.0.0.1", port),
+        )
+        return sock.recv(65535).split(b"\r\n", 1)[0].decode()
+
+
+async def test_storm_during_a_call_keeps_its_audio_and_the_phone_answering(rig_dir, caplog):
+    caplog.set_level(logging.INFO)
+    speech = rig.speechlike(SPEECH_SECONDS, seed=17)
+    pcap = rig.pcap_from_pcm(speech, rig_dir / "hostile-caller.pcap", "PCMU")
+    calls, frames = [], []
+
+    async def answer(call):
+        calls.append(call)
+        await call.answer()
+
+        async def reader():
+            async for frame in call:
+                frames.append(frame)
+
+        asyncio.get_running_loop().create_task(reader())
+
+    settings = robot_settings(
+        (ROBOT_SIP, *RTP_RANGE), 0, "robot", registrar=None, trunk_mode=True, max_concurrent_calls=4
+    )
+    phone = Phone(settings, on_incoming=answer)
+    await phone.start()
+    loop = asyncio.get_running_loop()
+    try:
+        speaker = rig.start_sipp(
+            rig_dir,
+            [
+                f"127.0.0.1:{ROBOT_SIP}",
+                *("-sf", str(SCENARIOS / "uac_speech.xml"), "-s", "robot", "-i", "127.0.0.1"),
+                *("-p", str(SIPP_SPEECH), "-mp", str(SIPP_MEDIA), "-m", "1"),
+                *("-d", str(int((SPEECH_SECONDS + 1) * 1000)), "-key", "pcap", str(pcap), "-timeout", "40"),
+            ],
+            name="sipp-hostile-speaker",
+        )
+        for _ in range(100):
+            if calls and calls[0].state is CallState.ACTIVE:
+                break
+            await asyncio.sleep(0.05)
+        assert calls, speaker.output()[-2000:]
+        call = calls[0]
+        await asyncio.sleep(0.5)
+        datagrams = list(
+            storm(20261205, STORM_SIZE, Target("127.0.0.1", ROBOT_SIP, call.rtp.local_port, call.call_id))
+        )
+        storming = loop.run_in_executor(None, send_storm, datagrams)
+        hostile = rig.start_sipp(
+            rig_dir,
+            [
+                f"127.0.0.1:{ROBOT_SIP}",
+                *("-sf", str(SCENARIOS / "uac_hostile.xml"), "-s", "robot", "-i", "127.0.0.1"),
+                *("-p", str(SIPP_HOSTILE), "-m", "1", "-timeout", "20", "-trace_err"),
+            ],
+            name="sipp-hostile-requests",
+        )
+        storm_seconds = await storming
+        assert await loop.run_in_executor(None, hostile.wait, 25) == 0, hostile.output()[-3000:]
+        assert call.state is CallState.ACTIVE, "the storm ended the call"
+        assert phone.active_calls == 1, phone.calls
+        assert await loop.run_in_executor(None, speaker.wait, 30) == 0, speaker.output()[-3000:]
+        await asyncio.sleep(0.2)
+        assert call.end_reason is EndReason.REMOTE_BYE
+        assert (await loop.run_in_executor(None, options_answered, ROBOT_SIP)).startswith("SIP/2.0 200")
+        assert phone.calls == {}, "a hostile INVITE left a call slot taken"
+    finally:
+        await phone.stop()
+    assert storm_seconds < SPEECH_SECONDS - 1, f"the storm ({storm_seconds:.1f} s) outlasted the speech"
+    heard = rig.compare_audio(speech, np.frombuffer(b"".join(frames), np.int16))
+    assert heard.snr_db >= 30 and heard.dead_frames == 0, heard
+    assert len(frames) >= SPEECH_SECONDS * 50, len(frames)
+    unhandled = [r for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR]
+    assert not unhandled, [r.getMessage() for r in unhandled[:5]]
+    dropped = [r for r in caplog.records if "dropped" in r.getMessage() and r.name.startswith("telephony")]
+    assert dropped, "the phone said nothing about what it dropped"
+    assert len(dropped) < 60, f"{len(dropped)} drop lines for one storm: not rate-limited"
