@@ -16,6 +16,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from bot.calls.routing import ANY_NUMBER, InboundRoute
+from bot.campaigns.consent import ComplianceSettings
 from bot.privacy.secrets import SecretKeyError, decrypt_config
 from telephony.config import TelephonySettings
 from voice.config import VoiceSettings
@@ -235,6 +236,7 @@ class Settings(_Section):
     calls: CallsSettings = CallsSettings()
     dashboard: DashboardSettings = DashboardSettings()
     handoff: HandoffSettings = HandoffSettings()
+    compliance: ComplianceSettings = ComplianceSettings()
 
     @property
     def database_url(self) -> str:

@@ -49,7 +49,7 @@ def edit_campaign(
     campaign_id: EntityId, patch: service.CampaignPatch, session: DbSession, settings: AppSettings, now: Now
 ) -> CampaignOut:
     scripts = service.available_scripts(settings.paths.dialogs_dir)
-    return _out(session, service.edit(session, campaign_id, patch, scripts, now))
+    return _out(session, service.edit(session, campaign_id, patch, scripts, now, settings.compliance))
 
 
 @router.delete("/{campaign_id}", status_code=status.HTTP_204_NO_CONTENT, dependencies=[Admin])

@@ -16,6 +16,7 @@ from bot.api.auth import Scope, require
 from bot.api.deps import DbSession, EntityId, Limit, Offset
 from bot.api.schemas import ContactImportOut, ContactOut
 from bot.campaigns import service
+from bot.campaigns.consent import BlockReason, Consent
 from bot.contacts.importer import ColumnMapping, RawContact
 from bot.storage.models import Contact
 
@@ -23,6 +24,8 @@ router = APIRouter(prefix="/campaigns/{campaign_id}/contacts", tags=["contacts"]
 MAX_UPLOAD = 100 * 1024 * 1024  # a CSV file
 MAX_JSON = 10 * 1024 * 1024  # a CRM's push
 MAX_RECORDS = 10_000  # contacts per push
+# the mappable columns of a CSV upload (`<name>_column` form fields)
+COLUMNS = ("phone", "name", "timezone", "region", "consent_at", "consent_channel", "consent_source")
 
 
 class ContactIn(BaseModel):
@@ -37,10 +40,24 @@ class ContactIn(BaseModel):
     variables: dict[Annotated[str, Field(min_length=1, max_length=100)], str | int | float] = Field(
         {}, description="script variables (stored as text)"
     )
+    consent: Consent | None = Field(
+        None,
+        description="the person's consent to calls: {given_at, channel, source}; a new one replaces the old",
+    )
 
     def raw(self) -> RawContact:
         variables = {key: text for key, value in self.variables.items() if (text := str(value).strip())}
-        return RawContact(self.phone, self.name, self.timezone, self.region, variables)
+        consent = self.consent
+        return RawContact(
+            self.phone,
+            self.name,
+            self.timezone,
+            self.region,
+            variables,
+            consent_at=consent.given_at.isoformat() if consent else "",
+            consent_channel=consent.channel.value if consent else "",
+            consent_source=consent.source if consent else "",
+        )
 
 
 class ContactsBody(BaseModel):
@@ -59,6 +76,10 @@ class RecordOut(BaseModel):
     contact_id: int | None
     reason: str = Field(description="why it was skipped")
     do_not_call: bool = Field(False, description="on the do-not-call list: stored as `dnc`, never dialled")
+    blocked: BlockReason | None = Field(
+        None,
+        description="why the dialer will not call it (do-not-call list, or the campaign purpose's policy)",
+    )
 
 
 class PushOut(BaseModel):
@@ -66,6 +87,9 @@ class PushOut(BaseModel):
     merged: int
     skipped: int
     do_not_call: int = Field(description="created or merged contacts on the do-not-call list")
+    blocked: dict[BlockReason, int] = Field(
+        description="created or merged contacts not to be called, per reason"
+    )
     results: list[RecordOut]
 
 
@@ -78,7 +102,7 @@ _BODIES = {
                 "file": {"type": "string", "format": "binary", "description": "the CSV file"},
                 **{
                     f"{name}_column": {"type": "string", "description": f"header of the {name} column"}
-                    for name in ("phone", "name", "timezone", "region")
+                    for name in COLUMNS
                 },
             },
         }
@@ -157,7 +181,9 @@ def _push(request: Request, campaign_id: int, body: bytes) -> PushOut:
         except ValidationError as exc:
             results.append(_skipped(index, _why(exc)))
     state = request.app.state
-    stored = service.add_contacts(state.db, campaign_id, records, state.normalizer, state.clock.now())
+    stored = service.add_contacts(
+        state.db, campaign_id, records, state.normalizer, state.clock.now(), state.settings.compliance
+    )
     results += [RecordOut.model_validate(result, from_attributes=True) for result in stored]
     results.sort(key=lambda result: result.index)
     counts = Counter(result.status for result in results)
@@ -166,6 +192,7 @@ def _push(request: Request, campaign_id: int, body: bytes) -> PushOut:
         merged=counts["merged"],
         skipped=counts["skipped"],
         do_not_call=sum(result.do_not_call for result in results),
+        blocked=Counter(result.blocked for result in results if result.blocked),
         results=results,
     )
 
@@ -189,7 +216,7 @@ async def _upload(request: Request, campaign_id: int) -> ContactImportOut:
                 [{"loc": ("body", "file"), "msg": "Field required", "type": "missing"}]
             )
         data = await file.read(MAX_UPLOAD + 1)
-        columns = {name: form.get(f"{name}_column") for name in ("phone", "name", "timezone", "region")}
+        columns = {name: form.get(f"{name}_column") for name in COLUMNS}
     if len(data) > MAX_UPLOAD:
         raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, f"file larger than {MAX_UPLOAD} bytes")
     mapping = ColumnMapping(
@@ -197,7 +224,15 @@ async def _upload(request: Request, campaign_id: int) -> ContactImportOut:
     )
     state = request.app.state
     report = await run_in_threadpool(
-        service.import_contacts, state.db, campaign_id, data, mapping, state.normalizer, state.clock.now()
+        service.import_contacts,
+        state.db,
+        campaign_id,
+        data,
+        mapping,
+        state.normalizer,
+        state.clock.now(),
+        None,
+        state.settings.compliance,
     )
     return ContactImportOut.model_validate(report)
 
@@ -206,12 +241,20 @@ async def _upload(request: Request, campaign_id: int) -> ContactImportOut:
 def list_contacts(
     campaign_id: EntityId,
     session: DbSession,
+    request: Request,
     state: str | None = None,
     limit: Limit = 100,
     offset: Offset = 0,
-) -> list[Contact]:
-    service.get(session, campaign_id)
+) -> list[ContactOut]:
+    """The campaign's contacts; each says why the dialer does not or will not call it (`blocked`)."""
+    purpose = service.get(session, campaign_id).purpose
+    compliance = request.app.state.settings.compliance
     query = select(Contact).where(Contact.campaign_id == campaign_id).order_by(Contact.id)
     if state:
         query = query.where(Contact.state == state)
-    return list(session.scalars(query.limit(limit).offset(offset)))
+    return [
+        ContactOut.model_validate(contact).model_copy(
+            update={"blocked": service.contact_block(contact, compliance, purpose)}
+        )
+        for contact in session.scalars(query.limit(limit).offset(offset))
+    ]

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from bot.campaigns.consent import BlockReason, ConsentChannel, Purpose
 from bot.campaigns.rules import CampaignRules
 
 
@@ -22,6 +23,7 @@ class CampaignOut(_Out):
     caller_id: str
     variables: dict[str, Any]
     priority: int
+    purpose: Purpose
     rules: CampaignRules
     state: str
     created_at: datetime
@@ -39,6 +41,19 @@ class ContactOut(_Out):
     attempts: int
     next_attempt_at: datetime | None
     last_result: str
+    consent_given_at: datetime | None = Field(description="when the person consented; null: no consent")
+    consent_channel: ConsentChannel | None = Field(description="how the consent was given")
+    consent_source: str = Field(description="where the consent is kept")
+    blocked: BlockReason | None = Field(
+        None,
+        description="why the dialer does not (state `dnc` or `blocked`) or will not (state `pending`) call it; "
+        "null: it may be called",
+    )
+
+    @field_validator("consent_channel", mode="before")
+    @classmethod
+    def _no_channel(cls, value: object) -> object:
+        return value or None
 
 
 class RowErrorOut(_Out):
@@ -57,6 +72,10 @@ class ContactImportOut(ImportOut):
     do_not_call: int = Field(
         description="imported contacts on the do-not-call list: stored with state `dnc`, never dialled"
     )
+    blocked: dict[BlockReason, int] = Field(
+        description="contacts this import stored as not to be called, per reason: `do_not_call` (state `dnc`), "
+        "`purpose_forbids_robot` and `consent_missing` (state `blocked`: the campaign purpose's policy)"
+    )
 
 
 class DncOut(_Out):
@@ -65,6 +84,8 @@ class DncOut(_Out):
     campaign_id: int | None
     reason: str
     created_at: datetime
+    call_id: str = Field(description="the call in which the person asked; empty when not asked in a call")
+    said_at: datetime | None = Field(description="the moment in that call the person asked")
 
 
 class CallOut(_Out):

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from bot.calls.store import count_lost, end_lost_calls, live_call_nodes
 from bot.campaigns import service
 from bot.campaigns.clock import Clock
+from bot.campaigns.consent import BLOCKED_NOTES, SHIPPED_COMPLIANCE, ComplianceSettings, blocked_reason
 from bot.campaigns.nodes import NodeLease, node_name
 from bot.campaigns.placer import AmdResult, CallPlacer, CallReport, CallRequest, TelephonyResult
 from bot.campaigns.rules import CampaignRules, Preset, RetryReason, next_allowed
@@ -32,7 +33,7 @@ from bot.config import DialerSettings
 from bot.contacts import dnc
 from bot.outcomes import Outcome
 from bot.storage.db import Database, advisory_key
-from bot.storage.models import Attempt, Campaign, Contact
+from bot.storage.models import Attempt, Call, Campaign, Contact
 
 HISTORY_DAYS = 32  # covers the 230-FZ month
 STALE_CHECK = timedelta(seconds=30)  # how often a running node looks for dead nodes' calls
@@ -48,6 +49,24 @@ def callback_time(report: CallReport) -> datetime | None:
     except ValueError:
         return None
     return parsed if parsed is not None and parsed.tzinfo is not None else None
+
+
+def opt_out_moment(call: Call | None, report: CallReport, attempt_started: datetime) -> datetime | None:
+    """When the callee asked not to be called: the caller's line the dialog understood as `dont_call` (else the
+    last caller line) of the call's stored transcript, its offset counted from the answer; without a call row,
+    the report's transcript counted from the attempt's start plus the ringing. None when no caller line has a
+    time."""
+    lines = call.transcript if call is not None else report.transcript
+    said = [line for line in lines if line.get("speaker", line.get("role")) == "caller"]
+    chosen = next((line for line in reversed(said) if line.get("intent") == "dont_call"), None)
+    chosen = chosen or (said[-1] if said else None)
+    if chosen is None or not isinstance(chosen.get("at"), int | float):
+        return None
+    if call is not None:
+        base = call.answered_at or call.started_at
+    else:
+        base = attempt_started + timedelta(seconds=report.ring_seconds)
+    return base + timedelta(seconds=chosen["at"])
 
 
 def retry_reason(report: CallReport) -> RetryReason | None:
@@ -68,11 +87,20 @@ def retry_reason(report: CallReport) -> RetryReason | None:
 class Dialer:
     """Schedules and places calls for all running campaigns; one instance per node."""
 
-    def __init__(self, db: Database, placer: CallPlacer, clock: Clock, settings: DialerSettings) -> None:
+    def __init__(
+        self,
+        db: Database,
+        placer: CallPlacer,
+        clock: Clock,
+        settings: DialerSettings,
+        compliance: ComplianceSettings = SHIPPED_COMPLIANCE,
+    ) -> None:
         self.db = db
         self.placer = placer
         self.clock = clock
         self.settings = settings
+        self.compliance = compliance
+        self._policy_applied: set[int] = set()  # campaigns whose contacts this process checked against policy
         self._calls: set[asyncio.Task[None]] = set()
         self._rules_cache: dict[int, tuple[str, CampaignRules]] = {}
         self._next_completion_check: dict[int, datetime] = {}
@@ -154,6 +182,8 @@ class Dialer:
             if rules.end_at and now >= rules.end_at:
                 await asyncio.to_thread(self._finish, campaign.id, now, "end date passed")
                 continue
+            if campaign.id not in self._policy_applied:  # once per process: the policy may have changed
+                await asyncio.to_thread(self._apply_policy, campaign.id, now)
             busy = in_flight.get(campaign.id, 0)
             capacity = min(rules.max_concurrent - busy, self.settings.max_lines - len(self._calls))
             requests, due = await asyncio.to_thread(self._schedule, campaign, rules, now, capacity)
@@ -180,6 +210,15 @@ class Dialer:
                 .group_by(Attempt.campaign_id)
             ).all()
         return campaigns, dict(in_flight)
+
+    def _apply_policy(self, campaign_id: int, now: datetime) -> None:
+        with self.db.session() as session:
+            blocked = service.enforce_policy(session, campaign_id, self.compliance, now)
+        self._policy_applied.add(campaign_id)
+        if blocked:
+            logger.info(
+                "campaign {}: contacts its purpose's policy forbids to call: {}", campaign_id, blocked
+            )
 
     def _rules(self, campaign: Campaign) -> CampaignRules:
         """The campaign's validated rules, validated again only when their stored form changes."""
@@ -268,8 +307,9 @@ class Dialer:
         """Turn ready contacts into in-flight attempts in one transaction under the campaign's claim lock, so its
         limits hold over all nodes: calls in flight (`max_concurrent`) and recent starts (`pacing_cps`) are
         counted in the database. A contact is skipped when another node holds it (`SKIP LOCKED`) or took it;
-        one on the do-not-call list is marked, a debtor over a 230-FZ cap deferred (caps re-checked under a lock
-        on the number). Returns the claimed requests and whether every ready contact was decided."""
+        one on the do-not-call list is marked `dnc`, one the policy of the campaign's purpose forbids (no robot
+        calls for it, or no consent where it is required) `blocked`, a debtor over a 230-FZ cap deferred (caps
+        re-checked under a lock on the number). Returns the claimed requests and whether every ready contact was decided."""
         with self.db.session() as session:
             if not self._lock_campaign(session, campaign.id):
                 return [], False
@@ -286,6 +326,7 @@ class Dialer:
                 .order_by(Contact.next_attempt_at, Contact.id)
                 .with_for_update(skip_locked=True)
             ).all()
+            policy = self.compliance.policy(campaign.purpose)
             taken: list[Contact] = []
             decided = len(ready) - len(contacts)  # another node took these since they were read
             for contact in contacts:
@@ -294,6 +335,10 @@ class Dialer:
                 decided += 1
                 if dnc.is_blocked(session, contact.phone, campaign.id):
                     contact.state, contact.note = "dnc", "do-not-call list"
+                    continue
+                block = blocked_reason(policy, contact.consent_given_at is not None)
+                if block is not None:
+                    contact.state, contact.note = "blocked", BLOCKED_NOTES[block]
                     continue
                 if rules.has_caps:
                     if not self.db.is_sqlite:  # one debtor, several campaigns: one claim at a time
@@ -415,8 +460,20 @@ class Dialer:
                     .where(Contact.id == attempt.contact_id)
                     .values(state="dnc", last_result=label)
                 )
-                why = f"asked during call {attempt_id}"
-                dnc.add(session, attempt.phone, now, None, why, dnc.Source.DIALOG, [attempt.contact_id])
+                call = session.scalar(select(Call).where(Call.attempt_id == attempt_id))
+                said_at = opt_out_moment(call, report, attempt.started_at) or now
+                why = f"asked during call {call.call_id if call else attempt_id}"
+                dnc.add(
+                    session,
+                    attempt.phone,
+                    now,
+                    None,
+                    why,
+                    dnc.Source.DIALOG,
+                    [attempt.contact_id],
+                    call_id=call.call_id if call else "",
+                    said_at=said_at,
+                )
                 return
             reason = retry_reason(report)
             self._reschedule(session, attempt.contact_id, rules, reason, callback_time(report), label, now)

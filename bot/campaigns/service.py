@@ -19,6 +19,14 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import case, func, select, update
 from sqlalchemy.orm import Session
 
+from bot.campaigns.consent import (
+    BLOCKED_NOTES,
+    SHIPPED_COMPLIANCE,
+    BlockReason,
+    ComplianceSettings,
+    Purpose,
+    blocked_reason,
+)
 from bot.campaigns.rules import CampaignRules
 from bot.contacts import dnc
 from bot.contacts.importer import (
@@ -93,6 +101,10 @@ class CampaignSpec(BaseModel):
     caller_id: str = Field("", max_length=32)
     variables: dict[str, str | int | float | bool] = {}
     priority: int = Field(0, ge=-1000, le=1000)
+    purpose: Purpose = Field(
+        Purpose.SERVICE,
+        description="why it calls: its policy says whether consent is required (docs/compliance.md)",
+    )
     rules: CampaignRules = CampaignRules()
 
 
@@ -107,6 +119,7 @@ class CampaignPatch(BaseModel):
     caller_id: str | None = Field(None, max_length=32)
     variables: dict[str, str | int | float | bool] | None = None
     priority: int | None = Field(None, ge=-1000, le=1000)
+    purpose: Purpose | None = None
     rules: CampaignRules | None = None
 
 
@@ -137,6 +150,7 @@ def create(session: Session, spec: CampaignSpec, scripts: set[str], now: datetim
         caller_id=spec.caller_id,
         variables=dict(spec.variables),
         priority=spec.priority,
+        purpose=spec.purpose.value,
         rules=spec.rules.model_dump(mode="json"),
         state=CampaignState.DRAFT,
         created_at=now,
@@ -148,7 +162,12 @@ def create(session: Session, spec: CampaignSpec, scripts: set[str], now: datetim
 
 
 def edit(
-    session: Session, campaign_id: int, patch: CampaignPatch, scripts: set[str], now: datetime
+    session: Session,
+    campaign_id: int,
+    patch: CampaignPatch,
+    scripts: set[str],
+    now: datetime,
+    compliance: ComplianceSettings = SHIPPED_COMPLIANCE,
 ) -> Campaign:
     campaign = get(session, campaign_id)
     if campaign.state not in EDITABLE:
@@ -169,7 +188,57 @@ def edit(
     campaign.updated_at = now
     if "rules" in changes:
         replan(session, campaign_id, now)
+    if "purpose" in changes:
+        enforce_policy(session, campaign_id, compliance, now)
     return campaign
+
+
+def enforce_policy(
+    session: Session, campaign_id: int, compliance: ComplianceSettings, now: datetime
+) -> dict[BlockReason, int]:
+    """Apply the policy of the campaign's purpose to its contacts: pending ones it forbids become `blocked`
+    (the note says why), blocked ones it now allows (consent given since, or another purpose or policy) are
+    pending again. Returns the contacts blocked now, per reason."""
+    campaign = get(session, campaign_id)
+    policy = compliance.policy(campaign.purpose)
+    reason = blocked_reason(policy, has_consent=False)
+    blocked: dict[BlockReason, int] = {}
+    if reason is not None:
+        query = update(Contact).where(Contact.campaign_id == campaign_id, Contact.state == "pending")
+        if reason is BlockReason.CONSENT_MISSING:
+            query = query.where(Contact.consent_given_at.is_(None))
+        count = session.execute(
+            query.values(state="blocked", note=BLOCKED_NOTES[reason]).execution_options(
+                synchronize_session=False
+            )
+        ).rowcount
+        if count:
+            blocked[reason] = count
+    if campaign.state not in FINAL_STATES:
+        allowed = [] if not policy.robot_allowed else [Contact.state == "blocked"]
+        if allowed and policy.consent_required:
+            allowed.append(Contact.consent_given_at.is_not(None))
+        if allowed:
+            floor = case((Contact.retry_at > now, Contact.retry_at), else_=now)
+            session.execute(
+                update(Contact)
+                .where(Contact.campaign_id == campaign_id, *allowed)
+                .values(state="pending", note="", next_attempt_at=floor)
+                .execution_options(synchronize_session=False)
+            )
+    return blocked
+
+
+def contact_block(contact: Contact, compliance: ComplianceSettings, purpose: str) -> BlockReason | None:
+    """Why the dialer does not (or will not) call this contact: its stored block, or for a pending one what the
+    policy of the campaign's purpose says; None when it may be called or is past calling."""
+    if contact.state == "dnc":
+        return BlockReason.DO_NOT_CALL
+    if contact.state == "blocked":
+        return next((reason for reason, note in BLOCKED_NOTES.items() if note == contact.note), None)
+    if contact.state == "pending":
+        return blocked_reason(compliance.policy(purpose), contact.consent_given_at is not None)
+    return None
 
 
 def replan(session: Session, campaign_id: int, now: datetime) -> int:
@@ -272,14 +341,19 @@ def import_contacts(
     normalizer: PhoneNormalizer,
     now: datetime,
     progress: Progress | None = None,
+    compliance: ComplianceSettings = SHIPPED_COMPLIANCE,
 ) -> ImportReport:
-    """Import a CSV file's contacts in one transaction; those on the do-not-call list are stored `dnc` and
-    counted. Raises CsvFormatError for unusable files."""
+    """Import a CSV file's contacts in one transaction; those on the do-not-call list are stored `dnc`, those the
+    policy of the campaign's purpose forbids `blocked`, and both counted. Raises CsvFormatError for unusable
+    files."""
     table = open_table(data, mapping)
     with db.session() as session:
         _check_open(session, campaign_id)
         report = import_table(session, campaign_id, table, normalizer, now, progress)
         report.do_not_call = len(dnc.block_listed(session, campaign_id))
+        blocked = enforce_policy(session, campaign_id, compliance, now)
+        report.blocked = {reason: blocked.get(reason, 0) for reason in BlockReason}
+        report.blocked[BlockReason.DO_NOT_CALL] = report.do_not_call
         return report
 
 
@@ -289,14 +363,27 @@ def add_contacts(
     records: Sequence[tuple[int, RawContact]],
     normalizer: PhoneNormalizer,
     now: datetime,
+    compliance: ComplianceSettings = SHIPPED_COMPLIANCE,
 ) -> list[RecordResult]:
     """Import contacts pushed one by one (a CRM's JSON) in one transaction, with a result per record; those on
-    the do-not-call list are stored `dnc`."""
+    the do-not-call list are stored `dnc`, those the policy of the campaign's purpose forbids `blocked`, and
+    each result says why its contact will not be called."""
     with db.session() as session:
         _check_open(session, campaign_id)
         results = import_records(session, campaign_id, records, normalizer, now)
         listed = dnc.block_listed(session, campaign_id)
-        return [replace(r, do_not_call=True) if r.phone in listed else r for r in results]
+        enforce_policy(session, campaign_id, compliance, now)
+        purpose = get(session, campaign_id).purpose
+        ids = [r.contact_id for r in results if r.contact_id is not None]
+        contacts = {c.id: c for c in session.scalars(select(Contact).where(Contact.id.in_(ids)))}
+        return [
+            replace(
+                r,
+                do_not_call=r.phone in listed,
+                blocked=contact_block(contacts[r.contact_id], compliance, purpose) if r.contact_id else None,
+            )
+            for r in results
+        ]
 
 
 def _check_open(session: Session, campaign_id: int) -> None:

@@ -11,6 +11,7 @@ import os
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from bot.calls.store import CallEnd, CallStart, CallStore, EndedBy
 from bot.campaigns.clock import Clock
@@ -106,6 +107,13 @@ def _call_end(report: CallReport) -> CallEnd:
         outcome=report.outcome.value if report.outcome else "",
         outcome_data=report.outcome_data,
         slots=report.slots,
+        transcript=[_stored_line(line) for line in report.transcript],
         ended_by=EndedBy.MACHINE if machine else EndedBy.ROBOT,
         amd=report.amd.value,
     )
+
+
+def _stored_line(line: dict[str, Any]) -> dict[str, Any]:
+    """A report's transcript line ({role, text, at, …}) as the call row stores it ({at, speaker, text, …})."""
+    stored = {key: value for key, value in line.items() if key != "role"}
+    return {**stored, "speaker": "robot" if line.get("role") == "bot" else "caller"}

@@ -22,6 +22,7 @@ from bot.api.auth import Scope, create_key
 from bot.calls.store import CallStore
 from bot.campaigns import service
 from bot.campaigns.clock import Clock, ScaledClock, SystemClock
+from bot.campaigns.consent import BLOCKED_NOTES, BlockReason, Purpose
 from bot.campaigns.dialer import Dialer
 from bot.campaigns.nodes import node_name
 from bot.campaigns.rules import CampaignRules, Preset
@@ -69,6 +70,7 @@ def _summary(session, campaign: Campaign) -> dict:
         "language": campaign.language,
         "state": campaign.state,
         "priority": campaign.priority,
+        "purpose": campaign.purpose,
         "contacts": service.contact_counts(session, campaign.id),
         "rules": campaign.rules,
     }
@@ -86,6 +88,9 @@ def create(
     var: Annotated[list[str] | None, typer.Option(help="campaign variable key=value (repeatable)")] = None,
     rules_file: Annotated[Path | None, typer.Option(help="YAML/JSON file with campaign rules")] = None,
     priority: int = 0,
+    purpose: Annotated[
+        Purpose, typer.Option(help="why it calls; its policy says whether consent is required")
+    ] = Purpose.SERVICE,
 ) -> None:
     """Create a draft campaign; prints it as JSON."""
     config = settings()
@@ -99,6 +104,7 @@ def create(
             caller_id=caller_id,
             variables=variables,
             priority=priority,
+            purpose=purpose,
             rules=CampaignRules.model_validate({"preset": preset, **(rules or {})}),
         )
     except (ValidationError, ValueError, OSError) as exc:
@@ -173,6 +179,13 @@ def import_contacts(
     name_column: Annotated[str | None, typer.Option(help="header of the name column")] = None,
     timezone_column: Annotated[str | None, typer.Option(help="header of the time zone column")] = None,
     region_column: Annotated[str | None, typer.Option(help="header of the region column")] = None,
+    consent_at_column: Annotated[str | None, typer.Option(help="header of the consent date column")] = None,
+    consent_channel_column: Annotated[
+        str | None, typer.Option(help="header of the consent channel column")
+    ] = None,
+    consent_source_column: Annotated[
+        str | None, typer.Option(help="header of the consent source column")
+    ] = None,
 ) -> None:
     """Import contacts; bad rows are listed (row number and reason) and skipped, duplicates merged."""
     config = settings()
@@ -180,7 +193,13 @@ def import_contacts(
         raise _fail(f"{path} does not exist", 2)
     db = _database(config)
     mapping = ColumnMapping(
-        phone=phone_column, name=name_column, timezone=timezone_column, region=region_column
+        phone=phone_column,
+        name=name_column,
+        timezone=timezone_column,
+        region=region_column,
+        consent_at=consent_at_column,
+        consent_channel=consent_channel_column,
+        consent_source=consent_source_column,
     )
     columns = (
         TextColumn("importing"),
@@ -199,6 +218,7 @@ def import_contacts(
                 PhoneNormalizer(config.contacts.default_region),
                 _now(),
                 lambda done, total: progress.update(task, completed=done, total=total),
+                config.compliance,
             )
         except (CsvFormatError, service.NotFound, service.Conflict) as exc:
             raise _fail(str(exc), 2) from exc
@@ -208,6 +228,9 @@ def import_contacts(
         f"{report.rows} rows: {report.created} new contacts, {report.merged} merged, {len(report.errors)} skipped"
         + (f", {report.do_not_call} on the do-not-call list (not to be called)" if report.do_not_call else "")
     )
+    for reason, count in report.blocked.items():
+        if count and reason != BlockReason.DO_NOT_CALL:
+            typer.echo(f"{count} not to be called: {BLOCKED_NOTES[reason]}")
 
 
 @campaigns_app.command("export")
@@ -255,7 +278,7 @@ def run(
     # each simulated call is a `calls` row of this node, as the real placer writes it
     store = CallStore(db, node=node_name(config.dialer.node))
     placer = ScriptedPlacer(log_path=dial_log, seconds=call_seconds, store=store)
-    dialer = Dialer(db, placer, clock, config.dialer)
+    dialer = Dialer(db, placer, clock, config.dialer, config.compliance)
 
     async def main() -> None:
         stop = asyncio.Event()
@@ -327,7 +350,8 @@ def dnc_list(campaign: Annotated[int | None, typer.Option()] = None, limit: int 
     with _database(settings()).session() as session:
         for entry in dnc.entries(session, campaign, limit):
             scope = f"campaign {entry.campaign_id}" if entry.campaign_id else "global"
-            typer.echo(f"{entry.phone}\t{scope}\t{entry.reason}")
+            said = f"\tsaid {entry.said_at.isoformat()} in call {entry.call_id}" if entry.said_at else ""
+            typer.echo(f"{entry.phone}\t{scope}\t{entry.reason}{said}")
 
 
 @keys_app.command("create")

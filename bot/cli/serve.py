@@ -45,7 +45,7 @@ def serve() -> None:
             store = CallStore(database, node=node_name(config.dialer.node))
             calls = PhoneCalls(config, dialogs.catalogue, dialogs.client, store=store)
             web.state.phone_calls = calls  # the dashboard's test calls ("call me" in the campaign wizard)
-            dialer = Dialer(database, calls, SystemClock(), config.dialer)
+            dialer = Dialer(database, calls, SystemClock(), config.dialer, config.compliance)
             # before the phone takes calls: this node's lease (NodeNameInUse here, not in a background task), and
             # what its previous process or dead nodes left (attempts requeued, calls ended worker_lost)
             await asyncio.to_thread(dialer.reconcile)

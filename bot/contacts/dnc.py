@@ -47,6 +47,8 @@ class DoNotCallAdded(BaseModel):
     reason: str
     source: Source
     contact_ids: list[int] = Field(description="contacts marked `dnc` because of it")
+    call_id: str = Field("", description="the call in which the person asked (source `dialog`)")
+    said_at: datetime | None = Field(None, description="the moment in that call the person asked")
 
 
 @dataclass(frozen=True)
@@ -63,14 +65,25 @@ def add(
     reason: str = "",
     source: Source = Source.API,
     contact_ids: Sequence[int] = (),
+    call_id: str = "",
+    said_at: datetime | None = None,
 ) -> Listing:
     """List an E.164 number in one scope (global with `campaign_id` None) and mark its pending contacts `dnc`.
     A new entry emits `contact.do_not_call` in the same transaction; `contact_ids` names contacts the caller
-    already marked (the one whose call asked)."""
+    already marked (the one whose call asked), `call_id` and `said_at` the call and moment of an opt-out said in
+    a call."""
     scope = DoNotCall.campaign_id.is_(None) if campaign_id is None else DoNotCall.campaign_id == campaign_id
     listed = session.scalar(select(DoNotCall.id).where(DoNotCall.phone == phone, scope)) is not None
     if not listed:
-        session.add(DoNotCall(phone=phone, campaign_id=campaign_id, reason=reason, created_at=now))
+        entry = DoNotCall(
+            phone=phone,
+            campaign_id=campaign_id,
+            reason=reason,
+            created_at=now,
+            call_id=call_id,
+            said_at=said_at,
+        )
+        session.add(entry)
         session.flush()
     blocked = block_contacts(session, phone, campaign_id)
     if not listed:
@@ -80,6 +93,8 @@ def add(
             reason=reason,
             source=source,
             contact_ids=sorted({*contact_ids, *blocked}),
+            call_id=call_id,
+            said_at=said_at,
         )
         # the event is stamped by the wall clock: its delivery window runs in real time, whatever clock `now` is
         emit(session, EventType.CONTACT_DO_NOT_CALL, data.model_dump(mode="json"))

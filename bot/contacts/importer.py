@@ -12,7 +12,7 @@ import io
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from json.encoder import encode_basestring  # type: ignore[attr-defined]
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from bot.campaigns.consent import Consent, ConsentChannel
 from bot.contacts.errors import CsvFormatError, TableProblem
 from bot.contacts.phones import Phone, PhoneNormalizer
 from bot.contacts.regions import region_zones
@@ -30,6 +31,19 @@ PHONE_HEADERS = ("phone", "телефон", "номер", "номер телеф
 NAME_HEADERS = ("name", "имя", "фио", "full name", "клиент")
 TIMEZONE_HEADERS = ("timezone", "time zone", "tz", "часовой пояс")
 REGION_HEADERS = ("region", "регион", "область", "субъект", "субъект рф")
+CONSENT_AT_HEADERS = ("consent_at", "consent given", "consent date", "согласие", "дата согласия")
+CONSENT_CHANNEL_HEADERS = ("consent_channel", "consent channel", "канал согласия", "способ согласия")
+CONSENT_SOURCE_HEADERS = ("consent_source", "consent source", "источник согласия")
+# how a consent was given, as Russian lists write it
+CHANNEL_WORDS = {
+    "письменно": ConsentChannel.WRITTEN,
+    "письменное": ConsentChannel.WRITTEN,
+    "сайт": ConsentChannel.WEB,
+    "приложение": ConsentChannel.APP,
+    "смс": ConsentChannel.SMS,
+    "звонок": ConsentChannel.CALL,
+    "другое": ConsentChannel.OTHER,
+}
 BATCH = 5000  # phones per lookup query
 CHUNK = 10_000  # rows parsed while the previous chunk is written
 ROWS_PER_INSERT = 100  # 800 parameters a statement: within SQLite's and PostgreSQL's limits
@@ -48,6 +62,9 @@ class ColumnMapping:
     timezone: str | None = None
     region: str | None = None  # a Russian region (name or ISO code) gives the zone when no time zone is given
     variables: dict[str, str] | None = None  # variable name -> column header
+    consent_at: str | None = None  # when the person consented (a date, or a date and time)
+    consent_channel: str | None = None  # how (a `ConsentChannel`, or its Russian word)
+    consent_source: str | None = None  # where the consent is kept
 
 
 @dataclass(frozen=True)
@@ -63,6 +80,7 @@ class ImportReport:
     merged: int = 0
     errors: list[RowError] = field(default_factory=list)
     do_not_call: int = 0  # contacts this import found on the do-not-call list and stored as `dnc`
+    blocked: dict[str, int] = field(default_factory=dict)  # contacts stored `blocked` per `BlockReason`
 
 
 def decode(data: bytes) -> str:
@@ -146,6 +164,7 @@ class ContactTable:
     tz_col: int | None
     region_col: int | None
     var_cols: list[tuple[str, int]]
+    consent_cols: tuple[int | None, int | None, int | None] = (None, None, None)  # when, how, source
 
 
 def open_table(data: bytes, mapping: ColumnMapping) -> ContactTable:
@@ -161,14 +180,19 @@ def open_table(data: bytes, mapping: ColumnMapping) -> ContactTable:
     name_col = find_column(header, mapping.name, NAME_HEADERS, "the name")
     tz_col = find_column(header, mapping.timezone, TIMEZONE_HEADERS, "the time zone")
     region_col = find_column(header, mapping.region, REGION_HEADERS, "the region")
+    consent_cols = (
+        find_column(header, mapping.consent_at, CONSENT_AT_HEADERS, "the consent date"),
+        find_column(header, mapping.consent_channel, CONSENT_CHANNEL_HEADERS, "the consent channel"),
+        find_column(header, mapping.consent_source, CONSENT_SOURCE_HEADERS, "the consent source"),
+    )
     if mapping.variables is None:
-        used = {phone_col, name_col, tz_col, region_col}
+        used = {phone_col, name_col, tz_col, region_col, *consent_cols}
         var_cols = [(h, i) for i, h in enumerate(header) if i not in used and h]
     else:
         var_cols = [
             (var, find_column(header, col, (), f"variable {var}")) for var, col in mapping.variables.items()
         ]
-    return ContactTable(rows, len(header), phone_col, name_col, tz_col, region_col, var_cols)
+    return ContactTable(rows, len(header), phone_col, name_col, tz_col, region_col, var_cols, consent_cols)
 
 
 @dataclass(slots=True)  # not frozen: built once per CSV row, and frozen dataclasses are slow to build
@@ -180,6 +204,39 @@ class RawContact:
     timezone: str = ""  # IANA name or an offset ('UTC+3', 'МСК+4'); wins over the region
     region: str = ""  # a Russian region (name or ISO code); else the number's region gives the zones
     variables: dict[str, str] = field(default_factory=dict)
+    consent_at: str = ""  # ISO date or date and time ('2025-03-01', '2025-03-01T10:00+03:00') or '01.03.2025'
+    consent_channel: str = ""
+    consent_source: str = ""
+
+
+def _consent_time(text: str) -> datetime:
+    """An ISO date or date-time, or a Russian 'DD.MM.YYYY'; without an offset it is read as UTC."""
+    value = text.strip()
+    try:
+        parsed = datetime.strptime(value, "%d.%m.%Y") if "." in value else datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise ValueError(
+            f"consent date {value!r}: expected e.g. 2025-03-01, 01.03.2025 or an ISO time"
+        ) from exc
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def parse_consent(raw: RawContact) -> Consent | None:
+    """The consent given with a contact, None when none is; ValueError when it is incomplete or unreadable."""
+    if not raw.consent_at.strip():
+        if raw.consent_channel.strip() or raw.consent_source.strip():
+            raise ValueError("consent channel or source given without the consent date")
+        return None
+    word = raw.consent_channel.strip().lower()
+    channel = CHANNEL_WORDS.get(word) or next((c for c in ConsentChannel if c.value == word), None)
+    if channel is None:
+        raise ValueError(
+            f"consent channel {raw.consent_channel.strip()!r}: expected one of "
+            f"{', '.join(ConsentChannel)} (or {', '.join(CHANNEL_WORDS)})"
+        )
+    return Consent(
+        given_at=_consent_time(raw.consent_at), channel=channel, source=raw.consent_source.strip()[:200]
+    )
 
 
 def parse_contact(raw: RawContact, normalize: Callable[[str], Phone]) -> dict[str, Any]:
@@ -191,7 +248,19 @@ def parse_contact(raw: RawContact, normalize: Callable[[str], Phone]) -> dict[st
         zones = region_zones(raw.region) or phone.zone_list
     else:
         zones = phone.zone_list
-    return {"phone": phone.e164, "name": raw.name.strip(), "timezones": zones, "variables": raw.variables}
+    consent = parse_consent(raw)
+    return {
+        "phone": phone.e164,
+        "name": raw.name.strip(),
+        "timezones": zones,
+        "variables": raw.variables,
+        "consent_given_at": consent.given_at if consent else None,
+        "consent_channel": consent.channel.value if consent else "",
+        "consent_source": consent.source if consent else "",
+    }
+
+
+CONSENT_FIELDS = ("consent_given_at", "consent_channel", "consent_source")
 
 
 def merge_contact(contacts: dict[str, dict[str, Any]], contact: dict[str, Any]) -> bool:
@@ -204,6 +273,8 @@ def merge_contact(contacts: dict[str, dict[str, Any]], contact: dict[str, Any]) 
     existing["name"] = contact["name"] or existing["name"]
     existing["timezones"] = contact["timezones"] or existing["timezones"]
     existing["variables"] = existing["variables"] | contact["variables"]
+    if contact["consent_given_at"] is not None:
+        existing.update({key: contact[key] for key in CONSENT_FIELDS})
     return True
 
 
@@ -221,6 +292,7 @@ def parse_rows(
         table.region_col,
         table.var_cols,
     )
+    consent_at_col, channel_col, source_col = table.consent_cols
     for index in range(start, min(stop, len(table.rows))):
         row = table.rows[index]
         if (len(row) != width or not row[phone_col].strip()) and not any(cell.strip() for cell in row):
@@ -235,6 +307,9 @@ def parse_rows(
             timezone=row[tz_col] if tz_col is not None else "",
             region=row[region_col] if region_col is not None else "",
             variables={var: value for var, col in var_cols if (value := row[col].strip())},
+            consent_at=row[consent_at_col] if consent_at_col is not None else "",
+            consent_channel=row[channel_col] if channel_col is not None else "",
+            consent_source=row[source_col] if source_col is not None else "",
         )
         try:
             contact = parse_contact(raw, normalize)
@@ -291,6 +366,7 @@ class RecordResult:
     contact_id: int | None = None
     reason: str = ""  # why it was skipped
     do_not_call: bool = False  # on the do-not-call list: this import stored it as `dnc`, it is never dialled
+    blocked: str | None = None  # a `BlockReason`: why the dialer will not call it
 
 
 def import_records(
@@ -367,19 +443,26 @@ def _store_chunk(
     merged = 0
     for start in range(0, len(lookup), BATCH):
         existing = session.execute(
-            select(Contact.id, Contact.phone, Contact.name, Contact.timezones, Contact.variables).where(
-                Contact.campaign_id == campaign_id, Contact.phone.in_(lookup[start : start + BATCH])
-            )
+            select(
+                Contact.id,
+                Contact.phone,
+                Contact.name,
+                Contact.timezones,
+                Contact.variables,
+                *(getattr(Contact, key) for key in CONSENT_FIELDS),
+            ).where(Contact.campaign_id == campaign_id, Contact.phone.in_(lookup[start : start + BATCH]))
         ).all()
         updates = []
         for row in existing:
             new = contacts.pop(row.phone)
+            consent = new if new["consent_given_at"] else row._mapping  # a consent given replaces the old one
             updates.append(
                 {
                     "id": row.id,
                     "name": new["name"] or row.name,
                     "timezones": new["timezones"] or row.timezones,
                     "variables": row.variables | new["variables"],
+                    **{key: consent[key] for key in CONSENT_FIELDS},
                 }
             )
         if updates:
@@ -401,6 +484,9 @@ _NEW_COLUMNS = (
     "state",
     "attempts",
     "next_attempt_at",
+    "consent_given_at",
+    "consent_channel",
+    "consent_source",
 )
 
 
@@ -433,6 +519,11 @@ def _insert_new(session: Session, campaign_id: int, fresh: list[dict[str, Any]],
             "pending",
             0,
             due,
+            encode_time(c["consent_given_at"])
+            if encode_time and c["consent_given_at"]
+            else c["consent_given_at"],
+            c["consent_channel"],
+            c["consent_source"],
         )
         for c in sorted(fresh, key=lambda c: c["phone"])
     ]

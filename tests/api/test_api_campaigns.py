@@ -103,6 +103,7 @@ def test_contact_upload_reports_bad_rows(api: Api) -> None:
         "merged": 1,
         "errors": [{"row": 3, "reason": "invalid phone number: '12'"}],
         "do_not_call": 0,
+        "blocked": {"do_not_call": 0, "purpose_forbids_robot": 0, "consent_missing": 0},
     }
     contacts = api.client.get(f"/api/v1/campaigns/{cid}/contacts", headers=api.headers(Scope.READ)).json()
     assert [(c["phone"], c["name"], c["variables"]) for c in contacts] == [

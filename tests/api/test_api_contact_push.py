@@ -134,4 +134,4 @@ def test_openapi_documents_both_bodies(api: Api) -> None:
     content = spec["paths"]["/api/v1/campaigns/{campaign_id}/contacts"]["post"]["requestBody"]["content"]
     assert set(content) == {"multipart/form-data", "application/json"}
     items = content["application/json"]["schema"]["properties"]["contacts"]["items"]
-    assert set(items["properties"]) == {"phone", "name", "timezone", "region", "variables"}
+    assert set(items["properties"]) == {"phone", "name", "timezone", "region", "variables", "consent"}

@@ -40,6 +40,8 @@ def test_api_and_import_entries_emit_once_each(api: Api) -> None:
             "reason": "complaint",
             "source": "api",
             "contact_ids": [ids["+79161234567"]],
+            "call_id": "",
+            "said_at": None,
         },
         {
             "phone": "+79031112233",
@@ -47,6 +49,8 @@ def test_api_and_import_entries_emit_once_each(api: Api) -> None:
             "reason": "imported",
             "source": "import",
             "contact_ids": [ids["+79031112233"]],
+            "call_id": "",
+            "said_at": None,
         },
         {
             "phone": "+79161234567",
@@ -54,5 +58,7 @@ def test_api_and_import_entries_emit_once_each(api: Api) -> None:
             "reason": "imported",
             "source": "import",
             "contact_ids": [],
+            "call_id": "",
+            "said_at": None,
         },
     ]

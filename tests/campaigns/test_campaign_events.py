@@ -196,7 +196,10 @@ async def test_do_not_call_from_the_dialog_emits_with_the_blocked_contacts(
         "reason": f"asked during call {attempt_id}",
         "source": "dialog",
         "contact_ids": sorted(ids.values()),
+        "call_id": "",  # this placer writes no call row
+        "said_at": data["said_at"],
     }
+    assert datetime.fromisoformat(data["said_at"]) == clock.now()  # no line has a time: the report's moment
     assert contact_states(db, first) == {A: "dnc"}
     assert contact_states(db, second) == {A: "dnc", B: "pending"}
 

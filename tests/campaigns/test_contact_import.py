@@ -90,6 +90,9 @@ def test_utf8_bom_commas_and_explicit_mapping() -> None:
         "name": "John",
         "timezones": "America/Chicago",
         "variables": {"amount": "10"},
+        "consent_given_at": None,
+        "consent_channel": "",
+        "consent_source": "",
     }
 
 
