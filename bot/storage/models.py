@@ -136,6 +136,7 @@ class Attempt(Base):
     recording_path: Mapped[str] = mapped_column(Text, default="")
     amd: Mapped[str] = mapped_column(String(16), default="")
     error: Mapped[str] = mapped_column(Text, default="")
+    words_erased_at: Mapped[datetime | None] = mapped_column(doc="when retention or forget erased its words")
 
 
 class DoNotCall(Base):
@@ -282,6 +283,7 @@ class Call(Base):
     test: Mapped[bool] = mapped_column(
         Boolean, default=False, server_default="0", doc="a test call from the campaign wizard: in no metric"
     )
+    words_erased_at: Mapped[datetime | None] = mapped_column(doc="when retention or forget erased its words")
 
 
 class Handoff(Base):
