@@ -81,7 +81,10 @@ def test_the_draft_is_created_at_the_first_step_and_saved_at_each_next_one(dashb
     )
 
     page = dashboard.client.get(f"/dashboard/campaigns/{campaign_id}/wizard?step=contacts", headers=RU)
-    assert page.status_code == 200 and "Загрузить контакты" in page.text
+    assert (
+        page.status_code == 200
+        and '<a id="upload-link" class="button" href="#">Загрузить контакты</a>' in page.text
+    )
     assert '"start_date": "2026-12-07"' in page.text and '"end_date": "2026-12-20"' in page.text
 
 
@@ -142,7 +145,10 @@ def test_a_read_only_login_cannot_save_and_the_new_campaign_page_lists_the_scrip
     assert dashboard.client.post("/dashboard/wizard/drafts", json=FORM, headers=RU).status_code == 403
     page = dashboard.client.get("/dashboard/campaigns/new", headers=EN)
     assert page.status_code == 200
-    assert 'value="reminder"' in page.text and "Time zones: calling hours are each customer" in page.text
+    assert (
+        'value="reminder"' in page.text
+        and '<p class="hint">Time zones: calling hours are each customer' in page.text
+    )
 
 
 def test_a_test_call_needs_the_phone_of_voicebot_serve(dashboard):
@@ -188,6 +194,9 @@ def test_test_calls_count_in_no_metric(dashboard):
     assert [c["call_id"] for c in log] == ["real-1"]  # the call log lists the calls the metrics count
     detail = dashboard.client.get("/api/v1/calls/test-1").json()  # the wizard links the test call itself
     assert (detail["test"], detail["outcome"]) == (True, "confirmed")
+    badge = '<span class="state" id="test-call">test call: counted in no metric</span>'
+    assert badge in dashboard.client.get("/dashboard/calls/test-1", headers=EN).text
+    assert 'id="test-call"' not in dashboard.client.get("/dashboard/calls/real-1", headers=EN).text
 
 
 class RefusesToDial:
