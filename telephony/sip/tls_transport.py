@@ -74,7 +74,7 @@ class TlsSipTransport(asyncio.Protocol):
         self._server_name = ""
         self._local_host = "0.0.0.0"
         self.local: tuple[str, int] = ("0.0.0.0", 0)
-        self.closed_by_peer = asyncio.Event()
+        self.closed = asyncio.Event()
 
     @property
     def connected(self) -> bool:
@@ -116,13 +116,13 @@ class TlsSipTransport(asyncio.Protocol):
         self._transport = transport  # type: ignore[assignment]
         self.local = transport.get_extra_info("sockname")[:2]
         self._buffer.clear()
-        self.closed_by_peer.clear()
+        self.closed.clear()
 
     def connection_lost(self, exc: Exception | None) -> None:
         if self._transport is not None:
             log.warning("SIP TLS connection to %s:%s closed: %s", *self._server, exc or "by the peer")
         self._transport = None
-        self.closed_by_peer.set()
+        self.closed.set()
 
     def data_received(self, data: bytes) -> None:
         self._buffer += data

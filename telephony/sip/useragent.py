@@ -44,6 +44,7 @@ class UserAgent:
         self._reg_cseq = 0
         self.registered = False
         self.server: tuple[str, int] | None = None
+        self._reconnect_delay = 1.0
 
     # ---- addresses -----------------------------------------------------
     @property
@@ -248,7 +249,7 @@ class UserAgent:
     async def _keep_registered(self) -> None:
         expires = self.settings.register_expires
         while True:
-            await asyncio.sleep(max(5.0, expires * 0.5))
+            await self._until_refresh(max(5.0, expires * 0.5))
             try:
                 expires = (
                     await self.register(self.settings.register_expires) or self.settings.register_expires
@@ -256,6 +257,22 @@ class UserAgent:
             except RegistrationError as exc:
                 log.warning("registration refresh failed: %s", exc)
                 expires = 60
+
+    async def _until_refresh(self, seconds: float) -> None:
+        """Sleep until the next registration refresh; over TLS, cut short when the server closes the
+        connection, so the robot reconnects and stays reachable for inbound calls."""
+        transport = self.transport
+        if not isinstance(transport, TlsSipTransport):
+            await asyncio.sleep(seconds)
+            return
+        if transport.connected:
+            try:
+                await asyncio.wait_for(transport.closed.wait(), seconds)
+            except TimeoutError:
+                return
+            self._reconnect_delay = 1.0
+        await asyncio.sleep(self._reconnect_delay)  # 1 s, then backing off to 30 s while the server is away
+        self._reconnect_delay = min(30.0, self._reconnect_delay * 2)
 
     # ---- receiving -----------------------------------------------------
     def expect_2xx_retransmissions(self, call_id: str, handler: Callable[[SipMessage], None] | None) -> None:

@@ -4,13 +4,16 @@ module. The audio checks are the plain suite's (gain-matched SNR, no dead frames
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
+import ssl
 
 import numpy as np
 import pytest
 
 from telephony import CallState, DialStatus, EndReason, RegistrationError, rig
 from telephony.config import MediaEncryption, SipTransportKind
+from telephony.sip.message import SipMessage, new_tag, response_to
 from tests.telephony.conftest import robot_settings
 
 pytestmark = [pytest.mark.sip, pytest.mark.slow]
@@ -18,6 +21,7 @@ pytestmark = [pytest.mark.sip, pytest.mark.slow]
 KAM_TLS_UDP_PORT = 5170  # the TLS proxy's udp/tcp side (unused by these tests, needed to start it)
 KAM_TLS_PORT = 5171
 TRUNK_TLS_PORT = 5194
+TLS_REGISTRAR_PORT = 5172  # a scripted TLS registrar
 PLAIN_RTP_BYTES = 12 + 160  # RTP header + 20 ms of G.711
 SRTP_80_BYTES = PLAIN_RTP_BYTES + 10  # + the HMAC-SHA1-80 tag
 
@@ -238,3 +242,49 @@ async def test_robot_hangs_up_a_plain_rtp_answer_when_srtp_is_required(
     assert packets == []  # nothing reached SIPp's media port
     assert await wait_peer(trunk, 10) == 0, trunk.output()[-1500:]  # SIPp got its ACK and our BYE
     assert phone.active_calls == 0
+
+
+async def test_connection_closed_by_the_server_is_reopened_and_registered_again(pki, make_phone, ports):
+    """A registrar (here a scripted TLS server) that drops the connection: the robot reconnects within ~1 s,
+    not at its next refresh, so inbound calls reach it again."""
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_context.load_cert_chain(pki.server_cert, pki.server_key)
+    registers: list[tuple[int, str]] = []  # (connection number, Contact)
+    connections = itertools.count(1)
+
+    async def registrar(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        number = next(connections)
+        try:
+            while raw := await reader.readuntil(b"\r\n\r\n"):
+                request = SipMessage.parse(raw)
+                registers.append((number, request.get("Contact") or ""))
+                response = response_to(request, 200, "OK", new_tag())
+                response.add("Contact", f"{request.get('Contact')};expires=600")
+                writer.write(response.encode())
+                await writer.drain()
+                if number == 1:
+                    break  # the first connection is dropped after its registration
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        writer.close()
+
+    server = await asyncio.start_server(registrar, "127.0.0.1", TLS_REGISTRAR_PORT, ssl=server_context)
+    try:
+        settings = robot_settings(
+            ports,
+            TLS_REGISTRAR_PORT,
+            "robot-reconnect",
+            transport=SipTransportKind.TLS,
+            tls_ca_file=pki.ca_cert,
+            register_expires=600,
+        )
+        phone = await make_phone(settings)
+        for _ in range(60):
+            if len(registers) >= 2:
+                break
+            await asyncio.sleep(0.1)
+        assert [number for number, _ in registers[:2]] == [1, 2], registers
+        assert phone.ua.registered and phone.ua.transport.connected
+        assert "transport=tls" in registers[1][1] and registers[0][1] != registers[1][1]  # the new local port
+    finally:
+        server.close()
