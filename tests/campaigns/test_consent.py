@@ -240,6 +240,7 @@ async def test_an_opt_out_is_recorded_with_its_call_and_moment(db: Database) -> 
         {"role": "caller", "text": "не звоните мне больше", "at": 6.5, "intent": "dont_call"},
         {"role": "bot", "text": "Правильно поняла, больше не звонить?", "at": 7.1},
         {"role": "caller", "text": "да", "at": 9.0, "intent": "affirm"},
+        {"role": "caller", "text": "и не звоните", "at": 11.0, "intent": "dont_call"},
     ]
     refuse = CallReport(result=TelephonyResult.ANSWERED, outcome=Outcome.DO_NOT_CALL, transcript=transcript)
     placer = ScriptedPlacer({WITH: [refuse]}, clock=clock, store=CallStore(db))
