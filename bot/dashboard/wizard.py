@@ -323,11 +323,14 @@ async def start_test_call(request: Request, campaign_id: EntityId, body: TestCal
     return JSONResponse({"call_id": live.id, "phone": phone}, status.HTTP_202_ACCEPTED)
 
 
-async def _place(phones: Any, call: CallRequest, live: LiveCall) -> None:
+async def _place(phones: Any, call: CallRequest, live: LiveCall) -> str:
+    """The error of a call that never got a row (e.g. the worker is stopping); "" otherwise."""
     try:
-        await phones.place(call, live)
-    except Exception:  # the call's row holds the error (PhoneCalls ends it); the log has the traceback
+        report = await phones.place(call, live)
+    except Exception as exc:  # a call with a row has the error there too; the log has the traceback
         log.exception("test call %s failed", live.id)
+        return f"{type(exc).__name__}: {exc}"
+    return report.error
 
 
 @router.get("/wizard/test-calls/{call_id}")
@@ -352,7 +355,18 @@ async def test_call_state(request: Request, who: User, call_id: str) -> JSONResp
     if stored is None:
         if found is None:
             return _problem(request, status.HTTP_404_NOT_FOUND, "gone")
-        return JSONResponse({"state": "dialling", "outcome": "", "error": "", "lines": [], "answered": False})
+        # no row yet: still setting up, or refused before any (its error says why)
+        done = found.task.done() and not found.task.cancelled()
+        return JSONResponse(
+            {
+                "state": "ended" if done else "dialling",
+                "outcome": "",
+                "error": found.task.result() if done else "",
+                "lines": [],
+                "answered": False,
+                "call": "",
+            }
+        )
     ended = stored["state"] == "ended"
     lines = stored["transcript"] if ended or found is None else found.live.lines
     return JSONResponse(

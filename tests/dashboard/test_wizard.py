@@ -7,12 +7,15 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, time
 from pathlib import Path
+from time import monotonic as time_now
+from time import sleep
 
 from prometheus_client import REGISTRY
 
 from bot.api.auth import Scope
 from bot.calls.store import CallEnd, CallStart, CallStore
 from bot.campaigns import service
+from bot.campaigns.placer import CallReport, TelephonyResult
 from bot.campaigns.rules import CampaignRules, Preset
 from bot.dialog.catalogue import load_catalogue
 from bot.storage.models import Call, Campaign
@@ -224,3 +227,36 @@ def test_a_test_call_with_a_bad_number_or_missing_variables_is_refused_before_di
     assert "amount" in missing.json()["message"]
     with dashboard.db.session() as session:
         assert session.query(Call).count() == 0
+
+
+class Draining(RefusesToDial):
+    """Answers as serve's `PhoneCalls` does once its worker is stopping: no call placed, no row."""
+
+    async def place(self, *_args: object) -> CallReport:
+        return CallReport(result=TelephonyResult.FAILED, error="not dialled: the worker is stopping")
+
+
+def test_a_test_call_refused_before_it_had_a_row_ends_with_its_reason(dashboard):
+    dashboard.login()
+    dashboard.client.app.state.phone_calls = Draining(dashboard.dialogs)
+    campaign_id = dashboard.client.post("/dashboard/wizard/drafts", json=FORM, headers=RU).json()["id"]
+    variables = {"name": "Иван", "amount": "1500", "due_date": "2026-12-20"}
+    started = dashboard.client.post(
+        f"/dashboard/wizard/drafts/{campaign_id}/test-calls",
+        json={"phone": "8 916 123-45-67", "variables": variables},
+        headers=RU,
+    )
+    assert started.status_code == 202, started.text
+    assert started.json()["phone"] == "+79161234567"
+    path = f"/dashboard/wizard/test-calls/{started.json()['call_id']}"
+    deadline = time_now() + 10
+    while (state := dashboard.client.get(path).json())["state"] != "ended" and time_now() < deadline:
+        sleep(0.05)
+    assert state == {
+        "state": "ended",
+        "outcome": "",
+        "error": "not dialled: the worker is stopping",
+        "lines": [],
+        "answered": False,
+        "call": "",
+    }

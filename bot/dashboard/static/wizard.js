@@ -229,8 +229,8 @@ $("call-me").addEventListener("click", async () => {
         $("test-outcome").textContent = s.outcome ? `${VB.t("wizard.outcome")}: ${s.outcome}` : "";
         $("test-outcome").dataset.outcome = s.outcome;
         if (s.error) { $("test-error").textContent = s.error; $("test-error").hidden = false; }
-        $("test-call-link").href = s.call;
-        $("test-call-link").hidden = false;
+        $("test-call-link").href = s.call || "#";
+        $("test-call-link").hidden = !s.call;
         $("call-me").disabled = false;
         return;
       }
