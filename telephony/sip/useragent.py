@@ -73,6 +73,8 @@ class UserAgent:
             self.server = (await self.transport.resolve(host), port)
         if isinstance(self.transport, TlsSipTransport):
             assert self.server is not None  # settings require a server for tls
+            if not s.tls_verify:
+                log.warning("SIP over TLS to %s without checking its certificate (tls_verify: false)", server)
             try:
                 await self.transport.connect(s.local_host, self.server, host)
             except TlsConnectError as exc:
