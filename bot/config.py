@@ -18,6 +18,7 @@ from sqlalchemy.exc import ArgumentError
 from bot.calls.routing import ANY_NUMBER, InboundRoute
 from bot.campaigns.consent import ComplianceSettings
 from bot.privacy.secrets import SecretKeyError, decrypt_config
+from bot.privacy.settings import PrivacySettings
 from telephony.config import TelephonySettings
 from voice.config import VoiceSettings
 
@@ -237,6 +238,7 @@ class Settings(_Section):
     dashboard: DashboardSettings = DashboardSettings()
     handoff: HandoffSettings = HandoffSettings()
     compliance: ComplianceSettings = ComplianceSettings()
+    privacy: PrivacySettings = PrivacySettings()
 
     @property
     def database_url(self) -> str:

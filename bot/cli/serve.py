@@ -1,4 +1,5 @@
-"""`voicebot serve`: the platform in one process — dialog service, REST API, SIP phone, dialer, webhook delivery.
+"""`voicebot serve`: the platform in one process — dialog service, REST API, SIP phone, dialer, webhook delivery,
+data retention.
 
 SIGTERM or Ctrl-C drains the worker: no new calls, the calls up go on for `calls.drain_seconds`, then the rest are
 hung up and the process exits."""
@@ -22,6 +23,7 @@ from bot.dialog import versions
 from bot.dialog.engine import DialogError
 from bot.dialog.loader import ScriptErrors
 from bot.dialog.service import DialogService
+from bot.privacy.retention import enforce_retention_periodically
 from bot.rasa.training import RasaError
 from bot.storage.db import Database
 from telephony import RegistrationError
@@ -57,6 +59,9 @@ def serve() -> None:
                 retention = asyncio.create_task(
                     purge_recordings_periodically(voice.recordings_dir, voice.recordings_retention_days, stop)
                 )
+                data_retention = asyncio.create_task(
+                    enforce_retention_periodically(database, config, SystemClock(), stop)
+                )
                 base = f"http://{config.api.host}:{config.api.port}{API_PREFIX}"
                 phone = config.telephony
                 logger.info(
@@ -73,7 +78,7 @@ def serve() -> None:
                     logger.warning(
                         f"{cut} call(s) still up after {drain:.0f} s were hung up (ended_by shutdown)"
                     )
-                await asyncio.gather(dialing, webhooks, retention)
+                await asyncio.gather(dialing, webhooks, retention, data_retention)
             await api.stop_serving()
 
     try:

@@ -81,7 +81,7 @@ def recording_files(settings: Settings, person: PersonRecords) -> list[Path]:
     return sorted(path for path in paths if path.is_file())
 
 
-def _anonymise(person: PersonRecords, token: str) -> int:
+def _anonymise(person: PersonRecords, token: str, now: datetime) -> int:
     """Change the person's rows in their session; returns how many pending contacts stop being called."""
     digits = national_digits(person.phone)
     stopped = 0
@@ -97,12 +97,14 @@ def _anonymise(person: PersonRecords, token: str) -> int:
             statistics_only(attempt.outcome_data),
         )
         attempt.transcript = without_words(attempt.transcript)
+        attempt.words_erased_at = now
     for call in person.calls:
         call.caller = token if digits in call.caller else call.caller
         call.called = token if digits in call.called else call.called
         call.slots, call.outcome_data = statistics_only(call.slots), statistics_only(call.outcome_data)
         call.transcript, call.turns = without_words(call.transcript), without_words(call.turns)
         call.recording_path, call.error = "", ""
+        call.words_erased_at = now
     for handoff in person.handoffs:
         handoff.context, handoff.failure = {}, ""
     return stopped
@@ -120,7 +122,7 @@ def _forget_rows(
         report = ForgetReport(person=hashed, rows=person.counts(), files_deleted=len(files))
         report.tracker_store = erased["store"]
         report.tracker_conversations = len(erased["conversations"])
-        report.contacts_stopped = _anonymise(person, ANONYMOUS_PREFIX + secrets.token_hex(6))
+        report.contacts_stopped = _anonymise(person, ANONYMOUS_PREFIX + secrets.token_hex(6), now)
         session.execute(delete(CallbackTask).where(CallbackTask.id.in_([c.id for c in person.callbacks])))
         session.execute(delete(WebhookEvent).where(WebhookEvent.id.in_([e.id for e in person.events])))
         for entry in person.do_not_call:

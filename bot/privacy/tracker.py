@@ -19,7 +19,7 @@ from bot.rasa.server import token_path
 EVENTS_TABLE = "events"  # Rasa 3.6 SQLTrackerStore: one row per event, `sender_id` = the conversation id
 
 
-def _sql_url(store: str) -> str:
+def sql_url(store: str) -> str:
     """The tracker store's URL for this process's SQLAlchemy (psycopg 3 for PostgreSQL)."""
     url = make_url(store)
     if url.get_backend_name() == "postgresql":
@@ -28,7 +28,7 @@ def _sql_url(store: str) -> str:
 
 
 def _sql_events(store: str, call_ids: list[str], erase: bool) -> dict[str, list[Any]]:
-    engine = create_engine(_sql_url(store))
+    engine = create_engine(sql_url(store))
     try:
         with engine.begin() as connection:
             if not call_ids or not inspect(connection).has_table(EVENTS_TABLE):

@@ -4,13 +4,16 @@ what the export and forget tests act on."""
 
 from __future__ import annotations
 
+import glob
 import json
 import re
+import subprocess
 import wave
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from bot.calls.store import CallEnd, CallStart, CallStore
@@ -155,3 +158,29 @@ async def write_history(db: Database, recordings: Path) -> History:
         )
         dnc.add(session, PERSON, now, reason="asked in a call", source=dnc.Source.DIALOG)
     return history
+
+
+METRICS = ("/api/v1/metrics", "/api/v1/metrics/sla", "/api/v1/metrics/survey", "/api/v1/metrics/latency")
+
+
+def database_bytes(db: Database) -> bytes:
+    """Everything the database holds: the SQLite file and its WAL, or a PostgreSQL dump."""
+    if db.is_sqlite:
+        with db.engine.connect() as connection:
+            connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        files = sorted(glob.glob(f"{db.url.database}*"))
+        return b"".join(Path(name).read_bytes() for name in files)
+    [pg_dump] = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_dump"))[-1:]
+    url = db.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    return subprocess.run([pg_dump, "--data-only", url], check=True, capture_output=True).stdout
+
+
+def metrics_of(client: TestClient, headers: dict[str, str], history: History) -> list:
+    paths = [
+        *METRICS,
+        f"/api/v1/metrics/campaigns/{history.campaign_id}",
+        "/api/v1/metrics/scripts/survey/steps",
+    ]
+    answers = [client.get(path, headers=headers) for path in paths]
+    assert all(answer.status_code == 200 for answer in answers), [a.text for a in answers]
+    return [answer.json() for answer in answers]

@@ -4,10 +4,8 @@ entry; `export` hands over everything first (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
-import glob
 import io
 import json
-import subprocess
 import zipfile
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -25,10 +23,8 @@ from bot.contacts import dnc
 from bot.log import redact_record
 from bot.storage.db import Database
 from bot.storage.models import Base, Contact
-from tests.privacy.people import BYSTANDER, PERSON, History, person_traces, write_history
+from tests.privacy.people import BYSTANDER, PERSON, database_bytes, metrics_of, person_traces, write_history
 from voice.config import VoiceSettings
-
-METRICS = ("/api/v1/metrics", "/api/v1/metrics/sla", "/api/v1/metrics/survey", "/api/v1/metrics/latency")
 
 
 @pytest.fixture
@@ -55,39 +51,16 @@ def client(db: Database, tmp_path: Path) -> Iterator[tuple[TestClient, dict[str,
         yield test_client, {"X-API-Key": key}
 
 
-def _database_text(db: Database) -> bytes:
-    """Everything the database holds: the SQLite file and its WAL, or a PostgreSQL dump."""
-    if db.is_sqlite:
-        with db.engine.connect() as connection:
-            connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-        files = sorted(glob.glob(f"{db.url.database}*"))
-        return b"".join(Path(name).read_bytes() for name in files)
-    [pg_dump] = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_dump"))[-1:]
-    url = db.url.set(drivername="postgresql").render_as_string(hide_password=False)
-    return subprocess.run([pg_dump, "--data-only", url], check=True, capture_output=True).stdout
-
-
-def _metrics(client: TestClient, headers: dict[str, str], history: History) -> list:
-    paths = [
-        *METRICS,
-        f"/api/v1/metrics/campaigns/{history.campaign_id}",
-        "/api/v1/metrics/scripts/survey/steps",
-    ]
-    answers = [client.get(path, headers=headers) for path in paths]
-    assert all(answer.status_code == 200 for answer in answers), [a.text for a in answers]
-    return [answer.json() for answer in answers]
-
-
 async def test_forget_leaves_no_trace_of_the_number_and_keeps_the_counts(
     client, db, tmp_path, log_file
 ) -> None:
     test_client, admin = client
     recordings = tmp_path / "recordings"
     history = await write_history(db, recordings)
-    assert person_traces(_database_text(db)) and person_traces(
+    assert person_traces(database_bytes(db)) and person_traces(
         b"".join(p.read_bytes() for p in recordings.iterdir())
     )
-    before = _metrics(test_client, admin, history)
+    before = metrics_of(test_client, admin, history)
 
     # export first: everything about the person, nothing about the bystander
     exported = test_client.get("/api/v1/privacy/export", params={"phone": "8 (916) 123-45-67"}, headers=admin)
@@ -108,14 +81,14 @@ async def test_forget_leaves_no_trace_of_the_number_and_keeps_the_counts(
     assert report["rows"]["calls"] == 2 and report["files_deleted"] == 4 and report["person"].startswith("#")
 
     # no trace: database, recordings folder, log
-    assert person_traces(_database_text(db)) == []
+    assert person_traces(database_bytes(db)) == []
     assert sorted(path.stem for path in recordings.iterdir()) == sorted(history.bystander_calls * 2)
     assert person_traces(b"".join(path.read_bytes() for path in recordings.iterdir())) == []
     assert log_file.read_text() and person_traces(log_file.read_text()) == []
     # the bystander is untouched
-    assert BYSTANDER[1:] in _database_text(db).decode("utf-8", "replace")
+    assert BYSTANDER[1:] in database_bytes(db).decode("utf-8", "replace")
     # counts stay right
-    assert _metrics(test_client, admin, history) == before
+    assert metrics_of(test_client, admin, history) == before
     # the opt-out still holds, as a hash
     with db.session() as session:
         assert dnc.is_blocked(session, PERSON, history.campaign_id)
