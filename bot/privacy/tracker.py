@@ -44,6 +44,10 @@ def _sql_events(store: str, call_ids: list[str], erase: bool) -> dict[str, list[
             for sender, data in rows:
                 found.setdefault(sender, []).append(json.loads(data) if data else None)
             if erase:
+                if (
+                    connection.dialect.name == "sqlite"
+                ):  # deleted rows zeroed in the file, not left in free pages
+                    connection.exec_driver_sql("PRAGMA secure_delete=ON")
                 connection.execute(
                     text(f"DELETE FROM {EVENTS_TABLE} WHERE sender_id IN :ids").bindparams(ids),
                     {"ids": call_ids},
