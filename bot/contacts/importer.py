@@ -34,6 +34,11 @@ REGION_HEADERS = ("region", "регион", "область", "субъект", 
 CONSENT_AT_HEADERS = ("consent_at", "consent given", "consent date", "согласие", "дата согласия")
 CONSENT_CHANNEL_HEADERS = ("consent_channel", "consent channel", "канал согласия", "способ согласия")
 CONSENT_SOURCE_HEADERS = ("consent_source", "consent source", "источник согласия")
+CONSENT_HEADERS = {  # `ColumnMapping` field -> the headers it is found by
+    "consent_at": CONSENT_AT_HEADERS,
+    "consent_channel": CONSENT_CHANNEL_HEADERS,
+    "consent_source": CONSENT_SOURCE_HEADERS,
+}
 # how a consent was given, as Russian lists write it
 CHANNEL_WORDS = {
     "письменно": ConsentChannel.WRITTEN,

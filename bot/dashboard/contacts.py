@@ -19,6 +19,7 @@ from bot.campaigns.results import MEDIA_TYPES, ResultFormat, contact_results, re
 from bot.config import Settings
 from bot.contacts.errors import CsvFormatError
 from bot.contacts.importer import (
+    CONSENT_HEADERS,
     NAME_HEADERS,
     PHONE_HEADERS,
     REGION_HEADERS,
@@ -57,9 +58,21 @@ class MappingIn(BaseModel):
     timezone: str = Field("", max_length=200)
     region: str = Field("", max_length=200)
     variables: dict[str, str] = Field({}, max_length=100)
+    consent_at: str | None = Field(None, max_length=200, description="None: a column named as a consent date")
+    consent_channel: str | None = Field(None, max_length=200)
+    consent_source: str | None = Field(None, max_length=200)
 
     def columns(self) -> ColumnMapping:
-        return ColumnMapping(self.phone, self.name, self.timezone, self.region, dict(self.variables))
+        return ColumnMapping(
+            self.phone,
+            self.name,
+            self.timezone,
+            self.region,
+            dict(self.variables),
+            self.consent_at,
+            self.consent_channel,
+            self.consent_source,
+        )
 
 
 def _script_variables(settings: Settings, script: str) -> tuple[list[str], list[str]]:
@@ -136,7 +149,7 @@ def suggest_mapping(header: list[str], variables: list[str], remembered: dict[st
     """The campaign's last mapping when this file has all its columns; else columns named like the fields
     (Russian or English) or like the script's variables."""
     known = set(header)
-    used = [remembered.get(f) for f in ("phone", "name", "timezone", "region")]
+    used = [remembered.get(f) for f in ("phone", "name", "timezone", "region", *CONSENT_HEADERS)]
     used += list(remembered.get("variables", {}).values())
     if remembered.get("phone") and all(column in known for column in used if column):
         return remembered
@@ -150,6 +163,7 @@ def suggest_mapping(header: list[str], variables: list[str], remembered: dict[st
         "name": guess(NAME_HEADERS),
         "timezone": guess(TIMEZONE_HEADERS),
         "region": guess(REGION_HEADERS),
+        **{field: guess(headers) for field, headers in CONSENT_HEADERS.items()},
         "variables": {v: lowered[v.lower()] for v in variables if v.lower() in lowered and v != "name"},
     }
 
@@ -175,7 +189,8 @@ def _check(state: State, settings: Settings, upload: Upload, mapping: ColumnMapp
     with state.db.session() as session:
         campaign = service.get(session, upload.campaign_id)
         required, _ = _script_variables(settings, campaign.script)
-        facts = campaign_facts(session, campaign.id, set(required), set(campaign.variables))
+        policy = settings.compliance.policy(campaign.purpose)
+        facts = campaign_facts(session, campaign.id, set(required), set(campaign.variables), policy)
     return check_table(table, state.normalizer, facts)
 
 
@@ -189,7 +204,7 @@ async def start_import(
     def work(upload: Upload) -> dict[str, int]:
         report = service.import_contacts(
             state.db, upload.campaign_id, upload.read(), mapping.columns(), state.normalizer, state.clock.now(),
-            upload.progress,
+            upload.progress, state.settings.compliance,
         )  # fmt: skip
         with state.db.session() as session:
             campaign = session.get(Campaign, upload.campaign_id)

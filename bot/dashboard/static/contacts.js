@@ -29,15 +29,18 @@
     $("problem").textContent = error ? error.message : "";
   };
 
+  // the contact fields a column can be (the consent columns: docs/compliance.md)
+  const FIELDS = ["phone", "name", "timezone", "region", "consent_at", "consent_channel", "consent_source"];
+
   const fieldOptions = () => numbersOnly ? [["", VB.t("upload.field.ignore")], ["phone", VB.t("upload.field.phone")]] : [
     ["", VB.t("upload.field.ignore")],
-    ...["phone", "name", "timezone", "region"].map((field) => [field, VB.t(`upload.field.${field}`)]),
+    ...FIELDS.map((field) => [field, VB.t(`upload.field.${field}`)]),
     ...variables.map((name) => [`var:${name}`, `${VB.t("upload.field.variable")}: ${name}`]),
     ["own", VB.t("upload.field.own")],
   ];
 
   const chosenFor = (column, mapping) => {
-    for (const field of ["phone", "name", "timezone", "region"]) if (mapping[field] === column) return field;
+    for (const field of FIELDS) if (mapping[field] === column) return field;
     for (const [name, header] of Object.entries(mapping.variables ?? {})) {
       if (header === column) return variables.includes(name) ? `var:${name}` : "own";
     }
@@ -64,7 +67,7 @@
   };
 
   const mapping = () => {
-    const chosen = {phone: "", name: "", timezone: "", region: "", variables: {}};
+    const chosen = {...Object.fromEntries(FIELDS.map((field) => [field, ""])), variables: {}};
     for (const select of $("mapping").querySelectorAll("select")) {
       const column = select.dataset.column;
       if (select.value.startsWith("var:")) chosen.variables[select.value.slice(4)] = column;
