@@ -6,10 +6,13 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from bot.api.auth import Scope
+from bot.calls.store import CallStore
 from bot.campaigns.clock import SimulatedClock
 from bot.campaigns.dialer import Dialer
+from bot.campaigns.placer import CallReport, TelephonyResult
 from bot.campaigns.simulated import ScriptedPlacer
 from bot.config import DialerSettings
+from bot.outcomes import Outcome
 from tests.api.apiclient import Api
 from tests.api.test_api_campaigns import create, upload
 
@@ -122,3 +125,30 @@ def test_consent_columns_can_be_mapped_by_name(api: Api) -> None:
         CONSENTED: None,
         UNCONSENTED: "consent_missing",
     }
+
+
+async def test_an_opt_out_said_in_a_call_is_listed_with_its_call_and_moment(api: Api) -> None:
+    cid = campaign(api, "reminder")
+    api.client.post(
+        f"/api/v1/campaigns/{cid}/contacts",
+        json={"contacts": [{"phone": UNCONSENTED, "timezone": "UTC"}]},
+        headers=api.headers(),
+    )
+    api.client.post(f"/api/v1/campaigns/{cid}/start", headers=api.headers())
+    db = api.client.app.state.db
+    clock = SimulatedClock(datetime.now(UTC).replace(hour=12) + timedelta(days=1))
+    transcript = [
+        {"role": "bot", "text": "Напоминаем о записи", "at": 0.5},
+        {"role": "caller", "text": "не звоните мне", "at": 4.25, "intent": "dont_call"},
+    ]
+    refuse = CallReport(result=TelephonyResult.ANSWERED, outcome=Outcome.DO_NOT_CALL, transcript=transcript)
+    placer = ScriptedPlacer({UNCONSENTED: [refuse]}, clock=clock, store=CallStore(db))
+    dialer = Dialer(db, placer, clock, DialerSettings())
+    await dialer.tick()
+    await dialer.drain()
+    [entry] = api.client.get("/api/v1/dnc", headers=api.headers(Scope.READ)).json()
+    call = api.client.get(f"/api/v1/calls/{entry['call_id']}", headers=api.headers(Scope.READ))
+    assert call.status_code == 200, call.text
+    answered = datetime.fromisoformat(call.json()["answered_at"])
+    assert datetime.fromisoformat(entry["said_at"]) == answered + timedelta(seconds=4.25)
+    assert contacts(api, cid)[UNCONSENTED]["blocked"] == "do_not_call"

@@ -3,10 +3,13 @@ contacts without the consent their campaign's purpose requires (SQLite and Postg
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
-from sqlalchemy import select, update
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import select, text, update
 
 from bot.calls.store import CallStore
 from bot.campaigns import service
@@ -28,7 +31,7 @@ from bot.config import DialerSettings
 from bot.contacts.importer import ColumnMapping, parse_contacts
 from bot.contacts.phones import PhoneNormalizer
 from bot.outcomes import Outcome
-from bot.storage.db import Database
+from bot.storage.db import MIGRATIONS, Database
 from bot.storage.models import Call, Contact, DoNotCall
 from tests.campaigns.simtools import SCRIPTS, run_until
 
@@ -258,3 +261,29 @@ async def test_an_opt_out_is_recorded_with_its_call_and_moment(db: Database) -> 
     assert entry.said_at == call.answered_at + timedelta(seconds=6.5)
     assert (entry.phone, entry.campaign_id) == (WITH, None)
     assert contacts_of(db, campaign)[WITH][0] == "dnc"
+
+
+# -- the migration ------------------------------------------------------------------------------------------
+
+
+def test_existing_campaigns_get_a_purpose_that_keeps_them_dialling(empty_database_url: str) -> None:
+    database = Database(empty_database_url)
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with database.engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0009")  # the schema before purposes
+        for name, preset in (("долги", "debt_230fz"), ("предложение", "general")):
+            connection.execute(
+                text(
+                    "INSERT INTO campaigns (name, script, language, caller_id, variables, rules, priority, state, "
+                    "created_at, updated_at, contact_mapping) VALUES (:name, 'reminder', 'ru', '', '{}', :rules, 0, "
+                    "'running', :now, :now, '{}')"
+                ),
+                {"name": name, "rules": json.dumps({"preset": preset}), "now": datetime(2025, 1, 1)},
+            )
+    database.migrate()
+    with database.session() as session:
+        purposes = dict(session.execute(select(service.Campaign.name, service.Campaign.purpose)).all())
+    database.dispose()
+    assert purposes == {"долги": "debt", "предложение": "service"}
