@@ -5,10 +5,12 @@ Every endpoint answers JSON, or CSV with `?format=csv`.
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from datetime import date
 from enum import StrEnum
 from typing import Annotated
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, status
 from fastapi.responses import Response
@@ -78,8 +80,14 @@ def targets(request: Request, session: DbSession) -> Targets:
 
 
 def csv_response(text: str, name: str) -> Response:
-    headers = {"Content-Disposition": f'attachment; filename="{name}.csv"'}
-    return Response(text, media_type="text/csv; charset=utf-8", headers=headers)
+    """A CSV download; a name outside plain ASCII (a script id is the caller's text) goes in `filename*` (RFC 6266),
+    an ASCII stand-in in `filename`."""
+    filename = f"{name}.csv"
+    plain = re.sub(r"[^A-Za-z0-9._-]", "_", filename)
+    disposition = f'attachment; filename="{plain}"'
+    if plain != filename:
+        disposition += f"; filename*=UTF-8''{quote(filename, safe='')}"
+    return Response(text, media_type="text/csv; charset=utf-8", headers={"Content-Disposition": disposition})
 
 
 def _rows(rows: list, model: type[BaseModel], fmt: Format, name: str) -> list | Response:
