@@ -303,10 +303,14 @@ async def start_test_call(request: Request, campaign_id: EntityId, body: TestCal
         phone = request.app.state.normalizer.normalize(body.phone).e164
     except PhoneError:
         return _problem(request, status.HTTP_422_UNPROCESSABLE_CONTENT, "bad_number", number=body.phone[:64])
-    with request.app.state.db.session() as session:
-        campaign = service.get(session, campaign_id)
-        script_id, language, caller_id = campaign.script, campaign.language, campaign.caller_id
-        variables = {**campaign.variables, **{k: v.strip() for k, v in body.variables.items() if v.strip()}}
+
+    def campaign_facts() -> tuple[str, str, str, dict[str, Any]]:
+        with request.app.state.db.session() as session:
+            campaign = service.get(session, campaign_id)
+            return campaign.script, campaign.language, campaign.caller_id, dict(campaign.variables)
+
+    script_id, language, caller_id, variables = await run_in_threadpool(campaign_facts)
+    variables.update({k: v.strip() for k, v in body.variables.items() if v.strip()})
     script = phones.catalogue.scripts.get(script_id)
     if script is None:
         return _problem(request, status.HTTP_422_UNPROCESSABLE_CONTENT, "no_script", script=script_id)
