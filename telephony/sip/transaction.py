@@ -1,4 +1,5 @@
-"""RFC 3261 section 17 over UDP: client transactions (timers A/B, E/F) and server response retransmission."""
+"""RFC 3261 section 17: client transactions (timers A/B, E/F; over a reliable transport only B/F) and server
+response retransmission."""
 
 from __future__ import annotations
 
@@ -31,8 +32,12 @@ class ClientTransaction:
         send: Callable[[SipMessage | bytes, tuple[str, int]], None],
         on_done: Callable[[ClientTransaction], None],
         timeout: float = TIMEOUT,
+        reliable: bool = False,
     ) -> None:
+        """`reliable` (TLS/TCP): the request is sent once, no timer A/E retransmissions (RFC 3261 17.1.1.2,
+        17.1.2.2); the timeouts B/F still apply."""
         self.request, self.dest, self._send = request, dest, send
+        self._reliable = reliable
         self._on_done = on_done
         self.method = request.method or ""
         self.key = (request.branch, self.method)
@@ -67,7 +72,7 @@ class ClientTransaction:
                     interval *= 2
                 else:
                     interval = T2 if self._proceeding else min(interval * 2, T2)
-                if loop.time() < deadline:
+                if loop.time() < deadline and not self._reliable:
                     self._send(self._data, self.dest)
             # keep absorbing retransmitted final responses (Timer D/K)
             await asyncio.sleep(T2 * 2 if self.method != "INVITE" else 8)

@@ -114,7 +114,9 @@ class UserAgent:
         if msg.get("User-Agent") is None:
             msg.add("User-Agent", self.settings.user_agent)
         kwargs = {"timeout": timeout} if timeout else {}
-        txn = ClientTransaction(msg, dest, self.transport.send, self._client_done, **kwargs)
+        txn = ClientTransaction(
+            msg, dest, self.transport.send, self._client_done, reliable=self.tls, **kwargs
+        )
         self._client[txn.key] = txn
         return txn
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import re
 import struct
@@ -12,6 +13,8 @@ import pytest
 from bot.config import ConfigError, load_settings
 from telephony.config import MediaEncryption
 from telephony.rtp.srtp import KEY_BYTES, CryptoAttribute, SrtpContext, new_key
+from telephony.sip import transaction
+from telephony.sip.message import SipMessage
 from telephony.sip.sdp import MediaDescription, MediaSecurityError, build_sdp, negotiate_crypto
 from telephony.sip.tls_transport import split_stream
 
@@ -162,3 +165,26 @@ def test_tls_settings_from_the_config_file(tmp_path: Path):
     telephony = load_settings(config, environ={}).telephony
     assert telephony.transport == "tls" and telephony.default_port == 5061 and telephony.tls_verify
     assert telephony.media_encryption is MediaEncryption.SDES_REQUIRED and telephony.tls_ca_file == ca
+
+
+async def test_requests_over_tls_are_not_retransmitted_but_still_time_out(monkeypatch):
+    """RFC 3261 17.1.1.2 / 17.1.2.2: over a reliable transport no timer A/E, timer B/F still ends the wait."""
+    monkeypatch.setattr(transaction, "T1", 0.02)
+    monkeypatch.setattr(transaction, "T2", 0.16)
+    for method in ("INVITE", "OPTIONS"):
+        sent = []
+        request = SipMessage(method=method, uri="sip:peer@127.0.0.1")
+        request.add("Via", "SIP/2.0/TLS 127.0.0.1:40000;branch=z9hG4bKtls1")
+        request.add("CSeq", f"1 {method}")
+        txn = transaction.ClientTransaction(
+            request,
+            ("127.0.0.1", 5061),
+            lambda data, dest, sent=sent: sent.append(data),
+            lambda t: None,
+            1.28,
+            True,
+        )
+        with pytest.raises(transaction.TransactionTimeout):
+            await asyncio.wait_for(asyncio.shield(txn.final), 3)
+        txn.cancel_timers()
+        assert len(sent) == 1, (method, len(sent))
