@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+import re
 import ssl
 
 import numpy as np
@@ -24,6 +25,7 @@ TRUNK_TLS_PORT = 5194
 TLS_REGISTRAR_PORT = 5172  # a scripted TLS registrar
 PLAIN_RTP_BYTES = 12 + 160  # RTP header + 20 ms of G.711
 SRTP_80_BYTES = PLAIN_RTP_BYTES + 10  # + the HMAC-SHA1-80 tag
+SRTP_EVENT_BYTES = 12 + 4 + 10  # an RFC 2833 telephone-event
 
 
 @pytest.fixture(scope="module")
@@ -91,15 +93,18 @@ async def test_tls_registration_and_srtp_call_to_baresip_audio_matches(
         call.write_audio(robot_says.tobytes())
         frames = [await asyncio.wait_for(call.read_audio(), 1) for _ in range(150)]
         await call.wait_audio_sent()
+        await call.send_dtmf("15#")  # RFC 2833 events travel as SRTP too
         await asyncio.sleep(0.3)
         packets = capture.stop_packets()
         assert await call.hangup() and call.end_reason is EndReason.LOCAL_HANGUP
         await asyncio.sleep(0.5)
     finally:
         agent.stop()
-    # On the wire both ways: every audio packet carries the 10-byte SRTP tag (plain RTP would be 172 bytes).
+    # On the wire both ways: every packet carries the 10-byte SRTP tag (plain RTP audio would be 172 bytes, a
+    # telephone-event 16); baresip decrypted the events.
     assert rtp_sizes(packets, call.rtp.local_port) == {SRTP_80_BYTES}
-    assert rtp_sizes(packets, call.rtp.remote[1]) == {SRTP_80_BYTES}
+    assert rtp_sizes(packets, call.rtp.remote[1]) == {SRTP_80_BYTES, SRTP_EVENT_BYTES}
+    assert "".join(re.findall(r"received event: '(.)' \(end=1\)", agent.output())) == "15#"
     assert call.rtp.srtp.unprotect_failures == 0
     heard_by_robot = rig.compare_audio(agent_says, np.frombuffer(b"".join(frames), np.int16))
     heard_by_agent = rig.compare_audio(robot_says, rig.read_wav(rig.recording(home, "dec")))
