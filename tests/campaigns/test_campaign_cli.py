@@ -64,3 +64,38 @@ def test_run_refuses_without_a_call_placer(cli: CliRunner) -> None:
     result = cli.invoke(app, ["campaigns", "run"])
     assert result.exit_code == 2
     assert "--simulate" in result.stderr
+
+
+def test_a_campaigns_purpose_and_its_contacts_consent(cli: CliRunner, tmp_path: Path) -> None:
+    created = cli.invoke(
+        app, ["campaigns", "create", "--name", "Опрос", "--script", "reminder", "--purpose", "custom"]
+    )
+    assert created.exit_code == 0, created.output
+    campaign = json.loads(created.stdout)
+    assert campaign["purpose"] == "custom"
+    wrong = cli.invoke(
+        app, ["campaigns", "create", "--name", "x", "--script", "reminder", "--purpose", "spam"]
+    )
+    assert wrong.exit_code == 2 and "spam" in wrong.output
+
+    csv_file = tmp_path / "contacts.csv"
+    csv_file.write_text("tel;agreed;how\n+79161234567;2024-11-05;sms\n+79031112233;;\n", encoding="utf-8")
+    imported = cli.invoke(
+        app,
+        [
+            "campaigns",
+            "import",
+            str(campaign["id"]),
+            str(csv_file),
+            "--phone-column",
+            "tel",
+            "--consent-at-column",
+            "agreed",
+            "--consent-channel-column",
+            "how",
+        ],
+    )
+    assert imported.exit_code == 0, imported.output
+    assert "1 not to be called: no consent, which the campaign's purpose requires" in imported.stdout
+    shown = json.loads(cli.invoke(app, ["campaigns", "show", str(campaign["id"])]).stdout)
+    assert shown["contacts"] == {"pending": 1, "blocked": 1}
