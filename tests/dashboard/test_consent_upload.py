@@ -4,6 +4,8 @@ The reminder script's variables are left out of the lists: their issues are anot
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from sqlalchemy import select
 
 from bot.campaigns import service
@@ -66,6 +68,7 @@ def test_consent_columns_are_checked_against_the_purpose_and_imported(dashboard)
         "web",
         "форма 17",
     )
+    assert consented.consent_given_at == datetime(2024, 11, 5, tzinfo=UTC)
     assert contacts["+79161110002"].state == "blocked"
 
 
