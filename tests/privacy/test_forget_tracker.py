@@ -3,13 +3,16 @@ call is its call id), and `export` hands them over first."""
 
 from __future__ import annotations
 
+import glob
 import io
 import json
 import zipfile
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
+from bot.calls.simulate import CallerLine
 from bot.calls.store import CallEnd, CallStart, CallStore
 from bot.config import load_settings
 from bot.dialog.catalogue import load_catalogue
@@ -19,6 +22,8 @@ from bot.privacy.export import export_person
 from bot.privacy.forget import forget_person
 from bot.rasa.client import RasaClient
 from bot.rasa.server import token_path
+from tests.calls.helpers import TINY, call
+from tests.conftest import TEST_DATA_DIR
 from tests.privacy.people import PERSON, person_traces
 from tests.rasa.helpers import VARIABLES
 
@@ -58,3 +63,52 @@ async def test_forget_erases_the_persons_rasa_conversation(dialog_service, sqlit
         assert after["slots"].get("dialog_state") is None
     finally:
         await client.close()
+
+
+async def test_forget_a_caller_who_keyed_their_number_in_a_real_call(
+    dialog_service, sqlite_db, tmp_path
+) -> None:
+    """A whole call through the pipeline and the real dialog service (the inbound script; the caller keys their
+    number where an order number is asked): its recording, call file, row and Rasa conversation, then forget."""
+    settings = load_settings(
+        environ={
+            **dialog_service,
+            "VOICEBOT_VOICE__ASR_RU": str(TINY),
+            "VOICEBOT_VOICE__TTS_RU": "espeak-ng:ru",
+            "VOICEBOT_VOICE__RECORDINGS_DIR": str(tmp_path / "recordings"),
+        }
+    )
+    lines = [CallerLine(dtmf="1", barge_in_after=1.0), CallerLine(dtmf="89161234567#")]
+    record, _line = await call(settings, dialog_service, "inbound", lines)
+    store = CallStore(sqlite_db)
+    await store.started(CallStart(record.id, "inbound", PERSON, "74951112233", "inbound", "ru"))
+    await store.answered(record.id)
+    transcript = [line.model_dump(mode="json") for line in record.transcript]
+    await store.ended(
+        record.id, CallEnd(outcome="transferred", transcript=transcript, recording_path=record.recording)
+    )
+    client = RasaClient(
+        settings.rasa.url, token_path(settings).read_text().strip(), settings.rasa.request_timeout
+    )
+    try:
+        assert person_traces(
+            json.dumps(await client.tracker(record.id), ensure_ascii=False)
+        )  # keyed, held raw
+        recordings = settings.voice.recordings_dir
+        assert sorted(p.name for p in recordings.iterdir()) == [f"{record.id}.json", f"{record.id}.wav"]
+
+        report = await forget_person(sqlite_db, settings, PERSON, "test", datetime.now(UTC))
+        assert (report.rows["calls"], report.files_deleted, report.tracker_conversations) == (1, 2, 1)
+        assert list(recordings.iterdir()) == []
+        assert person_traces(json.dumps(await client.tracker(record.id), ensure_ascii=False)) == []
+    finally:
+        await client.close()
+    with sqlite_db.engine.connect() as connection:
+        connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    database = b"".join(Path(name).read_bytes() for name in glob.glob(f"{sqlite_db.url.database}*"))
+    assert person_traces(database) == []
+    logs = [
+        *TEST_DATA_DIR.glob("*.log"),
+        *TEST_DATA_DIR.glob("rasa/*.log"),
+    ]  # the dialog service's and Rasa's
+    assert logs and all(person_traces(log.read_bytes()) == [] for log in logs)
