@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -88,16 +89,30 @@ class ImportReport:
     blocked: dict[str, int] = field(default_factory=dict)  # contacts stored `blocked` per `BlockReason`
 
 
+# A Cyrillic letter in UTF-8: pairs of bytes Windows-1251 text hardly has.
+_UTF8_CYRILLIC = re.compile(rb"[\xd0\xd1][\x80-\xbf]")
+
+
 def decode(data: bytes) -> str:
-    """UTF-8 (with or without BOM), else Windows-1251."""
+    """UTF-8 (with or without BOM), else Windows-1251; a file of both (lists pasted together) line by line."""
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
         pass
     try:
+        if _UTF8_CYRILLIC.search(data):
+            text = "".join(_decode_line(line) for line in data.splitlines(keepends=True))
+            return text.removeprefix("\ufeff")
         return data.decode("cp1251")
     except UnicodeDecodeError as exc:
         raise CsvFormatError("not a text file", TableProblem.NOT_A_TABLE) from exc
+
+
+def _decode_line(line: bytes) -> str:
+    try:
+        return line.decode("utf-8")
+    except UnicodeDecodeError:
+        return line.decode("cp1251")
 
 
 _CONTROL = {c for c in range(32) if chr(c) not in "\t\r\n"}
@@ -109,6 +124,11 @@ def read_table(data: bytes) -> tuple[list[str], list[list[str]]]:
     if is_xlsx(data):
         return read_xlsx(data)
     head = data[:4096]
+    if head[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        raise CsvFormatError(
+            "UTF-16 text (Excel's 'Unicode text'): save the list as 'CSV UTF-8' or XLSX",
+            TableProblem.NOT_A_TABLE,
+        )
     if sum(byte in _CONTROL for byte in head) > len(head) // 100:
         raise CsvFormatError("not a text file", TableProblem.NOT_A_TABLE)
     text = decode(data)
@@ -116,10 +136,15 @@ def read_table(data: bytes) -> tuple[list[str], list[list[str]]]:
     if not first.strip():
         raise CsvFormatError("the file is empty or has no header line", TableProblem.EMPTY)
     delimiter = ";" if first.count(";") > first.count(",") else ","
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    rows, start = [], 1
     try:
-        rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
-    except csv.Error as exc:
-        raise CsvFormatError(f"malformed CSV: {exc}", TableProblem.MALFORMED, str(exc)) from exc
+        for row in reader:
+            rows.append(row)
+            start = reader.line_num + 1
+    except csv.Error as exc:  # an unclosed quote, a field over the size limit, text after a closing quote
+        detail = f"line {start}: {exc}"
+        raise CsvFormatError(f"malformed CSV at {detail}", TableProblem.MALFORMED, detail) from exc
     header = [h.strip() for h in rows[0]]
     return header, rows[1:]
 
@@ -246,6 +271,8 @@ def parse_consent(raw: RawContact) -> Consent | None:
 
 def parse_contact(raw: RawContact, normalize: Callable[[str], Phone]) -> dict[str, Any]:
     """Validate and normalise one contact (the E.164 phone, its time zones); ValueError says what is wrong."""
+    if "\x00" in raw.name or "\x00" in raw.consent_source or any("\x00" in v for v in raw.variables.values()):
+        raise ValueError("a NUL character in the row: the file is damaged there")
     phone = normalize(raw.phone)
     if raw.timezone.strip():
         zones = _timezone(raw.timezone)

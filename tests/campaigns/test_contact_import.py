@@ -105,7 +105,7 @@ def test_utf8_bom_commas_and_explicit_mapping() -> None:
         ("телефон\n".encode("cp1251") + b"\x98\x98\n", "not a text file"),  # 0x98 is no Windows-1251 letter
         (b"phone\n" + bytes(range(1, 9)) * 20, "not a text file"),  # control characters, no NUL
         (b"PK\x03\x04 a broken archive", "not an XLSX file"),
-        (b'name,"phone\nIvan,"8916', "no phone column"),
+        (b'name,"phone\nIvan,"8916', "malformed CSV at line 1"),  # a quote closed mid-field
     ],
 )
 def test_unusable_files_are_rejected_whole(data: bytes, message: str) -> None:
