@@ -49,6 +49,11 @@ class VoiceSettings(BaseModel):
         1.0, gt=0, description="keys pressed closer than this form one answer ('#' ends it)"
     )
     max_call_seconds: float = Field(600.0, gt=0, description="the robot ends longer calls")
+    dialog_outage_seconds: float = Field(
+        30.0,
+        gt=0,
+        description="a call holds (with holding phrases) this long for a restarting dialog, then ends",
+    )
     recordings_dir: Path = ROOT / "var" / "recordings"
     recordings_retention_days: int = Field(30, ge=0, description="older recordings are deleted; 0 keeps all")
 

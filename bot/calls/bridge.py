@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import time
 from dataclasses import dataclass
+from functools import partial
 
 from loguru import logger
 from pipecat.audio.vad.vad_analyzer import VADParams
@@ -42,13 +43,16 @@ from pipecat.frames.frames import (
 )
 from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 
+from bot.calls.dialog_outage import apology, wait_for_dialog
 from bot.calls.latency import TurnStage, TurnTiming
+from bot.calls.store import EndedBy
 from bot.dialog.complete_answer import CompleteAnswer
 from bot.dialog.conversation import Conversation, Exchange
 from bot.dialog.engine import Listening
 from bot.dialog.model import Script
 from bot.handoff.desk import CallHandoff
 from bot.outcomes import Outcome
+from bot.rasa.client import RasaUnavailable
 from telephony.transport import HangupCallFrame, TransferCallFrame, TransferResultFrame
 from voice.amd import AmdResult, AmdResultFrame, RecordingReady, Verdict, VoicemailReadyFrame
 from voice.stt_vosk import SpeechHintsFrame, UtteranceTranscriptionFrame
@@ -64,6 +68,7 @@ class TurnRules:
     silence_timeout: float = 5.0
     dtmf_digit_gap: float = 1.0
     max_call_seconds: float = 600.0
+    dialog_outage_seconds: float = 30.0  # a turn waits this long (holding phrases) for Rasa to come back
 
 
 @dataclass
@@ -75,10 +80,11 @@ class _Input:
 
 @dataclass(frozen=True)
 class Announcement:
-    """Words the robot said outside the script's exchanges: the voicemail message, the take-back."""
+    """Words the robot said outside the script's exchanges: the voicemail message, the take-back, the holding
+    phrases and apology of a dialog outage."""
 
     at: float  # seconds into the call
-    event: str  # "voicemail" or "takeback"
+    event: str  # "voicemail", "takeback", "hold" or "apology"
     text: str
 
 
@@ -125,6 +131,7 @@ class DialogBridge(FrameProcessor):
         self._finished = False
         self._script_started: float | None = None  # when the first turn was queued
         self._speech_started: float | None = None  # when the caller's current utterance began
+        self._outage = False  # a turn is waiting for the dialog service to come back
 
     # frames
 
@@ -303,8 +310,8 @@ class DialogBridge(FrameProcessor):
         waiting = self._bot_speaking or self._reply_pending or self._caller_speaking or self._digits
         if self._finished or self.conversation.ended or waiting or not self._inputs.empty():
             return
-        if self._script_started is None:
-            return  # no script runs (a machine: the voicemail message; or detection still deciding)
+        if self._script_started is None or self._outage:
+            return  # no script runs (a machine, or detection still deciding), or it waits for the dialog
         timeout = self._listening.silence_timeout if self._listening else self.rules.silence_timeout
         self._no_input = self.create_task(self._no_input_after(timeout))
 
@@ -347,9 +354,13 @@ class DialogBridge(FrameProcessor):
             step = self.conversation.state.step
             try:
                 exchange = await self._exchange(item)
+            except RasaUnavailable as exc:
+                exchange = await self._after_outage(item, exc)
+                if exchange is None:
+                    return
             except Exception:
                 logger.exception(f"call {self.conversation.id}: the dialog failed; ending the call")
-                self.ended_by = "error"
+                self.ended_by = EndedBy.ERROR
                 await self.push_frame(HangupCallFrame())
                 return
             timing = item.timing or self._timing(item.kind, item.value)
@@ -359,6 +370,30 @@ class DialogBridge(FrameProcessor):
             self.exchanges.append((step if item.kind != "start" else None, exchange))
             await self._act(exchange)
             logger.info(f"call {self.conversation.id} turn {timing.index} {timing.kind} {timing.heard!r}")
+
+    async def _after_outage(self, item: _Input, error: RasaUnavailable) -> Exchange | None:
+        """The dialog service is down: hold the caller until it is back and run the turn again, else apologise
+        and hang up (bot/calls/dialog_outage.py)."""
+        logger.warning(f"call {self.conversation.id}: {error}; holding the caller while Rasa restarts")
+        self._outage = True
+        self._cancel(self._no_input)
+        lang, limit = self.conversation.state.lang, self.rules.dialog_outage_seconds
+        try:
+            if await wait_for_dialog(self.conversation.client, limit, partial(self._announce, "hold"), lang):
+                if item.kind != "start":
+                    await self.conversation.resume()
+                exchange = await self._exchange(item)
+                logger.info(f"call {self.conversation.id}: the dialog is back; the conversation goes on")
+                return exchange
+            logger.error(f"call {self.conversation.id}: Rasa not back within {limit:.0f} s; ending the call")
+        except Exception:
+            logger.exception(f"call {self.conversation.id}: the dialog failed again after the outage")
+        finally:
+            self._outage = False
+        self.ended_by = EndedBy.ERROR
+        await self._announce("apology", apology(lang))
+        await self.push_frame(HangupCallFrame())
+        return None
 
     async def _exchange(self, item: _Input) -> Exchange:
         if item.kind == "start":

@@ -105,6 +105,7 @@ class VoiceCall:
                 silence_timeout=settings.default_silence_timeout,
                 dtmf_digit_gap=settings.dtmf_digit_gap,
                 max_call_seconds=settings.max_call_seconds,
+                dialog_outage_seconds=settings.dialog_outage_seconds,
             ),
             wait_for_amd=detect_machine,
             voicemail=voicemail,

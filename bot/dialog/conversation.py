@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import uuid
 from dataclasses import dataclass
 from typing import Any
+
+from loguru import logger
 
 from bot.dialog.engine import DialogState, TurnInput, TurnResult
 from bot.dialog.understanding import corrected
@@ -48,6 +51,15 @@ class Conversation:
         await self.client.set_slot(self.id, STATE_SLOT, self.state.model_dump(mode="json"))
         return await self._send(f"/{Signal.START}")
 
+    async def resume(self) -> None:
+        """Carry the conversation over to a Rasa that lost it (restarted with an in-memory tracker store) or missed
+        its last turn: a new Rasa session holding the dialog state this side kept."""
+        if self._new_session is not None:
+            task, self._new_session = self._new_session, None
+            with contextlib.suppress(RasaError):
+                await task  # a session move cut off by the outage: superseded by this one
+        await self.client.new_session(self.id, STATE_SLOT, self.state.model_dump(mode="json"))
+
     async def say(self, text: str) -> Exchange:
         """What the caller said (as text); after a self-correction ("нет, то есть да") only what follows it is
         understood. A leading '/' is dropped so callers cannot send Rasa commands."""
@@ -68,6 +80,14 @@ class Conversation:
             task, self._new_session = self._new_session, None
             await task
         replies = await self.client.message(self.id, message)
+        if not _has_payload(replies):
+            # a Rasa restarted since the last turn with an in-memory tracker store has forgotten the conversation
+            # (it answers by listening): carry it over and say the message again
+            logger.warning(
+                f"conversation {self.id}: Rasa no longer knows it; carried over from the call's state"
+            )
+            await self.resume()
+            replies = await self.client.message(self.id, message)
         payload = _payload(replies)
         result = TurnResult.model_validate(payload["turn"])
         self.state = result.state
@@ -77,6 +97,10 @@ class Conversation:
                 self.client.new_session(self.id, STATE_SLOT, self.state.model_dump(mode="json"))
             )
         return Exchange(heard=TurnInput.model_validate(payload["heard"]), result=result)
+
+
+def _has_payload(replies: list[dict[str, Any]]) -> bool:
+    return any(isinstance(r.get("custom"), dict) and PAYLOAD_KEY in r["custom"] for r in replies)
 
 
 def _payload(replies: list[dict[str, Any]]) -> dict[str, Any]:
