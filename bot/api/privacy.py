@@ -1,11 +1,12 @@
-"""Privacy requests of one person (admin scope): `GET /privacy/export?phone=` (a zip of everything held about
-them) and `POST /privacy/forget` (erasure); each leaves an audit entry."""
+"""Privacy requests of one person (admin scope): `POST /privacy/export` (a zip of everything held about them) and
+`POST /privacy/forget` (erasure); each leaves an audit entry. The number travels in the body, never in a URL that
+proxies and access logs keep."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, HTTPException, Query, Request, status
+from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
@@ -18,10 +19,8 @@ from bot.privacy.person import phone_hash
 
 router = APIRouter(prefix="/privacy", tags=["privacy"])
 
-Phone = Annotated[str, Query(min_length=1, max_length=40, description="any usual format")]
 
-
-class ForgetIn(BaseModel):
+class PersonIn(BaseModel):
     phone: str = Field(min_length=1, max_length=40, description="any usual format")
 
 
@@ -42,12 +41,12 @@ def _e164(request: Request, raw: str) -> str:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"phone: {exc}") from exc
 
 
-@router.get("/export", response_class=Response, responses={200: {"content": {"application/zip": {}}}})
+@router.post("/export", response_class=Response, responses={200: {"content": {"application/zip": {}}}})
 async def export(
-    request: Request, phone: Phone, settings: AppSettings, now: Now, who: AdminCaller
+    body: PersonIn, request: Request, settings: AppSettings, now: Now, who: AdminCaller
 ) -> Response:
     """A zip: `person.json` (every row about the number, the Rasa conversations) and `recordings/`."""
-    e164 = _e164(request, phone)
+    e164 = _e164(request, body.phone)
     archive = await export_person(request.app.state.db, settings, e164, actor_of(who), now)
     name = f"person-{phone_hash(e164)[1:]}.zip"
     return Response(
@@ -59,7 +58,7 @@ async def export(
 
 @router.post("/forget", response_model=ForgetOut)
 async def forget(
-    body: ForgetIn, request: Request, settings: AppSettings, now: Now, who: AdminCaller
+    body: PersonIn, request: Request, settings: AppSettings, now: Now, who: AdminCaller
 ) -> dict[str, Any]:
     """Erase the person (see `docs/privacy.md`): counts in metrics stay, the do-not-call entry stays as a hash."""
     e164 = _e164(request, body.phone)
