@@ -344,5 +344,8 @@ def test_the_suggested_mapping_is_the_remembered_one_while_the_file_has_its_colu
         "name": "ФИО",
         "timezone": "",
         "region": "",
+        "consent_at": "",
+        "consent_channel": "",
+        "consent_source": "",
         "variables": {"amount": "amount"},
     }
