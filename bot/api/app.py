@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI, Request, status
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy.exc import DataError
 
 from bot.api import (
     audit,
@@ -48,6 +49,11 @@ async def _bad_csv(_request: Request, exc: Exception) -> JSONResponse:
     return invalid("file", str(exc))
 
 
+async def _unstorable(_request: Request, exc: Exception) -> JSONResponse:
+    """A value the database refuses (PostgreSQL: a NUL character in text) is the request's fault: 422, not 500."""
+    return invalid("", f"a value the database cannot store: {getattr(exc, 'orig', exc)}")
+
+
 def create_app(settings: Settings, db: Database | None = None, clock: Clock | None = None) -> FastAPI:
     """The API over the configured database (migrated on creation); other issues add their routers here."""
     app = FastAPI(
@@ -67,6 +73,7 @@ def create_app(settings: Settings, db: Database | None = None, clock: Clock | No
         app.add_exception_handler(error, handler)
     app.add_exception_handler(InvalidInput, _invalid_input)
     app.add_exception_handler(CsvFormatError, _bad_csv)
+    app.add_exception_handler(DataError, _unstorable)
 
     v1 = APIRouter(prefix=API_PREFIX)
     for module in (

@@ -272,7 +272,7 @@ def parse_consent(raw: RawContact) -> Consent | None:
 def parse_contact(raw: RawContact, normalize: Callable[[str], Phone]) -> dict[str, Any]:
     """Validate and normalise one contact (the E.164 phone, its time zones); ValueError says what is wrong."""
     if "\x00" in raw.name or "\x00" in raw.consent_source or any("\x00" in v for v in raw.variables.values()):
-        raise ValueError("a NUL character in the row: the file is damaged there")
+        raise ValueError("a NUL character in the name, a variable or the consent source (a damaged file?)")
     phone = normalize(raw.phone)
     if raw.timezone.strip():
         zones = _timezone(raw.timezone)

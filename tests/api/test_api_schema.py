@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import schemathesis
+from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error, response_schema_conformance
 
@@ -60,3 +61,41 @@ def test_csv_download_of_a_script_named_outside_ascii(api: Api) -> None:
     disposition = resp.headers["content-disposition"]
     assert disposition.startswith('attachment; filename="') and disposition.isascii()
     assert "filename*=UTF-8''steps-%D0%BD%D0%B0%D0%BF" in disposition
+
+
+def test_text_the_database_cannot_store_is_a_422(tmp_path: Path, empty_database_url: str) -> None:
+    """Found by probing what the fuzzer seldom generates: a NUL character in any text was a 500 on PostgreSQL."""
+    dialogs = tmp_path / "dialogs"
+    dialogs.mkdir()
+    (dialogs / "reminder.yml").write_text("steps: {}\n", encoding="utf-8")
+    app = create_app(
+        Settings(
+            paths=PathsSettings(data_dir=tmp_path / "var", dialogs_dir=dialogs),
+            storage=StorageSettings(url=empty_database_url),
+        )
+    )
+    with app.state.db.session() as session:
+        headers = {"X-API-Key": create_key(session, "nul", [Scope.ADMIN], datetime.now(UTC))[1]}
+    with TestClient(app, raise_server_exceptions=False) as client:
+        campaign = client.post(
+            "/api/v1/campaigns", json={"name": "ok", "script": "reminder"}, headers=headers
+        )
+        answers = [
+            client.post("/api/v1/campaigns", json={"name": "a\x00b", "script": "reminder"}, headers=headers),
+            client.patch(
+                f"/api/v1/campaigns/{campaign.json()['id']}", json={"name": "\x00"}, headers=headers
+            ),
+            client.post("/api/v1/dnc", json={"phone": "+79161234567", "reason": "r\x00"}, headers=headers),
+            client.get("/api/v1/metrics", params={"script": "a\x00"}, headers=headers),
+        ]
+        pushed = client.post(
+            f"/api/v1/campaigns/{campaign.json()['id']}/contacts",
+            json={"contacts": [{"phone": "+79161234567", "name": "I\x00van"}]},
+            headers=headers,
+        )
+    app.state.db.dispose()
+    assert all(answer.status_code < 500 for answer in answers), [a.status_code for a in answers]
+    if empty_database_url.startswith("postgresql"):
+        assert [a.status_code for a in answers] == [422] * 4
+        assert "cannot store" in answers[0].json()["detail"][0]["msg"]
+    assert pushed.status_code == 200 and pushed.json()["results"][0]["status"] == "skipped"

@@ -213,7 +213,7 @@ def test_damaged_rows_never_reach_the_database(db: Database) -> None:
     )
     report = service.import_contacts(db, campaign, data, ColumnMapping(), RU, NOW)
     assert report.created == 2 and [(e.row, e.reason) for e in report.errors] == [
-        (4, "a NUL character in the row: the file is damaged there")
+        (4, "a NUL character in the name, a variable or the consent source (a damaged file?)")
     ]
     with db.session() as session:
         names = {
