@@ -51,7 +51,10 @@ def split_stream(buffer: bytearray) -> list[bytes]:
         for line in bytes(buffer[:end]).split(b"\r\n")[1:]:
             name, _, value = line.partition(b":")
             if name.strip().lower() in (b"content-length", b"l"):
-                length = int(value.strip() or 0)
+                text = value.strip() or b"0"
+                if not text.isdigit():  # "-46" would frame an empty message and loop forever
+                    raise SipParseError(f"bad Content-Length {text!r} on the stream")
+                length = int(text)
         total = end + 4 + length
         if len(buffer) < total:
             return messages

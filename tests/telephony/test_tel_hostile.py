@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+import struct
 import time
 from collections import Counter
 from pathlib import Path
@@ -15,6 +16,9 @@ import numpy as np
 import pytest
 
 from telephony import CallEventType, CallState, EndReason, Phone, rig
+from telephony.rtp.session import RtpSession
+from telephony.sip.message import SipMessage, SipParseError
+from telephony.sip.tls_transport import split_stream
 from tests.conftest import TEST_SLOT
 from tests.telephony.conftest import robot_settings
 from tests.telephony.hostile import RTP_KINDS, SIP_KINDS, Target, storm
@@ -37,6 +41,60 @@ def test_storm_is_reproducible_and_covers_every_kind():
     kinds = Counter(kind for kind, _, _ in first)
     assert set(kinds) == {k.__name__ for k in SIP_KINDS + RTP_KINDS}
     assert max(len(data) for _, _, data in first) <= 65507
+
+
+def test_every_storm_message_parses_whole_or_is_refused():
+    """What the parser lets through, every layer can read: no header access raises later (in the event loop)."""
+    target = Target("127.0.0.1", 5060, 20000, "live@x")
+    outcomes = Counter()
+    for kind, port, data in storm(11, 4000, target):
+        if port != target.sip_port:
+            continue
+        try:
+            msg = SipMessage.parse(data)
+        except SipParseError:
+            outcomes["refused"] += 1
+            continue
+        outcomes["parsed"] += 1
+        assert (msg.branch, msg.cseq, msg.from_addr.tag, msg.to_addr.tag, msg.contact) is not None, kind
+        assert int(msg.get("Content-Length") or 0) == len(msg.body), kind
+    assert outcomes["refused"] > 500 and outcomes["parsed"] > 300, outcomes
+
+
+def test_a_negative_content_length_on_the_tls_stream_is_refused():
+    """'Content-Length: -46' framed an empty message and looped forever (the TLS reader hung)."""
+    head = b"OPTIONS sip:a SIP/2.0\r\nContent-Length: -46"
+    assert len(head) + 4 == 46
+    with pytest.raises(SipParseError, match="bad Content-Length"):
+        split_stream(bytearray(head + b"\r\n\r\nrest"))
+
+
+def _packet(ssrc: int, seq: int, payload: bytes = b"\xff" * 160) -> bytes:
+    return struct.pack("!BBHII", 0x80, 0, seq, seq * 160, ssrc) + payload
+
+
+def test_a_call_plays_one_rtp_stream(monkeypatch):
+    """Foreign streams are dropped while the call's is live; the SDP address may always take over (the peer
+    restarting its stream); a stream gone quiet for 0.5 s gives way (NAT rebinding)."""
+    frames: list[bytes] = []
+    session = RtpSession(frames.append, lambda digit: None)
+    session.remote = ("127.0.0.1", 4000)
+    now = [1000.0]
+    monkeypatch.setattr("telephony.rtp.session.time.monotonic", lambda: now[0])
+    peer, stranger = ("127.0.0.1", 4000), ("127.0.0.1", 4444)
+    session.datagram_received(_packet(1, 1), peer)
+    session.datagram_received(_packet(2, 1), stranger)
+    session.datagram_received(_packet(1, 2, b"\xff" * 8), peer)
+    assert len(frames) == 2 and session.packets_dropped == 1
+    session.datagram_received(_packet(3, 1), peer)  # a new SSRC from the SDP's address: taken at once
+    session.datagram_received(_packet(1, 3), stranger)
+    assert len(frames) == 3 and session.packets_dropped == 2
+    now[0] += 0.6  # the peer's stream quiet for 0.6 s: the next stream is the call's
+    session.datagram_received(_packet(9, 1), ("127.0.0.1", 5555))
+    assert len(frames) == 4
+    bad_padding = struct.pack("!BBHII", 0xA0, 0, 7, 0, 9) + b"\x01\xff"
+    session.datagram_received(bad_padding, ("127.0.0.1", 5555))
+    assert len(frames) == 4 and session.packets_dropped == 3
 
 
 def send_storm(datagrams: list[tuple[str, int, bytes]], pace_every: int = 10, pause: float = 0.002) -> float:
