@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from enum import StrEnum
 from typing import Any
 
@@ -23,6 +23,7 @@ from pipecat.workers.runner import WorkerRunner
 from bot.calls.announcement import announce
 from bot.calls.live_call import LiveCall
 from bot.calls.lookup import CallerLookup
+from bot.calls.pending_writes import PendingWrites, Write
 from bot.calls.pipeline import CallRecord, TimedLine, VoiceCall
 from bot.calls.routing import InboundPlan, select_route
 from bot.calls.script_actions import ScriptRequests, script_requests
@@ -51,6 +52,7 @@ DIAL_RESULTS = {
 }
 NUMBER_COLUMN = 64  # calls.caller / calls.called
 SHUTDOWN_GRACE = 10.0  # seconds for calls hung up at shutdown to finish their records
+ROWS_GRACE = 30.0  # seconds a stopping process waits for call rows kept while the database is down
 
 
 class Direction(StrEnum):
@@ -79,6 +81,7 @@ class PhoneCalls:
     ):
         self.settings, self.catalogue, self.client = settings, catalogue, client
         self.store, self.clock = store, clock or SystemClock()
+        self.writes = PendingWrites(store) if store else None  # call rows, kept while the database is down
         self.handoffs = Handoffs(settings.handoff, store.db if store else None)
         self.routes = settings.calls.inbound_routes
         self.lookup = CallerLookup(settings.calls) if settings.calls.lookup_url else None
@@ -101,6 +104,8 @@ class PhoneCalls:
         await self.runner.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await self._runner_task
+        if self.writes:
+            await self.writes.flush(ROWS_GRACE)
         if self.lookup:
             await self.lookup.close()
 
@@ -292,7 +297,7 @@ class PhoneCalls:
         ending = _Ending()
         task = asyncio.current_task()
         self._recording.add(task)
-        await self._write("started", start.call_id, lambda store: store.started(start))
+        await self._write("started", start.call_id, lambda store, at: store.started(start, at))
         try:
             yield ending
         except asyncio.CancelledError:
@@ -305,22 +310,18 @@ class PhoneCalls:
             end = ending.end
             try:
                 await asyncio.shield(
-                    self._write("ended", start.call_id, lambda store: store.ended(start.call_id, end))
+                    self._write("ended", start.call_id, lambda store, at: store.ended(start.call_id, end, at))
                 )
             finally:
                 self._recording.discard(task)
 
     async def _answered(self, call_id: str) -> None:
-        await self._write("answered", call_id, lambda store: store.answered(call_id))
+        await self._write("answered", call_id, lambda store, at: store.answered(call_id, at))
 
-    async def _write(self, what: str, call_id: str, write: Callable[[CallStore], Awaitable[None]]) -> None:
-        """A store write; a database failure is logged and the call goes on."""
-        if self.store is None:
-            return
-        try:
-            await write(self.store)
-        except Exception:
-            logger.exception(f"call {call_id}: recording '{what}' in the database failed")
+    async def _write(self, what: str, call_id: str, write: Write) -> None:
+        """A store write; the call never waits for a database that is down (bot/calls/pending_writes.py)."""
+        if self.writes is not None:
+            await self.writes.write(what, call_id, write)
 
 
 class _Ending:

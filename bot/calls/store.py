@@ -115,14 +115,15 @@ class CallStore:
     def __init__(self, db: Database, node: str = "") -> None:
         self.db, self.node = db, node
 
-    async def started(self, start: CallStart) -> None:
-        await asyncio.to_thread(self._started, start, datetime.now(UTC))
+    async def started(self, start: CallStart, at: datetime | None = None) -> None:
+        """The call's row, from its first ring (`at`: when it happened; now by default)."""
+        await asyncio.to_thread(self._started, start, at or datetime.now(UTC))
 
-    async def answered(self, call_id: str) -> None:
-        await asyncio.to_thread(self._answered, call_id, datetime.now(UTC))
+    async def answered(self, call_id: str, at: datetime | None = None) -> None:
+        await asyncio.to_thread(self._answered, call_id, at or datetime.now(UTC))
 
-    async def ended(self, call_id: str, end: CallEnd) -> None:
-        await asyncio.to_thread(self._ended, call_id, end, datetime.now(UTC))
+    async def ended(self, call_id: str, end: CallEnd, at: datetime | None = None) -> None:
+        await asyncio.to_thread(self._ended, call_id, end, at or datetime.now(UTC))
 
     def _started(self, start: CallStart, now: datetime) -> None:
         with self.db.session() as session:

@@ -1,0 +1,70 @@
+"""A call's rows while the database is down: a real PostgreSQL cluster stopped at once (as a crash or fail-over)
+while a call rings, is answered and ends; the call never waits, and its rows land, in order and with their own
+times, once the database is back."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import select
+
+from bot.calls.pending_writes import PendingWrites
+from bot.calls.store import CallEnd, CallStart, CallStore
+from bot.storage.db import Database
+from bot.storage.models import Call, WebhookEvent
+from tests.conftest import new_postgres_database
+from tests.postgres import PostgresCluster
+
+
+@pytest.fixture
+def cluster():
+    cluster = PostgresCluster()
+    cluster.start()
+    yield cluster
+    cluster.remove()
+
+
+async def test_rows_written_while_the_database_is_down_land_when_it_is_back(cluster):
+    db = Database(new_postgres_database(cluster.url))
+    db.migrate()
+    writes = PendingWrites(CallStore(db))
+    cluster.stop()
+
+    rang = datetime.now(UTC)
+    await writes.write(
+        "started", "c1", lambda s, at: s.started(CallStart("c1", "inbound", "+79161234567", "100"), at)
+    )
+    await writes.write("answered", "c1", lambda s, at: s.answered("c1", at))
+    await asyncio.sleep(1.0)  # a second of talk
+    end = CallEnd(
+        outcome="completed", ended_by="robot", transcript=[{"speaker": "robot", "text": "До свидания!"}]
+    )
+    await writes.write("ended", "c1", lambda s, at: s.ended("c1", end, at))
+    ended = datetime.now(UTC)
+    assert writes.pending == 3
+
+    await asyncio.to_thread(cluster.start)
+    assert await writes.flush(60) == 0
+    with db.session() as session:
+        call = session.scalars(select(Call)).one()
+        events = session.scalars(select(WebhookEvent).order_by(WebhookEvent.id)).all()
+    assert call.outcome == "completed" and call.ended_by == "robot"
+    assert rang <= call.started_at.replace(tzinfo=UTC) <= call.answered_at.replace(tzinfo=UTC) < ended
+    assert call.ended_at.replace(tzinfo=UTC) <= ended  # the call's own times, not when the rows landed
+    assert [e.type for e in events] == ["call.started", "call.answered", "call.completed"]
+    db.dispose()
+
+
+async def test_a_write_the_database_refuses_for_another_reason_is_not_kept(cluster):
+    db = Database(new_postgres_database(cluster.url))
+    db.migrate()
+    writes = PendingWrites(CallStore(db))
+    start = CallStart("c2", "inbound", "+79161234567", "100")
+    await writes.write("started", "c2", lambda s, at: s.started(start, at))
+    began = time.monotonic()
+    await writes.write("started", "c2", lambda s, at: s.started(start, at))  # the same row again: refused
+    assert writes.pending == 0 and time.monotonic() - began < 5
+    db.dispose()
