@@ -60,7 +60,7 @@ def serve() -> None:
                     purge_recordings_periodically(voice.recordings_dir, voice.recordings_retention_days, stop)
                 )
                 data_retention = asyncio.create_task(
-                    enforce_retention_periodically(database, config, SystemClock(), stop)
+                    enforce_retention_periodically(database, config, SystemClock(), stop, store.node)
                 )
                 base = f"http://{config.api.host}:{config.api.port}{API_PREFIX}"
                 phone = config.telephony

@@ -20,6 +20,7 @@ from bot.audit import SERVICE_ACTOR, AuditAction, record
 from bot.campaigns.clock import Clock
 from bot.campaigns.service import FINAL_STATES
 from bot.config import Settings
+from bot.privacy import tracker
 from bot.privacy.forget import ANONYMOUS_PREFIX, statistics_only, without_words
 from bot.privacy.tracker import EVENTS_TABLE, sql_url
 from bot.storage.db import Database
@@ -134,10 +135,35 @@ def _delete_tracker_events(store: str, before: datetime) -> int:
         engine.dispose()
 
 
-def apply_retention(db: Database, settings: Settings, now: datetime) -> dict[str, int]:
-    """One pass of every retention period at `now` (blocking: run it on a thread); returns what it erased."""
+def _recently_ended(db: Database, node: str, since: datetime, before: datetime) -> list[str]:
+    with db.session() as session:
+        query = select(Call.call_id).where(Call.node == node, Call.ended_at >= since, Call.ended_at < before)
+        return list(session.scalars(query))
+
+
+async def erase_memory_conversations(
+    db: Database, settings: Settings, node: str, now: datetime, window: timedelta
+) -> int:
+    """With the in-memory tracker store: erase, in this worker's running Rasa, the conversations of its calls that
+    ended within `window` before the `tracker_days` cutoff (older ones were erased by earlier passes, or went with a
+    Rasa restart: the store lives only as long as its process). Returns the conversations that held events."""
+    before = _days(settings.privacy.retention.tracker_days, now)
+    if settings.rasa.tracker_store != "memory" or before is None:
+        return 0
+    call_ids = await asyncio.to_thread(_recently_ended, db, node, before - window, before)
+    if not call_ids:
+        return 0
+    erased = await tracker.conversations(settings, call_ids, erase=True)
+    return len(erased["conversations"])
+
+
+def apply_retention(
+    db: Database, settings: Settings, now: datetime, already: dict[str, int] | None = None
+) -> dict[str, int]:
+    """One pass of every retention period at `now` (blocking: run it on a thread); returns what it erased, with
+    `already` (what the pass erased elsewhere first) in the same audit entry."""
     periods = settings.privacy.retention
-    done: dict[str, int] = {}
+    done: dict[str, int] = dict(already or {})
     with db.session() as session:
         if before := _days(periods.transcripts_days, now):
             done["words_erased"] = erase_words(session, before, now)
@@ -173,14 +199,20 @@ async def enforce_retention_periodically(
     settings: Settings,
     clock: Clock,
     stop: asyncio.Event,
+    node: str = "",
     passed: Callable[[dict[str, int]], None] | None = None,
 ) -> None:
-    """Apply the retention now and every `privacy.retention.every_minutes` until `stop` is set (on a thread; a
-    failing pass is logged and retried at the next one). `passed` sees each pass's counts (tests)."""
+    """Apply the retention now and every `privacy.retention.every_minutes` until `stop` is set (database work on a
+    thread; a failing pass is logged and retried at the next one); `node` names this worker's calls for its
+    in-memory tracker store. `passed` sees each pass's counts (tests)."""
     every = settings.privacy.retention.every_minutes * 60
+    window = timedelta(seconds=2 * every) + timedelta(hours=1)  # passes overlap: a late one misses nothing
     while not stop.is_set():
         try:
-            done = await asyncio.to_thread(apply_retention, db, settings, clock.now())
+            now = clock.now()
+            erased = await erase_memory_conversations(db, settings, node, now, window)
+            already = {"tracker_conversations_erased": erased} if erased else {}
+            done = await asyncio.to_thread(apply_retention, db, settings, now, already)
         except Exception as exc:  # the service goes on; the next pass retries
             logger.warning(f"data retention failed: {type(exc).__name__}: {exc}")
         else:

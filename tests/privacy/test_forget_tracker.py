@@ -3,25 +3,30 @@ call is its call id), and `export` hands them over first."""
 
 from __future__ import annotations
 
+import asyncio
 import glob
 import io
 import json
 import zipfile
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import update
 
 from bot.calls.simulate import CallerLine
 from bot.calls.store import CallEnd, CallStart, CallStore
+from bot.campaigns.clock import SimulatedClock
 from bot.config import load_settings
 from bot.dialog.catalogue import load_catalogue
 from bot.dialog.conversation import Conversation
 from bot.dialog.engine import new_state
 from bot.privacy.export import export_person
 from bot.privacy.forget import forget_person
+from bot.privacy.retention import enforce_retention_periodically
 from bot.rasa.client import RasaClient
 from bot.rasa.server import token_path
+from bot.storage.models import Call
 from tests.calls.helpers import TINY, call
 from tests.conftest import TEST_DATA_DIR
 from tests.privacy.people import PERSON, person_traces
@@ -112,3 +117,47 @@ async def test_forget_a_caller_who_keyed_their_number_in_a_real_call(
         *TEST_DATA_DIR.glob("rasa/*.log"),
     ]  # the dialog service's and Rasa's
     assert logs and all(person_traces(log.read_bytes()) == [] for log in logs)
+
+
+async def test_retention_erases_old_conversations_from_the_in_memory_tracker(
+    dialog_service, sqlite_db
+) -> None:
+    """The in-memory store lives as long as its Rasa: the service's pass erases the conversations of its calls once
+    `tracker_days` have passed (on a moved clock), and leaves newer ones."""
+    settings = load_settings(environ=dialog_service)
+    script = load_catalogue(settings.paths.dialogs_dir, settings.paths.training_data_dir).get("reminder")
+    client = RasaClient(
+        settings.rasa.url, token_path(settings).read_text().strip(), settings.rasa.request_timeout
+    )
+    store = CallStore(sqlite_db, node="worker-1")
+    ids = []
+    try:
+        for _ in range(2):
+            conversation = Conversation(
+                client, new_state(script, "ru", {**VARIABLES["reminder"], "phone": PERSON})
+            )
+            await conversation.start()
+            await conversation.say("да")
+            await store.started(
+                CallStart(conversation.id, "outbound", "74951112233", PERSON, "reminder", "ru")
+            )
+            await store.ended(conversation.id, CallEnd(outcome="confirmed"))
+            ids.append(conversation.id)
+        clock, stop, passes = SimulatedClock(datetime.now(UTC) + timedelta(days=1)), asyncio.Event(), []
+        with sqlite_db.session() as session:  # the first call ended an hour more than tracker_days (7) ago
+            ended = clock.now() - timedelta(days=7, hours=1)
+            session.execute(update(Call).where(Call.call_id == ids[0]).values(ended_at=ended))
+
+        def passed(done: dict[str, int]) -> None:
+            passes.append(done)
+            stop.set()
+
+        await enforce_retention_periodically(sqlite_db, settings, clock, stop, "worker-1", passed)
+        assert passes[0].get("tracker_conversations_erased") == 1
+        said = [
+            [e.get("text") for e in (await client.tracker(call_id))["events"] if e["event"] == "user"]
+            for call_id in ids
+        ]
+        assert said[0] == [] and "да" in said[1]
+    finally:
+        await client.close()

@@ -102,5 +102,5 @@ async def test_the_service_applies_retention_on_its_clock_until_stopped(db, sett
         passes.append(done)
         stop.set()
 
-    await asyncio.wait_for(enforce_retention_periodically(db, settings, clock, stop, passed), 30)
+    await asyncio.wait_for(enforce_retention_periodically(db, settings, clock, stop, passed=passed), 30)
     assert passes and passes[0]["words_erased"] == 6 and not any(_texts(db))
