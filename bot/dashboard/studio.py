@@ -37,6 +37,7 @@ from bot.dialog.loader import COMMON_FILE, MAX_SCRIPT_BYTES, ScriptError, Script
 from bot.dialog.model import Script
 from bot.dialog.prompts import prompts, sample_variables
 from bot.rasa.training import RasaError
+from bot.storage.db import Database
 from bot.storage.models import ScriptVersion
 from voice.models import ModelError, synthesizer_for
 
@@ -160,11 +161,9 @@ async def _store(
     who = principal(request)
     author = f"{who.kind}:{who.label}" if who else "api"
     try:
-        with request.app.state.db.session() as session:
-            version = versions.save(
-                session, settings.paths.dialogs_dir, path.stem, text, base, author, now, note
-            )
-            saved = _version_json(version)
+        saved = await run_in_threadpool(
+            _save_version, request.app.state.db, settings, path.stem, text, base, author, now, note
+        )
     except versions.VersionConflict as exc:
         theirs = exc.current
         message = say(
@@ -184,6 +183,22 @@ async def _store(
         )
     live = await _publish(request, checked, saved["sha256"])
     return JSONResponse({**saved, "live": live.as_json() if live else None})
+
+
+def _save_version(
+    db: Database,
+    settings: Settings,
+    script_id: str,
+    text: str,
+    base: int,
+    author: str,
+    now: datetime,
+    note: str,
+) -> dict[str, Any]:
+    with db.session() as session:
+        return _version_json(
+            versions.save(session, settings.paths.dialogs_dir, script_id, text, base, author, now, note)
+        )
 
 
 # -- going live, chat, listen -------------------------------------------------------------------------------------

@@ -112,7 +112,9 @@ class LiveUpdates:
             if not waiting:
                 return
             started = time.monotonic()
-            job = asyncio.create_task(asyncio.to_thread(train, settings, self.service.catalogue))
+            # compiled beside, not in, the running Rasa's working folder (`project`), which it must keep
+            project = settings.rasa_dir / "studio-project"
+            job = asyncio.create_task(asyncio.to_thread(train, settings, self.service.catalogue, project))
             log = settings.rasa_dir / "train.log"
             while not job.done():
                 progress = _epochs(log)

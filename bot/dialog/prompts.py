@@ -12,6 +12,7 @@ from bot.dialog.model import Script
 from bot.dialog.render_bench import SAMPLES
 
 SAMPLE_NAME = {"ru": "Анна", "en": "Anna"}
+SAMPLE_TEXT = {"company": {"ru": "Уют", "en": "Cosy Home"}}  # text variables other than a person's name
 
 
 @dataclass(frozen=True)
@@ -33,7 +34,10 @@ def sample_state(script: Script, lang: str) -> DialogState:
 def sample_variables(script: Script, lang: str) -> dict[str, Any]:
     """The sample value of each variable, as a contact's CSV would give it."""
     name = SAMPLE_NAME.get(lang, "Anna")
-    return {key: SAMPLES.get(v.type, name) for key, v in script.variables.items()}
+    return {
+        key: SAMPLES.get(v.type, SAMPLE_TEXT.get(key, {}).get(lang, name))
+        for key, v in script.variables.items()
+    }
 
 
 def prompts(script: Script, lang: str) -> list[Prompt]:

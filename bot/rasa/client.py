@@ -36,7 +36,8 @@ class RasaClient:
         return await self._request("GET", "/status")
 
     async def load_model(self, model: Path) -> None:
-        """Replace the served model with another trained one (conversations keep their trackers)."""
+        """Replace the served model with another trained one. Rasa makes its tracker store anew: an in-memory one
+        forgets the conversations in progress (an SQL one keeps them)."""
         await self._request("PUT", "/model", json={"model_file": str(model)}, timeout=300)
 
     async def parse(self, text: str) -> dict[str, Any]:

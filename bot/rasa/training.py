@@ -45,14 +45,20 @@ def require_rasa(settings: Settings) -> Path:
     return executable
 
 
-def train(settings: Settings, catalogue: Catalogue) -> TrainedModel:
-    """Train (or reuse) the model for the current scripts and training data."""
+def train(settings: Settings, catalogue: Catalogue, project_dir: Path | None = None) -> TrainedModel:
+    """Train (or reuse) the model for the current scripts and training data.
+
+    The project is compiled into `project_dir` (default `<rasa_dir>/project`, the running Rasa server's working
+    folder: a retraining while it runs, as the script studio's, compiles elsewhere)."""
     if catalogue.errors:
         raise RasaError(
             f"fix the script errors first (`voicebot dialogs check`): {len(catalogue.errors)} found"
         )
     project = compile_project(
-        catalogue, settings.paths.training_data_dir, settings.rasa_dir / "project", settings.rasa
+        catalogue,
+        settings.paths.training_data_dir,
+        project_dir or settings.rasa_dir / "project",
+        settings.rasa,
     )
     models = settings.rasa_dir / "models"
     model = models / f"{project.fingerprint}.tar.gz"
