@@ -16,11 +16,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from loguru import logger
-from sqlalchemy.exc import InterfaceError, OperationalError
 
 from bot.calls.store import CallStore
+from bot.storage.db import UNREACHABLE
 
-UNREACHABLE = (OperationalError, InterfaceError)
 RETRY_BACKOFF = (0.5, 1.0, 2.0, 5.0)  # seconds between tries while the database stays down
 
 Write = Callable[[CallStore, datetime], Awaitable[None]]

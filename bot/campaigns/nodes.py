@@ -15,14 +15,15 @@ import tempfile
 import time
 import weakref
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, suppress
 from pathlib import Path
 from typing import IO
 
+from loguru import logger
 from sqlalchemy import Connection, create_engine, text
 from sqlalchemy.pool import NullPool
 
-from bot.storage.db import Database, advisory_key
+from bot.storage.db import UNREACHABLE, Database, advisory_key
 
 ACQUIRE_WAIT = 5.0  # seconds to wait for a lease another node is probing
 
@@ -74,6 +75,21 @@ class NodeLease:
                     f"dialer node name {self.node!r} is in use by another running process: give each process "
                     "its own dialer.node (or leave it empty for host:pid)"
                 )
+
+    def renew(self) -> None:
+        """Take the lease again if the database lost it (PostgreSQL restarted: its connection and lock are gone);
+        else as `acquire`. Raises `UNREACHABLE` errors while the database is down."""
+        if self._pg is not None:
+            try:
+                self._pg.scalar(text("SELECT 1"))
+            except UNREACHABLE:
+                with suppress(*UNREACHABLE):
+                    self._pg.close()
+                self._pg = None
+                logger.warning(
+                    f"dialer node {self.node}: the database lost this node's lease; taking it again"
+                )
+        self.acquire()
 
     @contextmanager
     def dead(self, nodes: list[str]) -> Iterator[list[str]]:
