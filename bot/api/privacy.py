@@ -16,6 +16,7 @@ from bot.contacts.phones import PhoneError
 from bot.privacy.export import export_person
 from bot.privacy.forget import forget_person
 from bot.privacy.person import phone_hash
+from bot.rasa.training import RasaError
 
 router = APIRouter(prefix="/privacy", tags=["privacy"])
 
@@ -47,7 +48,12 @@ async def export(
 ) -> Response:
     """A zip: `person.json` (every row about the number, the Rasa conversations) and `recordings/`."""
     e164 = _e164(request, body.phone)
-    archive = await export_person(request.app.state.db, settings, e164, actor_of(who), now)
+    try:
+        archive = await export_person(request.app.state.db, settings, e164, actor_of(who), now)
+    except RasaError as exc:
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE, f"Rasa conversations unreadable: {exc}"
+        ) from exc
     name = f"person-{phone_hash(e164)[1:]}.zip"
     return Response(
         archive,
@@ -62,5 +68,9 @@ async def forget(
 ) -> dict[str, Any]:
     """Erase the person (see `docs/privacy.md`): counts in metrics stay, the do-not-call entry stays as a hash."""
     e164 = _e164(request, body.phone)
-    report = await forget_person(request.app.state.db, settings, e164, actor_of(who), now)
+    try:
+        report = await forget_person(request.app.state.db, settings, e164, actor_of(who), now)
+    except RasaError as exc:
+        detail = f"forget stopped before the database (run it again): Rasa conversations not erased: {exc}"
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail) from exc
     return report.as_dict()

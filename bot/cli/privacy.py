@@ -17,6 +17,7 @@ from bot.contacts.phones import PhoneError, PhoneNormalizer
 from bot.privacy.export import export_person
 from bot.privacy.forget import forget_person
 from bot.privacy.person import phone_hash
+from bot.rasa.training import RasaError
 from bot.storage.db import Database
 
 privacy_app = typer.Typer(no_args_is_help=True, help="One person's data: export it, or forget it.")
@@ -41,7 +42,10 @@ def export(
 ) -> None:
     """Write everything held about PHONE to a zip (person.json and the recordings)."""
     config, db, e164 = _open(phone)
-    archive = asyncio.run(export_person(db, config, e164, CLI_ACTOR, datetime.now(UTC)))
+    try:
+        archive = asyncio.run(export_person(db, config, e164, CLI_ACTOR, datetime.now(UTC)))
+    except RasaError as exc:
+        raise fail(f"the dialog service's conversations could not be read: {exc}") from exc
     path = out or Path(f"person-{phone_hash(e164)[1:]}.zip")
     path.write_bytes(archive)
     typer.echo(f"{path} ({len(archive)} bytes)")
@@ -56,5 +60,10 @@ def forget(
     config, db, e164 = _open(phone)
     if not yes and not typer.confirm(f"Erase everything held about {e164}? This cannot be undone"):
         raise fail("nothing erased", 1)
-    report = asyncio.run(forget_person(db, config, e164, CLI_ACTOR, datetime.now(UTC)))
+    try:
+        report = asyncio.run(forget_person(db, config, e164, CLI_ACTOR, datetime.now(UTC)))
+    except RasaError as exc:
+        raise fail(
+            f"forget stopped before the database (run it again): the Rasa conversations could not be erased: {exc}"
+        ) from exc
     typer.echo(json.dumps(report.as_dict(), ensure_ascii=False))
