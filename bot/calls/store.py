@@ -17,13 +17,17 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
+from loguru import logger
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.calls.script_actions import ScriptEvent
+from bot.contacts import dnc
+from bot.contacts.phones import PhoneError, PhoneNormalizer
 from bot.crm.outbox import EventType, emit, emit_script_event
 from bot.dialog.model import LANGS
 from bot.metrics import prometheus
+from bot.outcomes import Outcome
 from bot.privacy.records import redact_lines, redact_turns, redact_values
 from bot.privacy.redact import redact
 from bot.storage.db import Database
@@ -110,10 +114,12 @@ def _payload(call: Call, contact_id: int | None = None) -> dict[str, Any]:
 
 
 class CallStore:
-    """Writes the `calls` rows of this node (`node` names the worker process)."""
+    """Writes the `calls` rows of this node (`node` names the worker process). `default_region` reads the
+    numbers of callers who ask not to be called (`contacts.default_region`)."""
 
-    def __init__(self, db: Database, node: str = "") -> None:
+    def __init__(self, db: Database, node: str = "", default_region: str = "RU") -> None:
         self.db, self.node = db, node
+        self.normalizer = PhoneNormalizer(default_region)
 
     async def started(self, start: CallStart, at: datetime | None = None) -> None:
         """The call's row, from its first ring (`at`: when it happened; now by default)."""
@@ -173,9 +179,27 @@ class CallStore:
             # a campaign contact's callback is its next attempt (the dialer's report); anyone else's is a task
             if end.callback_at is not None and call.attempt_id is None:
                 session.add(_callback_task(call, end.callback_at, now))
+            # likewise a campaign contact's opt-out is listed by the dialer; anyone else's here
+            if end.outcome == Outcome.DO_NOT_CALL and call.attempt_id is None and not call.test:
+                self._list_opt_out(session, call, now)
             direction, answered, test = call.direction, call.answered_at is not None, call.test
         if not test:
             prometheus.call_ended(direction, answered, end.outcome, end.error, end.turns)
+
+    def _list_opt_out(self, session: Session, call: Call, now: datetime) -> None:
+        """Put the number of a caller who is no campaign contact (inbound, or a one-off call) and asked not to be
+        called on the global do-not-call list, with the call and the moment they asked."""
+        number = call.caller if call.direction == "inbound" else call.called
+        try:
+            phone = self.normalizer.normalize(number).e164
+        except PhoneError:
+            logger.warning(
+                "call {}: the person asked not to be called, but the number is no phone number", call.call_id
+            )
+            return
+        said_at = dnc.opt_out_moment(call.transcript, call.answered_at or call.started_at) or now
+        why = f"asked during call {call.call_id}"
+        dnc.add(session, phone, now, None, why, dnc.Source.DIALOG, call_id=call.call_id, said_at=said_at)
 
 
 def live_call_nodes(session: Session) -> list[str]:

@@ -52,21 +52,12 @@ def callback_time(report: CallReport) -> datetime | None:
 
 
 def opt_out_moment(call: Call | None, report: CallReport, attempt_started: datetime) -> datetime | None:
-    """When the callee asked not to be called: the first caller line the dialog understood as `dont_call` (else
-    the last caller line) of the call's stored transcript, its offset counted from the answer; without a call
-    row, the report's transcript counted from the attempt's start plus the ringing. None when no caller line has
-    a time."""
-    lines = call.transcript if call is not None else report.transcript
-    said = [line for line in lines if line.get("speaker", line.get("role")) == "caller"]
-    chosen = next((line for line in said if line.get("intent") == "dont_call"), None)
-    chosen = chosen or (said[-1] if said else None)
-    if chosen is None or not isinstance(chosen.get("at"), int | float):
-        return None
+    """When the callee asked not to be called (`dnc.opt_out_moment`): in the call's stored transcript, counted
+    from the answer; without a call row, in the report's transcript, counted from the attempt's start plus the
+    ringing."""
     if call is not None:
-        base = call.answered_at or call.started_at
-    else:
-        base = attempt_started + timedelta(seconds=report.ring_seconds)
-    return base + timedelta(seconds=chosen["at"])
+        return dnc.opt_out_moment(call.transcript, call.answered_at or call.started_at)
+    return dnc.opt_out_moment(report.transcript, attempt_started + timedelta(seconds=report.ring_seconds))
 
 
 def retry_reason(report: CallReport) -> RetryReason | None:

@@ -45,7 +45,7 @@ def call(
         # the call's row names this process's node, whose lease tells live workers the call is not theirs to end
         lease = NodeLease(database, node_name())
         await asyncio.to_thread(lease.acquire)
-        store = CallStore(database, node=lease.node)
+        store = CallStore(database, lease.node, config.contacts.default_region)
         try:
             async with (
                 dialog_client(config, catalogue) as client,

@@ -276,7 +276,7 @@ def run(
         clock = ScaledClock(anchor, time_scale)
     db = _database(config)
     # each simulated call is a `calls` row of this node, as the real placer writes it
-    store = CallStore(db, node=node_name(config.dialer.node))
+    store = CallStore(db, node_name(config.dialer.node), config.contacts.default_region)
     placer = ScriptedPlacer(log_path=dial_log, seconds=call_seconds, store=store)
     dialer = Dialer(db, placer, clock, config.dialer, config.compliance)
 

@@ -44,7 +44,7 @@ def serve() -> None:
             web = create_app(config, db=database)
             web.state.dialogs = dialogs  # the script studio's chat, and saved versions going live
             api = await serve_app(web, config.api.host, config.api.port)
-            store = CallStore(database, node=node_name(config.dialer.node))
+            store = CallStore(database, node_name(config.dialer.node), config.contacts.default_region)
             calls = PhoneCalls(config, dialogs.catalogue, dialogs.client, store=store)
             web.state.phone_calls = calls  # the dashboard's test calls ("call me" in the campaign wizard)
             dialer = Dialer(database, calls, SystemClock(), config.dialer, config.compliance)

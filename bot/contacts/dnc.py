@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
 from pydantic import BaseModel, Field
 from sqlalchemy import delete, or_, select, update
@@ -99,6 +100,18 @@ def add(
         # the event is stamped by the wall clock: its delivery window runs in real time, whatever clock `now` is
         emit(session, EventType.CONTACT_DO_NOT_CALL, data.model_dump(mode="json"))
     return Listing(added=not listed, contact_ids=blocked)
+
+
+def opt_out_moment(lines: Sequence[dict[str, Any]], answered_at: datetime) -> datetime | None:
+    """When the person asked not to be called, from a call's transcript lines ({at, speaker or role, text,
+    intent}): the first caller line understood as `dont_call` (not the yes of a confirmation), else the last
+    caller line, `at` seconds after `answered_at`; None when no caller line has a time."""
+    said = [line for line in lines if line.get("speaker", line.get("role")) == "caller"]
+    chosen = next((line for line in said if line.get("intent") == "dont_call"), None)
+    chosen = chosen or (said[-1] if said else None)
+    if chosen is None or not isinstance(chosen.get("at"), int | float):
+        return None
+    return answered_at + timedelta(seconds=chosen["at"])
 
 
 def remove(session: Session, phone: str, campaign_id: int | None = None) -> bool:

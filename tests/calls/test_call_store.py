@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
 from bot.calls.script_actions import ScriptEvent
 from bot.calls.store import CallEnd, CallStart, CallStore, recording_link
 from bot.crm.subscriptions import create as create_subscription
-from bot.storage.models import Call, CallbackTask, WebhookDelivery, WebhookEvent
+from bot.storage.models import Call, CallbackTask, DoNotCall, WebhookDelivery, WebhookEvent
 
 
 async def test_a_call_row_follows_the_call_and_each_step_emits_its_event(db):
@@ -88,3 +88,30 @@ async def test_a_one_off_outbound_calls_callback_is_a_task_for_the_called_number
     with db.session() as session:
         task = session.scalars(select(CallbackTask)).one()
     assert (task.phone, task.due_at) == ("+79160000000", datetime(2026, 12, 7, 15, 0, tzinfo=UTC))
+
+
+async def test_a_caller_who_is_no_contact_and_asks_not_to_be_called_is_listed_with_the_call_and_moment(db):
+    store = CallStore(db)
+    said = [
+        {"at": 0.2, "speaker": "robot", "text": "Здравствуйте"},
+        {"at": 3.5, "speaker": "caller", "text": "не звоните мне", "intent": "dont_call"},
+        {"at": 5.0, "speaker": "caller", "text": "да", "intent": "affirm"},
+    ]
+    for call_id, caller, test in (
+        ("in1", "8 916 123-45-67", False),
+        ("in2", "1001", False),
+        ("t1", "", True),
+    ):
+        await store.started(
+            CallStart(
+                call_id, "inbound" if caller else "outbound", caller, "+79031112233", "inbound", test=test
+            )
+        )
+        await store.answered(call_id)
+        await store.ended(call_id, CallEnd(outcome="do_not_call", transcript=said))
+    with db.session() as session:
+        entries = session.scalars(select(DoNotCall)).all()
+        answered = session.scalar(select(Call.answered_at).where(Call.call_id == "in1"))
+    # an extension is no number to list; a wizard's test call to the operator's own phone lists nothing
+    assert [(e.phone, e.campaign_id, e.call_id) for e in entries] == [("+79161234567", None, "in1")]
+    assert entries[0].said_at == answered + timedelta(seconds=3.5)
