@@ -24,6 +24,8 @@ from bot.dialog.engine import DialogError
 from bot.dialog.loader import ScriptErrors
 from bot.dialog.service import DialogService
 from bot.privacy.retention import enforce_retention_periodically
+from bot.privacy.rotation import check_readable
+from bot.privacy.secrets import SecretKeyError
 from bot.rasa.training import RasaError
 from bot.storage.db import Database
 from telephony import RegistrationError
@@ -38,6 +40,8 @@ def serve() -> None:
     async def run() -> None:
         database = Database(config.database_url, echo=config.storage.echo)
         database.migrate()
+        with database.session() as session:
+            check_readable(session)  # the key ring fits the stored secrets
         async with DialogService(config) as dialogs:
             dialogs.catalogue.older_versions = versions.older_versions(database.session)  # campaigns' pinned
             check_inbound(config, dialogs.catalogue)
@@ -90,6 +94,7 @@ def serve() -> None:
         DialogError,
         RegistrationError,
         NodeNameInUse,
+        SecretKeyError,
         OSError,
     ) as exc:
         raise fail(str(exc)) from exc

@@ -8,6 +8,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from bot.audit import AuditAction, record
+from bot.privacy.secrets import SecretKeyError
 from bot.storage.models import WebhookSubscription
 
 
@@ -28,3 +29,14 @@ def reencrypt_stored(session: Session, actor: str, now: datetime) -> int:
         detail={"rows": len(rows)},
     )
     return len(rows)
+
+
+def check_readable(session: Session) -> None:
+    """Raise SecretKeyError, naming the way out, when the key ring cannot decrypt a stored secret (a worker
+    started with the wrong keys would fail every delivery)."""
+    try:
+        session.execute(select(WebhookSubscription.secrets)).all()
+    except SecretKeyError as exc:
+        raise SecretKeyError(
+            f"{exc}: give this worker the keys the others use (VOICEBOT_SECRET_KEYS or the key file)"
+        ) from exc

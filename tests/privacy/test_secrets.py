@@ -17,7 +17,7 @@ from bot.api.auth import Scope, create_key
 from bot.audit import AuditAction, entries
 from bot.config import ConfigError, load_settings
 from bot.crm.subscriptions import add_secret, create
-from bot.privacy.rotation import reencrypt_stored
+from bot.privacy.rotation import check_readable, reencrypt_stored
 from bot.privacy.secrets import PREFIX, SecretKeyError, decrypt, encrypt
 from bot.storage.db import MIGRATIONS, Database
 from bot.storage.models import ApiKey, WebhookSubscription
@@ -56,6 +56,8 @@ def test_webhook_secrets_are_encrypted_and_survive_a_key_rotation(db: Database, 
     monkeypatch.setenv("VOICEBOT_SECRET_KEYS", Fernet.generate_key().decode())  # a wrong key: a clear error
     with pytest.raises(SecretKeyError, match="cannot be decrypted with any key"), db.session() as session:
         session.scalar(select(WebhookSubscription))
+    with pytest.raises(SecretKeyError, match="give this worker the keys"), db.session() as session:
+        check_readable(session)  # what voicebot serve checks at start-up
 
 
 def test_the_migration_encrypts_plain_secrets(empty_database_url: str, monkeypatch) -> None:
