@@ -4,6 +4,7 @@ engine, a prompt-only save is live at once, and "listen" speaks a prompt."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import shutil
 import time
@@ -20,6 +21,7 @@ from bot.dialog.engine import new_state
 from bot.dialog.prompts import sample_variables
 from tests.dashboard.platform import ROOT
 from tests.dashboard.studio_platform import StudioPlatform
+from tests.dashboard.test_script_studio import BOMB
 
 pytestmark = [pytest.mark.rasa, pytest.mark.slow]
 HEADERS = {"X-Voicebot-Dashboard": "1"}
@@ -43,6 +45,13 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StudioPlatfor
 
 @pytest.fixture
 def client(platform: StudioPlatform) -> Iterator[httpx.Client]:
+    with client_for(platform) as http:
+        yield http
+
+
+@contextlib.contextmanager
+def client_for(platform: StudioPlatform) -> Iterator[httpx.Client]:
+    """A logged-in client of the studio (the session cookie and the dashboard's header)."""
     with httpx.Client(base_url=platform.url, headers=HEADERS, timeout=60) as http:
         login = http.post("/dashboard/login", data={"api_key": platform.key}, follow_redirects=False)
         assert login.status_code == 303
@@ -185,7 +194,37 @@ def test_studio_in_the_browser_error_line_save_next_chat_turn_rollback(platform:
         expect(page.locator(".cm-content")).not_to_contain_text("Хорошего дня!")
         assert _script(platform).read_text(encoding="utf-8") == original
         shot(page, "rolled-back")
+
+        # someone else saves meanwhile: this page's save gets the conflict, with both texts, and loses nothing
+        with client_for(platform) as other:
+            theirs = original.replace(OLD_THANKS, NEW_THANKS)
+            assert other.post(
+                "/dashboard/scripts/reminder/save", json={"text": theirs, "base": first + 2}
+            ).is_success
+        to_line_end(page, thanks_line)
+        page.keyboard.type(" Моя правка.")
+        page.click("#save")
+        expect(page.locator("#conflict")).to_be_visible()
+        expect(page.locator("#save-state")).to_contain_text("Не сохранено: пока вы правили")
+        expect(page.locator("#conflict-yours")).to_contain_text("Всего доброго! Моя правка.")
+        shot(page, "conflict")
+        page.click("#conflict-take")
+        expect(page.locator(".cm-content")).to_contain_text("Благодарим!")
+        expect(page.locator("#version")).to_have_text(str(first + 3))
+        assert _script(platform).read_text(encoding="utf-8") == theirs
+
+        # a YAML bomb pasted into the editor: a clear message under it, and nothing saved
+        page.click(".cm-content")
+        page.keyboard.press("Control+a")
+        page.keyboard.insert_text(BOMB)
+        expect(page.locator("#errors li").first).to_contain_text("aliases expand the script past")
+        page.click("#save")
+        expect(page.locator("#save-state")).to_contain_text("Сценарий не сохранён")
+        assert _script(platform).read_text(encoding="utf-8") == theirs
+        shot(page, "yaml-bomb")
         browser.close()
+    with client_for(platform) as http:
+        _save(http, original)  # the shipped text again, for the tests after this one
 
 
 def test_studio_new_phrases_retrain_in_the_background_and_go_live(

@@ -90,6 +90,8 @@
     version = theirs.number;
     $("version").textContent = version;
     editor.setText(theirs.text); // yours stays in the conflict box below until the next save
+    loadHistory();
+    pollLive();
   });
 
   // -- going live ---------------------------------------------------------------------------------------------
