@@ -204,16 +204,24 @@ def enforce_policy(
     reason = blocked_reason(policy, has_consent=False)
     blocked: dict[BlockReason, int] = {}
     if reason is not None:
-        query = update(Contact).where(Contact.campaign_id == campaign_id, Contact.state == "pending")
+        forbidden = [Contact.campaign_id == campaign_id]
         if reason is BlockReason.CONSENT_MISSING:
-            query = query.where(Contact.consent_given_at.is_(None))
+            forbidden.append(Contact.consent_given_at.is_(None))
+        note = BLOCKED_NOTES[reason]
         count = session.execute(
-            query.values(state="blocked", note=BLOCKED_NOTES[reason]).execution_options(
-                synchronize_session=False
-            )
+            update(Contact)
+            .where(*forbidden, Contact.state == "pending")
+            .values(state="blocked", note=note)
+            .execution_options(synchronize_session=False)
         ).rowcount
         if count:
             blocked[reason] = count
+        session.execute(  # those blocked for another reason before say this one now
+            update(Contact)
+            .where(*forbidden, Contact.state == "blocked", Contact.note != note)
+            .values(note=note)
+            .execution_options(synchronize_session=False)
+        )
     if campaign.state not in FINAL_STATES:
         allowed = [] if not policy.robot_allowed else [Contact.state == "blocked"]
         if allowed and policy.consent_required:

@@ -112,6 +112,13 @@ def test_advertising_contacts_are_not_called_by_a_robot_even_with_consent(api: A
         listed[CONSENTED]["consent_channel"] == "written" and listed[UNCONSENTED]["consent_channel"] is None
     )
 
+    patched = api.client.patch(f"/api/v1/campaigns/{cid}", json={"purpose": "custom"}, headers=api.headers())
+    assert patched.status_code == 200, patched.text
+    assert {p: (c["state"], c["blocked"]) for p, c in contacts(api, cid).items()} == {
+        CONSENTED: ("pending", None),
+        UNCONSENTED: ("blocked", "consent_missing"),  # blocked before for the purpose, now for its consent
+    }
+
 
 def test_consent_columns_can_be_mapped_by_name(api: Api) -> None:
     cid = campaign(api, "custom")
