@@ -17,7 +17,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, Request, status
+from fastapi import APIRouter, Depends, FastAPI, Request, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
@@ -261,9 +261,9 @@ async def chat(request: Request, script_id: str, body: ChatRequest) -> JSONRespo
                 return _problem(request, status.HTTP_409_CONFLICT, "chat_ended")
             exchange = await _turn(conversation, body)
     except (KeyError, ScriptErrors, DialogError) as exc:
-        return JSONResponse({"problem": "script", "message": str(exc).strip("'\"")}, 400)
+        return _problem(request, status.HTTP_400_BAD_REQUEST, "script", detail=str(exc).strip("'\""))
     except RasaError as exc:
-        return JSONResponse({"problem": "engine", "message": str(exc)}, status.HTTP_503_SERVICE_UNAVAILABLE)
+        return _problem(request, status.HTTP_503_SERVICE_UNAVAILABLE, "engine", detail=str(exc))
     variables = set(service.catalogue.get(script_id).variables)
     return JSONResponse(_exchange_json(conversation, exchange, variables))
 
@@ -320,7 +320,7 @@ async def listen(request: Request, script_id: str, body: ListenRequest, settings
     try:
         audio = await run_in_threadpool(_speak, settings, body.lang, found[0].spoken)
     except (ModelError, OSError) as exc:
-        return JSONResponse({"problem": "voice", "message": str(exc)}, status.HTTP_503_SERVICE_UNAVAILABLE)
+        return _problem(request, status.HTTP_503_SERVICE_UNAVAILABLE, "voice", detail=str(exc))
     return Response(audio, media_type="audio/wav")
 
 
@@ -403,15 +403,15 @@ class _NotFound(Exception):
     pass
 
 
-def _problem(request: Request, code: int, key: str) -> JSONResponse:
-    return JSONResponse({"problem": key, "message": say(request, f"studio.problem.{key}")}, code)
+def _problem(request: Request, code: int, key: str, **params: Any) -> JSONResponse:
+    return JSONResponse({"problem": key, "message": say(request, f"studio.problem.{key}", **params)}, code)
 
 
-def install(app: Any) -> None:
+def install(app: FastAPI) -> None:
     """The studio's routes, and a 404 JSON answer for an unknown script or version."""
 
     async def not_found(request: Request, exc: Exception) -> JSONResponse:
-        return JSONResponse({"problem": "not_found", "message": f"no script or version {exc}"}, 404)
+        return _problem(request, status.HTTP_404_NOT_FOUND, "not_found", detail=str(exc))
 
     app.state.studio_chats = OrderedDict()
     app.add_exception_handler(_NotFound, not_found)

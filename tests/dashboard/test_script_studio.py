@@ -105,6 +105,11 @@ def test_studio_save_writes_the_file_and_a_version_rollback_restores_the_old_tex
     assert _text(dashboard) == original
     versions = dashboard.client.get("/dashboard/scripts/reminder/versions").json()["versions"]
     assert [v["number"] for v in versions] == [3, 2, 1]
+    missing = dashboard.client.get("/dashboard/scripts/reminder/versions/9")
+    assert (
+        missing.status_code == 404
+        and missing.json()["message"] == "Нет такого сценария или версии: reminder @9"
+    )
     assert versions[0]["author"].startswith("key:") and versions[0]["sha256"] == versions[2]["sha256"]
 
 
