@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from bot.campaigns.consent import PurposePolicy, blocked_reason
 from bot.contacts.importer import ContactTable, RawContact, parse_consent, parse_contact
 from bot.contacts.phones import PhoneError, PhoneNormalizer
+from bot.privacy.person import phone_hash
 from bot.storage.models import Contact, DoNotCall
 
 
@@ -122,7 +123,7 @@ def check_table(table: ContactTable, normalizer: PhoneNormalizer, facts: Campaig
             first_row[phone] = line
             if phone in facts.existing:
                 report.issues.append(Issue(line, IssueKind.ALREADY_IN_CAMPAIGN, phone))
-        if phone in facts.blocked:
+        if phone in facts.blocked or phone_hash(phone) in facts.blocked:  # a forgotten person's entry: a hash
             report.issues.append(Issue(line, IssueKind.DO_NOT_CALL, phone))
         elif facts.policy is not None:
             consented = contact["consent_given_at"] is not None or phone in facts.consented
@@ -182,7 +183,7 @@ def check_numbers(
             report.issues.append(Issue(line, IssueKind.DUPLICATE, str(first_row[phone])))
             continue
         first_row[phone] = line
-        if phone in listed:
+        if phone in listed or phone_hash(phone) in listed:
             report.issues.append(Issue(line, IssueKind.ALREADY_LISTED, phone))
     return report
 
