@@ -1,17 +1,25 @@
 """The script studio over HTTP (SQLite and PostgreSQL): live checks with file:line, saves that keep a version
 history, conflicts that lose nothing, rollback, diff, a YAML bomb refused, and a started campaign pinned to the
-version it started with. Chat, listen and going live with the real engine: test_script_studio_engine.py."""
+version it started with (the dialer asks for its calls in that version). Chat, listen and going live with the real
+engine: test_script_studio_engine.py."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+from datetime import UTC, datetime, time
 
 import pytest
 
 from bot.api.auth import Scope
+from bot.campaigns.clock import SimulatedClock
+from bot.campaigns.placer import CallReport, CallRequest, TelephonyResult
+from bot.campaigns.rules import CampaignRules, Hours
 from bot.dialog.catalogue import load_catalogue
 from bot.dialog.versions import older_versions
+from bot.outcomes import Outcome
 from bot.storage.models import Campaign
+from tests.campaigns.simtools import dialer_for, make_campaign
 from tests.dashboard.conftest import ROOT, Dashboard
 
 HEADERS = {"X-Voicebot-Dashboard": "1"}
@@ -175,3 +183,32 @@ def test_a_campaign_started_before_a_save_keeps_its_version(dashboard: Dashboard
     assert catalogue.version("reminder", pinned).steps["greet"].say["ru"].startswith("Здравствуйте")
     with pytest.raises(KeyError):
         catalogue.version("reminder", "0" * 64)
+
+
+async def test_the_dialer_asks_for_the_calls_of_a_pinned_campaign_in_its_version(sqlite_db) -> None:
+    clock = SimulatedClock(datetime(2025, 3, 3, 7, tzinfo=UTC))  # 10:00 in Moscow, a Monday
+    rules = CampaignRules(rest_day_hours=Hours(start=time(9), end=time(21)), holidays_country="")
+    campaign_id = make_campaign(sqlite_db, [("+79161110001", "Europe/Moscow")], clock.now(), rules)
+    pinned = hashlib.sha256(b"the text the campaign started with").hexdigest()
+    with sqlite_db.session() as session:
+        session.get(Campaign, campaign_id).script_version = pinned
+    placer = HeldPlacer()
+    dialer = dialer_for(sqlite_db, placer, clock)
+    await dialer.tick()
+    await asyncio.sleep(0)
+    assert [request.script_version for request in placer.requests] == [pinned]
+    placer.release.set()
+    await dialer.drain()
+
+
+class HeldPlacer:
+    """Keeps the requests it is given; the calls stay up until released."""
+
+    def __init__(self) -> None:
+        self.requests: list[CallRequest] = []
+        self.release = asyncio.Event()
+
+    async def place(self, request: CallRequest) -> CallReport:
+        self.requests.append(request)
+        await self.release.wait()
+        return CallReport(result=TelephonyResult.ANSWERED, outcome=Outcome.CONFIRMED)
