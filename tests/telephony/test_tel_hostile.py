@@ -26,6 +26,7 @@ from tests.telephony.hostile import RTP_KINDS, SIP_KINDS, Target, storm
 SCENARIOS = Path(__file__).parent / "sipp"
 STORM_SIZE = 10_000
 SPEECH_SECONDS = 10.0
+SIPP_CALLS = 40  # hostile request sequences SIPp runs, 20 a second
 # Ports of this test session's slot, clear of the suite's fixed blocks (5300+, 30000+).
 ROBOT_SIP = 44000 + 10 * TEST_SLOT
 SIPP_SPEECH, SIPP_HOSTILE = ROBOT_SIP + 1, ROBOT_SIP + 2
@@ -182,7 +183,7 @@ async def test_storm_during_a_call_keeps_its_audio_and_the_phone_answering(rig_d
             [
                 f"127.0.0.1:{ROBOT_SIP}",
                 *("-sf", str(SCENARIOS / "uac_hostile.xml"), "-s", "robot", "-i", "127.0.0.1"),
-                *("-p", str(SIPP_HOSTILE), "-m", "1", "-timeout", "20", "-trace_err"),
+                *("-p", str(SIPP_HOSTILE), "-m", str(SIPP_CALLS), "-r", "20", "-timeout", "20", "-trace_err"),
             ],
             name="sipp-hostile-requests",
         )
