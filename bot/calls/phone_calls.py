@@ -34,6 +34,7 @@ from bot.config import Settings
 from bot.dialog.catalogue import Catalogue
 from bot.dialog.conversation import Conversation
 from bot.dialog.engine import DialogError, DialogState, new_state
+from bot.dialog.loader import ScriptErrors
 from bot.handoff.desk import Handoffs
 from bot.outcomes import Outcome
 from bot.privacy.records import SensitiveSlots
@@ -138,7 +139,7 @@ class PhoneCalls:
             return CallReport(result=TelephonyResult.FAILED, error="not dialled: the worker is stopping")
         try:  # the version the campaign started with (parsed once, in a thread: CPU work)
             script = await asyncio.to_thread(self.catalogue.version, request.script, request.script_version)
-        except KeyError as exc:
+        except (KeyError, ScriptErrors) as exc:  # unknown, or no longer valid with today's _common.yml
             return CallReport(result=TelephonyResult.FAILED, error=f"not dialled: {exc}")
         state = new_state(script, request.language, request.variables)  # DialogError before any phone rings
         state.version = request.script_version
