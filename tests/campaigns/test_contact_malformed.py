@@ -11,9 +11,13 @@ from datetime import UTC, datetime
 
 import pytest
 import xlsxwriter
+from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from bot.api.app import create_app
+from bot.api.auth import Scope, create_key
 from bot.campaigns import service
+from bot.config import PathsSettings, Settings
 from bot.contacts.errors import TableProblem
 from bot.contacts.importer import ColumnMapping, CsvFormatError, parse_contacts
 from bot.contacts.phones import PhoneNormalizer
@@ -220,3 +224,43 @@ def test_damaged_rows_never_reach_the_database(db: Database) -> None:
             c.phone: c.name for c in session.scalars(select(Contact).where(Contact.campaign_id == campaign))
         }
     assert names == {"+79161234567": "Иван", "+79161234568": "Пётр"}
+
+
+@pytest.fixture(scope="module")
+def upload(tmp_path_factory: pytest.TempPathFactory):
+    """POST a file to a campaign's contacts as the dashboard and API clients do (multipart), over SQLite."""
+    root = tmp_path_factory.mktemp("upload")
+    (root / "dialogs").mkdir()
+    (root / "dialogs" / "reminder.yml").write_text("steps: {}\n", encoding="utf-8")
+    app = create_app(Settings(paths=PathsSettings(data_dir=root / "var", dialogs_dir=root / "dialogs")))
+    with app.state.db.session() as session:
+        headers = {"X-API-Key": create_key(session, "upload", [Scope.ADMIN], datetime.now(UTC))[1]}
+    with TestClient(app, raise_server_exceptions=False) as client:
+
+        def post(data: bytes):
+            campaign = client.post(
+                "/api/v1/campaigns", json={"name": "c", "script": "reminder"}, headers=headers
+            )
+            url = f"/api/v1/campaigns/{campaign.json()['id']}/contacts"
+            return client.post(url, files={"file": ("contacts.csv", data)}, headers=headers)
+
+        yield post
+    app.state.db.dispose()
+
+
+@pytest.mark.parametrize(("data", "expected"), list(CASES.values()), ids=list(CASES))
+def test_a_malformed_contact_file_uploaded(upload, data: bytes, expected: Refused | Imported) -> None:
+    """The same files through the API: a 422 that says what is wrong, or the good rows imported and the bad
+    ones listed; never a 500."""
+    answer = upload(data)
+    if isinstance(expected, Refused):
+        assert answer.status_code == 422, answer.text
+        assert expected.says in answer.json()["detail"][0]["msg"]
+        return
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert body["created"] == len(expected.phones)
+    got = [(error["row"], error["reason"]) for error in body["errors"]]
+    assert len(got) == len(expected.errors), got
+    for (row, reason), (want_row, says) in zip(got, expected.errors, strict=True):
+        assert row == want_row and says in reason, (row, reason)
