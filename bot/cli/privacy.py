@@ -15,7 +15,7 @@ from bot.cli import app, fail, settings
 from bot.config import Settings
 from bot.contacts.phones import PhoneError, PhoneNormalizer
 from bot.privacy.export import export_person
-from bot.privacy.forget import forget_person
+from bot.privacy.forget import PersonInCall, forget_person
 from bot.privacy.person import phone_hash
 from bot.rasa.training import RasaError
 from bot.storage.db import Database
@@ -66,4 +66,6 @@ def forget(
         raise fail(
             f"forget stopped before the database (run it again): the Rasa conversations could not be erased: {exc}"
         ) from exc
+    except PersonInCall as exc:
+        raise fail(str(exc)) from exc
     typer.echo(json.dumps(report.as_dict(), ensure_ascii=False))

@@ -17,6 +17,7 @@ from loguru import logger
 from sqlalchemy import delete, select, text
 
 from bot.audit import AuditAction, record
+from bot.campaigns.service import Conflict
 from bot.config import Settings
 from bot.privacy import tracker
 from bot.privacy.person import PersonRecords, find_person, national_digits, phone_hash
@@ -145,10 +146,25 @@ def _forget_rows(
     return report, files
 
 
+class PersonInCall(Conflict):
+    """The person has a call up (or being dialled) now: what it stores at its end would come back after forget."""
+
+
 def call_ids_of(db: Database, e164: str) -> list[str]:
     """The conversation ids of the number's calls (blocking: call it on a thread)."""
     with db.session() as session:
         return find_person(session, e164).call_ids
+
+
+def _idle_call_ids(db: Database, e164: str) -> list[str]:
+    with db.session() as session:
+        person = find_person(session, e164)
+        live = [call for call in person.calls if call.state != "ended"]
+        if live or any(contact.state == "in_flight" for contact in person.contacts):
+            raise PersonInCall(
+                "the number has a call up or being dialled now: forget it once the call has ended"
+            )
+        return person.call_ids
 
 
 async def forget_person(
@@ -156,7 +172,7 @@ async def forget_person(
 ) -> ForgetReport:
     """Erase the person with the number `e164` (normalised): Rasa conversations first, then the rows and the audit
     entry in one transaction, then the recording files. Running it again finishes what a failure left."""
-    call_ids = await asyncio.to_thread(call_ids_of, db, e164)
+    call_ids = await asyncio.to_thread(_idle_call_ids, db, e164)
     erased = await tracker.conversations(settings, call_ids, erase=True)
     report, files = await asyncio.to_thread(_forget_rows, db, settings, e164, actor, now, erased)
     for path in files:

@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from bot.api.app import create_app
 from bot.api.auth import Scope, create_key
+from bot.calls.store import CallEnd, CallStart, CallStore
 from bot.config import PathsSettings, Settings
 from bot.contacts import dnc
 from bot.contacts.phones import PhoneNormalizer
@@ -131,3 +132,19 @@ async def test_forgetting_someone_unknown_changes_nothing_but_the_audit_log(clie
     assert set(report["rows"].values()) == {0} and report["files_deleted"] == 0
     with db.session() as session:
         assert sorted(session.scalars(select(Contact.phone))) == sorted([PERSON, BYSTANDER])
+
+
+async def test_a_person_with_a_call_up_is_not_forgotten_until_it_ends(client, db, tmp_path) -> None:
+    test_client, admin = client
+    await write_history(db, tmp_path / "recordings")
+    store = CallStore(db)
+    await store.started(CallStart("live-1", "inbound", PERSON, "74951112233", "inbound", "ru"))
+    await store.answered("live-1")
+    busy = test_client.post("/api/v1/privacy/forget", json={"phone": PERSON}, headers=admin)
+    assert busy.status_code == 409 and "once the call has ended" in busy.json()["detail"]
+    with db.session() as session:
+        assert PERSON in session.scalars(select(Contact.phone)).all()
+    await store.ended("live-1", CallEnd(outcome="completed"))
+    assert (
+        test_client.post("/api/v1/privacy/forget", json={"phone": PERSON}, headers=admin).status_code == 200
+    )
