@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -41,25 +41,13 @@ class ForgetReport:
     problems: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "person": self.person,
-            "rows": self.rows,
-            "files_deleted": self.files_deleted,
-            "tracker_store": self.tracker_store,
-            "tracker_conversations": self.tracker_conversations,
-            "contacts_stopped": self.contacts_stopped,
-            "problems": self.problems,
-        }
+        return asdict(self)
 
 
 def statistics_only(values: dict[str, Any]) -> dict[str, Any]:
     """Slots or outcome data reduced to numbers and yes/no answers (ratings, amounts, counts): what metrics read,
     nothing that names or describes a person."""
-    return {
-        key: value
-        for key, value in values.items()
-        if isinstance(value, bool | int | float) and not isinstance(value, str)
-    }
+    return {key: value for key, value in values.items() if isinstance(value, bool | int | float)}
 
 
 def without_words(entries: list[Any], keys: tuple[str, ...] = ("text", "heard")) -> list[Any]:
@@ -180,5 +168,6 @@ async def forget_person(
             path.unlink(missing_ok=True)
         except OSError as exc:
             report.problems.append(f"{path.name}: {exc.strerror}")
+            logger.warning(f"privacy: person {report.person}: {path} not deleted: {exc.strerror}")
     logger.info(f"privacy: person {report.person} forgotten ({report.rows}, {len(files)} files)")
     return report
