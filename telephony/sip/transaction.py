@@ -148,6 +148,10 @@ class ServerTransaction:
             if self.method == "INVITE":
                 self._task = asyncio.get_running_loop().create_task(self._retransmit())
 
+    def stateless(self) -> None:
+        """Keep nothing once answered (a request flood): no expiry timer; a retransmission is processed anew."""
+        self._expiry.cancel()
+
     def retransmitted(self) -> None:
         """The same request came again: answer it with the last response."""
         if self.last is not None:

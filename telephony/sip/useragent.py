@@ -8,6 +8,7 @@ import logging
 from collections.abc import Callable
 
 from telephony.config import SipTransportKind, TelephonySettings, host_port
+from telephony.droplog import DropLog
 from telephony.sip.auth import AuthError, Challenge, authorization
 from telephony.sip.message import Address, SipMessage, SipUri, new_branch, new_call_id, new_tag, response_to
 from telephony.sip.tls_transport import TlsConnectError, TlsSipTransport, client_context
@@ -17,6 +18,9 @@ from telephony.sip.transport import UdpSipTransport
 log = logging.getLogger(__name__)
 
 ALLOW = "INVITE, ACK, BYE, CANCEL, OPTIONS, NOTIFY, REFER, INFO"
+# Server transactions kept at once (each ~4 KB for 37 s): beyond this, a flood, other requests than INVITE are
+# answered statelessly (RFC 3261 8.2.7) so that memory stays bounded.
+MAX_SERVER_TRANSACTIONS = 20_000
 
 
 class RegistrationError(Exception):
@@ -44,6 +48,7 @@ class UserAgent:
         self._reg_cseq = 0
         self.registered = False
         self.server: tuple[str, int] | None = None
+        self._flood = DropLog(log, "SIP transaction state")
         self._reconnect_delay = 1.0
 
     # ---- addresses -----------------------------------------------------
@@ -318,7 +323,11 @@ class UserAgent:
             existing.retransmitted()
             return
         txn = ServerTransaction(msg, addr, self.transport.send, self._server_done)
-        self._server[key] = txn
+        if method == "INVITE" or len(self._server) < MAX_SERVER_TRANSACTIONS:
+            self._server[key] = txn
+        else:
+            txn.stateless()
+            self._flood.drop(addr, f"{len(self._server)} transactions open, {method} answered statelessly")
         if method == "OPTIONS" and not msg.to_addr.tag:
             resp = response_to(msg, 200, "OK")
             resp.add("Allow", ALLOW)

@@ -5,6 +5,7 @@ audio, answers OPTIONS afterwards, leaks no call slot, and logs no unhandled exc
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import socket
 import struct
@@ -17,6 +18,7 @@ import pytest
 
 from telephony import CallEventType, CallState, EndReason, Phone, rig
 from telephony.rtp.session import RtpSession
+from telephony.sip import useragent
 from telephony.sip.message import SipMessage, SipParseError
 from telephony.sip.tls_transport import split_stream
 from tests.conftest import TEST_SLOT
@@ -96,6 +98,47 @@ def test_a_call_plays_one_rtp_stream(monkeypatch):
     bad_padding = struct.pack("!BBHII", 0xA0, 0, 7, 0, 9) + b"\x01\xff"
     session.datagram_received(bad_padding, ("127.0.0.1", 5555))
     assert len(frames) == 4 and session.packets_dropped == 3
+
+
+async def test_a_request_flood_keeps_bounded_state_and_every_answer(monkeypatch, caplog):
+    """Past MAX_SERVER_TRANSACTIONS open, requests are still answered (481 for no call) but keep no state."""
+    caplog.set_level(logging.WARNING)
+    monkeypatch.setattr(useragent, "MAX_SERVER_TRANSACTIONS", 50)
+    port = ROBOT_SIP + 5
+    phone = Phone(robot_settings((port, *RTP_RANGE), 0, "robot", registrar=None, trunk_mode=True))
+    await phone.start()
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+            sock.bind(("127.0.0.1", 0))
+            sock.setblocking(False)
+            local = sock.getsockname()[1]
+            answers: list[bytes] = []
+
+            def read_answers() -> None:  # as they come: the socket's buffer holds ~160 of them
+                with contextlib.suppress(BlockingIOError):
+                    while True:
+                        answers.append(sock.recv(65535).split(b"\r\n", 1)[0])
+
+            for n in range(300):
+                sock.sendto(
+                    (
+                        f"BYE sip:robot@127.0.0.1:{port} SIP/2.0\r\n"
+                        f"Via: SIP/2.0/UDP 127.0.0.1:{local};branch=z9hG4bKflood{n}\r\n"
+                        f"From: <sip:e@x>;tag=a{n}\r\nTo: <sip:robot@x>;tag=b\r\nCall-ID: flood-{n}\r\n"
+                        "CSeq: 1 BYE\r\nContent-Length: 0\r\n\r\n"
+                    ).encode(),
+                    ("127.0.0.1", port),
+                )
+                if n % 20 == 0:
+                    await asyncio.sleep(0.005)
+                    read_answers()
+            await asyncio.sleep(0.3)
+            read_answers()
+        assert len(phone.ua._server) == 50
+    finally:
+        await phone.stop()
+    assert answers == [b"SIP/2.0 481 Call/Transaction Does Not Exist"] * 300
+    assert any("answered statelessly" in r.getMessage() for r in caplog.records)
 
 
 def send_storm(datagrams: list[tuple[str, int, bytes]], pace_every: int = 10, pause: float = 0.002) -> float:
