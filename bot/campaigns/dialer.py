@@ -16,6 +16,7 @@ import json
 import math
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 
 from loguru import logger
 from sqlalchemy import func, select, text, update
@@ -26,53 +27,24 @@ from bot.campaigns import service
 from bot.campaigns.clock import Clock
 from bot.campaigns.consent import BLOCKED_NOTES, SHIPPED_COMPLIANCE, ComplianceSettings, blocked_reason
 from bot.campaigns.nodes import NodeLease, node_name
-from bot.campaigns.placer import AmdResult, CallPlacer, CallReport, CallRequest, TelephonyResult
+from bot.campaigns.placer import CallPlacer, CallReport, CallRequest, TelephonyResult
+from bot.campaigns.reports import record_report, reschedule
 from bot.campaigns.rules import CampaignRules, Preset, RetryReason, next_allowed
 from bot.campaigns.service import CampaignState
 from bot.config import DialerSettings
 from bot.contacts import dnc
-from bot.outcomes import Outcome
-from bot.storage.db import Database, advisory_key
-from bot.storage.models import Attempt, Call, Campaign, Contact
+from bot.storage.db import UNREACHABLE, Database, advisory_key
+from bot.storage.models import Attempt, Campaign, Contact
 
 HISTORY_DAYS = 32  # covers the 230-FZ month
+RETRY_BACKOFF = (0.5, 1.0, 2.0, 5.0)  # seconds between tries to record a report while the database is down
 STALE_CHECK = timedelta(seconds=30)  # how often a running node looks for dead nodes' calls
 
 
-def callback_time(report: CallReport) -> datetime | None:
-    """The callback moment: `callback_at`, else an ISO time with offset in `outcome_data["when"]`."""
-    if report.callback_at is not None:
-        return report.callback_at
-    when = report.outcome_data.get("when")
-    try:
-        parsed = datetime.fromisoformat(when) if isinstance(when, str) else None
-    except ValueError:
-        return None
-    return parsed if parsed is not None and parsed.tzinfo is not None else None
+class DialerPause(StrEnum):
+    """Why a running dialer claims no contacts."""
 
-
-def opt_out_moment(call: Call | None, report: CallReport, attempt_started: datetime) -> datetime | None:
-    """When the callee asked not to be called (`dnc.opt_out_moment`): in the call's stored transcript, counted
-    from the answer; without a call row, in the report's transcript, counted from the attempt's start plus the
-    ringing."""
-    if call is not None:
-        return dnc.opt_out_moment(call.transcript, call.answered_at or call.started_at)
-    return dnc.opt_out_moment(report.transcript, attempt_started + timedelta(seconds=report.ring_seconds))
-
-
-def retry_reason(report: CallReport) -> RetryReason | None:
-    """Why a call should be retried, or None when its result is final."""
-    if report.result in (TelephonyResult.BUSY, TelephonyResult.REJECTED):
-        return RetryReason.BUSY
-    if report.result is TelephonyResult.NO_ANSWER:
-        return RetryReason.NO_ANSWER
-    if report.result is TelephonyResult.FAILED:
-        return RetryReason.FAILED
-    if report.amd is AmdResult.MACHINE or report.outcome is Outcome.MACHINE:
-        return RetryReason.MACHINE
-    if report.outcome is Outcome.CALLBACK or report.callback_at is not None:
-        return RetryReason.CALLBACK
-    return None
+    DATABASE_UNREACHABLE = "database_unreachable"
 
 
 class Dialer:
@@ -99,6 +71,7 @@ class Dialer:
         self.node = node_name(settings.node)
         self._lease = NodeLease(db, self.node)
         self._next_stale_check: datetime | None = None
+        self.paused: DialerPause | None = None  # why the dialer claims nothing now
 
     # -- start-up -------------------------------------------------------------------------------------------
 
@@ -140,7 +113,7 @@ class Dialer:
                         "the dialer stopped during this call; the call may or may not have been placed"
                     )
                     rules = CampaignRules.model_validate(session.get(Campaign, attempt.campaign_id).rules)
-                    self._reschedule(
+                    reschedule(
                         session, attempt.contact_id, rules, RetryReason.FAILED, None, "interrupted", now
                     )
                 lost = end_lost_calls(session, settled, datetime.now(UTC))  # call rows keep wall-clock time
@@ -163,7 +136,7 @@ class Dialer:
         Database work runs in a worker thread so the event loop (and the calls' audio on it) never waits."""
         now = self.clock.now()
         if self._next_stale_check is None or now >= self._next_stale_check:
-            await asyncio.to_thread(self._lease.acquire)
+            await asyncio.to_thread(self._lease.renew)
             await asyncio.to_thread(self._settle, False)
             self._next_stale_check = now + STALE_CHECK
         campaigns, in_flight = await asyncio.to_thread(self._running)
@@ -417,91 +390,25 @@ class Dialer:
         except Exception as exc:
             logger.exception("placing call for attempt {} failed", request.attempt_id)
             report = CallReport(result=TelephonyResult.FAILED, error=f"{type(exc).__name__}: {exc}")
-        await asyncio.to_thread(self.record, request.attempt_id, report, rules)
+        tries = 0
+        while True:  # a report is never lost to a database that is down: kept until it is back
+            try:
+                await asyncio.to_thread(self.record, request.attempt_id, report, rules)
+                return
+            except UNREACHABLE as exc:
+                if tries == 0:
+                    logger.warning(
+                        "attempt {}: database unreachable, report kept ({})", request.attempt_id, exc
+                    )
+                await asyncio.sleep(RETRY_BACKOFF[min(tries, len(RETRY_BACKOFF) - 1)])
+                tries += 1
 
     # -- results --------------------------------------------------------------------------------------------
 
     def record(self, attempt_id: int, report: CallReport, rules: CampaignRules) -> None:
-        """Store a call's report and decide the contact's next step (final, retry, do-not-call)."""
-        now = self.clock.now()
+        """Store a call's report and decide the contact's next step (`bot/campaigns/reports.py`)."""
         with self.db.session() as session:
-            attempt = session.get(Attempt, attempt_id)
-            if attempt is None or attempt.state != "in_flight":
-                logger.warning("report for attempt {} ignored: it was reconciled meanwhile", attempt_id)
-                return
-            attempt.state = "done"
-            attempt.finished_at = now
-            attempt.result = report.result.value
-            attempt.interaction = report.result is TelephonyResult.ANSWERED
-            attempt.outcome = report.outcome.value if report.outcome else ""
-            attempt.outcome_data = dict(report.outcome_data)
-            if report.callback_at:
-                attempt.outcome_data["callback_at"] = report.callback_at.isoformat()
-            attempt.slots = dict(report.slots)
-            attempt.transcript = list(report.transcript)
-            attempt.ring_seconds = report.ring_seconds
-            attempt.talk_seconds = report.talk_seconds
-            attempt.recording_path = report.recording_path
-            attempt.amd = report.amd.value
-            attempt.error = report.error
-            label = attempt.outcome or attempt.result
-            if report.outcome is Outcome.DO_NOT_CALL:
-                session.execute(
-                    update(Contact)
-                    .where(Contact.id == attempt.contact_id)
-                    .values(state="dnc", last_result=label)
-                )
-                call = session.scalar(select(Call).where(Call.attempt_id == attempt_id))
-                said_at = opt_out_moment(call, report, attempt.started_at) or now
-                why = f"asked during call {call.call_id if call else attempt_id}"
-                dnc.add(
-                    session,
-                    attempt.phone,
-                    now,
-                    None,
-                    why,
-                    dnc.Source.DIALOG,
-                    [attempt.contact_id],
-                    call_id=call.call_id if call else "",
-                    said_at=said_at,
-                )
-                return
-            reason = retry_reason(report)
-            self._reschedule(session, attempt.contact_id, rules, reason, callback_time(report), label, now)
-            state = session.scalar(select(Campaign.state).where(Campaign.id == attempt.campaign_id))
-            if state in service.FINAL_STATES:  # stopped while this call was up: no retry will come
-                ended = CampaignState(state)
-                why = "the campaign ended during this contact's call"
-                service.close_pending(session, attempt.campaign_id, ended, why)
-
-    def _reschedule(
-        self,
-        session: Session,
-        contact_id: int,
-        rules: CampaignRules,
-        reason: RetryReason | None,
-        callback_at: datetime | None,
-        label: str,
-        now: datetime,
-    ) -> None:
-        contact = session.get(Contact, contact_id)
-        contact.last_result = label
-        delay = rules.retry_minutes.get(reason) if reason else None
-        if delay is None:
-            contact.state = "done"
-        elif contact.attempts >= rules.max_attempts:
-            contact.state = "exhausted"
-        else:
-            contact.state = "pending"
-            if reason is RetryReason.CALLBACK and callback_at is not None:
-                contact.retry_at = max(callback_at, now)
-                zones = contact.timezones.split(",") if contact.timezones else []
-                # the asked time, or the first moment after it the calling hours allow (no window left: the
-                # scheduler gives up on the contact when it comes due)
-                contact.next_attempt_at = next_allowed(rules, zones, contact.retry_at) or contact.retry_at
-            else:
-                contact.retry_at = now + timedelta(minutes=delay)
-                contact.next_attempt_at = contact.retry_at
+            record_report(session, attempt_id, report, rules, self.clock.now())
 
     def _complete_if_done(self, campaign_id: int, now: datetime) -> None:
         """Complete a campaign with no open contacts (checked at most once a minute)."""
@@ -550,6 +457,21 @@ class Dialer:
         while self._calls:
             await asyncio.gather(*list(self._calls))
 
+    async def _tick_unless_unreachable(self) -> None:
+        """A tick; while the database cannot be reached the dialer pauses (claims nothing; the calls up go on and
+        keep their reports) and says why in `paused`, then resumes on the first tick that reaches it."""
+        try:
+            await self.tick()
+        except UNREACHABLE as exc:
+            if self.paused is None:
+                logger.warning("database unreachable: the dialer pauses ({})", exc)
+            self.paused = DialerPause.DATABASE_UNREACHABLE
+            self._next_stale_check = None  # back: take the lease again first (a restart dropped it)
+            return
+        if self.paused is not None:
+            logger.info("the database is back: the dialer resumes")
+            self.paused = None
+
     def running_campaigns(self) -> int:
         with self.db.session() as session:
             return session.scalar(select(func.count()).where(Campaign.state == CampaignState.RUNNING))
@@ -561,7 +483,7 @@ class Dialer:
             await asyncio.to_thread(self.reconcile)
         try:
             while not stop.is_set():
-                await self.tick()
+                await self._tick_unless_unreachable()
                 if until_idle and not self._calls and not await asyncio.to_thread(self.running_campaigns):
                     break
                 await self.clock.sleep(self.settings.tick_seconds)

@@ -1,0 +1,137 @@
+"""A placed call's report on its attempt, and what comes next for the contact: done, a retry by the campaign's
+rules (a callback at the time the caller asked, within the calling hours), exhausted, or do-not-call."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from loguru import logger
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from bot.campaigns import service
+from bot.campaigns.placer import AmdResult, CallReport, TelephonyResult
+from bot.campaigns.rules import CampaignRules, RetryReason, next_allowed
+from bot.campaigns.service import CampaignState
+from bot.contacts import dnc
+from bot.outcomes import Outcome
+from bot.storage.models import Attempt, Call, Campaign, Contact
+
+
+def callback_time(report: CallReport) -> datetime | None:
+    """The callback moment: `callback_at`, else an ISO time with offset in `outcome_data["when"]`."""
+    if report.callback_at is not None:
+        return report.callback_at
+    when = report.outcome_data.get("when")
+    try:
+        parsed = datetime.fromisoformat(when) if isinstance(when, str) else None
+    except ValueError:
+        return None
+    return parsed if parsed is not None and parsed.tzinfo is not None else None
+
+
+def opt_out_moment(call: Call | None, report: CallReport, attempt_started: datetime) -> datetime | None:
+    """When the callee asked not to be called (`dnc.opt_out_moment`): in the call's stored transcript, counted
+    from the answer; without a call row, in the report's transcript, counted from the attempt's start plus the
+    ringing."""
+    if call is not None:
+        return dnc.opt_out_moment(call.transcript, call.answered_at or call.started_at)
+    return dnc.opt_out_moment(report.transcript, attempt_started + timedelta(seconds=report.ring_seconds))
+
+
+def retry_reason(report: CallReport) -> RetryReason | None:
+    """Why a call should be retried, or None when its result is final."""
+    if report.result in (TelephonyResult.BUSY, TelephonyResult.REJECTED):
+        return RetryReason.BUSY
+    if report.result is TelephonyResult.NO_ANSWER:
+        return RetryReason.NO_ANSWER
+    if report.result is TelephonyResult.FAILED:
+        return RetryReason.FAILED
+    if report.amd is AmdResult.MACHINE or report.outcome is Outcome.MACHINE:
+        return RetryReason.MACHINE
+    if report.outcome is Outcome.CALLBACK or report.callback_at is not None:
+        return RetryReason.CALLBACK
+    return None
+
+
+def record_report(
+    session: Session, attempt_id: int, report: CallReport, rules: CampaignRules, now: datetime
+) -> None:
+    """Store a call's report on its attempt and decide the contact's next step (final, retry, do-not-call)."""
+    attempt = session.get(Attempt, attempt_id)
+    if attempt is None or attempt.state != "in_flight":
+        logger.warning("report for attempt {} ignored: it was reconciled meanwhile", attempt_id)
+        return
+    attempt.state = "done"
+    attempt.finished_at = now
+    attempt.result = report.result.value
+    attempt.interaction = report.result is TelephonyResult.ANSWERED
+    attempt.outcome = report.outcome.value if report.outcome else ""
+    attempt.outcome_data = dict(report.outcome_data)
+    if report.callback_at:
+        attempt.outcome_data["callback_at"] = report.callback_at.isoformat()
+    attempt.slots = dict(report.slots)
+    attempt.transcript = list(report.transcript)
+    attempt.ring_seconds = report.ring_seconds
+    attempt.talk_seconds = report.talk_seconds
+    attempt.recording_path = report.recording_path
+    attempt.amd = report.amd.value
+    attempt.error = report.error
+    label = attempt.outcome or attempt.result
+    if report.outcome is Outcome.DO_NOT_CALL:
+        session.execute(
+            update(Contact).where(Contact.id == attempt.contact_id).values(state="dnc", last_result=label)
+        )
+        call = session.scalar(select(Call).where(Call.attempt_id == attempt_id))
+        said_at = opt_out_moment(call, report, attempt.started_at) or now
+        why = f"asked during call {call.call_id if call else attempt_id}"
+        dnc.add(
+            session,
+            attempt.phone,
+            now,
+            None,
+            why,
+            dnc.Source.DIALOG,
+            [attempt.contact_id],
+            call_id=call.call_id if call else "",
+            said_at=said_at,
+        )
+        return
+    reason = retry_reason(report)
+    reschedule(session, attempt.contact_id, rules, reason, callback_time(report), label, now)
+    state = session.scalar(select(Campaign.state).where(Campaign.id == attempt.campaign_id))
+    if state in service.FINAL_STATES:  # stopped while this call was up: no retry will come
+        ended = CampaignState(state)
+        why = "the campaign ended during this contact's call"
+        service.close_pending(session, attempt.campaign_id, ended, why)
+
+
+def reschedule(
+    session: Session,
+    contact_id: int,
+    rules: CampaignRules,
+    reason: RetryReason | None,
+    callback_at: datetime | None,
+    label: str,
+    now: datetime,
+) -> None:
+    """The contact's next step after an attempt ended with `label`: done (no retry for `reason`), exhausted, or
+    pending again at the retry time (a callback: the asked time, within the calling hours)."""
+    contact = session.get(Contact, contact_id)
+    contact.last_result = label
+    delay = rules.retry_minutes.get(reason) if reason else None
+    if delay is None:
+        contact.state = "done"
+    elif contact.attempts >= rules.max_attempts:
+        contact.state = "exhausted"
+    else:
+        contact.state = "pending"
+        if reason is RetryReason.CALLBACK and callback_at is not None:
+            contact.retry_at = max(callback_at, now)
+            zones = contact.timezones.split(",") if contact.timezones else []
+            # the asked time, or the first moment after it the calling hours allow (no window left: the
+            # scheduler gives up on the contact when it comes due)
+            contact.next_attempt_at = next_allowed(rules, zones, contact.retry_at) or contact.retry_at
+        else:
+            contact.retry_at = now + timedelta(minutes=delay)
+            contact.next_attempt_at = contact.retry_at
