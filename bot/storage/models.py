@@ -170,6 +170,20 @@ class ApiKey(Base):
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
+class DashboardAccount(Base):
+    """A dashboard user made in the People page (users in the configuration stay besides): a scrypt password
+    hash, one scope (read, write or admin); a disabled account cannot log in and its sessions end."""
+
+    __tablename__ = "dashboard_users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    scope: Mapped[str] = mapped_column(String(10))
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime]
+
+
 class WebhookSubscription(Base):
     """A CRM endpoint: the event types it receives and its signing secrets (several during a rotation)."""
 
