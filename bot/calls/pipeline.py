@@ -11,6 +11,7 @@ process; the VAD state, the recognition of the current utterance, the bridge and
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 from datetime import UTC, datetime
@@ -31,6 +32,7 @@ from bot.dialog.conversation import Conversation
 from bot.dialog.engine import DialogEngine
 from bot.dialog.model import Script
 from bot.dialog.transcript import Transcript
+from bot.metrics.prometheus import recording_saved
 from bot.privacy.live import LIVE_CALLS
 from bot.privacy.records import SensitiveSlots, redact_actions, redact_lines, redact_turns, redact_values
 from voice.amd import AmdProcessor
@@ -204,8 +206,24 @@ class VoiceCall:
             transcript=[TimedLine(**line) for line in redacted],
         )
         if self.recorder:
-            record.recording = str(self.save(record))
+            record.recording = self._save_or_report(record)
         return record
+
+    def _save_or_report(self, record: CallRecord) -> str | None:
+        """The call's recording path, or None when it cannot be written (a full disk): the call is kept without
+        it, the failure logged and counted (`voicebot_recordings_failed`, `voicebot_recordings_writable` 0)."""
+        try:
+            path = str(self.save(record))
+        except OSError as exc:
+            for leftover in (f"{record.id}.wav", f"{record.id}.json"):
+                with contextlib.suppress(OSError):
+                    (self.settings.recordings_dir / leftover).unlink(missing_ok=True)
+            logger.error(f"call {record.id}: recording not saved in {self.settings.recordings_dir}: {exc}")
+            record.recording = None
+            recording_saved(False)
+            return None
+        recording_saved(True)
+        return path
 
     def save(self, record: CallRecord) -> Path:
         """Write `<id>.wav` (stereo: caller left, robot right) and `<id>.json`; returns the WAV path."""

@@ -34,6 +34,14 @@ LOST = Counter(
     "Calls a dead worker left up, ended (worker_lost) by this process when it found them",
     ["direction"],
 )
+RECORDINGS_FAILED = Counter(
+    "voicebot_recordings_failed",
+    "Call recordings that could not be written (e.g. the recordings disk full); the calls went on without them",
+)
+RECORDINGS_WRITABLE = Gauge(
+    "voicebot_recordings_writable", "1 while the last call recording was written, 0 after one failed"
+)
+RECORDINGS_WRITABLE.set(1)
 TURN_LATENCY = Histogram(
     "voicebot_turn_latency_seconds",
     "End of the caller's speech to the first robot audio on the line, per spoken turn",
@@ -77,6 +85,13 @@ def call_lost(direction: str, answered: bool) -> None:
     ERRORS.labels(direction, str(answered).lower()).inc()
 
 
+def recording_saved(ok: bool) -> None:
+    """A call's recording was written (or could not be: counted, and the health flag drops to 0)."""
+    RECORDINGS_WRITABLE.set(1 if ok else 0)
+    if not ok:
+        RECORDINGS_FAILED.inc()
+
+
 class WebhookCollector(Collector):
     """Webhook deliveries per state and failed delivery attempts, counted in the database at each scrape."""
 
@@ -100,7 +115,15 @@ class WebhookCollector(Collector):
         )
 
 
-__all__ = ["CONTENT_TYPE", "call_answered", "call_ended", "call_lost", "call_started", "exposition"]
+__all__ = [
+    "CONTENT_TYPE",
+    "call_answered",
+    "call_ended",
+    "call_lost",
+    "call_started",
+    "exposition",
+    "recording_saved",
+]
 
 
 def exposition(db: Database) -> bytes:
