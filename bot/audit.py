@@ -25,6 +25,19 @@ class AuditAction(StrEnum):
     SECRETS_REENCRYPT = "secrets.reencrypt"
     API_KEY_CREATE = "api_key.create"
     API_KEY_REVOKE = "api_key.revoke"
+    USER_CREATE = "user.create"
+    USER_DISABLE = "user.disable"
+    USER_ENABLE = "user.enable"
+    USER_REMOVE = "user.remove"
+    CAMPAIGN_START = "campaign.start"
+    CAMPAIGN_PAUSE = "campaign.pause"
+    CAMPAIGN_RESUME = "campaign.resume"
+    CAMPAIGN_STOP = "campaign.stop"
+    WIZARD_SAVE = "wizard.save"
+    CONTACTS_IMPORT = "contacts.import"
+    DNC_IMPORT = "dnc.import"
+    SCRIPT_SAVE = "script.save"
+    SCRIPT_ROLLBACK = "script.rollback"
 
 
 CLI_ACTOR = "cli"
@@ -68,13 +81,16 @@ def entries(
     *,
     action: AuditAction | None = None,
     since: datetime | None = None,
+    actor: str = "",
     limit: int = 100,
     offset: int = 0,
 ) -> list[AuditRecord]:
-    """Newest first, optionally one kind of action and from a moment on."""
+    """Newest first, optionally one kind of action, one actor (its name contains `actor`) and from a moment on."""
     query = select(AuditEntry)
     if action is not None:
         query = query.where(AuditEntry.action == action.value)
+    if actor:
+        query = query.where(AuditEntry.actor.contains(actor, autoescape=True))
     if since is not None:
         query = query.where(AuditEntry.at >= since)
     rows = session.scalars(

@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from fastapi import APIRouter, Depends, Request, status
 from fastapi.responses import StreamingResponse
 from sqlalchemy import select
 
-from bot.api.auth import Scope, require
+from bot.api.auth import Scope, actor_of, require
 from bot.api.deps import AppSettings, DbSession, EntityId, Now
 from bot.api.schemas import CampaignOut
+from bot.audit import AuditAction, record
 from bot.campaigns import service
+from bot.dashboard.session import Principal
 from bot.dialog import versions
-from bot.storage.models import Campaign
+from bot.storage.models import ApiKey, Campaign
 
 router = APIRouter(prefix="/campaigns", tags=["campaigns"])
 Read, Write, Admin = (Depends(require(s)) for s in (Scope.READ, Scope.WRITE, Scope.ADMIN))
+Writer = Annotated[ApiKey | Principal, Write]
 
 
 def _out(session: DbSession, campaign: Campaign) -> CampaignOut:
@@ -59,11 +64,19 @@ def delete_campaign(campaign_id: EntityId, session: DbSession) -> None:
 
 def _state_change(action: service.Action):
     def change_state(
-        campaign_id: EntityId, session: DbSession, settings: AppSettings, now: Now
+        campaign_id: EntityId, session: DbSession, settings: AppSettings, now: Now, who: Writer
     ) -> CampaignOut:
         campaign = service.apply(session, campaign_id, action, now)
         if action is service.Action.START:
             versions.pin_campaign(session, campaign, settings.paths.dialogs_dir, now)
+        record(
+            session,
+            AuditAction(f"campaign.{action}"),
+            actor=actor_of(who),
+            at=now,
+            target=f"campaign:{campaign.id}",
+            detail={"state": campaign.state},
+        )
         return _out(session, campaign)
 
     allowed, target = service.TRANSITIONS[action]
@@ -78,7 +91,6 @@ for _action in service.Action:
         _state_change(_action),
         methods=["POST"],
         response_model=CampaignOut,
-        dependencies=[Write],
         summary=f"{_action.capitalize()} a campaign",
     )
 

@@ -13,7 +13,9 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingRes
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.datastructures import State
 
+from bot.api.auth import actor_of
 from bot.api.deps import AppSettings, DbSession, EntityId
+from bot.audit import AuditAction, record
 from bot.campaigns import service
 from bot.campaigns.results import MEDIA_TYPES, ResultFormat, contact_results, results_csv, results_xlsx
 from bot.config import Settings
@@ -32,6 +34,7 @@ from bot.dashboard.routes import PREFIX, User, render
 from bot.dashboard.upload_http import (
     PREVIEW_ROWS,
     Writer,
+    WriterCaller,
     problem,
     receive,
     report_json,
@@ -194,29 +197,40 @@ def _check(state: State, settings: Settings, upload: Upload, mapping: ColumnMapp
     return check_table(table, state.normalizer, facts)
 
 
-@router.post("/contacts/uploads/{token}/import", dependencies=[Writer], status_code=202)
+@router.post("/contacts/uploads/{token}/import", status_code=202)
 async def start_import(
-    request: Request, campaign_id: EntityId, token: str, mapping: MappingIn
+    request: Request, campaign_id: EntityId, token: str, mapping: MappingIn, who: WriterCaller
 ) -> JSONResponse:
     """Start importing in the background and remember the mapping for the campaign."""
     state = request.app.state
+    actor = actor_of(who)
 
     def work(upload: Upload) -> dict[str, int]:
         report = service.import_contacts(
             state.db, upload.campaign_id, upload.read(), mapping.columns(), state.normalizer, state.clock.now(),
             upload.progress, state.settings.compliance,
         )  # fmt: skip
-        with state.db.session() as session:
-            campaign = session.get(Campaign, upload.campaign_id)
-            if campaign is not None:
-                campaign.contact_mapping = mapping.model_dump()
-        return {
+        counts = {
             "rows": report.rows,
             "created": report.created,
             "merged": report.merged,
             "skipped": len(report.errors),
             "do_not_call": report.do_not_call,
         }
+        with state.db.session() as session:
+            campaign = session.get(Campaign, upload.campaign_id)
+            if campaign is not None:
+                campaign.contact_mapping = mapping.model_dump()
+            target = f"campaign:{upload.campaign_id}"
+            record(
+                session,
+                AuditAction.CONTACTS_IMPORT,
+                actor=actor,
+                at=state.clock.now(),
+                target=target,
+                detail=counts,
+            )
+        return counts
 
     return start(request, uploaded(request, campaign_id, CONTACTS, token), work)
 

@@ -9,7 +9,9 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.datastructures import State
 
+from bot.api.auth import actor_of
 from bot.api.deps import AppSettings, DbSession, EntityId
+from bot.audit import AuditAction, record
 from bot.campaigns import service
 from bot.contacts import dnc
 from bot.contacts.errors import CsvFormatError, TableProblem
@@ -19,6 +21,7 @@ from bot.dashboard.routes import PREFIX, User, render
 from bot.dashboard.upload_http import (
     PREVIEW_ROWS,
     Writer,
+    WriterCaller,
     problem,
     receive,
     report_json,
@@ -118,12 +121,13 @@ def _check(state: State, upload: Upload, numbers: NumbersIn) -> CheckReport:
     return check_numbers(rows, column, state.normalizer, listed)
 
 
-@router.post("/uploads/{token}/import", dependencies=[Writer], status_code=202)
+@router.post("/uploads/{token}/import", status_code=202)
 async def start_import(
-    request: Request, campaign_id: EntityId, token: str, numbers: NumbersIn
+    request: Request, campaign_id: EntityId, token: str, numbers: NumbersIn, who: WriterCaller
 ) -> JSONResponse:
     """List the file's numbers (each new one emits `contact.do_not_call`) and block their pending contacts."""
     state = request.app.state
+    actor = actor_of(who)
 
     def work(upload: Upload) -> dict[str, int]:
         with state.db.session() as session:
@@ -132,11 +136,21 @@ async def start_import(
                 session, upload.read(), state.normalizer, state.clock.now(), scope, numbers.phone,
                 progress=upload.progress,
             )  # fmt: skip
-        return {
-            "rows": report.rows,
-            "created": report.created,
-            "merged": report.merged,
-            "skipped": len(report.errors),
-        }
+            counts = {
+                "rows": report.rows,
+                "created": report.created,
+                "merged": report.merged,
+                "skipped": len(report.errors),
+            }
+            target = "do_not_call:global" if scope is None else f"campaign:{scope}"
+            record(
+                session,
+                AuditAction.DNC_IMPORT,
+                actor=actor,
+                at=state.clock.now(),
+                target=target,
+                detail=counts,
+            )
+        return counts
 
     return start(request, uploaded(request, campaign_id, DNC, token), work)

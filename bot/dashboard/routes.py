@@ -21,7 +21,7 @@ from bot.api.auth import find_key
 from bot.api.deps import AppSettings, DbSession, EntityId
 from bot.campaigns import service
 from bot.config import Settings
-from bot.dashboard import i18n
+from bot.dashboard import accounts, i18n
 from bot.dashboard.passwords import verify_password
 from bot.dashboard.session import COOKIE, CSRF_HEADER, Principal, SessionCodec, load_secret, principal
 from bot.dashboard.uploads import Uploads
@@ -102,8 +102,13 @@ def login(
             row = find_key(session, api_key.strip())
         subject = ("key", str(row.id)) if row is not None else None
     elif username:
+        with request.app.state.db.session() as session:
+            account = accounts.find(session, username)
         user = settings.dashboard.users.get(username)
-        if user is not None and verify_password(password, user.password_hash):
+        stored = user.password_hash if account is None and user is not None else ""
+        if account is not None and not account.disabled:
+            stored = account.password_hash
+        if stored and verify_password(password, stored):
             subject = ("user", username)
     if subject is None:
         return render(
@@ -200,6 +205,7 @@ def install(app: FastAPI, settings: Settings) -> None:
     from bot.dashboard import (  # their routes render with this module's helpers
         contacts,
         dnc_upload,
+        people,
         studio,
         upload_http,
         wizard,
@@ -214,6 +220,7 @@ def install(app: FastAPI, settings: Settings) -> None:
     app.include_router(contacts.router)
     app.include_router(dnc_upload.router)
     app.include_router(upload_http.router)
+    app.include_router(people.router)
     studio.install(app)
     app.mount(f"{PREFIX}/static", StaticFiles(directory=HERE / "static"), name="dashboard-static")
     app.add_api_route("/", lambda: RedirectResponse(PREFIX + "/"), methods=["GET"], include_in_schema=False)

@@ -1,7 +1,8 @@
 """Dashboard sessions: who is logged in, kept in a signed (HMAC-SHA256), HttpOnly cookie with an expiry.
 
-A session names its principal — an API key by id, or a configured user — and is checked afresh on every request:
-a revoked key or a removed user ends the session at once, and the scope is always the current one.
+A session names its principal — an API key by id, or a user (of the People page, else of the configuration) — and
+is checked afresh on every request: a revoked key or a removed or disabled user ends the session at once, and the
+scope is always the current one.
 """
 
 from __future__ import annotations
@@ -17,9 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fastapi import Request
+from sqlalchemy import select
 
 from bot.config import Settings
-from bot.storage.models import ApiKey
+from bot.storage.models import ApiKey, DashboardAccount
 
 COOKIE = "voicebot_session"
 SCOPES = ("read", "write", "admin")  # ascending; the API's `Scope` ranks them the same way
@@ -110,6 +112,10 @@ def principal(request: Request) -> Principal | None:
         return None
     kind, subject = found
     if kind == "user":
+        with request.app.state.db.session() as session:
+            account = session.scalar(select(DashboardAccount).where(DashboardAccount.name == subject))
+        if account is not None:
+            return None if account.disabled else Principal(kind, subject, account.scope, subject)
         user = request.app.state.settings.dashboard.users.get(subject)
         return None if user is None else Principal(kind, subject, user.scope, subject)
     if kind == "key" and subject.isascii() and subject.isdigit():

@@ -15,18 +15,19 @@ import wave
 from collections import OrderedDict
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, FastAPI, Request, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from bot.api.auth import Scope, require
+from bot.api.auth import Scope, actor_of, require
 from bot.api.deps import AppSettings, Now
+from bot.audit import AuditAction, record
 from bot.config import Settings
 from bot.dashboard.routes import PREFIX, User, render
-from bot.dashboard.session import principal
+from bot.dashboard.session import Principal, principal
 from bot.dashboard.upload_http import say
 from bot.dialog import versions
 from bot.dialog.catalogue import check_text, trained_intents
@@ -38,12 +39,13 @@ from bot.dialog.model import Script
 from bot.dialog.prompts import prompts, sample_variables
 from bot.rasa.training import RasaError
 from bot.storage.db import Database
-from bot.storage.models import ScriptVersion
+from bot.storage.models import ApiKey, ScriptVersion
 from voice.models import ModelError, synthesizer_for
 
 router = APIRouter(prefix=PREFIX + "/scripts", include_in_schema=False)
 Writer = Depends(require(Scope.WRITE))
 Reader = Depends(require(Scope.READ))
+WriterCaller = Annotated[ApiKey | Principal, Writer]  # who saves, for the audit log
 KEPT_CHATS = 50  # chats remembered per process; the oldest is dropped first
 
 
@@ -131,27 +133,40 @@ def diff(request: Request, script_id: str, old: int, new: int) -> JSONResponse:
         return JSONResponse({"diff": list(lines)})
 
 
-@router.post("/{script_id}/save", dependencies=[Writer])
+@router.post("/{script_id}/save")
 async def save(
-    request: Request, script_id: str, body: SaveRequest, settings: AppSettings, now: Now
+    request: Request, script_id: str, body: SaveRequest, settings: AppSettings, now: Now, who: WriterCaller
 ) -> Response:
     """Check, store as the next version, write the file, put it live. 409 with both texts when the script was
     saved meanwhile; 422 with the errors when the text is not a valid script (nothing stored)."""
-    return await _store(request, settings, script_id, body.text, body.base, now, note="")
+    return await _store(request, settings, script_id, body.text, body.base, now, note="", actor=actor_of(who))
 
 
-@router.post("/{script_id}/rollback", dependencies=[Writer])
+@router.post("/{script_id}/rollback")
 async def rollback(
-    request: Request, script_id: str, body: RollbackRequest, settings: AppSettings, now: Now
+    request: Request,
+    script_id: str,
+    body: RollbackRequest,
+    settings: AppSettings,
+    now: Now,
+    who: WriterCaller,
 ) -> Response:
     """The text of version `number` saved again as the newest version (history is never rewritten)."""
     with request.app.state.db.session() as session:
         text = _version_or_404(session, script_id, body.number).text
-    return await _store(request, settings, script_id, text, body.base, now, note=f"rollback to {body.number}")
+    note = f"rollback to {body.number}"
+    return await _store(request, settings, script_id, text, body.base, now, note=note, actor=actor_of(who))
 
 
 async def _store(
-    request: Request, settings: Settings, script_id: str, text: str, base: int, now: datetime, note: str
+    request: Request,
+    settings: Settings,
+    script_id: str,
+    text: str,
+    base: int,
+    now: datetime,
+    note: str,
+    actor: str,
 ) -> Response:
     path = _path_or_404(settings, script_id)
     checked = await run_in_threadpool(_check, settings, script_id, text)
@@ -162,7 +177,7 @@ async def _store(
     author = f"{who.kind}:{who.label}" if who else "api"
     try:
         saved = await run_in_threadpool(
-            _save_version, request.app.state.db, settings, path.stem, text, base, author, now, note
+            _save_version, request.app.state.db, settings, path.stem, text, base, (author, actor), now, note
         )
     except versions.VersionConflict as exc:
         theirs = exc.current
@@ -191,14 +206,19 @@ def _save_version(
     script_id: str,
     text: str,
     base: int,
-    author: str,
+    by: tuple[str, str],
     now: datetime,
     note: str,
 ) -> dict[str, Any]:
+    """`by`: the version's author and the audit log's actor."""
+    author, actor = by
     with db.session() as session:
-        return _version_json(
-            versions.save(session, settings.paths.dialogs_dir, script_id, text, base, author, now, note)
-        )
+        version = versions.save(session, settings.paths.dialogs_dir, script_id, text, base, author, now, note)
+        if version.number != base:  # a new version (the same text again stores nothing)
+            action = AuditAction.SCRIPT_ROLLBACK if note else AuditAction.SCRIPT_SAVE
+            detail = {"version": version.number, "base": base, "sha256": version.sha256[:12]}
+            record(session, action, actor=actor, at=now, target=f"script:{script_id}", detail=detail)
+        return _version_json(version)
 
 
 # -- going live, chat, listen -------------------------------------------------------------------------------------

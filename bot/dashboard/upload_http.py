@@ -12,7 +12,7 @@ import csv
 import io
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, status
 from fastapi.concurrency import run_in_threadpool
@@ -27,12 +27,15 @@ from bot.contacts.importer import read_table
 from bot.contacts.upload_check import SKIPPING, CheckReport
 from bot.dashboard import i18n
 from bot.dashboard.routes import PREFIX
+from bot.dashboard.session import Principal
 from bot.dashboard.uploads import ImportState, ListKind, Upload, Uploads
+from bot.storage.models import ApiKey
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix=PREFIX + "/campaigns/{campaign_id}/{kind}/uploads", include_in_schema=False)
 Writer = Depends(require(Scope.WRITE))
 Reader = Depends(require(Scope.READ))
+WriterCaller = Annotated[ApiKey | Principal, Writer]  # who asked, for the audit log
 PREVIEW_ROWS = 10
 SHOWN_ISSUES = 500  # in the page; the error report has them all
 

@@ -19,7 +19,9 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import select
 
+from bot.api.auth import actor_of
 from bot.api.deps import AppSettings, DbSession, EntityId
+from bot.audit import AuditAction, record
 from bot.calls.live_call import LiveCall
 from bot.campaigns import service
 from bot.campaigns.placer import CallRequest
@@ -27,10 +29,10 @@ from bot.campaigns.rules import DEBT_CAPS, DEBT_RESTDAY_HOURS, DEBT_WORKING_HOUR
 from bot.config import Settings
 from bot.contacts.phones import PhoneError
 from bot.dashboard.routes import PREFIX, User, render
-from bot.dashboard.upload_http import Writer, say
+from bot.dashboard.upload_http import Writer, WriterCaller, say
 from bot.dialog.catalogue import load_catalogue
 from bot.dialog.engine import DialogError, new_state
-from bot.storage.models import Call
+from bot.storage.models import Call, Campaign
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
@@ -162,8 +164,10 @@ def _dates_of(rules: dict[str, Any]) -> dict[str, str]:
 # -- the draft --------------------------------------------------------------------------------------------------
 
 
-@router.post("/wizard/drafts", dependencies=[Writer])
-def create_draft(request: Request, draft: DraftIn, session: DbSession, settings: AppSettings) -> JSONResponse:
+@router.post("/wizard/drafts")
+def create_draft(
+    request: Request, draft: DraftIn, session: DbSession, settings: AppSettings, who: WriterCaller
+) -> JSONResponse:
     """Step one: the campaign is created as a draft."""
     try:
         spec = _validated(request, service.CampaignSpec, _fields(request, draft))
@@ -173,12 +177,18 @@ def create_draft(request: Request, draft: DraftIn, session: DbSession, settings:
         return _errors(errors)
     except service.InvalidInput as error:
         return _errors(FormErrors([_input_error(request, error)]))
+    _audit(session, who, campaign, created=True)
     return JSONResponse({"id": campaign.id, "saved_at": campaign.updated_at.isoformat()}, 201)
 
 
-@router.put("/wizard/drafts/{campaign_id}", dependencies=[Writer])
+@router.put("/wizard/drafts/{campaign_id}")
 def save_draft(
-    request: Request, campaign_id: EntityId, draft: DraftIn, session: DbSession, settings: AppSettings
+    request: Request,
+    campaign_id: EntityId,
+    draft: DraftIn,
+    session: DbSession,
+    settings: AppSettings,
+    who: WriterCaller,
 ) -> JSONResponse:
     """Every later step: the whole form saved over the draft."""
     campaign = service.get(session, campaign_id)
@@ -196,7 +206,19 @@ def save_draft(
         return _errors(errors)
     except service.InvalidInput as error:
         return _errors(FormErrors([_input_error(request, error)]))
+    _audit(session, who, campaign, created=False)
     return JSONResponse({"id": campaign.id, "saved_at": campaign.updated_at.isoformat()})
+
+
+def _audit(session: DbSession, who: WriterCaller, campaign: Campaign, *, created: bool) -> None:
+    record(
+        session,
+        AuditAction.WIZARD_SAVE,
+        actor=actor_of(who),
+        at=campaign.updated_at,
+        target=f"campaign:{campaign.id}",
+        detail={"created": created},
+    )
 
 
 def _check_language(request: Request, settings: Settings, script_id: str, language: str) -> None:
