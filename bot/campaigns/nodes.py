@@ -23,7 +23,7 @@ from loguru import logger
 from sqlalchemy import Connection, create_engine, text
 from sqlalchemy.pool import NullPool
 
-from bot.storage.db import UNREACHABLE, Database, advisory_key
+from bot.storage.db import UNREACHABLE, Database, advisory_key, connect_args
 
 ACQUIRE_WAIT = 5.0  # seconds to wait for a lease another node is probing
 
@@ -120,7 +120,8 @@ class NodeLease:
 
     def _lock_pg(self) -> Connection | None:
         """A connection of its own holding this node's advisory lock, or None if another session holds it."""
-        engine = create_engine(self._db.url, poolclass=NullPool)  # closing the connection drops the lock
+        # closing the connection drops the lock; so does the server once the connection is silent for ~11 s
+        engine = create_engine(self._db.url, poolclass=NullPool, connect_args=connect_args(self._db.url))
         connection = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
         key = {"k": advisory_key(f"dialer-node:{self.node}")}
         if connection.scalar(text("SELECT pg_try_advisory_lock(:k)"), key):

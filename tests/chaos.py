@@ -1,0 +1,34 @@
+"""What a fault test measured, for `voicebot chaos` (bench/chaos.py): one row per fault, appended as a JSON line
+to the file `VOICEBOT_CHAOS_RESULTS` names (nothing when it is unset, as in CI)."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass
+
+RESULTS_ENV = "VOICEBOT_CHAOS_RESULTS"
+
+
+@dataclass(frozen=True)
+class ChaosRow:
+    """One fault's numbers: calls up when it struck, the campaign's contacts, contacts lost (never done), attempts
+    dialled twice, calls without exactly one `call.completed`, calls left live at the end, and seconds from the
+    fault until the product had recovered (as the test defines it for its fault)."""
+
+    fault: str
+    calls_up: int
+    contacts: int
+    lost: int
+    dialled_twice: int
+    events_lost: int
+    calls_left_live: int
+    seconds_to_recover: float
+
+
+def record(row: ChaosRow) -> None:
+    """Append `row` to the results file of a `voicebot chaos` run, if one is running."""
+    path = os.environ.get(RESULTS_ENV)
+    if path:
+        with open(path, "a", encoding="utf-8") as results:
+            results.write(json.dumps(asdict(row)) + "\n")
