@@ -156,6 +156,11 @@ class CallStore:
     def _answered(self, call_id: str, now: datetime) -> None:
         with self.db.session() as session:
             call = _get(session, call_id)
+            if call.state == CallState.ENDED:  # as in `_ended`
+                logger.warning(
+                    "call {}: ended already ({}); its answer is not recorded", call_id, call.ended_by
+                )
+                return
             call.state, call.answered_at = CallState.ACTIVE, now
             call.ring_seconds = round((now - call.started_at).total_seconds(), 3)
             emit(session, EventType.CALL_ANSWERED, {**_payload(call), "answered_at": now.isoformat()}, now)
@@ -166,6 +171,13 @@ class CallStore:
     def _ended(self, call_id: str, end: CallEnd, now: datetime) -> None:
         with self.db.session() as session:
             call = _get(session, call_id)
+            if (
+                call.state == CallState.ENDED
+            ):  # ended `worker_lost` by another worker while this one was cut off
+                logger.warning(
+                    "call {}: ended already ({}); its end here is not recorded", call_id, call.ended_by
+                )
+                return
             # identifiers masked again here, whoever built the end (the pipeline masks its script's sensitive slots)
             lang = call.language if call.language in LANGS else None
             call.outcome, call.outcome_data = end.outcome, redact_values(end.outcome_data, lang)

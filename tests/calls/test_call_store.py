@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 
 from bot.calls.script_actions import ScriptEvent
-from bot.calls.store import CallEnd, CallStart, CallStore, recording_link
+from bot.calls.store import CallEnd, CallStart, CallStore, end_lost_calls, recording_link
 from bot.crm.subscriptions import create as create_subscription
 from bot.storage.models import Call, CallbackTask, DoNotCall, WebhookDelivery, WebhookEvent
 
@@ -115,3 +115,20 @@ async def test_a_caller_who_is_no_contact_and_asks_not_to_be_called_is_listed_wi
     # an extension is no number to list; a wizard's test call to the operator's own phone lists nothing
     assert [(e.phone, e.campaign_id, e.call_id) for e in entries] == [("+79161234567", None, "in1")]
     assert entries[0].said_at == answered + timedelta(seconds=3.5)
+
+
+async def test_a_call_ended_worker_lost_meanwhile_keeps_that_end_and_its_one_call_completed(db):
+    """A worker cut off from the database with a call up: another worker ends the call `worker_lost` once the
+    cut one's lease lapses; the cut worker's own writes for it, kept and landing when its link is back, change
+    nothing (tests/campaigns/test_hosts_apart.py is the whole scenario)."""
+    store = CallStore(db, node="n1")
+    await store.started(CallStart("c1", "outbound", caller="4951112233", called="+79161234567", script="s"))
+    with db.session() as session:
+        assert [c.call_id for c in end_lost_calls(session, ["n1"], datetime.now(UTC))] == ["c1"]
+    await store.answered("c1")
+    await store.ended("c1", CallEnd(outcome="confirmed"))
+    with db.session() as session:
+        call = session.scalar(select(Call))
+        events = [e.type for e in session.scalars(select(WebhookEvent).order_by(WebhookEvent.id))]
+    assert (call.state, call.ended_by, call.outcome, call.answered_at) == ("ended", "worker_lost", "", None)
+    assert events == ["call.started", "call.completed"]
