@@ -51,6 +51,11 @@ class TelephonySettings(BaseModel):
     max_concurrent_calls: int = Field(100, ge=1)
     trunk_mode: bool = False
     register_expires: int = Field(300, ge=30)
+    register_check_seconds: float = Field(
+        30.0,
+        gt=0,
+        description="at most this long between REGISTER refreshes: a restarted registrar is re-registered with within it",
+    )
     ring_timeout: float = Field(30.0, gt=0)
     rtp_timeout: float = Field(30.0, gt=0, description="end a call after this long without RTP from the peer")
     user_agent: str = "voicebot-telephony/0.1"

@@ -74,6 +74,13 @@ class Phone:
         await self.stop()
 
     @property
+    def line_up(self) -> bool:
+        """Can calls be placed and received: registered (the UA retries with back-off while not), or no
+        registration to keep (trunk mode, no registrar)."""
+        registers = not self.settings.trunk_mode and bool(self.settings.registrar)
+        return self.ua.registered or not registers
+
+    @property
     def active_calls(self) -> int:
         return len(self.calls)
 

@@ -13,6 +13,7 @@ from bot.api import (
     calls,
     campaigns,
     contacts,
+    dialer,
     dnc,
     handoffs,
     metrics,
@@ -79,6 +80,7 @@ def create_app(settings: Settings, db: Database | None = None, clock: Clock | No
     for module in (
         campaigns,
         contacts,
+        dialer,
         dnc,
         calls,
         callbacks,

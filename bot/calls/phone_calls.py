@@ -131,6 +131,10 @@ class PhoneCalls:
 
     # outbound
 
+    def line_up(self) -> bool:
+        """Is the phone registered (or has no registration to keep)? The dialer pauses while it is not."""
+        return self.phone.line_up
+
     async def place(self, request: CallRequest, live: LiveCall | None = None) -> CallReport:
         """Dial, and when answered run the script with answering-machine detection; the dialer's CallPlacer.
         With `live` it is a test call (the wizard's "call me"): its turns reach `live` as they happen and its

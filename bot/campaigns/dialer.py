@@ -27,7 +27,7 @@ from bot.campaigns import service
 from bot.campaigns.clock import Clock
 from bot.campaigns.consent import BLOCKED_NOTES, SHIPPED_COMPLIANCE, ComplianceSettings, blocked_reason
 from bot.campaigns.nodes import NodeLease, node_name
-from bot.campaigns.placer import CallPlacer, CallReport, CallRequest, TelephonyResult
+from bot.campaigns.placer import CallPlacer, CallReport, CallRequest, LineStatus, TelephonyResult
 from bot.campaigns.reports import record_report, reschedule
 from bot.campaigns.rules import CampaignRules, Preset, RetryReason, next_allowed
 from bot.campaigns.service import CampaignState
@@ -45,6 +45,7 @@ class DialerPause(StrEnum):
     """Why a running dialer claims no contacts."""
 
     DATABASE_UNREACHABLE = "database_unreachable"
+    LINE_DOWN = "line_down"  # the placer's phone is not registered (the PBX/registrar restarting or away)
 
 
 class Dialer:
@@ -139,7 +140,11 @@ class Dialer:
             await asyncio.to_thread(self._lease.renew)
             await asyncio.to_thread(self._settle, False)
             self._next_stale_check = now + STALE_CHECK
+        if isinstance(self.placer, LineStatus) and not self.placer.line_up():
+            self._pause(DialerPause.LINE_DOWN, "the phone is not registered with its registrar")
+            return 0
         campaigns, in_flight = await asyncio.to_thread(self._running)
+        self._resume()
         started = 0
         for campaign in campaigns:
             rules = self._rules(campaign)
@@ -459,17 +464,22 @@ class Dialer:
 
     async def _tick_unless_unreachable(self) -> None:
         """A tick; while the database cannot be reached the dialer pauses (claims nothing; the calls up go on and
-        keep their reports) and says why in `paused`, then resumes on the first tick that reaches it."""
+        keep their reports) and says why in `paused`, then resumes on the first tick that reaches it. A tick also
+        pauses while the placer's line is down (`LineStatus`)."""
         try:
             await self.tick()
         except UNREACHABLE as exc:
-            if self.paused is None:
-                logger.warning("database unreachable: the dialer pauses ({})", exc)
-            self.paused = DialerPause.DATABASE_UNREACHABLE
+            self._pause(DialerPause.DATABASE_UNREACHABLE, str(exc))
             self._next_stale_check = None  # back: take the lease again first (a restart dropped it)
-            return
+
+    def _pause(self, why: DialerPause, detail: str) -> None:
+        if self.paused is not why:
+            logger.warning("the dialer pauses, {}: {}", why, detail)
+        self.paused = why
+
+    def _resume(self) -> None:
         if self.paused is not None:
-            logger.info("the database is back: the dialer resumes")
+            logger.info("the dialer resumes ({} is over)", self.paused)
             self.paused = None
 
     def running_campaigns(self) -> int:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from bot.outcomes import Outcome
 
@@ -68,3 +68,11 @@ class CallPlacer(Protocol):
     """Places one call and returns when it is over. Raising counts as a `failed` attempt."""
 
     async def place(self, request: CallRequest) -> CallReport: ...
+
+
+@runtime_checkable
+class LineStatus(Protocol):
+    """A placer that can tell whether its phone line is up (registered); the dialer pauses while it is not. A
+    placer without it (the simulated one) is taken as always up."""
+
+    def line_up(self) -> bool: ...

@@ -52,6 +52,7 @@ def serve() -> None:
             calls = PhoneCalls(config, dialogs.catalogue, dialogs.client, store=store)
             web.state.phone_calls = calls  # the dashboard's test calls ("call me" in the campaign wizard)
             dialer = Dialer(database, calls, SystemClock(), config.dialer, config.compliance)
+            web.state.dialer = dialer  # its pause reason in /api/v1/dialer and the campaigns page
             # before the phone takes calls: this node's lease (NodeNameInUse here, not in a background task), and
             # what its previous process or dead nodes left (attempts requeued, calls ended worker_lost)
             await asyncio.to_thread(dialer.reconcile)

@@ -21,6 +21,7 @@ ALLOW = "INVITE, ACK, BYE, CANCEL, OPTIONS, NOTIFY, REFER, INFO"
 # Server transactions kept at once (each ~4 KB for 37 s): beyond this, a flood, other requests than INVITE are
 # answered statelessly (RFC 3261 8.2.7) so that memory stays bounded.
 MAX_SERVER_TRANSACTIONS = 20_000
+REGISTER_BACKOFF_MAX = 30.0  # seconds between registration tries while the registrar is away, at most
 
 
 class RegistrationError(Exception):
@@ -49,7 +50,6 @@ class UserAgent:
         self.registered = False
         self.server: tuple[str, int] | None = None
         self._flood = DropLog(log, "SIP transaction state")
-        self._reconnect_delay = 1.0
 
     # ---- addresses -----------------------------------------------------
     @property
@@ -256,32 +256,44 @@ class UserAgent:
         return granted
 
     async def _keep_registered(self) -> None:
-        expires = self.settings.register_expires
+        """Refresh the registration at half the granted expiry and at least every `register_check_seconds`, so a
+        registrar that restarted and forgot the binding has it again within that. A refresh that fails puts the
+        line down (`registered` False) and is retried after 1 s, doubling to 30 s, until one succeeds."""
+        wait = self._refresh_interval(self.settings.register_expires)
+        failures = 0
         while True:
-            await self._until_refresh(max(5.0, expires * 0.5))
+            await self._until_refresh(wait)
             try:
-                expires = (
+                granted = (
                     await self.register(self.settings.register_expires) or self.settings.register_expires
                 )
             except RegistrationError as exc:
-                log.warning("registration refresh failed: %s", exc)
-                expires = 60
+                if failures == 0:
+                    log.warning("registration lost, the line is down (retrying with back-off): %s", exc)
+                failures += 1
+                wait = min(REGISTER_BACKOFF_MAX, 2.0 ** (failures - 1))
+                continue
+            if failures:
+                log.info("registered again after %d failed tries: the line is up", failures)
+            failures = 0
+            wait = self._refresh_interval(granted)
+
+    def _refresh_interval(self, granted: int) -> float:
+        return min(self.settings.register_check_seconds, max(5.0, granted * 0.5))
 
     async def _until_refresh(self, seconds: float) -> None:
-        """Sleep until the next registration refresh; over TLS, cut short when the server closes the
-        connection, so the robot reconnects and stays reachable for inbound calls."""
+        """Sleep until the next registration try; over TLS, cut short when the server closes the connection (the
+        registration went with it), so the robot reconnects at once and stays reachable for inbound calls."""
         transport = self.transport
-        if not isinstance(transport, TlsSipTransport):
-            await asyncio.sleep(seconds)
+        if not isinstance(transport, TlsSipTransport) or not (transport.connected or self.registered):
+            await asyncio.sleep(seconds)  # a refresh, or the back-off after a failed try
             return
         if transport.connected:
             try:
                 await asyncio.wait_for(transport.closed.wait(), seconds)
             except TimeoutError:
                 return
-            self._reconnect_delay = 1.0
-        await asyncio.sleep(self._reconnect_delay)  # 1 s, then backing off to 30 s while the server is away
-        self._reconnect_delay = min(30.0, self._reconnect_delay * 2)
+        self.registered = False
 
     # ---- receiving -----------------------------------------------------
     def expect_2xx_retransmissions(self, call_id: str, handler: Callable[[SipMessage], None] | None) -> None:

@@ -2,7 +2,10 @@
 "use strict";
 
 async function loadCampaigns() {
-  const campaigns = await VB.api("/campaigns");
+  const [campaigns, dialer] = await Promise.all([VB.api("/campaigns"), VB.api("/dialer")]);
+  const paused = document.getElementById("dialer-paused");
+  paused.hidden = !dialer.paused;
+  paused.textContent = dialer.paused ? VB.t(`dialer.paused.${dialer.paused}`) : "";
   const metrics = await Promise.all(campaigns.map((campaign) => VB.campaignMetrics(campaign.id)));
   const body = document.querySelector("#campaigns tbody");
   const rows = campaigns.map((campaign, i) => {

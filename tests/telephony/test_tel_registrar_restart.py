@@ -1,0 +1,159 @@
+"""The PBX/registrar restarting (issue 17 item 2): the test rig's real Kamailio (bindings kept in memory) is stopped
+and started again. While it is away the robot's REGISTER refreshes fail and the line is down: the dialer pauses
+with `line_down` (in `/api/v1/dialer`) and dials nobody; once it is back the robot registers again with back-off,
+the dialer resumes and dials every contact once, and an inbound call through the restarted PBX reaches the robot."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from datetime import time as dt_time
+
+import httpx
+import pytest
+from sqlalchemy import select
+
+from bot.api.app import create_app
+from bot.api.auth import Scope, create_key
+from bot.campaigns.clock import SystemClock
+from bot.campaigns.dialer import Dialer, DialerPause
+from bot.campaigns.placer import CallReport, CallRequest, TelephonyResult
+from bot.campaigns.rules import CampaignRules, Hours
+from bot.config import DialerSettings, PathsSettings, Settings
+from bot.outcomes import Outcome
+from bot.storage.models import Attempt
+from telephony import Phone, rig
+from telephony.events import DialStatus
+from tests.campaigns.simtools import make_campaign
+from tests.conftest import TEST_SLOT
+from tests.telephony.conftest import robot_settings
+
+pytestmark = [pytest.mark.sip, pytest.mark.slow]
+
+# This slot's ports, clear of the suite's fixed blocks (5160+, 5300+, 30000+) and of test_tel_hostile's.
+KAMAILIO = 46000 + 10 * TEST_SLOT
+ROBOT_PORTS = (KAMAILIO + 2, 47000 + 400 * TEST_SLOT, 47000 + 400 * TEST_SLOT + 198)
+CUSTOMER_PORTS = (KAMAILIO + 3, 47200 + 400 * TEST_SLOT, 47200 + 400 * TEST_SLOT + 198)
+ALL_DAY = Hours(start=dt_time(0), end=dt_time(23, 59, 59))
+RULES = CampaignRules(working_hours=ALL_DAY, rest_day_hours=ALL_DAY, holidays_country="", max_concurrent=1)
+CONTACTS = 2
+
+
+class PhonePlacer:
+    """Dials the registered customer through the PBX for each contact (a short call, hung up by the robot); its
+    line is up while the robot's phone is registered (`LineStatus`)."""
+
+    def __init__(self, phone: Phone) -> None:
+        self.phone = phone
+        self.dials: list[int] = []
+
+    def line_up(self) -> bool:
+        return self.phone.line_up
+
+    async def place(self, request: CallRequest) -> CallReport:
+        self.dials.append(request.contact_id)
+        result = await self.phone.dial("customer", ring_timeout=10)
+        if result.status is not DialStatus.ANSWERED:
+            return CallReport(result=TelephonyResult.FAILED, error=result.reason)
+        await asyncio.sleep(0.3)
+        await result.call.hangup()
+        return CallReport(result=TelephonyResult.ANSWERED, outcome=Outcome.CONFIRMED)
+
+
+async def until(check: Callable[[], bool], seconds: float, what: str) -> None:
+    async def poll() -> None:
+        while not check():
+            await asyncio.sleep(0.1)
+
+    try:
+        await asyncio.wait_for(poll(), seconds)
+    except TimeoutError:
+        raise AssertionError(f"not within {seconds:g} s: {what}") from None
+
+
+def answering(calls: list[str]) -> Callable[[object], Awaitable[None]]:
+    async def on_incoming(call) -> None:
+        calls.append(call.info.caller)
+        await call.answer()
+        asyncio.get_running_loop().call_later(0.5, lambda: asyncio.ensure_future(call.hangup()))
+
+    return on_incoming
+
+
+async def test_the_dialer_pauses_while_the_registrar_is_down_and_all_resumes_when_it_is_back(tmp_path):
+    kamailio = rig.start_kamailio(tmp_path, KAMAILIO, KAMAILIO + 1)
+    settings = Settings(paths=PathsSettings(data_dir=tmp_path / "var"))
+    app = create_app(settings)
+    db = app.state.db
+    with db.session() as session:
+        key = create_key(session, "read key", [Scope.READ], datetime.now(UTC))[1]
+    robot_inbound: list[str] = []
+    customer_inbound: list[str] = []
+    fast = {"register_check_seconds": 1.0}
+    robot = Phone(
+        robot_settings(ROBOT_PORTS, KAMAILIO, "robot", **fast), on_incoming=answering(robot_inbound)
+    )
+    customer = Phone(
+        robot_settings(CUSTOMER_PORTS, KAMAILIO, "customer", **fast), on_incoming=answering(customer_inbound)
+    )
+    stop = asyncio.Event()
+    api = httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://api", headers={"X-API-Key": key}
+    )
+    try:
+        await robot.start()
+        await customer.start()
+        placer = PhonePlacer(robot)
+        dialer = Dialer(db, placer, SystemClock(), DialerSettings(node="a", tick_seconds=0.2, max_lines=1))
+        app.state.dialer = dialer
+        running = asyncio.create_task(dialer.run(stop))
+        assert (await api.get("/api/v1/dialer")).json() == {
+            "running": True,
+            "paused": None,
+            "calls_in_progress": 0,
+        }
+
+        await asyncio.to_thread(kamailio.stop)
+        await until(lambda: not robot.line_up, 15, "the robot finds its registration lost")
+        campaign = await asyncio.to_thread(
+            make_campaign,
+            db,
+            [(f"+7916000{n:04d}", "Europe/Moscow") for n in range(CONTACTS)],
+            datetime.now(UTC),
+            RULES,
+        )
+        await until(lambda: dialer.paused is DialerPause.LINE_DOWN, 5, "the dialer pauses: line down")
+        await asyncio.sleep(2.0)
+        assert placer.dials == [], "nobody is dialled while the line is down"
+        status = (await api.get("/api/v1/dialer")).json()
+        assert status["paused"] == "line_down"
+
+        kamailio = await asyncio.to_thread(rig.start_kamailio, tmp_path, KAMAILIO, KAMAILIO + 1)
+        await until(lambda: robot.line_up and customer.line_up, 30, "both phones register again")
+        await until(
+            lambda: len(placer.dials) == CONTACTS and not dialer.calls_in_progress,
+            30,
+            "every contact dialled",
+        )
+        assert dialer.paused is None
+        assert (await api.get("/api/v1/dialer")).json()["paused"] is None
+        assert sorted(placer.dials) == sorted(set(placer.dials)), "nobody dialled twice"
+        assert len(customer_inbound) == CONTACTS, "each dial reached the customer through the restarted PBX"
+        with db.session() as session:
+            outcomes = list(session.scalars(select(Attempt.outcome).where(Attempt.campaign_id == campaign)))
+        assert outcomes == ["confirmed"] * CONTACTS
+
+        inbound = await customer.dial("robot", ring_timeout=10)
+        assert inbound.status is DialStatus.ANSWERED, "inbound reaches the robot after it registered again"
+        await inbound.call.wait_ended()
+        assert robot_inbound == ["customer"]
+    finally:
+        stop.set()
+        if "running" in locals():
+            await asyncio.wait_for(running, 20)
+        await api.aclose()
+        await robot.stop()
+        await customer.stop()
+        kamailio.stop()
+        db.dispose()
