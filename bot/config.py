@@ -7,6 +7,7 @@ embedded default, so the platform runs with no file at all (SQLite, local models
 from __future__ import annotations
 
 import os
+from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal
 
@@ -195,6 +196,13 @@ class DashboardSettings(_Section):
     max_upload_mb: float = Field(50.0, gt=0, le=1024, description="the largest contact file the page accepts")
 
 
+class TransferMode(StrEnum):
+    """How a queue takes a call: a blind REFER, or a warm transfer (agent called and told first, then bridged)."""
+
+    BLIND = "blind"
+    WARM = "warm"
+
+
 class QueueSettings(_Section):
     """One agent queue: where the robot transfers a call, and how long the transfer may take."""
 
@@ -203,6 +211,17 @@ class QueueSettings(_Section):
     )
     timeout_seconds: float = Field(30.0, gt=0, le=300, description="REFER sent → the target answered")
     takeback: dict[str, str] = Field({}, description="per language: said when the transfer fails")
+    mode: TransferMode = Field(
+        TransferMode.BLIND, description="blind: REFER to the target; warm: the robot calls an agent first"
+    )
+    agents: list[str] = Field(
+        [], description="warm: the agents' SIP targets, tried in order (default: the queue's target)"
+    )
+    ring_seconds: float = Field(20.0, gt=0, le=120, description="warm: how long each agent's phone rings")
+
+    def agent_targets(self) -> list[str]:
+        """The SIP targets a warm transfer dials, in order."""
+        return self.agents or [self.target]
 
 
 # The queue names the shipped scripts use, each dialling the extension of the same name: map them to your PBX.

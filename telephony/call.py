@@ -42,6 +42,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+FORWARD_CUSHION = 3 * FRAME_BYTES  # 60 ms queued ahead of forwarded audio
 AUDIO_QUEUE_FRAMES = 250  # 5 s of incoming audio before the oldest frames are dropped
 HEADER_NAME = re.compile(r"^[A-Za-z0-9!%*_+`'~.-]+$")  # an RFC 3261 token
 
@@ -69,6 +70,7 @@ class Call:
         self._sdp_version = 1
         self._sdp_session = int(time.time())
         self._audio: asyncio.Queue[bytes | None] = asyncio.Queue()
+        self._forward: Call | None = None  # bridged: the peer's audio goes straight to this call
         self._subscribers: list[asyncio.Queue[CallEvent]] = []
         self._listeners: list[Callable[[CallEvent], None]] = []
         self._ended = asyncio.Event()
@@ -137,10 +139,21 @@ class Call:
     def _on_audio(self, pcm: bytes) -> None:
         if self.state is not CallState.ACTIVE:
             return
+        if self._forward is not None:
+            self._forward.write_audio(pcm)
+            return
         if self._audio.qsize() >= AUDIO_QUEUE_FRAMES:
             with contextlib.suppress(asyncio.QueueEmpty):
                 self._audio.get_nowait()
         self._audio.put_nowait(pcm)
+
+    def forward_audio(self, to: Call | None) -> None:
+        """Send the peer's audio straight on to `to` (one direction of a bridge of two calls) instead of to
+        `read_audio`; None ends the forwarding. `to` gets 60 ms of silence first: a cushion for the arrival
+        jitter of the forwarded packets, which `to` sends on its own 20 ms clock."""
+        if to is not None and self._forward is None:
+            to.write_audio(bytes(FORWARD_CUSHION))
+        self._forward = to
 
     async def read_audio(self) -> bytes | None:
         """The next 20 ms frame (320 bytes of 16-bit PCM, 8 kHz mono) from the peer; None when the call ended."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from pipecat.audio.dtmf.types import KeypadEntry
@@ -40,7 +41,8 @@ PLAYOUT_TAIL = 0.2  # s after our last audio packet before BYE/REFER: the far en
 
 @dataclass
 class TransferCallFrame(DataFrame):
-    """Blind-transfer the call once the audio queued before this frame has been played.
+    """Transfer the call once the audio queued before this frame has been played: a blind REFER to `target`, or
+    `procedure(call)` when given (e.g. a warm transfer that bridges the call to an agent's leg).
 
     Not dropped by an interruption. The outcome is pushed upstream as a `TransferResultFrame`.
     """
@@ -48,6 +50,7 @@ class TransferCallFrame(DataFrame):
     target: str = ""
     timeout: float = 30.0
     headers: dict[str, str] = field(default_factory=dict)  # carried to the target in the Refer-To URI
+    procedure: Callable[[Call], Awaitable[TransferResult]] | None = None
     interruptible: bool = field(default=False, init=False)
 
 
@@ -181,7 +184,10 @@ class CallOutputTransport(BaseOutputTransport):
         if isinstance(frame, TransferCallFrame):
             await self._wait_played()
             started = time.monotonic()
-            result = await self._call.transfer(frame.target, frame.timeout, frame.headers)
+            if frame.procedure is not None:
+                result = await frame.procedure(self._call)
+            else:
+                result = await self._call.transfer(frame.target, frame.timeout, frame.headers)
             await self.push_frame(
                 TransferResultFrame(
                     result=result,

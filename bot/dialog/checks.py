@@ -16,6 +16,7 @@ from bot.dialog.model import (
     Step,
     ValueType,
 )
+from bot.handoff.summary import SUMMARY_NAMES, SUMMARY_VALUES
 from voice.spoken.grammar import CASE_CHOICES, parse_case
 from voice.spoken.values import CURRENCIES
 
@@ -76,6 +77,17 @@ def check_script(script: Script, source: Source, known_intents: set[str]) -> lis
         condition = CONDITION.match(script.lead.condition or "")
         if condition and condition.group(1) not in slots:
             err(("lead", "if"), f"lead condition uses undefined slot or variable '{condition.group(1)}'")
+    if script.handoff_summary:
+        summary_names = {**slots, **SUMMARY_VALUES}
+        for lang, value in script.handoff_summary.items():
+            for problem in placeholder_problems(value, summary_names, lang):
+                err(
+                    ("handoff_summary", lang),
+                    f"{problem} in the hand-off summary (also known: {SUMMARY_NAMES})",
+                )
+        missing = [lang for lang in script.languages if lang not in script.handoff_summary]
+        if missing:
+            err(("handoff_summary",), f"missing language variant: {', '.join(missing)}")
     for i, entry in enumerate(script.faq):
         check_target(("faq", i, "goto"), entry.goto)
     for name, slot in _half_sensitive(script):

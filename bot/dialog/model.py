@@ -318,6 +318,7 @@ class Script(_Model):
     lead: Lead | None = None
     identity: LocalText
     voicemail: LocalText | None = None  # left on an answering machine after its beep (outbound calls)
+    handoff_summary: LocalText | None = None  # said to the agent of a warm transfer (bot/handoff/summary.py)
     variables: dict[str, Annotated[Variable, BeforeValidator(_variable_shorthand)]] = {}
     defaults: Defaults = Defaults()
     handlers: dict[str, Handler] = {}

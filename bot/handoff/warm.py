@@ -1,0 +1,244 @@
+"""Warm transfer: the robot keeps the customer, calls the queue's agents one by one and tells the one who answers
+who is coming, then joins the two calls by forwarding their audio both ways in the robot (no REFER).
+
+    customer: "соединяю" → soft hold tone, looped …………………………………… → bridged to the agent
+    agent 1:  dialled → busy / no answer / hung up during the summary → next agent
+    agent 2:  dialled → answers → hears the summary → bridged to the customer
+
+`WarmTransfer` is a `TransferCallFrame.procedure`: it returns a `TransferResult` once the calls are joined (the
+bridge then lives until either side hangs up) or every agent failed while the robot still has the customer (the
+dialog bridge then takes the call back as after a refused REFER). `legs` records every agent call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict, dataclass
+from enum import StrEnum
+
+import numpy as np
+from loguru import logger
+
+from telephony.call import Call
+from telephony.events import CallState, DialResult, DialStatus, TransferResult, TransferStatus
+from telephony.phone import Phone
+from voice.tts_piper import Synthesizer, to_line_audio, with_pause
+
+SAMPLE_RATE = 8000
+HOLD_LEVEL = 0.06  # of full scale (about -27 dBFS): heard, never loud
+AUDIO_AHEAD = 0.2  # seconds of audio kept queued on a call while feeding it
+PLAYOUT_TAIL = 0.2
+CONNECTING = {
+    "ru": "Соединяю вас со специалистом, оставайтесь на линии.",
+    "en": "Connecting you, please hold.",
+}
+
+Speak = Callable[[str], Awaitable[bytes]]  # text → 16-bit 8 kHz mono PCM
+
+
+class LegResult(StrEnum):
+    ACCEPTED = "accepted"  # answered, heard the summary, joined to the customer
+    BUSY = "busy"
+    NO_ANSWER = "no_answer"
+    REJECTED = "rejected"
+    FAILED = "failed"  # the call could not be placed
+    LEFT_DURING_SUMMARY = "left_during_summary"  # answered, then hung up before the customer was joined
+
+
+_LEG_RESULTS = {
+    DialStatus.BUSY: LegResult.BUSY,
+    DialStatus.NO_ANSWER: LegResult.NO_ANSWER,
+    DialStatus.REJECTED: LegResult.REJECTED,
+}
+
+
+@dataclass
+class AgentLeg:
+    """One call to an agent; seconds are since the warm transfer began."""
+
+    agent: str
+    dialled_at: float
+    result: LegResult | None = None
+    code: int | None = None
+    answered_at: float | None = None
+    summary_at: float | None = None  # the summary began
+    connected_at: float | None = None
+
+    def as_record(self) -> dict:
+        return {key: value for key, value in asdict(self).items() if value is not None}
+
+
+def speaker(synthesizer: Synthesizer, volume: float = 1.0) -> Speak:
+    """`Speak` with a TTS voice (synthesised on a worker thread), without the engine's padding."""
+
+    async def speak(text: str) -> bytes:
+        pcm = await asyncio.to_thread(synthesizer.synthesize, text)
+        return with_pause(to_line_audio(pcm, synthesizer.sample_rate, SAMPLE_RATE, volume), text, SAMPLE_RATE)
+
+    return speak
+
+
+def hold_tone(seconds: float = 4.0) -> bytes:
+    """A soft, slowly pulsing two-note chime (generated, no files): 16-bit 8 kHz PCM, `seconds` long, loopable."""
+    t = np.arange(int(seconds * SAMPLE_RATE)) / SAMPLE_RATE
+    beat = (t % 1.0) < 0.5  # one note per half-second
+    tone = np.where(beat, np.sin(2 * np.pi * 523.25 * t), np.sin(2 * np.pi * 659.25 * t))
+    envelope = 0.6 + 0.4 * np.sin(2 * np.pi * t) ** 2  # a gentle swell, never silent
+    return (tone * envelope * HOLD_LEVEL * 32767).astype(np.int16).tobytes()
+
+
+class WarmTransfer:
+    """Dial `agents` in order, say `summary` to the first who answers, then join them to the customer."""
+
+    def __init__(
+        self,
+        phone: Phone,
+        agents: list[str],
+        *,
+        summary: str,
+        connecting: str,
+        speak: Speak,
+        ring_seconds: float,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        self.phone, self.agents, self.summary, self.connecting = phone, agents, summary, connecting
+        self.speak, self.ring_seconds, self.headers = speak, ring_seconds, headers or {}
+        self.legs: list[AgentLeg] = []
+        self.accepted: AgentLeg | None = None
+        self.waited: float | None = None  # seconds the customer held until joined (or until the last failure)
+        self._t0 = 0.0
+
+    async def __call__(self, customer: Call) -> TransferResult:
+        self._t0 = time.monotonic()
+        hold = asyncio.create_task(self._hold(customer))
+        try:
+            summary = await self.speak(self.summary)
+            for agent in self.agents:
+                if customer.state is not CallState.ACTIVE:
+                    break
+                leg = await self._try(agent, customer, summary)
+                if leg is not None:
+                    hold.cancel()
+                    customer.flush_audio()
+                    self._join(customer, leg)
+                    self.waited = self._now()
+                    return TransferResult(TransferStatus.SUCCEEDED, 200, f"joined to {agent}")
+        except Exception as exc:  # a broken leg or voice must never drop the customer
+            logger.exception(f"warm transfer of {customer.call_id} failed")
+            return self._failed(customer, f"warm transfer failed: {exc}")
+        finally:
+            hold.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await hold
+        if customer.state is CallState.ACTIVE:
+            customer.flush_audio()
+        return self._failed(customer, "no agent took the call: " + ", ".join(self._tried()))
+
+    def report(self) -> dict:
+        """For the hand-off record and the CRM events: every leg, the summary said, the wait, who accepted."""
+        return {
+            "mode": "warm",
+            "summary": self.summary,
+            "legs": [leg.as_record() for leg in self.legs],
+            "accepted_by": self.accepted.agent if self.accepted else None,
+            "accepted_after": self.accepted.connected_at if self.accepted else None,
+            "wait_seconds": self.waited,
+        }
+
+    def _failed(self, customer: Call, reason: str) -> TransferResult:
+        self.waited = self._now()
+        code = next((leg.code for leg in reversed(self.legs) if leg.code and leg.code >= 300), None)
+        return TransferResult(TransferStatus.FAILED, code, reason)
+
+    def _tried(self) -> list[str]:
+        return [f"{leg.agent} {leg.result}" for leg in self.legs] or ["none dialled"]
+
+    def _now(self) -> float:
+        return round(time.monotonic() - self._t0, 3)
+
+    async def _hold(self, customer: Call) -> None:
+        """ "Соединяю", then the hold tone, looped while the customer waits."""
+        await self._feed(customer, await self.speak(self.connecting))
+        tone = hold_tone()
+        while customer.state is CallState.ACTIVE:
+            await self._feed(customer, tone)
+
+    async def _feed(self, call: Call, pcm: bytes) -> None:
+        """Queue `pcm` on `call` a little ahead of real time (a cancelled feed leaves at most 0.2 s queued)."""
+        step = int(AUDIO_AHEAD * SAMPLE_RATE) * 2
+        for start in range(0, len(pcm), step):
+            while call.rtp.queued_bytes > step and call.state is CallState.ACTIVE:
+                await asyncio.sleep(0.02)
+            if call.state is not CallState.ACTIVE:
+                return
+            call.write_audio(pcm[start : start + step])
+
+    async def _try(self, agent: str, customer: Call, summary: bytes) -> Call | None:
+        """One agent: dial, say the summary, and return the agent's call if it is still up (None: next agent)."""
+        leg = AgentLeg(agent, self._now())
+        self.legs.append(leg)
+        gone = asyncio.Event()
+        watch = asyncio.create_task(_set_when_ended(customer, gone))
+        try:
+            dialled: DialResult = await self.phone.dial(
+                agent, headers=self.headers, ring_timeout=self.ring_seconds, cancel=gone
+            )
+        finally:
+            watch.cancel()
+        leg.code = dialled.code
+        if not dialled.answered or dialled.call is None:
+            leg.result = _LEG_RESULTS.get(dialled.status, LegResult.FAILED)
+            logger.info(f"warm transfer: agent {agent}: {leg.result} ({dialled.code} {dialled.reason})")
+            return None
+        call = dialled.call
+        leg.answered_at = leg.summary_at = self._now()
+        await self._feed(call, summary)
+        await _sent_or_ended(call, customer)
+        await asyncio.sleep(PLAYOUT_TAIL)  # the agent's jitter buffer plays the summary's end out
+        if call.state is not CallState.ACTIVE or customer.state is not CallState.ACTIVE:
+            leg.result = LegResult.LEFT_DURING_SUMMARY
+            logger.info(f"warm transfer: agent {agent} left during the summary")
+            await call.hangup()
+            return None
+        leg.result, leg.connected_at = LegResult.ACCEPTED, self._now()
+        self.accepted = leg
+        return call
+
+    def _join(self, customer: Call, agent: Call) -> None:
+        """Forward each call's audio to the other; when one side hangs up, hang up the other."""
+        customer.forward_audio(agent)
+        agent.forward_audio(customer)
+        logger.info(f"warm transfer: {customer.call_id} joined to {agent.call_id}")
+
+        async def hang_up_together() -> None:
+            ended = [asyncio.create_task(c.wait_ended()) for c in (customer, agent)]
+            await asyncio.wait(ended, return_when=asyncio.FIRST_COMPLETED)
+            for task in ended:
+                task.cancel()
+            for call in (customer, agent):
+                call.forward_audio(None)
+                if call.state is CallState.ACTIVE:
+                    await call.hangup()
+
+        task = asyncio.get_running_loop().create_task(hang_up_together())
+        _BRIDGES.add(task)
+        task.add_done_callback(_BRIDGES.discard)
+
+
+_BRIDGES: set[asyncio.Task] = set()  # joined calls being watched until one side hangs up
+
+
+async def _set_when_ended(call: Call, event: asyncio.Event) -> None:
+    await call.wait_ended()
+    event.set()
+
+
+async def _sent_or_ended(call: Call, other: Call) -> None:
+    """Until `call` has sent what is queued on it, or either call ended."""
+    tasks = [asyncio.create_task(c) for c in (call.wait_audio_sent(), call.wait_ended(), other.wait_ended())]
+    await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    for task in tasks:
+        task.cancel()

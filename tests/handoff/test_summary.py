@@ -1,0 +1,77 @@
+"""The warm transfer's summary for the agent: a script's `handoff_summary:` template checked at load (file:line
+for an unknown placeholder), rendered with the call's values in words, and a default for scripts without one."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from bot.dialog.catalogue import load_catalogue
+from bot.handoff.summary import summary_text
+from bot.outcomes import Intent
+from tests.handoff.test_scripts import ROOT, SCRIPT, errors, line_of
+
+
+@pytest.fixture
+def dialogs(tmp_path: Path) -> Path:
+    """A dialogs folder with `_common.yml` beside training data knowing every intent (as in test_scripts)."""
+    folder = tmp_path / "dialogs"
+    folder.mkdir()
+    shutil.copy(ROOT / "dialogs" / "_common.yml", folder)
+    training = tmp_path / "training_data"
+    training.mkdir()
+    nlu = "".join(f"- intent: {intent}\n  examples: |\n    - {intent}\n" for intent in Intent)
+    (training / "nlu.yml").write_text(f'version: "3.1"\nnlu:\n{nlu}', encoding="utf-8")
+    return folder
+
+
+WITH_SUMMARY = SCRIPT.replace(
+    "start: greet\n",
+    "handoff_summary:\n"
+    '  ru: "Клиент {name}, {reason}. Людей: {people}. {collected}"\n'
+    '  en: "Customer {name}, {reason}. People: {people}. {collected}"\n'
+    "start: greet\n",
+)
+
+
+def test_an_unknown_variable_in_the_summary_is_a_file_line_error(dialogs: Path) -> None:
+    text = WITH_SUMMARY.replace("Людей: {people}", "Бюджет: {budget}")
+    (error,) = errors(dialogs, text)
+    assert (error.file.name, error.line) == ("tiny.yml", line_of(text, "Бюджет: {budget}"))
+    assert "undefined variable '{budget}' in the hand-off summary" in error.message
+    assert "{reason}, {collected}, {last_words}, {queue}" in error.message  # what it may use besides slots
+    assert errors(dialogs, WITH_SUMMARY) == []
+
+
+def test_a_summary_needs_every_language_of_the_script(dialogs: Path) -> None:
+    text = WITH_SUMMARY.replace('  en: "Customer {name}, {reason}. People: {people}. {collected}"\n', "")
+    (error,) = errors(dialogs, text)
+    assert error.line == line_of(text, "handoff_summary:") and "missing language variant: en" in error.message
+
+
+def test_the_summary_is_said_in_words_with_the_reason_and_the_collected_slots(dialogs: Path) -> None:
+    (dialogs / "tiny.yml").write_text(WITH_SUMMARY, encoding="utf-8")
+    script = load_catalogue(dialogs, dialogs.parent / "training_data").get("tiny")
+    values = {"name": "Анна", "interested": True, "people": 3}
+    said = summary_text(
+        script, "ru", reason="qualified", queue="sales", values=values,
+        collected={"people": 3}, last_words="да, нас трое",
+    )  # fmt: skip
+    assert (
+        said == "Клиент Анна, клиент заинтересован в предложении. Людей: три. Данные разговора: people — три."
+    )
+
+
+def test_without_a_template_the_default_names_the_customer_and_says_what_they_said(dialogs: Path) -> None:
+    (dialogs / "tiny.yml").write_text(SCRIPT, encoding="utf-8")
+    script = load_catalogue(dialogs, dialogs.parent / "training_data").get("tiny")
+    said = summary_text(
+        script, "en", reason="requested", queue="support", values={"name": "Ann"},
+        collected={}, last_words="operator please",
+    )  # fmt: skip
+    assert said == (
+        "Connecting a customer. The customer is Ann. Reason: the customer asked for a person. "
+        "The customer said: operator please."
+    )

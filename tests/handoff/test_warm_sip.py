@@ -1,0 +1,187 @@
+"""Warm transfer over SIP on the rig: a baresip customer calls the robot, which keeps them on hold ("соединяю",
+then a generated tone), dials the queue's agents through Kamailio (a busy one first: SIPp answering 486), says the
+summary (espeak-ng) to the baresip agent who answers, then joins the two calls by forwarding their audio.
+
+Measured from the peers' own recordings: the agent hears the summary with no customer audio in it and the
+customer only after it; the customer hears the hold audio (no silence) while waiting; after the join both hear
+each other at the telephony suite's SNR (≥ 20 dB). An agent who hangs up during the summary never drops the
+customer: the transfer fails with the robot still holding the call (the dialog bridge then takes it back)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import numpy as np
+import pytest
+
+from bot.handoff.warm import CONNECTING, LegResult, WarmTransfer, speaker
+from telephony import CallState, TransferStatus, rig
+from tests.telephony.conftest import TRUNK_PORT, robot_settings
+from tests.telephony.test_tel_transfer import wait_for
+from voice.tts_piper import EspeakSynthesizer
+
+pytestmark = [pytest.mark.sip, pytest.mark.slow]
+
+SUMMARY = "Соединяю клиента. Причина: клиент заинтересован в предложении. Данные разговора: people — три."
+RATE = 8000
+
+
+def busy_agent(rig_dir):
+    """SIPp behind the proxy (numbers 9…) answering 486 Busy Here once."""
+    text = (rig.RIG / "uas_final.xml").read_text().replace("[code]", "486").replace("[reason]", "Busy Here")
+    scenario = rig_dir / "uas_final_warm_486.xml"
+    scenario.write_text(text)
+    args = ["-sf", str(scenario), "-i", "127.0.0.1", "-p", str(TRUNK_PORT), "-m", "1", "-timeout", "30"]
+    return rig.start_sipp(rig_dir, args, "warm-busy-486")
+
+
+def rms(samples: np.ndarray) -> float:
+    return float(np.sqrt(np.mean((samples.astype(np.float64) / 32768) ** 2))) if samples.size else 0.0
+
+
+def frames_rms(samples: np.ndarray, ms: int = 100) -> list[float]:
+    n = RATE * ms // 1000
+    return [rms(samples[i : i + n]) for i in range(0, len(samples) - n + 1, n)]
+
+
+def longest_run(flags: list[bool]) -> int:
+    longest = run = 0
+    for flag in flags:
+        run = run + 1 if flag else 0
+        longest = max(longest, run)
+    return longest
+
+
+async def test_warm_transfer_busy_agent_skipped_summary_first_hold_audio_both_ways(
+    kamailio, make_phone, ports, rig_dir
+):
+    customer_says = rig.speechlike(40.0, seed=91)  # talking all along: nothing of it may reach the summary
+    agent_says = rig.speechlike(40.0, seed=92)
+    cust_wav = rig.write_wav(rig_dir / "warm-customer.wav", customer_says)
+    agent_wav = rig.write_wav(rig_dir / "warm-agent.wav", agent_says)
+    speak = speaker(EspeakSynthesizer("ru"))
+    summary_pcm = np.frombuffer(await speak(SUMMARY), np.int16)
+    transfers, results, marks = [], [], {}
+
+    async def answer(call):
+        await call.answer()
+        marks["answered"] = time.monotonic()
+        await asyncio.sleep(1.0)  # the robot's last words
+        transfer = WarmTransfer(
+            phone,
+            ["9486", "agent-warm"],
+            summary=SUMMARY,
+            connecting=CONNECTING["ru"],
+            speak=speak,
+            ring_seconds=10,
+        )
+        transfers.append(transfer)
+        marks["transfer"] = time.monotonic()
+        results.append(await transfer(call))
+        marks["joined"] = time.monotonic()
+        marks["customer_call"] = call
+
+    phone = await make_phone(robot_settings(ports, kamailio, "robot-warm"), on_incoming=answer)
+    sipp = busy_agent(rig_dir)
+    agent_home = rig.make_baresip(rig_dir, "agent-warm", 5740, agent_wav, "PCMU", kamailio, auto_answer=True)
+    agent = rig.start_baresip(agent_home, 60)
+    await asyncio.sleep(1.0)  # registered
+    cust_home = rig.make_baresip(rig_dir, "cust-warm", 5750, cust_wav, "PCMU", kamailio)
+    customer = rig.start_baresip(cust_home, 45, ["/dial sip:robot-warm@127.0.0.1"])
+    try:
+        assert await wait_for(lambda: results, 40), customer.output()[-3000:]
+        await asyncio.sleep(5.0)  # the two talk through the robot
+        assert marks["customer_call"].state is CallState.ACTIVE
+    finally:
+        customer.stop()
+        await asyncio.sleep(1.0)
+        agent.stop()
+        sipp.stop()
+
+    result, transfer = results[0], transfers[0]
+    assert result.status is TransferStatus.SUCCEEDED, (result, transfer.report())
+    report = transfer.report()
+    print("warm transfer:", report)
+    assert [leg["result"] for leg in report["legs"]] == [LegResult.BUSY, LegResult.ACCEPTED]
+    assert report["legs"][0]["code"] == 486
+    assert report["accepted_by"] == "agent-warm" and report["wait_seconds"] > 0
+
+    # the agent: silence, the summary (nothing of the customer in it), then the customer's voice
+    heard = rig.read_wav(rig.recording(agent_home, "dec"))
+    summary = rig.compare_audio(summary_pcm, heard)
+    print("agent hears the summary:", summary)
+    assert summary.snr_db >= 15 and summary.corr >= 0.95, summary
+    assert rms(heard[: max(0, summary.lag - 800)]) < 0.002  # nothing before the summary
+    after = summary.lag + len(summary_pcm) + int(0.3 * RATE)
+    voice = rig.compare_audio(customer_says, heard[after : after + 4 * RATE])
+    print("agent hears the customer after the summary:", voice)
+    assert voice.snr_db >= 20 and voice.corr >= 0.95, voice
+    assert voice.active_frames >= 100 and voice.dead_frames == 0, voice
+
+    # the customer: hold audio all through the wait, then the agent
+    got = rig.read_wav(rig.recording(cust_home, "dec"))
+    start = int((marks["transfer"] - marks["answered"] + 0.3) * RATE)
+    end = int((marks["joined"] - marks["answered"] - 0.3) * RATE)
+    waiting = frames_rms(got[start:end])
+    quiet = [r < 0.002 for r in waiting]  # 100 ms frames under -54 dBFS
+    print(
+        f"customer waited {len(waiting) / 10:.1f} s; quiet: {sum(quiet)} frames, longest {longest_run(quiet)}"
+    )
+    assert len(waiting) >= 20  # two seconds at least: a busy agent, the summary
+    # not silence: only the pauses of "соединяю…" (between its clauses and before the tone), none over 0.5 s
+    assert longest_run(quiet) <= 5 and sum(quiet) <= len(quiet) // 10, waiting
+    joined = int((marks["joined"] - marks["answered"] + 0.5) * RATE)
+    back = rig.compare_audio(agent_says, got[joined : joined + 4 * RATE])
+    print("customer hears the agent:", back)
+    assert back.snr_db >= 20 and back.corr >= 0.95, back
+    assert back.active_frames >= 100 and back.dead_frames == 0, back
+
+
+async def test_agent_leaving_during_the_summary_never_drops_the_customer(
+    kamailio, make_phone, ports, rig_dir
+):
+    silence = rig.write_wav(rig_dir / "warm-drop-customer.wav", np.zeros(RATE, np.int16), pad_seconds=40)
+    speak = speaker(EspeakSynthesizer("ru"))
+    long_summary = " ".join([SUMMARY] * 4)  # ~20 s: the agent leaves in the middle of it
+    transfers, results = [], []
+
+    async def answer(call):
+        await call.answer()
+        await asyncio.sleep(0.5)
+        transfer = WarmTransfer(
+            phone,
+            ["agent-drop"],
+            summary=long_summary,
+            connecting=CONNECTING["ru"],
+            speak=speak,
+            ring_seconds=10,
+        )
+        transfers.append(transfer)
+        results.append((await transfer(call), call.state))
+        await asyncio.sleep(1.0)
+        results.append(call.state)  # still up after the failure: the robot takes the call back
+        await call.hangup()
+
+    phone = await make_phone(robot_settings(ports, kamailio, "robot-warm-drop"), on_incoming=answer)
+    agent_home = rig.make_baresip(rig_dir, "agent-drop", 5760, silence, "PCMU", kamailio, auto_answer=True)
+    agent = rig.start_baresip(agent_home, 60)
+    await asyncio.sleep(1.0)
+    cust_home = rig.make_baresip(rig_dir, "cust-warm-drop", 5770, silence, "PCMU", kamailio)
+    customer = rig.start_baresip(cust_home, 45, ["/dial sip:robot-warm-drop@127.0.0.1"])
+    try:
+        legs = lambda: transfers and transfers[0].legs and transfers[0].legs[-1].answered_at  # noqa: E731
+        assert await wait_for(legs, 20), customer.output()[-3000:]
+        await asyncio.sleep(1.5)  # the agent hears part of the summary, then hangs up
+        agent.stop()
+        assert await wait_for(lambda: len(results) == 2, 20)
+    finally:
+        customer.stop()
+        agent.stop()
+    (result, state_then), state_after = results
+    report = transfers[0].report()
+    print("agent left during the summary:", result, report)
+    assert result.status is TransferStatus.FAILED, result
+    assert [leg["result"] for leg in report["legs"]] == [LegResult.LEFT_DURING_SUMMARY]
+    assert report["accepted_by"] is None
+    assert state_then is CallState.ACTIVE and state_after is CallState.ACTIVE
