@@ -14,16 +14,17 @@ RESULTS_ENV = "VOICEBOT_CHAOS_RESULTS"
 class ChaosRow:
     """One fault's numbers: calls up when it struck, the campaign's contacts, contacts lost (never done), attempts
     dialled twice, calls without exactly one `call.completed`, calls left live at the end, and seconds from the
-    fault until the product had recovered (as the test defines it for its fault)."""
+    fault until the product had recovered (as the test defines it for its fault). None: the scenario has no such
+    thing (a dialer test without call rows has no events)."""
 
     fault: str
     calls_up: int
-    contacts: int
-    lost: int
-    dialled_twice: int
-    events_lost: int
-    calls_left_live: int
-    seconds_to_recover: float
+    contacts: int | None
+    lost: int | None
+    dialled_twice: int | None
+    events_lost: int | None
+    calls_left_live: int | None
+    seconds_to_recover: float | None
 
 
 def record(row: ChaosRow) -> None:

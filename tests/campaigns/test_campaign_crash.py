@@ -27,6 +27,7 @@ from bot.metrics.calls import ended_calls
 from bot.metrics.filters import CallFilter
 from bot.storage.db import Database
 from bot.storage.models import Attempt, Call, Contact, WebhookEvent
+from tests.chaos import ChaosRow, record
 from tests.crm.conftest import Receiver
 from tests.crm.test_webhook_delivery import FAST, deliver_all, subscribe
 
@@ -113,6 +114,7 @@ def test_a_worker_killed_mid_flight_dials_each_attempt_once_loses_no_contact_and
         second = dialer_process(url, data_dir, dial_log, anchor, "w2", exit_when_done=True)
         wait_for(lambda: attempts_of(db, "w2") > 0, "the second worker did not dial")
     first.send_signal(signal.SIGKILL)
+    killed_at = datetime.now(UTC)
     first.wait()
     with db.session() as session:
         in_flight = set(
@@ -140,6 +142,22 @@ def test_a_worker_killed_mid_flight_dials_each_attempt_once_loses_no_contact_and
             for e in session.scalars(select(WebhookEvent).where(WebhookEvent.type == "call.completed"))
         )
         counted = list(ended_calls(session, CallFilter(campaign_id=campaign.id)))
+    found_at = max((c.ended_at for c in calls.values() if c.call_id in left_up), default=None)
+    record(
+        ChaosRow(
+            fault=f"worker SIGKILLed, {'restarted' if recovery == 'restart' else 'found by a live worker'}"
+            f" ({db.url.get_backend_name()})",
+            calls_up=len(left_up),
+            contacts=CONTACTS,
+            lost=CONTACTS - states["done"],
+            dialled_twice=sum(n - 1 for n in Counter(d["attempt_id"] for d in log).values()),
+            events_lost=sum(completed[call_id] != 1 for call_id in calls),
+            calls_left_live=sum(c.state != "ended" for c in calls.values()),
+            seconds_to_recover=round((found_at.replace(tzinfo=UTC) - killed_at).total_seconds(), 1)
+            if found_at
+            else None,
+        )
+    )
     assert {d["attempt_id"] for d in log} <= set(attempts), "a call placed without a claimed attempt"
     assert states == Counter({"done": CONTACTS}), "a contact was forgotten"
     for attempt_id in in_flight:  # the contacts of the dead worker's calls are retried by the `failed` rule

@@ -20,6 +20,7 @@ from bot.outcomes import Outcome
 from bot.storage.db import Database
 from bot.storage.models import Attempt, Contact
 from tests.campaigns.simtools import make_campaign
+from tests.chaos import ChaosRow, record
 from tests.conftest import new_postgres_database
 from tests.postgres import PostgresCluster
 
@@ -73,12 +74,31 @@ async def test_the_dialer_pauses_while_postgresql_restarts_and_loses_nothing(clu
 
     await asyncio.wait_for(calls_up(), 30)
     await asyncio.to_thread(cluster.stop)
+    stopped_at = datetime.now(UTC)
     await asyncio.sleep(4.0)  # the calls up end while the database is down
     assert dialer.paused and not running.done()
     dials_while_down = len(placer.dials)
     await asyncio.to_thread(cluster.start)
 
     await asyncio.wait_for(running, 120)
+    with db.session() as session:
+        first_after = session.scalar(
+            select(func.min(Attempt.started_at)).where(Attempt.started_at > stopped_at)
+        )
+    record(
+        ChaosRow(
+            fault="PostgreSQL stopped at once for 4 s (dialer)",
+            calls_up=3,
+            contacts=CONTACTS,
+            lost=CONTACTS - len(set(placer.dials)),
+            dialled_twice=len(placer.dials) - len(set(placer.dials)),
+            events_lost=None,
+            calls_left_live=None,
+            seconds_to_recover=round((first_after.replace(tzinfo=UTC) - stopped_at).total_seconds(), 1)
+            if first_after
+            else None,
+        )
+    )
     assert dials_while_down == 3, "nothing may be claimed while the database is down"
     assert sorted(placer.dials) == sorted(set(placer.dials)) and len(placer.dials) == CONTACTS
     assert dialer.paused is None
