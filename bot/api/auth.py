@@ -15,8 +15,9 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.api.deps import DbSession, EntityId, Now
+from bot.api.deps import AppSettings, DbSession, EntityId, Now
 from bot.audit import AuditAction, record
+from bot.dashboard.accounts import admins_besides
 from bot.dashboard.session import CSRF_HEADER, Principal
 from bot.dashboard.session import principal as session_principal
 from bot.storage.models import ApiKey
@@ -161,9 +162,14 @@ def list_keys(session: DbSession) -> list[dict]:
 
 
 @router.delete("/{key_id}", status_code=status.HTTP_204_NO_CONTENT)
-def revoke(key_id: EntityId, session: DbSession, now: Now, who: AdminCaller) -> None:
+def revoke(key_id: EntityId, session: DbSession, settings: AppSettings, now: Now, who: AdminCaller) -> None:
+    """409 for the last way to administer the platform (no other admin key or dashboard admin)."""
     row = session.get(ApiKey, key_id)
     if row is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"API key {key_id} not found")
+    if Scope.ADMIN in row.scopes.split(",") and not admins_besides(session, settings.dashboard, key=row.id):
+        raise HTTPException(
+            status.HTTP_409_CONFLICT, f"{row.name} is the last admin: make another admin first"
+        )
     row.revoked = True
     record(session, AuditAction.API_KEY_REVOKE, actor=actor_of(who), at=now, target=f"key:{row.id}")

@@ -47,3 +47,17 @@ def test_entries_filter_by_action_and_time(api: Api) -> None:
     assert [e["action"] for e in later] == ["privacy.forget"]
     unknown = api.client.get("/api/v1/audit", params={"action": "nothing"}, headers=admin)
     assert unknown.status_code == 422
+
+
+def test_the_last_admin_key_cannot_be_revoked(api: Api) -> None:
+    admin = api.headers(Scope.ADMIN)
+    keys = api.client.get("/api/v1/keys", headers=admin).json()
+    key_id = next(k["id"] for k in keys if "admin" in k["scopes"])
+    refused = api.client.delete(f"/api/v1/keys/{key_id}", headers=admin)
+    assert refused.status_code == 409 and "is the last admin" in refused.json()["detail"]
+    second = api.client.post(
+        "/api/v1/keys", json={"name": "second admin", "scopes": ["admin"]}, headers=admin
+    ).json()
+    assert api.client.delete(f"/api/v1/keys/{key_id}", headers=admin).status_code == 204
+    log = api.client.get("/api/v1/audit", headers={"X-API-Key": second["key"]}).json()
+    assert [e["action"] for e in log] == ["api_key.revoke", "api_key.create"]
