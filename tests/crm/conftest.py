@@ -23,7 +23,7 @@ class Received:
 @dataclass
 class Receiver:
     """Answers each request with the next scripted behaviour ("ok", "500", "429", "400", "timeout", "drop",
-    "trickle"),
+    "trickle", "late": 200 after `stall` seconds),
     then "ok" forever (or `default`); records every request. "timeout" holds the request unanswered until the
     sender hangs up, at most `stall` seconds; "trickle" answers 200 with a body of 20 bytes sent one every
     `stall / 20` seconds (each read is quick, the whole answer is slow)."""
@@ -56,7 +56,7 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
                 None
                 if behaviour in ("timeout", "drop")
                 else 200
-                if behaviour in ("ok", "trickle")
+                if behaviour in ("ok", "trickle", "late")
                 else int(behaviour)
             )
             with receiver.lock:
@@ -66,6 +66,8 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
                 with contextlib.suppress(OSError):
                     self.connection.recv(1)  # b"" once the sender gives up
                 return
+            if behaviour == "late":
+                time.sleep(receiver.stall)
             if behaviour == "trickle":
                 self.send_response(200)
                 self.send_header("content-length", "20")
