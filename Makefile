@@ -1,5 +1,5 @@
 # The two commands a newcomer needs: `make run` and `make test`. Both set up what they need first.
-.PHONY: setup run demo test test-quick lint format
+.PHONY: setup run demo test test-quick chaos lint format
 
 setup:
 	@bash scripts/setup.sh
@@ -18,6 +18,10 @@ test: setup
 
 test-quick:
 	.venv/bin/pytest -m "not slow"
+
+# the fault scenarios and one table of what each fault did (docs/reliability.md); hosts apart needs root
+chaos: setup
+	.venv/bin/voicebot chaos
 
 lint:
 	.venv/bin/ruff check .

@@ -70,6 +70,7 @@ from bot.cli import (  # noqa: E402,F401
     bench,
     call,
     campaigns,
+    chaos,
     chat,
     dashboard,
     demo,

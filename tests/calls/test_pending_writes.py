@@ -15,6 +15,7 @@ from bot.calls.pending_writes import PendingWrites
 from bot.calls.store import CallEnd, CallStart, CallStore
 from bot.storage.db import Database
 from bot.storage.models import Call, WebhookEvent
+from tests.chaos import ChaosRow, record
 from tests.conftest import new_postgres_database
 from tests.postgres import PostgresCluster
 
@@ -47,10 +48,24 @@ async def test_rows_written_while_the_database_is_down_land_when_it_is_back(clus
     assert writes.pending == 3
 
     await asyncio.to_thread(cluster.start)
+    back = time.monotonic()
     assert await writes.flush(60) == 0
+    landed_in = time.monotonic() - back
     with db.session() as session:
         call = session.scalars(select(Call)).one()
         events = session.scalars(select(WebhookEvent).order_by(WebhookEvent.id)).all()
+    record(
+        ChaosRow(
+            fault="PostgreSQL down through a whole call (its rows)",
+            calls_up=1,
+            contacts=None,
+            lost=int(call.outcome != "completed"),
+            dialled_twice=None,
+            events_lost=abs(3 - len(events)),
+            calls_left_live=int(call.state != "ended"),
+            seconds_to_recover=round(landed_in, 1),
+        )
+    )
     assert call.outcome == "completed" and call.ended_by == "robot"
     assert rang <= call.started_at.replace(tzinfo=UTC) <= call.answered_at.replace(tzinfo=UTC) < ended
     assert call.ended_at.replace(tzinfo=UTC) <= ended  # the call's own times, not when the rows landed
