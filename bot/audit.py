@@ -34,6 +34,7 @@ class AuditAction(StrEnum):
     CAMPAIGN_RESUME = "campaign.resume"
     CAMPAIGN_STOP = "campaign.stop"
     WIZARD_SAVE = "wizard.save"
+    TEST_CALL = "wizard.test_call"
     CONTACTS_IMPORT = "contacts.import"
     DNC_IMPORT = "dnc.import"
     SCRIPT_SAVE = "script.save"

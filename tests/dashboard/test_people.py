@@ -11,7 +11,7 @@ from bot.api.auth import Scope
 from bot.dashboard.session import COOKIE
 from tests.dashboard.conftest import Dashboard
 from tests.dashboard.test_contact_upload import CP1251_LIST, MAPPING, finish_import, make_campaign, upload
-from tests.dashboard.test_wizard import FORM
+from tests.dashboard.test_wizard import FORM, Draining
 
 RU = {"accept-language": "ru", "X-Voicebot-Dashboard": "1"}
 EN = {"accept-language": "en", "X-Voicebot-Dashboard": "1"}
@@ -173,6 +173,14 @@ def test_audit_every_state_changing_dashboard_action_is_recorded_with_who_did_it
 
     draft = dashboard.client.post("/dashboard/wizard/drafts", json=FORM, headers=RU).json()["id"]
     assert dashboard.client.put(f"/dashboard/wizard/drafts/{draft}", json=FORM, headers=RU).status_code == 200
+    dashboard.client.app.state.phone_calls = Draining(dashboard.dialogs)
+    variables = {"name": "Иван", "amount": "1500", "due_date": "2026-12-20"}
+    tested = dashboard.client.post(
+        f"/dashboard/wizard/drafts/{draft}/test-calls",
+        json={"phone": "8 916 123-45-67", "variables": variables},
+        headers=RU,
+    )
+    assert tested.status_code == 202, tested.text
     for action in ("start", "pause", "resume", "stop"):
         changed = dashboard.client.post(f"/api/v1/campaigns/{draft}/{action}", headers=RU)
         assert changed.status_code == 200, changed.text
@@ -208,6 +216,7 @@ def test_audit_every_state_changing_dashboard_action_is_recorded_with_who_did_it
     assert [(e["action"], e["actor"]) for e in log[1:]] == [
         ("wizard.save", "user:vera"),
         ("wizard.save", "user:vera"),
+        ("wizard.test_call", "user:vera"),
         ("campaign.start", "user:vera"),
         ("campaign.pause", "user:vera"),
         ("campaign.resume", "user:vera"),
@@ -219,17 +228,20 @@ def test_audit_every_state_changing_dashboard_action_is_recorded_with_who_did_it
     ]
     assert log[0]["action"] == "user.create"
     assert log[1]["detail"] == {"created": True} and log[1]["target"] == f"campaign:{draft}"
-    assert log[6]["detail"] == {"state": "stopped"}
-    assert log[7]["target"] == f"campaign:{campaign}" and log[7]["detail"]["created"] == 3
-    assert log[8]["detail"] == {"rows": 1, "created": 1, "merged": 0, "skipped": 0}
-    assert log[10]["detail"]["version"] == 3 and log[10]["target"] == "script:reminder"
-    assert "+7903" not in str(log) and "Иванов" not in str(log)  # no personal data in the log
+    assert log[3]["detail"] == {"call_id": tested.json()["call_id"]}
+    assert log[7]["detail"] == {"state": "stopped"}
+    assert log[8]["target"] == f"campaign:{campaign}" and log[8]["detail"]["created"] == 3
+    assert log[9]["detail"] == {"rows": 1, "created": 1, "merged": 0, "skipped": 0}
+    assert log[11]["detail"]["version"] == 3 and log[11]["target"] == "script:reminder"
+    assert (
+        "+7903" not in str(log) and "+7916" not in str(log) and "Иванов" not in str(log)
+    )  # no personal data
 
     dashboard.login(Scope.ADMIN)
     page = dashboard.client.get("/dashboard/audit", params={"action": "campaign.pause"}, headers=RU)
     assert page.status_code == 200 and page.text.count('data-action="campaign.pause"') == 1
     assert 'data-action="campaign.start"' not in page.text and "кампания приостановлена" in page.text
     by_vera = dashboard.client.get("/dashboard/audit", params={"actor": "vera"}, headers=EN).text
-    assert by_vera.count("<tr data-action=") == 10 and "user:vera" in by_vera
+    assert by_vera.count("<tr data-action=") == 11 and "user:vera" in by_vera
     later = dashboard.client.get("/dashboard/audit", params={"since": "2099-01-01"}, headers=EN).text
     assert "No entries." in later
