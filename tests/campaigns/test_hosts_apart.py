@@ -7,11 +7,13 @@ Each simulated call is a `calls` row, as the real placer writes it."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time as walltime
 from collections import Counter
 from collections.abc import Iterator
+from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -22,6 +24,7 @@ from bot.campaigns import service
 from bot.campaigns.rules import CampaignRules
 from bot.storage.db import Database
 from bot.storage.models import Attempt, Call, Contact, WebhookEvent
+from telephony import rig
 from tests.campaigns.test_campaign_crash import ALL_DAY, RUN, dials, wait_for
 from tests.chaos import ChaosRow, record
 from tests.netns import Lab, lab
@@ -196,3 +199,96 @@ def test_a_worker_cut_off_is_found_dead_its_calls_end_and_it_rejoins(
             a for a in attempts.values() if a.contact_id == interrupted.contact_id and a.id != interrupted.id
         ]
         assert [a.state for a in retried] == ["done"], (call_id, [(a.node, a.state) for a in retried])
+
+
+# ---- inbound calls through the dispatcher ---------------------------------------------------------------------
+SIP_PORT = 5060
+
+
+def _spawn_in(setup: Lab, host: str, name: str, command: list[str], folder: Path) -> rig.Peer:
+    """A program inside the host's namespace, in its own session (stopped with its children), logging to a file."""
+    log = folder / f"{name}.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [*setup.exec(host), *command],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=folder,
+            start_new_session=True,
+        )
+    return rig.Peer(name, process, log)
+
+
+def _answering_phone(setup: Lab, host: str, folder: Path) -> rig.Peer:
+    """A phone standing in for the worker host's SIP side: answers every call, and the dispatcher's probes."""
+    address = setup.hosts[host]
+    command = ["sipp", "-sn", "uas", "-i", address, "-p", str(SIP_PORT), "-aa", "-nostdin"]
+    command += ["-trace_msg", "-message_file", str(folder / f"{host}-messages.log")]
+    return _spawn_in(setup, host, f"phone-{host}", command, folder)
+
+
+def _invites_answered(folder: Path, host: str) -> int:
+    """Calls the host's phone was offered (distinct Call-IDs of INVITEs it received); each was answered."""
+    messages = folder / f"{host}-messages.log"
+    text = messages.read_text(errors="replace") if messages.exists() else ""
+    return len(set(re.findall(r"\nINVITE [^\n]*\n(?:[^\n]+\n)*?Call-ID: *(\S+)", text)))
+
+
+def _place(setup: Lab, folder: Path, calls: int, round_no: int) -> None:
+    """`calls` calls from the caller host through the dispatcher; each is answered and ended by the caller."""
+    scenario = folder / "uac.xml"
+    scenario.write_text((rig.RIG / "uac_turns.xml.in").read_text().replace("@WAIT_MS@", "1000"))
+    pcap = folder / "caller.pcap"
+    if not pcap.exists():
+        rig.pcap_from_pcm(rig.speechlike(0.3), pcap, "PCMU")
+    command = ["sipp", f"{setup.hosts['pbx']}:{SIP_PORT}", "-sf", str(scenario), "-s", "robot"]
+    command += ["-i", setup.hosts["caller"], "-p", str(SIP_PORT + 10 + round_no), "-m", str(calls), "-r", "2"]
+    command += ["-l", "1", "-key", "codec", "0", "-key", "codecname", "PCMU", "-key", "pcap", str(pcap)]
+    command += ["-timeout", "30", "-default_behaviors", "all,-abortunexp", "-nostdin"]
+    caller = _spawn_in(setup, "caller", f"caller-{round_no}", command, folder)
+    try:
+        assert caller.wait(40) == 0, caller.output()[-2000:]
+    finally:
+        caller.stop()
+
+
+def test_inbound_calls_go_to_the_worker_host_still_connected_and_the_cut_one_rejoins(tmp_path: Path) -> None:
+    """Kamailio's dispatcher on the PBX host spreads inbound calls over two worker hosts' phones; one worker
+    host's link cut, every call goes to the other; the link restored, both take calls again."""
+    if not rig.have_peers():
+        pytest.skip("kamailio and sipp are needed (scripts/setup.sh)")
+    with lab(f"vi{os.getpid() % 10000}") as setup, ExitStack() as running:
+        for host in ("pbx", "w1", "w2", "caller"):
+            setup.add(host)
+        for host in ("w1", "w2"):
+            running.callback(_answering_phone(setup, host, tmp_path).stop)
+        listing = tmp_path / "dispatcher.list"
+        listing.write_text("".join(f"1 sip:{setup.hosts[h]}:{SIP_PORT}\n" for h in ("w1", "w2")))
+        cfg = (rig.RIG / "kamailio-dispatcher.cfg.in").read_text().replace("127.0.0.1", setup.hosts["pbx"])
+        for key, value in {
+            "@PORT@": SIP_PORT,
+            "@LIST@": listing,
+            "@PING_INTERVAL@": 1,
+            "@FR_TIMER@": 1000,
+        }.items():
+            cfg = cfg.replace(key, str(value))
+        (tmp_path / "dispatcher.cfg").write_text(cfg)
+        kamailio = ["kamailio", "-f", str(tmp_path / "dispatcher.cfg"), "-P", str(tmp_path / "kam.pid")]
+        running.callback(_spawn_in(setup, "pbx", "dispatcher", [*kamailio, "-E", "-DD"], tmp_path).stop)
+        walltime.sleep(3)  # both phones answer the first probes
+
+        _place(setup, tmp_path, 4, 1)
+        both = {h: _invites_answered(tmp_path, h) for h in ("w1", "w2")}
+        assert both == {"w1": 2, "w2": 2}, both
+
+        setup.cut("w1")
+        walltime.sleep(4)  # an unanswered probe marks w1 inactive
+        _place(setup, tmp_path, 4, 2)
+        cut = {h: _invites_answered(tmp_path, h) - both[h] for h in ("w1", "w2")}
+        assert cut == {"w1": 0, "w2": 4}, cut
+
+        setup.restore("w1")
+        walltime.sleep(4)  # an answered probe makes it active again
+        _place(setup, tmp_path, 4, 3)
+        rejoined = {h: _invites_answered(tmp_path, h) - both[h] - cut[h] for h in ("w1", "w2")}
+        assert rejoined == {"w1": 2, "w2": 2}, rejoined
