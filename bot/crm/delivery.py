@@ -10,7 +10,8 @@ event loop while the other requests of the batch (or, in `voicebot serve`, the c
 
 Retries: network errors, timeouts, 5xx and 429 after 5 s, 30 s, 2 min, 10 min, 30 min, 1 h, then hourly (each
 ±20 % jitter) until a failure after `give_up_at` (24 h after the event) makes the delivery `dead`. Any other
-status (1xx, 3xx, 4xx) makes it dead at once. Every attempt is logged in `webhook_attempts`.
+status (1xx, 3xx, 4xx) makes it dead at once. Every attempt is logged in `webhook_attempts`. A retry that succeeds
+makes the subscription's other waiting deliveries due at once (the receiver is back: its backlog goes now).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from datetime import datetime, timedelta
 import httpx
 from loguru import logger
 from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
 
 from bot.campaigns.clock import Clock, SystemClock
 from bot.crm import signing
@@ -202,6 +204,8 @@ class DeliveryWorker:
                 result = delivery.state = DeliveryState.DELIVERED
                 delivery.delivered_at = now
                 delivery.next_attempt_at = None
+                if delivery.attempts > 1:
+                    self._flush_backlog(session, delivery.subscription_id, now)
             elif retryable(status) and now < delivery.give_up_at:
                 result = "retry"
                 delivery.next_attempt_at = now + timedelta(
@@ -223,3 +227,24 @@ class DeliveryWorker:
             )
         log = logger.info if result == DeliveryState.DELIVERED else logger.warning
         log("webhook {} to {}: attempt {} {} {}", job.message_id, job.url, job.attempt, result, error)
+
+    def _flush_backlog(self, session: Session, subscription_id: int, now: datetime) -> None:
+        """A receiver that answers again after failures gets its backlog now, not each delivery at its own retry
+        time (up to an hour away). Only deliveries due after a lease from now are moved: one due sooner may be
+        claimed by a worker sending it right now (its due time is its claim's end), and must not be sent twice."""
+        flushed = session.execute(
+            update(WebhookDelivery)
+            .where(
+                WebhookDelivery.subscription_id == subscription_id,
+                WebhookDelivery.state == DeliveryState.PENDING,
+                WebhookDelivery.next_attempt_at > now + timedelta(seconds=self.lease),
+            )
+            .values(next_attempt_at=now)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if flushed:
+            logger.info(
+                "webhook subscription {} answers again: {} waiting deliveries sent now",
+                subscription_id,
+                flushed,
+            )
