@@ -52,6 +52,10 @@ class StoredCallPlacer:
 
     def __init__(self, db: Database, recordings: Path, seconds: float) -> None:
         self.store, self.recordings, self.seconds = CallStore(db, node="browser-test"), recordings, seconds
+        self.line = True  # a test sets it False: the phone line down (the dialer pauses, LineStatus)
+
+    def line_up(self) -> bool:
+        return self.line
 
     async def place(self, request: CallRequest) -> CallReport:
         call_id = f"test-{request.attempt_id}"
@@ -136,8 +140,9 @@ class Platform:
     async def _run(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
-        server = await serve_app(create_app(self.settings, db=self.db), "127.0.0.1", self.port)
-        dialer = Dialer(
+        app = create_app(self.settings, db=self.db)
+        server = await serve_app(app, "127.0.0.1", self.port)
+        dialer = app.state.dialer = Dialer(
             self.db, self.placer, SystemClock(), DialerSettings(tick_seconds=0.2, node="browser-test")
         )
         self._ready.set()

@@ -201,3 +201,23 @@ def test_upload_a_do_not_call_list_for_every_campaign(platform, page):
     shot(page, "dnc-upload-done")
     page.click("#to-campaign")
     expect(page.locator("#contact-states")).to_contain_text("не звонить")  # two of its contacts blocked
+
+
+def test_the_campaigns_page_says_while_the_dialer_is_paused_for_a_line_down(platform, page):
+    expect = playwright.expect
+    page.goto(platform.url + "/dashboard/login")
+    page.fill("#api-key", platform.key)
+    page.click("#login-key")
+    page.wait_for_url(platform.url + "/dashboard/")
+    paused = page.locator("#dialer-paused")
+    expect(page.locator(f'tr[data-campaign="{platform.campaign_id}"]')).to_be_visible()
+    expect(paused).to_be_hidden()
+
+    platform.placer.line = False  # the phone's registration lost: the dialer pauses on its next tick
+    expect(paused).to_have_text(
+        "Обзвон приостановлен: телефонная линия недоступна (нет регистрации на АТС). "
+        "Он продолжится сам, когда регистрация восстановится."
+    )
+    shot(page, "campaigns-line-down")
+    platform.placer.line = True
+    expect(paused).to_be_hidden()
