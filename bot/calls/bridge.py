@@ -433,13 +433,22 @@ class DialogBridge(FrameProcessor):
         if self.handoff is None:
             return TransferCallFrame(target=queue)
         transfer = await self.handoff.start(exchange, self.exchanges)
-        return TransferCallFrame(target=transfer.target, timeout=transfer.timeout, headers=transfer.headers)
+        return TransferCallFrame(
+            target=transfer.target,
+            timeout=transfer.timeout,
+            headers=transfer.headers,
+            procedure=transfer.warm,
+        )
 
     async def _transfer_finished(self, frame: TransferResultFrame) -> None:
         """Record the hand-off's end; if the agent never answered and the caller is still here, take the call
         back: say so, record a callback as the call's outcome, hang up."""
         if self.handoff is None or frame.result is None:
             return
+        if (
+            frame.result.succeeded and frame.connected
+        ):  # warm: joined to an agent, who may talk as long as needed
+            self._cancel(self._deadline)
         takeback = self.handoff.finished(frame.result, frame.connected, frame.seconds)
         if takeback is None:
             return

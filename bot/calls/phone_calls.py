@@ -36,6 +36,7 @@ from bot.dialog.conversation import Conversation
 from bot.dialog.engine import DialogError, DialogState, new_state
 from bot.dialog.loader import ScriptErrors
 from bot.handoff.desk import Handoffs
+from bot.handoff.warm import speaker
 from bot.outcomes import Outcome
 from bot.privacy.records import SensitiveSlots
 from bot.rasa.client import RasaClient
@@ -87,6 +88,10 @@ class PhoneCalls:
         self.routes = settings.calls.inbound_routes
         self.lookup = CallerLookup(settings.calls) if settings.calls.lookup_url else None
         self.phone = Phone(settings.telephony, on_incoming=self._answer)
+        self.handoffs.phone = self.phone  # dials the agents of warm queues
+        self.handoffs.speaker = lambda lang: speaker(
+            synthesizer_for(settings.voice, lang), settings.voice.volume
+        )
         self.runner = WorkerRunner(handle_sigint=False)
         self.robot_calls = 0  # calls talking to a script now (counted against calls.max_concurrent)
         self.taking_calls = True  # False once draining: inbound refused, late dialer requests not dialled
@@ -274,7 +279,7 @@ class PhoneCalls:
             CallTransport(call), conversation, script, self.settings.voice, detect_machine=detect_machine
         )
         voice_call.bridge.handoff = self.handoffs.for_call(
-            conversation.id, conversation.state.lang, SensitiveSlots.of(script)
+            conversation.id, conversation.state.lang, SensitiveSlots.of(script), script
         )
         try:
             record = await voice_call.run(self.runner)

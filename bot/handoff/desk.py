@@ -1,36 +1,45 @@
 """The hand-off desk: turns a dialog's transfer into a SIP transfer with context, and records how it ended.
 
 `Handoffs` is process-wide (queues from `handoff.queues`; records when given a database); the bridge of each
-call gets a `CallHandoff` from it. A failed transfer while the robot still has the caller becomes a `Takeback`:
-what the robot says before hanging up, and when the caller is called back.
+call gets a `CallHandoff` from it. A queue in `mode: warm` is handed a `WarmTransfer` (bot/handoff/warm.py) when
+the desk has a phone to dial its agents and a voice for the summary; otherwise, and by default, a blind REFER.
+A failed transfer while the robot still has the caller becomes a `Takeback`: what the robot says before hanging
+up, and when the caller is called back.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from loguru import logger
 
-from bot.config import HandoffSettings
+from bot.config import HandoffSettings, QueueSettings, TransferMode
 from bot.dialog.conversation import Exchange
-from bot.handoff.context import handoff_reason, sip_headers, transcript_so_far
+from bot.dialog.model import Script
+from bot.handoff.context import HandoffReason, handoff_reason, sip_headers, transcript_so_far
 from bot.handoff.records import HandoffRecords, HandoffRequest
+from bot.handoff.summary import summary_text
+from bot.handoff.warm import CONNECTING, Speak, WarmTransfer
 from bot.privacy.records import NOTHING_SENSITIVE, SensitiveSlots, redact_lines, redact_values
 from bot.storage.db import Database
 from telephony.events import TransferResult
+from telephony.phone import Phone
+from voice.spoken import RenderError
 
 
 @dataclass(frozen=True)
 class Transfer:
-    """The SIP side of a hand-off: REFER to `target` with `headers`, waiting up to `timeout` s for the agent."""
+    """The SIP side of a hand-off: REFER to `target` with `headers`, waiting up to `timeout` s for the agent; or,
+    for a warm queue, `warm` (the transport runs it instead of the REFER)."""
 
     target: str
     timeout: float
     headers: dict[str, str]
+    warm: WarmTransfer | None = None
 
 
 @dataclass(frozen=True)
@@ -45,21 +54,44 @@ class Handoffs:
     def __init__(self, settings: HandoffSettings, db: Database | None = None) -> None:
         self.settings = settings
         self.records = HandoffRecords(db) if db is not None else None
+        self.phone: Phone | None = None  # dials the agents of warm queues
+        self.speaker: Callable[[str], Speak] | None = (
+            None  # a language's voice for "соединяю" and the summary
+        )
 
-    def for_call(self, call_id: str, lang: str, sensitive: SensitiveSlots = NOTHING_SENSITIVE) -> CallHandoff:
-        """The hand-offs of one call; `sensitive` names its script's slots masked in what is stored or sent."""
-        return CallHandoff(self, call_id, lang, sensitive)
+    def for_call(
+        self,
+        call_id: str,
+        lang: str,
+        sensitive: SensitiveSlots = NOTHING_SENSITIVE,
+        script: Script | None = None,
+    ) -> CallHandoff:
+        """The hand-offs of one call; `sensitive` names its script's slots masked in what is stored or sent;
+        `script` (its `handoff_summary`) is needed for warm transfers."""
+        return CallHandoff(self, call_id, lang, sensitive, script)
 
 
 class CallHandoff:
     """The hand-offs of one call (at most one transfer at a time)."""
 
     def __init__(
-        self, desk: Handoffs, call_id: str, lang: str, sensitive: SensitiveSlots = NOTHING_SENSITIVE
+        self,
+        desk: Handoffs,
+        call_id: str,
+        lang: str,
+        sensitive: SensitiveSlots = NOTHING_SENSITIVE,
+        script: Script | None = None,
     ) -> None:
-        self.desk, self.call_id, self.lang, self.sensitive = desk, call_id, lang, sensitive
+        self.desk, self.call_id, self.lang, self.sensitive, self.script = (
+            desk,
+            call_id,
+            lang,
+            sensitive,
+            script,
+        )
         self.handoff_id: int | None = None
         self.queue = ""
+        self.warm: WarmTransfer | None = None  # the current transfer, when warm
         self._writes: set[asyncio.Task] = set()
 
     async def start(self, exchange: Exchange, exchanges: list[tuple[str | None, Exchange]]) -> Transfer:
@@ -94,19 +126,63 @@ class CallHandoff:
         outcome = state.outcome.value if state.outcome else None
         headers = sip_headers(self.call_id, self.handoff_id, self.queue, reason, campaign_id, outcome, data)
         logger.info(f"call {self.call_id}: hand-off {self.handoff_id} to {self.queue} ({target}), {reason}")
-        return Transfer(target, timeout, headers)
+        self.warm = None
+        if queue is not None and queue.mode is TransferMode.WARM:
+            self.warm = self._warm_transfer(queue, reason, slots, data, transcript, headers)
+        return Transfer(target, timeout, headers, self.warm)
+
+    def _warm_transfer(
+        self,
+        queue: QueueSettings,
+        reason: HandoffReason,
+        slots: dict[str, Any],
+        data: dict[str, Any],
+        transcript: list[dict[str, Any]],
+        headers: dict[str, str],
+    ) -> WarmTransfer | None:
+        """The warm transfer to the queue's agents, its summary from the (redacted) call data; None (a blind
+        transfer) where the desk has no phone or voice, or the call no script."""
+        if self.desk.phone is None or self.desk.speaker is None or self.script is None:
+            logger.warning(
+                f"call {self.call_id}: queue {self.queue} is warm but no phone/voice: blind transfer"
+            )
+            return None
+        captured = {step.capture.slot for step in self.script.steps.values() if step.capture}
+        collected = {name: value for name, value in slots.items() if name in captured or name in data}
+        last_words = next((line["text"] for line in reversed(transcript) if line["speaker"] == "caller"), "")
+        try:
+            summary = summary_text(
+                self.script, self.lang, reason=reason.value, queue=self.queue, values=slots,
+                collected=collected, last_words=last_words,
+            )  # fmt: skip
+        except RenderError as exc:
+            logger.error(f"call {self.call_id}: the hand-off summary cannot be said ({exc}): blind transfer")
+            return None
+        return WarmTransfer(
+            self.desk.phone,
+            queue.agent_targets(),
+            summary=summary,
+            connecting=CONNECTING.get(self.lang, CONNECTING["en"]),
+            speak=self.desk.speaker(self.lang),
+            ring_seconds=queue.ring_seconds,
+            headers={
+                name: value for name, value in headers.items() if name.endswith(("Call-Id", "Handoff-Id"))
+            },
+        )
 
     def finished(self, result: TransferResult, connected: bool, seconds: float) -> Takeback | None:
         """Record the transfer's end (in the background); a Takeback when the robot must take the call back."""
         takeback = None
+        warm, self.warm = (self.warm.report() if self.warm else None), None
         if result.succeeded:
-            self._record(self._completed(self.handoff_id, seconds))
+            self._record(self._completed(self.handoff_id, seconds, warm))
         else:
             failure = f"{result.status}: {result.reason}" if result.reason else str(result.status)
             if connected:
                 callback_at = datetime.now(UTC) + timedelta(minutes=self.desk.settings.callback_minutes)
                 takeback = Takeback(self._takeback_text(), callback_at)
-            self._record(self._failed(self.handoff_id, failure, takeback.callback_at if takeback else None))
+            callback_at = takeback.callback_at if takeback else None
+            self._record(self._failed(self.handoff_id, failure, callback_at, warm))
             logger.info(f"call {self.call_id}: hand-off to {self.queue} failed ({failure})")
         self.handoff_id = None
         return takeback
@@ -141,13 +217,15 @@ class CallHandoff:
         self._writes.add(task)
         task.add_done_callback(self._writes.discard)
 
-    async def _completed(self, handoff_id: int | None, seconds: float) -> None:
+    async def _completed(self, handoff_id: int | None, seconds: float, warm: dict | None = None) -> None:
         if self.desk.records is not None and handoff_id is not None:
-            await self._logged(self.desk.records.completed(handoff_id, seconds))
+            await self._logged(self.desk.records.completed(handoff_id, seconds, warm))
 
-    async def _failed(self, handoff_id: int | None, failure: str, callback_at: datetime | None) -> None:
+    async def _failed(
+        self, handoff_id: int | None, failure: str, callback_at: datetime | None, warm: dict | None = None
+    ) -> None:
         if self.desk.records is not None and handoff_id is not None:
-            await self._logged(self.desk.records.failed(handoff_id, failure, callback_at))
+            await self._logged(self.desk.records.failed(handoff_id, failure, callback_at, warm))
 
     async def _logged(self, write: Awaitable[None]) -> None:
         try:

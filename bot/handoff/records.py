@@ -1,7 +1,9 @@
 """The `handoffs` rows and their CRM events, each written in one transaction in a worker thread.
 
 `requested` (with `lead.qualified` first when the reason is a qualified lead) → `completed` when the agent
-answered, or `failed` with the failure and, when the robot took the call back, the callback time.
+answered, or `failed` with the failure and, when the robot took the call back, the callback time. A warm
+transfer's report (every agent leg, the summary said, the customer's wait, who accepted and when) is kept in the
+row's context as `warm` and sent with `handoff.completed`/`handoff.failed`.
 """
 
 from __future__ import annotations
@@ -49,11 +51,13 @@ class HandoffRecords:
     async def requested(self, request: HandoffRequest) -> Requested:
         return await asyncio.to_thread(self._requested, request, datetime.now(UTC))
 
-    async def completed(self, handoff_id: int, answer_seconds: float) -> None:
-        await asyncio.to_thread(self._completed, handoff_id, answer_seconds, datetime.now(UTC))
+    async def completed(self, handoff_id: int, answer_seconds: float, warm: dict | None = None) -> None:
+        await asyncio.to_thread(self._completed, handoff_id, answer_seconds, warm, datetime.now(UTC))
 
-    async def failed(self, handoff_id: int, failure: str, callback_at: datetime | None) -> None:
-        await asyncio.to_thread(self._failed, handoff_id, failure, callback_at, datetime.now(UTC))
+    async def failed(
+        self, handoff_id: int, failure: str, callback_at: datetime | None, warm: dict | None = None
+    ) -> None:
+        await asyncio.to_thread(self._failed, handoff_id, failure, callback_at, warm, datetime.now(UTC))
 
     def _requested(self, request: HandoffRequest, now: datetime) -> Requested:
         with self.db.session() as session:
@@ -120,19 +124,23 @@ class HandoffRecords:
             )
             return Requested(handoff.id, call.campaign_id, contact_id)
 
-    def _completed(self, handoff_id: int, answer_seconds: float, now: datetime) -> None:
+    def _completed(self, handoff_id: int, answer_seconds: float, warm: dict | None, now: datetime) -> None:
         with self.db.session() as session:
             handoff = session.get(Handoff, handoff_id)
             handoff.state, handoff.finished_at = HandoffState.COMPLETED.value, now
             handoff.answer_seconds = answer_seconds
+            _keep_warm(handoff, warm)
             payload = {**_finished(handoff), "answer_seconds": answer_seconds}
             emit(session, EventType.HANDOFF_COMPLETED, payload, now)
 
-    def _failed(self, handoff_id: int, failure: str, callback_at: datetime | None, now: datetime) -> None:
+    def _failed(
+        self, handoff_id: int, failure: str, callback_at: datetime | None, warm: dict | None, now: datetime
+    ) -> None:
         with self.db.session() as session:
             handoff = session.get(Handoff, handoff_id)
             handoff.state, handoff.finished_at = HandoffState.FAILED.value, now
             handoff.failure, handoff.callback_at = failure, callback_at
+            _keep_warm(handoff, warm)
             payload = {
                 **_finished(handoff),
                 "failure": failure,
@@ -145,8 +153,13 @@ class HandoffRecords:
             emit(session, EventType.HANDOFF_FAILED, payload, now)
 
 
+def _keep_warm(handoff: Handoff, warm: dict | None) -> None:
+    if warm is not None:
+        handoff.context = {**handoff.context, "warm": warm}  # a new dict: the JSON column sees the change
+
+
 def _finished(handoff: Handoff) -> dict[str, Any]:
-    return {
+    finished = {
         "handoff_id": handoff.id,
         "call_id": handoff.context.get("call_id"),
         "queue": handoff.queue,
@@ -154,3 +167,6 @@ def _finished(handoff: Handoff) -> dict[str, Any]:
         "reason": handoff.reason,
         "finished_at": handoff.finished_at.isoformat(),
     }
+    if "warm" in handoff.context:
+        finished["warm"] = handoff.context["warm"]
+    return finished

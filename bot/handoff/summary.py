@@ -41,10 +41,9 @@ _DEFAULT = {
 _COLLECTED = {"ru": "Данные разговора: ", "en": "From the call: "}
 
 
-def default_summary(script: Script) -> dict[str, str]:
-    """The summary said when the script has none: the customer's name (a `name` variable), the reason, the
-    collected slots and the caller's last words."""
-    named = "name" in script.variables
+def default_summary(named: bool) -> dict[str, str]:
+    """The summary said when the script has none: the customer's name (when the call knows a `name`), the
+    reason, the collected slots and the caller's last words."""
     return {lang: _OPENING[lang] + (_NAMED[lang] if named else "") + text for lang, text in _DEFAULT.items()}
 
 
@@ -61,7 +60,8 @@ def summary_text(
     """The summary in words for the TTS. `values` are the call's (redacted) slots and variables, `collected` the
     slots to list by name."""
     types = script.slot_types()
-    template = (script.handoff_summary or default_summary(script)).get(lang) or default_summary(script)["en"]
+    default = default_summary(bool(values.get("name")))
+    template = (script.handoff_summary or default).get(lang) or default["en"]
     listed = [f"{name} — {{{name}}}" for name, value in collected.items() if value not in (None, "")]
     heading = _COLLECTED.get(lang, _COLLECTED["en"])
     collected_text = (

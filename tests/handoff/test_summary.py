@@ -75,3 +75,12 @@ def test_without_a_template_the_default_names_the_customer_and_says_what_they_sa
         "Connecting a customer. The customer is Ann. Reason: the customer asked for a person. "
         "The customer said: operator please."
     )
+
+
+def test_the_default_leaves_the_name_out_when_the_call_has_none(dialogs: Path) -> None:
+    (dialogs / "tiny.yml").write_text(SCRIPT, encoding="utf-8")
+    script = load_catalogue(dialogs, dialogs.parent / "training_data").get("tiny")
+    said = summary_text(
+        script, "ru", reason="stuck", queue="support", values={"name": None}, collected={}, last_words=""
+    )
+    assert said == "Соединяю клиента. Причина: робот не смог понять клиента. Клиент сказал: ничего."

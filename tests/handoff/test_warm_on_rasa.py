@@ -1,0 +1,191 @@
+"""Warm transfer in a whole call: the real dialog service, the voice pipeline, `PhoneCalls` and a database.
+
+A caller reaches the inbound script's complaint step by keys, says the complaint and is handed to the
+`complaints` queue, set `mode: warm`: the robot dials the agent (a SIP phone on loopback), who hears the summary,
+then the caller, and the caller hears the agent; the hand-off row and `handoff.completed` carry every leg, the
+summary and who accepted. With only a busy agent the robot takes the call back: the take-back message, outcome
+`callback`, the row failed with the callback time and the busy leg."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import numpy as np
+import pytest
+from sqlalchemy import select
+
+from bot.calls.phone_calls import PhoneCalls
+from bot.calls.store import CallStore
+from bot.config import CallsSettings, QueueSettings, Settings, load_settings
+from bot.dialog.catalogue import load_catalogue
+from bot.storage.models import Handoff, WebhookEvent
+from telephony import EndReason, Phone, TelephonySettings, rig
+from telephony.call import Call
+from tests.calls.helpers import TINY
+from tests.calls.test_inbound_over_sip import loud, talk, until_recorded
+from tests.calls.test_script_actions_over_sip import customer_answers
+from tests.rasa.helpers import VARIABLES, client_for
+
+pytestmark = [pytest.mark.slow, pytest.mark.rasa, pytest.mark.sip]
+
+TRUNK_PORT, ROBOT_PORT, CUSTOMER_PORT, AGENT_PORT = 5975, 5976, 5977, 5978  # Kamailio relays 9… to the robot
+RTP_MIN = 35200
+AGENT = f"sip:agent@127.0.0.1:{AGENT_PORT}"
+
+
+@pytest.fixture(scope="module")
+def trunk(tmp_path_factory):
+    if not rig.have_peers():
+        pytest.skip("kamailio/baresip/sipp not installed (scripts/setup.sh installs them)")
+    peer = rig.start_kamailio(tmp_path_factory.mktemp("warm-trunk"), TRUNK_PORT, ROBOT_PORT)
+    yield f"127.0.0.1:{TRUNK_PORT}"
+    peer.stop()
+
+
+def robot_settings(env: dict[str, str], tmp_path, agents: list[str]) -> Settings:
+    settings = load_settings(
+        environ={
+            **env,
+            "VOICEBOT_VOICE__ASR_RU": str(TINY),
+            "VOICEBOT_VOICE__TTS_RU": "espeak-ng:ru",
+            "VOICEBOT_VOICE__RECORDINGS_DIR": str(tmp_path),
+        }
+    )
+    robot = TelephonySettings(
+        trunk_mode=True, user="robot", sip_port=ROBOT_PORT, rtp_port_min=RTP_MIN, rtp_port_max=RTP_MIN + 98
+    )
+    queue = QueueSettings(target=agents[0], mode="warm", agents=agents, ring_seconds=8)
+    handoff = settings.handoff.model_copy(update={"queues": {**settings.handoff.queues, "complaints": queue}})
+    calls = CallsSettings(routes=[{"did": "9301", "script": "inbound", "variables": VARIABLES["inbound"]}])
+    return settings.model_copy(update={"telephony": robot, "calls": calls, "handoff": handoff})
+
+
+def phone(user: str, port: int, rtp: int, proxy: str | None = None, on_incoming=None) -> Phone:
+    settings = TelephonySettings(
+        proxy=proxy, trunk_mode=True, user=user, sip_port=port, rtp_port_min=rtp, rtp_port_max=rtp + 98,
+        rtp_timeout=30,
+    )  # fmt: skip
+    return Phone(settings, on_incoming=on_incoming)
+
+
+async def hear(call: Call, heard: list[bytes]) -> None:
+    async for frame in call:
+        heard.append(frame)
+
+
+def pcm(frames: list[bytes]) -> np.ndarray:
+    return np.frombuffer(b"".join(frames), np.int16)
+
+
+async def test_a_complaint_is_warm_transferred_the_agent_hears_the_summary_then_the_caller(
+    dialog_service, trunk, sqlite_db, tmp_path
+):
+    customer_says, agent_says = rig.speechlike(3.0, seed=5), rig.speechlike(3.0, seed=6)
+    agent_heard: list[bytes] = []
+    agent_talks = asyncio.Event()
+    agent_calls: list[Call] = []
+
+    async def agent_answers(call: Call) -> None:
+        agent_calls.append(call)
+        await call.answer()
+        last_voice = None
+        async for frame in call:
+            agent_heard.append(frame)
+            if loud(frame):
+                last_voice = time.monotonic()
+            elif last_voice and time.monotonic() - last_voice > 1.0 and not agent_talks.is_set():
+                agent_talks.set()  # the summary is over: the agent greets the caller
+                call.write_audio(agent_says.tobytes())
+
+    async def caller(call: Call, heard: list[bytes]) -> None:
+        answering = asyncio.create_task(customer_answers(call, heard, ["3", "да"]))
+        await agent_talks.wait()
+        call.write_audio(customer_says.tobytes())
+        await asyncio.sleep(4.0)
+        answering.cancel()
+        await call.hangup()
+
+    settings = robot_settings(dialog_service, tmp_path, [AGENT])
+    catalogue = load_catalogue(settings.paths.dialogs_dir, settings.paths.training_data_dir)
+    client = client_for(dialog_service)
+    agent = phone("agent", AGENT_PORT, RTP_MIN + 400, on_incoming=agent_answers)
+    customer = phone("customer", CUSTOMER_PORT, RTP_MIN + 200, proxy=trunk)
+    await agent.start()
+    await customer.start()
+    try:
+        async with PhoneCalls(settings, catalogue, client, store=CallStore(sqlite_db)):
+            reason, heard = await talk(customer, "9301", caller, timeout=90)
+            [row] = await until_recorded(sqlite_db, 1)
+            await asyncio.sleep(0.5)
+    finally:
+        await client.close()
+        await customer.stop()
+        await agent.stop()
+    assert reason is EndReason.LOCAL_HANGUP  # the caller hung up after talking with the agent
+    assert (
+        agent_calls and agent_calls[0].end_reason is EndReason.REMOTE_BYE
+    )  # the robot hung the agent up too
+
+    with sqlite_db.session() as session:
+        [handoff] = session.scalars(select(Handoff)).all()
+        events = {e.type: e.payload for e in session.scalars(select(WebhookEvent))}
+    warm = handoff.context["warm"]
+    print("hand-off:", handoff.state, handoff.answer_seconds, warm)
+    assert handoff.state == "completed" and handoff.queue == "complaints"
+    assert [(leg["agent"], leg["result"]) for leg in warm["legs"]] == [(AGENT, "accepted")]
+    assert warm["accepted_by"] == AGENT and warm["wait_seconds"] > 0
+    assert warm["summary"].startswith(
+        "Соединяю клиента. Причина: клиент попросил соединить его со специалистом."
+    )
+    assert events["handoff.completed"]["warm"] == warm
+    assert row.outcome == "transferred"
+
+    # the agent: the summary first (voice from the start, nothing else), then the caller's own audio
+    got = pcm(agent_heard)
+    match = rig.compare_audio(customer_says, got)
+    print("agent hears the caller:", match)
+    assert match.snr_db >= 20 and match.corr >= 0.95 and match.dead_frames == 0, match
+    summary_frames = [loud(f) for f in agent_heard[: match.lag // 160]]
+    assert sum(summary_frames) >= 100  # ≥ 2 s of the summary before the caller's first word
+    back = rig.compare_audio(agent_says, pcm(heard))
+    print("caller hears the agent:", back)
+    assert back.snr_db >= 20 and back.corr >= 0.95 and back.dead_frames == 0, back
+
+
+async def test_with_only_a_busy_agent_the_robot_takes_the_call_back(
+    dialog_service, trunk, sqlite_db, tmp_path
+):
+    async def busy(call: Call) -> None:
+        await call.reject(486, "Busy Here")
+
+    settings = robot_settings(dialog_service, tmp_path, [AGENT])
+    catalogue = load_catalogue(settings.paths.dialogs_dir, settings.paths.training_data_dir)
+    client = client_for(dialog_service)
+    agent = phone("agent", AGENT_PORT, RTP_MIN + 400, on_incoming=busy)
+    customer = phone("customer", CUSTOMER_PORT, RTP_MIN + 200, proxy=trunk)
+    await agent.start()
+    await customer.start()
+    try:
+        async with PhoneCalls(settings, catalogue, client, store=CallStore(sqlite_db)):
+            reason, _ = await talk(
+                customer, "9301", lambda call, heard: customer_answers(call, heard, ["3", "да"]), timeout=90
+            )
+            [row] = await until_recorded(sqlite_db, 1)
+            await asyncio.sleep(0.5)
+    finally:
+        await client.close()
+        await customer.stop()
+        await agent.stop()
+    assert reason is EndReason.REMOTE_BYE  # the robot said the take-back and hung up
+    with sqlite_db.session() as session:
+        [handoff] = session.scalars(select(Handoff)).all()
+        events = {e.type: e.payload for e in session.scalars(select(WebhookEvent))}
+    print("hand-off:", handoff.state, handoff.failure, handoff.context["warm"])
+    assert handoff.state == "failed" and handoff.callback_at is not None
+    assert [(leg["agent"], leg["result"], leg["code"]) for leg in handoff.context["warm"]["legs"]] == [
+        (AGENT, "busy", 486)
+    ]
+    assert events["handoff.failed"]["taken_back"] and events["handoff.failed"]["warm"]["accepted_by"] is None
+    assert row.outcome == "callback"
+    assert any("перезвоним" in line["text"] for line in row.transcript if line["speaker"] == "robot")
