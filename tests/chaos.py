@@ -31,5 +31,6 @@ def record(row: ChaosRow) -> None:
     """Append `row` to the results file of a `voicebot chaos` run, if one is running."""
     path = os.environ.get(RESULTS_ENV)
     if path:
+        test = os.environ.get("PYTEST_CURRENT_TEST", "").rsplit(" ", 1)[0]  # its node id, without " (call)"
         with open(path, "a", encoding="utf-8") as results:
-            results.write(json.dumps(asdict(row)) + "\n")
+            results.write(json.dumps({**asdict(row), "test": test}) + "\n")

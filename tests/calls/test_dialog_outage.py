@@ -19,6 +19,8 @@ from bot.config import Settings
 from bot.dialog.conversation import Conversation, Exchange
 from bot.outcomes import Signal
 from tests.calls.helpers import call
+from tests.chaos import ChaosRow
+from tests.chaos import record as record_row
 from tests.conftest import TEST_RASA_PORT
 
 pytestmark = [pytest.mark.slow, pytest.mark.rasa]
@@ -84,10 +86,16 @@ class _RasaDiesBeforeTheAnswer(Conversation):
     async def _send(self, message: str) -> Exchange:
         if message != f"/{Signal.START}" and not self.killed:
             self.killed = True
+            self.killed_at = time.monotonic()
             await asyncio.to_thread(kill_rasa)
-        return await super()._send(message)
+        exchange = await super()._send(message)  # raises while Rasa is down; the call holds and sends again
+        if self.killed and type(self).answered_after is None:
+            type(self).answered_after = time.monotonic() - self.killed_at
+        return exchange
 
     killed = False
+    killed_at = 0.0
+    answered_after: float | None = None  # seconds from the kill to the answered turn (the chaos table)
 
 
 class _RasaRestartsBetweenTurns(Conversation):
@@ -110,9 +118,22 @@ async def test_a_call_is_held_while_rasa_restarts_and_goes_on(
     settings, dialog_service, monkeypatch, rasa_comes_back
 ):
     monkeypatch.setattr("bot.calls.simulate.Conversation", _RasaDiesBeforeTheAnswer)
+    monkeypatch.setattr(_RasaDiesBeforeTheAnswer, "answered_after", None)
     settings = holding(settings, 120.0)  # Rasa's restart takes 8–25 s on this shared machine
     record, _ = await call(settings, dialog_service, "reminder", [CallerLine("да")], hangup_after=150)
 
+    record_row(
+        ChaosRow(
+            fault="Rasa SIGKILLed mid-call (held until back)",
+            calls_up=1,
+            contacts=None,
+            lost=int(record.outcome != "confirmed"),
+            dialled_twice=None,
+            events_lost=None,
+            calls_left_live=int(record.ended_by is None),
+            seconds_to_recover=round(_RasaDiesBeforeTheAnswer.answered_after or 0, 1) or None,
+        )
+    )
     assert record.outcome == "confirmed", record.transcript
     assert record.ended_by == "robot"
     events = [entry.event for entry in record.transcript if entry.speaker == "robot"]
