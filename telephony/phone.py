@@ -50,10 +50,11 @@ class Phone:
         self._drops = DropLog(log, "SIP request for a call")
 
     # ---- lifecycle -----------------------------------------------------
-    async def start(self) -> None:
-        """Bind the SIP socket and register (unless trunk mode). Raises RegistrationError on failure."""
+    async def start(self, wait_for_registrar: bool = False) -> None:
+        """Bind the SIP socket and register (unless trunk mode). Raises RegistrationError on failure; with
+        `wait_for_registrar` a registrar that does not answer is retried in the background (`line_up` false)."""
         try:
-            await self.ua.start()
+            await self.ua.start(wait_for_registrar)
         except Exception:
             self.ua.transport.close()
             raise

@@ -100,7 +100,7 @@ class PhoneCalls:
 
     async def __aenter__(self) -> PhoneCalls:
         self._runner_task = asyncio.create_task(self.runner.run(auto_end=False), name="call-runner")
-        await self.phone.start()
+        await self.phone.start(wait_for_registrar=True)  # a PBX away at start: the dialer waits (line_down)
         return self
 
     async def __aexit__(self, *exc: object) -> None:

@@ -28,6 +28,10 @@ class RegistrationError(Exception):
     """REGISTER failed: wrong credentials, rejected, or no answer from the registrar."""
 
 
+class RegistrarUnreachable(RegistrationError):
+    """No answer to REGISTER: the registrar is down or cannot be reached (a fault, not a configuration error)."""
+
+
 RequestHandler = Callable[[SipMessage, ServerTransaction], None]
 
 
@@ -70,7 +74,10 @@ class UserAgent:
         return f"SIP/2.0/{'TLS' if self.tls else 'UDP'} {host}:{port};branch={branch or new_branch()};rport"
 
     # ---- lifecycle -----------------------------------------------------
-    async def start(self) -> None:
+    async def start(self, wait_for_registrar: bool = False) -> None:
+        """Open the transport and register (unless trunk mode). A registrar that does not answer raises
+        `RegistrarUnreachable`, or with `wait_for_registrar` is retried in the background with back-off (the line
+        stays down until it answers); a refused registration always raises."""
         s = self.settings
         server = s.proxy or s.registrar
         if server:
@@ -87,8 +94,17 @@ class UserAgent:
         else:
             await self.transport.open(s.local_host, s.sip_port)
         if not s.trunk_mode and s.registrar:
-            await self.register(s.register_expires)
-            self._register_task = asyncio.get_running_loop().create_task(self._keep_registered())
+            retry_now = False
+            try:
+                await self.register(s.register_expires)
+            except RegistrarUnreachable as exc:
+                if not wait_for_registrar:
+                    raise
+                log.warning(
+                    "the registrar does not answer, the line is down (retrying with back-off): %s", exc
+                )
+                retry_now = True
+            self._register_task = asyncio.get_running_loop().create_task(self._keep_registered(retry_now))
 
     async def stop(self) -> None:
         if self._register_task:
@@ -240,7 +256,7 @@ class UserAgent:
             raise RegistrationError(str(exc)) from exc
         except TransactionTimeout as exc:
             self.registered = False
-            raise RegistrationError(f"no answer from registrar {host}:{port}") from exc
+            raise RegistrarUnreachable(f"no answer from registrar {host}:{port}") from exc
         self._reg_cseq = resp.cseq[0]
         if not 200 <= (resp.status or 0) < 300:
             self.registered = False
@@ -255,12 +271,12 @@ class UserAgent:
             granted = int(resp.get("Expires") or expires)
         return granted
 
-    async def _keep_registered(self) -> None:
+    async def _keep_registered(self, failed: bool = False) -> None:
         """Refresh the registration at half the granted expiry and at least every `register_check_seconds`, so a
         registrar that restarted and forgot the binding has it again within that. A refresh that fails puts the
         line down (`registered` False) and is retried after 1 s, doubling to 30 s, until one succeeds."""
-        wait = self._refresh_interval(self.settings.register_expires)
-        failures = 0
+        wait = 1.0 if failed else self._refresh_interval(self.settings.register_expires)
+        failures = int(failed)
         while True:
             await self._until_refresh(wait)
             try:

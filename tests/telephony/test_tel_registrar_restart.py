@@ -157,3 +157,30 @@ async def test_the_dialer_pauses_while_the_registrar_is_down_and_all_resumes_whe
         await customer.stop()
         kamailio.stop()
         db.dispose()
+
+
+async def test_a_phone_started_while_the_registrar_is_away_registers_when_it_comes(tmp_path):
+    """`voicebot serve` starts with the PBX away (PhoneCalls starts its phone with `wait_for_registrar`): the start
+    returns with the line down, and the phone registers (and takes inbound calls) once the registrar answers."""
+    robot_inbound: list[str] = []
+    robot = Phone(
+        robot_settings(ROBOT_PORTS, KAMAILIO, "robot", register_check_seconds=1.0),
+        on_incoming=answering(robot_inbound),
+    )
+    customer = Phone(robot_settings(CUSTOMER_PORTS, KAMAILIO, "customer"))
+    kamailio = None
+    try:
+        await robot.start(wait_for_registrar=True)  # no answer to its REGISTER within the 8 s timeout
+        assert not robot.line_up
+        kamailio = await asyncio.to_thread(rig.start_kamailio, tmp_path, KAMAILIO, KAMAILIO + 1)
+        await until(lambda: robot.line_up, 15, "the robot registers once the registrar answers")
+        await customer.start()
+        inbound = await customer.dial("robot", ring_timeout=10)
+        assert inbound.status is DialStatus.ANSWERED
+        await inbound.call.wait_ended()
+        assert robot_inbound == ["customer"]
+    finally:
+        await robot.stop()
+        await customer.stop()
+        if kamailio is not None:
+            kamailio.stop()
