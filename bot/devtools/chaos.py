@@ -60,7 +60,7 @@ def run(scenarios: tuple[str, ...] = SCENARIOS, extra: tuple[str, ...] = ()) -> 
         command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-rfEs"]
         present = [s for s in scenarios if (ROOT / s.split("::")[0]).exists()]  # a checkout without one
         command += [f"--junitxml={junit}", *extra, *present]
-        env = os.environ | {RESULTS_ENV: str(results)}
+        env = os.environ | {RESULTS_ENV: str(results), "PYTHONUNBUFFERED": "1"}  # its progress as it goes
         last = ""
         with subprocess.Popen(
             command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
