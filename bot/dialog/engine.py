@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from bot.dialog.intents import asks_yes_or_no, yes_leading_to, yes_no_override
+from bot.dialog.intents import asks_yes_or_no, heard_in_words, yes_leading_to, yes_no_override
 from bot.dialog.model import (
     Action,
     ActionType,
@@ -26,8 +26,9 @@ from bot.dialog.model import (
 )
 from bot.dialog.render import RenderError, coerce, render, to_number
 from bot.dialog.slots import holds, read_capture, valid
-from bot.dialog.understanding import has_negation, negates_a_word
+from bot.dialog.understanding import asks_for_someone, has_negation, is_question, negates_a_word
 from bot.outcomes import Intent, Outcome, Signal
+from bot.values.numbers import parse_number
 
 MAX_STEPS_PER_TURN = 25
 PREEMPTS_FREE_TEXT = {Intent.DONT_CALL, Intent.ASK_HUMAN}
@@ -39,6 +40,11 @@ WEAK_INTENTS = {None, Signal.NLU_FALLBACK, Intent.UNSURE, Intent.GREET, Intent.T
 # Yes/no-like intents that a value said in the same breath overrides: "да, но только двадцатого" is a new date.
 VALUE_OVERRIDES = {Intent.AFFIRM, Intent.DENY, "cant_pay"}
 NEGATIVE_INTENTS = {Intent.DENY, "cant_pay"}
+
+
+def _key_said_aloud(text: str, lang: str) -> bool:
+    """Whether the words are one key of a "press 1 for yes, 2 for no" prompt said aloud ("один", "two")."""
+    return len(text.split()) == 1 and parse_number(text, lang) in (1, 2)
 
 
 class InputKind(StrEnum):
@@ -226,6 +232,7 @@ class _Turn:
         return self._no_match(step)
 
     def _text(self, step: Step) -> TurnEvent:
+        self._read_words(step)
         self._read_yes_or_no(step)
         intent = self.turn.intent
         if self.state.pending is not None:
@@ -243,9 +250,16 @@ class _Turn:
         if carried is not None and carried != matched and self._value_decides(step, matched):
             return self._answer(step, carried, sure=False)
         if matched is not None:
+            if self._yes_answers_next_question(step, matched):  # "да, заплачу в четверг" at "это Иван?"
+                self._take(step.answers[matched])
+                if self.state.step != step.answers[matched].goto or self.state.ended:
+                    return TurnEvent.ANSWERED
+                return self._text(self.script.steps[self.state.step])
             return self._answer(step, matched, sure=True)
         if capture and capture.type is ValueType.YES_NO and intent in (Intent.AFFIRM, Intent.DENY):
             return self._capture(step, intent == Intent.AFFIRM)
+        if capture and capture.type is ValueType.YES_NO and self._yes_carries_value(step):
+            return self._capture(step, True)  # "three people" at "interested?": yes, and how many
         if parsed is not None:
             return self._capture(step, parsed)
         free_text = capture is not None and capture.type is ValueType.TEXT
@@ -258,7 +272,7 @@ class _Turn:
                     self._reprompt(step)
                 return TurnEvent.FAQ
         handler = self.script.handlers.get(intent or "")
-        if handler and (not free_text or intent in PREEMPTS_FREE_TEXT):
+        if handler and (not free_text or self._preempts_free_text(intent)):
             if handler.confirm and (self._unsure(step) or free_text):  # "вежливые операторы" is a comment
                 return self._ask_back(handler.confirm, Pending(handler=intent, text=self.turn.text))
             self._handle(step, handler)
@@ -286,6 +300,23 @@ class _Turn:
         if heard is not None:
             self.turn = turn.model_copy(update={"intent": heard.value, "confidence": 0.0})
 
+    def _preempts_free_text(self, intent: str | None) -> bool:
+        """Whether a handler cuts a free-text answer short: a do-not-call does, an "operator" only when the words
+        ask for one ("вежливые операторы" at "что вам понравилось?" is the answer)."""
+        if intent == Intent.ASK_HUMAN:
+            return asks_for_someone(self.turn.text, self.state.lang)
+        return intent in PREEMPTS_FREE_TEXT
+
+    def _read_words(self, step: Step) -> None:
+        """What the words say outright where the classifier missed it (`intents.heard_in_words`); a costly
+        reading is taken as heard unsure, so it is asked back."""
+        turn = self.turn
+        heard = heard_in_words(self.script, step, turn.intent, turn.text, self.state.lang)
+        if heard is not None:
+            intent, sure = heard
+            update = {"intent": intent} if sure else {"intent": intent, "confidence": 0.0}
+            self.turn = turn.model_copy(update=update)
+
     def _matching_answer(self, step: Step, intent: str | None) -> int | None:
         """The first of the step's answers the intent selects (its intents or its own example phrases)."""
         for index, answer in enumerate(step.answers):
@@ -306,6 +337,41 @@ class _Turn:
             if value is not None and valid(target.capture, value, self.now.date()):
                 found.append(index)
         return found[0] if len(found) == 1 else None
+
+    def _yes_answers_next_question(self, step: Step, matched: int) -> bool:
+        """Whether a plain yes taken here also answers the question it leads to with a value: "да, заплачу в
+        четверг" at "это Иван?" is a yes, then a yes with its date at "вы сможете оплатить?"."""
+        answer = step.answers[matched]
+        following = self.script.steps.get(answer.goto or "")
+        if answer.intent != [Intent.AFFIRM] or answer.confirm or following is None or not following.waits:
+            return False
+        if following.capture is not None or negates_a_word(self.turn.text, self.state.lang):
+            return False
+        carried = self._answer_carrying_value(following)
+        return carried is not None and Intent.AFFIRM in following.answers[carried].intent
+
+    def _yes_carries_value(self, step: Step) -> bool:
+        """Whether a value said alone at a yes/no capture answers the question its yes leads to ("three people"
+        at "are you interested?", then "for how many?"): the intent says little (counts said alone are
+        out_of_scope to the classifier), nothing is negated or asked, and it is no key said aloud ("один")."""
+        text, lang = self.turn.text, self.state.lang
+        off_topic = self.turn.intent == Intent.OUT_OF_SCOPE
+        if (self.turn.intent not in WEAK_INTENTS and not off_topic) or not text.strip():
+            return False
+        if has_negation(text, lang) or is_question(text, lang) or _key_said_aloud(text, lang):
+            return False
+        values = {**self.state.values, step.capture.slot: True}
+        target = next(
+            (b.goto for b in step.branch if b.condition is None or holds(values, b.condition)), None
+        )
+        following = self.script.steps.get(target or step.goto or "")
+        capture = following.capture if following else None
+        if capture is None or not capture.prefill:
+            return False
+        if off_topic and capture.type in (ValueType.DATE, ValueType.DATETIME):
+            return False  # "какая сегодня погода" names a day without answering
+        value = read_capture(capture, text, self.state.values, lang, self.now)
+        return value is not None and valid(capture, value, self.now.date())
 
     def _value_decides(self, step: Step, matched: int | None) -> bool:
         """Whether a value said outweighs the intent heard: the intent says little ("ну двадцатого"), or it is a

@@ -15,7 +15,17 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from bot.dialog.model import Script, Step, ValueType
-from bot.dialog.understanding import has_negation, names_someone_absent, refuses_calls, says_yes, yes_or_no
+from bot.dialog.understanding import (
+    asks_no_more_calls,
+    asks_to_call_later,
+    closing,
+    has_negation,
+    names_someone_absent,
+    refuses_calls,
+    says_its_me,
+    says_yes,
+    yes_or_no,
+)
 from bot.outcomes import Intent, Signal
 
 LOCAL_MARK = "__"  # `<script>__<step>__<n>`, `<script>__faq__<id>`: an intent that belongs to one script
@@ -107,10 +117,34 @@ def yes_no_override(
         kept = intent in KEPT_OVER_YES_NO and (intent in script.handlers or intent == Intent.GREET)
         if intent == Intent.DONT_CALL and said and not refuses_calls(text, lang):
             kept = False
+        if intent == Intent.WRONG_PERSON and said and says_its_me(text, lang):  # "да это я иван петров"
+            kept = False
         overrides = not kept and not step_takes_intent
     if not overrides:
         return None
     return Intent.AFFIRM if said else Intent.DENY
+
+
+def heard_in_words(
+    script: Script, step: Step, intent: str | None, text: str, lang: str
+) -> tuple[str, bool] | None:
+    """What the words say outright where the classifier heard something else, and whether that is as sure as
+    heard: "don't call me with sales offers again" is a do-not-call (unsure: asked back; not inside a
+    free-text answer), words that only close the call ("всё спасибо") are the thanks or goodbye the step takes,
+    and "i can't talk now call me on friday" placed nowhere is a callback request (unsure). Else None."""
+    free_text = step.capture is not None and step.capture.type is ValueType.TEXT
+    refusable = intent != Intent.DONT_CALL and Intent.DONT_CALL in script.handlers and not free_text
+    if refusable and asks_no_more_calls(text, lang):
+        return Intent.DONT_CALL.value, False
+    taken = {name for answer in step.answers for name in answer.intent}
+    if intent in (None, Signal.NLU_FALLBACK, Intent.THANKS, Intent.GOODBYE) and intent not in taken:
+        closed = next((kind for kind in closing(text, lang) if kind in taken), None)
+        if closed is not None:
+            return closed, True
+    unplaced = intent in (None, Signal.NLU_FALLBACK)
+    if unplaced and Intent.CALLBACK_LATER in script.handlers and asks_to_call_later(text, lang):
+        return Intent.CALLBACK_LATER.value, False
+    return None
 
 
 def yes_leading_to(script: Script, step: Step, intent: str | None) -> tuple[int, str] | None:

@@ -181,15 +181,18 @@ _NOT_WANTED = {
     "en": ("not interested", "not now", "no thanks", "not today", "dont want", "dont need"),
 }
 # Phrases that mean yes although they hold a "no"/"not", or hold no yes word at all.
+# The person asked for saying it is them: "да это я", "yes speaking".
+_ITS_ME = {"ru": ("это я", "он самый", "она самая"), "en": ("thats me", "its me", "speaking")}
 _YES_PHRASES = {
     "ru": ("почему бы и нет", "почему нет", "нет проблем", "без проблем", "не вопрос", "не против", "не возражаю",
-           "не откажусь", "не помешает",
-           "это я", "он самый", "она самая"),
+           "не откажусь", "не помешает", *_ITS_ME["ru"]),
     "en": ("why not", "no problem", "no worries", "not a problem", "i dont mind", "wouldnt say no", "i suppose so", "i guess so",
-           "i think so", "thats me", "its me", "speaking"),
+           "i think so", *_ITS_ME["en"]),
 }  # fmt: skip
 # A hedge right before the last word lets it decide: "ну не знаю, наверное да", "i don't know, probably no".
 _HEDGES = {"наверное", "наверно", "скорее", "пожалуй", "думаю", "probably", "guess", "think", "maybe"}
+# "Можно попозже", "давайте позже", "ok but later": the yes word grants a later time, not the question.
+_LATER = {"ru": {"позже", "попозже", "потом"}, "en": {"later"}}
 # Words that ask not to be called again without a negation: "хватит звонить", "remove my number".
 _STOP_CALLING = {
     "ru": {"хватит", "прекратите", "перестаньте", "удалите", "уберите", "вычеркните", "отпишите", "надоели"},
@@ -222,7 +225,11 @@ def yes_or_no(text: str, lang: str) -> bool | None:
         return None
     if content[0] in _NO.get(lang, set()):
         return False
-    if content[0] in _YES.get(lang, set()) and not has_negation(text, lang):
+    if (
+        content[0] in _YES.get(lang, set())
+        and not has_negation(text, lang)
+        and not _LATER.get(lang, set()) & set(words)
+    ):
         return True
     return None
 
@@ -230,6 +237,12 @@ def yes_or_no(text: str, lang: str) -> bool | None:
 def refuses_calls(text: str, lang: str) -> bool:
     """Whether the words could ask not to be called: a negation ("не звоните") or a stop word ("хватит")."""
     return has_negation(text, lang) or bool(_STOP_CALLING.get(lang, set()) & set(_words(text)))
+
+
+def says_its_me(text: str, lang: str) -> bool:
+    """Whether the caller says they are the person asked for ("да это я иван", "yes speaking")."""
+    joined = f" {' '.join(_words(text))} "
+    return any(f" {phrase} " in joined for phrase in _ITS_ME.get(lang, ()))
 
 
 def says_yes(text: str, lang: str) -> bool:
@@ -256,3 +269,98 @@ _ABSENT = {
 def names_someone_absent(text: str, lang: str) -> bool:
     """Whether the caller says the person asked for is not here ("there's no Ann here", "тут таких нет")."""
     return bool(_ABSENT.get(lang, _ABSENT["ru"]).search(" ".join(_words(text))))
+
+
+# "Не звоните мне больше", "don't call me with sales offers again": asked outright, whatever else is said.
+_NO_MORE_CALLS = {
+    "ru": re.compile(
+        r"\b(?:больше |никогда )?не (?:звоните|звонить|названивайте|беспокойте)(?: мне| нам| сюда| на этот номер)?"
+        r"(?: больше| никогда| сюда)?\b|\b(?:перестаньте|прекратите|хватит) (?:мне |нам |сюда )?(?:звонить|названивать)\b"
+        r"|\bудалите (?:мой |этот )?номер\b"
+    ),
+    "en": re.compile(
+        r"\b(?:dont|do not|never) (?:ever )?(?:call|ring|phone) (?:me|us|here|this number)\b"
+        r"|\bstop (?:calling|ringing|phoning)\b|\b(?:remove|delete|take) (?:me|my number)\b"
+    ),
+}
+# "Не звоните мне завтра, лучше в пятницу": a call at another time, not a refusal of calls.
+_ANOTHER_TIME = {
+    "ru": ("лучше", "перезвоните", "позвоните", "завтра", "вечером", "утром", "после"),
+    "en": ("instead", "later", "tomorrow", "tonight", "after", "before", "back"),
+}
+
+
+def asks_no_more_calls(text: str, lang: str) -> bool:
+    """Whether the caller asks outright not to be called again ("не звоните мне больше", "stop calling", "don't
+    call me with offers again"), not for a call at another time ("не звоните завтра, лучше в пятницу")."""
+    joined = " ".join(_words(text))
+    if not _NO_MORE_CALLS.get(lang, _NO_MORE_CALLS["ru"]).search(joined):
+        return False
+    return not set(_ANOTHER_TIME.get(lang, ())) & set(joined.split())
+
+
+# A caller closing the call with nothing more to say: "всё спасибо", "nothing else bye", "that's all thanks".
+_CLOSING = {
+    "ru": {
+        "thanks": {"спасибо", "благодарю", "спасибочки"},
+        "more": {"большое", "огромное", "вам"},
+        "bye": {"до", "свидания", "пока", "всего", "доброго", "хорошего", "всё", "все", "больше", "ничего",
+                "это", "вопросов", "нет"},
+    },
+    "en": {
+        "thanks": {"thanks", "thank", "cheers"},
+        "more": {"very", "much", "so", "lot"},
+        "bye": {"bye", "goodbye", "nothing", "else", "thats", "all", "it", "have", "a", "nice", "good", "day", "no",
+                "more", "questions", "you"},
+    },
+}  # fmt: skip
+_FAREWELL = {
+    "ru": {"свидания", "пока", "доброго", "хорошего", "всё", "все"},
+    "en": {"bye", "goodbye", "all", "else"},
+}
+
+
+def closing(text: str, lang: str) -> list[str]:
+    """What words that only close the call say, "thanks" and/or "goodbye" ("всё спасибо", "nothing else bye",
+    "спасибо до свидания"); empty for anything else."""
+    words = set(_words(text)) - _OPENERS
+    kinds = _CLOSING.get(lang, _CLOSING["ru"])
+    if not words or not words <= kinds["thanks"] | kinds["bye"] | kinds["more"]:
+        return []
+    said = ["thanks"] if words & kinds["thanks"] else []
+    return said + (["goodbye"] if words & _FAREWELL.get(lang, set()) else [])
+
+
+# Words that ask for a person, beside the person asked for: "соедините с оператором", "can i talk to someone".
+_ASKING_FOR = {
+    "ru": {"соедините", "соединить", "переключите", "переключить", "позовите", "позвать", "дайте", "хочу", "можно",
+           "нужен", "нужна", "свяжите", "поговорить", "пожалуйста", "давайте", "живого", "живой", "человеком"},
+    "en": {"connect", "transfer", "speak", "talk", "put", "get", "want", "need", "can", "could", "please", "human",
+           "real", "someone", "somebody"},
+}  # fmt: skip
+
+
+def asks_for_someone(text: str, lang: str) -> bool:
+    """Whether the words ask for a person ("оператора пожалуйста", "can i talk to someone") rather than mention
+    one ("вежливые операторы", "the agent was rude"); a name said alone ("оператор") asks too."""
+    words = [w for w in _words(text) if w not in _OPENERS]
+    return len(words) <= 1 or bool(_ASKING_FOR.get(lang, _ASKING_FOR["ru"]) & set(words))
+
+
+# "Call me on friday morning", "перезвоните завтра": a call at another time asked for outright.
+_CALL_ME_THEN = {
+    "ru": re.compile(
+        r"\bперезвоните\b|\bпозвоните (?:мне |нам )?(?:завтра|позже|попозже|потом|вечером|утром|"
+        r"через|после|в|во|на)\b"
+    ),
+    "en": re.compile(r"\b(?:call|ring) (?:me|us) (?:back|later|tomorrow|tonight|on|at|in|after|next|this)\b"),
+}
+
+
+def asks_to_call_later(text: str, lang: str) -> bool:
+    """Whether the caller asks outright to be called at another time ("call me on friday morning",
+    "перезвоните завтра"), not to stop calls ("не перезванивайте")."""
+    joined = " ".join(_words(text))
+    if asks_no_more_calls(text, lang):
+        return False
+    return bool(_CALL_ME_THEN.get(lang, _CALL_ME_THEN["ru"]).search(joined))

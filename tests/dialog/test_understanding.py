@@ -16,7 +16,16 @@ import pytest
 
 from bot.dialog.catalogue import Catalogue, load_catalogue
 from bot.dialog.engine import DialogEngine, InputKind, TurnEvent, TurnInput, TurnResult, new_state
-from bot.dialog.understanding import corrected, has_negation, is_question, without_negated, yes_or_no
+from bot.dialog.understanding import (
+    asks_no_more_calls,
+    asks_to_call_later,
+    closing,
+    corrected,
+    has_negation,
+    is_question,
+    without_negated,
+    yes_or_no,
+)
 from bot.values.choices import choose
 from bot.values.dates import parse_date
 from bot.values.shares import parse_share
@@ -26,6 +35,7 @@ NOW = datetime(2025, 3, 10, 12, 0)  # a Monday
 VARIABLES: dict[str, dict[str, str]] = {
     "survey": {"name": "Анна", "company": "Ромашка"},
     "offer": {"name": "Анна", "company": "Ромашка", "product": "домашний интернет"},
+    "inbound": {"company": "Ромашка"},
     "reminder": {"name": "Анна", "company": "Ромашка", "amount": "10500", "due_date": "2025-03-15"},
     "debt": {"name": "Иван", "company": "Ромашка", "amount": "25000", "due_date": "2025-03-01"},
     "appointment": {
@@ -521,6 +531,9 @@ def test_inverted_period_and_half_past_choices() -> None:
         ("en", "maybe yeah", True),
         ("en", "i think not", None),
         ("en", "i dont know", None),
+        ("ru", "ой а можно попозже я сейчас на работе", None),  # a later time granted, not a yes
+        ("en", "okay but later", None),
+        ("ru", "можно", True),
     ],
 )
 def test_yes_or_no_from_the_words(lang: str, said: str, meaning: bool | None) -> None:
@@ -541,3 +554,199 @@ def test_not_that_one_then_the_choice_at_the_confirmation(catalogue: Catalogue) 
     call.says("первое", None)
     call.says("подождите нет не то второе", "deny")
     assert call.step == "confirm_visit" and call.state.values["visit"] == "2025-03-13T15:00"
+
+
+# -- a yes that answers the next question too, a count said alone, "don't call me" in any words -----------------
+
+
+def test_a_yes_with_a_promise_at_the_identity_question_answers_the_payment_question_too(
+    catalogue: Catalogue,
+) -> None:
+    call = Call(catalogue, "debt")
+    result = call.says("ну да заплачу в четверг", "affirm", 0.84)
+    assert any("Звоню по поводу платежа" in line for line in result.say)  # the debt is still stated
+    assert call.step == "ask_promise_amount" and call.state.values["promise_date"] == "2025-03-13"
+    call.says("полностью", None)
+    assert call.outcome == ("promise_to_pay", {"date": "2025-03-13", "amount": 25000})
+
+
+@pytest.mark.parametrize("said", ["да это я", "да это я но в четверг не смогу"])
+def test_a_yes_without_a_value_for_the_next_question_only_answers_this_one(
+    catalogue: Catalogue, said: str
+) -> None:
+    call = Call(catalogue, "debt")
+    call.says(said, "affirm")
+    assert call.step == "state_debt" and "promise_date" not in call.state.values
+
+
+@pytest.mark.parametrize(
+    ("lang", "said", "intent", "people"),
+    [
+        ("en", "three people", "out_of_scope", 3),
+        ("ru", "нас пятеро", None, 5),
+        ("en", "for four of us", "unsure", 4),
+    ],
+)
+def test_a_count_said_alone_at_interested_is_the_yes_and_the_count(
+    catalogue: Catalogue, lang: str, said: str, intent: str | None, people: int
+) -> None:
+    call = Call(catalogue, "offer", lang)
+    call.says(said, intent, 0.74)
+    assert call.state.values["interested"] is True and call.state.values["people"] == people
+    assert call.outcome[0] == "transferred"
+
+
+@pytest.mark.parametrize(
+    ("lang", "said", "intent"),
+    [
+        ("ru", "два", None),  # the "no" key said aloud
+        ("en", "one", None),
+        ("en", "not for three people", "out_of_scope"),
+        ("en", "how much for three people", "out_of_scope"),
+        ("ru", "пятеро", "who_is_calling"),  # an intent that says something else
+    ],
+)
+def test_a_key_negation_question_or_other_intent_with_a_count_is_no_yes(
+    catalogue: Catalogue, lang: str, said: str, intent: str | None
+) -> None:
+    call = Call(catalogue, "offer", lang)
+    call.says(said, intent, 0.74)
+    assert "interested" not in call.state.values or call.state.values["interested"] is not True
+    assert "people" not in call.state.values
+
+
+@pytest.mark.parametrize(
+    ("lang", "said", "heard"),
+    [
+        ("en", "don't call me with sales offers again", "who_is_calling"),
+        ("en", "stop calling this number", "out_of_scope"),
+        ("ru", "больше мне не звоните с такими предложениями", "unsure"),
+        ("ru", "хватит сюда звонить", None),
+    ],
+)
+def test_asking_outright_not_to_be_called_is_a_do_not_call_asked_back(
+    catalogue: Catalogue, lang: str, said: str, heard: str | None
+) -> None:
+    call = Call(catalogue, "offer", lang)
+    assert call.says(said, heard, 0.71).event is TurnEvent.CONFIRMING
+    call.says("yes" if lang == "en" else "да", "affirm")
+    assert call.outcome[0] == "do_not_call"
+
+
+@pytest.mark.parametrize(
+    ("lang", "said", "asks"),
+    [
+        ("en", "why dont you call me tomorrow", False),
+        ("en", "dont call me now call me back after six", False),
+        ("en", "the courier didn't call me", False),
+        ("ru", "не звоните мне завтра лучше в пятницу", False),
+        ("ru", "курьер мне не звонил", False),
+        ("ru", "прошу больше не звонить", True),
+        ("en", "please remove my number", True),
+    ],
+)
+def test_asks_no_more_calls(lang: str, said: str, asks: bool) -> None:
+    assert asks_no_more_calls(said, lang) is asks
+
+
+def test_not_being_called_back_in_a_complaint_is_the_complaint(catalogue: Catalogue) -> None:
+    call = Call(catalogue, "inbound", "en")
+    call.says("i want to complain", "complaint")
+    call.says("your courier said dont call me and never came", "out_of_scope")
+    assert call.state.values["complaint_text"] == "your courier said dont call me and never came"
+
+
+@pytest.mark.parametrize(
+    ("lang", "said", "heard"),
+    [
+        ("ru", "всё спасибо", ["thanks", "goodbye"]),
+        ("en", "nothing else bye", ["goodbye"]),
+        ("en", "no that's all thank you", ["thanks", "goodbye"]),
+        ("ru", "спасибо большое", ["thanks"]),
+        ("ru", "всё", ["goodbye"]),
+        ("ru", "нет", []),  # a plain no is the classifier's
+        ("en", "you", []),
+        ("ru", "всё понятно а доставка", []),
+    ],
+)
+def test_words_that_only_close_the_call(lang: str, said: str, heard: list[str]) -> None:
+    assert closing(said, lang) == heard
+
+
+def test_closing_words_the_classifier_missed_end_the_call_where_the_step_takes_them(
+    catalogue: Catalogue,
+) -> None:
+    call = Call(catalogue, "inbound")
+    call.says("какой у вас адрес", "inbound__faq__address")
+    assert call.step == "anything_else"
+    call.says("всё спасибо", None)
+    assert call.outcome[0] == "completed"
+
+
+def test_thanks_and_goodbye_at_a_step_that_takes_only_goodbye_is_the_goodbye(catalogue: Catalogue) -> None:
+    call = Call(catalogue, "inbound")
+    call.says("спасибо большое до свидания", "thanks", 0.82)
+    assert call.state.ended and call.step == "goodbye_caller"
+
+
+def test_yes_its_me_heard_as_a_wrong_person_is_the_yes(catalogue: Catalogue) -> None:
+    call = Call(catalogue, "debt")
+    call.says("да это я иван петров", "wrong_person", 0.6)
+    assert call.step == "state_debt"
+    call = Call(catalogue, "debt")
+    call.says("нет это его жена", "wrong_person", 0.9)
+    assert call.outcome[0] == "wrong_person"
+
+
+def test_closing_words_are_no_answer_where_the_step_takes_none(catalogue: Catalogue) -> None:
+    call = at_debt_question(catalogue)
+    call.says("да", "affirm")
+    call.says("четырнадцатого", None)
+    call.says("всё", None)  # the whole amount, not "that's all"
+    assert call.outcome == ("promise_to_pay", {"date": "2025-03-14", "amount": 25000})
+
+
+@pytest.mark.parametrize(
+    ("said", "lang", "transferred"),
+    [
+        ("вежливые операторы", "ru", False),
+        ("долго ждала ответа оператора", "ru", False),
+        ("the agent on the phone was rude", "en", False),
+        ("соедините с оператором", "ru", True),
+        ("оператора", "ru", True),
+        ("can i talk to a real person", "en", True),
+    ],
+)
+def test_an_operator_mentioned_in_a_free_text_answer_is_the_answer(
+    catalogue: Catalogue, said: str, lang: str, transferred: bool
+) -> None:
+    call = Call(catalogue, "survey", lang)
+    call.says("да" if lang == "ru" else "yes", "affirm")
+    call.says("девять" if lang == "ru" else "nine", None)
+    assert call.step == "ask_promoter"
+    result = call.says(said, "ask_human", 0.92)
+    if transferred:
+        assert result.event is TurnEvent.CONFIRMING
+    else:
+        assert call.state.values["comment"] == said
+
+
+@pytest.mark.parametrize(
+    ("lang", "said", "asks"),
+    [
+        ("en", "i can't talk now call me on friday morning", True),
+        ("ru", "сейчас неудобно перезвоните завтра", True),
+        ("ru", "позвоните мне через час", True),
+        ("en", "who will call me", False),
+        ("ru", "не перезванивайте мне больше", False),
+        ("en", "stop calling me back", False),
+    ],
+)
+def test_asks_to_call_later(lang: str, said: str, asks: bool) -> None:
+    assert asks_to_call_later(said, lang) is asks
+
+
+def test_a_callback_asked_outright_that_the_classifier_missed_takes_its_time(catalogue: Catalogue) -> None:
+    call = Call(catalogue, "offer", "en")
+    call.says("i can't talk now call me on friday morning", None)
+    assert call.outcome[0] == "callback" and call.outcome[1]["when"].startswith("2025-03-14")
