@@ -46,12 +46,14 @@ class LegResult(StrEnum):
     REJECTED = "rejected"
     FAILED = "failed"  # the call could not be placed
     LEFT_DURING_SUMMARY = "left_during_summary"  # answered, then hung up before the customer was joined
+    CUSTOMER_LEFT = "customer_left"  # the customer hung up while this agent was rung or told the summary
 
 
 _LEG_RESULTS = {
     DialStatus.BUSY: LegResult.BUSY,
     DialStatus.NO_ANSWER: LegResult.NO_ANSWER,
     DialStatus.REJECTED: LegResult.REJECTED,
+    DialStatus.CANCELLED: LegResult.CUSTOMER_LEFT,  # dialling is cancelled only when the customer is gone
 }
 
 
@@ -166,13 +168,15 @@ class WarmTransfer:
         while customer.state is CallState.ACTIVE:
             await self._feed(customer, tone)
 
-    async def _feed(self, call: Call, pcm: bytes) -> None:
-        """Queue `pcm` on `call` a little ahead of real time (a cancelled feed leaves at most 0.2 s queued)."""
+    async def _feed(self, call: Call, pcm: bytes, while_up: Call | None = None) -> None:
+        """Queue `pcm` on `call` a little ahead of real time (a cancelled feed leaves at most 0.2 s queued);
+        stop early if `call`, or `while_up`, ends."""
         step = int(AUDIO_AHEAD * SAMPLE_RATE) * 2
+        calls = (call, while_up or call)
         for start in range(0, len(pcm), step):
-            while call.rtp.queued_bytes > step and call.state is CallState.ACTIVE:
+            while call.rtp.queued_bytes > step and _all_up(calls):
                 await asyncio.sleep(0.02)
-            if call.state is not CallState.ACTIVE:
+            if not _all_up(calls):
                 return
             call.write_audio(pcm[start : start + step])
 
@@ -195,12 +199,13 @@ class WarmTransfer:
             return None
         call = dialled.call
         leg.answered_at = leg.summary_at = self._now()
-        await self._feed(call, summary)
+        await self._feed(call, summary, while_up=customer)
         await _sent_or_ended(call, customer)
         await asyncio.sleep(PLAYOUT_TAIL)  # the agent's jitter buffer plays the summary's end out
-        if call.state is not CallState.ACTIVE or customer.state is not CallState.ACTIVE:
-            leg.result = LegResult.LEFT_DURING_SUMMARY
-            logger.info(f"warm transfer: agent {agent} left during the summary")
+        if not _all_up((call, customer)):
+            left = customer.state is not CallState.ACTIVE
+            leg.result = LegResult.CUSTOMER_LEFT if left else LegResult.LEFT_DURING_SUMMARY
+            logger.info(f"warm transfer: agent {agent}: {leg.result} during the summary")
             await call.hangup()
             return None
         leg.result, leg.connected_at = LegResult.ACCEPTED, self._now()
@@ -229,6 +234,10 @@ class WarmTransfer:
 
 
 _BRIDGES: set[asyncio.Task] = set()  # joined calls being watched until one side hangs up
+
+
+def _all_up(calls: tuple[Call, ...]) -> bool:
+    return all(call.state is CallState.ACTIVE for call in calls)
 
 
 async def _set_when_ended(call: Call, event: asyncio.Event) -> None:

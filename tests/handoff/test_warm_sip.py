@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from bot.handoff.warm import CONNECTING, LegResult, WarmTransfer, speaker
-from telephony import CallState, TransferStatus, rig
+from telephony import CallState, EndReason, TransferStatus, rig
 from tests.telephony.conftest import TRUNK_PORT, robot_settings
 from tests.telephony.test_tel_transfer import wait_for
 from voice.tts_piper import EspeakSynthesizer
@@ -185,3 +185,55 @@ async def test_agent_leaving_during_the_summary_never_drops_the_customer(
     assert [leg["result"] for leg in report["legs"]] == [LegResult.LEFT_DURING_SUMMARY]
     assert report["accepted_by"] is None
     assert state_then is CallState.ACTIVE and state_after is CallState.ACTIVE
+
+
+async def test_a_customer_leaving_during_the_summary_ends_the_agents_leg(
+    kamailio, make_phone, ports, rig_dir
+):
+    silence = rig.write_wav(rig_dir / "warm-left-customer.wav", np.zeros(RATE, np.int16), pad_seconds=40)
+    speak = speaker(EspeakSynthesizer("ru"))
+    long_summary = " ".join([SUMMARY] * 4)  # ~20 s
+    transfers, results, agent_calls, ended, watching = [], [], [], [], []
+
+    async def customer_ended(call):
+        await call.wait_ended()
+        ended.append((time.monotonic(), call.end_reason))
+
+    async def answer(call):
+        await call.answer()
+        watching.append(asyncio.create_task(customer_ended(call)))
+        transfer = WarmTransfer(
+            robot,
+            ["agent-py"],
+            summary=long_summary,
+            connecting=CONNECTING["ru"],
+            speak=speak,
+            ring_seconds=10,
+        )
+        transfers.append(transfer)
+        results.append(await transfer(call))
+
+    async def agent_answers(call):
+        agent_calls.append(call)
+        await call.answer()
+
+    robot = await make_phone(robot_settings(ports, kamailio, "robot-warm-left"), on_incoming=answer)
+    await make_phone(robot_settings((5790, 36000, 36198), kamailio, "agent-py"), on_incoming=agent_answers)
+    cust_home = rig.make_baresip(rig_dir, "cust-warm-left", 5780, silence, "PCMU", kamailio)
+    customer = rig.start_baresip(cust_home, 45, ["/dial sip:robot-warm-left@127.0.0.1"])
+    try:
+        assert await wait_for(lambda: agent_calls, 20), customer.output()[-3000:]
+        await asyncio.sleep(2.0)  # the agent hears the start of the summary; the customer hangs up
+        customer.stop()
+        assert await wait_for(lambda: results, 15)
+        assert await wait_for(lambda: agent_calls[0].state is CallState.ENDED, 5)
+        hung_up_after = time.monotonic() - ended[0][0]  # since the robot saw the customer's call end
+    finally:
+        customer.stop()
+    report = transfers[0].report()
+    print(
+        f"customer's call ended ({ended[0][1]}); the agent's {hung_up_after:.2f} s later;", results[0], report
+    )
+    assert results[0].status is TransferStatus.FAILED
+    assert [leg["result"] for leg in report["legs"]] == [LegResult.CUSTOMER_LEFT]
+    assert agent_calls[0].end_reason is EndReason.REMOTE_BYE and hung_up_after < 2.0
