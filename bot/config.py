@@ -218,6 +218,11 @@ class QueueSettings(_Section):
         [], description="warm: the agents' SIP targets, tried in order (default: the queue's target)"
     )
     ring_seconds: float = Field(20.0, gt=0, le=120, description="warm: how long each agent's phone rings")
+    accept_key: str | None = Field(
+        None,
+        pattern=r"^[0-9*#]$",
+        description="warm: the agent takes the call by pressing it (default: answering)",
+    )
 
     def agent_targets(self) -> list[str]:
         """The SIP targets a warm transfer dials, in order."""

@@ -23,7 +23,7 @@ from bot.dialog.model import Script
 from bot.handoff.context import HandoffReason, handoff_reason, sip_headers, transcript_so_far
 from bot.handoff.records import HandoffRecords, HandoffRequest
 from bot.handoff.summary import summary_text
-from bot.handoff.warm import CONNECTING, Speak, WarmTransfer
+from bot.handoff.warm import ACCEPT_PROMPT, CONNECTING, Speak, WarmTransfer
 from bot.privacy.records import NOTHING_SENSITIVE, SensitiveSlots, redact_lines, redact_values
 from bot.storage.db import Database
 from telephony.events import TransferResult
@@ -158,6 +158,8 @@ class CallHandoff:
         except RenderError as exc:
             logger.error(f"call {self.call_id}: the hand-off summary cannot be said ({exc}): blind transfer")
             return None
+        if queue.accept_key:
+            summary += " " + ACCEPT_PROMPT.get(self.lang, ACCEPT_PROMPT["en"]).format(key=queue.accept_key)
         return WarmTransfer(
             self.desk.phone,
             queue.agent_targets(),
@@ -165,6 +167,7 @@ class CallHandoff:
             connecting=CONNECTING.get(self.lang, CONNECTING["en"]),
             speak=self.desk.speaker(self.lang),
             ring_seconds=queue.ring_seconds,
+            accept_key=queue.accept_key,
             headers={
                 name: value for name, value in headers.items() if name.endswith(("Call-Id", "Handoff-Id"))
             },

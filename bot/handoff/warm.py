@@ -31,6 +31,7 @@ SAMPLE_RATE = 8000
 HOLD_LEVEL = 0.06  # of full scale (about -27 dBFS): heard, never loud
 AUDIO_AHEAD = 0.2  # seconds of audio kept queued on a call while feeding it
 PLAYOUT_TAIL = 0.2
+ACCEPT_PROMPT = {"ru": "Чтобы принять звонок, нажмите {key}.", "en": "To take the call, press {key}."}
 CONNECTING = {
     "ru": "Соединяю вас со специалистом, оставайтесь на линии.",
     "en": "Connecting you, please hold.",
@@ -46,6 +47,7 @@ class LegResult(StrEnum):
     REJECTED = "rejected"
     FAILED = "failed"  # the call could not be placed
     LEFT_DURING_SUMMARY = "left_during_summary"  # answered, then hung up before the customer was joined
+    NOT_ACCEPTED = "not_accepted"  # heard the summary but did not press the queue's key in time
     CUSTOMER_LEFT = "customer_left"  # the customer hung up while this agent was rung or told the summary
 
 
@@ -105,9 +107,14 @@ class WarmTransfer:
         speak: Speak,
         ring_seconds: float,
         headers: dict[str, str] | None = None,
+        accept_key: str | None = None,
+        accept_seconds: float = 10.0,
     ) -> None:
+        """`accept_key`: the agent takes the call by pressing it (within `accept_seconds` of the summary's end;
+        the summary should say so, `ACCEPT_PROMPT`); without one, answering the phone accepts."""
         self.phone, self.agents, self.summary, self.connecting = phone, agents, summary, connecting
         self.speak, self.ring_seconds, self.headers = speak, ring_seconds, headers or {}
+        self.accept_key, self.accept_seconds = accept_key, accept_seconds
         self.legs: list[AgentLeg] = []
         self.accepted: AgentLeg | None = None
         self.waited: float | None = None  # seconds the customer held until joined (or until the last failure)
@@ -198,6 +205,10 @@ class WarmTransfer:
             logger.info(f"warm transfer: agent {agent}: {leg.result} ({dialled.code} {dialled.reason})")
             return None
         call = dialled.call
+        pressed = asyncio.Event()  # a key pressed during the summary counts too
+        call.add_listener(
+            lambda event: pressed.set() if event.digit and event.digit == self.accept_key else None
+        )
         leg.answered_at = leg.summary_at = self._now()
         await self._feed(call, summary, while_up=customer)
         await _sent_or_ended(call, customer)
@@ -206,6 +217,12 @@ class WarmTransfer:
             left = customer.state is not CallState.ACTIVE
             leg.result = LegResult.CUSTOMER_LEFT if left else LegResult.LEFT_DURING_SUMMARY
             logger.info(f"warm transfer: agent {agent}: {leg.result} during the summary")
+            await call.hangup()
+            return None
+        if self.accept_key and not await _pressed_in_time(pressed, self.accept_seconds, call, customer):
+            left = customer.state is not CallState.ACTIVE
+            leg.result = LegResult.CUSTOMER_LEFT if left else LegResult.NOT_ACCEPTED
+            logger.info(f"warm transfer: agent {agent}: {leg.result}")
             await call.hangup()
             return None
         leg.result, leg.connected_at = LegResult.ACCEPTED, self._now()
@@ -243,6 +260,15 @@ def _all_up(calls: tuple[Call, ...]) -> bool:
 async def _set_when_ended(call: Call, event: asyncio.Event) -> None:
     await call.wait_ended()
     event.set()
+
+
+async def _pressed_in_time(pressed: asyncio.Event, seconds: float, *calls: Call) -> bool:
+    """Whether the key is pressed within `seconds` while every call is up."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    while not pressed.is_set() and _all_up(calls) and loop.time() < deadline:
+        await asyncio.sleep(0.05)
+    return pressed.is_set() and _all_up(calls)
 
 
 async def _sent_or_ended(call: Call, other: Call) -> None:

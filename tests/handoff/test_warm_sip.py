@@ -15,7 +15,7 @@ import time
 import numpy as np
 import pytest
 
-from bot.handoff.warm import CONNECTING, LegResult, WarmTransfer, speaker
+from bot.handoff.warm import ACCEPT_PROMPT, CONNECTING, LegResult, WarmTransfer, speaker
 from telephony import CallState, EndReason, TransferStatus, rig
 from tests.telephony.conftest import TRUNK_PORT, robot_settings
 from tests.telephony.test_tel_transfer import wait_for
@@ -237,3 +237,58 @@ async def test_a_customer_leaving_during_the_summary_ends_the_agents_leg(
     assert results[0].status is TransferStatus.FAILED
     assert [leg["result"] for leg in report["legs"]] == [LegResult.CUSTOMER_LEFT]
     assert agent_calls[0].end_reason is EndReason.REMOTE_BYE and hung_up_after < 2.0
+
+
+async def test_with_an_accept_key_only_the_agent_who_presses_it_gets_the_customer(
+    kamailio, make_phone, ports, rig_dir
+):
+    speak = speaker(EspeakSynthesizer("ru"))
+    summary = SUMMARY + " " + ACCEPT_PROMPT["ru"].format(key="1")
+    transfers, results, answered = [], [], {}
+
+    async def answer(call):
+        await call.answer()
+        await asyncio.sleep(0.5)
+        transfer = WarmTransfer(
+            robot, ["agent-silent", "agent-presses"], summary=summary, connecting=CONNECTING["ru"], speak=speak,
+            ring_seconds=10, accept_key="1", accept_seconds=3,
+        )  # fmt: skip
+        transfers.append(transfer)
+        results.append(await transfer(call))
+
+    def agent(name: str, press: bool):
+        async def answers(call):
+            answered[name] = call
+            await call.answer()
+            last_voice = None
+            async for frame in call:
+                if np.abs(np.frombuffer(frame, np.int16)).max() > 300:
+                    last_voice = time.monotonic()
+                elif press and last_voice and time.monotonic() - last_voice > 0.8:
+                    await call.send_dtmf("1")  # the summary is over: take the call
+                    return
+
+        return answers
+
+    robot = await make_phone(robot_settings(ports, kamailio, "robot-warm-key"), on_incoming=answer)
+    await make_phone(
+        robot_settings((5792, 36200, 36398), kamailio, "agent-silent"), on_incoming=agent("silent", False)
+    )
+    await make_phone(
+        robot_settings((5794, 36400, 36598), kamailio, "agent-presses"), on_incoming=agent("key", True)
+    )
+    customer = await make_phone(robot_settings((5796, 36600, 36798), kamailio, "cust-warm-key"))
+    dialled = await customer.dial("robot-warm-key", ring_timeout=10)
+    assert dialled.answered, dialled
+    try:
+        assert await wait_for(lambda: results, 60)
+    finally:
+        await dialled.call.hangup()
+    report = transfers[0].report()
+    print("accept key:", results[0], report)
+    assert results[0].status is TransferStatus.SUCCEEDED
+    assert [leg["result"] for leg in report["legs"]] == [LegResult.NOT_ACCEPTED, LegResult.ACCEPTED]
+    assert report["accepted_by"] == "agent-presses"
+    assert (
+        answered["silent"].end_reason is EndReason.REMOTE_BYE
+    )  # hung up by the robot after 3 s without a key
