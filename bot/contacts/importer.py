@@ -52,7 +52,7 @@ CHANNEL_WORDS = {
 }
 BATCH = 5000  # phones per lookup query
 CHUNK = 10_000  # rows parsed while the previous chunk is written
-ROWS_PER_INSERT = 100  # 800 parameters a statement: within SQLite's and PostgreSQL's limits
+ROWS_PER_INSERT = 100  # 1,100 parameters a statement: within SQLite's and PostgreSQL's limits
 
 Progress = Callable[[int, int], None]
 
