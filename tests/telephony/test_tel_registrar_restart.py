@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from datetime import time as dt_time
 
 import httpx
+import numpy as np
 import pytest
 from sqlalchemy import select
 
@@ -24,7 +25,7 @@ from bot.config import DialerSettings, PathsSettings, Settings
 from bot.outcomes import Outcome
 from bot.storage.models import Attempt
 from telephony import Phone, rig
-from telephony.events import DialStatus
+from telephony.events import DialStatus, EndReason
 from tests.campaigns.simtools import make_campaign
 from tests.conftest import TEST_SLOT
 from tests.telephony.conftest import robot_settings
@@ -184,3 +185,50 @@ async def test_a_phone_started_while_the_registrar_is_away_registers_when_it_com
         await customer.stop()
         if kamailio is not None:
             kamailio.stop()
+
+
+async def test_a_call_up_while_the_pbx_restarts_keeps_its_audio_and_ends_through_it(tmp_path):
+    """Media flows peer to peer (the PBX relays signalling only): a call up while Kamailio restarts keeps its audio
+    both ways, and its BYE afterwards follows the recorded route through the restarted PBX."""
+    kamailio = rig.start_kamailio(tmp_path, KAMAILIO, KAMAILIO + 1)
+    answered: list = []
+
+    async def on_incoming(call) -> None:
+        answered.append(call)
+        await call.answer()
+
+    robot = Phone(robot_settings(ROBOT_PORTS, KAMAILIO, "robot"))
+    customer = Phone(robot_settings(CUSTOMER_PORTS, KAMAILIO, "customer"), on_incoming=on_incoming)
+    tone = (np.sin(2 * np.pi * 440 * np.arange(160) / 8000) * 8000).astype(np.int16).tobytes()
+    try:
+        await robot.start()
+        await customer.start()
+        dialled = await robot.dial("customer", ring_timeout=10)
+        assert dialled.status is DialStatus.ANSWERED
+        call, [far] = dialled.call, answered
+        heard = 0
+
+        async def listen() -> None:
+            nonlocal heard
+            async for frame in far:
+                heard += int(np.abs(np.frombuffer(frame, dtype=np.int16)).max() > 1000)
+
+        listener = asyncio.create_task(listen())
+        for _ in range(50):  # 1 s of tone before the PBX goes
+            call.write_audio(tone)
+        await asyncio.sleep(1.0)
+        await asyncio.to_thread(kamailio.stop)
+        before = heard
+        for _ in range(150):  # 3 s of tone while it is away
+            call.write_audio(tone)
+        await asyncio.sleep(3.0)
+        assert heard - before >= 120, f"{heard - before} tone frames of 150 while the PBX was away"
+        kamailio = await asyncio.to_thread(rig.start_kamailio, tmp_path, KAMAILIO, KAMAILIO + 1)
+
+        assert await call.hangup()
+        assert await asyncio.wait_for(far.wait_ended(), 10) is EndReason.REMOTE_BYE
+        await asyncio.wait_for(listener, 5)
+    finally:
+        await robot.stop()
+        await customer.stop()
+        kamailio.stop()
