@@ -110,7 +110,7 @@ class DialogBridge(FrameProcessor):
         self.exchanges: list[tuple[str | None, Exchange]] = []  # (step before, exchange) for the transcript
         self.turns: list[TurnTiming] = []
         self.barge_ins = 0
-        self.ended_by: str | None = None  # robot, caller, max_duration
+        self.ended_by: EndedBy | None = None
         self.handoff: CallHandoff | None = None  # records transfers and maps queues to agents (phone calls)
         self._listening: Listening | None = None
         self._inputs: asyncio.Queue[_Input] = asyncio.Queue()
@@ -196,7 +196,7 @@ class DialogBridge(FrameProcessor):
             f"call {self.conversation.id}: answering-machine detection: {result.verdict} ({result.reason})"
         )
         if result.verdict is Verdict.MACHINE:
-            self.ended_by = "machine"
+            self.ended_by = EndedBy.MACHINE
             if not self.voicemail:
                 await self.push_frame(HangupCallFrame())
         else:
@@ -214,7 +214,7 @@ class DialogBridge(FrameProcessor):
         await self.push_frame(HangupCallFrame())
 
     async def _caller_started(self) -> None:
-        if self.ended_by == "machine":
+        if self.ended_by == EndedBy.MACHINE:
             return  # a voicemail's greeting or noise: nothing to interrupt for
         self._caller_speaking = True
         self._speech_started = time.monotonic()
@@ -328,7 +328,7 @@ class DialogBridge(FrameProcessor):
         )
         # not started: a machine's call (or one detection never decided)
         started = self._script_started is not None
-        self.ended_by = "max_duration" if started else self.ended_by or "max_duration"
+        self.ended_by = EndedBy.MAX_DURATION if started else self.ended_by or EndedBy.MAX_DURATION
         await self.push_frame(InterruptionFrame())  # no waiting for the rest of a prompt
         if started:
             self._inputs.put_nowait(_Input("hangup"))
@@ -420,10 +420,10 @@ class DialogBridge(FrameProcessor):
             await self.push_frame(TTSSpeakFrame(text=" ".join(result.say)))
         transfer = next((a for a in result.actions if a.get("type") == "transfer"), None)
         if transfer is not None:
-            self.ended_by = self.ended_by or "robot"
+            self.ended_by = self.ended_by or EndedBy.ROBOT
             await self.push_frame(await self._transfer_frame(exchange, str(transfer.get("queue") or "")))
         elif result.state.ended or any(a.get("type") == "hangup" for a in result.actions):
-            self.ended_by = self.ended_by or "robot"
+            self.ended_by = self.ended_by or EndedBy.ROBOT
             await self.push_frame(HangupCallFrame())
         elif not result.say:
             self._start_no_input_timer()
@@ -472,7 +472,7 @@ class DialogBridge(FrameProcessor):
         if self._worker:
             await self.cancel_task(self._worker)
         if not self.conversation.ended and self.turns:
-            self.ended_by = self.ended_by or "caller"
+            self.ended_by = self.ended_by or EndedBy.CALLER
             with contextlib.suppress(Exception):
                 step = self.conversation.state.step
                 timing = self._timing("hangup", "")

@@ -264,11 +264,11 @@ class PhoneCalls:
             await call.reject(486)
             return CallEnd(outcome=outcome, error=f"no voice to say the {outcome} message: {exc}")
         if not await call.answer():
-            return CallEnd(outcome=outcome, ended_by="caller")
+            return CallEnd(outcome=outcome, ended_by=EndedBy.CALLER)
         await self._answered(call_id)
         await announce(call, text, lang, synthesizer, voice.volume, self.runner)
         line = TimedLine(at=0.0, speaker="robot", text=text).model_dump()
-        ended_by = "caller" if call.end_reason is EndReason.REMOTE_BYE else "robot"
+        ended_by = EndedBy.CALLER if call.end_reason is EndReason.REMOTE_BYE else EndedBy.ROBOT
         return CallEnd(outcome=outcome, transcript=[line], ended_by=ended_by)
 
     # both directions
