@@ -24,6 +24,7 @@ VARIABLES: dict[str, dict[str, str]] = {
         "slot3": "2026-12-04T09:00",
     },
     "inbound": {"company": "Магазин Уют"},
+    "offer": {"name": "Анна", "company": "Связь Плюс", "product": "семейный тариф"},
 }
 
 

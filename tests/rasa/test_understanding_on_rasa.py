@@ -99,3 +99,36 @@ async def test_another_scripts_faq_is_never_what_a_script_hears(dialog_service):
         await client.close()
     assert not (exchange.heard.intent or "").startswith("inbound__")
     assert exchange.result.event is TurnEvent.NO_MATCH
+
+
+async def test_a_yes_with_a_promise_at_are_you_ivan_answers_the_payment_question_too(dialog_service):
+    in_two_days = datetime.now(ZoneInfo("Europe/Moscow")).date() + timedelta(days=2)
+    state, _ = await talk(dialog_service, "debt", ["да это я заплачу послезавтра", "полностью"])
+    assert state.outcome == "promise_to_pay"
+    assert state.outcome_data == {"date": in_two_days.isoformat(), "amount": 25000}
+
+
+async def test_a_count_said_alone_at_interested_qualifies_the_lead(dialog_service):
+    state, _ = await talk(dialog_service, "offer", ["five people"], "en")
+    assert state.outcome == "transferred"
+    assert state.values["interested"] is True and state.values["people"] == 5
+
+
+@pytest.mark.parametrize(
+    ("lang", "said"),
+    [("en", "please never call me with your offers"), ("ru", "хватит мне названивать со своими тарифами")],
+)
+async def test_asking_outright_not_to_be_called_is_a_do_not_call(dialog_service, lang, said):
+    state, _ = await talk(dialog_service, "offer", [said], lang)
+    assert state.outcome == "do_not_call"
+
+
+async def test_closing_words_end_the_inbound_call(dialog_service):
+    state, _ = await talk(dialog_service, "inbound", ["подскажите ваш адрес", "больше ничего спасибо"])
+    assert state.outcome == "completed"
+
+
+async def test_an_operator_praised_in_a_free_text_answer_is_the_answer(dialog_service):
+    state, _ = await talk(dialog_service, "survey", ["да", "десять", "очень вежливый оператор"])
+    assert state.values["comment"] == "очень вежливый оператор"
+    assert state.outcome != "transferred"
