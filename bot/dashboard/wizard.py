@@ -24,6 +24,7 @@ from bot.api.deps import AppSettings, DbSession, EntityId
 from bot.audit import AuditAction, record
 from bot.calls.live_call import LiveCall
 from bot.campaigns import service
+from bot.campaigns.consent import Purpose
 from bot.campaigns.placer import CallRequest
 from bot.campaigns.rules import DEBT_CAPS, DEBT_RESTDAY_HOURS, DEBT_WORKING_HOURS, CampaignRules, RetryReason
 from bot.config import Settings
@@ -63,6 +64,7 @@ class DraftIn(BaseModel):
     name: str = Field("", max_length=1000)
     script: str = Field("", max_length=1000)
     language: str = Field("ru", max_length=8)
+    purpose: Purpose = Purpose.SERVICE  # what the consent policy is chosen by (bot/campaigns/consent.py)
     variables: dict[str, str] = Field({}, max_length=100)
     rules: dict[str, Any] = Field({}, max_length=50)
     start_date: date | None = None
@@ -109,6 +111,7 @@ def continue_campaign(
         "name": campaign.name,
         "script": campaign.script,
         "language": campaign.language,
+        "purpose": campaign.purpose,
         "variables": {k: str(v) for k, v in campaign.variables.items()},
         "rules": campaign.rules,
         "contacts": sum(service.contact_counts(session, campaign.id).values()),
@@ -148,7 +151,8 @@ def _page(
         },
         "testCalls": getattr(request.app.state, "phone_calls", None) is not None,
     }
-    return render(request, "wizard.html", who, page="campaigns", setup=setup, form=form)
+    purposes = [p.value for p in Purpose]
+    return render(request, "wizard.html", who, page="campaigns", setup=setup, form=form, purposes=purposes)
 
 
 def _dates_of(rules: dict[str, Any]) -> dict[str, str]:
@@ -250,6 +254,7 @@ def _fields(request: Request, draft: DraftIn) -> dict[str, Any]:
         "name": draft.name.strip(),
         "script": draft.script,
         "language": draft.language,
+        "purpose": draft.purpose,
         "variables": {k: v.strip() for k, v in draft.variables.items() if v.strip()},
         "rules": rules,
     }

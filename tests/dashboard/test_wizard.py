@@ -260,3 +260,24 @@ def test_a_test_call_refused_before_it_had_a_row_ends_with_its_reason(dashboard)
         "answered": False,
         "call": "",
     }
+
+
+def test_the_wizard_sets_the_campaigns_purpose_and_its_consent_policy_applies(dashboard):
+    dashboard.login()
+    page = dashboard.client.get("/dashboard/campaigns/new", headers=RU)
+    assert '<option value="advertising">Реклама и предложения</option>' in page.text
+    created = dashboard.client.post("/dashboard/wizard/drafts", json=FORM, headers=RU)
+    campaign_id = created.json()["id"]
+    with dashboard.db.session() as session:
+        assert session.get(Campaign, campaign_id).purpose == "service"  # the form's default
+    advertising = {**FORM, "purpose": "advertising"}
+    saved = dashboard.client.put(f"/dashboard/wizard/drafts/{campaign_id}", json=advertising, headers=RU)
+    assert saved.status_code == 200, saved.text
+    with dashboard.db.session() as session:
+        assert session.get(Campaign, campaign_id).purpose == "advertising"
+    again = dashboard.client.get(f"/dashboard/campaigns/{campaign_id}/wizard", headers=RU)
+    assert '"purpose": "advertising"' in again.text  # a reopened draft keeps it
+    bad = dashboard.client.put(
+        f"/dashboard/wizard/drafts/{campaign_id}", json={**FORM, "purpose": "x"}, headers=RU
+    )
+    assert bad.status_code == 422

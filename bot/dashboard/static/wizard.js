@@ -89,6 +89,7 @@ function collect() {
     name: $("name").value,
     script: $("script").value,
     language: $("language").value || "ru",
+    purpose: $("purpose").value,
     variables: Object.fromEntries(Object.entries(variables).filter(([name]) => known.has(name))),
     rules: {
       preset: $("preset").value,
@@ -274,6 +275,7 @@ $("launch").addEventListener("click", async () => {
 if (setup.form) {
   $("script").value = setup.form.script;
   $("name").value = setup.form.name;
+  $("purpose").value = setup.form.purpose;
   $("start-date").value = setup.form.start_date;
   $("end-date").value = setup.form.end_date;
   $("contacts-count").textContent = VB.number(setup.form.contacts);
