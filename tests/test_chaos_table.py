@@ -1,6 +1,6 @@
 """`voicebot chaos` prints its rows as one aligned table; a value a scenario does not have is `-`."""
 
-from bot.devtools.chaos import table
+from bot.devtools.chaos import _named, table
 
 KILLED = {
     "fault": "worker SIGKILLed",
@@ -23,3 +23,12 @@ def test_the_chaos_table_has_one_aligned_line_per_fault_and_dashes_for_what_a_fa
     assert lines[2].split() == ["worker", "SIGKILLed", "2", "40", "0", "0", "0", "0", "3.5", "passed"]
     assert lines[3].split() == ["tests/x.py::test_y", "-", "-", "-", "-", "-", "-", "-", "failed"]
     assert len({len(line) for line in lines}) == 1, "columns aligned"
+
+
+def test_a_test_that_records_no_numbers_is_named_in_words_with_its_parameter_kept() -> None:
+    test = (
+        "tests/calls/test_machine_timing.py::test_a_machine_call_ends_machine_when_the_line_stays_up[late-4s]"
+    )
+    assert _named(test) == "machine_timing: a machine call ends machine when the line stays up[late-4s]"
+    long = _named("tests/x/test_y.py::test_" + "z_" * 60 + "[p]")
+    assert len(long) == 72 and long.endswith("…[p]")

@@ -73,8 +73,17 @@ def run(scenarios: tuple[str, ...] = SCENARIOS, extra: tuple[str, ...] = ()) -> 
     rows = []
     for test, result in outcomes.items():
         mine = [row for row in recorded if row.get("test") == test]
-        rows += [{**row, "result": result} for row in mine] or [{"fault": test, "result": result}]
+        rows += [{**row, "result": result} for row in mine] or [{"fault": _named(test), "result": result}]
     return ChaosRun(rows, last, pytest.returncode)
+
+
+def _named(test: str) -> str:
+    """A test that records no numbers, named in words: `dialog_outage: a call ends with an apology if …`."""
+    path, _, name = test.partition("::")
+    name, bracket, param = name.partition("[")
+    words = f"{Path(path).stem.removeprefix('test_')}: {name.removeprefix('test_').replace('_', ' ')}"
+    room = 72 - len(bracket + param)
+    return (words if len(words) <= room else words[: room - 1] + "…") + bracket + param
 
 
 def _outcomes(junit: Path) -> dict[str, str]:
