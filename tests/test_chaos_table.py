@@ -26,9 +26,7 @@ def test_the_chaos_table_has_one_aligned_line_per_fault_and_dashes_for_what_a_fa
 
 
 def test_a_test_that_records_no_numbers_is_named_in_words_with_its_parameter_kept() -> None:
-    test = (
-        "tests/calls/test_machine_timing.py::test_a_machine_call_ends_machine_when_the_line_stays_up[late-4s]"
-    )
-    assert _named(test) == "machine_timing: a machine call ends machine when the line stays up[late-4s]"
+    test = "tests/calls/test_machine_timing.py::test_a_machine_call_ends_machine[late-4s]"
+    assert _named(test) == "machine_timing: a machine call ends machine[late-4s]"
     long = _named("tests/x/test_y.py::test_" + "z_" * 60 + "[p]")
     assert len(long) == 72 and long.endswith("…[p]")
