@@ -114,7 +114,9 @@ class NodeLease:
             yield found
 
     def release(self) -> None:
-        if self._pg is not None:  # the server drops the lock with the connection, but only once its backend ends
+        if (
+            self._pg is not None
+        ):  # the server drops the lock with the connection, but only once its backend ends
             with suppress(*UNREACHABLE):
                 self._pg.execute(text("SELECT pg_advisory_unlock_all()"))
         if self._finalizer is not None:
