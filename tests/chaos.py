@@ -15,10 +15,10 @@ class ChaosRow:
     """One fault's numbers: calls up when it struck, the campaign's contacts, contacts lost (never done), attempts
     dialled twice, calls without exactly one `call.completed`, calls left live at the end, and seconds from the
     fault until the product had recovered (as the test defines it for its fault). None: the scenario has no such
-    thing (a dialer test without call rows has no events)."""
+    thing (a dialer test without call rows has no events, a webhook outage no calls)."""
 
     fault: str
-    calls_up: int
+    calls_up: int | None
     contacts: int | None
     lost: int | None
     dialled_twice: int | None

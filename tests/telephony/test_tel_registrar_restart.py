@@ -9,6 +9,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from datetime import time as dt_time
+from time import monotonic
 
 import httpx
 import numpy as np
@@ -27,6 +28,7 @@ from bot.storage.models import Attempt
 from telephony import Phone, rig
 from telephony.events import DialStatus, EndReason
 from tests.campaigns.simtools import make_campaign
+from tests.chaos import ChaosRow, record
 from tests.conftest import TEST_SLOT
 from tests.telephony.conftest import robot_settings
 
@@ -73,6 +75,14 @@ async def until(check: Callable[[], bool], seconds: float, what: str) -> None:
         raise AssertionError(f"not within {seconds:g} s: {what}") from None
 
 
+async def calls_left(*phones: Phone, seconds: float = 3.0) -> int:
+    """The calls still up on `phones` once those ending have had `seconds` to go (the chaos table)."""
+    deadline = monotonic() + seconds
+    while any(phone.active_calls for phone in phones) and monotonic() < deadline:
+        await asyncio.sleep(0.1)
+    return sum(phone.active_calls for phone in phones)
+
+
 def answering(calls: list[str]) -> Callable[[object], Awaitable[None]]:
     async def on_incoming(call) -> None:
         calls.append(call.info.caller)
@@ -115,6 +125,7 @@ async def test_the_dialer_pauses_while_the_registrar_is_down_and_all_resumes_whe
             "calls_in_progress": 0,
         }
 
+        calls_up = robot.active_calls
         await asyncio.to_thread(kamailio.stop)
         await until(lambda: not robot.line_up, 15, "the robot finds its registration lost")
         campaign = await asyncio.to_thread(
@@ -131,11 +142,34 @@ async def test_the_dialer_pauses_while_the_registrar_is_down_and_all_resumes_whe
         assert status["paused"] == "line_down"
 
         kamailio = await asyncio.to_thread(rig.start_kamailio, tmp_path, KAMAILIO, KAMAILIO + 1)
-        await until(lambda: robot.line_up and customer.line_up, 30, "both phones register again")
+        back = monotonic()
+        await until(lambda: robot.line_up, 30, "the robot registers again")
+        line_up_after = monotonic() - back
+        await until(lambda: customer.line_up, 30, "the customer registers again")
         await until(
             lambda: len(placer.dials) == CONTACTS and not dialer.calls_in_progress,
             30,
             "every contact dialled",
+        )
+        with db.session() as session:
+            done = set(
+                session.scalars(
+                    select(Attempt.contact_id).where(
+                        Attempt.campaign_id == campaign, Attempt.outcome == "confirmed"
+                    )
+                )
+            )
+        record(
+            ChaosRow(
+                fault="Kamailio restarted, dialer paused (line down)",
+                calls_up=calls_up,
+                contacts=CONTACTS,
+                lost=CONTACTS - len(done),
+                dialled_twice=len(placer.dials) - len(set(placer.dials)),
+                events_lost=None,
+                calls_left_live=await calls_left(robot, customer),
+                seconds_to_recover=round(line_up_after, 1),
+            )
         )
         assert dialer.paused is None
         assert (await api.get("/api/v1/dialer")).json()["paused"] is None
@@ -173,12 +207,28 @@ async def test_a_phone_started_while_the_registrar_is_away_registers_when_it_com
     try:
         await robot.start(wait_for_registrar=True)  # no answer to its REGISTER within the 8 s timeout
         assert not robot.line_up
+        calls_up = robot.active_calls
         kamailio = await asyncio.to_thread(rig.start_kamailio, tmp_path, KAMAILIO, KAMAILIO + 1)
+        back = monotonic()
         await until(lambda: robot.line_up, 15, "the robot registers once the registrar answers")
+        line_up_after = monotonic() - back
         await customer.start()
         inbound = await customer.dial("robot", ring_timeout=10)
+        if inbound.status is DialStatus.ANSWERED:
+            await inbound.call.wait_ended()
+        record(
+            ChaosRow(
+                fault="Kamailio away when the robot starts",
+                calls_up=calls_up,
+                contacts=None,
+                lost=int(robot_inbound != ["customer"]),  # the inbound call after it came
+                dialled_twice=None,
+                events_lost=None,
+                calls_left_live=await calls_left(robot, customer),
+                seconds_to_recover=round(line_up_after, 1),
+            )
+        )
         assert inbound.status is DialStatus.ANSWERED
-        await inbound.call.wait_ended()
         assert robot_inbound == ["customer"]
     finally:
         await robot.stop()
@@ -217,17 +267,33 @@ async def test_a_call_up_while_the_pbx_restarts_keeps_its_audio_and_ends_through
         for _ in range(50):  # 1 s of tone before the PBX goes
             call.write_audio(tone)
         await asyncio.sleep(1.0)
+        calls_up = robot.active_calls
         await asyncio.to_thread(kamailio.stop)
         before = heard
         for _ in range(150):  # 3 s of tone while it is away
             call.write_audio(tone)
         await asyncio.sleep(3.0)
-        assert heard - before >= 120, f"{heard - before} tone frames of 150 while the PBX was away"
+        heard_while_away = heard - before
         kamailio = await asyncio.to_thread(rig.start_kamailio, tmp_path, KAMAILIO, KAMAILIO + 1)
 
-        assert await call.hangup()
-        assert await asyncio.wait_for(far.wait_ended(), 10) is EndReason.REMOTE_BYE
+        hung_up = await call.hangup()
+        far_end = await asyncio.wait_for(far.wait_ended(), 10)
         await asyncio.wait_for(listener, 5)
+        record(
+            ChaosRow(
+                fault="Kamailio restarted under a live call",
+                calls_up=calls_up,
+                contacts=None,
+                lost=int(heard_while_away < 120),  # the call lost its audio
+                dialled_twice=None,
+                events_lost=None,
+                calls_left_live=await calls_left(robot, customer),
+                seconds_to_recover=None,  # media never went through the PBX
+            )
+        )
+        assert heard_while_away >= 120, f"{heard_while_away} tone frames of 150 while the PBX was away"
+        assert hung_up
+        assert far_end is EndReason.REMOTE_BYE
     finally:
         await robot.stop()
         await customer.stop()
