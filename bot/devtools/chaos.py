@@ -20,7 +20,7 @@ from bot.config import ROOT
 
 RESULTS_ENV = "VOICEBOT_CHAOS_RESULTS"  # as in tests/chaos.py
 # the fault scenarios (pytest paths); those that start the real Rasa need a trained model (trained on first use),
-# hosts apart needs root (network namespaces), the registrar restart Kamailio
+# hosts apart needs root (network namespaces), the registrar restart Kamailio, the hostile storm SIPp
 SCENARIOS = (
     "tests/campaigns/test_campaign_crash.py",
     "tests/campaigns/test_hosts_apart.py",
@@ -31,6 +31,7 @@ SCENARIOS = (
     "tests/crm/test_webhook_outages.py",
     "tests/calls/test_recordings_disk_full.py",
     "tests/calls/test_machine_hangup_timing.py",
+    "tests/telephony/test_tel_hostile.py::test_storm_during_a_call_keeps_its_audio_and_the_phone_answering",
 )
 COLUMNS = (
     ("fault", "fault"),

@@ -21,6 +21,7 @@ from telephony.rtp.session import RtpSession
 from telephony.sip import useragent
 from telephony.sip.message import SipMessage, SipParseError
 from telephony.sip.tls_transport import split_stream
+from tests.chaos import ChaosRow, record
 from tests.conftest import TEST_SLOT
 from tests.telephony.conftest import robot_settings
 from tests.telephony.hostile import RTP_KINDS, SIP_KINDS, Target, storm
@@ -217,6 +218,7 @@ async def test_storm_during_a_call_keeps_its_audio_and_the_phone_answering(rig_d
         assert calls, speaker.output()[-2000:]
         call = calls[0]
         await asyncio.sleep(0.5)
+        calls_up = phone.active_calls
         datagrams = list(
             storm(20261205, STORM_SIZE, Target("127.0.0.1", ROBOT_SIP, call.rtp.local_port, call.call_id))
         )
@@ -238,9 +240,24 @@ async def test_storm_during_a_call_keeps_its_audio_and_the_phone_answering(rig_d
         await asyncio.sleep(0.2)
         assert call.end_reason is EndReason.REMOTE_BYE
         assert (await loop.run_in_executor(None, options_answered, ROBOT_SIP)).startswith("SIP/2.0 200")
+        left_live = phone.active_calls
         assert phone.calls == {}, "a hostile INVITE left a call slot taken"
     finally:
         await phone.stop()
+    heard = rig.compare_audio(speech, np.frombuffer(b"".join(frames), np.int16))
+    record(
+        ChaosRow(
+            fault=f"{len(datagrams):,} hostile SIP/RTP datagrams at a call".replace(",", " "),
+            calls_up=calls_up,
+            contacts=None,
+            # the call lost its audio: not all of it heard, or not clean
+            lost=int(heard.snr_db < 30 or heard.dead_frames > 0 or len(frames) < SPEECH_SECONDS * 50),
+            dialled_twice=None,
+            events_lost=None,
+            calls_left_live=left_live,
+            seconds_to_recover=None,  # nothing to recover from: the call never lost anything
+        )
+    )
     assert storm_seconds < SPEECH_SECONDS - 1, f"the storm ({storm_seconds:.1f} s) outlasted the speech"
     rtp_sent = sum(port == call.rtp.local_port for _, port, _ in datagrams)
     print(
@@ -250,7 +267,6 @@ async def test_storm_during_a_call_keeps_its_audio_and_the_phone_answering(rig_d
     assert [
         e.type for e in events if e.type is CallEventType.DTMF
     ] == []  # no forged key press reached the call
-    heard = rig.compare_audio(speech, np.frombuffer(b"".join(frames), np.int16))
     print(f"the call heard {len(frames)} frames, SNR {heard.snr_db:.1f} dB, {heard.dead_frames} dead")
     assert heard.snr_db >= 30 and heard.dead_frames == 0, heard
     assert len(frames) >= SPEECH_SECONDS * 50, len(frames)
