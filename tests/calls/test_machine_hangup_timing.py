@@ -14,6 +14,8 @@ from bot.calls.simulate import caller_speech
 from bot.config import load_settings
 from tests.calls.helpers import TINY, call
 from tests.calls.test_calls_on_rasa import MACHINE_GREETING
+from tests.chaos import ChaosRow
+from tests.chaos import record as record_row
 
 pytestmark = [pytest.mark.slow, pytest.mark.rasa]
 
@@ -52,6 +54,19 @@ async def test_a_machine_call_ends_machine_when_the_line_stays_up_after_the_voic
         hangup_delay=hangup_delay,
     )
 
+    timing = "never confirmed" if hangup_delay is None else f"confirmed {hangup_delay:g} s late"
+    record_row(
+        ChaosRow(
+            fault=f"machine's hang-up {timing}",
+            calls_up=1,
+            contacts=None,
+            lost=int(record.outcome != "machine"),
+            dialled_twice=None,
+            events_lost=None,  # a simulated call writes no rows, so emits no events
+            calls_left_live=int(record.ended_by is None),
+            seconds_to_recover=None,  # nothing breaks: the far end is only slow
+        )
+    )
     assert (record.outcome, record.ended_by) == ("machine", "machine")
     assert not record.turns, "no dialog turn: the script never runs on a machine"
     [message] = [entry for entry in record.transcript if entry.speaker == "robot"]

@@ -20,6 +20,7 @@ from prometheus_client import REGISTRY
 from bot.calls.simulate import CallerLine
 from bot.config import load_settings
 from tests.calls.helpers import TINY, call
+from tests.chaos import ChaosRow, record
 
 pytestmark = [pytest.mark.slow, pytest.mark.rasa]
 
@@ -60,13 +61,25 @@ async def test_a_call_on_a_full_recordings_disk_goes_on_unrecorded_and_says_so(d
     sink = logger.add(errors.append, level="ERROR", format="{message}")
     failed_before = metric("voicebot_recordings_failed_total")
     try:
-        record, _ = await call(settings, dialog_service, "reminder", [CallerLine("да")])
+        kept, _ = await call(settings, dialog_service, "reminder", [CallerLine("да")])
     finally:
         logger.remove(sink)
+    record(
+        ChaosRow(
+            fault="recordings disk full (ENOSPC)",
+            calls_up=1,
+            contacts=None,
+            lost=int(kept.outcome != "confirmed"),  # the call's record kept without its recording
+            dialled_twice=None,
+            events_lost=None,  # a simulated call writes no rows, so emits no events
+            calls_left_live=int(kept.ended_by is None),
+            seconds_to_recover=None,  # the disk stays full
+        )
+    )
 
-    assert record.outcome == "confirmed" and record.ended_by == "robot", "the call itself is whole"
-    assert any(entry.speaker == "caller" for entry in record.transcript)
-    assert record.recording is None
+    assert kept.outcome == "confirmed" and kept.ended_by == "robot", "the call itself is whole"
+    assert any(entry.speaker == "caller" for entry in kept.transcript)
+    assert kept.recording is None
     assert sorted(path.name for path in full_disk.iterdir()) == ["filler"], "no truncated WAV or JSON left"
     assert metric("voicebot_recordings_failed_total") == failed_before + 1
     assert metric("voicebot_recordings_writable") == 0
