@@ -86,7 +86,7 @@ class _RasaDiesBeforeTheAnswer(Conversation):
     async def _send(self, message: str) -> Exchange:
         if message != f"/{Signal.START}" and not self.killed:
             self.killed = True
-            self.killed_at = time.monotonic()
+            type(self).killed_at = time.monotonic()
             await asyncio.to_thread(kill_rasa)
         exchange = await super()._send(message)  # raises while Rasa is down; the call holds and sends again
         if self.killed and type(self).answered_after is None:
@@ -94,7 +94,7 @@ class _RasaDiesBeforeTheAnswer(Conversation):
         return exchange
 
     killed = False
-    killed_at = 0.0
+    killed_at: float | None = None  # when the last call's Rasa was killed (the chaos table)
     answered_after: float | None = None  # seconds from the kill to the answered turn (the chaos table)
 
 
@@ -105,13 +105,18 @@ class _RasaRestartsBetweenTurns(Conversation):
     async def _send(self, message: str) -> Exchange:
         if message != f"/{Signal.START}" and not self.killed:
             self.killed = True
+            killed_at = time.monotonic()
             await asyncio.to_thread(kill_rasa)
             await asyncio.sleep(3)  # the supervisor notices and starts a new one
             while not await asyncio.to_thread(rasa_serving):
                 await asyncio.sleep(0.5)
+            exchange = await super()._send(message)
+            type(self).answered_after = time.monotonic() - killed_at
+            return exchange
         return await super()._send(message)
 
     killed = False
+    answered_after: float | None = None  # seconds from the kill to the answered turn (the chaos table)
 
 
 async def test_a_call_is_held_while_rasa_restarts_and_goes_on(
@@ -146,12 +151,29 @@ async def test_a_call_ends_with_an_apology_if_rasa_is_not_back_in_time(
     settings, dialog_service, monkeypatch, rasa_comes_back
 ):
     monkeypatch.setattr("bot.calls.simulate.Conversation", _RasaDiesBeforeTheAnswer)
+    monkeypatch.setattr(_RasaDiesBeforeTheAnswer, "killed_at", None)
     settings = holding(settings, 0.5)  # shorter than any restart
     record, line = await call(settings, dialog_service, "reminder", [CallerLine("да")])
+    killed_at = _RasaDiesBeforeTheAnswer.killed_at
+    ended_after = None if killed_at is None else round(time.monotonic() - killed_at, 1)
 
+    robot = [(entry.event, entry.text) for entry in record.transcript if entry.speaker == "robot"]
+    record_row(
+        ChaosRow(
+            fault="Rasa SIGKILLed mid-call, not back in 0.5 s",
+            calls_up=1,
+            contacts=None,
+            # the call's result: ended by the error, after an apology
+            lost=int(record.ended_by != "error" or not robot or robot[-1][0] != "apology"),
+            dialled_twice=None,
+            events_lost=None,
+            calls_left_live=int(record.ended_by is None),
+            # from the kill until the call had ended with its apology
+            seconds_to_recover=ended_after,
+        )
+    )
     assert record.outcome is None
     assert record.ended_by == "error"
-    robot = [(entry.event, entry.text) for entry in record.transcript if entry.speaker == "robot"]
     assert robot[-2:] == [
         ("hold", "Одну секунду, пожалуйста."),
         ("apology", "Извините, у нас технические неполадки. До свидания!"),
@@ -163,8 +185,23 @@ async def test_a_conversation_rasa_forgot_in_a_restart_between_turns_goes_on(
     settings, dialog_service, monkeypatch, rasa_comes_back
 ):
     monkeypatch.setattr("bot.calls.simulate.Conversation", _RasaRestartsBetweenTurns)
+    monkeypatch.setattr(_RasaRestartsBetweenTurns, "answered_after", None)
     record, _ = await call(settings, dialog_service, "reminder", [CallerLine("да")], hangup_after=150)
 
+    record_row(
+        ChaosRow(
+            fault="Rasa restarted between turns (forgot the call)",
+            calls_up=1,
+            contacts=None,
+            lost=int(record.outcome != "confirmed"),
+            dialled_twice=None,
+            events_lost=None,
+            calls_left_live=int(record.ended_by is None),
+            seconds_to_recover=None
+            if _RasaRestartsBetweenTurns.answered_after is None
+            else round(_RasaRestartsBetweenTurns.answered_after, 1),
+        )
+    )
     assert record.outcome == "confirmed", record.transcript
     assert not {"hold", "apology"} & {entry.event for entry in record.transcript}  # nothing to hold for
     said = [(entry.text, entry.intent) for entry in record.transcript if entry.speaker == "caller"]
