@@ -152,7 +152,7 @@ async def test_pipeline_transfer_frame_hands_real_customer_to_agent_after_prompt
 
     await make_phone(robot_settings(ports, kamailio, "robot-pipe"), on_incoming=answer)
     agent_home = rig.make_baresip(rig_dir, "agent-pipe", 5510, silence, "PCMU", kamailio, auto_answer=True)
-    rig.start_baresip(agent_home, 25)
+    agent = rig.start_baresip(agent_home, 25)
     await asyncio.sleep(1.0)
     cust_home = rig.make_baresip(rig_dir, "cust-pipe", 5520, wav, "PCMU", kamailio)
     customer = rig.start_baresip(cust_home, 14, ["/dial sip:robot-pipe@127.0.0.1"])
@@ -168,5 +168,6 @@ async def test_pipeline_transfer_frame_hands_real_customer_to_agent_after_prompt
     assert heard_prompt.snr_db >= 20 and heard_prompt.dead_frames == 0, (
         heard_prompt
     )  # whole prompt, then REFER
+    agent.stop(timeout=15)  # baresip writes a recording's header when it closes it (its BYE can take ~5 s)
     agent_heard = rig.compare_audio(customer_says, rig.read_wav(rig.recording(agent_home, "dec")))
     assert agent_heard.snr_db >= 20 and agent_heard.active_frames >= 75, agent_heard
