@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from bot.api.deps import AppSettings, DbSession, EntityId, Now
 from bot.audit import AuditAction, record
+from bot.config import DashboardSettings
 from bot.dashboard.accounts import admins_besides
 from bot.dashboard.session import CSRF_HEADER, Principal
 from bot.dashboard.session import principal as session_principal
@@ -108,6 +109,34 @@ def actor_of(who: ApiKey | Principal) -> str:
     return f"user:{who.subject}"
 
 
+def create_audited_key(
+    session: Session, name: str, scopes: list[Scope], now: datetime, who: ApiKey | Principal
+) -> tuple[ApiKey, str]:
+    """`create_key`, with its audit entry (who made it) in the same transaction."""
+    row, key = create_key(session, name, scopes, now)
+    detail = {"name": row.name, "scopes": row.scopes}
+    record(
+        session,
+        AuditAction.API_KEY_CREATE,
+        actor=actor_of(who),
+        at=now,
+        target=f"key:{row.id}",
+        detail=detail,
+    )
+    return row, key
+
+
+def is_last_admin_key(session: Session, settings: DashboardSettings, row: ApiKey) -> bool:
+    """Whether revoking `row` would leave no way to administer the platform (no other admin key or user)."""
+    return Scope.ADMIN in row.scopes.split(",") and not admins_besides(session, settings, key=row.id)
+
+
+def revoke_key(session: Session, row: ApiKey, now: datetime, who: ApiKey | Principal) -> None:
+    """Revoke `row`, with its audit entry in the same transaction."""
+    row.revoked = True
+    record(session, AuditAction.API_KEY_REVOKE, actor=actor_of(who), at=now, target=f"key:{row.id}")
+
+
 Admin = Depends(require(Scope.ADMIN))
 AdminCaller = Annotated[ApiKey | Principal, Admin]
 router = APIRouter(prefix="/keys", tags=["API keys"], dependencies=[Admin])
@@ -144,15 +173,7 @@ def _out(row: ApiKey) -> dict:
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=NewKeyOut)
 def create(body: KeyIn, session: DbSession, now: Now, who: AdminCaller) -> dict:
-    row, key = create_key(session, body.name, body.scopes, now)
-    record(
-        session,
-        AuditAction.API_KEY_CREATE,
-        actor=actor_of(who),
-        at=now,
-        target=f"key:{row.id}",
-        detail={"name": row.name, "scopes": row.scopes},
-    )
+    row, key = create_audited_key(session, body.name, body.scopes, now, who)
     return _out(row) | {"key": key}
 
 
@@ -167,9 +188,8 @@ def revoke(key_id: EntityId, session: DbSession, settings: AppSettings, now: Now
     row = session.get(ApiKey, key_id)
     if row is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"API key {key_id} not found")
-    if Scope.ADMIN in row.scopes.split(",") and not admins_besides(session, settings.dashboard, key=row.id):
+    if is_last_admin_key(session, settings.dashboard, row):
         raise HTTPException(
             status.HTTP_409_CONFLICT, f"{row.name} is the last admin: make another admin first"
         )
-    row.revoked = True
-    record(session, AuditAction.API_KEY_REVOKE, actor=actor_of(who), at=now, target=f"key:{row.id}")
+    revoke_key(session, row, now, who)

@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.api.auth import AdminCaller, Scope, actor_of, create_key
+from bot.api.auth import AdminCaller, Scope, actor_of, create_audited_key, is_last_admin_key, revoke_key
 from bot.api.deps import AppSettings, DbSession, EntityId, Now
 from bot.audit import AuditAction, entries, record
 from bot.dashboard import accounts
@@ -176,15 +176,7 @@ def create_api_key(
     request: Request, body: KeyIn, who: AdminCaller, session: DbSession, now: Now
 ) -> JSONResponse:
     """The plain key is in this answer only (only its hash is stored)."""
-    row, key = create_key(session, body.name.strip(), body.scopes, now)
-    record(
-        session,
-        AuditAction.API_KEY_CREATE,
-        actor=actor_of(who),
-        at=now,
-        target=f"key:{row.id}",
-        detail={"name": row.name, "scopes": row.scopes},
-    )
+    row, key = create_audited_key(session, body.name.strip(), body.scopes, now, who)
     return JSONResponse(
         {"id": row.id, "name": row.name, "prefix": row.prefix, "scopes": row.scopes.split(","), "key": key},
         status.HTTP_201_CREATED,
@@ -200,14 +192,9 @@ def revoke_api_key(
         return JSONResponse({"message": say(request, "people.error.no_key")}, status.HTTP_404_NOT_FOUND)
     if row.revoked:
         return JSONResponse({"id": row.id, "revoked": True})
-    last = (
-        "admin" in row.scopes.split(",")
-        and accounts.admins_besides(session, settings.dashboard, key=row.id) == 0
-    )
-    if last:
+    if is_last_admin_key(session, settings.dashboard, row):
         return _refused(
             request, status.HTTP_409_CONFLICT, AccountError("people.error.last_admin", name=row.name)
         )
-    row.revoked = True
-    record(session, AuditAction.API_KEY_REVOKE, actor=actor_of(who), at=now, target=f"key:{row.id}")
+    revoke_key(session, row, now, who)
     return JSONResponse({"id": row.id, "revoked": True})
