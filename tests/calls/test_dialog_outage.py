@@ -64,6 +64,21 @@ def rasa_comes_back(dialog_service):
     pytest.fail(f"Rasa did not come back (pid {pid})")
 
 
+def call_row(fault: str, record, lost: bool, seconds: float | None) -> None:
+    """The chaos row of one of these faults: one simulated call (no contacts, no call rows, no events)."""
+    row = ChaosRow(
+        fault=fault,
+        calls_up=1,
+        contacts=None,
+        lost=int(lost),
+        dialled_twice=None,
+        events_lost=None,
+        calls_left_live=int(record.ended_by is None),
+        seconds_to_recover=seconds,
+    )
+    record_row(row)
+
+
 def holding(settings: Settings, seconds: float) -> Settings:
     voice = settings.voice.model_copy(update={"dialog_outage_seconds": seconds})
     return settings.model_copy(update={"voice": voice})
@@ -127,18 +142,8 @@ async def test_a_call_is_held_while_rasa_restarts_and_goes_on(
     settings = holding(settings, 120.0)  # Rasa's restart takes 8–25 s on this shared machine
     record, _ = await call(settings, dialog_service, "reminder", [CallerLine("да")], hangup_after=150)
 
-    record_row(
-        ChaosRow(
-            fault="Rasa SIGKILLed mid-call (held until back)",
-            calls_up=1,
-            contacts=None,
-            lost=int(record.outcome != "confirmed"),
-            dialled_twice=None,
-            events_lost=None,
-            calls_left_live=int(record.ended_by is None),
-            seconds_to_recover=round(_RasaDiesBeforeTheAnswer.answered_after or 0, 1) or None,
-        )
-    )
+    seconds = round(_RasaDiesBeforeTheAnswer.answered_after or 0, 1) or None
+    call_row("Rasa SIGKILLed mid-call (held until back)", record, record.outcome != "confirmed", seconds)
     assert record.outcome == "confirmed", record.transcript
     assert record.ended_by == "robot"
     events = [entry.event for entry in record.transcript if entry.speaker == "robot"]
@@ -158,20 +163,9 @@ async def test_a_call_ends_with_an_apology_if_rasa_is_not_back_in_time(
     ended_after = None if killed_at is None else round(time.monotonic() - killed_at, 1)
 
     robot = [(entry.event, entry.text) for entry in record.transcript if entry.speaker == "robot"]
-    record_row(
-        ChaosRow(
-            fault="Rasa SIGKILLed mid-call, not back in 0.5 s",
-            calls_up=1,
-            contacts=None,
-            # the call's result: ended by the error, after an apology
-            lost=int(record.ended_by != "error" or not robot or robot[-1][0] != "apology"),
-            dialled_twice=None,
-            events_lost=None,
-            calls_left_live=int(record.ended_by is None),
-            # from the kill until the call had ended with its apology
-            seconds_to_recover=ended_after,
-        )
-    )
+    # lost: the call's result is not "ended by the error, after an apology"; recovered: the kill until that end
+    lost = record.ended_by != "error" or not robot or robot[-1][0] != "apology"
+    call_row("Rasa SIGKILLed mid-call, not back in 0.5 s", record, lost, ended_after)
     assert record.outcome is None
     assert record.ended_by == "error"
     assert robot[-2:] == [
@@ -188,20 +182,9 @@ async def test_a_conversation_rasa_forgot_in_a_restart_between_turns_goes_on(
     monkeypatch.setattr(_RasaRestartsBetweenTurns, "answered_after", None)
     record, _ = await call(settings, dialog_service, "reminder", [CallerLine("да")], hangup_after=150)
 
-    record_row(
-        ChaosRow(
-            fault="Rasa restarted between turns (forgot the call)",
-            calls_up=1,
-            contacts=None,
-            lost=int(record.outcome != "confirmed"),
-            dialled_twice=None,
-            events_lost=None,
-            calls_left_live=int(record.ended_by is None),
-            seconds_to_recover=None
-            if _RasaRestartsBetweenTurns.answered_after is None
-            else round(_RasaRestartsBetweenTurns.answered_after, 1),
-        )
-    )
+    after = _RasaRestartsBetweenTurns.answered_after
+    seconds = None if after is None else round(after, 1)
+    call_row("Rasa restarted between turns (forgot the call)", record, record.outcome != "confirmed", seconds)
     assert record.outcome == "confirmed", record.transcript
     assert not {"hold", "apology"} & {entry.event for entry in record.transcript}  # nothing to hold for
     said = [(entry.text, entry.intent) for entry in record.transcript if entry.speaker == "caller"]
