@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Request, status
+from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
@@ -19,7 +19,6 @@ from bot.audit import AuditAction, record
 from bot.campaigns import service
 from bot.campaigns.results import MEDIA_TYPES, ResultFormat, contact_results, results_csv, results_xlsx
 from bot.config import Settings
-from bot.contacts.errors import CsvFormatError
 from bot.contacts.importer import (
     CONSENT_HEADERS,
     NAME_HEADERS,
@@ -30,17 +29,15 @@ from bot.contacts.importer import (
     open_table,
 )
 from bot.contacts.upload_check import CheckReport, campaign_facts, check_table
-from bot.dashboard.routes import PREFIX, User, render
+from bot.dashboard.routes import PREFIX, User
 from bot.dashboard.upload_http import (
-    PREVIEW_ROWS,
     Writer,
     WriterCaller,
-    problem,
+    checked,
+    preview_json,
     receive,
-    report_json,
-    say,
     start,
-    table_problem,
+    upload_page,
     uploaded,
 )
 from bot.dashboard.uploads import ListKind, Upload
@@ -96,22 +93,8 @@ def contacts_page(
 ) -> HTMLResponse:
     campaign = service.get(session, campaign_id)
     required, optional = _script_variables(settings, campaign.script)
-    return render(
-        request,
-        "contacts.html",
-        who,
-        page="campaigns",
-        campaign=campaign,
-        max_mb=f"{settings.dashboard.max_upload_mb:g}",
-        setup={
-            "kind": CONTACTS.value,
-            "campaign": campaign.id,
-            "required": required,
-            "optional": optional,
-            "campaignVariables": sorted(campaign.variables),
-            "maxBytes": int(settings.dashboard.max_upload_mb * 1024 * 1024),
-        },
-    )
+    variables = (required, optional, sorted(campaign.variables))
+    return upload_page(request, who, campaign, settings, CONTACTS, variables)
 
 
 # -- upload, check, import --------------------------------------------------------------------------------------
@@ -132,20 +115,7 @@ async def upload_file(
     upload, header, rows = received
     required, optional = await run_in_threadpool(_script_variables, settings, script)
     mapping = suggest_mapping(header, [*required, *optional], remembered)
-    notice = (
-        "" if mapping["phone"] else say(request, "upload.problem.no_phone_column", detail=", ".join(header))
-    )
-    return JSONResponse(
-        {
-            "token": upload.token,
-            "filename": upload.filename,
-            "columns": header,
-            "preview": rows[:PREVIEW_ROWS],
-            "rows": len(rows),
-            "mapping": mapping,
-            "notice": notice,
-        }
-    )
+    return preview_json(request, upload, header, rows, mapping)
 
 
 def suggest_mapping(header: list[str], variables: list[str], remembered: dict[str, Any]) -> dict[str, Any]:
@@ -176,15 +146,10 @@ async def check_upload(
     request: Request, campaign_id: EntityId, token: str, mapping: MappingIn, settings: AppSettings
 ) -> JSONResponse:
     """The validation report of the file under `mapping`: counts and the rows with reasons."""
-    upload = uploaded(request, campaign_id, CONTACTS, token)
-    if upload is None or not upload.path.exists():
-        return problem(request, status.HTTP_404_NOT_FOUND, "gone")
-    try:
-        report = await run_in_threadpool(_check, request.app.state, settings, upload, mapping.columns())
-    except CsvFormatError as error:
-        return table_problem(request, error)
-    upload.report = report
-    return JSONResponse(report_json(request, report))
+    state, columns = request.app.state, mapping.columns()
+    return await checked(
+        request, campaign_id, CONTACTS, token, lambda upload: _check(state, settings, upload, columns)
+    )
 
 
 def _check(state: State, settings: Settings, upload: Upload, mapping: ColumnMapping) -> CheckReport:

@@ -3,8 +3,7 @@ global list) — file → preview → phone column → validation report → imp
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, status
-from fastapi.concurrency import run_in_threadpool
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.datastructures import State
@@ -17,17 +16,15 @@ from bot.contacts import dnc
 from bot.contacts.errors import CsvFormatError, TableProblem
 from bot.contacts.importer import PHONE_HEADERS, find_column, read_table
 from bot.contacts.upload_check import CheckReport, check_numbers, listed_numbers
-from bot.dashboard.routes import PREFIX, User, render
+from bot.dashboard.routes import PREFIX, User
 from bot.dashboard.upload_http import (
-    PREVIEW_ROWS,
     Writer,
     WriterCaller,
-    problem,
+    checked,
+    preview_json,
     receive,
-    report_json,
-    say,
     start,
-    table_problem,
+    upload_page,
     uploaded,
 )
 from bot.dashboard.uploads import ListKind, Upload
@@ -49,23 +46,7 @@ class NumbersIn(BaseModel):
 def dnc_page(
     request: Request, who: User, campaign_id: EntityId, session: DbSession, settings: AppSettings
 ) -> HTMLResponse:
-    campaign = service.get(session, campaign_id)
-    return render(
-        request,
-        "contacts.html",
-        who,
-        page="campaigns",
-        campaign=campaign,
-        max_mb=f"{settings.dashboard.max_upload_mb:g}",
-        setup={
-            "kind": DNC.value,
-            "campaign": campaign.id,
-            "required": [],
-            "optional": [],
-            "campaignVariables": [],
-            "maxBytes": int(settings.dashboard.max_upload_mb * 1024 * 1024),
-        },
-    )
+    return upload_page(request, who, service.get(session, campaign_id), settings, DNC)
 
 
 @router.post("/uploads", dependencies=[Writer])
@@ -81,18 +62,7 @@ async def upload_numbers(
     upload, header, rows = received
     lowered = {name.lower(): name for name in header}
     phone = next((lowered[name] for name in PHONE_HEADERS if name in lowered), "")
-    notice = "" if phone else say(request, "upload.problem.no_phone_column", detail=", ".join(header))
-    return JSONResponse(
-        {
-            "token": upload.token,
-            "filename": upload.filename,
-            "columns": header,
-            "preview": rows[:PREVIEW_ROWS],
-            "rows": len(rows),
-            "mapping": {"phone": phone},
-            "notice": notice,
-        }
-    )
+    return preview_json(request, upload, header, rows, {"phone": phone})
 
 
 @router.post("/uploads/{token}/check", dependencies=[Writer])
@@ -100,15 +70,8 @@ async def check_upload(
     request: Request, campaign_id: EntityId, token: str, numbers: NumbersIn
 ) -> JSONResponse:
     """Bad numbers, repeats, and numbers already on the chosen list."""
-    upload = uploaded(request, campaign_id, DNC, token)
-    if upload is None or not upload.path.exists():
-        return problem(request, status.HTTP_404_NOT_FOUND, "gone")
-    try:
-        report = await run_in_threadpool(_check, request.app.state, upload, numbers)
-    except CsvFormatError as error:
-        return table_problem(request, error)
-    upload.report = report
-    return JSONResponse(report_json(request, report))
+    state = request.app.state
+    return await checked(request, campaign_id, DNC, token, lambda upload: _check(state, upload, numbers))
 
 
 def _check(state: State, upload: Upload, numbers: NumbersIn) -> CheckReport:

@@ -16,7 +16,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, status
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from bot.api.auth import Scope, require
 from bot.api.deps import EntityId
@@ -26,10 +26,10 @@ from bot.contacts.errors import CsvFormatError
 from bot.contacts.importer import read_table
 from bot.contacts.upload_check import SKIPPING, CheckReport
 from bot.dashboard import i18n
-from bot.dashboard.routes import PREFIX
+from bot.dashboard.routes import PREFIX, render
 from bot.dashboard.session import Principal
 from bot.dashboard.uploads import ImportState, ListKind, Upload, Uploads
-from bot.storage.models import ApiKey
+from bot.storage.models import ApiKey, Campaign
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix=PREFIX + "/campaigns/{campaign_id}/{kind}/uploads", include_in_schema=False)
@@ -84,6 +84,71 @@ async def receive(
 
 def uploaded(request: Request, campaign_id: int, kind: ListKind, token: str) -> Upload | None:
     return request.app.state.uploads.get(campaign_id, kind, token[:64])
+
+
+def upload_page(
+    request: Request,
+    who: Principal,
+    campaign: Campaign,
+    settings: Settings,
+    kind: ListKind,
+    variables: tuple[list[str], list[str], list[str]] = ([], [], []),
+) -> HTMLResponse:
+    """The upload page of a campaign's list; `variables`: the script's required and optional variables and the
+    campaign's own (contacts only)."""
+    required, optional, campaign_variables = variables
+    return render(
+        request,
+        "contacts.html",
+        who,
+        page="campaigns",
+        campaign=campaign,
+        max_mb=f"{settings.dashboard.max_upload_mb:g}",
+        setup={
+            "kind": kind.value,
+            "campaign": campaign.id,
+            "required": required,
+            "optional": optional,
+            "campaignVariables": campaign_variables,
+            "maxBytes": int(settings.dashboard.max_upload_mb * 1024 * 1024),
+        },
+    )
+
+
+def preview_json(
+    request: Request, upload: Upload, header: list[str], rows: list[list[str]], mapping: dict[str, Any]
+) -> JSONResponse:
+    """What the page shows of a received file: its columns, first rows and the suggested `mapping` (a notice when
+    no column looks like the phone)."""
+    notice = (
+        "" if mapping["phone"] else say(request, "upload.problem.no_phone_column", detail=", ".join(header))
+    )
+    return JSONResponse(
+        {
+            "token": upload.token,
+            "filename": upload.filename,
+            "columns": header,
+            "preview": rows[:PREVIEW_ROWS],
+            "rows": len(rows),
+            "mapping": mapping,
+            "notice": notice,
+        }
+    )
+
+
+async def checked(
+    request: Request, campaign_id: int, kind: ListKind, token: str, check: Callable[[Upload], CheckReport]
+) -> JSONResponse:
+    """Run `check` on the upload in a worker thread and keep its report for the import and the error CSV."""
+    upload = uploaded(request, campaign_id, kind, token)
+    if upload is None or not upload.path.exists():
+        return problem(request, status.HTTP_404_NOT_FOUND, "gone")
+    try:
+        report = await run_in_threadpool(check, upload)
+    except CsvFormatError as error:
+        return table_problem(request, error)
+    upload.report = report
+    return JSONResponse(report_json(request, report))
 
 
 def report_json(request: Request, report: CheckReport) -> dict[str, Any]:
