@@ -11,7 +11,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from ruamel.yaml import YAML, YAMLError
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -203,6 +203,13 @@ class TransferMode(StrEnum):
     WARM = "warm"
 
 
+class AgentSettings(_Section):
+    """One human agent, declared once under `handoff.agents` and named by the queues they serve."""
+
+    target: str = Field(min_length=1, description="the agent's SIP URI or extension on the registrar")
+    label: str = Field("", description="shown in the API and dashboard (default: the agent's name)")
+
+
 class QueueSettings(_Section):
     """One agent queue: where the robot transfers a call, and how long the transfer may take."""
 
@@ -215,7 +222,7 @@ class QueueSettings(_Section):
         TransferMode.BLIND, description="blind: REFER to the target; warm: the robot calls an agent first"
     )
     agents: list[str] = Field(
-        [], description="warm: the agents' SIP targets, tried in order (default: the queue's target)"
+        [], description="names from handoff.agents, tried in order by a warm transfer (default: the target)"
     )
     ring_seconds: float = Field(20.0, gt=0, le=120, description="warm: how long each agent's phone rings")
     accept_key: str | None = Field(
@@ -223,10 +230,21 @@ class QueueSettings(_Section):
         pattern=r"^[0-9*#]$",
         description="warm: the agent takes the call by pressing it (default: answering)",
     )
-
-    def agent_targets(self) -> list[str]:
-        """The SIP targets a warm transfer dials, in order."""
-        return self.agents or [self.target]
+    max_wait_seconds: float = Field(
+        120.0,
+        ge=0,
+        le=3600,
+        description="warm: longest wait in the queue for a free agent, then the take-back",
+    )
+    max_waiting: int = Field(
+        10,
+        ge=0,
+        le=1000,
+        description="warm: customers allowed to wait at once; one more is taken back at once",
+    )
+    handle_seconds: float = Field(
+        180.0, gt=0, le=7200, description="expected agent time per call until handle times are measured"
+    )
 
 
 # The queue names the shipped scripts use, each dialling the extension of the same name: map them to your PBX.
@@ -234,14 +252,46 @@ SHIPPED_QUEUES = ("collections", "complaints", "operators", "orders", "reception
 
 
 class HandoffSettings(_Section):
-    """Hand-off to human agents: the queues scripts name, and what happens when an agent does not answer."""
+    """Hand-off to human agents: the agents, the queues scripts name, and what happens when none answers."""
 
+    agents: dict[str, AgentSettings] = Field({}, description="every agent once, by name; queues list names")
     queues: dict[str, QueueSettings] = {name: QueueSettings(target=name) for name in SHIPPED_QUEUES}
     takeback: dict[str, str] = {
         "ru": "К сожалению, все специалисты сейчас заняты. Мы обязательно перезвоним вам. До свидания!",
         "en": "Unfortunately all our specialists are busy right now. We will call you back. Goodbye!",
     }
     callback_minutes: int = Field(30, ge=1, le=7 * 24 * 60, description="when to call back after a failure")
+    probe_seconds: float = Field(
+        15.0, ge=0, le=3600, description="SIP OPTIONS to each agent's target this often (0: no probing)"
+    )
+
+    @model_validator(mode="after")
+    def _agents_declared(self) -> HandoffSettings:
+        for queue, name, _ in self.unknown_agents():
+            raise ValueError(
+                f"queue {queue!r} names agent {name!r}, not in handoff.agents ({self.declared()})"
+            )
+        return self
+
+    def unknown_agents(self) -> list[tuple[str, str, int]]:
+        """(queue, agent name, index in the queue's list) for every name no agent is declared under."""
+        return [
+            (queue, name, index)
+            for queue, settings in self.queues.items()
+            for index, name in enumerate(settings.agents)
+            if name not in self.agents
+        ]
+
+    def declared(self) -> str:
+        return ", ".join(sorted(self.agents)) or "no agents declared"
+
+    def agent_targets(self, queue: str) -> list[tuple[str, str]]:
+        """(agent name, SIP target) a warm transfer of `queue` dials, in order; the queue's target when it names
+        no agents (the name is then the target)."""
+        settings = self.queues[queue]
+        if not settings.agents:
+            return [(settings.target, settings.target)]
+        return [(name, self.agents[name].target) for name in settings.agents]
 
 
 class LogSettings(_Section):

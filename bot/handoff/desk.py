@@ -20,6 +20,7 @@ from loguru import logger
 from bot.config import HandoffSettings, QueueSettings, TransferMode
 from bot.dialog.conversation import Exchange
 from bot.dialog.model import Script
+from bot.handoff.agents import AgentBoard
 from bot.handoff.context import HandoffReason, handoff_reason, sip_headers, transcript_so_far
 from bot.handoff.records import HandoffRecords, HandoffRequest
 from bot.handoff.summary import summary_text
@@ -51,8 +52,11 @@ class Takeback:
 
 
 class Handoffs:
-    def __init__(self, settings: HandoffSettings, db: Database | None = None) -> None:
+    def __init__(
+        self, settings: HandoffSettings, db: Database | None = None, board: AgentBoard | None = None
+    ) -> None:
         self.settings = settings
+        self.board = board or AgentBoard(settings)  # the agents' availability (one per process)
         self.records = HandoffRecords(db) if db is not None else None
         self.phone: Phone | None = None  # dials the agents of warm queues
         self.speaker: Callable[[str], Speak] | None = (
@@ -162,7 +166,7 @@ class CallHandoff:
             summary += " " + ACCEPT_PROMPT.get(self.lang, ACCEPT_PROMPT["en"]).format(key=queue.accept_key)
         return WarmTransfer(
             self.desk.phone,
-            queue.agent_targets(),
+            self.desk.settings.agent_targets(self.queue),
             summary=summary,
             connecting=CONNECTING.get(self.lang, CONNECTING["en"]),
             speak=self.desk.speaker(self.lang),

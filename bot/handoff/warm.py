@@ -95,12 +95,13 @@ def hold_tone(seconds: float = 4.0) -> bytes:
 
 
 class WarmTransfer:
-    """Dial `agents` in order, say `summary` to the first who answers, then join them to the customer."""
+    """Dial `agents` ((name, SIP target) pairs) in order, say `summary` to the first who answers, then join them
+    to the customer."""
 
     def __init__(
         self,
         phone: Phone,
-        agents: list[str],
+        agents: list[tuple[str, str]],
         *,
         summary: str,
         connecting: str,
@@ -125,10 +126,10 @@ class WarmTransfer:
         hold = asyncio.create_task(self._hold(customer))
         try:
             summary = await self.speak(self.summary)
-            for agent in self.agents:
+            for agent, target in self.agents:
                 if customer.state is not CallState.ACTIVE:
                     break
-                leg = await self._try(agent, customer, summary)
+                leg = await self._try(agent, target, customer, summary)
                 if leg is not None:
                     hold.cancel()
                     customer.flush_audio()
@@ -187,7 +188,7 @@ class WarmTransfer:
                 return
             call.write_audio(pcm[start : start + step])
 
-    async def _try(self, agent: str, customer: Call, summary: bytes) -> Call | None:
+    async def _try(self, agent: str, target: str, customer: Call, summary: bytes) -> Call | None:
         """One agent: dial, say the summary, and return the agent's call if it is still up (None: next agent)."""
         leg = AgentLeg(agent, self._now())
         self.legs.append(leg)
@@ -195,7 +196,7 @@ class WarmTransfer:
         watch = asyncio.create_task(_set_when_ended(customer, gone))
         try:
             dialled: DialResult = await self.phone.dial(
-                agent, headers=self.headers, ring_timeout=self.ring_seconds, cancel=gone
+                target, headers=self.headers, ring_timeout=self.ring_seconds, cancel=gone
             )
         finally:
             watch.cancel()

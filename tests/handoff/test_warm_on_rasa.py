@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from bot.calls.phone_calls import PhoneCalls
 from bot.calls.store import CallStore
-from bot.config import CallsSettings, QueueSettings, Settings, load_settings
+from bot.config import AgentSettings, CallsSettings, QueueSettings, Settings, load_settings
 from bot.dialog.catalogue import load_catalogue
 from bot.storage.models import Handoff, WebhookEvent
 from telephony import EndReason, Phone, TelephonySettings, rig
@@ -56,7 +56,10 @@ def robot_settings(env: dict[str, str], tmp_path, agents: list[str]) -> Settings
         trunk_mode=True, user="robot", sip_port=ROBOT_PORT, rtp_port_min=RTP_MIN, rtp_port_max=RTP_MIN + 98
     )
     queue = QueueSettings(target=agents[0], mode="warm", agents=agents, ring_seconds=8)
-    handoff = settings.handoff.model_copy(update={"queues": {**settings.handoff.queues, "complaints": queue}})
+    declared = {agent: AgentSettings(target=agent) for agent in agents}
+    handoff = settings.handoff.model_copy(
+        update={"agents": declared, "queues": {**settings.handoff.queues, "complaints": queue}}
+    )
     calls = CallsSettings(routes=[{"did": "9301", "script": "inbound", "variables": VARIABLES["inbound"]}])
     return settings.model_copy(update={"telephony": robot, "calls": calls, "handoff": handoff})
 

@@ -70,7 +70,7 @@ async def test_warm_transfer_busy_agent_skipped_summary_first_hold_audio_both_wa
         await asyncio.sleep(1.0)  # the robot's last words
         transfer = WarmTransfer(
             phone,
-            ["9486", "agent-warm"],
+            [("9486", "9486"), ("agent-warm", "agent-warm")],
             summary=SUMMARY,
             connecting=CONNECTING["ru"],
             speak=speak,
@@ -151,7 +151,7 @@ async def test_agent_leaving_during_the_summary_never_drops_the_customer(
         await asyncio.sleep(0.5)
         transfer = WarmTransfer(
             phone,
-            ["agent-drop"],
+            [("agent-drop", "agent-drop")],
             summary=long_summary,
             connecting=CONNECTING["ru"],
             speak=speak,
@@ -204,7 +204,7 @@ async def test_a_customer_leaving_during_the_summary_ends_the_agents_leg(
         watching.append(asyncio.create_task(customer_ended(call)))
         transfer = WarmTransfer(
             robot,
-            ["agent-py"],
+            [("agent-py", "agent-py")],
             summary=long_summary,
             connecting=CONNECTING["ru"],
             speak=speak,
@@ -250,7 +250,7 @@ async def test_with_an_accept_key_only_the_agent_who_presses_it_gets_the_custome
         await call.answer()
         await asyncio.sleep(0.5)
         transfer = WarmTransfer(
-            robot, ["agent-silent", "agent-presses"], summary=summary, connecting=CONNECTING["ru"], speak=speak,
+            robot, [("agent-silent", "agent-silent"), ("agent-presses", "agent-presses")], summary=summary, connecting=CONNECTING["ru"], speak=speak,
             ring_seconds=10, accept_key="1", accept_seconds=3,
         )  # fmt: skip
         transfers.append(transfer)
