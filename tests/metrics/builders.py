@@ -83,14 +83,17 @@ def call(
     return row
 
 
-def handoff(session: Session, call_row: Call, state: str, answer_seconds: float | None = None) -> Handoff:
+def handoff(
+    session: Session, call_row: Call, state: str, answer_seconds: float | None = None, **fields: Any
+) -> Handoff:
     row = Handoff(
         call_id=call_row.id,
-        queue="support",
+        queue=fields.pop("queue", "support"),
         reason="requested",
         state=state,
-        requested_at=call_row.started_at,
+        requested_at=fields.pop("requested_at", call_row.started_at),
         answer_seconds=answer_seconds,
+        **fields,
     )
     session.add(row)
     session.flush()
