@@ -11,8 +11,6 @@ from bot.config import ROOT
 from bot.dialog.catalogue import trained_intents
 from bot.dialog.loader import ScriptErrors
 from bot.dialog.service import dialog_client, load_valid_catalogue
-from bot.rasa import bench as nlu_bench
-from bot.rasa import dialog_bench, dialog_bench_set
 from bot.rasa.training import RasaError
 
 bench_app = typer.Typer(no_args_is_help=True, help="Benchmarks.")
@@ -22,6 +20,8 @@ app.add_typer(bench_app, name="bench")
 @bench_app.command("nlu")
 def nlu() -> None:
     """Held-out intent accuracy per language, confusions, and median NLU and dialog-turn latency."""
+    from bot.devtools import bench_nlu
+
     config = settings()
     try:
         catalogue = load_valid_catalogue(config)
@@ -30,7 +30,7 @@ def nlu() -> None:
 
     async def run() -> str:
         async with dialog_client(config, catalogue) as client:
-            report, _ = await nlu_bench.run(client, catalogue, ROOT)
+            report, _ = await bench_nlu.run(client, catalogue, ROOT)
             return report
 
     try:
@@ -44,15 +44,17 @@ def dialogs(
     lang: str = typer.Option("", help="only this language (ru or en)"),
     script: str = typer.Option("", help="only this script"),
     show_failures: bool = typer.Option(True, "--show-failures/--quiet", help="list each failed conversation"),
-    path: Path = typer.Option(ROOT / dialog_bench_set.SET_DIR, help="the conversation set"),
+    path: Path = typer.Option(ROOT / "bench" / "dialogs", help="the conversation set"),
 ) -> None:
     """Whole conversations through the real engine: success per script and language, failures, confusions."""
+    from bot.devtools import bench_dialogs, bench_dialogs_set
+
     config = settings()
-    today = dialog_bench.bench_today()
+    today = bench_dialogs.bench_today()
     try:
         catalogue = load_valid_catalogue(config)
-        intents = dialog_bench_set.known_intents(trained_intents(config.paths.training_data_dir))
-        conversations = dialog_bench_set.load_set(path, catalogue, intents, today)
+        intents = bench_dialogs_set.known_intents(trained_intents(config.paths.training_data_dir))
+        conversations = bench_dialogs_set.load_set(path, catalogue, intents, today)
     except ScriptErrors as exc:
         raise fail(str(exc), 2) from exc
     chosen = [c for c in conversations if c.lang == (lang or c.lang) and c.script == (script or c.script)]
@@ -61,8 +63,8 @@ def dialogs(
 
     async def run() -> str:
         async with dialog_client(config, catalogue) as client:
-            results = await dialog_bench.run_set(client, catalogue, chosen)
-            return dialog_bench.report(results, today, show_failures)
+            results = await bench_dialogs.run_set(client, catalogue, chosen)
+            return bench_dialogs.report(results, today, show_failures)
 
     try:
         typer.echo(asyncio.run(run()))
@@ -76,50 +78,50 @@ PASS_THROUGH = {"allow_extra_args": True, "ignore_unknown_options": True, "help_
 @bench_app.command("campaigns", context_settings=PASS_THROUGH)
 def campaigns(ctx: typer.Context) -> None:
     """Contact import rows/s and dialer scheduling decisions/s (`--help` for options)."""
-    from bot.campaigns import bench
+    from bot.devtools import bench_campaigns
 
-    raise typer.Exit(bench.main(ctx.args))
+    raise typer.Exit(bench_campaigns.main(ctx.args))
 
 
 @bench_app.command("upload", context_settings=PASS_THROUGH)
 def upload(ctx: typer.Context) -> None:
     """Dashboard contact upload of 100,000 rows: stage times, peak memory, another page's latency meanwhile."""
-    from bot.dashboard import upload_bench
+    from bot.devtools import bench_upload
 
-    raise typer.Exit(upload_bench.main(ctx.args))
+    raise typer.Exit(bench_upload.main(ctx.args))
 
 
 @bench_app.command("render", context_settings=PASS_THROUGH)
 def render(ctx: typer.Context) -> None:
     """Speech rendering: every shipped prompt said as words, ms per prompt (`--help` for options)."""
-    from bot.dialog import render_bench
+    from bot.devtools import bench_render
 
-    raise typer.Exit(render_bench.main(ctx.args))
+    raise typer.Exit(bench_render.main(ctx.args))
 
 
 @bench_app.command("redact", context_settings=PASS_THROUGH)
 def redact(ctx: typer.Context) -> None:
     """Redaction: held-out caller phrases it wrongly masks, ms per phrase and per log line (`--help`)."""
-    from bot.privacy import bench as redact_bench
+    from bot.devtools import bench_redact
 
-    raise typer.Exit(redact_bench.main(ctx.args))
+    raise typer.Exit(bench_redact.main(ctx.args))
 
 
 @bench_app.command("sip", context_settings=PASS_THROUGH)
 def sip(ctx: typer.Context) -> None:
     """Concurrent SIPp calls through Kamailio to one robot process (`--help` for options)."""
-    from telephony import bench
+    from bot.devtools import bench_sip
 
-    raise typer.Exit(bench.main(ctx.args))
+    raise typer.Exit(bench_sip.main(ctx.args))
 
 
 @bench_app.command("calls", context_settings=PASS_THROUGH)
 def calls(ctx: typer.Context) -> None:
     """Concurrent SIPp calls to one robot process with the real speech pipeline, and the same calls echoed:
     latency, CPU, memory and RTP pacing measured on the wire (`--help` for options)."""
-    from bot.calls import wire_bench
+    from bot.devtools import bench_calls
 
-    raise typer.Exit(wire_bench.main(ctx.args))
+    raise typer.Exit(bench_calls.main(ctx.args))
 
 
 @bench_app.command("voice")
@@ -135,9 +137,9 @@ def voice(
 ) -> None:
     """N simulated calls at once through VAD → Vosk → Rasa → TTS: end of speech → first audio p50/p95, CPU and
     memory per call, event-loop lag."""
-    from bot.calls.bench import run_voice_bench  # pipecat: imported only by this command
     from bot.calls.simulate import CallerLine
     from bot.cli.chat import parse_vars
+    from bot.devtools.bench_voice import run_voice_bench  # pipecat: imported only by this command
     from voice.models import ModelError
 
     config = settings()
@@ -184,8 +186,8 @@ def pauses(
 ) -> None:
     """Caller answers with 0.3–0.8 s pauses inside, through VAD → Vosk → Rasa → TTS: false cut-ins per kind and
     pause length, and barge-in stop time p50/p95. Exit 2 (file:line errors) when the set is invalid."""
-    from bot.calls.pause_bench import run_pause_bench  # pipecat: imported only by this command
-    from bot.calls.pause_set import load_pause_set, only
+    from bot.devtools.bench_pauses import run_pause_bench  # pipecat: imported only by this command
+    from bot.devtools.bench_pauses_set import load_pause_set, only
 
     config = settings()
     overrides = {f"asr_{code}": spec for code, spec in (("ru", asr_ru), ("en", asr_en)) if spec}

@@ -10,7 +10,6 @@ import typer
 
 from bot.cli import app, fail, settings
 from bot.config import ROOT
-from bot.demo import CALLER, CUSTOMERS, Demo, DemoError, Ports
 
 
 @app.command("demo")
@@ -27,6 +26,8 @@ def demo(
     platform (`voicebot serve`, SQLite), and a reminder and an offer campaign created through the REST API.
     Ctrl-C ends everything.
     """
+    from bot.devtools.demo import CALLER, CUSTOMERS, Demo, DemoError, Ports
+
     settings()
     # `kill` ends the demo as Ctrl-C does, cleaned up
     signal.signal(signal.SIGTERM, signal.default_int_handler)

@@ -8,9 +8,18 @@ from typing import Any
 
 from bot.dialog.checks import _texts
 from bot.dialog.engine import DialogEngine, DialogState, new_state
-from bot.dialog.model import Script
-from bot.dialog.render_bench import SAMPLES
+from bot.dialog.model import Script, ValueType
 
+SAMPLES: dict[ValueType, Any] = {
+    ValueType.DATE: "2026-12-01",
+    ValueType.DATETIME: "2026-12-22T14:30",
+    ValueType.TIME: "09:05",
+    ValueType.MONEY: "21000.50",
+    ValueType.NUMBER: "21",
+    ValueType.RATING: "9",
+    ValueType.DIGITS: "00123",
+    ValueType.YES_NO: "да",
+}
 SAMPLE_NAME = {"ru": "Анна", "en": "Anna"}
 SAMPLE_TEXT = {"company": {"ru": "Уют", "en": "Cosy Home"}}  # text variables other than a person's name
 

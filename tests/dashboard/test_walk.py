@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.demo import CUSTOMERS, Platform, free_port, platform_env, start_phone
+from bot.devtools.demo import CUSTOMERS, Platform, free_port, platform_env, start_phone
 from telephony import rig
 from tests.conftest import ROOT, TEST_DATA_DIR
 from tests.dashboard.test_dashboard_browser import ARGS, CHROMIUM

@@ -1,4 +1,4 @@
-"""End to end over SIP, the `voicebot demo` scenario (bot/demo.py) with every result checked: `voicebot serve`
+"""End to end over SIP, the `voicebot demo` scenario (bot/devtools/demo.py) with every result checked: `voicebot serve`
 (SQLite, its own Rasa, the 12-word Vosk test model), Kamailio, baresip customers answering with recorded espeak-ng
 Russian, a baresip sales agent, and a CRM receiver on loopback. Everything the run writes stays in
 var/test-artifacts/e2e."""
@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from standardwebhooks import Webhook
 
-from bot.demo import CALLER, CUSTOMERS, TEST_MODEL, Demo, Ports, free_port, wait_for
+from bot.devtools.demo import CALLER, CUSTOMERS, TEST_MODEL, Demo, Ports, free_port, wait_for
 from tests.conftest import ROOT, TEST_DATA_DIR
 from tests.crm.conftest import Receiver
 

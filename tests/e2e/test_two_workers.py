@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import pytest
 from sqlalchemy import create_engine, select, text
 
-from bot.demo import (
+from bot.devtools.demo import (
     CAMPAIGNS,
     CONFIG,
     CUSTOMERS,

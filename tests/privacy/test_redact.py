@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.privacy.bench import caller_phrases
+from bot.devtools.bench_redact import caller_phrases
 from bot.privacy.checksums import inn_valid, luhn_valid, snils_valid
 from bot.privacy.redact import Kind, find, redact
 

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from bot.demo import free_port
+from bot.devtools.demo import free_port
 from tests.conftest import ROOT, TEST_DATA_DIR, VOICEBOT
 
 pytestmark = [pytest.mark.rasa, pytest.mark.slow]

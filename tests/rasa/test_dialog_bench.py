@@ -14,13 +14,8 @@ import pytest
 from ruamel.yaml import YAML
 
 from bot.config import ROOT, RasaSettings
-from bot.dialog.catalogue import Catalogue, load_catalogue, trained_intents
-from bot.dialog.loader import ScriptErrors
-from bot.outcomes import Outcome
-from bot.rasa.bench_dates import DateExpressionError, resolve
-from bot.rasa.compiler import compile_project
-from bot.rasa.dialog_bench import ConversationResult, TurnTrace, report
-from bot.rasa.dialog_bench_set import (
+from bot.devtools.bench_dialogs import ConversationResult, TurnTrace, report
+from bot.devtools.bench_dialogs_set import (
     SET_DIR,
     BenchConversation,
     CallerTurn,
@@ -28,6 +23,11 @@ from bot.rasa.dialog_bench_set import (
     known_intents,
     load_set,
 )
+from bot.dialog.catalogue import Catalogue, load_catalogue, trained_intents
+from bot.dialog.loader import ScriptErrors
+from bot.outcomes import Outcome
+from bot.rasa.bench_dates import DateExpressionError, resolve
+from bot.rasa.compiler import compile_project
 from tests.conftest import VOICEBOT
 
 TODAY = date(2026, 12, 5)  # a Saturday

@@ -6,8 +6,8 @@ import pytest
 from ruamel.yaml import YAML
 
 from bot.config import ROOT, RasaSettings
+from bot.devtools.bench_nlu import HELDOUT_DIR, read_heldout
 from bot.dialog.catalogue import load_catalogue
-from bot.rasa.bench import HELDOUT_DIR, read_heldout
 from bot.rasa.compiler import compile_project, read_training_data
 
 

@@ -1,10 +1,10 @@
-"""`voicebot bench sip` (telephony.bench.main) runs from the package: a small level, zero failures, sane numbers."""
+"""`voicebot bench sip` (bot.devtools.bench_sip.main) runs from the package: a small level, zero failures, sane numbers."""
 
 from __future__ import annotations
 
 import pytest
 
-from telephony.bench import main
+from bot.devtools.bench_sip import main
 
 pytestmark = [pytest.mark.sip, pytest.mark.slow]
 

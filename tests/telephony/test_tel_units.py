@@ -291,7 +291,7 @@ def test_rtp_held_sends_nothing_keeps_queued_audio_and_timestamp_runs_on():
 
 
 def test_bench_reads_sipp_failed_count_and_error_lines(tmp_path):
-    from telephony.bench import sipp_outcome
+    from bot.devtools.bench_sip import sipp_outcome
 
     (tmp_path / "uac_dtmf_4242_screen.log").write_text(
         "  Successful call        |        0                  |       99                 \n"

@@ -6,25 +6,14 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
-from typing import Any
 
 from bot.config import ROOT
 from bot.dialog.catalogue import load_catalogue
 from bot.dialog.checks import _texts
 from bot.dialog.engine import DialogEngine, new_state
-from bot.dialog.model import ValueType
+from bot.dialog.prompts import SAMPLES
 from voice.spoken import normalise_text, warm_up
 
-SAMPLES: dict[ValueType, Any] = {
-    ValueType.DATE: "2026-12-01",
-    ValueType.DATETIME: "2026-12-22T14:30",
-    ValueType.TIME: "09:05",
-    ValueType.MONEY: "21000.50",
-    ValueType.NUMBER: "21",
-    ValueType.RATING: "9",
-    ValueType.DIGITS: "00123",
-    ValueType.YES_NO: "да",
-}
 AUTHOR_TEXT = {
     "ru": "Оплатите 10 500 рублей до 15.12 в течение 2 недель, с 9:00 до 18:00, телефон +7 912 345-67-89.",
     "en": "Pay $10,500 by December 15 within 2 weeks, 9:00 AM to 6:00 PM, phone +1 212 555 0100.",

@@ -26,9 +26,9 @@ from bot.api.app import create_app
 from bot.api.auth import Scope, create_key
 from bot.asgi import serve_app
 from bot.campaigns import service
-from bot.campaigns.bench import MOBILE_CODES
 from bot.config import PathsSettings, Settings
 from bot.contacts.xlsx import write_xlsx
+from bot.devtools.bench_campaigns import MOBILE_CODES
 from bot.storage.db import Database
 
 HEADER = ["ФИО", "Телефон", "Сумма", "Срок оплаты"]

@@ -22,12 +22,12 @@ from dataclasses import dataclass, field
 
 from pipecat.workers.runner import WorkerRunner
 
-from bot.calls.bench import percentile
 from bot.calls.caller_words import SpokenLine, split_pauses
-from bot.calls.pause_set import PAUSE_RANGE, AnswerKind, BargeIn, PausedAnswer, PauseSet
 from bot.calls.pipeline import CallRecord
 from bot.calls.simulate import FRAME_SECONDS, CallerLine, SimulatedLine, simulate_call
 from bot.config import Settings
+from bot.devtools.bench_pauses_set import PAUSE_RANGE, AnswerKind, BargeIn, PausedAnswer, PauseSet
+from bot.devtools.bench_voice import percentile
 from bot.dialog.catalogue import Catalogue
 from bot.dialog.complete_answer import CompleteAnswer
 from bot.rasa.client import RasaClient

@@ -30,10 +30,8 @@ import numpy as np
 from loguru import logger
 
 from bot.asgi import ServerStartError
-from bot.calls.bench import percentile
-from bot.calls.process_stats import cpu_seconds, peak_rss, rss_mb
-from bot.calls.wire_analysis import Stream, streams
-from bot.calls.wire_setup import (
+from bot.config import ROOT, ConfigError, Settings, load_settings
+from bot.devtools.bench_calls_setup import (
     ACTION_PORT,
     RASA_PORT,
     BenchError,
@@ -45,11 +43,13 @@ from bot.calls.wire_setup import (
     reuse_trained_model,
     scenario_for,
 )
-from bot.config import ROOT, ConfigError, Settings, load_settings
+from bot.devtools.bench_calls_wire import Stream, streams
+from bot.devtools.bench_sip import sipp_outcome
+from bot.devtools.bench_voice import percentile
+from bot.devtools.process_stats import cpu_seconds, peak_rss, rss_mb
 from bot.dialog.loader import ScriptErrors
 from bot.rasa.training import RasaError
 from telephony import rig
-from telephony.bench import sipp_outcome
 from telephony.config import TelephonySettings
 from voice.models import ModelError
 
@@ -135,7 +135,7 @@ class Robot:
         path.write_text(self.settings.model_dump_json())
         with self.log.open("wb") as log:
             self.proc = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "bot.calls.wire_bench", "robot", str(path), self.mode,
+                sys.executable, "-m", "bot.devtools.bench_calls", "robot", str(path), self.mode,
                 stdout=asyncio.subprocess.PIPE, stderr=log, cwd=ROOT,
             )  # fmt: skip
         try:

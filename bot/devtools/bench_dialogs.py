@@ -1,6 +1,6 @@
 """`voicebot bench dialogs`: whole conversations through the real engine, judged by how the call ends.
 
-Each conversation of the set (`bench/dialogs/`, format in `bot/rasa/dialog_bench_set.py`) runs exactly as
+Each conversation of the set (`bench/dialogs/`, format in `bot/devtools/bench_dialogs_set.py`) runs exactly as
 `voicebot chat` runs it: a Conversation over the dialog service, the caller's turns in order, a hang-up when
 they run out; when the robot asks back what it understood, the benchmark says yes (so a wrong guess still
 fails). It succeeds when the outcome, every stated slot and the stated steps match. The report gives success per
@@ -15,11 +15,11 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.devtools.bench_dialogs_set import BenchConversation, CallerTurn, TurnKind
 from bot.dialog.catalogue import Catalogue
 from bot.dialog.conversation import Conversation, Exchange
 from bot.dialog.engine import InputKind, TurnEvent, new_state
 from bot.rasa.client import RasaClient
-from bot.rasa.dialog_bench_set import BenchConversation, CallerTurn, TurnKind
 
 TIMEZONE = "Europe/Moscow"  # the callers' zone: "завтра" and the robot's clock are counted in it
 LANGS = ("ru", "en")

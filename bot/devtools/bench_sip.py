@@ -1,6 +1,6 @@
 """SIP load benchmark: SIPp callers -> Kamailio -> one robot Phone echoing audio; prints a table per level.
 
-Needs kamailio and sipp (loopback only). Usage: python -m telephony.bench [--levels 10,50,100] [--keep DIR]
+Needs kamailio and sipp (loopback only). Usage: python -m bot.devtools.bench_sip [--levels 10,50,100] [--keep DIR]
 Exit status 1 when any level had a failed call.
 """
 
