@@ -1,4 +1,5 @@
-"""Metrics endpoints (read scope): campaign view, summary per day/hour, survey, latency, script steps, SLA.
+"""Metrics endpoints (read scope): campaign view, summary per day/hour, survey, latency, script steps, SLA,
+hand-off service levels per queue.
 
 Every endpoint answers JSON, or CSV with `?format=csv`.
 """
@@ -21,6 +22,7 @@ from bot.api.deps import CampaignFilter, DbSession, EntityId
 from bot.metrics.campaign import CampaignMetrics, CampaignNotFound, campaign_metrics
 from bot.metrics.export import object_csv, table_csv
 from bot.metrics.filters import CallFilter, FilterError, Group, zone
+from bot.metrics.handoff_sla import DEFAULT_SLA_SECONDS, HandoffSlaRow, handoff_sla
 from bot.metrics.latency import LatencyRow, latency
 from bot.metrics.sla import DEFAULT_AGENT_SECONDS, DEFAULT_ROBOT_SECONDS, SlaOut, sla
 from bot.metrics.steps import StepRow, steps
@@ -171,3 +173,19 @@ def get_sla(
     within `agent_within` s."""
     result = sla(session, where, answer_within, agent_within)
     return csv_response(object_csv(result), "sla") if format is Format.CSV else result
+
+
+@router.get("/handoffs", response_model=list[HandoffSlaRow], responses=CSV_RESPONSE)
+def get_handoffs(
+    session: DbSession,
+    where: Filter,
+    queue: Annotated[str | None, Query(max_length=64, description="only this queue")] = None,
+    group: Group = Group.NONE,
+    within: Annotated[float, Query(gt=0, le=3600, description="service level threshold, seconds")] = (
+        DEFAULT_SLA_SECONDS
+    ),
+    format: AsFormat = Format.JSON,
+) -> list[HandoffSlaRow] | Response:
+    """Per queue (and all queues, `queue` null): transfers requested and connected, agent answer time and time to
+    agent p50/p90, the share joined within `within` s, abandoned in queue, taken back, accepted per agent."""
+    return _rows(handoff_sla(session, where, queue, group, within), HandoffSlaRow, format, "handoffs")
