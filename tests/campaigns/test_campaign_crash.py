@@ -19,7 +19,6 @@ import pytest
 from sqlalchemy import func, select
 from standardwebhooks import Webhook
 
-from bot.campaigns import service
 from bot.campaigns.rules import CampaignRules, Hours
 from bot.crm import signing
 from bot.crm.delivery import DeliveryWorker
@@ -27,6 +26,7 @@ from bot.metrics.calls import ended_calls
 from bot.metrics.filters import CallFilter
 from bot.storage.db import Database
 from bot.storage.models import Attempt, Call, Contact, WebhookEvent
+from tests.campaigns.simtools import make_campaign
 from tests.chaos import ChaosRow, record
 from tests.crm.conftest import Receiver
 from tests.crm.test_webhook_delivery import FAST, deliver_all, subscribe
@@ -89,23 +89,8 @@ def test_a_worker_killed_mid_flight_dials_each_attempt_once_loses_no_contact_and
         pacing_cps=0.05,
         retry_minutes={"failed": 1},
     )
-    with db.session() as session:
-        campaign = service.create(
-            session, service.CampaignSpec(name="crash", script="s", rules=rules), {"s"}, anchor
-        )
-        for i in range(CONTACTS):
-            session.add(
-                Contact(
-                    campaign_id=campaign.id,
-                    phone=f"+7916555{i:04d}",
-                    timezones="UTC",
-                    variables={},
-                    state="pending",
-                    attempts=0,
-                    next_attempt_at=anchor,
-                )
-            )
-        service.apply(session, campaign.id, service.Action.START, anchor)
+    contacts = [(f"+7916555{i:04d}", "UTC") for i in range(CONTACTS)]
+    campaign_id = make_campaign(db, contacts, anchor, rules)
 
     url = db.url.render_as_string(hide_password=False)
     first = dialer_process(url, data_dir, dial_log, anchor, "w1", exit_when_done=False)
@@ -141,7 +126,7 @@ def test_a_worker_killed_mid_flight_dials_each_attempt_once_loses_no_contact_and
             e.payload["call_id"]
             for e in session.scalars(select(WebhookEvent).where(WebhookEvent.type == "call.completed"))
         )
-        counted = list(ended_calls(session, CallFilter(campaign_id=campaign.id)))
+        counted = list(ended_calls(session, CallFilter(campaign_id=campaign_id)))
     found_at = max((c.ended_at for c in calls.values() if c.call_id in left_up), default=None)
     record(
         ChaosRow(

@@ -20,11 +20,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from bot.campaigns import service
 from bot.campaigns.rules import CampaignRules
 from bot.storage.db import Database
 from bot.storage.models import Attempt, Call, Contact, WebhookEvent
 from telephony import rig
+from tests.campaigns.simtools import make_campaign
 from tests.campaigns.test_campaign_crash import ALL_DAY, RUN, dials, wait_for
 from tests.chaos import ChaosRow, record
 from tests.netns import Lab, lab
@@ -120,23 +120,8 @@ def test_a_worker_cut_off_is_found_dead_its_calls_end_and_it_rejoins(
         pacing_cps=0.1,
         retry_minutes={"failed": 1},
     )
-    with db.session() as session:
-        campaign = service.create(
-            session, service.CampaignSpec(name="apart", script="s", rules=rules), {"s"}, anchor
-        )
-        for i in range(CONTACTS):
-            session.add(
-                Contact(
-                    campaign_id=campaign.id,
-                    phone=f"+7916777{i:04d}",
-                    timezones="UTC",
-                    variables={},
-                    state="pending",
-                    attempts=0,
-                    next_attempt_at=anchor,
-                )
-            )
-        service.apply(session, campaign.id, service.Action.START, anchor)
+    contacts = [(f"+7916777{i:04d}", "UTC") for i in range(CONTACTS)]
+    make_campaign(db, contacts, anchor, rules)
 
     url, dial_log = f"{cluster.url}/voicebot", tmp_path / "dials.jsonl"
     workers = {host: worker(setup, host, url, tmp_path, dial_log, anchor) for host in ("w1", "w2")}
