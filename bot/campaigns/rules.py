@@ -79,6 +79,17 @@ Weekdays = Annotated[list[int], AfterValidator(_weekdays)]
 HolidaysCountry = Annotated[str, AfterValidator(_holidays_country)]
 """A country code whose public holidays are rest days (upper-cased); empty: none."""
 
+
+class AgentPacing(BaseModel):
+    """Pace dialing by the agents of a hand-off queue (bot/campaigns/agent_pacing.py)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    queue: str | None = Field(
+        None, min_length=1, max_length=64, description="the queue; null: the one its script hands leads to"
+    )
+
+
 DEBT_WORKING_HOURS = Hours(start=time(8), end=time(22))
 DEBT_RESTDAY_HOURS = Hours(start=time(9), end=time(20))
 DEBT_CAPS = (1, 2, 8)  # robot interactions per day, per week, per month
@@ -122,6 +133,9 @@ class CampaignRules(BaseModel):
     interactions_per_month: int | None = Field(None, ge=1, le=1000)
     target_outcomes: list[Outcome] = Field(
         [], description="outcomes that count as a conversion; empty: the script's `goal`"
+    )
+    agent_pacing: AgentPacing | None = Field(
+        None, description="start no more calls than the queue's free agents can take their leads; null: off"
     )
 
     @field_validator("retry_minutes")

@@ -1,0 +1,176 @@
+"""Dialing paced by free agents: a lead campaign starts no more calls than the agents of its queue can take.
+
+Before each claim the dialer asks `AgentPacer.room()` how many new calls a campaign with `agent_pacing` may
+start. The rule (`calls_allowed`) keeps the expected leads within the queue's capacity:
+
+    (calls up not handed off yet + new calls) × lead rate  ≤  free agents + (max_waiting − waiting now)
+
+The lead rate is the campaign's measured one — its answered calls that were handed off to the queue, over its
+answered calls — blended with a prior of 1 (every call a lead) worth `PRIOR_CALLS` calls, so a new campaign
+starts slowly and speeds up as its records show fewer leads. Calls already handed off are not counted again:
+they are in the board's busy agents or waiting line. With a rate below 1 the rule bounds the *expected*
+leads; a run of leads above the rate can still fill the line beyond its limit for a while.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Protocol
+
+from loguru import logger
+from sqlalchemy import distinct, func, select
+from sqlalchemy.orm import Session
+
+from bot.campaigns.rules import AgentPacing
+from bot.storage.db import Database
+from bot.storage.models import Attempt, Call, Campaign, Handoff
+
+PRIOR_LEAD_RATE = (
+    1.0  # until measured, every answered call is taken to become a lead: a new campaign starts slow
+)
+PRIOR_CALLS = 5  # the prior weighs as much as this many answered calls
+ANSWERED = "answered"
+IN_FLIGHT = "in_flight"
+
+
+class AgentCapacity(Protocol):
+    """What pacing needs to know of a queue's agents now (bot/handoff/agents.py's board, through an adapter)."""
+
+    def agent_count(self, queue: str) -> int: ...
+
+    def free_count(self, queue: str) -> int: ...
+
+    def waiting_count(self, queue: str) -> int: ...
+
+    def max_waiting(self, queue: str) -> int: ...
+
+
+class PaceState(StrEnum):
+    OPEN = "open"  # agents do not limit the campaign now
+    SLOWED = "slowed"  # fewer new calls than its other limits allow
+    PAUSED = "paused"  # no new call until an agent frees up
+
+
+@dataclass(frozen=True)
+class Pace:
+    """The last pacing decision for a campaign: how many calls it may start and the figures behind it."""
+
+    state: PaceState
+    allowed: int
+    queue: str
+    agents: int
+    free: int
+    waiting: int
+    max_waiting: int
+    calls_up: int  # calls of the campaign up now and not handed off yet
+    lead_rate: float
+    answered: int  # answered calls the rate is measured on
+
+
+def lead_rate(leads: int, answered: int) -> float:
+    """The measured lead rate (leads / answered calls) blended with the prior; at most 1."""
+    rate = (leads + PRIOR_LEAD_RATE * PRIOR_CALLS) / (answered + PRIOR_CALLS)
+    return min(1.0, rate)
+
+
+def calls_allowed(wanted: int, calls_up: int, rate: float, free: int, waiting: int, max_waiting: int) -> int:
+    """New calls (≤ `wanted`) that keep (calls_up + new) × rate ≤ free + (max_waiting − waiting)."""
+    if wanted <= 0:
+        return 0
+    if rate <= 0:
+        return wanted
+    room = free + max(0, max_waiting - waiting)
+    fits = math.floor(room / rate + 1e-9) - calls_up
+    return max(0, min(wanted, fits))
+
+
+def default_queue(lead_queue: str | None, operator_queue: str | None) -> str | None:
+    """The queue a script hands its leads to: its `lead.queue`, else its `operator_queue`."""
+    return lead_queue or operator_queue
+
+
+@dataclass(frozen=True)
+class _Counts:
+    answered: int
+    leads: int
+    calls_up: int
+    handed_off_up: int
+
+
+def _counts(session: Session, campaign_id: int, queue: str) -> _Counts:
+    """From the campaign's records: answered attempts, those handed off to `queue`, calls up and handed-off."""
+    handed_off = (
+        select(func.count(distinct(Attempt.id)))
+        .join(Call, Call.attempt_id == Attempt.id)
+        .join(Handoff, Handoff.call_id == Call.id)
+        .where(Attempt.campaign_id == campaign_id, Handoff.queue == queue)
+    )
+    answered = select(func.count()).where(Attempt.campaign_id == campaign_id, Attempt.result == ANSWERED)
+    up = select(func.count()).where(Attempt.campaign_id == campaign_id, Attempt.state == IN_FLIGHT)
+    return _Counts(
+        answered=session.scalar(answered),
+        leads=session.scalar(handed_off.where(Attempt.result == ANSWERED)),
+        calls_up=session.scalar(up),
+        handed_off_up=session.scalar(handed_off.where(Attempt.state == IN_FLIGHT)),
+    )
+
+
+class AgentPacer:
+    """Paces the campaigns whose rules ask for it; `paces` holds each one's last decision (API, dashboard).
+
+    `script_queue` names the queue a script hands leads to (for campaigns that name none)."""
+
+    def __init__(
+        self, db: Database, agents: AgentCapacity, script_queue: Callable[[str], str | None]
+    ) -> None:
+        self.db = db
+        self.agents = agents
+        self.script_queue = script_queue
+        self.paces: dict[int, Pace] = {}
+        self._no_queue: set[int] = set()  # paced campaigns already warned of having no queue
+
+    async def room(self, campaign: Campaign, pacing: AgentPacing | None, wanted: int) -> int:
+        """How many of `wanted` new calls the campaign may start now (all of them when it is not paced)."""
+        queue = (pacing.queue or self.script_queue(campaign.script)) if pacing else None
+        if queue is None:
+            if pacing is not None and campaign.id not in self._no_queue:
+                self._no_queue.add(campaign.id)
+                logger.warning(
+                    f"campaign {campaign.id}: paced by agents, but its script hands off to no queue"
+                )
+            self.paces.pop(campaign.id, None)
+            return wanted
+        counts = await asyncio.to_thread(self._read, campaign.id, queue)
+        pace = self._decide(queue, counts, wanted)
+        before = self.paces.get(campaign.id)
+        if before is None or before.state is not pace.state:
+            logger.info(
+                f"campaign {campaign.id}: dialing {pace.state} by agents of {queue} ({pace.free} of "
+                f"{pace.agents} free, {pace.waiting} waiting of {pace.max_waiting}, {pace.calls_up} calls up, "
+                f"lead rate {pace.lead_rate:.2f})"
+            )
+        self.paces[campaign.id] = pace
+        return pace.allowed
+
+    def _read(self, campaign_id: int, queue: str) -> _Counts:
+        with self.db.session() as session:
+            return _counts(session, campaign_id, queue)
+
+    def _decide(self, queue: str, counts: _Counts, wanted: int) -> Pace:
+        free, waiting = self.agents.free_count(queue), self.agents.waiting_count(queue)
+        limit = self.agents.max_waiting(queue)
+        rate = lead_rate(counts.leads, counts.answered)
+        calls_up = max(0, counts.calls_up - counts.handed_off_up)
+        allowed = calls_allowed(wanted, calls_up, rate, free, waiting, limit)
+        if allowed >= wanted:
+            state = PaceState.OPEN
+        else:
+            state = PaceState.PAUSED if allowed == 0 else PaceState.SLOWED
+        return Pace(
+            state, allowed, queue, self.agents.agent_count(queue), free, waiting, limit, calls_up, rate,
+            counts.answered,
+        )  # fmt: skip
