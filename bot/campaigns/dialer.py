@@ -35,6 +35,7 @@ from bot.config import DialerSettings
 from bot.contacts import dnc
 from bot.storage.db import UNREACHABLE, Database, advisory_key
 from bot.storage.models import Attempt, Campaign, Contact
+from bot.storage.states import OPEN_CONTACT_STATES, AttemptState, ContactState
 
 HISTORY_DAYS = 32  # covers the 230-FZ month
 RETRY_BACKOFF = (0.5, 1.0, 2.0, 5.0)  # seconds between tries to record a report while the database is down
@@ -94,7 +95,11 @@ class Dialer:
         locked until the transaction has committed, so no other node settles them too. Returns the attempts."""
         now = self.clock.now()
         with self.db.session() as session:
-            nodes = set(session.scalars(select(Attempt.node).where(Attempt.state == "in_flight").distinct()))
+            nodes = set(
+                session.scalars(
+                    select(Attempt.node).where(Attempt.state == AttemptState.IN_FLIGHT).distinct()
+                )
+            )
             nodes.update(live_call_nodes(session))
         with self._lease.dead(sorted(nodes)) as dead:
             settled = [*dead, self.node] if own else dead
@@ -103,11 +108,13 @@ class Dialer:
             with self.db.session() as session:
                 stale = list(
                     session.scalars(
-                        select(Attempt).where(Attempt.state == "in_flight", Attempt.node.in_(settled))
+                        select(Attempt).where(
+                            Attempt.state == AttemptState.IN_FLIGHT, Attempt.node.in_(settled)
+                        )
                     )
                 )
                 for attempt in stale:
-                    attempt.state = "interrupted"
+                    attempt.state = AttemptState.INTERRUPTED
                     attempt.result = "interrupted"
                     attempt.finished_at = now
                     attempt.error = (
@@ -175,7 +182,7 @@ class Dialer:
             )
             in_flight = session.execute(
                 select(Attempt.campaign_id, func.count())
-                .where(Attempt.state == "in_flight")
+                .where(Attempt.state == AttemptState.IN_FLIGHT)
                 .group_by(Attempt.campaign_id)
             ).all()
         return campaigns, dict(in_flight)
@@ -212,7 +219,7 @@ class Dialer:
                     select(Contact.id, Contact.phone, Contact.timezones)
                     .where(
                         Contact.campaign_id == campaign.id,
-                        Contact.state == "pending",
+                        Contact.state == ContactState.PENDING,
                         Contact.next_attempt_at <= now,
                     )
                     .order_by(Contact.next_attempt_at, Contact.id)
@@ -247,7 +254,7 @@ class Dialer:
                     session.execute(
                         update(Contact)
                         .where(Contact.id.in_(hopeless))
-                        .values(state="unreachable", note="no calling window left")
+                        .values(state=ContactState.UNREACHABLE, note="no calling window left")
                     )
             wanted = ready[: max(0, capacity - len(claimed))]
             requests, complete = self._claim(wanted, campaign, rules, now) if wanted else ([], True)
@@ -284,14 +291,16 @@ class Dialer:
                 return [], False
             now = self.clock.now()  # read under the lock: start times follow the attempts' order
             in_flight = session.scalar(
-                select(func.count()).where(Attempt.campaign_id == campaign.id, Attempt.state == "in_flight")
+                select(func.count()).where(
+                    Attempt.campaign_id == campaign.id, Attempt.state == AttemptState.IN_FLIGHT
+                )
             )
             room = min(rules.max_concurrent - in_flight, self._pacing_room(session, campaign.id, rules, now))
             if room <= 0:
                 return [], False
             contacts = session.scalars(
                 select(Contact)
-                .where(Contact.id.in_(ready), Contact.state == "pending")
+                .where(Contact.id.in_(ready), Contact.state == ContactState.PENDING)
                 .order_by(Contact.next_attempt_at, Contact.id)
                 .with_for_update(skip_locked=True)
             ).all()
@@ -303,11 +312,11 @@ class Dialer:
                     break
                 decided += 1
                 if dnc.is_blocked(session, contact.phone, campaign.id):
-                    contact.state, contact.note = "dnc", "do-not-call list"
+                    contact.state, contact.note = ContactState.DNC, "do-not-call list"
                     continue
                 block = blocked_reason(policy, contact.consent_given_at is not None)
                 if block is not None:
-                    contact.state, contact.note = "blocked", BLOCKED_NOTES[block]
+                    contact.state, contact.note = ContactState.BLOCKED, BLOCKED_NOTES[block]
                     continue
                 if rules.has_caps:
                     if not self.db.is_sqlite:  # one debtor, several campaigns: one claim at a time
@@ -319,7 +328,7 @@ class Dialer:
                     if when is None or when > now:
                         contact.next_attempt_at = when or contact.next_attempt_at
                         continue
-                contact.state = "in_flight"
+                contact.state = ContactState.IN_FLIGHT
                 contact.attempts += 1
                 taken.append(contact)
             attempts = [
@@ -328,7 +337,7 @@ class Dialer:
                     contact_id=contact.id,
                     phone=contact.phone,
                     number=contact.attempts,
-                    state="in_flight",
+                    state=AttemptState.IN_FLIGHT,
                     node=self.node,
                     debt_preset=rules.preset is Preset.DEBT_230FZ,
                     started_at=now,
@@ -423,7 +432,7 @@ class Dialer:
         with self.db.session() as session:
             open_contacts = session.scalar(
                 select(func.count()).where(
-                    Contact.campaign_id == campaign_id, Contact.state.in_(("pending", "in_flight"))
+                    Contact.campaign_id == campaign_id, Contact.state.in_(OPEN_CONTACT_STATES)
                 )
             )
         if not open_contacts:
@@ -439,7 +448,9 @@ class Dialer:
                 return
             service.close_pending(session, campaign_id, CampaignState.COMPLETED, why)
             in_flight = session.scalar(
-                select(func.count()).where(Contact.campaign_id == campaign_id, Contact.state == "in_flight")
+                select(func.count()).where(
+                    Contact.campaign_id == campaign_id, Contact.state == ContactState.IN_FLIGHT
+                )
             )
             if in_flight:
                 return

@@ -16,6 +16,7 @@ from bot.campaigns.service import CampaignState
 from bot.contacts import dnc
 from bot.outcomes import Outcome
 from bot.storage.models import Attempt, Call, Campaign, Contact
+from bot.storage.states import AttemptState, ContactState
 
 
 def callback_time(report: CallReport) -> datetime | None:
@@ -59,10 +60,10 @@ def record_report(
 ) -> None:
     """Store a call's report on its attempt and decide the contact's next step (final, retry, do-not-call)."""
     attempt = session.get(Attempt, attempt_id)
-    if attempt is None or attempt.state != "in_flight":
+    if attempt is None or attempt.state != AttemptState.IN_FLIGHT:
         logger.warning("report for attempt {} ignored: it was reconciled meanwhile", attempt_id)
         return
-    attempt.state = "done"
+    attempt.state = AttemptState.DONE
     attempt.finished_at = now
     attempt.result = report.result.value
     attempt.interaction = report.result is TelephonyResult.ANSWERED
@@ -80,7 +81,9 @@ def record_report(
     label = attempt.outcome or attempt.result
     if report.outcome is Outcome.DO_NOT_CALL:
         session.execute(
-            update(Contact).where(Contact.id == attempt.contact_id).values(state="dnc", last_result=label)
+            update(Contact)
+            .where(Contact.id == attempt.contact_id)
+            .values(state=ContactState.DNC, last_result=label)
         )
         call = session.scalar(select(Call).where(Call.attempt_id == attempt_id))
         said_at = opt_out_moment(call, report, attempt.started_at) or now
@@ -121,11 +124,11 @@ def reschedule(
     contact.last_result = label
     delay = rules.retry_minutes.get(reason) if reason else None
     if delay is None:
-        contact.state = "done"
+        contact.state = ContactState.DONE
     elif contact.attempts >= rules.max_attempts:
-        contact.state = "exhausted"
+        contact.state = ContactState.EXHAUSTED
     else:
-        contact.state = "pending"
+        contact.state = ContactState.PENDING
         if reason is RetryReason.CALLBACK and callback_at is not None:
             contact.retry_at = max(callback_at, now)
             zones = contact.timezones.split(",") if contact.timezones else []

@@ -43,6 +43,7 @@ from bot.contacts.phones import PhoneNormalizer
 from bot.crm.outbox import EventType, emit
 from bot.storage.db import Database
 from bot.storage.models import Attempt, Campaign, Contact
+from bot.storage.states import ContactState
 
 
 class CampaignState(StrEnum):
@@ -55,7 +56,10 @@ class CampaignState(StrEnum):
 
 FINAL_STATES = {CampaignState.COMPLETED, CampaignState.STOPPED}
 # what a contact still `pending` becomes when its campaign reaches a final state: it will never be called
-CLOSED_CONTACT_STATE = {CampaignState.COMPLETED: "expired", CampaignState.STOPPED: "cancelled"}
+CLOSED_CONTACT_STATE = {
+    CampaignState.COMPLETED: ContactState.EXPIRED,
+    CampaignState.STOPPED: ContactState.CANCELLED,
+}
 
 
 class Action(StrEnum):
@@ -210,20 +214,20 @@ def enforce_policy(
         note = BLOCKED_NOTES[reason]
         count = session.execute(
             update(Contact)
-            .where(*forbidden, Contact.state == "pending")
-            .values(state="blocked", note=note)
+            .where(*forbidden, Contact.state == ContactState.PENDING)
+            .values(state=ContactState.BLOCKED, note=note)
             .execution_options(synchronize_session=False)
         ).rowcount
         if count:
             blocked[reason] = count
         session.execute(  # those blocked for another reason before say this one now
             update(Contact)
-            .where(*forbidden, Contact.state == "blocked", Contact.note != note)
+            .where(*forbidden, Contact.state == ContactState.BLOCKED, Contact.note != note)
             .values(note=note)
             .execution_options(synchronize_session=False)
         )
     if campaign.state not in FINAL_STATES:
-        allowed = [] if not policy.robot_allowed else [Contact.state == "blocked"]
+        allowed = [] if not policy.robot_allowed else [Contact.state == ContactState.BLOCKED]
         if allowed and policy.consent_required:
             allowed.append(Contact.consent_given_at.is_not(None))
         if allowed:
@@ -231,7 +235,7 @@ def enforce_policy(
             session.execute(
                 update(Contact)
                 .where(Contact.campaign_id == campaign_id, *allowed)
-                .values(state="pending", note="", next_attempt_at=floor)
+                .values(state=ContactState.PENDING, note="", next_attempt_at=floor)
                 .execution_options(synchronize_session=False)
             )
     return blocked
@@ -240,11 +244,11 @@ def enforce_policy(
 def contact_block(contact: Contact, compliance: ComplianceSettings, purpose: str) -> BlockReason | None:
     """Why the dialer does not (or will not) call this contact: its stored block, or for a pending one what the
     policy of the campaign's purpose says; None when it may be called or is past calling."""
-    if contact.state == "dnc":
+    if contact.state == ContactState.DNC:
         return BlockReason.DO_NOT_CALL
-    if contact.state == "blocked":
+    if contact.state == ContactState.BLOCKED:
         return next((reason for reason, note in BLOCKED_NOTES.items() if note == contact.note), None)
-    if contact.state == "pending":
+    if contact.state == ContactState.PENDING:
         return blocked_reason(compliance.policy(purpose), contact.consent_given_at is not None)
     return None
 
@@ -255,7 +259,11 @@ def replan(session: Session, campaign_id: int, now: datetime) -> int:
     floor = case((Contact.retry_at > now, Contact.retry_at), else_=now)
     return session.execute(
         update(Contact)
-        .where(Contact.campaign_id == campaign_id, Contact.state == "pending", Contact.next_attempt_at > now)
+        .where(
+            Contact.campaign_id == campaign_id,
+            Contact.state == ContactState.PENDING,
+            Contact.next_attempt_at > now,
+        )
         .values(next_attempt_at=floor)
     ).rowcount
 
@@ -295,7 +303,7 @@ def close_pending(session: Session, campaign_id: int, state: CampaignState, why:
     """Close the contacts still pending in a campaign that reached final `state`; returns how many."""
     return session.execute(
         update(Contact)
-        .where(Contact.campaign_id == campaign_id, Contact.state == "pending")
+        .where(Contact.campaign_id == campaign_id, Contact.state == ContactState.PENDING)
         .values(state=CLOSED_CONTACT_STATE[state], note=why[:200])
         .execution_options(synchronize_session=False)
     ).rowcount

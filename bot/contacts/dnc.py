@@ -27,6 +27,7 @@ from bot.contacts.phones import PhoneError, PhoneNormalizer
 from bot.crm.outbox import EventType, emit
 from bot.privacy.person import HASH_MARK, phone_hash
 from bot.storage.models import Contact, DoNotCall
+from bot.storage.states import ContactState
 
 PROGRESS_EVERY = 1000  # rows between progress reports of a file import
 
@@ -123,10 +124,10 @@ def remove(session: Session, phone: str, campaign_id: int | None = None) -> bool
 def block_contacts(session: Session, phone: str, campaign_id: int | None = None) -> list[int]:
     """Mark pending contacts with this number `dnc` (in one campaign, or in all with `campaign_id` None); returns
     their ids."""
-    query = update(Contact).where(Contact.phone == phone, Contact.state == "pending")
+    query = update(Contact).where(Contact.phone == phone, Contact.state == ContactState.PENDING)
     if campaign_id is not None:
         query = query.where(Contact.campaign_id == campaign_id)
-    values = query.values(state="dnc", note="do-not-call list").returning(Contact.id)
+    values = query.values(state=ContactState.DNC, note="do-not-call list").returning(Contact.id)
     return sorted(session.scalars(values.execution_options(synchronize_session=False)))
 
 
@@ -137,18 +138,20 @@ def block_listed(session: Session, campaign_id: int) -> set[str]:
         or_(DoNotCall.campaign_id.is_(None), DoNotCall.campaign_id == campaign_id)
     )
     query = update(Contact).where(
-        Contact.campaign_id == campaign_id, Contact.state == "pending", Contact.phone.in_(listed)
+        Contact.campaign_id == campaign_id, Contact.state == ContactState.PENDING, Contact.phone.in_(listed)
     )
-    values = query.values(state="dnc", note="do-not-call list").returning(Contact.phone)
+    values = query.values(state=ContactState.DNC, note="do-not-call list").returning(Contact.phone)
     blocked = set(session.scalars(values.execution_options(synchronize_session=False)))
     hashed = set(session.scalars(listed.where(DoNotCall.phone.startswith(HASH_MARK))))
     if hashed:  # numbers of forgotten people, kept as hashes
-        pending = select(Contact.phone).where(Contact.campaign_id == campaign_id, Contact.state == "pending")
+        pending = select(Contact.phone).where(
+            Contact.campaign_id == campaign_id, Contact.state == ContactState.PENDING
+        )
         matches = [phone for phone in session.scalars(pending) if phone_hash(phone) in hashed]
         if matches:
             query = update(Contact).where(Contact.campaign_id == campaign_id, Contact.phone.in_(matches))
             session.execute(
-                query.values(state="dnc", note="do-not-call list").execution_options(
+                query.values(state=ContactState.DNC, note="do-not-call list").execution_options(
                     synchronize_session=False
                 )
             )

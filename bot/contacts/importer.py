@@ -27,6 +27,7 @@ from bot.contacts.phones import Phone, PhoneNormalizer
 from bot.contacts.regions import region_zones
 from bot.contacts.xlsx import is_xlsx, read_xlsx
 from bot.storage.models import Contact
+from bot.storage.states import ContactState
 
 PHONE_HEADERS = ("phone", "телефон", "номер", "номер телефона", "msisdn", "number")
 NAME_HEADERS = ("name", "имя", "фио", "full name", "клиент")
@@ -548,7 +549,7 @@ def _insert_new(session: Session, campaign_id: int, fresh: list[dict[str, Any]],
             c["name"],
             c["timezones"],
             _json_of_strings(c["variables"]),
-            "pending",
+            ContactState.PENDING.value,
             0,
             due,
             encode_time(c["consent_given_at"])

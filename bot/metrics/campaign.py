@@ -14,8 +14,7 @@ from bot.metrics.survey import SurveyRow, survey
 from bot.metrics.targets import Targets
 from bot.outcomes import Outcome
 from bot.storage.models import Attempt, Campaign, Contact
-
-OPEN_CONTACT_STATES = ("pending", "in_flight")
+from bot.storage.states import OPEN_CONTACT_STATES, AttemptState
 
 
 class CampaignNotFound(LookupError):
@@ -61,7 +60,7 @@ def progress(session: Session, campaign_id: int, targets: frozenset[str]) -> Pro
             .group_by(Contact.state)
         ).all()
     )
-    finished = Attempt.campaign_id == campaign_id, Attempt.state == "done"
+    finished = Attempt.campaign_id == campaign_id, Attempt.state == AttemptState.DONE
     person = Attempt.result == "answered", Attempt.amd != "machine", Attempt.outcome != Outcome.MACHINE
 
     def contacts(*conditions) -> int:
@@ -93,7 +92,7 @@ def campaign_metrics(
     where = CallFilter(campaign_id=campaign_id, tz=tz)
     results = session.execute(
         select(Attempt.result, func.count())
-        .where(Attempt.campaign_id == campaign_id, Attempt.state == "done")
+        .where(Attempt.campaign_id == campaign_id, Attempt.state == AttemptState.DONE)
         .group_by(Attempt.result)
     ).all()
     return CampaignMetrics(

@@ -23,6 +23,7 @@ from bot.privacy import tracker
 from bot.privacy.person import PersonRecords, find_person, national_digits, phone_hash
 from bot.storage.db import Database
 from bot.storage.models import CallbackTask, DoNotCall, WebhookEvent
+from bot.storage.states import ContactState
 
 ANONYMOUS_PREFIX = "anon-"
 FORGOTTEN_NOTE = "forgotten"
@@ -77,8 +78,8 @@ def _anonymise(person: PersonRecords, token: str, now: datetime) -> int:
     for contact in person.contacts:
         contact.phone, contact.name, contact.variables, contact.timezones = token, "", {}, ""
         contact.note = FORGOTTEN_NOTE
-        if contact.state == "pending":
-            contact.state, stopped = FORGOTTEN_NOTE, stopped + 1
+        if contact.state == ContactState.PENDING:
+            contact.state, stopped = ContactState.FORGOTTEN, stopped + 1
     for attempt in person.attempts:
         attempt.phone, attempt.recording_path, attempt.error = token, "", ""
         attempt.slots, attempt.outcome_data = (
@@ -148,7 +149,7 @@ def _idle_call_ids(db: Database, e164: str) -> list[str]:
     with db.session() as session:
         person = find_person(session, e164)
         live = [call for call in person.calls if call.state != "ended"]
-        if live or any(contact.state == "in_flight" for contact in person.contacts):
+        if live or any(contact.state == ContactState.IN_FLIGHT for contact in person.contacts):
             raise PersonInCall(
                 "the number has a call up or being dialled now: forget it once the call has ended"
             )

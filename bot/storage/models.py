@@ -25,6 +25,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
 from bot.privacy.secrets import EncryptedJSON
+from bot.storage.states import AttemptState, ContactState
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -90,7 +91,7 @@ class Contact(Base):
     name: Mapped[str] = mapped_column(String(200), default="")
     timezones: Mapped[str] = mapped_column(String(400), default="", doc="IANA zones, comma-separated")
     variables: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    state: Mapped[str] = mapped_column(String(16), default="pending")
+    state: Mapped[str] = mapped_column(String(16), default=ContactState.PENDING)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime | None] = mapped_column(doc="when the dialer looks at it next")
     retry_at: Mapped[datetime | None] = mapped_column(doc="not before: set by the retry policy or a callback")
@@ -118,7 +119,7 @@ class Attempt(Base):
     contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), index=True)
     phone: Mapped[str] = mapped_column(String(20))
     number: Mapped[int] = mapped_column(Integer, doc="1 for the contact's first attempt")
-    state: Mapped[str] = mapped_column(String(16), default="in_flight", index=True)
+    state: Mapped[str] = mapped_column(String(16), default=AttemptState.IN_FLIGHT, index=True)
     node: Mapped[str] = mapped_column(
         String(64), default="", server_default="", doc="the dialer that claimed it"
     )

@@ -1,0 +1,31 @@
+"""The states a campaign's contacts and attempts go through (`contacts.state`, `attempts.state`)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class ContactState(StrEnum):
+    """Where a contact stands with the dialer; only `pending` contacts are dialled."""
+
+    PENDING = "pending"  # waiting for its next attempt (`next_attempt_at`)
+    IN_FLIGHT = "in_flight"  # an attempt is claimed and being called
+    DONE = "done"  # a final result was reached
+    EXHAUSTED = "exhausted"  # retries used up
+    DNC = "dnc"  # on a do-not-call list
+    BLOCKED = "blocked"  # the campaign purpose's policy forbids calling it (`note` says why)
+    UNREACHABLE = "unreachable"  # no calling window left
+    EXPIRED = "expired"  # its campaign completed before it was called
+    CANCELLED = "cancelled"  # its campaign was stopped before it was called
+    FORGOTTEN = "forgotten"  # the person's data was erased (right to be forgotten)
+
+
+class AttemptState(StrEnum):
+    """One dialling attempt's life: claimed, then done (a report) or interrupted (its dialer died)."""
+
+    IN_FLIGHT = "in_flight"
+    DONE = "done"
+    INTERRUPTED = "interrupted"
+
+
+OPEN_CONTACT_STATES = (ContactState.PENDING, ContactState.IN_FLIGHT)
