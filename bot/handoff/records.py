@@ -17,6 +17,8 @@ from sqlalchemy import select
 
 from bot.crm.outbox import EventType, emit
 from bot.handoff.context import HandoffReason, HandoffState, screen_link
+from bot.metrics.handoff_sla import HandoffFacts, facts
+from bot.metrics.prometheus import handoff_ended
 from bot.storage.db import Database
 from bot.storage.models import Attempt, Call, Handoff
 
@@ -132,6 +134,8 @@ class HandoffRecords:
             _keep_warm(handoff, warm)
             payload = {**_finished(handoff), "answer_seconds": answer_seconds}
             emit(session, EventType.HANDOFF_COMPLETED, payload, now)
+            ended = _facts(handoff)
+        handoff_ended(ended)
 
     def _failed(
         self, handoff_id: int, failure: str, callback_at: datetime | None, warm: dict | None, now: datetime
@@ -151,6 +155,16 @@ class HandoffRecords:
                 "contact_id": handoff.context.get("contact_id"),
             }
             emit(session, EventType.HANDOFF_FAILED, payload, now)
+            ended = _facts(handoff)
+        handoff_ended(ended)
+
+
+def _facts(handoff: Handoff) -> HandoffFacts:
+    """How the hand-off ended, for the live service-level counters."""
+    return facts(
+        handoff.queue, handoff.state, handoff.requested_at, handoff.finished_at, handoff.answer_seconds,
+        handoff.failure, handoff.callback_at, handoff.target, handoff.context,
+    )  # fmt: skip
 
 
 def _keep_warm(handoff: Handoff, warm: dict | None) -> None:

@@ -1,6 +1,6 @@
-"""Prometheus metrics for operators: live call counters (updated by `CallStore`), the speech-recognition backlog
-(from voice/recognizers.py) and webhook delivery health (read from the database at scrape time). Served at
-`/metrics` by the API app."""
+"""Prometheus metrics for operators: live call and hand-off counters (updated by `CallStore` and `HandoffRecords`),
+the speech-recognition backlog (from voice/recognizers.py) and webhook delivery health (read from the database at
+scrape time). Served at `/metrics` by the API app."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 
+from bot.metrics.handoff_sla import HandoffEnd, HandoffFacts
 from bot.metrics.latency import turn_latencies
 from bot.storage.db import Database
 from bot.storage.models import WebhookAttempt, WebhookDelivery
@@ -46,6 +47,24 @@ TURN_LATENCY = Histogram(
     "voicebot_turn_latency_seconds",
     "End of the caller's speech to the first robot audio on the line, per spoken turn",
     buckets=(0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 1.0, 1.2, 1.5, 2.0, 3.0, 5.0),
+)
+HANDOFFS_ENDED = Counter(
+    "voicebot_handoffs_ended",
+    "Hand-offs ended, by queue and how: connected, abandoned (the customer hung up while agents were rung or while"
+    " waiting), taken_back (callback), failed",
+    ["queue", "end"],
+)
+HANDOFF_TO_AGENT = Histogram(
+    "voicebot_handoff_time_to_agent_seconds",
+    "Hand-off requested to the customer joined to an agent, per connected hand-off",
+    ["queue"],
+    buckets=(5, 10, 15, 20, 30, 45, 60, 90, 120, 180),
+)
+HANDOFF_AGENT_ANSWER = Histogram(
+    "voicebot_handoff_agent_answer_seconds",
+    "The accepted agent's ringing to answer, per connected hand-off",
+    ["queue"],
+    buckets=(1, 2, 3, 5, 8, 10, 15, 20, 30, 60),
 )
 
 STT_QUEUED = Gauge(
@@ -85,6 +104,16 @@ def call_lost(direction: str, answered: bool) -> None:
     ERRORS.labels(direction, str(answered).lower()).inc()
 
 
+def handoff_ended(facts: HandoffFacts) -> None:
+    """A hand-off's result was recorded (bot/handoff/records.py)."""
+    HANDOFFS_ENDED.labels(facts.queue, facts.end.value).inc()
+    if facts.end is HandoffEnd.CONNECTED:
+        if facts.to_agent_seconds is not None:
+            HANDOFF_TO_AGENT.labels(facts.queue).observe(facts.to_agent_seconds)
+        if facts.answer_seconds is not None:
+            HANDOFF_AGENT_ANSWER.labels(facts.queue).observe(facts.answer_seconds)
+
+
 def recording_saved(ok: bool) -> None:
     """A call's recording was written (or could not be: counted, and the health flag drops to 0)."""
     RECORDINGS_WRITABLE.set(1 if ok else 0)
@@ -122,6 +151,7 @@ __all__ = [
     "call_lost",
     "call_started",
     "exposition",
+    "handoff_ended",
     "recording_saved",
 ]
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from prometheus_client import REGISTRY
 from sqlalchemy import select
 
 from bot.api.app import create_app
@@ -63,6 +64,11 @@ async def start_call(db) -> None:
     await store.answered("call-1")
 
 
+def scraped(name: str, **labels: str) -> float:
+    """A sample of the process's Prometheus registry (0 before the first)."""
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
 def events(db) -> list[WebhookEvent]:
     with db.session() as session:
         return list(session.scalars(select(WebhookEvent).order_by(WebhookEvent.id)))
@@ -95,8 +101,10 @@ async def test_a_qualified_lead_is_recorded_and_its_transfer_carries_the_context
     assert lead.payload["slots"]["interested"] is True and lead.payload["queue"] == "sales"
     assert requested.payload["reason"] == "qualified" and requested.payload["handoff_id"] == row.id
 
+    joined = scraped("voicebot_handoff_agent_answer_seconds_count", queue="sales")
     handoff.finished(TransferResult(TransferStatus.SUCCEEDED, 200, "OK"), connected=False, seconds=2.5)
     await handoff.settle()
+    assert scraped("voicebot_handoff_agent_answer_seconds_count", queue="sales") == joined + 1
     with db.session() as session:
         row = session.scalar(select(Handoff))
     assert (row.state, row.answer_seconds, row.callback_at) == ("completed", 2.5, None)
@@ -107,10 +115,14 @@ async def test_a_refused_transfer_while_the_robot_has_the_caller_is_taken_back_w
     await start_call(db)
     handoff = Handoffs(SETTINGS, db).for_call("call-1", "ru")
     await handoff.start(QUALIFYING[-1][1], QUALIFYING)
-    before = datetime.now(UTC)
+    before, taken_back = (
+        datetime.now(UTC),
+        scraped("voicebot_handoffs_ended_total", queue="sales", end="taken_back"),
+    )
     result = TransferResult(TransferStatus.FAILED, 486, "transfer target answered 486 Busy Here")
     takeback = handoff.finished(result, connected=True, seconds=1.0)
     await handoff.settle()
+    assert scraped("voicebot_handoffs_ended_total", queue="sales", end="taken_back") == taken_back + 1
     assert takeback is not None and takeback.say == SETTINGS.takeback["ru"]
     assert before + timedelta(minutes=45) <= takeback.callback_at <= datetime.now(UTC) + timedelta(minutes=45)
     with db.session() as session:
