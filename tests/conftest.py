@@ -18,6 +18,7 @@ from bot.storage.db import Database
 from tests.postgres import PostgresCluster
 
 ROOT = Path(__file__).resolve().parent.parent
+TINY = ROOT / "tests" / "fixtures" / "vosk-model-tiny-ru"  # the 12-word Russian Vosk model of the tests
 VOICEBOT = str(Path(sys.executable).parent / "voicebot")
 # Own ports, so a developer's running platform (5005/5055) does not collide with the tests. Developers running
 # two test sessions at once give each its own VOICEBOT_TEST_SLOT (1, 2, …): its own ports and data folder.

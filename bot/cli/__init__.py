@@ -8,7 +8,7 @@ from typing import Any
 import typer
 from loguru import logger
 
-from bot.config import ConfigError, Settings, load_settings
+from bot.config import ROOT, ConfigError, Settings, load_settings
 from bot.log import configure_logging
 
 app = typer.Typer(
@@ -17,6 +17,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     help="Voice robot for call centers.",
 )
+# the 12-word Russian Vosk model of the tests, which `voicebot demo` and `voicebot bench calls --model tiny` use
+TEST_ASR_MODEL = ROOT / "tests" / "fixtures" / "vosk-model-tiny-ru"
 
 
 def settings() -> Settings:

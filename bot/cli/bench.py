@@ -6,7 +6,7 @@ from pathlib import Path
 import typer
 
 from bot.asgi import ServerStartError
-from bot.cli import app, fail, settings
+from bot.cli import TEST_ASR_MODEL, app, fail, settings
 from bot.config import ROOT
 from bot.dialog.catalogue import trained_intents
 from bot.dialog.loader import ScriptErrors
@@ -121,7 +121,7 @@ def calls(ctx: typer.Context) -> None:
     latency, CPU, memory and RTP pacing measured on the wire (`--help` for options)."""
     from bot.devtools import bench_calls
 
-    raise typer.Exit(bench_calls.main(ctx.args))
+    raise typer.Exit(bench_calls.main(ctx.args, tiny_model=TEST_ASR_MODEL))
 
 
 @bench_app.command("voice")

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from bot.cli import app, fail, settings
+from bot.cli import TEST_ASR_MODEL, app, fail, settings
 from bot.config import ROOT
 
 
@@ -31,7 +31,7 @@ def demo(
     settings()
     # `kill` ends the demo as Ctrl-C does, cleaned up
     signal.signal(signal.SIGTERM, signal.default_int_handler)
-    run = Demo(workdir, Ports(api=port))
+    run = Demo(workdir, TEST_ASR_MODEL, Ports(api=port))
     try:
         typer.echo(
             "starting the PBX, customers, agents and the platform (the first run trains a model, ~2 min)"

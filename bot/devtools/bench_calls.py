@@ -456,7 +456,12 @@ async def amain(args: argparse.Namespace) -> int:
         workdir.mkdir(parents=True, exist_ok=True)
         own_rasa = not args.running_dialog_service
         settings = bench_settings(
-            load_settings(), model_dir(args.model), scenario.script, workdir, own_rasa, scenario.dialogs_dir
+            load_settings(),
+            model_dir(args.model, args.tiny_model),
+            scenario.script,
+            workdir,
+            own_rasa,
+            scenario.dialogs_dir,
         )
         catalogue = load_valid_catalogue(settings)
         catalogue.get(scenario.script)
@@ -476,7 +481,8 @@ async def amain(args: argparse.Namespace) -> int:
     return 1 if any(r.failed for r in results) else 0
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, tiny_model: Path | None = None) -> int:
+    """`voicebot bench calls`; `tiny_model` is the folder of the 12-word test model `--model tiny` names."""
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["robot"]:
         return robot_main(argv[1], argv[2])
@@ -510,6 +516,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--keep", type=Path, help="keep captures, SIPp and robot logs in this directory")
     args = parser.parse_args(argv)
+    args.tiny_model = tiny_model
     args.scenario = scenario_for(args.model, args.script, args.dialogs, args.say, args.caller_voice)
     try:
         args.levels = [int(x) for x in args.levels.split(",")]

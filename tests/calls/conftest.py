@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.config import Settings, load_settings
-from tests.calls.helpers import TINY
+from tests.conftest import TINY
 from tests.crm.conftest import receiver  # noqa: F401  (a fixture: the CRM tests' loopback webhook receiver)
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,11 +18,11 @@ from bot.dialog.conversation import Conversation
 from bot.dialog.engine import new_state
 from telephony import DialStatus, Phone, TelephonySettings
 from telephony.transport import CallTransport
+from tests.conftest import TINY
 from tests.rasa.helpers import VARIABLES, client_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.rasa]
 
-TINY = Path(__file__).resolve().parents[1] / "fixtures" / "vosk-model-tiny-ru"
 SIP_PORT, RTP_MIN = 5990, 31800  # away from the telephony tests' port blocks
 
 

@@ -18,7 +18,8 @@ import pytest
 from bot.calls.simulate import CallerLine, caller_speech
 from bot.config import load_settings
 from bot.dialog.conversation import Conversation, Exchange
-from tests.calls.helpers import TINY, call
+from tests.calls.helpers import call
+from tests.conftest import TINY
 from tests.rasa.helpers import VARIABLES
 
 pytestmark = [pytest.mark.slow, pytest.mark.rasa]

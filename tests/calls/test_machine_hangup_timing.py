@@ -12,10 +12,11 @@ import pytest
 
 from bot.calls.simulate import caller_speech
 from bot.config import load_settings
-from tests.calls.helpers import TINY, call
+from tests.calls.helpers import call
 from tests.calls.test_calls_on_rasa import MACHINE_GREETING
 from tests.chaos import ChaosRow
 from tests.chaos import record as record_row
+from tests.conftest import TINY
 
 pytestmark = [pytest.mark.slow, pytest.mark.rasa]
 

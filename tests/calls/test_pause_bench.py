@@ -33,7 +33,7 @@ from bot.devtools.bench_pauses_set import (
 )
 from bot.dialog.catalogue import load_catalogue
 from bot.dialog.loader import ScriptErrors
-from tests.calls.helpers import TINY
+from tests.conftest import TINY
 from tests.rasa.helpers import VARIABLES, client_for
 
 

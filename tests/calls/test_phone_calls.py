@@ -19,7 +19,8 @@ from bot.dialog.engine import DialogError
 from bot.storage.db import Database
 from bot.storage.models import Call as CallRow
 from telephony import Phone
-from tests.calls.test_call_over_sip import TINY, customer_says_yes, phone_settings
+from tests.calls.test_call_over_sip import customer_says_yes, phone_settings
+from tests.conftest import TINY
 from tests.rasa.helpers import VARIABLES, client_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.rasa]

@@ -19,8 +19,9 @@ from prometheus_client import REGISTRY
 
 from bot.calls.simulate import CallerLine
 from bot.config import load_settings
-from tests.calls.helpers import TINY, call
+from tests.calls.helpers import call
 from tests.chaos import ChaosRow, record
+from tests.conftest import TINY
 
 pytestmark = [pytest.mark.slow, pytest.mark.rasa]
 

@@ -23,6 +23,7 @@ from bot.dialog.model import Script, Step
 from telephony import rig
 from telephony.rig import UdpPacket
 from telephony.rtp.codec import G711
+from tests.conftest import TINY
 
 ROBOT, CALLER = 40010, 26000
 PCMU = G711("PCMU")
@@ -178,7 +179,7 @@ def test_the_bench_settings_run_the_scenarios_scripts_with_the_benchs_own_rasa(t
     scenario = scenario_for("ko")
     settings = bench_calls_setup.bench_settings(
         load_settings(environ={}),
-        bench_calls_setup.TINY,
+        TINY,
         scenario.script,
         tmp_path,
         True,
@@ -217,7 +218,7 @@ async def test_one_call_on_the_real_stack_gives_a_latency_and_no_failure(dialog_
     if not rig.have_peers():
         pytest.skip("kamailio/sipp not installed")
     settings = bench_calls.bench_settings(
-        load_settings(environ=dialog_service), bench_calls_setup.TINY, "reminder", tmp_path, own_rasa=False
+        load_settings(environ=dialog_service), TINY, "reminder", tmp_path, own_rasa=False
     )
     printed: list[str] = []
     results = await bench_calls.run(settings, [1], ["да"], tmp_path, out=printed.append)

@@ -21,7 +21,8 @@ from bot.dialog.catalogue import load_catalogue
 from bot.storage.db import Database
 from bot.storage.models import Call as CallRow
 from telephony import EndReason, Phone
-from tests.calls.test_call_over_sip import TINY, phone_settings
+from tests.calls.test_call_over_sip import phone_settings
+from tests.conftest import TINY
 from tests.rasa.helpers import VARIABLES, client_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.rasa]

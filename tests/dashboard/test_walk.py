@@ -16,7 +16,7 @@ import pytest
 
 from bot.devtools.demo import CUSTOMERS, Platform, free_port, platform_env, start_phone
 from telephony import rig
-from tests.conftest import ROOT, TEST_DATA_DIR
+from tests.conftest import ROOT, TEST_DATA_DIR, TINY
 from tests.dashboard.test_dashboard_browser import ARGS, CHROMIUM
 
 pytestmark = [pytest.mark.slow, pytest.mark.rasa, pytest.mark.sip, pytest.mark.browser]
@@ -48,7 +48,7 @@ def product(dialog_service, tmp_path: Path):
         **dialog_service,
         "VOICEBOT_RASA__PORT": str(free_port()),
         "VOICEBOT_RASA__ACTION_PORT": str(free_port()),
-        **platform_env(workdir, PBX, ROBOT_SIP, ROBOT_RTP, free_port()),
+        **platform_env(workdir, PBX, ROBOT_SIP, ROBOT_RTP, free_port(), TINY),
     }
     platform = Platform(workdir, env)
     pbx = None

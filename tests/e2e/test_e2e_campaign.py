@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from standardwebhooks import Webhook
 
-from bot.devtools.demo import CALLER, CUSTOMERS, TEST_MODEL, Demo, Ports, free_port, wait_for
-from tests.conftest import ROOT, TEST_DATA_DIR
+from bot.devtools.demo import CALLER, CUSTOMERS, Demo, Ports, free_port, wait_for
+from tests.conftest import ROOT, TEST_DATA_DIR, TINY
 from tests.crm.conftest import Receiver
 
 pytestmark = [pytest.mark.slow, pytest.mark.rasa, pytest.mark.sip]
@@ -30,7 +30,7 @@ PORTS = Ports(
 def demo(dialog_service) -> Demo:
     ports = dataclasses.replace(PORTS, api=free_port())
     rasa_ports = {"VOICEBOT_RASA__PORT": str(free_port()), "VOICEBOT_RASA__ACTION_PORT": str(free_port())}
-    run = Demo(ARTIFACTS, ports, env={**dialog_service, **rasa_ports})
+    run = Demo(ARTIFACTS, TINY, ports, env={**dialog_service, **rasa_ports})
     try:
         run.start(models_from=[TEST_DATA_DIR / "rasa" / "models"])  # trained by the dialog_service fixture
         yield run
@@ -121,7 +121,7 @@ def _words(pcm) -> list[str]:
     import vosk
 
     vosk.SetLogLevel(-1)
-    recognizer = vosk.KaldiRecognizer(vosk.Model(str(TEST_MODEL)), 8000)
+    recognizer = vosk.KaldiRecognizer(vosk.Model(str(TINY)), 8000)
     recognizer.AcceptWaveform(pcm.astype("<i2").tobytes())
     return json.loads(recognizer.FinalResult())["text"].split()
 

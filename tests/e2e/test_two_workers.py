@@ -33,7 +33,7 @@ from bot.devtools.demo import (
 from bot.storage.db import Database
 from bot.storage.models import Attempt, Call
 from telephony import rig
-from tests.conftest import ROOT, TEST_DATA_DIR, new_postgres_database
+from tests.conftest import ROOT, TEST_DATA_DIR, TINY, new_postgres_database
 from tests.telephony.test_dispatcher import place_calls
 
 pytestmark = [pytest.mark.slow, pytest.mark.rasa, pytest.mark.sip]
@@ -91,7 +91,7 @@ def _worker(name: str, dialog_env: dict[str, str], storage_url: str, tracker_url
     api, rasa, actions = _distinct_free_ports(3)
     env = {
         **dialog_env,
-        **platform_env(ARTIFACTS / name, PBX, sip, rtp, api),
+        **platform_env(ARTIFACTS / name, PBX, sip, rtp, api, TINY),
         "VOICEBOT_TELEPHONY__USER": name,
         "VOICEBOT_STORAGE__URL": storage_url,
         "VOICEBOT_RASA__TRACKER_STORE": tracker_url,

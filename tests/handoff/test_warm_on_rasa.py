@@ -22,9 +22,9 @@ from bot.dialog.catalogue import load_catalogue
 from bot.storage.models import Handoff, WebhookEvent
 from telephony import EndReason, Phone, TelephonySettings, rig
 from telephony.call import Call
-from tests.calls.helpers import TINY
 from tests.calls.test_inbound_over_sip import loud, talk, until_recorded
 from tests.calls.test_script_actions_over_sip import customer_answers
+from tests.conftest import TINY
 from tests.rasa.helpers import VARIABLES, client_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.rasa, pytest.mark.sip]

@@ -27,8 +27,8 @@ from bot.privacy.retention import enforce_retention_periodically
 from bot.rasa.client import RasaClient
 from bot.rasa.server import token_path
 from bot.storage.models import Call
-from tests.calls.helpers import TINY, call
-from tests.conftest import TEST_DATA_DIR
+from tests.calls.helpers import call
+from tests.conftest import TEST_DATA_DIR, TINY
 from tests.privacy.people import PERSON, person_traces
 from tests.rasa.helpers import VARIABLES
 

@@ -17,7 +17,8 @@ from pipecat.frames.frames import (
 from pipecat.tests.utils import run_test
 
 from bot.calls.simulate import caller_speech
-from tests.voice.test_stt_vosk import TINY, utterance
+from tests.conftest import TINY
+from tests.voice.test_stt_vosk import utterance
 from voice import recognizers
 from voice.recognizers import RecognitionExecutor, RecognizerKey, RecognizerPool
 from voice.stt_vosk import SpeechHintsFrame, VoskSTTService

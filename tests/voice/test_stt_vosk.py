@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from pipecat.frames.frames import (
     InputAudioRawFrame,
@@ -15,9 +13,8 @@ from pipecat.frames.frames import (
 from pipecat.tests.utils import SleepFrame, run_test
 
 from bot.calls.simulate import caller_speech
+from tests.conftest import TINY
 from voice.stt_vosk import SpeechHintsFrame, VoskSTTService, load_model, supports_grammar
-
-TINY = Path(__file__).resolve().parents[1] / "fixtures" / "vosk-model-tiny-ru"
 
 
 def utterance(pcm: bytes, before: float = 0.3) -> list:

