@@ -24,6 +24,7 @@ from bot.handoff.agents import AgentBoard
 from bot.handoff.context import HandoffReason, handoff_reason, sip_headers, transcript_so_far
 from bot.handoff.records import HandoffRecords, HandoffRequest
 from bot.handoff.summary import summary_text
+from bot.handoff.timeline import TimelineLine, warm_timeline
 from bot.handoff.warm import ACCEPT_PROMPT, CONNECTING, Speak, WarmTransfer
 from bot.privacy.records import NOTHING_SENSITIVE, SensitiveSlots, redact_lines, redact_values
 from bot.storage.db import Database
@@ -96,6 +97,7 @@ class CallHandoff:
         self.handoff_id: int | None = None
         self.queue = ""
         self.warm: WarmTransfer | None = None  # the current transfer, when warm
+        self.timeline: list[TimelineLine] = []  # the last warm transfer's steps, for the call's transcript
         self._writes: set[asyncio.Task] = set()
 
     async def start(self, exchange: Exchange, exchanges: list[tuple[str | None, Exchange]]) -> Transfer:
@@ -180,7 +182,9 @@ class CallHandoff:
     def finished(self, result: TransferResult, connected: bool, seconds: float) -> Takeback | None:
         """Record the transfer's end (in the background); a Takeback when the robot must take the call back."""
         takeback = None
-        warm, self.warm = (self.warm.report() if self.warm else None), None
+        transfer, self.warm = self.warm, None
+        warm = transfer.report() if transfer else None
+        self.timeline = warm_timeline(warm, transfer.connecting, self.lang) if transfer and warm else []
         if result.succeeded:
             self._record(self._completed(self.handoff_id, seconds, warm))
         else:

@@ -1,7 +1,8 @@
 """The `handoffs` rows and their CRM events, each written in one transaction in a worker thread.
 
 `requested` (with `lead.qualified` first when the reason is a qualified lead) → `completed` when the agent
-answered, or `failed` with the failure and, when the robot took the call back, the callback time. A warm
+answered, or `failed` with the failure and, when the robot took the call back, the callback time. The finishing
+events say how it `ended` as the SLA metrics count it (connected, abandoned, taken_back, failed). A warm
 transfer's report (every agent leg, the summary said, the customer's wait, who accepted and when) is kept in the
 row's context as `warm` and sent with `handoff.completed`/`handoff.failed`.
 """
@@ -132,9 +133,15 @@ class HandoffRecords:
             handoff.state, handoff.finished_at = HandoffState.COMPLETED.value, now
             handoff.answer_seconds = answer_seconds
             _keep_warm(handoff, warm)
-            payload = {**_finished(handoff), "answer_seconds": answer_seconds}
-            emit(session, EventType.HANDOFF_COMPLETED, payload, now)
             ended = _facts(handoff)
+            payload = {
+                **_finished(handoff, ended),
+                "answer_seconds": answer_seconds,
+                "agent": ended.agent,
+                "agent_answer_seconds": ended.answer_seconds,
+                "time_to_agent_seconds": ended.to_agent_seconds,
+            }
+            emit(session, EventType.HANDOFF_COMPLETED, payload, now)
         handoff_ended(ended)
 
     def _failed(
@@ -145,8 +152,9 @@ class HandoffRecords:
             handoff.state, handoff.finished_at = HandoffState.FAILED.value, now
             handoff.failure, handoff.callback_at = failure, callback_at
             _keep_warm(handoff, warm)
+            ended = _facts(handoff)
             payload = {
-                **_finished(handoff),
+                **_finished(handoff, ended),
                 "failure": failure,
                 "taken_back": callback_at is not None,
                 "callback_at": callback_at.isoformat() if callback_at else None,
@@ -155,12 +163,11 @@ class HandoffRecords:
                 "contact_id": handoff.context.get("contact_id"),
             }
             emit(session, EventType.HANDOFF_FAILED, payload, now)
-            ended = _facts(handoff)
         handoff_ended(ended)
 
 
 def _facts(handoff: Handoff) -> HandoffFacts:
-    """How the hand-off ended, for the live service-level counters."""
+    """How the hand-off ended (as the SLA metrics count it), for its event and the live counters."""
     return facts(
         handoff.queue, handoff.state, handoff.requested_at, handoff.finished_at, handoff.answer_seconds,
         handoff.failure, handoff.callback_at, handoff.target, handoff.context,
@@ -172,13 +179,15 @@ def _keep_warm(handoff: Handoff, warm: dict | None) -> None:
         handoff.context = {**handoff.context, "warm": warm}  # a new dict: the JSON column sees the change
 
 
-def _finished(handoff: Handoff) -> dict[str, Any]:
+def _finished(handoff: Handoff, ended: HandoffFacts) -> dict[str, Any]:
     finished = {
         "handoff_id": handoff.id,
         "call_id": handoff.context.get("call_id"),
         "queue": handoff.queue,
         "target": handoff.target,
         "reason": handoff.reason,
+        "ended": ended.end.value,
+        "requested_at": handoff.requested_at.isoformat(),
         "finished_at": handoff.finished_at.isoformat(),
     }
     if "warm" in handoff.context:

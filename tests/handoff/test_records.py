@@ -108,7 +108,12 @@ async def test_a_qualified_lead_is_recorded_and_its_transfer_carries_the_context
     with db.session() as session:
         row = session.scalar(select(Handoff))
     assert (row.state, row.answer_seconds, row.callback_at) == ("completed", 2.5, None)
-    assert events(db)[-1].type == "handoff.completed" and events(db)[-1].payload["answer_seconds"] == 2.5
+    completed = events(db)[-1].payload
+    assert events(db)[-1].type == "handoff.completed" and completed["answer_seconds"] == 2.5
+    assert (completed["ended"], completed["agent"], completed["agent_answer_seconds"]) == (
+        "connected", "sip:sales@pbx.example", 2.5,
+    )  # fmt: skip
+    assert completed["time_to_agent_seconds"] >= 0 and completed["requested_at"] < completed["finished_at"]
 
 
 async def test_a_refused_transfer_while_the_robot_has_the_caller_is_taken_back_with_a_callback(db) -> None:
@@ -133,6 +138,7 @@ async def test_a_refused_transfer_while_the_robot_has_the_caller_is_taken_back_w
     )
     failed = events(db)[-1]
     assert failed.type == "handoff.failed" and failed.payload["taken_back"] is True
+    assert failed.payload["ended"] == "taken_back"
     assert failed.payload["callback_at"] == takeback.callback_at.isoformat()
 
 
@@ -147,7 +153,7 @@ async def test_a_transfer_that_left_the_robot_without_a_result_is_failed_without
     with db.session() as session:
         row = session.scalar(select(Handoff))
     assert (row.state, row.failure, row.callback_at) == ("failed", "timeout: no final NOTIFY", None)
-    assert events(db)[-1].payload["taken_back"] is False
+    assert events(db)[-1].payload["taken_back"] is False and events(db)[-1].payload["ended"] == "failed"
 
 
 async def test_a_call_that_ends_before_the_transfer_result_is_recorded_failed(db) -> None:
@@ -157,6 +163,7 @@ async def test_a_call_that_ends_before_the_transfer_result_is_recorded_failed(db
     await handoff.settle()
     with db.session() as session:
         assert session.scalar(select(Handoff.failure)) == "the call ended before the transfer had a result"
+    assert events(db)[-1].payload["ended"] == "abandoned"  # the customer hung up before any agent
 
 
 ASK_HUMAN = TurnInput(kind=InputKind.TEXT, text="оператор", intent=Intent.ASK_HUMAN, confidence=0.9)
