@@ -25,16 +25,17 @@ from loguru import logger
 from sqlalchemy import distinct, func, select
 from sqlalchemy.orm import Session
 
+from bot.campaigns.placer import TelephonyResult
 from bot.campaigns.rules import AgentPacing
+from bot.handoff.agents import AgentBoard
 from bot.storage.db import Database
 from bot.storage.models import Attempt, Call, Campaign, Handoff
+from bot.storage.states import AttemptState
 
 PRIOR_LEAD_RATE = (
     1.0  # until measured, every answered call is taken to become a lead: a new campaign starts slow
 )
 PRIOR_CALLS = 5  # the prior weighs as much as this many answered calls
-ANSWERED = "answered"
-IN_FLIGHT = "in_flight"
 
 
 class AgentCapacity(Protocol):
@@ -109,13 +110,17 @@ def _counts(session: Session, campaign_id: int, queue: str) -> _Counts:
         .join(Handoff, Handoff.call_id == Call.id)
         .where(Attempt.campaign_id == campaign_id, Handoff.queue == queue)
     )
-    answered = select(func.count()).where(Attempt.campaign_id == campaign_id, Attempt.result == ANSWERED)
-    up = select(func.count()).where(Attempt.campaign_id == campaign_id, Attempt.state == IN_FLIGHT)
+    answered = select(func.count()).where(
+        Attempt.campaign_id == campaign_id, Attempt.result == TelephonyResult.ANSWERED
+    )
+    up = select(func.count()).where(
+        Attempt.campaign_id == campaign_id, Attempt.state == AttemptState.IN_FLIGHT
+    )
     return _Counts(
         answered=session.scalar(answered),
-        leads=session.scalar(handed_off.where(Attempt.result == ANSWERED)),
+        leads=session.scalar(handed_off.where(Attempt.result == TelephonyResult.ANSWERED)),
         calls_up=session.scalar(up),
-        handed_off_up=session.scalar(handed_off.where(Attempt.state == IN_FLIGHT)),
+        handed_off_up=session.scalar(handed_off.where(Attempt.state == AttemptState.IN_FLIGHT)),
     )
 
 
@@ -174,3 +179,24 @@ class AgentPacer:
             state, allowed, queue, self.agents.agent_count(queue), free, waiting, limit, calls_up, rate,
             counts.answered,
         )  # fmt: skip
+
+
+class BoardCapacity:
+    """`AgentCapacity` read from the process's `AgentBoard`. An agent the board does not know to be busy, ringing
+    or unreachable (not probed yet, or probing off) counts as free, as a warm transfer would ring it."""
+
+    def __init__(self, board: AgentBoard) -> None:
+        self.board = board
+
+    def agent_count(self, queue: str) -> int:
+        return len(self.board.agents(queue))
+
+    def free_count(self, queue: str) -> int:
+        return len(self.board.dialable(queue))
+
+    def waiting_count(self, queue: str) -> int:
+        return self.board.waiting_count(queue)
+
+    def max_waiting(self, queue: str) -> int:
+        settings = self.board.settings.queues.get(queue)
+        return settings.max_waiting if settings else 0

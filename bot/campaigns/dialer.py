@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from bot.calls.store import count_lost, end_lost_calls, live_call_nodes
 from bot.campaigns import service
+from bot.campaigns.agent_pacing import AgentPacer
 from bot.campaigns.clock import Clock
 from bot.campaigns.consent import BLOCKED_NOTES, SHIPPED_COMPLIANCE, ComplianceSettings, blocked_reason
 from bot.campaigns.nodes import NodeLease, node_name
@@ -59,12 +60,14 @@ class Dialer:
         clock: Clock,
         settings: DialerSettings,
         compliance: ComplianceSettings = SHIPPED_COMPLIANCE,
+        pacer: AgentPacer | None = None,
     ) -> None:
         self.db = db
         self.placer = placer
         self.clock = clock
         self.settings = settings
         self.compliance = compliance
+        self.pacer = pacer  # slows campaigns paced by free agents (`rules.agent_pacing`)
         self._policy_applied: set[int] = set()  # campaigns whose contacts this process checked against policy
         self._calls: set[asyncio.Task[None]] = set()
         self._rules_cache: dict[int, tuple[str, CampaignRules]] = {}
@@ -162,6 +165,8 @@ class Dialer:
                 await asyncio.to_thread(self._apply_policy, campaign.id, now)
             busy = in_flight.get(campaign.id, 0)
             capacity = min(rules.max_concurrent - busy, self.settings.max_lines - len(self._calls))
+            if self.pacer is not None:
+                capacity = await self.pacer.room(campaign, rules.agent_pacing, capacity)
             requests, due = await asyncio.to_thread(self._schedule, campaign, rules, now, capacity)
             for request in requests:
                 self._launch(request, rules)
