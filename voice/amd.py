@@ -27,9 +27,12 @@ FRAME_SECONDS = 0.02
 
 
 class Verdict(StrEnum):
+    """Who answered a call, as answering-machine detection judged it (`not_run`: no detection on the call)."""
+
     HUMAN = "human"
     MACHINE = "machine"
     UNKNOWN = "unknown"
+    NOT_RUN = "not_run"
 
 
 @dataclass(frozen=True)

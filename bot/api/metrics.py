@@ -29,6 +29,7 @@ from bot.metrics.steps import StepRow, steps
 from bot.metrics.summary import SummaryRow, summary
 from bot.metrics.survey import SurveyRow, survey
 from bot.metrics.targets import Targets, load_targets
+from telephony import CallDirection
 
 router = APIRouter(prefix="/metrics", tags=["metrics"], dependencies=[Depends(require(Scope.READ))])
 
@@ -36,11 +37,6 @@ router = APIRouter(prefix="/metrics", tags=["metrics"], dependencies=[Depends(re
 class Format(StrEnum):
     JSON = "json"
     CSV = "csv"
-
-
-class Direction(StrEnum):
-    INBOUND = "inbound"
-    OUTBOUND = "outbound"
 
 
 CSV_RESPONSE = {200: {"content": {"text/csv": {"schema": {"type": "string"}}}}}
@@ -55,7 +51,7 @@ def _unprocessable(exc: FilterError) -> HTTPException:
 
 def period_filter(
     campaign_id: CampaignFilter = None,
-    direction: Annotated[Direction | None, Query(description="inbound or outbound")] = None,
+    direction: Annotated[CallDirection | None, Query(description="inbound or outbound")] = None,
     date_from: Annotated[date | None, Query(description="first local day, inclusive")] = None,
     date_to: Annotated[date | None, Query(description="last local day, inclusive")] = None,
     tz: Tz = "UTC",

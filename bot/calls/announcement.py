@@ -14,10 +14,8 @@ from pipecat.pipeline.worker import PipelineParams, PipelineWorker
 from pipecat.workers.runner import WorkerRunner
 
 from telephony.call import Call
-from telephony.transport import CallTransport, HangupCallFrame
+from telephony.transport import SAMPLE_RATE, CallTransport, HangupCallFrame
 from voice.tts_piper import SpeechSynthesisService, Synthesizer
-
-SAMPLE_RATE = 8000
 
 
 async def announce(

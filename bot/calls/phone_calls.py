@@ -29,7 +29,7 @@ from bot.calls.routing import InboundPlan, select_route
 from bot.calls.script_actions import ScriptRequests, script_requests
 from bot.calls.store import CallEnd, CallStart, CallStore, EndedBy
 from bot.campaigns.clock import Clock, SystemClock
-from bot.campaigns.placer import AmdResult, CallReport, CallRequest, TelephonyResult
+from bot.campaigns.placer import CallReport, CallRequest, TelephonyResult
 from bot.config import Settings
 from bot.dialog.catalogue import Catalogue
 from bot.dialog.conversation import Conversation
@@ -40,9 +40,10 @@ from bot.handoff.warm import speaker
 from bot.outcomes import Outcome
 from bot.privacy.records import SensitiveSlots
 from bot.rasa.client import RasaClient
-from telephony import DialStatus, EndReason, Phone
+from telephony import CallDirection, DialStatus, EndReason, Phone
 from telephony.call import Call
 from telephony.transport import CallTransport
+from voice.amd import Verdict
 from voice.models import synthesizer_for
 
 DIAL_RESULTS = {
@@ -55,11 +56,6 @@ DIAL_RESULTS = {
 NUMBER_COLUMN = 64  # calls.caller / calls.called
 SHUTDOWN_GRACE = 10.0  # seconds for calls hung up at shutdown to finish their records
 ROWS_GRACE = 30.0  # seconds a stopping process waits for call rows kept while the database is down
-
-
-class Direction(StrEnum):
-    INBOUND = "inbound"
-    OUTBOUND = "outbound"
 
 
 class LineOutcome(StrEnum):
@@ -156,7 +152,7 @@ class PhoneCalls:
         telephony = self.settings.telephony
         start = CallStart(
             call_id=conversation.id,
-            direction=Direction.OUTBOUND,
+            direction=CallDirection.OUTBOUND,
             caller=(request.caller_id or telephony.caller_id or telephony.user)[:NUMBER_COLUMN],
             called=request.phone[:NUMBER_COLUMN],
             script=request.script,
@@ -196,7 +192,7 @@ class PhoneCalls:
         plan = route.plan(self.clock.now()) if route else None
         start = CallStart(
             call_id=uuid.uuid4().hex,
-            direction=Direction.INBOUND,
+            direction=CallDirection.INBOUND,
             caller=info.caller[:NUMBER_COLUMN],
             called=info.called[:NUMBER_COLUMN],
             script=plan.script if plan else "",
@@ -389,5 +385,5 @@ def _report(record: CallRecord, ring_seconds: float, requests: ScriptRequests) -
         ring_seconds=ring_seconds,
         talk_seconds=record.seconds,
         recording_path=record.recording or "",
-        amd=AmdResult.MACHINE if machine else AmdResult.HUMAN if record.amd else AmdResult.NOT_RUN,
+        amd=Verdict.MACHINE if machine else Verdict.HUMAN if record.amd else Verdict.NOT_RUN,
     )

@@ -35,14 +35,13 @@ from bot.dialog.transcript import Transcript
 from bot.metrics.prometheus import recording_saved
 from bot.privacy.live import LIVE_CALLS
 from bot.privacy.records import SensitiveSlots, redact_actions, redact_lines, redact_turns, redact_values
+from telephony.transport import SAMPLE_RATE
 from voice.amd import AmdProcessor
 from voice.config import VoiceSettings
 from voice.models import asr_model_dir, synthesizer_for
 from voice.stt_vosk import VoskSTTService
 from voice.tts_piper import SpeechSynthesisService
 from voice.vad import CallerVAD
-
-SAMPLE_RATE = 8000
 
 
 class TimedLine(BaseModel):

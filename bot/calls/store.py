@@ -32,12 +32,7 @@ from bot.privacy.records import redact_lines, redact_turns, redact_values
 from bot.privacy.redact import redact
 from bot.storage.db import Database
 from bot.storage.models import Call, CallbackTask
-
-
-class CallState(StrEnum):
-    RINGING = "ringing"
-    ACTIVE = "active"
-    ENDED = "ended"
+from telephony.events import CallDirection, CallState
 
 
 class EndedBy(StrEnum):
@@ -60,7 +55,7 @@ class CallStart:
     """Who calls whom, known at the first ring."""
 
     call_id: str
-    direction: str  # "inbound" | "outbound"
+    direction: CallDirection
     caller: str
     called: str
     script: str = ""
@@ -201,7 +196,7 @@ class CallStore:
     def _list_opt_out(self, session: Session, call: Call, now: datetime) -> None:
         """Put the number of a caller who is no campaign contact (inbound, or a one-off call) and asked not to be
         called on the global do-not-call list, with the call and the moment they asked."""
-        number = call.caller if call.direction == "inbound" else call.called
+        number = call.caller if call.direction == CallDirection.INBOUND else call.called
         try:
             phone = self.normalizer.normalize(number).e164
         except PhoneError:
@@ -271,7 +266,7 @@ def _complete(session: Session, call: Call, now: datetime) -> None:
 
 
 def _callback_task(call: Call, due_at: datetime, now: datetime) -> CallbackTask:
-    phone = call.caller if call.direction == "inbound" else call.called
+    phone = call.caller if call.direction == CallDirection.INBOUND else call.called
     return CallbackTask(
         call_id=call.id,
         phone=phone,

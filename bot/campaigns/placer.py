@@ -11,6 +11,7 @@ from enum import StrEnum
 from typing import Any, Protocol, runtime_checkable
 
 from bot.outcomes import Outcome
+from voice.amd import Verdict
 
 
 class TelephonyResult(StrEnum):
@@ -21,15 +22,6 @@ class TelephonyResult(StrEnum):
     NO_ANSWER = "no_answer"
     REJECTED = "rejected"
     FAILED = "failed"
-
-
-class AmdResult(StrEnum):
-    """Answering-machine detection verdict for an answered call."""
-
-    HUMAN = "human"
-    MACHINE = "machine"
-    UNKNOWN = "unknown"
-    NOT_RUN = "not_run"
 
 
 @dataclass(frozen=True)
@@ -60,7 +52,7 @@ class CallReport:
     ring_seconds: float = 0.0
     talk_seconds: float = 0.0
     recording_path: str = ""
-    amd: AmdResult = AmdResult.NOT_RUN
+    amd: Verdict = Verdict.NOT_RUN
     error: str = ""
 
 

@@ -10,13 +10,14 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from bot.campaigns import service
-from bot.campaigns.placer import AmdResult, CallReport, TelephonyResult
+from bot.campaigns.placer import CallReport, TelephonyResult
 from bot.campaigns.rules import CampaignRules, RetryReason, next_allowed
 from bot.campaigns.service import CampaignState
 from bot.contacts import dnc
 from bot.outcomes import Outcome
 from bot.storage.models import Attempt, Call, Campaign, Contact
 from bot.storage.states import AttemptState, ContactState
+from voice.amd import Verdict
 
 
 def callback_time(report: CallReport) -> datetime | None:
@@ -48,7 +49,7 @@ def retry_reason(report: CallReport) -> RetryReason | None:
         return RetryReason.NO_ANSWER
     if report.result is TelephonyResult.FAILED:
         return RetryReason.FAILED
-    if report.amd is AmdResult.MACHINE or report.outcome is Outcome.MACHINE:
+    if report.amd is Verdict.MACHINE or report.outcome is Outcome.MACHINE:
         return RetryReason.MACHINE
     if report.outcome is Outcome.CALLBACK or report.callback_at is not None:
         return RetryReason.CALLBACK

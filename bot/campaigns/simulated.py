@@ -15,15 +15,16 @@ from typing import Any
 
 from bot.calls.store import CallEnd, CallStart, CallStore, EndedBy
 from bot.campaigns.clock import Clock
-from bot.campaigns.placer import AmdResult, CallReport, CallRequest, TelephonyResult
+from bot.campaigns.placer import CallReport, CallRequest, TelephonyResult
 from bot.outcomes import Outcome
+from voice.amd import Verdict
 
 ANSWERED = CallReport(
     result=TelephonyResult.ANSWERED,
     outcome=Outcome.CONFIRMED,
     ring_seconds=4.0,
     talk_seconds=30.0,
-    amd=AmdResult.HUMAN,
+    amd=Verdict.HUMAN,
 )
 
 
@@ -102,7 +103,7 @@ def _call_start(call_id: str, request: CallRequest) -> CallStart:
 def _call_end(report: CallReport) -> CallEnd:
     if report.result is not TelephonyResult.ANSWERED:
         return CallEnd(error=f"{report.result}: simulated")
-    machine = report.amd is AmdResult.MACHINE or report.outcome is Outcome.MACHINE
+    machine = report.amd is Verdict.MACHINE or report.outcome is Outcome.MACHINE
     return CallEnd(
         outcome=report.outcome.value if report.outcome else "",
         outcome_data=report.outcome_data,

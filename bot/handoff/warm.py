@@ -25,9 +25,9 @@ from loguru import logger
 from telephony.call import Call
 from telephony.events import CallState, DialResult, DialStatus, TransferResult, TransferStatus
 from telephony.phone import Phone
+from telephony.transport import SAMPLE_RATE
 from voice.tts_piper import Synthesizer, to_line_audio, with_pause
 
-SAMPLE_RATE = 8000
 HOLD_LEVEL = 0.06  # of full scale (about -27 dBFS): heard, never loud
 AUDIO_AHEAD = 0.2  # seconds of audio kept queued on a call while feeding it
 PLAYOUT_TAIL = 0.2

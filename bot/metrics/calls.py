@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from bot.metrics.filters import CallFilter
 from bot.outcomes import Outcome
 from bot.storage.models import Attempt, Call, Handoff
+from telephony import CallDirection
 
 ENDED = "ended"
 
@@ -82,7 +83,7 @@ def ended_calls(session: Session, where: CallFilter, batch: int = 5000) -> Itera
         if row.contact_id is not None:
             contact = ("contact", str(row.contact_id))
         else:
-            contact = ("phone", row.caller if row.direction == "inbound" else row.called)
+            contact = ("phone", row.caller if row.direction == CallDirection.INBOUND else row.called)
         yield CallFacts(
             started_at=row.started_at,
             direction=row.direction,

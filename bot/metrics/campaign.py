@@ -15,6 +15,7 @@ from bot.metrics.targets import Targets
 from bot.outcomes import Outcome
 from bot.storage.models import Attempt, Campaign, Contact
 from bot.storage.states import OPEN_CONTACT_STATES, AttemptState
+from voice.amd import Verdict
 
 
 class CampaignNotFound(LookupError):
@@ -61,7 +62,7 @@ def progress(session: Session, campaign_id: int, targets: frozenset[str]) -> Pro
         ).all()
     )
     finished = Attempt.campaign_id == campaign_id, Attempt.state == AttemptState.DONE
-    person = Attempt.result == "answered", Attempt.amd != "machine", Attempt.outcome != Outcome.MACHINE
+    person = Attempt.result == "answered", Attempt.amd != Verdict.MACHINE, Attempt.outcome != Outcome.MACHINE
 
     def contacts(*conditions) -> int:
         return session.scalar(select(func.count(Attempt.contact_id.distinct())).where(*finished, *conditions))

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 from bot.metrics.filters import CallFilter
 from bot.metrics.stats import mean, percent
 from bot.storage.models import Call, Handoff
+from telephony.events import CallDirection, CallState
 
 DEFAULT_ROBOT_SECONDS = 5.0
 DEFAULT_AGENT_SECONDS = 20.0
@@ -44,7 +45,9 @@ def sla(
             func.count().filter(answered),
             func.count().filter(within),
             func.sum(Call.ring_seconds).filter(answered),
-        ).where(Call.direction == "inbound", or_(answered, Call.state == "ended"), *conditions)
+        ).where(
+            Call.direction == CallDirection.INBOUND, or_(answered, Call.state == CallState.ENDED), *conditions
+        )
     ).one()
     completed = Handoff.state == "completed"
     agent_within = and_(completed, Handoff.answer_seconds <= agent_seconds)

@@ -8,17 +8,18 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from bot.campaigns.clock import SimulatedClock
 from sqlalchemy import select
 
 from bot.api.auth import Scope
-from bot.campaigns.clock import SimulatedClock
 from bot.campaigns.dialer import Dialer
-from bot.campaigns.placer import AmdResult, CallReport, TelephonyResult
+from bot.campaigns.placer import CallReport, TelephonyResult
 from bot.campaigns.simulated import ScriptedPlacer
 from bot.config import DialerSettings
 from bot.outcomes import Outcome
 from bot.storage.models import Attempt, Contact
 from tests.api.apiclient import Api
+from voice.amd import Verdict
 
 CAMPAIGN = {"name": "Напоминание", "script": "reminder", "variables": {"clinic": "Здоровье"}}
 
@@ -211,7 +212,7 @@ async def test_attempts_made_by_the_dialer_are_exported(api: Api) -> None:
         transcript=transcript,
         talk_seconds=12.5,
         recording_path="/var/rec/1.wav",
-        amd=AmdResult.HUMAN,
+        amd=Verdict.HUMAN,
     )
     placer = ScriptedPlacer(
         {"+79161234567": [answered]}, default=CallReport(result=TelephonyResult.BUSY), clock=clock

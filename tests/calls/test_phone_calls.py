@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from bot.calls.phone_calls import PhoneCalls, check_inbound
 from bot.calls.store import CallStore
-from bot.campaigns.placer import AmdResult, CallReport, CallRequest, TelephonyResult
+from bot.campaigns.placer import CallReport, CallRequest, TelephonyResult
 from bot.config import CallsSettings, load_settings
 from bot.dialog.catalogue import load_catalogue
 from bot.dialog.engine import DialogError
@@ -22,6 +22,7 @@ from telephony import Phone
 from tests.calls.test_call_over_sip import customer_says_yes, phone_settings
 from tests.conftest import TINY
 from tests.rasa.helpers import VARIABLES, client_for
+from voice.amd import Verdict
 
 pytestmark = [pytest.mark.slow, pytest.mark.rasa]
 
@@ -76,7 +77,7 @@ async def test_an_answered_campaign_call_is_reported_and_recorded_with_its_outco
     report = await place_reminder(dialog_service, tmp_path, customer_answers, sqlite_db)
     assert report.result is TelephonyResult.ANSWERED
     assert report.outcome == "confirmed"
-    assert report.amd is AmdResult.HUMAN  # the detector ran and let the script start
+    assert report.amd is Verdict.HUMAN  # the detector ran and let the script start
     assert [line["role"] for line in report.transcript][:2] == ["bot", "caller"]
     assert Path(report.recording_path).exists() and report.talk_seconds > 1
     row = the_call(sqlite_db)

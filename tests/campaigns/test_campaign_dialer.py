@@ -8,11 +8,11 @@ from collections import Counter
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from bot.campaigns.clock import SimulatedClock
 from sqlalchemy import select
 
 from bot.campaigns import service
-from bot.campaigns.clock import SimulatedClock
-from bot.campaigns.placer import AmdResult, CallReport, CallRequest, TelephonyResult
+from bot.campaigns.placer import CallReport, CallRequest, TelephonyResult
 from bot.campaigns.rules import CampaignRules, Hours, Preset, is_rest_day
 from bot.campaigns.simulated import ScriptedPlacer
 from bot.contacts import dnc
@@ -20,6 +20,7 @@ from bot.outcomes import Outcome
 from bot.storage.db import Database
 from bot.storage.models import Attempt, Campaign, Contact
 from tests.campaigns.simtools import SCRIPTS, dialer_for, make_campaign, run_until
+from voice.amd import Verdict
 
 MONDAY = datetime(2025, 3, 3, tzinfo=UTC)
 MSK, NSK, NY = "Europe/Moscow", "Asia/Novosibirsk", "America/New_York"
@@ -27,7 +28,7 @@ A, B, C, D, E = "+79161110001", "+79161110002", "+79161110003", "+79161110004", 
 BUSY = CallReport(result=TelephonyResult.BUSY, ring_seconds=3)
 NO_ANSWER = CallReport(result=TelephonyResult.NO_ANSWER, ring_seconds=30)
 FAILED = CallReport(result=TelephonyResult.FAILED)
-MACHINE = CallReport(result=TelephonyResult.ANSWERED, amd=AmdResult.MACHINE, outcome=Outcome.MACHINE)
+MACHINE = CallReport(result=TelephonyResult.ANSWERED, amd=Verdict.MACHINE, outcome=Outcome.MACHINE)
 EVERY_DAY = CampaignRules(rest_day_hours=Hours(start=time(9), end=time(21)), holidays_country="")
 
 

@@ -16,20 +16,22 @@ import wave
 from datetime import UTC, datetime, time
 from pathlib import Path
 
+from bot.campaigns.clock import SystemClock
+
 from bot.api.app import create_app
 from bot.api.auth import Scope, create_key
 from bot.asgi import serve_app
 from bot.calls.store import CallEnd, CallStart, CallStore
 from bot.campaigns import service
-from bot.campaigns.clock import SystemClock
 from bot.campaigns.dialer import Dialer
-from bot.campaigns.placer import AmdResult, CallReport, CallRequest, TelephonyResult
+from bot.campaigns.placer import CallReport, CallRequest, TelephonyResult
 from bot.campaigns.rules import CampaignRules, Hours
 from bot.config import DialerSettings, PathsSettings, Settings
 from bot.contacts.importer import ColumnMapping
 from bot.contacts.phones import PhoneNormalizer
 from bot.outcomes import Outcome
 from bot.storage.db import Database
+from voice.amd import Verdict
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -86,7 +88,7 @@ class StoredCallPlacer:
         ]  # fmt: skip
         end = CallEnd(
             outcome=Outcome.CONFIRMED.value, slots={"confirmed": True}, transcript=transcript, turns=turns,
-            ended_by="robot", amd=AmdResult.HUMAN.value, recording_path=str(recording),
+            ended_by="robot", amd=Verdict.HUMAN.value, recording_path=str(recording),
         )  # fmt: skip
         await self.store.ended(call_id, end)
         return CallReport(
@@ -95,7 +97,7 @@ class StoredCallPlacer:
             ring_seconds=self.seconds / 3,
             talk_seconds=self.seconds / 3,
             recording_path=str(recording),
-            amd=AmdResult.HUMAN,
+            amd=Verdict.HUMAN,
         )
 
 
