@@ -202,6 +202,8 @@ def _texts(script: Script) -> Iterator[tuple[YamlPath, dict[str, str]]]:
                 yield (*base, key), text
         if step.capture and step.capture.invalid:
             yield (*base, "capture", "invalid"), step.capture.invalid
+        if step.capture and step.capture.label:
+            yield (*base, "capture", "label"), step.capture.label
         for kind in ("no_match", "silence"):
             retry = getattr(step, kind)
             if retry and retry.say:

@@ -150,6 +150,10 @@ class Capture(_Model):
     sensitive: bool = Field(
         False, description="masked whole in everything stored or sent: transcripts, slots, logs, webhooks"
     )
+    label: LocalText | None = Field(
+        None,
+        description="how the agent's hand-off summary names the slot (default: bot/handoff/slot_labels.py)",
+    )
 
     @model_validator(mode="after")
     def _prefill_needs_parsing(self) -> Capture:

@@ -2,8 +2,8 @@
 
 A script's `handoff_summary: {ru: …, en: …}` is a prompt like any other: its placeholders are the script's
 variables and slots, plus `{reason}` (why the call is handed over), `{collected}` (the slots the call filled, each
-with its value), `{last_words}` (what the caller said last) and `{queue}`. Without one, `default_summary` is said.
-Unknown placeholders are `dialogs check` errors with file:line (bot/dialog/checks.py).
+named by its label — bot/handoff/slot_labels.py — with its value said in words), `{last_words}` (what the caller
+said last) and `{queue}`. Without one, `default_summary` is said. Unknown placeholders are `dialogs check` errors with file:line (bot/dialog/checks.py).
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from typing import Any
 
 from bot.dialog.model import Script, ValueType
 from bot.dialog.render import render
+from bot.handoff.slot_labels import slot_label
 
 SUMMARY_VALUES: dict[str, ValueType] = {
     "reason": ValueType.TEXT,
@@ -62,7 +63,11 @@ def summary_text(
     types = script.slot_types()
     default = default_summary(bool(values.get("name")))
     template = (script.handoff_summary or default).get(lang) or default["en"]
-    listed = [f"{name} — {{{name}}}" for name, value in collected.items() if value not in (None, "")]
+    listed = [
+        f"{slot_label(script, name, lang)} — {{{name}}}"
+        for name, value in collected.items()
+        if value not in (None, "")
+    ]
     heading = _COLLECTED.get(lang, _COLLECTED["en"])
     collected_text = (
         render(heading + ", ".join(listed) + ".", collected, types, lang, script.currency) if listed else ""

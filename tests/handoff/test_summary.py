@@ -60,7 +60,8 @@ def test_the_summary_is_said_in_words_with_the_reason_and_the_collected_slots(di
         collected={"people": 3}, last_words="да, нас трое",
     )  # fmt: skip
     assert (
-        said == "Клиент Анна, клиент заинтересован в предложении. Людей: три. Данные разговора: people — три."
+        said == "Клиент Анна, клиент заинтересован в предложении. Людей: три. "
+        "Данные разговора: количество человек — три."
     )
 
 
@@ -84,3 +85,51 @@ def test_the_default_leaves_the_name_out_when_the_call_has_none(dialogs: Path) -
         script, "ru", reason="stuck", queue="support", values={"name": None}, collected={}, last_words=""
     )
     assert said == "Соединяю клиента. Причина: робот не смог понять клиента. Клиент сказал: ничего."
+
+
+LABELLED = SCRIPT.replace(
+    "capture: {slot: people, type: number}",
+    'capture: {slot: people, type: number, label: {ru: "число гостей", en: "guests"}}',
+)
+
+
+def test_a_script_names_its_slots_in_the_summary_and_each_language_is_checked(dialogs: Path) -> None:
+    (dialogs / "tiny.yml").write_text(LABELLED, encoding="utf-8")
+    script = load_catalogue(dialogs, dialogs.parent / "training_data").get("tiny")
+    for lang, words in (
+        ("ru", "число гостей — три, order total — пять."),
+        ("en", "guests — three, order total — five."),
+    ):
+        said = summary_text(
+            script, lang, reason="qualified", queue="sales", values={},
+            collected={"people": 3, "order_total": 5}, last_words="",
+        )  # fmt: skip
+        assert said.split(": ", 2)[-1].startswith(words), (
+            said
+        )  # an unknown slot: its name, underscores as spaces
+    text = LABELLED.replace(', en: "guests"', "")
+    (error,) = errors(dialogs, text)
+    assert error.line == line_of(text, "label:") and "missing language variant: en" in error.message
+
+
+def test_shipped_slots_are_named_and_money_and_dates_said_in_words() -> None:
+    script = load_catalogue(ROOT / "dialogs", ROOT / "training_data").get("debt")
+    collected = {"promise_amount": 5000, "promise_date": "2026-12-10"}
+    said = {
+        lang: summary_text(
+            script,
+            lang,
+            reason="requested",
+            queue="collections",
+            values={"name": "Анна", **collected},
+            collected=collected,
+            last_words="да",
+        )
+        for lang in ("ru", "en")
+    }
+    assert (
+        "Данные разговора: обещанная сумма — пять тысяч рублей, дата оплаты — десятое декабря." in said["ru"]
+    )
+    assert (
+        "From the call: promised amount — five thousand rubles, payment date — December tenth." in said["en"]
+    )
