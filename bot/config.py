@@ -341,6 +341,7 @@ def load_settings(path: Path | None = None, environ: dict[str, str] | None = Non
         if key.startswith(ENV_PREFIX) and "__" in key:
             section, _, name = key[len(ENV_PREFIX) :].lower().partition("__")
             data.setdefault(section, {})[name] = value
+    _check_agent_names(data, path)
     try:
         decrypt_config(data, environ)
     except SecretKeyError as exc:
@@ -350,3 +351,33 @@ def load_settings(path: Path | None = None, environ: dict[str, str] | None = Non
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors())
         raise ConfigError(f"invalid configuration ({path} and {ENV_PREFIX}* variables): {problems}") from exc
+
+
+def _check_agent_names(data: dict[str, Any], path: Path) -> None:
+    """Every name a queue's `agents:` lists must be declared under `handoff.agents`: a `file:line` error if not."""
+    handoff = data.get("handoff")
+    if not isinstance(handoff, dict) or not isinstance(handoff.get("queues"), dict):
+        return
+    agents = handoff.get("agents")
+    declared = sorted(agents) if isinstance(agents, dict) else []
+    for queue, settings in handoff["queues"].items():
+        names = settings.get("agents") if isinstance(settings, dict) else None
+        for index, name in enumerate(names if isinstance(names, list) else []):
+            if name not in declared:
+                where = _position(path, ("handoff", "queues", queue, "agents"), index)
+                raise ConfigError(
+                    f"{where}: queue {queue!r} names agent {name!r}, which handoff.agents does not declare"
+                    f" (expected one of: {', '.join(declared) or 'none declared'})"
+                )
+
+
+def _position(path: Path, keys: tuple[str, ...], index: int) -> str:
+    """`file:line` of item `index` of the list at `keys` in the YAML file (just the file if not found there)."""
+    try:
+        node = YAML().load(path.read_text(encoding="utf-8")) if path.exists() else None
+        for key in keys:
+            node = node[key]
+        line, _ = node.lc.item(index)
+    except (YAMLError, KeyError, TypeError, AttributeError, IndexError):
+        return str(path)
+    return f"{path}:{line + 1}"

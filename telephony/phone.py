@@ -300,6 +300,27 @@ class Phone:
             call._end(EndReason.CANCELLED if result.status is DialStatus.CANCELLED else EndReason.REJECTED)
         return result
 
+    async def options(self, target: str, timeout: float = 4.0) -> int | None:
+        """An out-of-dialog OPTIONS to `target` through the registrar/proxy: the final status code (200: the
+        target answered; 404/480: not registered), or None when nothing answered within `timeout` seconds."""
+        uri = self.target_uri(target)
+        try:
+            await self.ua.ensure_connected()
+        except RegistrationError:
+            return None
+        msg = SipMessage(method="OPTIONS", uri=str(uri))
+        msg.add("Max-Forwards", "70")
+        msg.add("From", str(Address(self.ua.aor(), params=(("tag", new_tag()),))))
+        msg.add("To", str(Address(uri)))
+        msg.add("Call-ID", new_call_id(self.ua.local[0]))
+        msg.add("CSeq", "1 OPTIONS")
+        msg.add("Accept", "application/sdp")
+        try:
+            response = await self.ua.request(msg, self._outbound_destination(uri), timeout=timeout)
+        except (TransactionTimeout, AuthError):
+            return None
+        return response.status
+
     async def _run_invite(
         self,
         call: Call,

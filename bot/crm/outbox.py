@@ -28,6 +28,7 @@ class EventType(StrEnum):
     CALL_COMPLETED = "call.completed"
     LEAD_QUALIFIED = "lead.qualified"
     HANDOFF_REQUESTED = "handoff.requested"
+    HANDOFF_QUEUED = "handoff.queued"  # no agent free: the customer waits in the queue's line
     HANDOFF_COMPLETED = "handoff.completed"
     HANDOFF_FAILED = "handoff.failed"
     CONTACT_DO_NOT_CALL = "contact.do_not_call"

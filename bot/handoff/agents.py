@@ -104,6 +104,10 @@ class AgentBoard:
         agent = self._agents.get(name)
         return self._status(agent) if agent else None
 
+    def named_at(self, target: str) -> str | None:
+        """The agent whose SIP target is `target` (a blind queue's REFER target), if one is declared."""
+        return next((agent.name for agent in self._agents.values() if agent.target == target), None)
+
     def free_count(self, queue: str) -> int:
         """Agents of `queue` that are free now (reachable and not on a call of the robot's)."""
         return sum(status.state is AgentState.FREE for status in self.agents(queue))

@@ -22,6 +22,8 @@ from bot.dialog.conversation import Exchange
 from bot.dialog.model import Script
 from bot.handoff.agents import AgentBoard
 from bot.handoff.context import HandoffReason, handoff_reason, sip_headers, transcript_so_far
+from bot.handoff.queue_records import QueueRecords
+from bot.handoff.queue_wait import QueueLine, QueueWait
 from bot.handoff.records import HandoffRecords, HandoffRequest
 from bot.handoff.summary import summary_text
 from bot.handoff.timeline import TimelineLine, warm_timeline
@@ -58,6 +60,7 @@ class Handoffs:
     ) -> None:
         self.settings = settings
         self.board = board or AgentBoard(settings)  # the agents' availability (one per process)
+        self.queue_records = QueueRecords(db) if db is not None else None
         self.records = HandoffRecords(db) if db is not None else None
         self.phone: Phone | None = None  # dials the agents of warm queues
         self.speaker: Callable[[str], Speak] | None = (
@@ -97,6 +100,7 @@ class CallHandoff:
         self.handoff_id: int | None = None
         self.queue = ""
         self.warm: WarmTransfer | None = None  # the current transfer, when warm
+        self.blind_agent: str | None = None  # the declared agent a blind REFER goes to (busy meanwhile)
         self.timeline: list[TimelineLine] = []  # the last warm transfer's steps, for the call's transcript
         self._writes: set[asyncio.Task] = set()
 
@@ -134,8 +138,32 @@ class CallHandoff:
         logger.info(f"call {self.call_id}: hand-off {self.handoff_id} to {self.queue} ({target}), {reason}")
         self.warm = None
         if queue is not None and queue.mode is TransferMode.WARM:
-            self.warm = self._warm_transfer(queue, reason, slots, data, transcript, headers)
+            line = await self._queue_line(queue)
+            self.warm = self._warm_transfer(queue, reason, slots, data, transcript, headers, line)
+        if self.warm is None and (agent := self.desk.board.named_at(target)):
+            self.blind_agent = agent
+            self.desk.board.busy(agent)
         return Transfer(target, timeout, headers, self.warm)
+
+    async def _queue_line(self, queue: QueueSettings) -> QueueLine | None:
+        """The queue's line on the board, to wait in when no agent is free (None when it names no agents)."""
+        if not queue.agents:
+            return None
+        records, handoff_id, handle = self.desk.queue_records, self.handoff_id, None
+        if records is not None:
+            try:
+                handle = await records.handle_seconds(self.queue)
+            except Exception:
+                logger.exception(f"call {self.call_id}: reading {self.queue}'s handle time failed")
+
+        def queued(wait: QueueWait) -> None:
+            if records is not None and handoff_id is not None:
+                self._record(self._logged(records.queued(handoff_id, wait)))
+
+        return QueueLine(
+            self.desk.board, self.queue, self.call_id, self.lang, queue.max_wait_seconds, queue.max_waiting,
+            handle or queue.handle_seconds, on_join=queued,
+        )  # fmt: skip
 
     def _warm_transfer(
         self,
@@ -145,6 +173,7 @@ class CallHandoff:
         data: dict[str, Any],
         transcript: list[dict[str, Any]],
         headers: dict[str, str],
+        line: QueueLine | None,
     ) -> WarmTransfer | None:
         """The warm transfer to the queue's agents, its summary from the (redacted) call data; None (a blind
         transfer) where the desk has no phone or voice, or the call no script."""
@@ -177,11 +206,16 @@ class CallHandoff:
             headers={
                 name: value for name, value in headers.items() if name.endswith(("Call-Id", "Handoff-Id"))
             },
+            board=self.desk.board,
+            line=line,
         )
 
     def finished(self, result: TransferResult, connected: bool, seconds: float) -> Takeback | None:
         """Record the transfer's end (in the background); a Takeback when the robot must take the call back."""
         takeback = None
+        if self.blind_agent is not None:
+            self.desk.board.idle(self.blind_agent)
+            self.blind_agent = None
         transfer, self.warm = self.warm, None
         warm = transfer.report() if transfer else None
         self.timeline = warm_timeline(warm, transfer.connecting, self.lang) if transfer and warm else []

@@ -17,11 +17,14 @@ import contextlib
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
+from datetime import datetime
 from enum import StrEnum
 
 import numpy as np
 from loguru import logger
 
+from bot.handoff.agents import AgentBoard, AgentState
+from bot.handoff.queue_wait import QueueLine, WaitEnd
 from telephony.call import Call
 from telephony.events import CallState, DialResult, DialStatus, TransferResult, TransferStatus
 from telephony.phone import Phone
@@ -49,7 +52,16 @@ class LegResult(StrEnum):
     LEFT_DURING_SUMMARY = "left_during_summary"  # answered, then hung up before the customer was joined
     NOT_ACCEPTED = "not_accepted"  # heard the summary but did not press the queue's key in time
     CUSTOMER_LEFT = "customer_left"  # the customer hung up while this agent was rung or told the summary
+    UNREACHABLE = "unreachable"  # not rung: the board says the registrar does not reach the agent
+    IN_CALL = "in_call"  # not rung: the board says the agent is on a call (or being rung) already
 
+
+SKIPPED = {
+    AgentState.UNREACHABLE: LegResult.UNREACHABLE,
+    AgentState.BUSY: LegResult.IN_CALL,
+    AgentState.RINGING: LegResult.IN_CALL,
+}
+_NEVER = object()  # an agent not tried yet
 
 _LEG_RESULTS = {
     DialStatus.BUSY: LegResult.BUSY,
@@ -110,42 +122,110 @@ class WarmTransfer:
         headers: dict[str, str] | None = None,
         accept_key: str | None = None,
         accept_seconds: float = 10.0,
+        board: AgentBoard | None = None,
+        line: QueueLine | None = None,
     ) -> None:
         """`accept_key`: the agent takes the call by pressing it (within `accept_seconds` of the summary's end;
-        the summary should say so, `ACCEPT_PROMPT`); without one, answering the phone accepts."""
+        the summary should say so, `ACCEPT_PROMPT`); without one, answering the phone accepts. `board`: agents
+        it knows are rung only when free (or unknown), and are shown ringing, then busy while bridged; `line`:
+        with no agent free, the customer waits in the queue's line for one."""
         self.phone, self.agents, self.summary, self.connecting = phone, agents, summary, connecting
         self.speak, self.ring_seconds, self.headers = speak, ring_seconds, headers or {}
         self.accept_key, self.accept_seconds = accept_key, accept_seconds
+        self.board, self.line = board, line
         self.legs: list[AgentLeg] = []
         self.accepted: AgentLeg | None = None
         self.waited: float | None = None  # seconds the customer held until joined (or until the last failure)
+        self.queue_full = False  # the line was full: taken back at once
         self._t0 = 0.0
+        self._tried: dict[str, datetime | None] = {}  # agent → its board state's `since` when it failed
+        self._skipped: set[tuple[str, datetime]] = set()
+        self._hold_task: asyncio.Task | None = None
 
     async def __call__(self, customer: Call) -> TransferResult:
         self._t0 = time.monotonic()
-        hold = asyncio.create_task(self._hold(customer))
+        self._hold_task = asyncio.create_task(self._hold(customer, self.connecting))
         try:
             summary = await self.speak(self.summary)
-            for agent, target in self.agents:
-                if customer.state is not CallState.ACTIVE:
+            while customer.state is CallState.ACTIVE:
+                for agent, target in self._ringable():
+                    if customer.state is not CallState.ACTIVE:
+                        break
+                    leg = await self._try(agent, target, customer, summary)
+                    if leg is not None:
+                        await self._stop_hold()
+                        customer.flush_audio()
+                        self._join(customer, leg, agent)
+                        self.waited = self._now()
+                        if self.line is not None:
+                            self.line.leave(WaitEnd.CONNECTED)
+                        return TransferResult(TransferStatus.SUCCEEDED, 200, f"joined to {agent}")
+                if not await self._wait_in_line(customer):
                     break
-                leg = await self._try(agent, target, customer, summary)
-                if leg is not None:
-                    hold.cancel()
-                    customer.flush_audio()
-                    self._join(customer, leg)
-                    self.waited = self._now()
-                    return TransferResult(TransferStatus.SUCCEEDED, 200, f"joined to {agent}")
         except Exception as exc:  # a broken leg or voice must never drop the customer
             logger.exception(f"warm transfer of {customer.call_id} failed")
             return self._failed(customer, f"warm transfer failed: {exc}")
         finally:
-            hold.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await hold
+            await self._stop_hold()
+            if self.line is not None:
+                gone = customer.state is not CallState.ACTIVE
+                self.line.leave(WaitEnd.ABANDONED if gone else WaitEnd.TIMED_OUT)
         if customer.state is CallState.ACTIVE:
             customer.flush_audio()
-        return self._failed(customer, "no agent took the call: " + ", ".join(self._tried()))
+        if self.queue_full:
+            return self._failed(customer, f"the queue's line is full ({self.line.max_waiting} waiting)")
+        return self._failed(customer, "no agent took the call: " + ", ".join(self._tried_legs()))
+
+    def _ringable(self) -> list[tuple[str, str]]:
+        """The agents to ring now, in order: on the board, those free or unknown and not already failed in the
+        state they are in; without one (or for names it does not know), each agent once."""
+        ringable = []
+        for agent, target in self.agents:
+            status = self.board.agent(agent) if self.board else None
+            if status is None:
+                if agent not in self._tried:
+                    ringable.append((agent, target))
+            elif status.state in SKIPPED:
+                if (agent, status.since) not in self._skipped:
+                    self._skipped.add((agent, status.since))
+                    self.legs.append(AgentLeg(agent, self._now(), result=SKIPPED[status.state]))
+            elif self._tried.get(agent, _NEVER) != status.since:
+                ringable.append((agent, target))
+        return ringable
+
+    async def _wait_in_line(self, customer: Call) -> bool:
+        """No agent took the call: wait in the queue's line (announced once) until one may be rung (True), the
+        wait is over or the customer left (False). Without a line, or with the line full: False at once."""
+        line = self.line
+        if line is None or customer.state is not CallState.ACTIVE:
+            return False
+        if line.wait is None:
+            if line.full():
+                self.queue_full = True
+                return False
+            wait = line.join()
+            logger.info(f"warm transfer of {customer.call_id}: waiting in {line.queue} ({wait.message})")
+            await self._stop_hold()
+            customer.flush_audio()
+            self._hold_task = asyncio.create_task(self._hold(customer, wait.message))
+        ended = asyncio.create_task(customer.wait_ended())
+        try:
+            while customer.state is CallState.ACTIVE and line.time_left() > 0:
+                change = asyncio.create_task(line.next_change(line.time_left()))
+                await asyncio.wait((change, ended), return_when=asyncio.FIRST_COMPLETED)
+                change.cancel()
+                if customer.state is CallState.ACTIVE and line.at_head() and self._ringable():
+                    return True
+        finally:
+            ended.cancel()
+        return False
+
+    async def _stop_hold(self) -> None:
+        if self._hold_task is not None:
+            self._hold_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._hold_task
+            self._hold_task = None
 
     def report(self) -> dict:
         """For the hand-off record and the CRM events: every leg, the summary said, the wait, who accepted."""
@@ -156,6 +236,8 @@ class WarmTransfer:
             "accepted_by": self.accepted.agent if self.accepted else None,
             "accepted_after": self.accepted.connected_at if self.accepted else None,
             "wait_seconds": self.waited,
+            "queue_wait": self.line.wait.as_record() if self.line and self.line.wait else None,
+            "queue_full": self.queue_full,
         }
 
     def _failed(self, customer: Call, reason: str) -> TransferResult:
@@ -163,15 +245,15 @@ class WarmTransfer:
         code = next((leg.code for leg in reversed(self.legs) if leg.code and leg.code >= 300), None)
         return TransferResult(TransferStatus.FAILED, code, reason)
 
-    def _tried(self) -> list[str]:
+    def _tried_legs(self) -> list[str]:
         return [f"{leg.agent} {leg.result}" for leg in self.legs] or ["none dialled"]
 
     def _now(self) -> float:
         return round(time.monotonic() - self._t0, 3)
 
-    async def _hold(self, customer: Call) -> None:
-        """ "Соединяю", then the hold tone, looped while the customer waits."""
-        await self._feed(customer, await self.speak(self.connecting))
+    async def _hold(self, customer: Call, text: str) -> None:
+        """`text` ("соединяю", or the queue message), then the hold tone, looped while the customer waits."""
+        await self._feed(customer, await self.speak(text))
         tone = hold_tone()
         while customer.state is CallState.ACTIVE:
             await self._feed(customer, tone)
@@ -192,6 +274,22 @@ class WarmTransfer:
         """One agent: dial, say the summary, and return the agent's call if it is still up (None: next agent)."""
         leg = AgentLeg(agent, self._now())
         self.legs.append(leg)
+        if self.board is None:
+            call = await self._ring(leg, target, customer, summary)
+            self._tried[agent] = None
+            return call
+        self.board.ringing(agent)
+        call = await self._ring(leg, target, customer, summary)
+        if call is None:
+            self.board.idle(agent)
+            status = self.board.agent(agent)
+            self._tried[agent] = status.since if status else None
+        else:
+            self.board.busy(agent)
+        return call
+
+    async def _ring(self, leg: AgentLeg, target: str, customer: Call, summary: bytes) -> Call | None:
+        agent = leg.agent
         gone = asyncio.Event()
         watch = asyncio.create_task(_set_when_ended(customer, gone))
         try:
@@ -230,8 +328,9 @@ class WarmTransfer:
         self.accepted = leg
         return call
 
-    def _join(self, customer: Call, agent: Call) -> None:
-        """Forward each call's audio to the other; when one side hangs up, hang up the other."""
+    def _join(self, customer: Call, agent: Call, name: str) -> None:
+        """Forward each call's audio to the other; when one side hangs up, hang up the other (and the agent
+        is free again on the board)."""
         customer.forward_audio(agent)
         agent.forward_audio(customer)
         logger.info(f"warm transfer: {customer.call_id} joined to {agent.call_id}")
@@ -241,6 +340,8 @@ class WarmTransfer:
             await asyncio.wait(ended, return_when=asyncio.FIRST_COMPLETED)
             for task in ended:
                 task.cancel()
+            if self.board is not None:
+                self.board.idle(name)
             for call in (customer, agent):
                 call.forward_audio(None)
                 if call.state is CallState.ACTIVE:
