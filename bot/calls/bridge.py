@@ -1,26 +1,26 @@
 """The dialog bridge: the processor between recognition and synthesis that runs a call's conversation.
 
-It takes the caller's final transcripts, DTMF keys, no-input timeouts and the call's end to `Conversation` (the
-real Rasa dialog, over HTTP), one turn at a time in its own task; pushes the replies to the TTS as one
-`TTSSpeakFrame`, the step's expected phrases to the recogniser, and the dialog's actions to the transport (hang-up
-and transfer frames that wait for the queued audio). Turn-taking rules, per step (`Listening`):
-- barge-in allowed: caller speech (or a key) during a prompt interrupts it (`InterruptionFrame`);
-- barge-in off: speech that starts during the prompt is ignored;
-- no input for `silence_timeout` seconds after the prompt ends: `conversation.silence()`;
-- the caller's turn ends after `end_of_turn` seconds of silence: the VAD is re-tuned when the step changes;
-- or after `early_end_of_turn` seconds when the words heard so far are a complete expected answer
-  (`bot.dialog.complete_answer`, asked by the recogniser at the caller's pauses: voice/turn_end.py).
-Each turn's stage times (`TurnTiming`) are kept and logged; a caller turn's end of speech is the audio time the
-VAD heard the last voiced window (carried by the transcript), so recogniser backlog and VAD lag show in its stages.
+It is a composition of small turn-taking parts, each with its own tests, and turns their decisions into frames:
+- `AmdGate` (amd_gate.py): an outbound call's script waits for the detector's verdict; a machine gets the
+  voicemail message or a hang-up;
+- `PromptFloor` (barge_in.py): per step (`Listening.barge_in`), caller speech or a key during a prompt interrupts
+  it (`InterruptionFrame`), or, with barge-in off, speech begun during the prompt is ignored;
+- `DtmfCollector` (dtmf_collector.py): keys closer than `dtmf_digit_gap` form one answer, `#` ends it at once;
+- `CallTimers` (call_timers.py): no input for the step's `silence_timeout` after the prompt ends →
+  `conversation.silence()`; the call's maximum duration cuts the prompt and ends the dialog;
+- `TurnRunner` (turn_runner.py): the inputs, one turn at a time, through `Conversation` (the real Rasa dialog,
+  over HTTP), with each turn's stage times (`TurnTiming`); a caller turn's end of speech is the audio time the
+  VAD heard the last voiced window (carried by the transcript), so recogniser backlog and VAD lag show in it.
+The bridge pushes each turn's replies to the TTS as one `TTSSpeakFrame`, the step's expected phrases to the
+recogniser, its end of turn to the VAD (`end_of_turn`, and `early_end_of_turn` with the test for a complete
+answer: voice/turn_end.py), and the dialog's actions to the transport (hang-up and transfer frames that wait for
+the queued audio); a transfer whose agent never answered is taken back (a callback as the outcome).
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import time
 from dataclasses import dataclass
-from functools import partial
 
 from loguru import logger
 from pipecat.audio.vad.vad_analyzer import VADParams
@@ -43,18 +43,21 @@ from pipecat.frames.frames import (
 )
 from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 
-from bot.calls.dialog_outage import apology, wait_for_dialog
+from bot.calls.amd_gate import AmdGate, GateDecision
+from bot.calls.barge_in import CallerOverPrompt, PromptFloor
+from bot.calls.call_timers import CallTimers
+from bot.calls.dtmf_collector import DtmfCollector
 from bot.calls.latency import TurnStage, TurnTiming
 from bot.calls.store import EndedBy
+from bot.calls.turn_runner import TurnRunner
 from bot.dialog.complete_answer import CompleteAnswer
 from bot.dialog.conversation import Conversation, Exchange
 from bot.dialog.engine import Listening
 from bot.dialog.model import Script
 from bot.handoff.desk import CallHandoff
 from bot.outcomes import Outcome
-from bot.rasa.client import RasaUnavailable
 from telephony.transport import HangupCallFrame, TransferCallFrame, TransferResultFrame
-from voice.amd import AmdResult, AmdResultFrame, RecordingReady, Verdict, VoicemailReadyFrame
+from voice.amd import AmdResult, AmdResultFrame, VoicemailReadyFrame
 from voice.stt_vosk import SpeechHintsFrame, UtteranceTranscriptionFrame
 from voice.tts_piper import SpeechAudioStartedFrame
 from voice.turn_end import EarlyEndOfTurnFrame
@@ -69,13 +72,6 @@ class TurnRules:
     dtmf_digit_gap: float = 1.0
     max_call_seconds: float = 600.0
     dialog_outage_seconds: float = 30.0  # a turn waits this long (holding phrases) for Rasa to come back
-
-
-@dataclass
-class _Input:
-    kind: str  # start, text, silence, dtmf, hangup
-    value: str = ""
-    timing: TurnTiming | None = None
 
 
 @dataclass(frozen=True)
@@ -103,35 +99,40 @@ class DialogBridge(FrameProcessor):
         self.conversation = conversation
         self.script = script
         self.rules = rules
-        self.wait_for_amd = wait_for_amd  # outbound: start the script only once a human is detected
-        self.voicemail = voicemail  # the message for an answering machine (needs VoicemailReadyFrame)
-        self.amd: AmdResult | None = None
         self.announcements: list[Announcement] = []  # the robot's words outside the script's exchanges
-        self.exchanges: list[tuple[str | None, Exchange]] = []  # (step before, exchange) for the transcript
-        self.turns: list[TurnTiming] = []
-        self.barge_ins = 0
         self.ended_by: EndedBy | None = None
         self.handoff: CallHandoff | None = None  # records transfers and maps queues to agents (phone calls)
+        self.gate = AmdGate(wait_for_amd, voicemail)
+        self.floor = PromptFloor()
+        self.runner = TurnRunner(conversation, self, rules.dialog_outage_seconds)
+        self.keys = DtmfCollector(rules.dtmf_digit_gap, self.runner.keyed, spawn=self.create_task)
+        self.timers = CallTimers(
+            rules.max_call_seconds, self._no_input, self._call_too_long, spawn=self.create_task
+        )
         self._listening: Listening | None = None
-        self._inputs: asyncio.Queue[_Input] = asyncio.Queue()
-        self._worker: asyncio.Task | None = None
-        self._no_input: asyncio.Task | None = None
-        self._dtmf_flush: asyncio.Task | None = None
-        self._deadline: asyncio.Task | None = None
-        self._digits = ""
-        self._last_key_at = 0.0
-        self._t0 = time.monotonic()
-        self._bot_speaking = False
-        self._reply_pending = False
-        self._caller_speaking = False
-        self._ignore_utterance = False
+        self._worker = None
+        self._finished = False
+        self._speech_started: float | None = None  # when the caller's current utterance began
         self._end_of_speech: float | None = None
         self._vad_params: VADParams | None = None  # the VAD's current parameters (it announces them)
-        self._current: TurnTiming | None = None
-        self._finished = False
-        self._script_started: float | None = None  # when the first turn was queued
-        self._speech_started: float | None = None  # when the caller's current utterance began
-        self._outage = False  # a turn is waiting for the dialog service to come back
+
+    # what is kept of the call
+
+    @property
+    def amd(self) -> AmdResult | None:
+        return self.gate.result
+
+    @property
+    def turns(self) -> list[TurnTiming]:
+        return self.runner.turns
+
+    @property
+    def exchanges(self) -> list[tuple[str | None, Exchange]]:
+        return self.runner.exchanges
+
+    @property
+    def barge_ins(self) -> int:
+        return self.floor.barge_ins
 
     # frames
 
@@ -139,18 +140,21 @@ class DialogBridge(FrameProcessor):
         await super().process_frame(frame, direction)
         if isinstance(frame, StartFrame):
             await self.push_frame(frame, direction)
-            self._t0 = time.monotonic()
-            self._worker = self.create_task(self._run_turns())
-            self._deadline = self.create_task(self._max_duration())
-            if not self.wait_for_amd:
-                self._start_script()
+            self.runner.begin_call()
+            self._worker = self.create_task(self.runner.run())
+            self.timers.start_call()
+            if self.gate.open_at_start:
+                self.runner.start_script()
         elif isinstance(frame, TransferResultFrame):
             await self._transfer_finished(frame)
             await self.push_frame(frame, direction)
         elif isinstance(frame, AmdResultFrame):
             await self._answered_by(frame.result)
         elif isinstance(frame, VoicemailReadyFrame):
-            await self._leave_voicemail(frame.result)
+            logger.info(f"call {self.conversation.id}: voicemail: {frame.result.reason}")
+            if message := self.gate.message_for(frame.result):
+                await self.announce("voicemail", message)
+            await self.push_frame(HangupCallFrame())
         elif isinstance(frame, (EndFrame, CancelFrame)):
             await self._finish()
             await self.push_frame(frame, direction)
@@ -158,7 +162,7 @@ class DialogBridge(FrameProcessor):
             await self._caller_started()
             await self.push_frame(frame, direction)
         elif isinstance(frame, VADUserStoppedSpeakingFrame):
-            self._caller_speaking = False
+            self.floor.caller_stopped()
             self._end_of_speech = time.monotonic() - self._end_of_turn  # unless the transcript says when
             await self.push_frame(frame, direction)
         elif isinstance(frame, SpeechControlParamsFrame):
@@ -171,19 +175,17 @@ class DialogBridge(FrameProcessor):
         elif isinstance(frame, InputDTMFFrame):
             await self._key(str(frame.button.value))
         elif isinstance(frame, SpeechAudioStartedFrame):
-            if self._current:
-                self._current.mark(TurnStage.FIRST_TTS_AUDIO, frame.at)
+            self.runner.mark(TurnStage.FIRST_TTS_AUDIO, frame.at)
         elif isinstance(frame, BotStartedSpeakingFrame):
             if direction is FrameDirection.UPSTREAM:
-                self._bot_speaking = True
-                self._cancel(self._no_input)
-                if self._current:
-                    self._current.mark(TurnStage.FIRST_AUDIO_OUT, time.monotonic())
+                self.floor.prompt_started()
+                self.timers.stop_waiting()
+                self.runner.mark(TurnStage.FIRST_AUDIO_OUT, time.monotonic())
             await self.push_frame(frame, direction)
         elif isinstance(frame, BotStoppedSpeakingFrame):
             if direction is FrameDirection.UPSTREAM:
-                self._bot_speaking = self._reply_pending = False
-                self._start_no_input_timer()
+                self.floor.prompt_ended()
+                self._wait_for_input()
             await self.push_frame(frame, direction)
         else:
             await self.push_frame(frame, direction)
@@ -191,96 +193,91 @@ class DialogBridge(FrameProcessor):
     async def _answered_by(self, result: AmdResult) -> None:
         """Outbound: a machine gets no script (the call ends with outcome `machine`, after the voicemail message
         if there is one); anyone else gets it now."""
-        self.amd = result
+        decision = self.gate.decide(result)
         logger.info(
             f"call {self.conversation.id}: answering-machine detection: {result.verdict} ({result.reason})"
         )
-        if result.verdict is Verdict.MACHINE:
-            self.ended_by = EndedBy.MACHINE
-            if not self.voicemail:
-                await self.push_frame(HangupCallFrame())
-        else:
-            self._start_script()
+        if decision is GateDecision.START_SCRIPT:
+            self.runner.start_script()
+            return
+        self.ended_by = EndedBy.MACHINE
+        if decision is GateDecision.HANG_UP:
+            await self.push_frame(HangupCallFrame())
 
-    def _start_script(self) -> None:
-        self._script_started = time.monotonic()
-        self._inputs.put_nowait(_Input("start"))
-
-    async def _leave_voicemail(self, ready: RecordingReady) -> None:
-        """The machine records now: say the message, then hang up (or hang up at once if it never records)."""
-        logger.info(f"call {self.conversation.id}: voicemail: {ready.reason}")
-        if ready.ready and self.voicemail:
-            await self._announce("voicemail", self.voicemail)
-        await self.push_frame(HangupCallFrame())
+    # the caller
 
     async def _caller_started(self) -> None:
-        if self.ended_by == EndedBy.MACHINE:
+        if self.gate.machine:
             return  # a voicemail's greeting or noise: nothing to interrupt for
-        self._caller_speaking = True
         self._speech_started = time.monotonic()
-        self._cancel(self._no_input)
-        if self._bot_speaking or self._reply_pending:
-            if self._barge_in:
-                self.barge_ins += 1
-                self._reply_pending = False
-                await self.push_frame(InterruptionFrame())
-            else:
-                self._ignore_utterance = True
+        self.timers.stop_waiting()
+        if self.floor.caller_started(self._barge_in) is CallerOverPrompt.INTERRUPT:
+            await self.push_frame(InterruptionFrame())
 
     async def _transcribed(self, frame: TranscriptionFrame) -> None:
         text = frame.text
-        if self._script_started is None or (self._speech_started or 0.0) < self._script_started:
+        started = self.runner.started_at
+        if started is None or (self._speech_started or 0.0) < started:
             # begun before the script started: an outbound callee's "алло" during detection, whose final
             # result may arrive after the greeting has begun ("алло, да?" must not answer an unheard question)
             return
-        if self._ignore_utterance:
-            self._ignore_utterance = False
+        if self.floor.take_ignored_utterance():
             logger.info(f"call {self.conversation.id}: ignored {text!r} said over a prompt without barge-in")
-            self._start_no_input_timer()
+            self._wait_for_input()
             return
         if not text.strip():
-            self._start_no_input_timer()  # noise, or words the recogniser does not know: keep waiting
+            self._wait_for_input()  # noise, or words the recogniser does not know: keep waiting
             return
-        now = time.monotonic()
-        timing = self._timing("text", text)
         if isinstance(frame, UtteranceTranscriptionFrame) and frame.speech_ended_at is not None:
             # stamped from the audio: any VAD lag or recogniser backlog since then counts in the turn
-            timing.mark(TurnStage.END_OF_SPEECH, frame.speech_ended_at)
-            timing.mark(TurnStage.VAD_STOP, frame.stop_detected_at or now)
-            timing.early_end = frame.early_end
+            self.runner.heard(
+                text,
+                frame.speech_ended_at,
+                vad_stop=frame.stop_detected_at or time.monotonic(),
+                early_end=frame.early_end,
+            )
         else:
-            timing.mark(TurnStage.END_OF_SPEECH, self._end_of_speech or now)
-        timing.mark(TurnStage.ASR_FINAL, now)
-        self._inputs.put_nowait(_Input("text", text, timing))
+            self.runner.heard(text, self._end_of_speech or time.monotonic())
 
     async def _key(self, key: str) -> None:
-        self._cancel(self._no_input)
-        if (self._bot_speaking or self._reply_pending) and self._barge_in:
-            self.barge_ins += 1
-            self._reply_pending = False
+        self.timers.stop_waiting()
+        if self.floor.key_pressed(self._barge_in) is CallerOverPrompt.INTERRUPT:
             await self.push_frame(InterruptionFrame())
-        self._digits += key
-        self._last_key_at = time.monotonic()
-        self._cancel(self._dtmf_flush)
-        if key == "#":
-            self._flush_digits()
-        else:
-            self._dtmf_flush = self.create_task(self._flush_digits_later())
+        self.keys.key(key)
 
-    async def _flush_digits_later(self) -> None:
-        await asyncio.sleep(self.rules.dtmf_digit_gap)
-        self._flush_digits()
-
-    def _flush_digits(self) -> None:
-        digits, self._digits = self._digits, ""
-        if digits:
-            timing = self._timing("dtmf", digits)
-            # the last key is the end of the caller's input
-            timing.mark(TurnStage.END_OF_SPEECH, self._last_key_at)
-            timing.mark(TurnStage.ASR_FINAL, time.monotonic())
-            self._inputs.put_nowait(_Input("dtmf", digits, timing))
+    @property
+    def _barge_in(self) -> bool:
+        return self._listening.barge_in if self._listening else True
 
     # timers
+
+    def _wait_for_input(self) -> None:
+        """Start the no-input timer if nothing else is going on: no prompt, no caller speech or keys, no turn
+        waiting, a script that runs and a dialog that answers."""
+        self.timers.stop_waiting()
+        waiting = self.floor.busy or self.keys.pending or self.runner.pending
+        if self._finished or self.conversation.ended or waiting:
+            return
+        if self.runner.started_at is None or self.runner.in_outage:
+            return  # no script runs (a machine, or detection still deciding), or it waits for the dialog
+        timeout = self._listening.silence_timeout if self._listening else self.rules.silence_timeout
+        self.timers.wait_for_input(timeout)
+
+    async def _no_input(self) -> None:
+        self.runner.no_input()
+
+    async def _call_too_long(self) -> None:
+        logger.info(
+            f"call {self.conversation.id}: maximum duration {self.rules.max_call_seconds:.0f} s reached"
+        )
+        # not started: a machine's call (or one detection never decided)
+        started = self.runner.started_at is not None
+        self.ended_by = EndedBy.MAX_DURATION if started else self.ended_by or EndedBy.MAX_DURATION
+        await self.push_frame(InterruptionFrame())  # no waiting for the rest of a prompt
+        if started:
+            self.runner.end_dialog()
+        else:
+            await self.push_frame(HangupCallFrame())  # no dialog to end
 
     @property
     def _end_of_turn(self) -> float:
@@ -301,112 +298,10 @@ class DialogBridge(FrameProcessor):
         early = EarlyEndOfTurnFrame(pause=listening.early_end_of_turn or None, is_complete=check)
         await self.push_frame(early, FrameDirection.UPSTREAM)
 
-    @property
-    def _barge_in(self) -> bool:
-        return self._listening.barge_in if self._listening else True
+    # the turn runner's outlet
 
-    def _start_no_input_timer(self) -> None:
-        self._cancel(self._no_input)
-        waiting = self._bot_speaking or self._reply_pending or self._caller_speaking or self._digits
-        if self._finished or self.conversation.ended or waiting or not self._inputs.empty():
-            return
-        if self._script_started is None or self._outage:
-            return  # no script runs (a machine, or detection still deciding), or it waits for the dialog
-        timeout = self._listening.silence_timeout if self._listening else self.rules.silence_timeout
-        self._no_input = self.create_task(self._no_input_after(timeout))
-
-    async def _no_input_after(self, seconds: float) -> None:
-        await asyncio.sleep(seconds)
-        timing = self._timing("silence", "")
-        timing.mark(TurnStage.ASR_FINAL, time.monotonic())
-        self._inputs.put_nowait(_Input("silence", timing=timing))
-
-    async def _max_duration(self) -> None:
-        await asyncio.sleep(self.rules.max_call_seconds)
-        logger.info(
-            f"call {self.conversation.id}: maximum duration {self.rules.max_call_seconds:.0f} s reached"
-        )
-        # not started: a machine's call (or one detection never decided)
-        started = self._script_started is not None
-        self.ended_by = EndedBy.MAX_DURATION if started else self.ended_by or EndedBy.MAX_DURATION
-        await self.push_frame(InterruptionFrame())  # no waiting for the rest of a prompt
-        if started:
-            self._inputs.put_nowait(_Input("hangup"))
-        else:
-            await self.push_frame(HangupCallFrame())  # no dialog to end
-
-    def _cancel(self, task: asyncio.Task | None) -> None:
-        if task and not task.done():
-            task.cancel()
-
-    def _timing(self, kind: str, heard: str) -> TurnTiming:
-        return TurnTiming(
-            index=len(self.turns), kind=kind, heard=heard, started=round(time.monotonic() - self._t0, 3)
-        )
-
-    # dialog turns
-
-    async def _run_turns(self) -> None:
-        while True:
-            item = await self._inputs.get()
-            if self.conversation.ended or (self._script_started is None and item.kind != "start"):
-                continue  # over, or never started (a machine): a dialog takes input only while it runs
-            step = self.conversation.state.step
-            try:
-                exchange = await self._exchange(item)
-            except RasaUnavailable as exc:
-                exchange = await self._after_outage(item, exc)
-                if exchange is None:
-                    return
-            except Exception:
-                logger.exception(f"call {self.conversation.id}: the dialog failed; ending the call")
-                self.ended_by = EndedBy.ERROR
-                await self.push_frame(HangupCallFrame())
-                return
-            timing = item.timing or self._timing(item.kind, item.value)
-            timing.mark(TurnStage.DIALOG_DECISION, time.monotonic())
-            self.turns.append(timing)
-            self._current = timing
-            self.exchanges.append((step if item.kind != "start" else None, exchange))
-            await self._act(exchange)
-            logger.info(f"call {self.conversation.id} turn {timing.index} {timing.kind} {timing.heard!r}")
-
-    async def _after_outage(self, item: _Input, error: RasaUnavailable) -> Exchange | None:
-        """The dialog service is down: hold the caller until it is back and run the turn again, else apologise
-        and hang up (bot/calls/dialog_outage.py)."""
-        logger.warning(f"call {self.conversation.id}: {error}; holding the caller while Rasa restarts")
-        self._outage = True
-        self._cancel(self._no_input)
-        lang, limit = self.conversation.state.lang, self.rules.dialog_outage_seconds
-        try:
-            if await wait_for_dialog(self.conversation.client, limit, partial(self._announce, "hold"), lang):
-                if item.kind != "start":
-                    await self.conversation.resume()
-                exchange = await self._exchange(item)
-                logger.info(f"call {self.conversation.id}: the dialog is back; the conversation goes on")
-                return exchange
-            logger.error(f"call {self.conversation.id}: Rasa not back within {limit:.0f} s; ending the call")
-        except Exception:
-            logger.exception(f"call {self.conversation.id}: the dialog failed again after the outage")
-        finally:
-            self._outage = False
-        self.ended_by = EndedBy.ERROR
-        await self._announce("apology", apology(lang))
-        await self.push_frame(HangupCallFrame())
-        return None
-
-    async def _exchange(self, item: _Input) -> Exchange:
-        if item.kind == "start":
-            return await self.conversation.start()
-        if item.kind == "text":
-            return await self.conversation.say(item.value)
-        if item.kind == "dtmf":
-            return await self.conversation.dtmf(item.value)
-        if item.kind == "silence":
-            return await self.conversation.silence()
-        return await self.conversation.hangup()
-
-    async def _act(self, exchange: Exchange) -> None:
+    async def act(self, exchange: Exchange) -> None:
+        """The dialog's answer: listen for the next step, say the replies, carry out a transfer or hang-up."""
         result = exchange.result
         self._listening = result.listening
         if result.listening is not None:
@@ -414,9 +309,9 @@ class DialogBridge(FrameProcessor):
                 SpeechHintsFrame(phrases=tuple(result.listening.hints)), FrameDirection.UPSTREAM
             )
             await self._listen_for_turn_end(result.listening)
-        self._cancel(self._no_input)
+        self.timers.stop_waiting()
         if result.say:
-            self._reply_pending = True
+            self.floor.reply_queued()
             await self.push_frame(TTSSpeakFrame(text=" ".join(result.say)))
         transfer = next((a for a in result.actions if a.get("type") == "transfer"), None)
         if transfer is not None:
@@ -426,7 +321,21 @@ class DialogBridge(FrameProcessor):
             self.ended_by = self.ended_by or EndedBy.ROBOT
             await self.push_frame(HangupCallFrame())
         elif not result.say:
-            self._start_no_input_timer()
+            self._wait_for_input()
+
+    async def announce(self, event: str, text: str) -> None:
+        """Say words that are no answer of the script, and keep them for the transcript."""
+        self.announcements.append(Announcement(self.runner.elapsed(), event, text))
+        await self.push_frame(TTSSpeakFrame(text=text))
+
+    async def hang_up(self, ended_by: EndedBy) -> None:
+        self.ended_by = ended_by
+        await self.push_frame(HangupCallFrame())
+
+    def dialog_unavailable(self) -> None:
+        self.timers.stop_waiting()
+
+    # transfers
 
     async def _transfer_frame(self, exchange: Exchange, queue: str) -> TransferCallFrame:
         """The REFER to the queue's agents with the hand-off's context (a bare queue name without a desk)."""
@@ -448,35 +357,24 @@ class DialogBridge(FrameProcessor):
         if (
             frame.result.succeeded and frame.connected
         ):  # warm: joined to an agent, who may talk as long as needed
-            self._cancel(self._deadline)
+            self.timers.lift_call_limit()
         takeback = self.handoff.finished(frame.result, frame.connected, frame.seconds)
         if takeback is None:
             return
         state = self.conversation.state
         state.outcome, state.outcome_data = Outcome.CALLBACK, {"when": takeback.callback_at.isoformat()}
-        await self._announce("takeback", takeback.say)
+        await self.announce("takeback", takeback.say)
         await self.push_frame(HangupCallFrame())
-
-    async def _announce(self, event: str, text: str) -> None:
-        """Say words that are no answer of the script, and keep them for the transcript."""
-        self.announcements.append(Announcement(round(time.monotonic() - self._t0, 3), event, text))
-        await self.push_frame(TTSSpeakFrame(text=text))
 
     async def _finish(self) -> None:
         """The call is over: stop timers and the turn task; a caller hang-up still reaches the dialog."""
         if self._finished:
             return
         self._finished = True
-        for task in (self._no_input, self._dtmf_flush, self._deadline):
-            self._cancel(task)
+        self.timers.stop()
+        self.keys.stop()
         if self._worker:
             await self.cancel_task(self._worker)
-        if not self.conversation.ended and self.turns:
+        if self.runner.dialog_running:
             self.ended_by = self.ended_by or EndedBy.CALLER
-            with contextlib.suppress(Exception):
-                step = self.conversation.state.step
-                timing = self._timing("hangup", "")
-                exchange = await self.conversation.hangup()
-                timing.mark(TurnStage.DIALOG_DECISION, time.monotonic())
-                self.turns.append(timing)
-                self.exchanges.append((step, exchange))
+            await self.runner.caller_hung_up()
