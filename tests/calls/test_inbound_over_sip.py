@@ -19,15 +19,17 @@ from sqlalchemy import select
 
 from bot.calls.phone_calls import PhoneCalls
 from bot.calls.store import CallStore
-from bot.campaigns.clock import SimulatedClock
-from bot.config import BUSY_MESSAGES, CallsSettings, Settings, load_settings
+from bot.config import BUSY_MESSAGES, Settings
+from bot.core.clock import SimulatedClock
 from bot.dialog.catalogue import load_catalogue
 from bot.storage.db import Database
 from bot.storage.models import Call as CallRow
-from telephony import DialStatus, EndReason, Phone, TelephonySettings, rig
+from telephony import DialStatus, EndReason, Phone, TelephonySettings
 from telephony.call import Call
 from tests.calls.crm_stub import Crm, running_crm
-from tests.calls.test_call_over_sip import TINY, customer_says_yes
+from tests.calls.sip_robot import kamailio_trunk
+from tests.calls.sip_robot import robot_settings as sip_robot_settings
+from tests.calls.test_call_over_sip import customer_says_yes
 from tests.rasa.helpers import VARIABLES, client_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.rasa, pytest.mark.sip]
@@ -39,28 +41,13 @@ COMPANY = {"company": "Ромашка"}
 CLOSED_MESSAGE = "Мы работаем с девяти до восемнадцати. Позвоните, пожалуйста, в рабочее время."
 
 
-@pytest.fixture(scope="module")
-def trunk(tmp_path_factory):
-    if not rig.have_peers():
-        pytest.skip("kamailio/baresip/sipp not installed (scripts/setup.sh installs them)")
-    peer = rig.start_kamailio(tmp_path_factory.mktemp("trunk"), TRUNK_PORT, ROBOT_PORT)
-    yield f"127.0.0.1:{TRUNK_PORT}"
-    peer.stop()
+trunk = kamailio_trunk(TRUNK_PORT, ROBOT_PORT)
 
 
-def robot_settings(env: dict[str, str], tmp_path: Path, extra_env: dict[str, str] = {}, **calls) -> Settings:  # noqa: B006
-    settings = load_settings(
-        environ={
-            **env,
-            "VOICEBOT_VOICE__ASR_RU": str(TINY),
-            "VOICEBOT_VOICE__RECORDINGS_DIR": str(tmp_path),
-            **extra_env,
-        }
-    )
-    robot = TelephonySettings(
-        trunk_mode=True, user="robot", sip_port=ROBOT_PORT, rtp_port_min=RTP_MIN, rtp_port_max=RTP_MIN + 98
-    )
-    return settings.model_copy(update={"telephony": robot, "calls": CallsSettings(**calls)})
+def robot_settings(
+    env: dict[str, str], tmp_path: Path, extra_env: dict[str, str] | None = None, **calls
+) -> Settings:
+    return sip_robot_settings(env, tmp_path, ROBOT_PORT, RTP_MIN, extra_env=extra_env, **calls)
 
 
 def customer_phone(trunk: str, n: int = 0) -> Phone:

@@ -23,18 +23,19 @@ from bot.api.auth import Scope, create_key
 from bot.calls.phone_calls import PhoneCalls
 from bot.calls.simulate import caller_speech
 from bot.calls.store import CallStore
-from bot.campaigns.clock import SimulatedClock
 from bot.campaigns.rules import CampaignRules, next_allowed
-from bot.config import CallsSettings, Settings, load_settings
+from bot.config import Settings
+from bot.core.clock import SimulatedClock
 from bot.crm import signing
 from bot.crm.delivery import DeliveryWorker
 from bot.dialog.catalogue import load_catalogue
 from bot.storage.models import Call as CallRow
 from bot.storage.models import Contact
 from bot.values.datetimes import parse_datetime
-from telephony import EndReason, Phone, TelephonySettings, rig
+from telephony import EndReason, Phone, TelephonySettings
 from telephony.call import Call
-from tests.calls.helpers import TINY
+from tests.calls.sip_robot import kamailio_trunk
+from tests.calls.sip_robot import robot_settings as sip_robot_settings
 from tests.calls.test_inbound_over_sip import CALLER, loud, talk, until_recorded
 from tests.campaigns.simtools import dialer_for, make_campaign
 from tests.crm.test_webhook_delivery import FAST, deliver_all, subscribe
@@ -48,28 +49,11 @@ MOSCOW = ZoneInfo("Europe/Moscow")
 DEBTOR = "+79161110007"
 
 
-@pytest.fixture(scope="module")
-def trunk(tmp_path_factory):
-    if not rig.have_peers():
-        pytest.skip("kamailio/baresip/sipp not installed (scripts/setup.sh installs them)")
-    peer = rig.start_kamailio(tmp_path_factory.mktemp("trunk"), TRUNK_PORT, ROBOT_PORT)
-    yield f"127.0.0.1:{TRUNK_PORT}"
-    peer.stop()
+trunk = kamailio_trunk(TRUNK_PORT, ROBOT_PORT)
 
 
 def robot_settings(env: dict[str, str], tmp_path: Path, proxy: str | None = None, **calls) -> Settings:
-    settings = load_settings(
-        environ={**env, "VOICEBOT_VOICE__ASR_RU": str(TINY), "VOICEBOT_VOICE__RECORDINGS_DIR": str(tmp_path)}
-    )
-    robot = TelephonySettings(
-        trunk_mode=True,
-        user="robot",
-        proxy=proxy,
-        sip_port=ROBOT_PORT,
-        rtp_port_min=RTP_MIN,
-        rtp_port_max=RTP_MIN + 98,
-    )
-    return settings.model_copy(update={"telephony": robot, "calls": CallsSettings(**calls)})
+    return sip_robot_settings(env, tmp_path, ROBOT_PORT, RTP_MIN, proxy=proxy, **calls)
 
 
 def customer_phone(proxy: str | None = None, on_incoming=None) -> Phone:

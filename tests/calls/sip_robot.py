@@ -1,0 +1,56 @@
+"""The robot on the SIP test rig: a Kamailio trunk fixture and the robot's settings on it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.config import CallsSettings, Settings, load_settings
+from telephony import TelephonySettings, rig
+from tests.conftest import TINY
+
+
+def kamailio_trunk(trunk_port: int, robot_port: int):
+    """A module fixture: Kamailio on `trunk_port` relaying numbers 9… to the robot's `robot_port`; yields
+    its address."""
+
+    @pytest.fixture(scope="module")
+    def trunk(tmp_path_factory):
+        if not rig.have_peers():
+            pytest.skip("kamailio/baresip/sipp not installed (scripts/setup.sh installs them)")
+        peer = rig.start_kamailio(tmp_path_factory.mktemp("trunk"), trunk_port, robot_port)
+        yield f"127.0.0.1:{trunk_port}"
+        peer.stop()
+
+    return trunk
+
+
+def robot_settings(
+    env: dict[str, str],
+    recordings: Path,
+    sip_port: int,
+    rtp_min: int,
+    proxy: str | None = None,
+    extra_env: dict[str, str] | None = None,
+    **calls,
+) -> Settings:
+    """The dialog service's settings `env` with the 12-word model, recordings in `recordings`, the robot as
+    a trunk-mode phone on `sip_port` (RTP from `rtp_min`, 49 ports) and `calls` settings."""
+    settings = load_settings(
+        environ={
+            **env,
+            "VOICEBOT_VOICE__ASR_RU": str(TINY),
+            "VOICEBOT_VOICE__RECORDINGS_DIR": str(recordings),
+            **(extra_env or {}),
+        }
+    )
+    robot = TelephonySettings(
+        trunk_mode=True,
+        user="robot",
+        proxy=proxy,
+        sip_port=sip_port,
+        rtp_port_min=rtp_min,
+        rtp_port_max=rtp_min + 98,
+    )
+    return settings.model_copy(update={"telephony": robot, "calls": CallsSettings(**calls)})
