@@ -1,0 +1,200 @@
+"""A lead campaign paced by free agents: two agents, a line of at most one, 10 customers who all become leads.
+
+Real: the dialer (`Dialer.run`), the `AgentBoard` and its queue settings, the campaign's records (attempts, the
+`calls` rows of `CallStore`, the hand-off rows of `HandoffRecords`) and the offer script's lead queue. Simulated:
+the phone network and the people — `LeadPlacer` answers each call, hands it off after a short talk, waits in the
+board's line until an agent is free, then keeps that agent busy for a while. Leads waiting are measured from the
+hand-off records (each `requested_at` + `answer_seconds`, the wait for an agent) and from the board's line.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from bot.calls.store import CallEnd, CallStart, CallStore, EndedBy
+from bot.campaigns import service
+from bot.campaigns.agent_pacing import AgentPacer, BoardCapacity, PaceState, default_queue
+from bot.campaigns.dialer import Dialer
+from bot.campaigns.placer import CallReport, CallRequest, TelephonyResult
+from bot.campaigns.rules import AgentPacing, CampaignRules
+from bot.config import AgentSettings, DialerSettings, HandoffSettings, QueueSettings, TransferMode
+from bot.dialog.loader import load_common, load_script
+from bot.handoff.agents import AgentBoard, AgentState
+from bot.handoff.context import HandoffReason
+from bot.handoff.records import HandoffRecords, HandoffRequest
+from bot.outcomes import Outcome
+from bot.storage.db import Database
+from bot.storage.models import Attempt, Contact, Handoff
+
+ROOT = Path(__file__).resolve().parents[2]
+NOON = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)  # a Wednesday, 12:00 in Moscow
+TALK_SECONDS = 0.15  # the robot's part of each call, until the lead is handed off
+AGENT_SECONDS = 0.5  # an agent's part
+MAX_WAITING = 1
+
+
+class NoonClock:
+    """Wall-clock seconds from a Wednesday noon in Moscow, so the calling window is open whenever the test runs."""
+
+    def __init__(self) -> None:
+        self.start = time.monotonic()
+
+    def now(self) -> datetime:
+        return NOON + timedelta(seconds=time.monotonic() - self.start)
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+
+
+class LeadPlacer:
+    """Every call is answered, talks `TALK_SECONDS`, then is handed off to `queue` (recorded `requested`): it takes
+    a free agent at once, or waits in the board's line until it heads the line and an agent is free (recorded
+    `completed`, the wait as `answer_seconds`), keeps the agent busy `AGENT_SECONDS`, and ends."""
+
+    def __init__(
+        self, board: AgentBoard, records: HandoffRecords, store: CallStore, queue: str, clock
+    ) -> None:
+        self.board, self.records, self.store, self.queue, self.clock = board, records, store, queue, clock
+        self.freed: list[datetime] = []  # when an agent became free again
+
+    async def place(self, request: CallRequest) -> CallReport:
+        call_id = f"lead-{request.attempt_id}"
+        start = CallStart(
+            call_id, "outbound", request.caller_id, request.phone, request.script, request.language,
+            request.campaign_id, request.contact_id, request.attempt_id,
+        )  # fmt: skip
+        await self.store.started(start)
+        await self.store.answered(call_id)
+        await asyncio.sleep(TALK_SECONDS)
+        handoff = HandoffRequest(call_id, self.queue, "sales", HandoffReason.QUALIFIED, "interested", {}, {})
+        # the board shows the lead (its agent busy, or it in the line) before its record says it was handed off
+        agent = self._free_agent(call_id)
+        if agent is not None:
+            self.board.busy(agent)
+            requested, waited = await self.records.requested(handoff), 0.0
+        else:
+            self.board.join_line(self.queue, call_id)
+            requested, began = await self.records.requested(handoff), time.monotonic()
+            while (agent := self._free_agent(call_id)) is None:
+                await self.board.changed()
+            waited = time.monotonic() - began
+            self.board.leave_line(self.queue, call_id)
+            self.board.busy(agent)
+        await self.records.completed(requested.handoff_id, waited)
+        await asyncio.sleep(AGENT_SECONDS)
+        self.board.idle(agent)
+        self.freed.append(self.clock.now())
+        await self.store.ended(call_id, CallEnd(outcome=Outcome.TRANSFERRED.value, ended_by=EndedBy.CALLER))
+        return CallReport(
+            result=TelephonyResult.ANSWERED,
+            outcome=Outcome.TRANSFERRED,
+            talk_seconds=TALK_SECONDS + AGENT_SECONDS,
+        )
+
+    def _free_agent(self, call_id: str) -> str | None:
+        """A free agent for `call_id` when it heads the line (or the line is empty and it is not in it)."""
+        place = self.board.position(self.queue, call_id)
+        if place != 0 and not (place is None and self.board.waiting_count(self.queue) == 0):
+            return None
+        return next((a.name for a in self.board.agents(self.queue) if a.state is AgentState.FREE), None)
+
+
+def _offer_queue() -> str | None:
+    _, common = load_common(ROOT / "dialogs" / "_common.yml")
+    script, _ = load_script(ROOT / "dialogs" / "offer.yml", common)
+    return default_queue(script.lead.queue if script.lead else None, script.operator_queue)
+
+
+def _board(queue: str) -> AgentBoard:
+    settings = HandoffSettings(
+        agents={"anna": AgentSettings(target="1001"), "boris": AgentSettings(target="1002")},
+        queues={queue: QueueSettings(target=queue, mode=TransferMode.WARM, agents=["anna", "boris"], max_waiting=MAX_WAITING)},
+    )  # fmt: skip
+    board = AgentBoard(settings)
+    for name in ("anna", "boris"):
+        board.reachable(name, True)  # as the registrar's answer to a probe says
+    return board
+
+
+def _campaign(db: Database, paced: bool) -> int:
+    rules = CampaignRules(max_concurrent=10, pacing_cps=50, agent_pacing=AgentPacing() if paced else None)
+    with db.session() as session:
+        spec = service.CampaignSpec(name="leads", script="offer", rules=rules)
+        campaign = service.create(session, spec, {"offer"}, NOON)
+        for n in range(10):
+            session.add(
+                Contact(
+                    campaign_id=campaign.id, phone=f"+7916000000{n}", name=f"Клиент {n}", timezones="Europe/Moscow",
+                    variables={}, state="pending", attempts=0, next_attempt_at=NOON,
+                )
+            )  # fmt: skip
+        service.apply(session, campaign.id, service.Action.START, NOON)
+        return campaign.id
+
+
+def _max_waiting_in_records(db: Database) -> int:
+    """The most hand-offs waiting for an agent at once, from the records: [requested_at, + answer_seconds)."""
+    with db.session() as session:
+        rows = session.execute(select(Handoff.requested_at, Handoff.answer_seconds)).all()
+    assert all(seconds is not None for _, seconds in rows), "every hand-off got an agent"
+    events = []
+    for at, seconds in rows:
+        if seconds > 0:
+            events += [(at, 1), (at + timedelta(seconds=seconds), -1)]
+    most = waiting = 0
+    for _, step in sorted(events, key=lambda e: (e[0], e[1])):  # an end before a start at the same moment
+        waiting += step
+        most = max(most, waiting)
+    return most
+
+
+async def _run(db: Database, paced: bool) -> tuple[LeadPlacer, list[PaceState], list[int], list[datetime]]:
+    queue = _offer_queue()
+    assert queue == "sales"
+    board = _board(queue)
+    line: list[int] = []  # the board's line after every change
+    board.subscribe(lambda: line.append(board.waiting_count(queue)))
+    clock = NoonClock()
+    placer = LeadPlacer(board, HandoffRecords(db), CallStore(db, "test-node"), queue, clock)
+    pacer = AgentPacer(db, BoardCapacity(board), lambda script: queue)
+    dialer = Dialer(db, placer, clock, DialerSettings(tick_seconds=0.05, node="test-node"), pacer=pacer)
+    campaign_id = _campaign(db, paced)
+    states: list[PaceState] = []
+
+    async def watch() -> None:
+        while True:
+            if pace := pacer.paces.get(campaign_id):
+                states.append(pace.state)
+            await asyncio.sleep(0.02)
+
+    watcher = asyncio.create_task(watch())
+    await asyncio.wait_for(dialer.run(asyncio.Event(), until_idle=True), timeout=60)
+    watcher.cancel()
+    with db.session() as session:
+        started = sorted(session.scalars(select(Attempt.started_at)))
+        assert session.scalar(select(Contact.state).where(Contact.state != "done").limit(1)) is None
+    assert len(started) == 10
+    return placer, states, line, started
+
+
+@pytest.mark.parametrize("paced", [True, False], ids=["paced", "unpaced"])
+def test_leads_waiting_stay_within_the_queue_limit(sqlite_db: Database, paced: bool):
+    placer, states, line, started = asyncio.run(_run(sqlite_db, paced))
+    from_records = _max_waiting_in_records(sqlite_db)
+    if not paced:  # the same customers without agent pacing: the line overflows (so the check below can fail)
+        assert max(line) > MAX_WAITING and from_records > MAX_WAITING
+        return
+    assert from_records == max(line) == MAX_WAITING  # the line filled to its limit, never beyond
+    assert PaceState.PAUSED in states
+    # 2 agents + 1 place in the line: three calls at once, then each new call only after an agent freed
+    for n, at in enumerate(started):
+        freed_before = sum(moment <= at for moment in placer.freed)
+        assert freed_before >= n - 2, f"call {n + 1} started with {freed_before} agents freed before it"
+    resumed = [at for at in started[3:] if any(moment <= at for moment in placer.freed)]
+    assert len(resumed) == 7  # and it resumed: every later call after an agent freed
