@@ -8,6 +8,7 @@ import logging
 import re
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
@@ -51,6 +52,15 @@ class CallEnded(Exception):
     """The operation needs a live call."""
 
 
+@dataclass(frozen=True)
+class BridgeTap:
+    """A bridged call's audio for its recording: `heard` gets each frame from the call's peer while it is
+    forwarded to another call, `played` each frame forwarded to this call from the other call's peer."""
+
+    heard: Callable[[bytes], None]
+    played: Callable[[bytes], None]
+
+
 class Call:
     """A call's audio and control surface. Created by `Phone`; not constructed by applications."""
 
@@ -71,6 +81,7 @@ class Call:
         self._sdp_session = int(time.time())
         self._audio: asyncio.Queue[bytes | None] = asyncio.Queue()
         self._forward: Call | None = None  # bridged: the peer's audio goes straight to this call
+        self.bridge_tap: BridgeTap | None = None  # records both directions of a bridge (set by the recorder)
         self._subscribers: list[asyncio.Queue[CallEvent]] = []
         self._listeners: list[Callable[[CallEvent], None]] = []
         self._ended = asyncio.Event()
@@ -140,7 +151,9 @@ class Call:
         if self.state is not CallState.ACTIVE:
             return
         if self._forward is not None:
-            self._forward.write_audio(pcm)
+            self._forward._play_bridged(pcm)
+            if self.bridge_tap is not None:
+                self.bridge_tap.heard(pcm)
             return
         if self._audio.qsize() >= AUDIO_QUEUE_FRAMES:
             with contextlib.suppress(asyncio.QueueEmpty):
@@ -154,6 +167,12 @@ class Call:
         if to is not None and self._forward is None:
             to.write_audio(bytes(FORWARD_CUSHION))
         self._forward = to
+
+    def _play_bridged(self, pcm: bytes) -> None:
+        """A frame forwarded from the other call of a bridge: sent to this call's peer (and to its tap)."""
+        self.write_audio(pcm)
+        if self.bridge_tap is not None and self.state is CallState.ACTIVE:
+            self.bridge_tap.played(pcm)
 
     async def read_audio(self) -> bytes | None:
         """The next 20 ms frame (320 bytes of 16-bit PCM, 8 kHz mono) from the peer; None when the call ended."""

@@ -77,10 +77,10 @@ class TurnRules:
 @dataclass(frozen=True)
 class Announcement:
     """Words the robot said outside the script's exchanges: the voicemail message, the take-back, the holding
-    phrases and apology of a dialog outage."""
+    phrases and apology of a dialog outage, and a warm transfer's steps (bot/handoff/timeline.py)."""
 
     at: float  # seconds into the call
-    event: str  # "voicemail", "takeback", "hold" or "apology"
+    event: str  # "voicemail", "takeback", "hold", "apology" or "handoff_…"
     text: str
 
 
@@ -359,6 +359,10 @@ class DialogBridge(FrameProcessor):
         ):  # warm: joined to an agent, who may talk as long as needed
             self.timers.lift_call_limit()
         takeback = self.handoff.finished(frame.result, frame.connected, frame.seconds)
+        began = self.runner.elapsed() - frame.seconds  # the warm transfer's steps go into the transcript
+        self.announcements += [
+            Announcement(round(began + line.at, 3), line.event, line.text) for line in self.handoff.timeline
+        ]
         if takeback is None:
             return
         state = self.conversation.state

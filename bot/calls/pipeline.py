@@ -35,7 +35,7 @@ from bot.dialog.transcript import Transcript
 from bot.metrics.prometheus import recording_saved
 from bot.privacy.live import LIVE_CALLS
 from bot.privacy.records import SensitiveSlots, redact_actions, redact_lines, redact_turns, redact_values
-from telephony.transport import SAMPLE_RATE
+from telephony.transport import SAMPLE_RATE, CallTransport
 from voice.amd import AmdProcessor
 from voice.config import VoiceSettings
 from voice.models import asr_model_dir, synthesizer_for
@@ -129,6 +129,8 @@ class VoiceCall:
         if self.recorder:
             processors.insert(1, CallerTap(self.recorder))
             processors.append(RobotTap(self.recorder))
+            if isinstance(transport, CallTransport):  # a warm transfer's bridged talk is recorded too
+                transport.call.bridge_tap = self.recorder.bridge_tap()
         self.worker = PipelineWorker(
             Pipeline(processors),
             params=PipelineParams(audio_in_sample_rate=SAMPLE_RATE, audio_out_sample_rate=SAMPLE_RATE),

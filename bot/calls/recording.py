@@ -1,5 +1,6 @@
 """Call recording: both directions into one stereo WAV (left: caller, right: robot), aligned on the caller's
-continuous 8 kHz stream, plus retention (old recordings deleted)."""
+continuous 8 kHz stream, plus retention (old recordings deleted). After a warm transfer joins the caller to an
+agent, the bridged conversation goes on into the same file (left: caller, right: the agent) until the call ends."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ import numpy as np
 from loguru import logger
 from pipecat.frames.frames import Frame, InputAudioRawFrame, OutputAudioRawFrame
 from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
+
+from telephony.call import BridgeTap
 
 
 class CallRecorder:
@@ -33,6 +36,11 @@ class CallRecorder:
         position = max(len(self._caller) // 2, self._robot_end)
         self._robot.append((position, pcm))
         self._robot_end = position + len(pcm) // 2
+
+    def bridge_tap(self) -> BridgeTap:
+        """For `Call.bridge_tap`: a bridged call's peer goes on the caller's channel, the agent's audio forwarded
+        to it on the robot's."""
+        return BridgeTap(heard=self.caller, played=self.robot)
 
     @property
     def seconds(self) -> float:

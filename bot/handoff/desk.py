@@ -218,7 +218,10 @@ class CallHandoff:
             self.blind_agent = None
         transfer, self.warm = self.warm, None
         warm = transfer.report() if transfer else None
-        self.timeline = warm_timeline(warm, transfer.connecting, self.lang) if transfer and warm else []
+        began = datetime.now(UTC) - timedelta(seconds=seconds)
+        self.timeline = (
+            warm_timeline(warm, transfer.connecting, self.lang, began) if transfer and warm else []
+        )
         if result.succeeded:
             self._record(self._completed(self.handoff_id, seconds, warm))
         else:

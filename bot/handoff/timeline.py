@@ -1,12 +1,15 @@
-"""A warm transfer's steps as lines of the call's transcript: "соединяю" to the customer, each agent rung and how
-that leg ended, the summary said to the agent who answered, the join (the take-back is the bridge's own line)."""
+"""A warm transfer's steps as lines of the call's transcript: "соединяю" to the customer, the queue message and how
+the wait ended, each agent rung and how that leg ended, the summary said to the agent who answered, the join (the
+take-back is the bridge's own line)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 CONNECTING_EVENT = "handoff_connecting"
+QUEUE_EVENT = "handoff_queue"
 LEG_EVENT = "handoff_leg"
 SUMMARY_EVENT = "handoff_summary"
 JOINED_EVENT = "handoff_joined"
@@ -31,6 +34,10 @@ LEG_TEXT = {  # said at the moment the agent was dialled
         "customer_left": "Calling agent {agent}: the customer hung up.",
     },
 }
+WAIT_END_TEXT = {
+    "ru": {"abandoned": "Клиент положил трубку в очереди.", "timed_out": "Время ожидания в очереди истекло."},
+    "en": {"abandoned": "The customer hung up in the queue.", "timed_out": "The queue's wait ran out."},
+}
 SUMMARY_TEXT = {"ru": "Сводка агенту {agent}: {summary}", "en": "Summary to agent {agent}: {summary}"}
 JOINED_TEXT = {"ru": "Клиент соединён с агентом {agent}.", "en": "The customer is joined to agent {agent}."}
 
@@ -42,10 +49,20 @@ class TimelineLine:
     text: str
 
 
-def warm_timeline(report: dict[str, Any], connecting: str, lang: str) -> list[TimelineLine]:
-    """The lines of a warm transfer's report (`WarmTransfer.report()`), in `lang` (en when not ru)."""
+def warm_timeline(
+    report: dict[str, Any], connecting: str, lang: str, began: datetime | None = None
+) -> list[TimelineLine]:
+    """The lines of a warm transfer's report (`WarmTransfer.report()`), in `lang` (en when not ru), ordered by
+    time; `began` (when the transfer began) places the queue wait, whose times are moments."""
     lang = lang if lang in LEG_TEXT else "en"
     lines = [TimelineLine(0.0, CONNECTING_EVENT, connecting)]
+    wait = report.get("queue_wait")
+    if isinstance(wait, dict) and began is not None:
+        lines.append(
+            TimelineLine(_since(began, wait.get("started_at")), QUEUE_EVENT, wait.get("message", ""))
+        )
+        if ended := WAIT_END_TEXT[lang].get(wait.get("ended") or ""):
+            lines.append(TimelineLine(_since(began, wait.get("ended_at")), QUEUE_EVENT, ended))
     for leg in report.get("legs") or []:
         agent, result = leg.get("agent", "?"), leg.get("result")
         if result == "accepted":
@@ -57,4 +74,11 @@ def warm_timeline(report: dict[str, Any], connecting: str, lang: str) -> list[Ti
         elif result in LEG_TEXT[lang]:
             at = leg.get("dialled_at", 0.0)
             lines.append(TimelineLine(at, LEG_EVENT, LEG_TEXT[lang][result].format(agent=agent)))
-    return lines
+    return sorted(lines, key=lambda line: line.at)
+
+
+def _since(began: datetime, moment: Any) -> float:
+    """Seconds from `began` to an ISO `moment` (0 when there is none)."""
+    if not isinstance(moment, str):
+        return 0.0
+    return max(0.0, round((datetime.fromisoformat(moment) - began).total_seconds(), 3))

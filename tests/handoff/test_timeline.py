@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 from bot.handoff.timeline import warm_timeline
 
 REPORT = {
@@ -32,4 +34,20 @@ def test_the_customer_leaving_is_said_and_other_languages_read_english() -> None
     assert [line.text for line in lines] == [
         "Connecting you, please hold.",
         "Calling agent anna: the customer hung up.",
+    ]
+
+
+def test_a_queue_wait_is_placed_by_its_moments() -> None:
+    began = datetime(2026, 12, 5, 10, 0, tzinfo=UTC)
+    wait = {
+        "started_at": (began + timedelta(seconds=2.5)).isoformat(),
+        "ended_at": (began + timedelta(seconds=40)).isoformat(),
+        "ended": "abandoned",
+        "message": "Все специалисты заняты. Примерное время ожидания — две минуты.",
+    }
+    lines = warm_timeline({"summary": "x", "legs": [], "queue_wait": wait}, "Соединяю…", "ru", began)
+    assert [(line.at, line.event, line.text) for line in lines] == [
+        (0.0, "handoff_connecting", "Соединяю…"),
+        (2.5, "handoff_queue", "Все специалисты заняты. Примерное время ожидания — две минуты."),
+        (40.0, "handoff_queue", "Клиент положил трубку в очереди."),
     ]
