@@ -174,6 +174,9 @@ class WarmTransfer:
             customer.flush_audio()
         if self.queue_full:
             return self._failed(customer, f"the queue's line is full ({self.line.max_waiting} waiting)")
+        wait = self.line.wait if self.line else None
+        if wait is not None and wait.ended is WaitEnd.TIMED_OUT:
+            return self._failed(customer, f"no agent freed within {wait.seconds:.0f} s in the queue's line")
         return self._failed(customer, "no agent took the call: " + ", ".join(self._tried_legs()))
 
     def _ringable(self) -> list[tuple[str, str]]:
