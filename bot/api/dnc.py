@@ -11,10 +11,10 @@ from bot.api.auth import Scope, require
 from bot.api.deps import ID_MAX, CampaignFilter, DbSession, Limit, Now, Offset
 from bot.api.schemas import DncOut, ImportOut
 from bot.campaigns import service
-from bot.campaigns.service import InvalidInput
 from bot.contacts import dnc
 from bot.contacts.importer import ImportReport
 from bot.contacts.phones import PhoneError
+from bot.core.errors import InvalidInput
 from bot.storage.models import DoNotCall
 
 router = APIRouter(prefix="/dnc", tags=["do-not-call"])

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from bot.api.auth import Scope, require
 from bot.api.deps import DbSession, EntityId, Limit, Offset
-from bot.campaigns.service import NotFound
+from bot.core.errors import NotFound
 from bot.handoff.context import HandoffState
 from bot.storage.models import Call, Handoff
 

@@ -28,9 +28,9 @@ from bot.calls.pipeline import CallRecord, TimedLine, VoiceCall
 from bot.calls.routing import InboundPlan, select_route
 from bot.calls.script_actions import ScriptRequests, script_requests
 from bot.calls.store import CallEnd, CallStart, CallStore, EndedBy
-from bot.campaigns.clock import Clock, SystemClock
 from bot.campaigns.placer import CallReport, CallRequest, TelephonyResult
 from bot.config import Settings
+from bot.core.clock import Clock, SystemClock
 from bot.dialog.catalogue import Catalogue
 from bot.dialog.conversation import Conversation
 from bot.dialog.engine import DialogError, DialogState, new_state

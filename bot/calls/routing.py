@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from bot.campaigns.rules import HolidaysCountry, Hours, Weekdays, hours_on, zone
+from bot.core.calendar import HolidaysCountry, Hours, Weekdays, hours_on, zone
 
 ANY_NUMBER = "*"
 

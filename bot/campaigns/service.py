@@ -40,6 +40,7 @@ from bot.contacts.importer import (
     open_table,
 )
 from bot.contacts.phones import PhoneNormalizer
+from bot.core.errors import Conflict, InvalidInput, NotFound
 from bot.crm.outbox import EventType, emit
 from bot.storage.db import Database
 from bot.storage.models import Attempt, Campaign, Contact
@@ -76,22 +77,6 @@ TRANSITIONS: dict[Action, tuple[set[CampaignState], CampaignState]] = {
     Action.STOP: ({CampaignState.DRAFT, CampaignState.RUNNING, CampaignState.PAUSED}, CampaignState.STOPPED),
 }
 EDITABLE = {CampaignState.DRAFT, CampaignState.PAUSED}
-
-
-class NotFound(LookupError):
-    """No such campaign, call or entry."""
-
-
-class Conflict(RuntimeError):
-    """The operation is not allowed in the campaign's current state."""
-
-
-class InvalidInput(ValueError):
-    """The request names something that does not exist (a script) or is otherwise unusable; `field` names it."""
-
-    def __init__(self, message: str, field: str = "") -> None:
-        super().__init__(message)
-        self.field = field
 
 
 class CampaignSpec(BaseModel):

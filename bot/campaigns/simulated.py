@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from bot.calls.store import CallEnd, CallStart, CallStore, EndedBy
-from bot.campaigns.clock import Clock
 from bot.campaigns.placer import CallReport, CallRequest, TelephonyResult
+from bot.core.clock import Clock
 from bot.outcomes import Outcome
 from voice.amd import Verdict
 

@@ -21,7 +21,6 @@ from sqlalchemy import select
 from bot.api.auth import Scope, create_key
 from bot.calls.store import CallStore
 from bot.campaigns import service
-from bot.campaigns.clock import Clock, ScaledClock, SystemClock
 from bot.campaigns.consent import BLOCKED_NOTES, BlockReason, Purpose
 from bot.campaigns.dialer import Dialer
 from bot.campaigns.nodes import node_name
@@ -32,6 +31,7 @@ from bot.config import Settings
 from bot.contacts import dnc
 from bot.contacts.importer import ColumnMapping, CsvFormatError
 from bot.contacts.phones import PhoneError, PhoneNormalizer
+from bot.core.clock import Clock, ScaledClock, SystemClock
 from bot.dialog import versions
 from bot.storage.db import Database
 from bot.storage.models import ApiKey, Campaign

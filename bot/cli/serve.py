@@ -13,11 +13,11 @@ from bot.asgi import ServerStartError, serve_app
 from bot.calls.phone_calls import PhoneCalls, check_inbound
 from bot.calls.recording import purge_recordings_periodically
 from bot.calls.store import CallStore
-from bot.campaigns.clock import SystemClock
 from bot.campaigns.dialer import Dialer
 from bot.campaigns.nodes import NodeNameInUse, node_name
 from bot.cli import app, fail, run_service, settings, stop_signal
 from bot.config import Settings
+from bot.core.clock import SystemClock
 from bot.crm.delivery import DeliveryWorker
 from bot.dialog import versions
 from bot.dialog.engine import DialogError

@@ -8,8 +8,8 @@ from typing import Annotated
 
 import typer
 
-from bot.campaigns.service import Conflict, InvalidInput, NotFound
 from bot.cli import app, fail, settings, stop_signal
+from bot.core.errors import Conflict, InvalidInput, NotFound
 from bot.crm import subscriptions as webhooks
 from bot.crm.delivery import DeliveryWorker
 from bot.crm.outbox import DeliveryState

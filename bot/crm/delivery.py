@@ -28,7 +28,7 @@ from loguru import logger
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from bot.campaigns.clock import Clock, SystemClock
+from bot.core.clock import Clock, SystemClock
 from bot.crm import signing
 from bot.crm.outbox import DeliveryState, envelope
 from bot.storage.db import Database

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.campaigns.service import Conflict, InvalidInput, NotFound
+from bot.core.errors import Conflict, InvalidInput, NotFound
 from bot.crm import signing
 from bot.crm.outbox import ALL_EVENTS, DeliveryState, EventType, replay
 from bot.outcomes import script_event_problem

@@ -31,6 +31,7 @@ from loguru import logger
 
 from bot.asgi import ServerStartError
 from bot.config import ROOT, ConfigError, Settings, load_settings
+from bot.core.stats import nearest_rank_or_nan
 from bot.devtools.bench_calls_setup import (
     ACTION_PORT,
     RASA_PORT,
@@ -45,7 +46,6 @@ from bot.devtools.bench_calls_setup import (
 )
 from bot.devtools.bench_calls_wire import Stream, streams
 from bot.devtools.bench_sip import sipp_outcome
-from bot.devtools.bench_voice import percentile
 from bot.devtools.process_stats import cpu_seconds, peak_rss, rss_mb
 from bot.dialog.loader import ScriptErrors
 from bot.rasa.training import RasaError
@@ -188,7 +188,7 @@ class LevelResult:
 
     @property
     def p95_ms(self) -> float:
-        return percentile(self.latencies_ms, 0.95)
+        return nearest_rank_or_nan(self.latencies_ms, 95)
 
     @property
     def passes(self) -> bool:
@@ -203,7 +203,7 @@ class LevelResult:
 
     def recorded_p(self, stage: str, q: float) -> str:
         values = [ms[stage] for ms in self.recorded if stage in ms]
-        return f"{percentile(values, q):.0f}" if values else "-"
+        return f"{nearest_rank_or_nan(values, 100 * q):.0f}" if values else "-"
 
     def row(self) -> str:
         rates = f"{min(self.rates):.2f}-{max(self.rates):.2f}" if self.rates else "-"
@@ -211,7 +211,7 @@ class LevelResult:
         return (
             f"{self.calls:>5} {self.mode:<6} {self.answered:>3} {self.failed:>4} "
             f"{len(self.latencies_ms):>3}/{self.turns:<3} {self.overlapped:>4} {self.unanswered:>5} "
-            f"{percentile(self.latencies_ms, 0.5):>6.0f} {self.p95_ms:>6.0f} "
+            f"{nearest_rank_or_nan(self.latencies_ms, 50):>6.0f} {self.p95_ms:>6.0f} "
             f"{self.cpu_s / self.calls:>6.2f} {100 * self.cpu_s / self.wall_s / self.calls:>6.1f} {rasa:>5} "
             f"{self.base_rss_mb:>5.0f} {(self.peak_rss_mb - self.base_rss_mb) / self.calls:>6.1f} "
             f"{rates:>11} {self.gap_p99_ms:>6.1f} {self.capture_missed:>6} "

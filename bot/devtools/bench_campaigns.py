@@ -18,13 +18,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.campaigns import service
-from bot.campaigns.clock import SimulatedClock
 from bot.campaigns.dialer import Dialer
 from bot.campaigns.rules import CampaignRules, Preset
 from bot.campaigns.simulated import ScriptedPlacer
 from bot.config import DialerSettings
 from bot.contacts.importer import ColumnMapping, ImportReport, import_table, open_table, store_contacts
 from bot.contacts.phones import PhoneNormalizer
+from bot.core.clock import SimulatedClock
 from bot.storage.db import Database
 
 MOBILE_CODES = (903, 905, 909, 915, 916, 925, 926, 929, 977, 985, 999)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from ruamel.yaml import YAML
 
+from bot.core.stats import nearest_rank_or_nan
 from bot.dialog.catalogue import Catalogue
 from bot.dialog.conversation import Conversation
 from bot.dialog.engine import new_state
@@ -37,9 +38,7 @@ def read_heldout(path: Path) -> list[tuple[str, str]]:
 
 
 def _ms(values: list[float]) -> str:
-    ordered = sorted(values)
-    p95 = ordered[int(0.95 * (len(ordered) - 1))]
-    return f"median {statistics.median(ordered):.1f} ms, p95 {p95:.1f} ms (n={len(ordered)})"
+    return f"median {statistics.median(values):.1f} ms, p95 {nearest_rank_or_nan(values, 95):.1f} ms (n={len(values)})"
 
 
 async def run(client: RasaClient, catalogue: Catalogue, root: Path) -> tuple[str, dict[str, float]]:

@@ -26,8 +26,8 @@ from bot.calls.caller_words import SpokenLine, split_pauses
 from bot.calls.pipeline import CallRecord
 from bot.calls.simulate import FRAME_SECONDS, CallerLine, SimulatedLine, simulate_call
 from bot.config import Settings
+from bot.core.stats import nearest_rank_or_nan
 from bot.devtools.bench_pauses_set import PAUSE_RANGE, AnswerKind, BargeIn, PausedAnswer, PauseSet
-from bot.devtools.bench_voice import percentile
 from bot.dialog.catalogue import Catalogue
 from bot.dialog.complete_answer import CompleteAnswer
 from bot.rasa.client import RasaClient
@@ -150,8 +150,8 @@ class PauseBenchReport:
             replies = [r.reply_ms for r in judged if r.reply_ms is not None]
             silent = sum(1 for r in judged if not r.cut_in and r.reply_ms is None)
             out.append(
-                f"robot's reply after the last word (not cut in): p50 {percentile(replies, 0.5):.0f} ms, "
-                f"p95 {percentile(replies, 0.95):.0f} ms ({len(replies)} answers; no reply within "
+                f"robot's reply after the last word (not cut in): p50 {nearest_rank_or_nan(replies, 50):.0f} ms, "
+                f"p95 {nearest_rank_or_nan(replies, 95):.0f} ms ({len(replies)} answers; no reply within "
                 f"{REPLY_WAIT:g} s: {silent})"
             )
         paused = [r for r in judged if r.answer.kind is not AnswerKind.AFTERTHOUGHT]
@@ -165,8 +165,8 @@ class PauseBenchReport:
         stops = [r.stop_ms for r in self.barge_ins if r.stop_ms is not None]
         missed = [r.barge_in.where for r in self.barge_ins if r.stop_ms is None]
         out.append(
-            f"barge-in stop time (caller's first voice → the robot's audio stops): p50 {percentile(stops, 0.5):.0f} ms, "
-            f"p95 {percentile(stops, 0.95):.0f} ms, max {max(stops, default=float('nan')):.0f} ms over {len(stops)} barge-ins"
+            f"barge-in stop time (caller's first voice → the robot's audio stops): p50 {nearest_rank_or_nan(stops, 50):.0f} ms, "
+            f"p95 {nearest_rank_or_nan(stops, 95):.0f} ms, max {max(stops, default=float('nan')):.0f} ms over {len(stops)} barge-ins"
             + (f"; not over a prompt: {', '.join(missed)}" if missed else "")
         )
         return "\n".join(out)

@@ -13,6 +13,7 @@ from pathlib import Path
 from ruamel.yaml import YAML
 
 from bot.config import ROOT
+from bot.core.stats import nearest_rank_or_nan
 from bot.privacy.redact import redact
 
 SETS = ("bench/dialogs", "bench/dialogs-unseen")
@@ -64,12 +65,12 @@ def main(args: list[str]) -> int:
     for lang, text, masked in changed:
         print(f"  {lang}: {text!r} -> {masked!r}")
     print(
-        f"per phrase, first time seen: p50 {statistics.median(first):.3f} ms, p95 {_p95(first):.3f} ms, "
+        f"per phrase, first time seen: p50 {statistics.median(first):.3f} ms, p95 {nearest_rank_or_nan(first, 95):.3f} ms, "
         f"max {max(first):.2f} ms"
     )
     print(
         f"per phrase, seen before (word caches warm): p50 {statistics.median(times):.3f} ms, "
-        f"p95 {_p95(times):.3f} ms ({rounds} rounds)"
+        f"p95 {nearest_rank_or_nan(times, 95):.3f} ms ({rounds} rounds)"
     )
     spent = []
     for i in range(1000):
@@ -78,7 +79,3 @@ def main(args: list[str]) -> int:
         spent.append(1000 * (time.perf_counter() - started))
     print(f"log line ({len(LOG_LINE)} chars, language unknown): p50 {statistics.median(spent):.3f} ms")
     return 0
-
-
-def _p95(values: list[float]) -> float:
-    return sorted(values)[int(0.95 * (len(values) - 1))]

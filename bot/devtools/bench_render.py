@@ -8,6 +8,7 @@ import statistics
 import time
 
 from bot.config import ROOT
+from bot.core.stats import nearest_rank_or_nan
 from bot.dialog.catalogue import load_catalogue
 from bot.dialog.checks import _texts
 from bot.dialog.engine import DialogEngine, new_state
@@ -48,7 +49,7 @@ def main(args: list[str]) -> int:
     print(f"prompts: {len(jobs)} (all shipped scripts and languages), rendered {rounds + 1} times")
     print(f"first pass: {sum(first):.1f} ms in all, max {max(first):.2f} ms a prompt")
     print(
-        f"per prompt: p50 {statistics.median(times):.3f} ms, p95 {_p95(times):.3f} ms, max {max(times):.2f} ms; "
+        f"per prompt: p50 {statistics.median(times):.3f} ms, p95 {nearest_rank_or_nan(times, 95):.3f} ms, max {max(times):.2f} ms; "
         f"{1000 * len(times) / sum(times):.0f} prompts/s on one core"
     )
     for lang, text in AUTHOR_TEXT.items():
@@ -70,7 +71,3 @@ def _timed(jobs: list) -> list[float]:
         engine.render(state, text)
         spent.append(1000 * (time.perf_counter() - started))
     return spent
-
-
-def _p95(values: list[float]) -> float:
-    return sorted(values)[int(0.95 * (len(values) - 1))]

@@ -28,6 +28,7 @@ from bot.asgi import serve_app
 from bot.campaigns import service
 from bot.config import PathsSettings, Settings
 from bot.contacts.xlsx import write_xlsx
+from bot.core.stats import nearest_rank_or_nan
 from bot.devtools.bench_campaigns import MOBILE_CODES
 from bot.storage.db import Database
 
@@ -130,7 +131,7 @@ async def run(rows: int, fmt: str, folder: Path) -> bool:
     )
     latencies.sort()
     worst = latencies[-1] if latencies else float("nan")
-    p95 = latencies[int(0.95 * (len(latencies) - 1))] if latencies else float("nan")
+    p95 = nearest_rank_or_nan(latencies, 95)
     ok = state["state"] == "done" and bool(latencies) and worst < GOAL_MS
     print(f"another page during the import: {len(latencies)} requests, p95 {p95:.0f} ms, max {worst:.0f} ms")
     print(f"peak memory of the process: {peak_mb():.0f} MB ({baseline:.0f} MB before the server started)")

@@ -19,6 +19,7 @@ from pipecat.workers.runner import WorkerRunner
 from bot.calls.latency import TurnStage
 from bot.calls.simulate import CallerLine, simulate_call
 from bot.config import Settings
+from bot.core.stats import nearest_rank_or_nan
 from bot.dialog.model import Script
 from bot.rasa.client import RasaClient
 from voice.models import asr_model_dir, synthesizer_for
@@ -40,11 +41,6 @@ def rss_mb() -> float:
 def cpu_seconds() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))] if ordered else float("nan")
 
 
 @dataclass
@@ -84,7 +80,7 @@ class VoiceBenchReport:
         return "\n".join(
             [
                 f"{self.calls} concurrent simulated calls, ASR {self.asr}, {self.seconds:.1f} s",
-                f"end of speech → first audio out: p50 {percentile(lat, 0.5):.0f} ms, p95 {percentile(lat, 0.95):.0f} ms"
+                f"end of speech → first audio out: p50 {nearest_rank_or_nan(lat, 50):.0f} ms, p95 {nearest_rank_or_nan(lat, 95):.0f} ms"
                 f" ({len(lat)} turns; mean {statistics.fmean(lat) if lat else float('nan'):.0f} ms)",
                 "  stage p50 (ms from end of speech): "
                 + ", ".join(f"{stage} {ms:.0f}" for stage, ms in self.stages_p50_ms.items()),
@@ -145,7 +141,9 @@ async def run_voice_bench(
         if turn["kind"] == "text" and "first_audio_out" in turn["ms"]
     ]
     latencies = [ms["first_audio_out"] for ms in spoken]
-    stages = {stage: percentile([ms[stage] for ms in spoken if stage in ms], 0.5) for stage in TurnStage}
+    stages = {
+        stage: nearest_rank_or_nan([ms[stage] for ms in spoken if stage in ms], 50) for stage in TurnStage
+    }
     outcomes: dict[str, int] = {}
     for record, _ in results:
         outcomes[str(record.outcome)] = outcomes.get(str(record.outcome), 0) + 1
@@ -159,9 +157,9 @@ async def run_voice_bench(
         cpu_per_call=cpu / seconds / calls,
         rss_per_call_mb=(monitor.peak_rss - base_rss) / calls,
         base_rss_mb=base_rss,
-        loop_lag_p99_ms=percentile(monitor.lags, 0.99),
+        loop_lag_p99_ms=nearest_rank_or_nan(monitor.lags, 99),
         loop_lag_max_ms=max(monitor.lags, default=0.0),
-        stt_wait_p95_ms=percentile(waits, 0.95) * 1000,
+        stt_wait_p95_ms=nearest_rank_or_nan(waits, 95) * 1000,
         stt_wait_max_ms=max(waits, default=0.0) * 1000,
         vad_windows_per_run=(vad.windows - vad_windows) / max(1, vad.batches - vad_runs),
     )

@@ -22,9 +22,10 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.core.stats import nearest_rank
 from bot.handoff.context import HandoffState
 from bot.metrics.filters import CallFilter, Group, bucket
-from bot.metrics.stats import nearest_rank, percent
+from bot.metrics.stats import percent
 from bot.storage.models import Call, Handoff
 
 DEFAULT_SLA_SECONDS = 20.0  # the classic 80/20 service level: 80 % of customers with an agent within 20 s

@@ -9,9 +9,9 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.core.stats import nearest_rank
 from bot.metrics.calls import ENDED
 from bot.metrics.filters import CallFilter, Group, bucket
-from bot.metrics.stats import nearest_rank
 from bot.storage.models import Call
 
 STAGE = "first_audio_out"

@@ -17,8 +17,8 @@ from loguru import logger
 from sqlalchemy import delete, select, text
 
 from bot.audit import AuditAction, record
-from bot.campaigns.service import Conflict
 from bot.config import Settings
+from bot.core.errors import Conflict
 from bot.privacy import tracker
 from bot.privacy.person import PersonRecords, find_person, national_digits, phone_hash
 from bot.storage.db import Database

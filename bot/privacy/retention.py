@@ -17,9 +17,9 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from bot.audit import SERVICE_ACTOR, AuditAction, record
-from bot.campaigns.clock import Clock
 from bot.campaigns.service import FINAL_STATES
 from bot.config import Settings
+from bot.core.clock import Clock
 from bot.privacy import tracker
 from bot.privacy.forget import ANONYMOUS_PREFIX, statistics_only, without_words
 from bot.privacy.tracker import EVENTS_TABLE, sql_url

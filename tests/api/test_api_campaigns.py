@@ -8,7 +8,6 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from bot.campaigns.clock import SimulatedClock
 from sqlalchemy import select
 
 from bot.api.auth import Scope
@@ -16,6 +15,7 @@ from bot.campaigns.dialer import Dialer
 from bot.campaigns.placer import CallReport, TelephonyResult
 from bot.campaigns.simulated import ScriptedPlacer
 from bot.config import DialerSettings
+from bot.core.clock import SimulatedClock
 from bot.outcomes import Outcome
 from bot.storage.models import Attempt, Contact
 from tests.api.apiclient import Api

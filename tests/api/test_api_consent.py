@@ -7,11 +7,11 @@ from datetime import UTC, datetime, timedelta
 
 from bot.api.auth import Scope
 from bot.calls.store import CallStore
-from bot.campaigns.clock import SimulatedClock
 from bot.campaigns.dialer import Dialer
 from bot.campaigns.placer import CallReport, TelephonyResult
 from bot.campaigns.simulated import ScriptedPlacer
 from bot.config import DialerSettings
+from bot.core.clock import SimulatedClock
 from bot.outcomes import Outcome
 from tests.api.apiclient import Api
 from tests.api.test_api_campaigns import create, upload

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from bot.campaigns import service
-from bot.campaigns.clock import SimulatedClock
 from bot.campaigns.dialer import Dialer
 from bot.campaigns.placer import CallPlacer
 from bot.campaigns.rules import CampaignRules
 from bot.config import DialerSettings
+from bot.core.clock import SimulatedClock
 from bot.storage.db import Database
 from bot.storage.models import Contact
 

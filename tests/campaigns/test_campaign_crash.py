@@ -19,7 +19,8 @@ import pytest
 from sqlalchemy import func, select
 from standardwebhooks import Webhook
 
-from bot.campaigns.rules import CampaignRules, Hours
+from bot.campaigns.rules import CampaignRules
+from bot.core.calendar import Hours
 from bot.crm import signing
 from bot.crm.delivery import DeliveryWorker
 from bot.metrics.calls import ended_calls

@@ -8,14 +8,15 @@ from collections import Counter
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.campaigns.clock import SimulatedClock
 from sqlalchemy import select
 
 from bot.campaigns import service
 from bot.campaigns.placer import CallReport, CallRequest, TelephonyResult
-from bot.campaigns.rules import CampaignRules, Hours, Preset, is_rest_day
+from bot.campaigns.rules import CampaignRules, Preset
 from bot.campaigns.simulated import ScriptedPlacer
 from bot.contacts import dnc
+from bot.core.calendar import Hours, is_rest_day
+from bot.core.clock import SimulatedClock
 from bot.outcomes import Outcome
 from bot.storage.db import Database
 from bot.storage.models import Attempt, Campaign, Contact

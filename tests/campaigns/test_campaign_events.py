@@ -11,11 +11,12 @@ import pytest
 from sqlalchemy import select
 
 from bot.campaigns import service
-from bot.campaigns.clock import SimulatedClock
 from bot.campaigns.placer import CallReport, CallRequest, TelephonyResult
-from bot.campaigns.rules import CampaignRules, Hours
+from bot.campaigns.rules import CampaignRules
 from bot.campaigns.simulated import ScriptedPlacer
 from bot.contacts import dnc
+from bot.core.calendar import Hours
+from bot.core.clock import SimulatedClock
 from bot.crm import outbox
 from bot.outcomes import Outcome
 from bot.storage.db import Database

@@ -5,7 +5,8 @@ from datetime import UTC, date, datetime, time, timedelta
 import pytest
 from pydantic import ValidationError
 
-from bot.campaigns.rules import CampaignRules, Hours, Preset, is_rest_day, next_allowed
+from bot.campaigns.rules import CampaignRules, Preset, next_allowed
+from bot.core.calendar import Hours, is_rest_day
 
 MSK, NSK, NY, VVO = "Europe/Moscow", "Asia/Novosibirsk", "America/New_York", "Asia/Vladivostok"
 GENERAL = CampaignRules(

@@ -13,7 +13,6 @@ from sqlalchemy import select, text, update
 
 from bot.calls.store import CallStore
 from bot.campaigns import service
-from bot.campaigns.clock import SimulatedClock
 from bot.campaigns.consent import (
     SHIPPED_POLICIES,
     BlockReason,
@@ -25,11 +24,13 @@ from bot.campaigns.consent import (
 )
 from bot.campaigns.dialer import Dialer
 from bot.campaigns.placer import CallReport, TelephonyResult
-from bot.campaigns.rules import CampaignRules, Hours
+from bot.campaigns.rules import CampaignRules
 from bot.campaigns.simulated import ScriptedPlacer
 from bot.config import DialerSettings
 from bot.contacts.importer import ColumnMapping, parse_contacts
 from bot.contacts.phones import PhoneNormalizer
+from bot.core.calendar import Hours
+from bot.core.clock import SimulatedClock
 from bot.outcomes import Outcome
 from bot.storage.db import MIGRATIONS, Database
 from bot.storage.models import Call, Contact, DoNotCall

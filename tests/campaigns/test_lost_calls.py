@@ -12,11 +12,12 @@ from prometheus_client import REGISTRY
 from sqlalchemy import select
 
 from bot.calls.store import LOST_CALL_ERROR, CallStart, CallStore, EndedBy
-from bot.campaigns.clock import SystemClock
 from bot.campaigns.dialer import Dialer
 from bot.campaigns.placer import CallRequest
-from bot.campaigns.rules import CampaignRules, Hours
+from bot.campaigns.rules import CampaignRules
 from bot.config import DialerSettings
+from bot.core.calendar import Hours
+from bot.core.clock import SystemClock
 from bot.crm.subscriptions import create as create_subscription
 from bot.metrics.calls import ended_calls
 from bot.metrics.filters import CallFilter

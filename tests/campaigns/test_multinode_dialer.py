@@ -22,12 +22,13 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.campaigns import service
-from bot.campaigns.clock import SystemClock
 from bot.campaigns.dialer import Dialer
 from bot.campaigns.nodes import NodeNameInUse
 from bot.campaigns.placer import CallReport, CallRequest, TelephonyResult
-from bot.campaigns.rules import CampaignRules, Hours
+from bot.campaigns.rules import CampaignRules
 from bot.config import DialerSettings
+from bot.core.calendar import Hours
+from bot.core.clock import SystemClock
 from bot.outcomes import Outcome
 from bot.storage.db import Database
 from bot.storage.models import Attempt, Contact

@@ -8,9 +8,10 @@ from datetime import UTC, datetime, time, timedelta
 
 from standardwebhooks import Webhook
 
-from bot.campaigns.clock import SimulatedClock
-from bot.campaigns.rules import CampaignRules, Hours
+from bot.campaigns.rules import CampaignRules
 from bot.campaigns.simulated import ScriptedPlacer
+from bot.core.calendar import Hours
+from bot.core.clock import SimulatedClock
 from bot.crm import signing
 from bot.crm.delivery import DeliveryWorker
 from bot.crm.outbox import EventType

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, select
 from standardwebhooks import Webhook
 
-from bot.campaigns.clock import SimulatedClock
+from bot.core.clock import SimulatedClock
 from bot.crm import signing
 from bot.crm.delivery import DeliveryWorker
 from bot.crm.outbox import DeliveryState, EventType, emit

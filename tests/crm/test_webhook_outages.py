@@ -19,7 +19,7 @@ import pytest
 from sqlalchemy import func, select
 from standardwebhooks import Webhook
 
-from bot.campaigns.clock import SimulatedClock
+from bot.core.clock import SimulatedClock
 from bot.crm import signing
 from bot.crm.delivery import DeliveryWorker
 from bot.crm.outbox import DeliveryState, EventType, emit

@@ -16,8 +16,6 @@ import wave
 from datetime import UTC, datetime, time
 from pathlib import Path
 
-from bot.campaigns.clock import SystemClock
-
 from bot.api.app import create_app
 from bot.api.auth import Scope, create_key
 from bot.asgi import serve_app
@@ -25,10 +23,12 @@ from bot.calls.store import CallEnd, CallStart, CallStore
 from bot.campaigns import service
 from bot.campaigns.dialer import Dialer
 from bot.campaigns.placer import CallReport, CallRequest, TelephonyResult
-from bot.campaigns.rules import CampaignRules, Hours
+from bot.campaigns.rules import CampaignRules
 from bot.config import DialerSettings, PathsSettings, Settings
 from bot.contacts.importer import ColumnMapping
 from bot.contacts.phones import PhoneNormalizer
+from bot.core.calendar import Hours
+from bot.core.clock import SystemClock
 from bot.outcomes import Outcome
 from bot.storage.db import Database
 from voice.amd import Verdict

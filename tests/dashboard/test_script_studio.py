@@ -12,9 +12,10 @@ from datetime import UTC, datetime, time
 import pytest
 
 from bot.api.auth import Scope
-from bot.campaigns.clock import SimulatedClock
 from bot.campaigns.placer import CallReport, CallRequest, TelephonyResult
-from bot.campaigns.rules import CampaignRules, Hours
+from bot.campaigns.rules import CampaignRules
+from bot.core.calendar import Hours
+from bot.core.clock import SimulatedClock
 from bot.dialog.catalogue import load_catalogue
 from bot.dialog.versions import older_versions
 from bot.outcomes import Outcome

@@ -16,8 +16,8 @@ from sqlalchemy import update
 
 from bot.calls.simulate import CallerLine
 from bot.calls.store import CallEnd, CallStart, CallStore
-from bot.campaigns.clock import SimulatedClock
 from bot.config import load_settings
+from bot.core.clock import SimulatedClock
 from bot.dialog.catalogue import load_catalogue
 from bot.dialog.conversation import Conversation
 from bot.dialog.engine import new_state

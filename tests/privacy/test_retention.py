@@ -16,8 +16,8 @@ from sqlalchemy import func, select, update
 from bot.api.app import create_app
 from bot.api.auth import Scope, create_key
 from bot.audit import SERVICE_ACTOR, AuditAction, entries
-from bot.campaigns.clock import SimulatedClock
 from bot.config import PathsSettings, Settings
+from bot.core.clock import SimulatedClock
 from bot.privacy.export import row_dict
 from bot.privacy.retention import apply_retention, enforce_retention_periodically
 from bot.privacy.settings import PrivacySettings, RetentionSettings

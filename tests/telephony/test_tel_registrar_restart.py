@@ -18,11 +18,12 @@ from sqlalchemy import select
 
 from bot.api.app import create_app
 from bot.api.auth import Scope, create_key
-from bot.campaigns.clock import SystemClock
 from bot.campaigns.dialer import Dialer, DialerPause
 from bot.campaigns.placer import CallReport, CallRequest, TelephonyResult
-from bot.campaigns.rules import CampaignRules, Hours
+from bot.campaigns.rules import CampaignRules
 from bot.config import DialerSettings, PathsSettings, Settings
+from bot.core.calendar import Hours
+from bot.core.clock import SystemClock
 from bot.outcomes import Outcome
 from bot.storage.models import Attempt
 from telephony import Phone, rig
