@@ -205,6 +205,7 @@ def install(app: FastAPI, settings: Settings) -> None:
     from bot.dashboard import (  # their routes render with this module's helpers
         contacts,
         dnc_upload,
+        handoff_sla,
         people,
         studio,
         upload_http,
@@ -221,6 +222,7 @@ def install(app: FastAPI, settings: Settings) -> None:
     app.include_router(dnc_upload.router)
     app.include_router(upload_http.router)
     app.include_router(people.router)
+    app.include_router(handoff_sla.router)
     studio.install(app)
     app.mount(f"{PREFIX}/static", StaticFiles(directory=HERE / "static"), name="dashboard-static")
     app.add_api_route("/", lambda: RedirectResponse(PREFIX + "/"), methods=["GET"], include_in_schema=False)
