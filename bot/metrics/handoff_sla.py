@@ -122,7 +122,7 @@ def _leg_answer(leg: dict[str, Any]) -> float | None:
 def _customer_left(warm: dict[str, Any]) -> bool:
     """The customer, not the agents, ended the warm transfer: the last leg's result, or the queue wait's end."""
     wait = warm.get("queue_wait")
-    if isinstance(wait, dict) and wait.get("outcome") == ABANDONED_WAIT:
+    if isinstance(wait, dict) and wait.get("ended") == ABANDONED_WAIT:
         return True
     legs = _legs(warm)
     return bool(legs) and legs[-1].get("result") == CUSTOMER_LEFT

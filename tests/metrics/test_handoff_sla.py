@@ -34,7 +34,7 @@ def test_how_each_row_ended() -> None:
         "sales", "failed", t, later, None, "x", None, "2001", warm([leg("1001", 1.0, "customer_left")])
     )
     waited = facts(
-        "sales", "failed", t, later, None, "x", None, "2001", warm([], queue_wait={"outcome": "abandoned"})
+        "sales", "failed", t, later, None, "x", None, "2001", warm([], queue_wait={"ended": "abandoned"})
     )
     hung_up = facts("sales", "failed", t, later, None, CALL_ENDED_FIRST, None, "2001", {})
     back = facts("sales", "failed", t, later, None, "x", later, "2001", warm([leg("1001", 1.0, "no_answer")]))
