@@ -207,6 +207,7 @@ def install(app: FastAPI, settings: Settings) -> None:
         dnc_upload,
         handoff_sla,
         people,
+        queues,
         studio,
         upload_http,
         wizard,
@@ -223,6 +224,7 @@ def install(app: FastAPI, settings: Settings) -> None:
     app.include_router(upload_http.router)
     app.include_router(people.router)
     app.include_router(handoff_sla.router)
+    app.include_router(queues.router)
     studio.install(app)
     app.mount(f"{PREFIX}/static", StaticFiles(directory=HERE / "static"), name="dashboard-static")
     app.add_api_route("/", lambda: RedirectResponse(PREFIX + "/"), methods=["GET"], include_in_schema=False)
