@@ -16,7 +16,7 @@ from bot.contacts.phones import PhoneError
 from bot.privacy.export import export_person
 from bot.privacy.forget import forget_person
 from bot.privacy.person import phone_hash
-from bot.rasa.training import RasaError
+from bot.rasa.errors import RasaError
 
 router = APIRouter(prefix="/privacy", tags=["privacy"])
 

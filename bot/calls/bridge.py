@@ -51,11 +51,12 @@ from bot.calls.latency import TurnStage, TurnTiming
 from bot.calls.store import EndedBy
 from bot.calls.turn_runner import TurnRunner
 from bot.dialog.complete_answer import CompleteAnswer
-from bot.dialog.conversation import Conversation, Exchange
 from bot.dialog.engine import Listening
 from bot.dialog.model import Script
+from bot.dialog.transcript import Exchange
 from bot.handoff.desk import CallHandoff
 from bot.outcomes import Outcome
+from bot.rasa.conversation import Conversation
 from telephony.transport import HangupCallFrame, TransferCallFrame, TransferResultFrame
 from voice.amd import AmdResult, AmdResultFrame, VoicemailReadyFrame
 from voice.stt_vosk import SpeechHintsFrame, UtteranceTranscriptionFrame

@@ -14,7 +14,7 @@ import contextlib
 from collections.abc import Awaitable, Callable
 
 from bot.rasa.client import RasaClient
-from bot.rasa.training import RasaError
+from bot.rasa.errors import RasaError
 
 HOLD = {"ru": "Одну секунду, пожалуйста.", "en": "One moment, please."}
 STILL_HOLDING = {

@@ -9,12 +9,12 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from bot.dialog.conversation import Conversation, Exchange
 from bot.dialog.engine import DialogState
 from bot.dialog.model import Script
-from bot.dialog.transcript import Transcript
+from bot.dialog.transcript import Exchange, Transcript
 from bot.privacy.records import SensitiveSlots, redact_lines
 from bot.rasa.client import RasaClient
+from bot.rasa.conversation import Conversation
 
 MAX_LINES = 500  # a runaway call cannot grow the page's memory without bound
 

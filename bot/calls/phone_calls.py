@@ -32,7 +32,6 @@ from bot.campaigns.placer import CallReport, CallRequest, TelephonyResult
 from bot.config import Settings
 from bot.core.clock import Clock, SystemClock
 from bot.dialog.catalogue import Catalogue
-from bot.dialog.conversation import Conversation
 from bot.dialog.engine import DialogError, DialogState, new_state
 from bot.dialog.loader import ScriptErrors
 from bot.handoff.desk import Handoffs
@@ -40,6 +39,7 @@ from bot.handoff.warm import speaker
 from bot.outcomes import Outcome
 from bot.privacy.records import SensitiveSlots
 from bot.rasa.client import RasaClient
+from bot.rasa.conversation import Conversation
 from telephony import CallDirection, DialStatus, EndReason, Phone
 from telephony.call import Call
 from telephony.transport import CallTransport

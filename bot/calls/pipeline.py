@@ -28,13 +28,13 @@ from pydantic import BaseModel
 
 from bot.calls.bridge import DialogBridge, TurnRules
 from bot.calls.recording import CallerTap, CallRecorder, RobotTap
-from bot.dialog.conversation import Conversation
 from bot.dialog.engine import DialogEngine
 from bot.dialog.model import Script
 from bot.dialog.transcript import Transcript
 from bot.metrics.prometheus import recording_saved
 from bot.privacy.live import LIVE_CALLS
 from bot.privacy.records import SensitiveSlots, redact_actions, redact_lines, redact_turns, redact_values
+from bot.rasa.conversation import Conversation
 from telephony.transport import SAMPLE_RATE, CallTransport
 from voice.amd import AmdProcessor
 from voice.config import VoiceSettings

@@ -39,10 +39,10 @@ from pipecat.workers.runner import WorkerRunner
 from bot.calls.caller_words import SpokenLine, join_with_pauses, split_pauses, spoken_line
 from bot.calls.pipeline import CallRecord, VoiceCall
 from bot.config import Settings
-from bot.dialog.conversation import Conversation
 from bot.dialog.engine import new_state
 from bot.dialog.model import Script
 from bot.rasa.client import RasaClient
+from bot.rasa.conversation import Conversation
 from telephony.transport import SAMPLE_RATE, HangupCallFrame, TransferCallFrame
 from voice.vad import RECEIVED_AT
 

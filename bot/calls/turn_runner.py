@@ -22,8 +22,9 @@ from loguru import logger
 from bot.calls.dialog_outage import apology, wait_for_dialog
 from bot.calls.latency import TurnStage, TurnTiming
 from bot.calls.store import EndedBy
-from bot.dialog.conversation import Conversation, Exchange
+from bot.dialog.transcript import Exchange
 from bot.rasa.client import RasaUnavailable
+from bot.rasa.conversation import Conversation
 
 
 class TurnKind(StrEnum):

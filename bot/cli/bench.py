@@ -10,8 +10,8 @@ from bot.cli import TEST_ASR_MODEL, app, fail, settings
 from bot.config import ROOT
 from bot.dialog.catalogue import trained_intents
 from bot.dialog.loader import ScriptErrors
-from bot.dialog.service import dialog_client, load_valid_catalogue
-from bot.rasa.training import RasaError
+from bot.rasa.dialog_service import dialog_client, load_valid_catalogue
+from bot.rasa.errors import RasaError
 
 bench_app = typer.Typer(no_args_is_help=True, help="Benchmarks.")
 app.add_typer(bench_app, name="bench")

@@ -12,12 +12,12 @@ import typer
 
 from bot.asgi import ServerStartError
 from bot.cli import app, fail, settings
-from bot.dialog.conversation import Conversation, Exchange
 from bot.dialog.engine import DialogError, new_state
 from bot.dialog.loader import ScriptErrors
-from bot.dialog.service import dialog_client, load_valid_catalogue
-from bot.dialog.transcript import Transcript
-from bot.rasa.training import RasaError
+from bot.dialog.transcript import Exchange, Transcript
+from bot.rasa.conversation import Conversation
+from bot.rasa.dialog_service import dialog_client, load_valid_catalogue
+from bot.rasa.errors import RasaError
 
 DTMF_PREFIX = "dtmf:"
 

@@ -9,8 +9,8 @@ import typer
 from bot.asgi import ServerStartError
 from bot.cli import app, fail, settings
 from bot.dialog.loader import ScriptErrors
-from bot.dialog.service import dialog_client, load_valid_catalogue
-from bot.rasa.training import RasaError
+from bot.rasa.dialog_service import dialog_client, load_valid_catalogue
+from bot.rasa.errors import RasaError
 
 nlu_app = typer.Typer(no_args_is_help=True, help="The NLU model.")
 app.add_typer(nlu_app, name="nlu")

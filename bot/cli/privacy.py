@@ -17,7 +17,7 @@ from bot.contacts.phones import PhoneError, PhoneNormalizer
 from bot.privacy.export import export_person
 from bot.privacy.forget import PersonInCall, forget_person
 from bot.privacy.person import phone_hash
-from bot.rasa.training import RasaError
+from bot.rasa.errors import RasaError
 from bot.storage.db import Database
 
 privacy_app = typer.Typer(no_args_is_help=True, help="One person's data: export it, or forget it.")

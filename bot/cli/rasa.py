@@ -6,8 +6,9 @@ from loguru import logger
 from bot.asgi import ServerStartError
 from bot.cli import app, fail, run_service, settings, stop_signal
 from bot.dialog.loader import ScriptErrors
-from bot.dialog.service import DialogService, load_valid_catalogue
-from bot.rasa.training import RasaError, train
+from bot.rasa.dialog_service import DialogService, load_valid_catalogue
+from bot.rasa.errors import RasaError
+from bot.rasa.training import train
 
 rasa_app = typer.Typer(no_args_is_help=True, help="The Rasa dialog service.")
 app.add_typer(rasa_app, name="rasa")

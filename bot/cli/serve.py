@@ -22,11 +22,11 @@ from bot.crm.delivery import DeliveryWorker
 from bot.dialog import versions
 from bot.dialog.engine import DialogError
 from bot.dialog.loader import ScriptErrors
-from bot.dialog.service import DialogService
 from bot.privacy.retention import enforce_retention_periodically
 from bot.privacy.rotation import check_readable
 from bot.privacy.secrets import SecretKeyError
-from bot.rasa.training import RasaError
+from bot.rasa.dialog_service import DialogService
+from bot.rasa.errors import RasaError
 from bot.storage.db import Database
 from telephony import RegistrationError
 from voice.models import ModelError, asr_model_dir

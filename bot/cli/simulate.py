@@ -11,8 +11,8 @@ from bot.cli import app, fail, settings
 from bot.cli.chat import parse_vars
 from bot.dialog.engine import DialogError
 from bot.dialog.loader import ScriptErrors
-from bot.dialog.service import dialog_client, load_valid_catalogue
-from bot.rasa.training import RasaError
+from bot.rasa.dialog_service import dialog_client, load_valid_catalogue
+from bot.rasa.errors import RasaError
 from voice.models import ModelError
 
 

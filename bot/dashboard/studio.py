@@ -31,13 +31,14 @@ from bot.dashboard.session import Principal, principal
 from bot.dashboard.upload_http import say
 from bot.dialog import versions
 from bot.dialog.catalogue import check_text, trained_intents
-from bot.dialog.conversation import Conversation, Exchange
 from bot.dialog.engine import DialogError, new_state
-from bot.dialog.live_update import LiveStatus, LiveUpdates
 from bot.dialog.loader import COMMON_FILE, MAX_SCRIPT_BYTES, ScriptError, ScriptErrors, load_common
 from bot.dialog.model import Script
 from bot.dialog.prompts import prompts, sample_variables
-from bot.rasa.training import RasaError
+from bot.dialog.transcript import Exchange
+from bot.rasa.conversation import Conversation
+from bot.rasa.errors import RasaError
+from bot.rasa.live_update import LiveStatus, LiveUpdates
 from bot.storage.db import Database
 from bot.storage.models import ApiKey, ScriptVersion
 from voice.models import ModelError, synthesizer_for

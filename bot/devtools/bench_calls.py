@@ -48,7 +48,7 @@ from bot.devtools.bench_calls_wire import Stream, streams
 from bot.devtools.bench_sip import sipp_outcome
 from bot.devtools.process_stats import cpu_seconds, peak_rss, rss_mb
 from bot.dialog.loader import ScriptErrors
-from bot.rasa.training import RasaError
+from bot.rasa.errors import RasaError
 from telephony import rig
 from telephony.config import TelephonySettings
 from voice.models import ModelError
@@ -73,7 +73,7 @@ FINAL_TAIL = 12.0  # after the last answer: room for the robot's reply before SI
 async def serve_robot(settings: Settings, mode: Mode) -> None:
     """The process under test: answers calls until SIGTERM; prints READY once registered and warmed up."""
     from bot.calls.phone_calls import PhoneCalls, check_inbound  # pipecat: only the child needs it
-    from bot.dialog.service import connect_running, load_valid_catalogue
+    from bot.rasa.dialog_service import connect_running, load_valid_catalogue
     from telephony import Phone
     from voice.models import asr_model_dir, synthesizer_for
     from voice.stt_vosk import load_model
@@ -444,7 +444,7 @@ async def run(
 
 
 async def amain(args: argparse.Namespace) -> int:
-    from bot.dialog.service import DialogService, load_valid_catalogue
+    from bot.rasa.dialog_service import DialogService, load_valid_catalogue
 
     for tool in ("kamailio", "sipp", "tcpdump", "espeak-ng", "sox"):
         if not shutil.which(tool):

@@ -17,9 +17,10 @@ from zoneinfo import ZoneInfo
 
 from bot.devtools.bench_dialogs_set import BenchConversation, CallerTurn, TurnKind
 from bot.dialog.catalogue import Catalogue
-from bot.dialog.conversation import Conversation, Exchange
 from bot.dialog.engine import InputKind, TurnEvent, new_state
+from bot.dialog.transcript import Exchange
 from bot.rasa.client import RasaClient
+from bot.rasa.conversation import Conversation
 
 TIMEZONE = "Europe/Moscow"  # the callers' zone: "завтра" and the robot's clock are counted in it
 LANGS = ("ru", "en")

@@ -16,9 +16,9 @@ from ruamel.yaml import YAML
 
 from bot.core.stats import nearest_rank_or_nan
 from bot.dialog.catalogue import Catalogue
-from bot.dialog.conversation import Conversation
 from bot.dialog.engine import new_state
 from bot.rasa.client import RasaClient
+from bot.rasa.conversation import Conversation
 
 HELDOUT_DIR = Path("bench") / "nlu_heldout"
 LATENCY_TURNS = 200

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel
 
-from bot.dialog.conversation import Exchange
-from bot.dialog.engine import DialogState, InputKind
+from bot.dialog.engine import DialogState, InputKind, TurnInput, TurnResult
 from bot.dialog.model import Script
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """One turn: what the dialog engine heard (intent and confidence from the NLU) and what it decided."""
+
+    heard: TurnInput
+    result: TurnResult
 
 
 class Line(BaseModel):

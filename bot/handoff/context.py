@@ -6,8 +6,8 @@ import re
 from enum import StrEnum
 from typing import Any
 
-from bot.dialog.conversation import Exchange
 from bot.dialog.engine import TurnEvent
+from bot.dialog.transcript import Exchange
 from bot.outcomes import Intent
 
 HEADER_PREFIX = "X-Voicebot-"

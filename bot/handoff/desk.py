@@ -18,8 +18,8 @@ from typing import Any
 from loguru import logger
 
 from bot.config import HandoffSettings, QueueSettings, TransferMode
-from bot.dialog.conversation import Exchange
 from bot.dialog.model import Script
+from bot.dialog.transcript import Exchange
 from bot.handoff.agents import AgentBoard
 from bot.handoff.context import HandoffReason, handoff_reason, sip_headers, transcript_so_far
 from bot.handoff.queue_records import QueueRecords

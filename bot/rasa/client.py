@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 
-from bot.rasa.training import RasaError
+from bot.rasa.errors import RasaError
 
 
 class RasaUnavailable(RasaError):

@@ -16,7 +16,8 @@ from loguru import logger
 from sqlalchemy.engine import make_url
 
 from bot.config import Settings
-from bot.rasa.training import RasaError, rasa_environment, require_rasa
+from bot.rasa.errors import RasaError
+from bot.rasa.training import rasa_environment, require_rasa
 
 RESTART_BACKOFF = (1.0, 2.0, 5.0, 10.0, 30.0)
 

@@ -13,10 +13,7 @@ from loguru import logger
 from bot.config import Settings
 from bot.dialog.catalogue import Catalogue
 from bot.rasa.compiler import compile_project
-
-
-class RasaError(Exception):
-    """Rasa is missing, failed to train, or is not answering; the message says what to do."""
+from bot.rasa.errors import RasaError
 
 
 @dataclass(frozen=True)

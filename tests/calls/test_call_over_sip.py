@@ -14,8 +14,8 @@ from bot.calls.pipeline import VoiceCall
 from bot.calls.simulate import caller_speech
 from bot.config import load_settings
 from bot.dialog.catalogue import load_catalogue
-from bot.dialog.conversation import Conversation
 from bot.dialog.engine import new_state
+from bot.rasa.conversation import Conversation
 from telephony import DialStatus, Phone, TelephonySettings
 from telephony.transport import CallTransport
 from tests.conftest import TINY

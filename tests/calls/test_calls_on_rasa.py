@@ -17,7 +17,8 @@ import pytest
 
 from bot.calls.simulate import CallerLine, caller_speech
 from bot.config import load_settings
-from bot.dialog.conversation import Conversation, Exchange
+from bot.dialog.transcript import Exchange
+from bot.rasa.conversation import Conversation
 from tests.calls.helpers import call
 from tests.conftest import TINY
 from tests.rasa.helpers import VARIABLES

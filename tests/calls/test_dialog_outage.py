@@ -16,8 +16,9 @@ import pytest
 
 from bot.calls.simulate import CallerLine
 from bot.config import Settings
-from bot.dialog.conversation import Conversation, Exchange
+from bot.dialog.transcript import Exchange
 from bot.outcomes import Signal
+from bot.rasa.conversation import Conversation
 from tests.calls.helpers import call
 from tests.chaos import ChaosRow
 from tests.chaos import record as record_row

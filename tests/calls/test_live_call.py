@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from bot.calls.live_call import LiveCall
 from bot.dialog.catalogue import load_catalogue
-from bot.dialog.conversation import Exchange
 from bot.dialog.engine import InputKind, TurnEvent, TurnInput, TurnResult, new_state
+from bot.dialog.transcript import Exchange
 from tests.conftest import ROOT
 
 VARIABLES = {"name": "Иван", "company": "Ромашка", "amount": "1500", "due_date": "2026-12-20"}

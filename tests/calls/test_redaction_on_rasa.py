@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.calls.simulate import CallerLine
-from bot.dialog.conversation import Conversation
+from bot.rasa.conversation import Conversation
 from tests.calls.helpers import call
 
 pytestmark = [pytest.mark.slow, pytest.mark.rasa]

@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 
 from bot.calls.simulate import CallerLine
-from bot.dialog.conversation import Conversation, Exchange
+from bot.dialog.transcript import Exchange
+from bot.rasa.conversation import Conversation
 from tests.calls.helpers import call
 
 pytestmark = [pytest.mark.slow, pytest.mark.rasa]

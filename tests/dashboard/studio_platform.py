@@ -18,7 +18,7 @@ from bot.asgi import serve_app
 from bot.config import PathsSettings, RasaSettings, Settings
 from bot.devtools.bench_calls_setup import reuse_trained_model
 from bot.dialog import versions
-from bot.dialog.service import DialogService, load_valid_catalogue
+from bot.rasa.dialog_service import DialogService, load_valid_catalogue
 from bot.storage.db import Database
 from tests.conftest import TEST_DATA_DIR, TEST_RASA_PORT
 from tests.dashboard.platform import ROOT, free_port

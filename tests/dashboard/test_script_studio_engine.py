@@ -16,9 +16,9 @@ import httpx
 import pytest
 
 from bot.dialog.catalogue import text_hash
-from bot.dialog.conversation import Conversation
 from bot.dialog.engine import new_state
 from bot.dialog.prompts import sample_variables
+from bot.rasa.conversation import Conversation
 from tests.dashboard.platform import ROOT
 from tests.dashboard.studio_platform import StudioPlatform
 from tests.dashboard.test_script_studio import BOMB

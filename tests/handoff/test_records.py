@@ -17,8 +17,8 @@ from bot.api.auth import Scope, create_key
 from bot.calls.store import CallStart, CallStore
 from bot.config import HandoffSettings, PathsSettings, QueueSettings, Settings
 from bot.dialog.catalogue import load_catalogue
-from bot.dialog.conversation import Exchange
 from bot.dialog.engine import DialogEngine, InputKind, TurnInput, new_state
+from bot.dialog.transcript import Exchange
 from bot.handoff.context import HandoffReason, handoff_reason, sip_headers
 from bot.handoff.desk import Handoffs
 from bot.outcomes import Intent

@@ -19,12 +19,12 @@ from bot.calls.store import CallEnd, CallStart, CallStore
 from bot.config import load_settings
 from bot.core.clock import SimulatedClock
 from bot.dialog.catalogue import load_catalogue
-from bot.dialog.conversation import Conversation
 from bot.dialog.engine import new_state
 from bot.privacy.export import export_person
 from bot.privacy.forget import forget_person
 from bot.privacy.retention import enforce_retention_periodically
 from bot.rasa.client import RasaClient
+from bot.rasa.conversation import Conversation
 from bot.rasa.server import token_path
 from bot.storage.models import Call
 from tests.calls.helpers import call

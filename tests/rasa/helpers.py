@@ -6,10 +6,10 @@ from typing import Any
 
 from bot.config import load_settings
 from bot.dialog.catalogue import load_catalogue
-from bot.dialog.conversation import Conversation
 from bot.dialog.engine import new_state
 from bot.dialog.transcript import Record, Transcript
 from bot.rasa.client import RasaClient
+from bot.rasa.conversation import Conversation
 from bot.rasa.server import token_path
 
 VARIABLES: dict[str, dict[str, str]] = {

@@ -20,11 +20,11 @@ import pytest
 
 from bot.config import ConfigError, load_settings
 from bot.dialog.catalogue import load_catalogue
-from bot.dialog.conversation import Conversation
 from bot.dialog.engine import new_state
 from bot.rasa.client import RasaClient
+from bot.rasa.conversation import Conversation
+from bot.rasa.errors import RasaError
 from bot.rasa.server import endpoints, rasa_sql_url
-from bot.rasa.training import RasaError
 from tests.conftest import ROOT, TEST_DATA_DIR, VOICEBOT
 from tests.rasa.helpers import VARIABLES
 from tests.rasa.test_zz_rasa_supervision import rasa_server_pids

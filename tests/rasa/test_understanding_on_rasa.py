@@ -11,8 +11,8 @@ import pytest
 
 from bot.config import load_settings
 from bot.dialog.catalogue import load_catalogue
-from bot.dialog.conversation import Conversation
 from bot.dialog.engine import DialogState, TurnEvent, new_state
+from bot.rasa.conversation import Conversation
 from tests.rasa.helpers import VARIABLES, client_for
 
 pytestmark = [pytest.mark.rasa, pytest.mark.slow]

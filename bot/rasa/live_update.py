@@ -24,7 +24,8 @@ from bot.dialog.catalogue import Catalogue
 from bot.dialog.model import Script
 from bot.rasa.client import RasaClient
 from bot.rasa.compiler import compile_project
-from bot.rasa.training import RasaError, train
+from bot.rasa.errors import RasaError
+from bot.rasa.training import train
 
 EPOCHS = re.compile(r"Epochs:\s+(\d+)%")
 

@@ -6,32 +6,24 @@ import asyncio
 import contextlib
 import json
 import uuid
-from dataclasses import dataclass
 from typing import Any
 
 from loguru import logger
 
 from bot.dialog.engine import DialogState, TurnInput, TurnResult
+from bot.dialog.transcript import Exchange
 from bot.dialog.understanding import corrected
 from bot.outcomes import Signal
 from bot.rasa.actions import PAYLOAD_KEY
 from bot.rasa.client import RasaClient
 from bot.rasa.compiler import DIGITS_ENTITY, STATE_SLOT
-from bot.rasa.training import RasaError
+from bot.rasa.errors import RasaError
 
 # Rasa re-reads, re-featurises and re-sends a conversation's whole history on every message (~1 ms per past
 # turn here), so every SESSION_TURNS turns the conversation moves to a new Rasa session carrying the dialog
 # state; the in-memory tracker store then keeps only that session. Done in the background after a reply
 # (the caller is speaking meanwhile) and awaited before the next message.
 SESSION_TURNS = 10
-
-
-@dataclass(frozen=True)
-class Exchange:
-    """One turn: what the dialog engine heard (intent and confidence from Rasa) and what it decided."""
-
-    heard: TurnInput
-    result: TurnResult
 
 
 class Conversation:

@@ -17,8 +17,9 @@ from bot.dialog.loader import ScriptErrors
 from bot.rasa.actions import create_action_app
 from bot.rasa.client import RasaClient, RasaUnavailable
 from bot.rasa.compiler import compile_project
+from bot.rasa.errors import RasaError
 from bot.rasa.server import RasaServer, token_path
-from bot.rasa.training import RasaError, train
+from bot.rasa.training import train
 
 
 def load_valid_catalogue(settings: Settings) -> Catalogue:
