@@ -17,6 +17,7 @@ from bot.api import (
     dnc,
     handoffs,
     metrics,
+    pacing,
     privacy,
     webhooks,
 )
@@ -79,6 +80,7 @@ def create_app(settings: Settings, db: Database | None = None, clock: Clock | No
     v1 = APIRouter(prefix=API_PREFIX)
     for module in (
         campaigns,
+        pacing,
         contacts,
         dialer,
         dnc,

@@ -8,12 +8,13 @@ from fastapi import APIRouter, Depends, Request, status
 from fastapi.responses import StreamingResponse
 from sqlalchemy import select
 
+from bot.access.session import Principal
 from bot.api.auth import Scope, actor_of, require
 from bot.api.deps import AppSettings, DbSession, EntityId, Now
 from bot.api.schemas import CampaignOut
 from bot.audit import AuditAction, record
 from bot.campaigns import service
-from bot.dashboard.session import Principal
+from bot.campaigns.agent_pacing import check_pacing
 from bot.dialog import versions
 from bot.storage.models import ApiKey, Campaign
 
@@ -41,6 +42,7 @@ def create_campaign(
     spec: service.CampaignSpec, session: DbSession, settings: AppSettings, now: Now
 ) -> CampaignOut:
     scripts = service.available_scripts(settings.paths.dialogs_dir)
+    check_pacing(spec.rules, settings.handoff.queues)
     return _out(session, service.create(session, spec, scripts, now))
 
 
@@ -54,6 +56,7 @@ def edit_campaign(
     campaign_id: EntityId, patch: service.CampaignPatch, session: DbSession, settings: AppSettings, now: Now
 ) -> CampaignOut:
     scripts = service.available_scripts(settings.paths.dialogs_dir)
+    check_pacing(patch.rules, settings.handoff.queues)
     return _out(session, service.edit(session, campaign_id, patch, scripts, now, settings.compliance))
 
 

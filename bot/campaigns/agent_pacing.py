@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
@@ -26,7 +26,9 @@ from sqlalchemy import distinct, func, select
 from sqlalchemy.orm import Session
 
 from bot.campaigns.placer import TelephonyResult
-from bot.campaigns.rules import AgentPacing
+from bot.campaigns.rules import AgentPacing, CampaignRules
+from bot.core.errors import InvalidInput
+from bot.dialog.model import Script
 from bot.handoff.agents import AgentBoard
 from bot.storage.db import Database
 from bot.storage.models import Attempt, Call, Campaign, Handoff
@@ -92,6 +94,32 @@ def calls_allowed(wanted: int, calls_up: int, rate: float, free: int, waiting: i
 def default_queue(lead_queue: str | None, operator_queue: str | None) -> str | None:
     """The queue a script hands its leads to: its `lead.queue`, else its `operator_queue`."""
     return lead_queue or operator_queue
+
+
+def script_queue(scripts: Mapping[str, Script], script_id: str) -> str | None:
+    """The queue the script `script_id` hands its leads to (None: unknown script, or it hands off nowhere)."""
+    script = scripts.get(script_id)
+    if script is None:
+        return None
+    return default_queue(script.lead.queue if script.lead else None, script.operator_queue)
+
+
+class UnknownPacingQueue(InvalidInput):
+    """A campaign is paced by the agents of a queue that is not configured."""
+
+    def __init__(self, queue: str, known: str) -> None:
+        super().__init__(
+            f"queue {queue!r} is not configured in handoff.queues (configured: {known})",
+            "rules.agent_pacing.queue",
+        )
+        self.queue, self.known = queue, known
+
+
+def check_pacing(rules: CampaignRules | None, queues: Collection[str]) -> None:
+    """A campaign paced by agents names a configured queue, or none (its script's, checked when scripts load)."""
+    pacing = rules.agent_pacing if rules else None
+    if pacing is not None and pacing.queue is not None and pacing.queue not in queues:
+        raise UnknownPacingQueue(pacing.queue, ", ".join(sorted(queues)) or "—")
 
 
 @dataclass(frozen=True)

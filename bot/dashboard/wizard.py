@@ -24,6 +24,7 @@ from bot.api.deps import AppSettings, DbSession, EntityId
 from bot.audit import AuditAction, record
 from bot.calls.live_call import LiveCall
 from bot.campaigns import service
+from bot.campaigns.agent_pacing import UnknownPacingQueue, check_pacing
 from bot.campaigns.consent import Purpose
 from bot.campaigns.placer import CallRequest
 from bot.campaigns.rules import DEBT_CAPS, DEBT_RESTDAY_HOURS, DEBT_WORKING_HOURS, CampaignRules, RetryReason
@@ -143,6 +144,7 @@ def _page(
         "steps": list(STEPS),
         "zones": list(ZONES),
         "retryReasons": [r.value for r in RetryReason],
+        "queues": sorted(settings.handoff.queues),  # for pacing by agents
         "defaults": CampaignRules().model_dump(mode="json"),
         "debt": {
             "working_hours": DEBT_WORKING_HOURS.model_dump(mode="json"),
@@ -176,6 +178,7 @@ def create_draft(
     try:
         spec = _validated(request, service.CampaignSpec, _fields(request, draft))
         _check_language(request, settings, spec.script, spec.language)
+        check_pacing(spec.rules, settings.handoff.queues)
         campaign = service.create(session, spec, _scripts(settings), request.app.state.clock.now())
     except FormErrors as errors:
         return _errors(errors)
@@ -203,6 +206,7 @@ def save_draft(
         _check_language(
             request, settings, patch.script or campaign.script, patch.language or campaign.language
         )
+        check_pacing(patch.rules, settings.handoff.queues)
         campaign = service.edit(
             session, campaign_id, patch, _scripts(settings), request.app.state.clock.now()
         )
@@ -294,6 +298,9 @@ def _field_error(request: Request, error: Any) -> dict[str, str]:
 def _input_error(request: Request, error: service.InvalidInput) -> dict[str, str]:
     if error.field == "script":
         return {"field": "script", "message": say(request, "wizard.error.script")}
+    if isinstance(error, UnknownPacingQueue):
+        message = say(request, "pacing.error.queue", queue=error.queue, known=error.known)
+        return {"field": error.field, "message": message}
     return {"field": error.field, "message": say(request, "wizard.error.invalid", detail=str(error))}
 
 

@@ -25,12 +25,23 @@ function bucketLabel(iso) {
     : at.toLocaleString(VB.lang, {day: "numeric", month: "short", hour: "2-digit", minute: "2-digit"});
 }
 
+/* Why the dialer slows or pauses the campaign for its agents (`GET /campaigns/{id}/pacing`); hidden when it does not. */
+function showPacing(pace) {
+  const line = document.getElementById("agent-pacing");
+  const held = pace.state === "paused" || pace.state === "slowed";
+  line.hidden = !held;
+  const values = {...pace, rate: VB.percent(Math.round(100 * pace.lead_rate))};
+  line.textContent = held ? VB.t(`pacing.${pace.state}`).replace(/\{(\w+)\}/g, (_, name) => values[name]) : "";
+}
+
 async function load() {
-  const [campaign, metrics, rows] = await Promise.all([
+  const [campaign, metrics, rows, pace] = await Promise.all([
     VB.api(`/campaigns/${campaignId}`),
     VB.campaignMetrics(campaignId),
     VB.summary(campaignId, group),
+    VB.api(`/campaigns/${campaignId}/pacing`),
   ]);
+  showPacing(pace);
   const state = document.getElementById("state");
   state.textContent = VB.stateLabel(campaign.state);
   state.className = `state ${campaign.state}`;

@@ -38,6 +38,8 @@ function fillRules(rules) {
   $("max-attempts").value = rules.max_attempts;
   $("max-concurrent").value = rules.max_concurrent;
   $("pacing").value = rules.pacing_cps;
+  $("agent-pacing").checked = Boolean(rules.agent_pacing);
+  $("agent-pacing-queue").value = rules.agent_pacing?.queue ?? "";
   for (const row of form.querySelectorAll("tr[data-reason]")) {
     const minutes = rules.retry_minutes[row.dataset.reason];
     row.querySelector(".retry-on").checked = minutes !== undefined;
@@ -101,6 +103,7 @@ function collect() {
       retry_minutes: retry,
       max_concurrent: Number($("max-concurrent").value),
       pacing_cps: Number($("pacing").value),
+      agent_pacing: $("agent-pacing").checked ? {queue: $("agent-pacing-queue").value || null} : null,
     },
     start_date: $("start-date").value || null,
     end_date: $("end-date").value || null,
@@ -253,6 +256,7 @@ async function summary() {
     ["wizard.working_hours", `${rules.working_hours.start.slice(0, 5)}–${rules.working_hours.end.slice(0, 5)}`],
     ["wizard.rest_days", rules.rest_day_hours ? `${rules.rest_day_hours.start.slice(0, 5)}–${rules.rest_day_hours.end.slice(0, 5)}` : VB.t("wizard.no_calls")],
     ["wizard.max_concurrent", rules.max_concurrent],
+    ["pacing.wizard.summary", rules.agent_pacing ? rules.agent_pacing.queue ?? VB.t("pacing.wizard.script_queue") : VB.t("pacing.wizard.off")],
     ["wizard.contacts_count", VB.number(count)],
   ];
   $("summary").replaceChildren(...rows.map(([key, value]) => VB.el("tr", {}, VB.el("th", {}, VB.t(key)), VB.el("td", {}, String(value)))));
