@@ -209,13 +209,6 @@ async def test_a_machine_gets_the_scripts_voicemail_message_after_its_beep(setti
     assert np.abs(robot[int(first_robot * 8000) :]).max() > 3000 and record.seconds > first_robot + 5
 
 
-# Known failure on a loaded machine since the 1.0 s end of turn (2026-12-05: 2 of 7 runs, both in full-suite runs;
-# passes alone): the simulated caller never says its "да" after the greeting, so the call ends abandoned. Not
-# understood yet (the simulated caller's wait for the prompt's end, or the callee's "алло" utterance still ending
-# when the script starts): runs, and reports XPASS/XFAIL.
-@pytest.mark.xfail(
-    reason="the caller's answer goes unheard in some loaded runs; under investigation", strict=False
-)
 async def test_an_outbound_call_answered_by_a_person_gets_the_script_after_their_hello(
     settings, dialog_service
 ):
