@@ -15,12 +15,12 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.access.accounts import admins_besides
+from bot.access.session import CSRF_HEADER, Principal
+from bot.access.session import principal as session_principal
 from bot.api.deps import AppSettings, DbSession, EntityId, Now
 from bot.audit import AuditAction, record
 from bot.config import DashboardSettings
-from bot.dashboard.accounts import admins_besides
-from bot.dashboard.session import CSRF_HEADER, Principal
-from bot.dashboard.session import principal as session_principal
 from bot.storage.models import ApiKey
 
 

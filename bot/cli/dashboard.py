@@ -2,8 +2,8 @@
 
 import typer
 
+from bot.access.passwords import hash_password
 from bot.cli import app
-from bot.dashboard.passwords import hash_password
 
 dashboard = typer.Typer(no_args_is_help=True, help="The web dashboard (/dashboard): user passwords.")
 app.add_typer(dashboard, name="dashboard")

@@ -13,11 +13,11 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.access import accounts
+from bot.access.accounts import AccountError
 from bot.api.auth import AdminCaller, Scope, actor_of, create_audited_key, is_last_admin_key, revoke_key
 from bot.api.deps import AppSettings, DbSession, EntityId, Now
 from bot.audit import AuditAction, entries, record
-from bot.dashboard import accounts
-from bot.dashboard.accounts import AccountError
 from bot.dashboard.routes import PREFIX, User, render
 from bot.dashboard.upload_http import say
 from bot.storage.models import ApiKey, DashboardAccount

@@ -17,13 +17,14 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import select
 
+from bot.access import accounts
+from bot.access.passwords import verify_password
+from bot.access.session import COOKIE, CSRF_HEADER, Principal, SessionCodec, load_secret, principal
 from bot.api.auth import find_key
 from bot.api.deps import AppSettings, DbSession, EntityId
 from bot.campaigns import service
 from bot.config import Settings
-from bot.dashboard import accounts, i18n
-from bot.dashboard.passwords import verify_password
-from bot.dashboard.session import COOKIE, CSRF_HEADER, Principal, SessionCodec, load_secret, principal
+from bot.dashboard import i18n
 from bot.dashboard.uploads import Uploads
 from bot.dialog.catalogue import load_catalogue
 from bot.storage.models import Call

@@ -22,12 +22,12 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from bot.access.session import Principal, principal
 from bot.api.auth import Scope, actor_of, require
 from bot.api.deps import AppSettings, Now
 from bot.audit import AuditAction, record
 from bot.config import Settings
 from bot.dashboard.routes import PREFIX, User, render
-from bot.dashboard.session import Principal, principal
 from bot.dashboard.upload_http import say
 from bot.dialog import versions
 from bot.dialog.catalogue import check_text, trained_intents

@@ -18,6 +18,7 @@ from fastapi import APIRouter, Depends, Request, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
+from bot.access.session import Principal
 from bot.api.auth import Scope, require
 from bot.api.deps import EntityId
 from bot.campaigns import service
@@ -27,7 +28,6 @@ from bot.contacts.importer import read_table
 from bot.contacts.upload_check import SKIPPING, CheckReport
 from bot.dashboard import i18n
 from bot.dashboard.routes import PREFIX, render
-from bot.dashboard.session import Principal
 from bot.dashboard.uploads import ImportState, ListKind, Upload, Uploads
 from bot.storage.models import ApiKey, Campaign
 

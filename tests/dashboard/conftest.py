@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from bot.access.passwords import hash_password
 from bot.api.app import create_app
 from bot.api.auth import Scope, create_key
 from bot.config import DashboardSettings, DashboardUser, PathsSettings, Settings
-from bot.dashboard.passwords import hash_password
 from bot.storage.db import Database
 
 ROOT = Path(__file__).resolve().parents[2]

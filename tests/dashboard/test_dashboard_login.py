@@ -8,11 +8,11 @@ from datetime import UTC, datetime
 import pytest
 from typer.testing import CliRunner
 
+from bot.access.passwords import hash_password, verify_password
+from bot.access.session import COOKIE, CSRF_HEADER, SessionCodec
 from bot.api.auth import Scope
 from bot.campaigns.service import CampaignSpec, create
 from bot.cli import app as cli
-from bot.dashboard.passwords import hash_password, verify_password
-from bot.dashboard.session import COOKIE, CSRF_HEADER, SessionCodec
 from bot.storage.models import ApiKey
 from tests.dashboard.conftest import PASSWORD
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import time
 
+from bot.access.session import COOKIE
 from bot.api.auth import Scope
-from bot.dashboard.session import COOKIE
 from tests.dashboard.conftest import Dashboard
 from tests.dashboard.test_contact_upload import CP1251_LIST, MAPPING, finish_import, make_campaign, upload
 from tests.dashboard.test_wizard import FORM, Draining

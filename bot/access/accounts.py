@@ -9,8 +9,8 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from bot.access.passwords import hash_password
 from bot.config import DashboardSettings
-from bot.dashboard.passwords import hash_password
 from bot.storage.models import ApiKey, DashboardAccount
 
 NAME = re.compile(r"^[A-Za-z0-9._@-]{1,100}$")
