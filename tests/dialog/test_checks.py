@@ -6,7 +6,6 @@ thing in it and checks the error that names it.
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -14,7 +13,7 @@ from typer.testing import CliRunner
 
 from bot.dialog.catalogue import load_catalogue
 from bot.dialog.loader import ScriptError
-from bot.outcomes import Intent
+from tests.dialog.folders import dialogs_folder
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = ("appointment", "debt", "inbound", "offer", "reminder", "survey")
@@ -58,15 +57,7 @@ steps:
 
 @pytest.fixture
 def folder(tmp_path: Path) -> Path:
-    """A dialogs folder with the shipped common handlers, and training data knowing the public intents."""
-    dialogs = tmp_path / "dialogs"
-    dialogs.mkdir()
-    shutil.copy(ROOT / "dialogs" / "_common.yml", dialogs)
-    training = tmp_path / "training_data"
-    training.mkdir()
-    nlu = "".join(f"- intent: {intent}\n  examples: |\n    - {intent}\n" for intent in Intent)
-    (training / "nlu.yml").write_text(f'version: "3.1"\nnlu:\n{nlu}', encoding="utf-8")
-    return dialogs
+    return dialogs_folder(tmp_path)
 
 
 def write(folder: Path, text: str) -> Path:

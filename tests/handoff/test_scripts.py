@@ -3,7 +3,6 @@ script's `lead:` rule qualifies a lead — and transfers it — as soon as the a
 
 from __future__ import annotations
 
-import shutil
 from datetime import datetime
 from pathlib import Path
 
@@ -15,6 +14,7 @@ from bot.dialog.catalogue import load_catalogue
 from bot.dialog.engine import DialogEngine, InputKind, TurnInput, TurnResult, new_state
 from bot.dialog.loader import ScriptError
 from bot.outcomes import Intent
+from tests.dialog.folders import dialogs_folder
 
 ROOT = Path(__file__).resolve().parents[2]
 NOW = datetime(2025, 3, 10, 12, 0)
@@ -51,14 +51,7 @@ steps:
 
 @pytest.fixture
 def folder(tmp_path: Path) -> Path:
-    dialogs = tmp_path / "dialogs"
-    dialogs.mkdir()
-    shutil.copy(ROOT / "dialogs" / "_common.yml", dialogs)
-    training = tmp_path / "training_data"
-    training.mkdir()
-    nlu = "".join(f"- intent: {intent}\n  examples: |\n    - {intent}\n" for intent in Intent)
-    (training / "nlu.yml").write_text(f'version: "3.1"\nnlu:\n{nlu}', encoding="utf-8")
-    return dialogs
+    return dialogs_folder(tmp_path)
 
 
 def errors(folder: Path, text: str, queues=None) -> list[ScriptError]:

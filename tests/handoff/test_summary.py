@@ -3,28 +3,19 @@ for an unknown placeholder), rendered with the call's values in words, and a def
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 
 from bot.dialog.catalogue import load_catalogue
 from bot.handoff.summary import summary_text
-from bot.outcomes import Intent
+from tests.dialog.folders import dialogs_folder
 from tests.handoff.test_scripts import ROOT, SCRIPT, errors, line_of
 
 
 @pytest.fixture
 def dialogs(tmp_path: Path) -> Path:
-    """A dialogs folder with `_common.yml` beside training data knowing every intent (as in test_scripts)."""
-    folder = tmp_path / "dialogs"
-    folder.mkdir()
-    shutil.copy(ROOT / "dialogs" / "_common.yml", folder)
-    training = tmp_path / "training_data"
-    training.mkdir()
-    nlu = "".join(f"- intent: {intent}\n  examples: |\n    - {intent}\n" for intent in Intent)
-    (training / "nlu.yml").write_text(f'version: "3.1"\nnlu:\n{nlu}', encoding="utf-8")
-    return folder
+    return dialogs_folder(tmp_path)
 
 
 WITH_SUMMARY = SCRIPT.replace(
