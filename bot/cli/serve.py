@@ -13,6 +13,7 @@ from bot.asgi import ServerStartError, serve_app
 from bot.calls.phone_calls import PhoneCalls, check_inbound
 from bot.calls.recording import purge_recordings_periodically
 from bot.calls.store import CallStore
+from bot.campaigns.agent_pacing import AgentPacer, BoardCapacity, script_queue
 from bot.campaigns.dialer import Dialer
 from bot.campaigns.nodes import NodeNameInUse, node_name
 from bot.cli import app, fail, run_service, settings, stop_signal
@@ -51,7 +52,12 @@ def serve() -> None:
             store = CallStore(database, node_name(config.dialer.node), config.contacts.default_region)
             calls = PhoneCalls(config, dialogs.catalogue, dialogs.client, store=store)
             web.state.phone_calls = calls  # the dashboard's test calls ("call me" in the campaign wizard)
-            dialer = Dialer(database, calls, SystemClock(), config.dialer, config.compliance)
+            pacer = AgentPacer(  # campaigns paced by free agents read the hand-off desk's board
+                database,
+                BoardCapacity(calls.handoffs.board),
+                lambda script: script_queue(dialogs.catalogue.scripts, script),
+            )
+            dialer = Dialer(database, calls, SystemClock(), config.dialer, config.compliance, pacer)
             web.state.dialer = dialer  # its pause reason in /api/v1/dialer and the campaigns page
             # before the phone takes calls: this node's lease (NodeNameInUse here, not in a background task), and
             # what its previous process or dead nodes left (attempts requeued, calls ended worker_lost)

@@ -17,9 +17,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from bot.calls.store import CallEnd, CallStart, CallStore, EndedBy
+from bot.calls.result import CallResult
+from bot.calls.store import CallStart, CallStore, EndedBy
 from bot.campaigns import service
-from bot.campaigns.agent_pacing import AgentPacer, BoardCapacity, PaceState, default_queue
+from bot.campaigns.agent_pacing import AgentPacer, BoardCapacity, PaceState, script_queue
 from bot.campaigns.dialer import Dialer
 from bot.campaigns.placer import CallReport, CallRequest, TelephonyResult
 from bot.campaigns.rules import AgentPacing, CampaignRules
@@ -90,7 +91,9 @@ class LeadPlacer:
         await asyncio.sleep(AGENT_SECONDS)
         self.board.idle(agent)
         self.freed.append(self.clock.now())
-        await self.store.ended(call_id, CallEnd(outcome=Outcome.TRANSFERRED.value, ended_by=EndedBy.CALLER))
+        await self.store.ended(
+            call_id, CallResult(outcome=Outcome.TRANSFERRED.value, ended_by=EndedBy.CALLER)
+        )
         return CallReport(
             result=TelephonyResult.ANSWERED,
             outcome=Outcome.TRANSFERRED,
@@ -107,8 +110,8 @@ class LeadPlacer:
 
 def _offer_queue() -> str | None:
     _, common = load_common(ROOT / "dialogs" / "_common.yml")
-    script, _ = load_script(ROOT / "dialogs" / "offer.yml", common)
-    return default_queue(script.lead.queue if script.lead else None, script.operator_queue)
+    offer, _ = load_script(ROOT / "dialogs" / "offer.yml", common)
+    return script_queue({"offer": offer}, "offer")
 
 
 def _board(queue: str) -> AgentBoard:

@@ -1,9 +1,14 @@
 """The agent-pacing rule: how many new calls keep the expected leads within the agents' capacity."""
 
+from pathlib import Path
+
 import pytest
 
-from bot.campaigns.agent_pacing import PRIOR_CALLS, calls_allowed, default_queue, lead_rate
+from bot.campaigns.agent_pacing import PRIOR_CALLS, calls_allowed, default_queue, lead_rate, script_queue
 from bot.campaigns.rules import CampaignRules
+from bot.dialog.loader import load_common, load_script
+
+DIALOGS = Path(__file__).resolve().parents[2] / "dialogs"
 
 
 @pytest.mark.parametrize(
@@ -47,6 +52,11 @@ def test_default_queue_is_the_lead_queue_else_the_operator_queue():
     assert default_queue("sales", "support") == "sales"
     assert default_queue(None, "support") == "support"
     assert default_queue(None, None) is None
+    _, common = load_common(DIALOGS / "_common.yml")
+    scripts = {name: load_script(DIALOGS / f"{name}.yml", common)[0] for name in ("offer", "reminder")}
+    assert script_queue(scripts, "offer") == "sales"  # its lead: rule's queue
+    assert script_queue(scripts, "reminder") == "support"  # no lead: rule, its operator_queue
+    assert script_queue(scripts, "nonexistent") is None
 
 
 def test_rules_take_agent_pacing_and_refuse_unknown_fields():
