@@ -11,10 +11,11 @@ when it does not, and `unknown` before the first probe (or with probing off). Wa
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
+from typing import Any
 
 from bot.config import HandoffSettings
 
@@ -127,9 +128,9 @@ class AgentBoard:
 
     # being told of changes
 
-    async def changed(self) -> None:
-        """Until the next change of any agent or line."""
-        await self._changed.wait()
+    def changed(self) -> Coroutine[Any, Any, bool]:
+        """Awaitable until the next change of any agent or line after this call (not after the first await)."""
+        return self._changed.wait()
 
     def subscribe(self, listener: Callable[[], None]) -> Callable[[], None]:
         """Call `listener()` on every change (from the event loop); returns a function that unsubscribes."""

@@ -9,8 +9,6 @@ take calls, in whole minutes (at least one).
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -124,8 +122,3 @@ class QueueLine:
         if self.wait is None:
             return self.max_wait_seconds
         return self.max_wait_seconds - self.wait.seconds
-
-    async def next_change(self, seconds: float) -> None:
-        """Until the board changes or `seconds` pass."""
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.board.changed(), max(0.0, seconds))

@@ -214,11 +214,14 @@ class WarmTransfer:
         ended = asyncio.create_task(customer.wait_ended())
         try:
             while customer.state is CallState.ACTIVE and line.time_left() > 0:
-                change = asyncio.create_task(line.next_change(line.time_left()))
-                await asyncio.wait((change, ended), return_when=asyncio.FIRST_COMPLETED)
-                change.cancel()
-                if customer.state is CallState.ACTIVE and line.at_head() and self._ringable():
+                change = asyncio.ensure_future(line.board.changed())  # any change from now on
+                if line.at_head() and self._ringable():
+                    change.cancel()
                     return True
+                await asyncio.wait(
+                    (change, ended), timeout=line.time_left(), return_when=asyncio.FIRST_COMPLETED
+                )
+                change.cancel()
         finally:
             ended.cancel()
         return False
