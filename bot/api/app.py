@@ -19,6 +19,7 @@ from bot.api import (
     metrics,
     pacing,
     privacy,
+    queues,
     webhooks,
 )
 from bot.config import Settings
@@ -87,6 +88,7 @@ def create_app(settings: Settings, db: Database | None = None, clock: Clock | No
         calls,
         callbacks,
         handoffs,
+        queues,
         metrics,
         auth,
         webhooks,
