@@ -16,8 +16,8 @@ from ruamel.yaml import YAML, YAMLError
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from bot.calls.routing import ANY_NUMBER, InboundRoute
-from bot.campaigns.consent import ComplianceSettings
+from bot.consent import ComplianceSettings
+from bot.inbound_routing import ANY_NUMBER, InboundRoute
 from bot.privacy.secrets import SecretKeyError, decrypt_config
 from bot.privacy.settings import PrivacySettings
 from telephony.config import TelephonySettings

@@ -16,7 +16,7 @@ from bot.api.auth import Scope, require
 from bot.api.deps import DbSession, EntityId, Limit, Offset
 from bot.api.schemas import ContactImportOut, ContactOut
 from bot.campaigns import service
-from bot.campaigns.consent import BlockReason, Consent
+from bot.consent import BlockReason, Consent
 from bot.contacts.importer import ColumnMapping, RawContact
 from bot.storage.models import Contact
 

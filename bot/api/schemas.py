@@ -7,8 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from bot.campaigns.consent import BlockReason, ConsentChannel, Purpose
 from bot.campaigns.rules import CampaignRules
+from bot.consent import BlockReason, ConsentChannel, Purpose
 
 
 class _Out(BaseModel):

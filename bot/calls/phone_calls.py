@@ -1,7 +1,7 @@
 """Real phone calls: the SIP phone, the voice pipeline and the dialog joined.
 
 `PhoneCalls` places outbound calls (it is the campaign dialer's `CallPlacer`, and what `voicebot call` uses)
-and answers inbound calls (`voicebot serve`): routed by the called number (`bot/calls/routing.py`), within the
+and answers inbound calls (`voicebot serve`): routed by the called number (`bot/inbound_routing.py`), within the
 concurrent-call cap (beyond it the caller hears the busy message), with the caller's variables from the CRM
 lookup. Every call is a row of the `calls` table from its first ring (`CallStore`), ended even when it fails.
 A stopping worker drains (`drain`): no new calls, the calls up go on for a bounded time, then are hung up.
@@ -25,7 +25,6 @@ from bot.calls.live_call import LiveCall
 from bot.calls.lookup import CallerLookup
 from bot.calls.pending_writes import PendingWrites, Write
 from bot.calls.pipeline import CallRecord, TimedLine, VoiceCall
-from bot.calls.routing import InboundPlan, select_route
 from bot.calls.script_actions import ScriptRequests, script_requests
 from bot.calls.store import CallEnd, CallStart, CallStore, EndedBy
 from bot.campaigns.placer import CallReport, CallRequest, TelephonyResult
@@ -36,6 +35,7 @@ from bot.dialog.engine import DialogError, DialogState, new_state
 from bot.dialog.loader import ScriptErrors
 from bot.handoff.desk import Handoffs
 from bot.handoff.warm import speaker
+from bot.inbound_routing import InboundPlan, select_route
 from bot.outcomes import Outcome
 from bot.privacy.records import SensitiveSlots
 from bot.rasa.client import RasaClient

@@ -25,13 +25,13 @@ from sqlalchemy.orm import Session
 from bot.calls.store import count_lost, end_lost_calls, live_call_nodes
 from bot.campaigns import service
 from bot.campaigns.agent_pacing import AgentPacer
-from bot.campaigns.consent import BLOCKED_NOTES, SHIPPED_COMPLIANCE, ComplianceSettings, blocked_reason
 from bot.campaigns.nodes import NodeLease, node_name
 from bot.campaigns.placer import CallPlacer, CallReport, CallRequest, LineStatus, TelephonyResult
 from bot.campaigns.reports import record_report, reschedule
 from bot.campaigns.rules import CampaignRules, Preset, RetryReason, next_allowed
 from bot.campaigns.service import CampaignState
 from bot.config import DialerSettings
+from bot.consent import BLOCKED_NOTES, SHIPPED_COMPLIANCE, ComplianceSettings, blocked_reason
 from bot.contacts import dnc
 from bot.core.clock import Clock
 from bot.storage.db import UNREACHABLE, Database, advisory_key

@@ -19,7 +19,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import case, func, select, update
 from sqlalchemy.orm import Session
 
-from bot.campaigns.consent import (
+from bot.campaigns.rules import CampaignRules
+from bot.consent import (
     BLOCKED_NOTES,
     SHIPPED_COMPLIANCE,
     BlockReason,
@@ -27,7 +28,6 @@ from bot.campaigns.consent import (
     Purpose,
     blocked_reason,
 )
-from bot.campaigns.rules import CampaignRules
 from bot.contacts import dnc
 from bot.contacts.importer import (
     ColumnMapping,

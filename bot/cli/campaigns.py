@@ -21,13 +21,13 @@ from sqlalchemy import select
 from bot.api.auth import Scope, create_key
 from bot.calls.store import CallStore
 from bot.campaigns import service
-from bot.campaigns.consent import BLOCKED_NOTES, BlockReason, Purpose
 from bot.campaigns.dialer import Dialer
 from bot.campaigns.nodes import node_name
 from bot.campaigns.rules import CampaignRules, Preset
 from bot.campaigns.simulated import ScriptedPlacer
 from bot.cli import app, settings
 from bot.config import Settings
+from bot.consent import BLOCKED_NOTES, BlockReason, Purpose
 from bot.contacts import dnc
 from bot.contacts.importer import ColumnMapping, CsvFormatError
 from bot.contacts.phones import PhoneError, PhoneNormalizer

@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from bot.campaigns.consent import Consent, ConsentChannel
+from bot.consent import Consent, ConsentChannel
 from bot.contacts.errors import CsvFormatError, TableProblem
 from bot.contacts.phones import Phone, PhoneNormalizer
 from bot.contacts.regions import region_zones

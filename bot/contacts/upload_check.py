@@ -12,7 +12,7 @@ from enum import StrEnum
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from bot.campaigns.consent import PurposePolicy, blocked_reason
+from bot.consent import PurposePolicy, blocked_reason
 from bot.contacts.importer import ContactTable, RawContact, parse_consent, parse_contact
 from bot.contacts.phones import PhoneError, PhoneNormalizer
 from bot.privacy.person import phone_hash

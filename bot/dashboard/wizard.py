@@ -25,10 +25,10 @@ from bot.audit import AuditAction, record
 from bot.calls.live_call import LiveCall
 from bot.campaigns import service
 from bot.campaigns.agent_pacing import UnknownPacingQueue, check_pacing
-from bot.campaigns.consent import Purpose
 from bot.campaigns.placer import CallRequest
 from bot.campaigns.rules import DEBT_CAPS, DEBT_RESTDAY_HOURS, DEBT_WORKING_HOURS, CampaignRules, RetryReason
 from bot.config import Settings
+from bot.consent import Purpose
 from bot.contacts.phones import PhoneError
 from bot.dashboard.routes import PREFIX, User, render
 from bot.dashboard.upload_http import WriterCaller, say
@@ -65,7 +65,7 @@ class DraftIn(BaseModel):
     name: str = Field("", max_length=1000)
     script: str = Field("", max_length=1000)
     language: str = Field("ru", max_length=8)
-    purpose: Purpose = Purpose.SERVICE  # what the consent policy is chosen by (bot/campaigns/consent.py)
+    purpose: Purpose = Purpose.SERVICE  # what the consent policy is chosen by (bot/consent.py)
     variables: dict[str, str] = Field({}, max_length=100)
     rules: dict[str, Any] = Field({}, max_length=50)
     start_date: date | None = None

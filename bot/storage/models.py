@@ -66,7 +66,7 @@ class Campaign(Base):
     )
     priority: Mapped[int] = mapped_column(Integer, default=0)
     purpose: Mapped[str] = mapped_column(
-        String(16), default="service", server_default="service", doc="a `bot.campaigns.consent.Purpose`"
+        String(16), default="service", server_default="service", doc="a `bot.consent.Purpose`"
     )
     state: Mapped[str] = mapped_column(String(16), default="draft", index=True)
     script_version: Mapped[str] = mapped_column(
@@ -101,7 +101,7 @@ class Contact(Base):
         doc="when the person consented; null: no consent"
     )
     consent_channel: Mapped[str] = mapped_column(
-        String(16), default="", server_default="", doc="how: a `bot.campaigns.consent.ConsentChannel`"
+        String(16), default="", server_default="", doc="how: a `bot.consent.ConsentChannel`"
     )
     consent_source: Mapped[str] = mapped_column(
         String(200), default="", server_default="", doc="where it is kept, e.g. a CRM form's id"

@@ -12,9 +12,9 @@ from loguru import logger
 
 from bot.calls.lookup import CallerLookup
 from bot.calls.phone_calls import PhoneCalls
-from bot.calls.routing import InboundPlan, InboundRoute
 from bot.config import CallsSettings, load_settings
 from bot.dialog.catalogue import load_catalogue
+from bot.inbound_routing import InboundPlan, InboundRoute
 from bot.rasa.client import RasaClient
 from tests.calls.crm_stub import Crm, running_crm
 

@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 import pytest
 
 from bot.calls.phone_calls import check_inbound
-from bot.calls.routing import InboundRoute, OpeningHours, select_route
 from bot.config import CallsSettings, ConfigError, load_settings
 from bot.dialog.catalogue import load_catalogue
 from bot.dialog.engine import DialogError
+from bot.inbound_routing import InboundRoute, OpeningHours, select_route
 
 ROUTES = [
     InboundRoute(did="74951112233", script="inbound", variables={"company": "Ромашка"}),

@@ -13,7 +13,12 @@ from sqlalchemy import select, text, update
 
 from bot.calls.store import CallStore
 from bot.campaigns import service
-from bot.campaigns.consent import (
+from bot.campaigns.dialer import Dialer
+from bot.campaigns.placer import CallReport, TelephonyResult
+from bot.campaigns.rules import CampaignRules
+from bot.campaigns.simulated import ScriptedPlacer
+from bot.config import DialerSettings
+from bot.consent import (
     SHIPPED_POLICIES,
     BlockReason,
     ComplianceSettings,
@@ -22,11 +27,6 @@ from bot.campaigns.consent import (
     PurposePolicy,
     blocked_reason,
 )
-from bot.campaigns.dialer import Dialer
-from bot.campaigns.placer import CallReport, TelephonyResult
-from bot.campaigns.rules import CampaignRules
-from bot.campaigns.simulated import ScriptedPlacer
-from bot.config import DialerSettings
 from bot.contacts.importer import ColumnMapping, parse_contacts
 from bot.contacts.phones import PhoneNormalizer
 from bot.core.calendar import Hours

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 
 from bot.campaigns import service
-from bot.campaigns.consent import Purpose
+from bot.consent import Purpose
 from bot.storage.models import Contact
 from tests.dashboard.test_contact_upload import EN, NOW, RU, finish_import, upload
 

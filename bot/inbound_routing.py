@@ -1,9 +1,9 @@
 """Inbound routing: which script answers a call to a given number (DID), and what it gets out of hours.
 
 A route matches the called number exactly (`74951112233`), by prefix (`7495*`) or always (`*`); a leading `+` is
-ignored on both sides. The exact match wins, then the longest prefix, then `*`. Opening hours use the campaigns'
-calling-window rules (`bot/campaigns/rules.py`): daily windows on working and rest days, ISO weekdays, a country's
-public holidays as rest days, in the route's time zone.
+ignored on both sides. The exact match wins, then the longest prefix, then `*`. Opening hours use the shared
+calendar (`bot/core/calendar.py`, as campaigns' calling windows do): daily windows on working and rest days, ISO
+weekdays, a country's public holidays as rest days, in the route's time zone.
 """
 
 from __future__ import annotations
