@@ -10,13 +10,14 @@ from bot.dialog.model import (
     CONDITION,
     PLACEHOLDER,
     SLOT_REFERENCE,
+    SUMMARY_NAMES,
+    SUMMARY_VALUES,
     Action,
     ActionType,
     Script,
     Step,
     ValueType,
 )
-from bot.handoff.summary import SUMMARY_NAMES, SUMMARY_VALUES
 from voice.spoken.grammar import CASE_CHOICES, parse_case
 from voice.spoken.values import CURRENCIES
 

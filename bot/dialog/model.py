@@ -51,6 +51,16 @@ class ValueType(StrEnum):
     PHONE = "phone"
 
 
+# the placeholders a script's `handoff_summary:` may use besides its variables and slots (bot/handoff/summary.py)
+SUMMARY_VALUES: dict[str, ValueType] = {
+    "reason": ValueType.TEXT,
+    "collected": ValueType.TEXT,
+    "last_words": ValueType.TEXT,
+    "queue": ValueType.TEXT,
+}
+SUMMARY_NAMES = ", ".join(f"{{{name}}}" for name in SUMMARY_VALUES)
+
+
 class ActionType(StrEnum):
     HANGUP = "hangup"
     SET_OUTCOME = "set_outcome"

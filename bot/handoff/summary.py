@@ -10,17 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.dialog.model import Script, ValueType
+from bot.dialog.model import SUMMARY_VALUES, Script
 from bot.dialog.render import render
 from bot.handoff.slot_labels import slot_label
-
-SUMMARY_VALUES: dict[str, ValueType] = {
-    "reason": ValueType.TEXT,
-    "collected": ValueType.TEXT,
-    "last_words": ValueType.TEXT,
-    "queue": ValueType.TEXT,
-}
-SUMMARY_NAMES = ", ".join(f"{{{name}}}" for name in SUMMARY_VALUES)
 
 REASONS: dict[str, dict[str, str]] = {
     "qualified": {
