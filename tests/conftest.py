@@ -85,6 +85,20 @@ def postgres_url() -> Iterator[str]:
 
 
 @pytest.fixture
+def own_postgres() -> Iterator[tuple[PostgresCluster, Database]]:
+    """A PostgreSQL cluster of the test's own (it may stop and start it) and a migrated database in it."""
+    cluster = PostgresCluster()
+    cluster.start()
+    db = Database(new_postgres_database(cluster.url))
+    db.migrate()
+    try:
+        yield cluster, db
+    finally:
+        db.dispose()
+        cluster.remove()
+
+
+@pytest.fixture
 def sqlite_db(tmp_path: Path) -> Iterator[Database]:
     """A migrated, empty SQLite database file (for tests that need one database, not both)."""
     database = Database(f"sqlite:///{tmp_path / 'voicebot.db'}")

@@ -9,7 +9,6 @@ import os
 from datetime import UTC, datetime
 from datetime import time as dt_time
 
-import pytest
 from sqlalchemy import func, select
 
 from bot.campaigns.dialer import Dialer
@@ -19,12 +18,9 @@ from bot.config import DialerSettings
 from bot.core.calendar import Hours
 from bot.core.clock import SystemClock
 from bot.outcomes import Outcome
-from bot.storage.db import Database
 from bot.storage.models import Attempt, Contact
 from tests.campaigns.simtools import make_campaign
 from tests.chaos import RESULTS_ENV, ChaosRow, record
-from tests.conftest import new_postgres_database
-from tests.postgres import PostgresCluster
 
 ALL_DAY = Hours(start=dt_time(0), end=dt_time(23, 59, 59))
 RULES = CampaignRules(
@@ -53,17 +49,8 @@ class SlowPlacer:
         return CallReport(result=TelephonyResult.ANSWERED, outcome=Outcome.CONFIRMED)
 
 
-@pytest.fixture
-def cluster():
-    cluster = PostgresCluster()
-    cluster.start()
-    yield cluster
-    cluster.remove()
-
-
-async def test_the_dialer_pauses_while_postgresql_restarts_and_loses_nothing(cluster):
-    db = Database(new_postgres_database(cluster.url))
-    db.migrate()
+async def test_the_dialer_pauses_while_postgresql_restarts_and_loses_nothing(own_postgres):
+    cluster, db = own_postgres
     phones = [(f"+7916000{n:04d}", "Europe/Moscow") for n in range(CONTACTS)]
     campaign = make_campaign(db, phones, datetime.now(UTC), RULES)
     placer = SlowPlacer(seconds=2.0)
