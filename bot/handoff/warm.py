@@ -148,7 +148,8 @@ class WarmTransfer:
         try:
             summary = await self.speak(self.summary)
             while customer.state is CallState.ACTIVE:
-                for agent, target in self._ringable():
+                ringable = self._ringable()
+                for agent, target in ringable:
                     if customer.state is not CallState.ACTIVE:
                         break
                     leg = await self._try(agent, target, customer, summary)
@@ -160,6 +161,8 @@ class WarmTransfer:
                         if self.line is not None:
                             self.line.leave(WaitEnd.CONNECTED)
                         return TransferResult(TransferStatus.SUCCEEDED, 200, f"joined to {agent}")
+                if ringable and (self.line is None or self.line.wait is None):
+                    break  # every agent free to ring failed (busy elsewhere, no answer): the take-back
                 if not await self._wait_in_line(customer):
                     break
         except Exception as exc:  # a broken leg or voice must never drop the customer
@@ -197,8 +200,8 @@ class WarmTransfer:
         return ringable
 
     async def _wait_in_line(self, customer: Call) -> bool:
-        """No agent took the call: wait in the queue's line (announced once) until one may be rung (True), the
-        wait is over or the customer left (False). Without a line, or with the line full: False at once."""
+        """No agent is free: wait in the queue's line (announced once) until one may be rung (True), the wait is
+        over or the customer left (False). Without a line, or with the line full: False at once."""
         line = self.line
         if line is None or customer.state is not CallState.ACTIVE:
             return False
