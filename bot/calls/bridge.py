@@ -19,6 +19,7 @@ the queued audio); a transfer whose agent never answered is taken back (a callba
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass
 
@@ -111,7 +112,7 @@ class DialogBridge(FrameProcessor):
             rules.max_call_seconds, self._no_input, self._call_too_long, spawn=self.create_task
         )
         self._listening: Listening | None = None
-        self._worker = None
+        self._worker: asyncio.Task | None = None  # the turn runner's task
         self._finished = False
         self._speech_started: float | None = None  # when the caller's current utterance began
         self._end_of_speech: float | None = None
