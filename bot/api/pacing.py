@@ -26,6 +26,9 @@ class PacingOut(BaseModel):
     waiting: int | None = Field(None, description="customers waiting in the queue's line now")
     max_waiting: int | None = Field(None, description="the queue's line limit")
     calls_up: int | None = Field(None, description="the campaign's calls up and not handed off yet")
+    arriving: int | None = Field(
+        None, description="its hand-offs requested, not yet at an agent or in the line"
+    )
     lead_rate: float | None = Field(None, description="leads per answered call, with the prior")
     answered: int | None = Field(None, description="answered calls the lead rate is measured on")
     allowed: int | None = Field(None, description="new calls the last decision allowed")
@@ -50,6 +53,7 @@ def campaign_pacing(campaign_id: EntityId, session: DbSession, request: Request)
         waiting=pace.waiting,
         max_waiting=pace.max_waiting,
         calls_up=pace.calls_up,
+        arriving=pace.arriving,
         lead_rate=round(pace.lead_rate, 3),
         answered=pace.answered,
         allowed=pace.allowed,

@@ -5,6 +5,10 @@ start. The rule (`calls_allowed`) keeps the expected leads within the queue's ca
 
     (calls up not handed off yet + new calls) × lead rate  ≤  free agents + (max_waiting − waiting now)
 
+A hand-off the records show requested for a call of the campaign still up, that is not in the board's line yet
+(its summary being prepared, or its agent ringing), is a lead arriving: it takes one place of the capacity. While
+its agent rings it is counted twice (the agent is not free either): pacing errs on the slow side there.
+
 The lead rate is the campaign's measured one — its answered calls that were handed off to the queue, over its
 answered calls — blended with a prior of 1 (every call a lead) worth `PRIOR_CALLS` calls, so a new campaign
 starts slowly and speeds up as its records show fewer leads. Calls already handed off are not counted again:
@@ -30,6 +34,7 @@ from bot.campaigns.rules import AgentPacing, CampaignRules
 from bot.core.errors import InvalidInput
 from bot.dialog.model import Script
 from bot.handoff.agents import AgentBoard
+from bot.handoff.context import HandoffState
 from bot.storage.db import Database
 from bot.storage.models import Attempt, Call, Campaign, Handoff
 from bot.storage.states import AttemptState
@@ -51,6 +56,8 @@ class AgentCapacity(Protocol):
 
     def max_waiting(self, queue: str) -> int: ...
 
+    def is_waiting(self, queue: str, call_id: str) -> bool: ...
+
 
 class PaceState(StrEnum):
     OPEN = "open"  # agents do not limit the campaign now
@@ -70,6 +77,7 @@ class Pace:
     waiting: int
     max_waiting: int
     calls_up: int  # calls of the campaign up now and not handed off yet
+    arriving: int  # hand-offs requested and not yet on the board (no agent, not in the line)
     lead_rate: float
     answered: int  # answered calls the rate is measured on
 
@@ -80,13 +88,15 @@ def lead_rate(leads: int, answered: int) -> float:
     return min(1.0, rate)
 
 
-def calls_allowed(wanted: int, calls_up: int, rate: float, free: int, waiting: int, max_waiting: int) -> int:
-    """New calls (≤ `wanted`) that keep (calls_up + new) × rate ≤ free + (max_waiting − waiting)."""
+def calls_allowed(
+    wanted: int, calls_up: int, rate: float, free: int, waiting: int, max_waiting: int, arriving: int = 0
+) -> int:
+    """New calls (≤ `wanted`) that keep (calls_up + new) × rate ≤ free + (max_waiting − waiting) − arriving."""
     if wanted <= 0:
         return 0
+    room = free + max(0, max_waiting - waiting) - arriving
     if rate <= 0:
-        return wanted
-    room = free + max(0, max_waiting - waiting)
+        return wanted if room >= 0 else 0
     fits = math.floor(room / rate + 1e-9) - calls_up
     return max(0, min(wanted, fits))
 
@@ -124,14 +134,14 @@ def check_pacing(rules: CampaignRules | None, queues: Collection[str]) -> None:
 
 @dataclass(frozen=True)
 class _Counts:
-    answered: int
-    leads: int
-    calls_up: int
-    handed_off_up: int
+    answered: int  # the campaign's answered calls
+    leads: int  # those handed off to the queue
+    calls_up: int  # its calls up and not handed off
+    requested: list[str]  # its calls up whose hand-off to the queue is requested (no result yet)
 
 
 def _counts(session: Session, campaign_id: int, queue: str) -> _Counts:
-    """From the campaign's records: answered attempts, those handed off to `queue`, calls up and handed-off."""
+    """The campaign's figures from its records (attempts, calls, hand-offs to `queue`)."""
     handed_off = (
         select(func.count(distinct(Attempt.id)))
         .join(Call, Call.attempt_id == Attempt.id)
@@ -144,11 +154,23 @@ def _counts(session: Session, campaign_id: int, queue: str) -> _Counts:
     up = select(func.count()).where(
         Attempt.campaign_id == campaign_id, Attempt.state == AttemptState.IN_FLIGHT
     )
+    last_handoffs = session.execute(
+        select(Attempt.id, Call.call_id, Handoff.state)
+        .join(Call, Call.attempt_id == Attempt.id)
+        .join(Handoff, Handoff.call_id == Call.id)
+        .where(
+            Attempt.campaign_id == campaign_id,
+            Attempt.state == AttemptState.IN_FLIGHT,
+            Handoff.queue == queue,
+        )
+        .order_by(Handoff.id)
+    ).all()
+    last = {attempt: (call_id, state) for attempt, call_id, state in last_handoffs}  # the latest per call
     return _Counts(
         answered=session.scalar(answered),
         leads=session.scalar(handed_off.where(Attempt.result == TelephonyResult.ANSWERED)),
-        calls_up=session.scalar(up),
-        handed_off_up=session.scalar(handed_off.where(Attempt.state == AttemptState.IN_FLIGHT)),
+        calls_up=session.scalar(up) - len(last),
+        requested=[call_id for call_id, state in last.values() if state == HandoffState.REQUESTED],
     )
 
 
@@ -197,15 +219,15 @@ class AgentPacer:
         free, waiting = self.agents.free_count(queue), self.agents.waiting_count(queue)
         limit = self.agents.max_waiting(queue)
         rate = lead_rate(counts.leads, counts.answered)
-        calls_up = max(0, counts.calls_up - counts.handed_off_up)
-        allowed = calls_allowed(wanted, calls_up, rate, free, waiting, limit)
+        arriving = sum(not self.agents.is_waiting(queue, call_id) for call_id in counts.requested)
+        allowed = calls_allowed(wanted, counts.calls_up, rate, free, waiting, limit, arriving)
         if allowed >= wanted:
             state = PaceState.OPEN
         else:
             state = PaceState.PAUSED if allowed == 0 else PaceState.SLOWED
         return Pace(
-            state, allowed, queue, self.agents.agent_count(queue), free, waiting, limit, calls_up, rate,
-            counts.answered,
+            state, allowed, queue, self.agents.agent_count(queue), free, waiting, limit, counts.calls_up,
+            arriving, rate, counts.answered,
         )  # fmt: skip
 
 
@@ -228,3 +250,6 @@ class BoardCapacity:
     def max_waiting(self, queue: str) -> int:
         settings = self.board.settings.queues.get(queue)
         return settings.max_waiting if settings else 0
+
+    def is_waiting(self, queue: str, call_id: str) -> bool:
+        return self.board.position(queue, call_id) is not None

@@ -80,6 +80,7 @@ def test_the_campaign_api_says_why_dialing_waits_for_agents(api):
         "waiting": 1,
         "max_waiting": 1,
         "calls_up": 0,
+        "arriving": 0,
         "lead_rate": 1.0,  # the prior: no answered call yet
         "answered": 0,
         "allowed": 0,
@@ -100,7 +101,7 @@ def test_a_campaign_not_paced_or_without_a_dialer_has_no_pacing_state(api):
     unpaced = _campaign(api, {})
     assert _pacing(api, unpaced) == {
         "paced": False, "dialer_running": False, "state": None, "queue": None, "agents": None, "free": None,
-        "waiting": None, "max_waiting": None, "calls_up": None, "lead_rate": None, "answered": None,
+        "waiting": None, "max_waiting": None, "calls_up": None, "arriving": None, "lead_rate": None, "answered": None,
         "allowed": None,
     }  # fmt: skip
     paced = _campaign(api, {"agent_pacing": {}})

@@ -12,26 +12,29 @@ DIALOGS = Path(__file__).resolve().parents[2] / "dialogs"
 
 
 @pytest.mark.parametrize(
-    ("wanted", "calls_up", "rate", "free", "waiting", "max_waiting", "allowed", "why"),
+    ("wanted", "calls_up", "rate", "free", "waiting", "max_waiting", "arriving", "allowed", "why"),
     [
-        (5, 0, 1.0, 2, 0, 0, 2, "every call a lead: one call per free agent"),
-        (5, 0, 1.0, 2, 0, 1, 3, "one more may wait in the line"),
-        (5, 1, 1.0, 2, 0, 1, 2, "a call up not handed off yet takes a place"),
-        (5, 3, 1.0, 2, 0, 1, 0, "saturated: paused"),
-        (5, 0, 1.0, 0, 1, 1, 0, "no agent free and the line full: paused"),
-        (5, 0, 1.0, 0, 3, 1, 0, "a line over its limit gives no negative room"),
-        (5, 0, 1.0, 1, 0, 0, 1, "an agent freed: resumes with one call"),
-        (5, 0, 0.5, 2, 0, 0, 4, "half the calls are leads: two calls per agent"),
-        (5, 1, 0.5, 2, 0, 0, 3, "half a lead expected from the call up"),
-        (5, 0, 0.3, 1, 0, 0, 3, "1 / 0.3 = 3.33: three calls"),
-        (3, 0, 0.1, 2, 0, 0, 3, "never more than the other limits allow"),
-        (0, 0, 1.0, 2, 0, 0, 0, "nothing wanted"),
-        (5, 0, 0.0, 0, 5, 0, 5, "no leads measured at all: agents do not limit"),
-        (5, 0, 1 / 3, 1, 0, 0, 3, "rounding: 1 / (1/3) is three calls, not two"),
+        (5, 0, 1.0, 2, 0, 0, 0, 2, "every call a lead: one call per free agent"),
+        (5, 0, 1.0, 2, 0, 1, 0, 3, "one more may wait in the line"),
+        (5, 1, 1.0, 2, 0, 1, 0, 2, "a call up not handed off yet takes a place"),
+        (5, 3, 1.0, 2, 0, 1, 0, 0, "saturated: paused"),
+        (5, 0, 1.0, 0, 1, 1, 0, 0, "no agent free and the line full: paused"),
+        (5, 0, 1.0, 0, 3, 1, 0, 0, "a line over its limit gives no negative room"),
+        (5, 0, 1.0, 1, 0, 0, 0, 1, "an agent freed: resumes with one call"),
+        (5, 0, 0.5, 2, 0, 0, 0, 4, "half the calls are leads: two calls per agent"),
+        (5, 1, 0.5, 2, 0, 0, 0, 3, "half a lead expected from the call up"),
+        (5, 0, 0.3, 1, 0, 0, 0, 3, "1 / 0.3 = 3.33: three calls"),
+        (3, 0, 0.1, 2, 0, 0, 0, 3, "never more than the other limits allow"),
+        (0, 0, 1.0, 2, 0, 0, 0, 0, "nothing wanted"),
+        (5, 0, 0.0, 0, 5, 0, 0, 5, "a zero lead rate: agents do not limit"),
+        (5, 0, 1 / 3, 1, 0, 0, 0, 3, "rounding: 1 / (1/3) is three calls, not two"),
+        (5, 0, 1.0, 2, 0, 1, 1, 2, "a hand-off requested, not on the board yet, takes a place"),
+        (5, 0, 1.0, 1, 0, 1, 2, 0, "two arriving fill one free agent and the line's place"),
+        (5, 0, 0.0, 0, 1, 1, 1, 0, "a zero lead rate, but one arriving over capacity: paused"),
     ],
 )
-def test_calls_allowed(wanted, calls_up, rate, free, waiting, max_waiting, allowed, why):
-    assert calls_allowed(wanted, calls_up, rate, free, waiting, max_waiting) == allowed, why
+def test_calls_allowed(wanted, calls_up, rate, free, waiting, max_waiting, arriving, allowed, why):
+    assert calls_allowed(wanted, calls_up, rate, free, waiting, max_waiting, arriving) == allowed, why
 
 
 @pytest.mark.parametrize(
