@@ -24,9 +24,9 @@ from bot.calls.announcement import announce
 from bot.calls.live_call import LiveCall
 from bot.calls.lookup import CallerLookup
 from bot.calls.pending_writes import PendingWrites, Write
-from bot.calls.pipeline import CallRecord, TimedLine, VoiceCall
-from bot.calls.script_actions import ScriptRequests, script_requests
-from bot.calls.store import CallEnd, CallStart, CallStore, EndedBy
+from bot.calls.pipeline import VoiceCall
+from bot.calls.result import CallResult, TimedLine
+from bot.calls.store import CallStart, CallStore, EndedBy
 from bot.campaigns.placer import CallReport, CallRequest, TelephonyResult
 from bot.config import Settings
 from bot.core.clock import Clock, SystemClock
@@ -169,15 +169,14 @@ class PhoneCalls:
                 ring_seconds = time.monotonic() - started
                 if not dialed.answered:
                     reason = f"{dialed.code or ''} {dialed.reason}".strip()
-                    ending.end = CallEnd(error=f"{DIAL_RESULTS[dialed.status]}: {reason}")
+                    ending.end = CallResult(error=f"{DIAL_RESULTS[dialed.status]}: {reason}")
                     return CallReport(
                         result=DIAL_RESULTS[dialed.status], ring_seconds=ring_seconds, error=reason
                     )
                 await self._answered(start.call_id)
                 record = await self._talk(dialed.call, conversation, detect_machine=True)
-            requests = script_requests(record.actions, conversation.state.timezone)
-            ending.end = call_end(record, requests)
-            return _report(record, ring_seconds, requests)
+            ending.end = record
+            return _report(record, ring_seconds)
 
     # inbound
 
@@ -205,7 +204,7 @@ class PhoneCalls:
         async with self._recorded(start) as ending:
             if plan is None:
                 await call.reject(480, "Temporarily Unavailable")
-                ending.end = CallEnd(error=f"no inbound route for the number {info.called!r}")
+                ending.end = CallResult(error=f"no inbound route for the number {info.called!r}")
             elif not plan.script:
                 ending.end = await self._closed(call, start.call_id, plan)
             elif self._at_capacity():
@@ -214,28 +213,28 @@ class PhoneCalls:
                 with self._robot_call():
                     ending.end = await self._talk_inbound(call, start.call_id, plan)
 
-    async def _busy(self, call: Call, call_id: str, language: str) -> CallEnd:
+    async def _busy(self, call: Call, call_id: str, language: str) -> CallResult:
         if self.settings.calls.over_capacity == "refuse":
             await call.reject(486)
-            return CallEnd(outcome=LineOutcome.BUSY, error="refused: over calls.max_concurrent")
+            return CallResult(outcome=LineOutcome.BUSY, error="refused: over calls.max_concurrent")
         busy = self.settings.calls.busy_message[language]
         return await self._say_and_hang_up(call, call_id, busy, language, LineOutcome.BUSY)
 
-    async def _closed(self, call: Call, call_id: str, plan: InboundPlan) -> CallEnd:
+    async def _closed(self, call: Call, call_id: str, plan: InboundPlan) -> CallResult:
         if plan.message:
             return await self._say_and_hang_up(
                 call, call_id, plan.message, plan.language, LineOutcome.OUT_OF_HOURS
             )
         await call.reject(480, "Temporarily Unavailable")
-        return CallEnd(outcome=LineOutcome.OUT_OF_HOURS)
+        return CallResult(outcome=LineOutcome.OUT_OF_HOURS)
 
-    async def _talk_inbound(self, call: Call, call_id: str, plan: InboundPlan) -> CallEnd:
+    async def _talk_inbound(self, call: Call, call_id: str, plan: InboundPlan) -> CallResult:
         state = await self.inbound_state(plan, call.info.caller, call.info.called)
         if not await call.answer():
-            return CallEnd(outcome=Outcome.ABANDONED, ended_by="caller")
+            return CallResult(outcome=Outcome.ABANDONED, ended_by="caller")
         await self._answered(call_id)
         record = await self._talk(call, Conversation(self.client, state, call_id), detect_machine=False)
-        return call_end(record, script_requests(record.actions, state.timezone))
+        return record
 
     async def inbound_state(self, plan: InboundPlan, caller: str, called: str) -> DialogState:
         """The script's state: the route's variables over what the CRM knows of the caller (if it is asked)."""
@@ -251,25 +250,25 @@ class PhoneCalls:
 
     async def _say_and_hang_up(
         self, call: Call, call_id: str, text: str, lang: str, outcome: LineOutcome
-    ) -> CallEnd:
+    ) -> CallResult:
         """Answer, say one sentence, hang up; refuse with 486 when the language has no voice to say it."""
         voice = self.settings.voice
         try:
             synthesizer = await asyncio.to_thread(synthesizer_for, voice, lang)
         except Exception as exc:
             await call.reject(486)
-            return CallEnd(outcome=outcome, error=f"no voice to say the {outcome} message: {exc}")
+            return CallResult(outcome=outcome, error=f"no voice to say the {outcome} message: {exc}")
         if not await call.answer():
-            return CallEnd(outcome=outcome, ended_by=EndedBy.CALLER)
+            return CallResult(outcome=outcome, ended_by=EndedBy.CALLER)
         await self._answered(call_id)
         await announce(call, text, lang, synthesizer, voice.volume, self.runner)
         line = TimedLine(at=0.0, speaker="robot", text=text).model_dump()
         ended_by = EndedBy.CALLER if call.end_reason is EndReason.REMOTE_BYE else EndedBy.ROBOT
-        return CallEnd(outcome=outcome, transcript=[line], ended_by=ended_by)
+        return CallResult(outcome=outcome, transcript=[line], ended_by=ended_by)
 
     # both directions
 
-    async def _talk(self, call: Call, conversation: Conversation, detect_machine: bool) -> CallRecord:
+    async def _talk(self, call: Call, conversation: Conversation, detect_machine: bool) -> CallResult:
         script = self.catalogue.version(conversation.state.script, conversation.state.version)
         voice_call = await VoiceCall.build(
             CallTransport(call), conversation, script, self.settings.voice, detect_machine=detect_machine
@@ -307,10 +306,10 @@ class PhoneCalls:
         try:
             yield ending
         except asyncio.CancelledError:
-            ending.end = CallEnd(error="cancelled: the platform stopped during the call")
+            ending.end = CallResult(error="cancelled: the platform stopped during the call")
             raise
         except Exception as exc:
-            ending.end = CallEnd(error=f"{type(exc).__name__}: {exc}")
+            ending.end = CallResult(error=f"{type(exc).__name__}: {exc}")
             raise
         finally:
             end = ending.end
@@ -333,7 +332,7 @@ class PhoneCalls:
 class _Ending:
     """What the body of `PhoneCalls._recorded` reports; every way out of it sets `end`."""
 
-    end: CallEnd
+    end: CallResult
 
 
 def check_inbound(settings: Settings, catalogue: Catalogue) -> None:
@@ -352,24 +351,8 @@ def check_inbound(settings: Settings, catalogue: Catalogue) -> None:
                 raise DialogError(f"{where}: {key}: {exc}") from exc
 
 
-def call_end(record: CallRecord, requests: ScriptRequests) -> CallEnd:
-    """The `calls` row's end of a call the pipeline ran, with what its script's actions asked for."""
-    return CallEnd(
-        outcome=record.outcome or "",
-        outcome_data=record.outcome_data,
-        slots=record.slots,
-        transcript=[line.model_dump() for line in record.transcript],
-        turns=record.turns,
-        ended_by=record.ended_by or "",
-        barge_ins=record.barge_ins,
-        amd=(record.amd or "")[:64],
-        recording_path=record.recording or "",
-        events=requests.events,
-        callback_at=requests.callback_at,
-    )
-
-
-def _report(record: CallRecord, ring_seconds: float, requests: ScriptRequests) -> CallReport:
+def _report(record: CallResult, ring_seconds: float) -> CallReport:
+    """The dialer's view of an answered call, derived from its result."""
     machine = record.outcome == Outcome.MACHINE
     transcript: list[dict[str, Any]] = [
         {"role": "bot" if line.speaker == "robot" else "caller", "text": line.text, "at": line.at}
@@ -379,7 +362,7 @@ def _report(record: CallRecord, ring_seconds: float, requests: ScriptRequests) -
         result=TelephonyResult.ANSWERED,
         outcome=Outcome(record.outcome) if record.outcome else None,
         outcome_data=record.outcome_data,
-        callback_at=requests.callback_at,
+        callback_at=record.callback_at,
         slots=record.slots,
         transcript=transcript,
         ring_seconds=ring_seconds,

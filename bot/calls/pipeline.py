@@ -4,8 +4,8 @@
 
 The Vosk model, its warm recognisers, the Silero VAD engine and the TTS voice are shared by every call of the
 process; the VAD state, the recognition of the current utterance, the bridge and the recorder are per call.
-`VoiceCall.run(runner)` adds the call's worker to a long-lived `WorkerRunner` and returns the `CallRecord`
-(outcome, per-turn timings, timestamped transcript, recording paths) when the call ends.
+`VoiceCall.run(runner)` adds the call's worker to a long-lived `WorkerRunner` and returns the `CallResult`
+(outcome, per-turn timings, timestamped transcript, recording path, what the script asked for) when the call ends.
 """
 
 from __future__ import annotations
@@ -24,10 +24,11 @@ from pipecat.pipeline.pipeline import Pipeline
 from pipecat.pipeline.worker import PipelineParams, PipelineWorker
 from pipecat.transports.base_transport import BaseTransport
 from pipecat.workers.runner import WorkerRunner
-from pydantic import BaseModel
 
 from bot.calls.bridge import DialogBridge, TurnRules
 from bot.calls.recording import CallerTap, CallRecorder, RobotTap
+from bot.calls.result import CallResult, TimedLine
+from bot.calls.script_actions import script_requests
 from bot.dialog.engine import DialogEngine
 from bot.dialog.model import Script
 from bot.dialog.transcript import Transcript
@@ -42,35 +43,6 @@ from voice.models import asr_model_dir, synthesizer_for
 from voice.stt_vosk import VoskSTTService
 from voice.tts_piper import SpeechSynthesisService
 from voice.vad import CallerVAD
-
-
-class TimedLine(BaseModel):
-    at: float  # seconds since the call started
-    speaker: str
-    text: str
-    step: str | None = None
-    intent: str | None = None
-    event: str | None = None
-
-
-class CallRecord(BaseModel):
-    """What is stored per call (`<recordings_dir>/<id>.json` next to `<id>.wav`)."""
-
-    id: str
-    script: str
-    lang: str
-    started_at: str
-    seconds: float
-    outcome: str | None
-    outcome_data: dict[str, Any]
-    slots: dict[str, Any]
-    actions: list[dict[str, Any]]
-    ended_by: str | None
-    barge_ins: int
-    amd: str | None = None  # "machine: beep at 1000 Hz", when detection ran
-    turns: list[dict[str, Any]]
-    transcript: list[TimedLine]
-    recording: str | None = None
 
 
 class VoiceCall:
@@ -146,7 +118,7 @@ class VoiceCall:
         """`VoiceCall(...)` made in a worker thread, off the event loop."""
         return await asyncio.to_thread(cls, *args, **kwargs)
 
-    async def run(self, runner: WorkerRunner) -> CallRecord:
+    async def run(self, runner: WorkerRunner) -> CallResult:
         """Run the call to its end in `runner` (started with `run(auto_end=False)`), then store and return it."""
         started_at = datetime.now(UTC)
         t0 = time.monotonic()
@@ -163,7 +135,7 @@ class VoiceCall:
             logger.info(f"call {record.id} turn {turn['index']} ({turn['kind']}): {turn['ms']}")
         return record
 
-    def _record(self, started_at: datetime, seconds: float) -> CallRecord:
+    def _record(self, started_at: datetime, seconds: float) -> CallResult:
         transcript = Transcript(self.script)
         lines: list[TimedLine] = []
         for timing, (step, exchange) in zip(self.bridge.turns, self.bridge.exchanges, strict=True):
@@ -184,7 +156,9 @@ class VoiceCall:
         lang, sensitive = state.lang, SensitiveSlots.of(self.script)
         secrets = sensitive.secrets(state.values)
         redacted = redact_lines([line.model_dump() for line in lines], lang, sensitive, secrets)
-        record = CallRecord(
+        actions = redact_actions(result.actions, lang, sensitive, secrets)
+        asked = script_requests(actions, state.timezone)  # the CRM events carry masked values too
+        record = CallResult(
             id=self.conversation.id,
             script=self.script.id,
             lang=lang,
@@ -193,7 +167,7 @@ class VoiceCall:
             outcome="machine" if self.bridge.ended_by == "machine" else result.outcome,
             outcome_data=redact_values(result.outcome_data, lang, sensitive, secrets),
             slots=redact_values(result.slots, lang, sensitive, secrets),
-            actions=redact_actions(result.actions, lang, sensitive, secrets),
+            actions=actions,
             ended_by=self.bridge.ended_by,
             barge_ins=self.bridge.barge_ins,
             amd=f"{self.bridge.amd.verdict}: {self.bridge.amd.reason}" if self.bridge.amd else None,
@@ -205,12 +179,14 @@ class VoiceCall:
                 [step for step, _ in self.bridge.exchanges],
             ),
             transcript=[TimedLine(**line) for line in redacted],
+            events=asked.events,
+            callback_at=asked.callback_at,
         )
         if self.recorder:
             record.recording = self._save_or_report(record)
         return record
 
-    def _save_or_report(self, record: CallRecord) -> str | None:
+    def _save_or_report(self, record: CallResult) -> str | None:
         """The call's recording path, or None when it cannot be written (a full disk): the call is kept without
         it, the failure logged and counted (`voicebot_recordings_failed`, `voicebot_recordings_writable` 0)."""
         try:
@@ -226,7 +202,7 @@ class VoiceCall:
         recording_saved(True)
         return path
 
-    def save(self, record: CallRecord) -> Path:
+    def save(self, record: CallResult) -> Path:
         """Write `<id>.wav` (stereo: caller left, robot right) and `<id>.json`; returns the WAV path."""
         directory = self.settings.recordings_dir
         wav = self.recorder.write(directory / f"{record.id}.wav")

@@ -37,7 +37,8 @@ from pipecat.transports.base_transport import BaseTransport, TransportParams
 from pipecat.workers.runner import WorkerRunner
 
 from bot.calls.caller_words import SpokenLine, join_with_pauses, split_pauses, spoken_line
-from bot.calls.pipeline import CallRecord, VoiceCall
+from bot.calls.pipeline import VoiceCall
+from bot.calls.result import CallResult
 from bot.config import Settings
 from bot.dialog.engine import new_state
 from bot.dialog.model import Script
@@ -289,7 +290,7 @@ async def simulate_call(
     answer: bytes = b"",
     detect_machine: bool = False,
     hangup_delay: float | None = 0.0,
-) -> tuple[CallRecord, SimulatedLine]:
+) -> tuple[CallResult, SimulatedLine]:
     """Run one simulated call to its end; `runner` lets many calls share one (the benchmark).
 
     `answer` is audio the callee sends as soon as the call is up (an "алло", or a voicemail greeting);

@@ -12,16 +12,15 @@ the calls a dead worker left up are ended by the worker that finds it (`end_lost
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from enum import StrEnum
 from typing import Any
 
 from loguru import logger
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.calls.script_actions import ScriptEvent
+from bot.calls.result import CallResult, EndedBy
 from bot.contacts import dnc
 from bot.contacts.phones import PhoneError, PhoneNormalizer
 from bot.crm.outbox import EventType, emit, emit_script_event
@@ -33,19 +32,6 @@ from bot.privacy.redact import redact
 from bot.storage.db import Database
 from bot.storage.models import Call, CallbackTask
 from telephony.events import CallDirection, CallState
-
-
-class EndedBy(StrEnum):
-    """Who or what ended a call (`calls.ended_by`, `ended_by` of `call.completed`)."""
-
-    ROBOT = "robot"
-    CALLER = "caller"
-    MACHINE = "machine"  # an answering machine: the script never ran
-    MAX_DURATION = "max_duration"
-    ERROR = "error"
-    SHUTDOWN = "shutdown"  # still up when a stopping worker's drain time ran out
-    WORKER_LOST = "worker_lost"  # its worker died with it up; ended by the worker that found it
-
 
 LOST_CALL_ERROR = "the worker carrying this call stopped (killed or cut off) before the call ended"
 
@@ -64,25 +50,6 @@ class CallStart:
     contact_id: int | None = None
     attempt_id: int | None = None
     test: bool = False  # a test call from the campaign wizard: stored and shown, counted in no metric
-
-
-@dataclass(frozen=True)
-class CallEnd:
-    """What the call produced; `outcome` is empty when it was never answered. `events` and `callback_at` are what
-    the script's `crm_event` and `schedule_callback` actions asked for (`bot.calls.script_actions`)."""
-
-    outcome: str = ""
-    outcome_data: dict[str, Any] = field(default_factory=dict)
-    slots: dict[str, Any] = field(default_factory=dict)
-    transcript: list[dict[str, Any]] = field(default_factory=list)
-    turns: list[dict[str, Any]] = field(default_factory=list)
-    ended_by: str = ""
-    barge_ins: int = 0
-    amd: str = ""
-    recording_path: str = ""
-    error: str = ""
-    events: tuple[ScriptEvent, ...] = ()
-    callback_at: datetime | None = None  # aware
 
 
 def recording_link(call_id: str) -> str:
@@ -123,8 +90,9 @@ class CallStore:
     async def answered(self, call_id: str, at: datetime | None = None) -> None:
         await asyncio.to_thread(self._answered, call_id, at or datetime.now(UTC))
 
-    async def ended(self, call_id: str, end: CallEnd, at: datetime | None = None) -> None:
-        await asyncio.to_thread(self._ended, call_id, end, at or datetime.now(UTC))
+    async def ended(self, call_id: str, result: CallResult, at: datetime | None = None) -> None:
+        """The call's end: its row completed from `result`, with the CRM events and callback its script asked for."""
+        await asyncio.to_thread(self._ended, call_id, result, at or datetime.now(UTC))
 
     def _started(self, start: CallStart, now: datetime) -> None:
         with self.db.session() as session:
@@ -163,7 +131,7 @@ class CallStore:
         if not test:
             prometheus.call_answered(direction)
 
-    def _ended(self, call_id: str, end: CallEnd, now: datetime) -> None:
+    def _ended(self, call_id: str, end: CallResult, now: datetime) -> None:
         with self.db.session() as session:
             call = _get(session, call_id)
             if (
@@ -175,11 +143,12 @@ class CallStore:
                 return
             # identifiers masked again here, whoever built the end (the pipeline masks its script's sensitive slots)
             lang = call.language if call.language in LANGS else None
-            call.outcome, call.outcome_data = end.outcome, redact_values(end.outcome_data, lang)
-            call.slots, call.transcript = redact_values(end.slots, lang), redact_lines(end.transcript, lang)
+            call.outcome, call.outcome_data = end.outcome or "", redact_values(end.outcome_data, lang)
+            call.slots = redact_values(end.slots, lang)
+            call.transcript = redact_lines(end.stored_transcript(), lang)
             call.turns = redact_turns(end.turns, lang)
-            call.ended_by, call.barge_ins, call.amd = end.ended_by, end.barge_ins, end.amd
-            call.recording_path, call.error = end.recording_path, redact(end.error, lang).text
+            call.ended_by, call.barge_ins, call.amd = end.ended_by or "", end.barge_ins, (end.amd or "")[:64]
+            call.recording_path, call.error = end.recording or "", redact(end.error, lang).text
             _complete(session, call, now)
             for event in end.events:
                 emit_script_event(session, event.name, {**_payload(call), "data": event.data}, now)
@@ -191,7 +160,7 @@ class CallStore:
                 self._list_opt_out(session, call, now)
             direction, answered, test = call.direction, call.answered_at is not None, call.test
         if not test:
-            prometheus.call_ended(direction, answered, end.outcome, end.error, end.turns)
+            prometheus.call_ended(direction, answered, end.outcome or "", end.error, end.turns)
 
     def _list_opt_out(self, session: Session, call: Call, now: datetime) -> None:
         """Put the number of a caller who is no campaign contact (inbound, or a one-off call) and asked not to be

@@ -13,7 +13,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from bot.calls.store import CallEnd, CallStart, CallStore, EndedBy
+from bot.calls.result import CallResult, EndedBy
+from bot.calls.store import CallStart, CallStore
 from bot.campaigns.placer import CallReport, CallRequest, TelephonyResult
 from bot.core.clock import Clock
 from bot.outcomes import Outcome
@@ -100,12 +101,12 @@ def _call_start(call_id: str, request: CallRequest) -> CallStart:
     )
 
 
-def _call_end(report: CallReport) -> CallEnd:
+def _call_end(report: CallReport) -> CallResult:
     if report.result is not TelephonyResult.ANSWERED:
-        return CallEnd(error=f"{report.result}: simulated")
+        return CallResult(error=f"{report.result}: simulated")
     machine = report.amd is Verdict.MACHINE or report.outcome is Outcome.MACHINE
-    return CallEnd(
-        outcome=report.outcome.value if report.outcome else "",
+    return CallResult(
+        outcome=report.outcome.value if report.outcome else None,
         outcome_data=report.outcome_data,
         slots=report.slots,
         transcript=[_stored_line(line) for line in report.transcript],

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pipecat.workers.runner import WorkerRunner
 
 from bot.calls.caller_words import SpokenLine, split_pauses
-from bot.calls.pipeline import CallRecord
+from bot.calls.result import CallResult
 from bot.calls.simulate import FRAME_SECONDS, CallerLine, SimulatedLine, simulate_call
 from bot.config import Settings
 from bot.core.stats import nearest_rank_or_nan
@@ -61,7 +61,7 @@ def barge_in_stop(caller: SpokenLine, robot_audio: list[float]) -> float | None:
     return max(over) + FRAME_SECONDS - caller.first_voice if over else 0.0
 
 
-def step_reached(record: CallRecord, lead: int) -> str | None:
+def step_reached(record: CallResult, lead: int) -> str | None:
     """The step the call was at after the caller's first `lead` turns: the step of the robot's last words before
     the next caller turn (None: the call never got there)."""
     callers = 0
@@ -218,7 +218,7 @@ async def run_pause_bench(
     runner_task = asyncio.create_task(runner.run(auto_end=False))
     t0 = time.monotonic()
 
-    async def call(item: PausedAnswer | BargeIn, lines: list[CallerLine]) -> tuple[CallRecord, SimulatedLine]:
+    async def call(item: PausedAnswer | BargeIn, lines: list[CallerLine]) -> tuple[CallResult, SimulatedLine]:
         async with gate:
             progress(f"{item.where} {item.say!r}")
             return await simulate_call(
@@ -262,7 +262,7 @@ async def run_pause_bench(
     return report
 
 
-Call = Callable[[PausedAnswer | BargeIn, list[CallerLine]], Awaitable[tuple[CallRecord, SimulatedLine]]]
+Call = Callable[[PausedAnswer | BargeIn, list[CallerLine]], Awaitable[tuple[CallResult, SimulatedLine]]]
 
 
 async def first_complete_part(say: str, is_complete: Callable[[str], Awaitable[bool]]) -> str | None:

@@ -8,7 +8,8 @@ import wave
 from pathlib import Path
 
 from bot.api.auth import Scope
-from bot.calls.store import CallEnd, CallStart, CallStore
+from bot.calls.result import CallResult
+from bot.calls.store import CallStart, CallStore
 from tests.api.apiclient import Api
 from tests.metrics import builders as b
 
@@ -25,7 +26,7 @@ async def store_call(api: Api, call_id: str, recording: Path | None = None, **en
         CallStart(call_id, "inbound", caller="+79161234567", called="4951112233", script="reminder")
     )
     await store.answered(call_id)
-    await store.ended(call_id, CallEnd(recording_path=str(recording or ""), **end))
+    await store.ended(call_id, CallResult(recording=str(recording or ""), **end))
 
 
 async def test_call_log_filters_search_detail_and_recording(api: Api, tmp_path: Path) -> None:
@@ -116,7 +117,7 @@ async def test_prometheus_scrape_after_stored_calls(api: Api) -> None:
     during = api.client.get("/metrics").text
     await store.answered("p1")
     turns = [{"index": 1, "kind": "text", "ms": {"first_audio_out": 450.0}}]
-    await store.ended("p1", CallEnd(outcome="confirmed", turns=turns))
+    await store.ended("p1", CallResult(outcome="confirmed", turns=turns))
     after = api.client.get("/metrics")
     assert after.status_code == 200 and after.headers["content-type"].startswith("text/plain")
 

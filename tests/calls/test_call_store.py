@@ -6,8 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
+from bot.calls.result import CallResult
 from bot.calls.script_actions import ScriptEvent
-from bot.calls.store import CallEnd, CallStart, CallStore, end_lost_calls, recording_link
+from bot.calls.store import CallStart, CallStore, end_lost_calls, recording_link
 from bot.crm.subscriptions import create as create_subscription
 from bot.storage.models import Call, CallbackTask, DoNotCall, WebhookDelivery, WebhookEvent
 
@@ -20,11 +21,11 @@ async def test_a_call_row_follows_the_call_and_each_step_emits_its_event(db):
         CallStart("c1", "inbound", caller="+79161234567", called="4951112233", script="inbound")
     )
     await store.answered("c1")
-    end = CallEnd(
+    end = CallResult(
         outcome="resolved",
         slots={"x": 1},
-        transcript=[{"role": "bot", "text": "hi"}],
-        recording_path="/r.wav",
+        transcript=[{"at": 0.2, "speaker": "robot", "text": "hi"}],
+        recording="/r.wav",
     )
     await store.ended("c1", end)
     with db.session() as session:
@@ -36,14 +37,16 @@ async def test_a_call_row_follows_the_call_and_each_step_emits_its_event(db):
     assert [e.type for e in events] == ["call.started", "call.answered", "call.completed"]
     completed = events[-1].payload
     assert completed["recording"] == recording_link("c1") and completed["outcome"] == "resolved"
-    assert completed["called"] == "4951112233" and completed["transcript"] == [{"role": "bot", "text": "hi"}]
+    assert completed["called"] == "4951112233" and completed["transcript"] == [
+        {"at": 0.2, "speaker": "robot", "text": "hi"}
+    ]
     assert len(deliveries) == 3
 
 
 async def test_an_unanswered_call_has_ring_time_and_no_recording(db):
     store = CallStore(db)
     await store.started(CallStart("c2", "outbound", caller="", called="+79160000000", campaign_id=None))
-    await store.ended("c2", CallEnd(error="486 Busy Here"))
+    await store.ended("c2", CallResult(error="486 Busy Here"))
     with db.session() as session:
         call = session.scalar(select(Call))
         completed = session.scalars(select(WebhookEvent).where(WebhookEvent.type == "call.completed")).one()
@@ -61,7 +64,7 @@ async def test_the_scripts_crm_events_and_a_callers_callback_are_written_with_th
     await store.answered("c3")
     due = datetime(2026, 12, 7, 15, 0, tzinfo=UTC)
     event = ScriptEvent(name="complaint.received", data={"text": "курьер опоздал"})
-    await store.ended("c3", CallEnd(outcome="transferred", events=(event,), callback_at=due))
+    await store.ended("c3", CallResult(outcome="transferred", events=(event,), callback_at=due))
     with db.session() as session:
         call = session.scalar(select(Call))
         events = session.scalars(select(WebhookEvent).order_by(WebhookEvent.id)).all()
@@ -84,7 +87,9 @@ async def test_the_scripts_crm_events_and_a_callers_callback_are_written_with_th
 async def test_a_one_off_outbound_calls_callback_is_a_task_for_the_called_number(db):
     store = CallStore(db)
     await store.started(CallStart("c4", "outbound", caller="robot", called="+79160000000", script="reminder"))
-    await store.ended("c4", CallEnd(outcome="callback", callback_at=datetime(2026, 12, 7, 15, 0, tzinfo=UTC)))
+    await store.ended(
+        "c4", CallResult(outcome="callback", callback_at=datetime(2026, 12, 7, 15, 0, tzinfo=UTC))
+    )
     with db.session() as session:
         task = session.scalars(select(CallbackTask)).one()
     assert (task.phone, task.due_at) == ("+79160000000", datetime(2026, 12, 7, 15, 0, tzinfo=UTC))
@@ -108,7 +113,7 @@ async def test_a_caller_who_is_no_contact_and_asks_not_to_be_called_is_listed_wi
             )
         )
         await store.answered(call_id)
-        await store.ended(call_id, CallEnd(outcome="do_not_call", transcript=said))
+        await store.ended(call_id, CallResult(outcome="do_not_call", transcript=said))
     with db.session() as session:
         entries = session.scalars(select(DoNotCall)).all()
         answered = session.scalar(select(Call.answered_at).where(Call.call_id == "in1"))
@@ -126,7 +131,7 @@ async def test_a_call_ended_worker_lost_meanwhile_keeps_that_end_and_its_one_cal
     with db.session() as session:
         assert [c.call_id for c in end_lost_calls(session, ["n1"], datetime.now(UTC))] == ["c1"]
     await store.answered("c1")
-    await store.ended("c1", CallEnd(outcome="confirmed"))
+    await store.ended("c1", CallResult(outcome="confirmed"))
     with db.session() as session:
         call = session.scalar(select(Call))
         events = [e.type for e in session.scalars(select(WebhookEvent).order_by(WebhookEvent.id))]

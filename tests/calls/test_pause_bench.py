@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from bot.calls.caller_words import TAIL, PauseError, SpokenLine, join_with_pauses, split_pauses, voiced_span
-from bot.calls.pipeline import CallRecord, TimedLine
+from bot.calls.result import CallResult, TimedLine
 from bot.calls.simulate import SAMPLE_RATE, caller_speech
 from bot.config import ROOT, load_settings
 from bot.devtools.bench_pauses import (
@@ -118,9 +118,9 @@ def test_barge_in_stop_time_runs_to_the_robots_last_audio_frame_while_the_caller
     assert barge_in_stop(caller, frames(0, 0.4)) is None  # the prompt was over: no barge-in
 
 
-def record_with(transcript: list[tuple[str, str | None]]) -> CallRecord:
+def record_with(transcript: list[tuple[str, str | None]]) -> CallResult:
     lines = [TimedLine(at=i, speaker=who, text="…", step=step) for i, (who, step) in enumerate(transcript)]
-    return CallRecord(
+    return CallResult(
         id="x",
         script="reminder",
         lang="ru",

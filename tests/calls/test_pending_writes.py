@@ -12,7 +12,8 @@ import pytest
 from sqlalchemy import select
 
 from bot.calls.pending_writes import PendingWrites
-from bot.calls.store import CallEnd, CallStart, CallStore
+from bot.calls.result import CallResult
+from bot.calls.store import CallStart, CallStore
 from bot.storage.db import Database
 from bot.storage.models import Call, WebhookEvent
 from tests.chaos import ChaosRow, record
@@ -40,8 +41,10 @@ async def test_rows_written_while_the_database_is_down_land_when_it_is_back(clus
     )
     await writes.write("answered", "c1", lambda s, at: s.answered("c1", at))
     await asyncio.sleep(1.0)  # a second of talk
-    end = CallEnd(
-        outcome="completed", ended_by="robot", transcript=[{"speaker": "robot", "text": "До свидания!"}]
+    end = CallResult(
+        outcome="completed",
+        ended_by="robot",
+        transcript=[{"at": 0.4, "speaker": "robot", "text": "До свидания!"}],
     )
     await writes.write("ended", "c1", lambda s, at: s.ended("c1", end, at))
     ended = datetime.now(UTC)

@@ -8,8 +8,9 @@ import json
 import pytest
 from standardwebhooks import Webhook
 
+from bot.calls.result import CallResult
 from bot.calls.script_actions import script_requests
-from bot.calls.store import CallEnd, CallStart, CallStore
+from bot.calls.store import CallStart, CallStore
 from bot.crm import signing
 from bot.crm.delivery import DeliveryWorker
 from bot.storage.db import Database
@@ -30,7 +31,7 @@ async def test_a_disputed_debt_reaches_the_crm_as_debt_disputed(
     store = CallStore(sqlite_db)
     await store.started(CallStart("d1", "outbound", caller="robot", called="+79161234567", script="debt"))
     await store.answered("d1")
-    await store.ended("d1", CallEnd(outcome=record.outcome or "", events=requests.events))
+    await store.ended("d1", CallResult(outcome=record.outcome or "", events=requests.events))
 
     await deliver_all(DeliveryWorker(sqlite_db, timeout=2.0, retry_delays=FAST))
 

@@ -19,7 +19,8 @@ from pathlib import Path
 from bot.api.app import create_app
 from bot.api.auth import Scope, create_key
 from bot.asgi import serve_app
-from bot.calls.store import CallEnd, CallStart, CallStore
+from bot.calls.result import CallResult
+from bot.calls.store import CallStart, CallStore
 from bot.campaigns import service
 from bot.campaigns.dialer import Dialer
 from bot.campaigns.placer import CallReport, CallRequest, TelephonyResult
@@ -86,9 +87,9 @@ class StoredCallPlacer:
              "ms": {"end_of_speech": 0.0, "asr_final": 42.0, "dialog_decision": 61.0, "first_tts_audio": 240.0,
                     "first_audio_out": 402.0}},
         ]  # fmt: skip
-        end = CallEnd(
+        end = CallResult(
             outcome=Outcome.CONFIRMED.value, slots={"confirmed": True}, transcript=transcript, turns=turns,
-            ended_by="robot", amd=Verdict.HUMAN.value, recording_path=str(recording),
+            ended_by="robot", amd=Verdict.HUMAN.value, recording=str(recording),
         )  # fmt: skip
         await self.store.ended(call_id, end)
         return CallReport(

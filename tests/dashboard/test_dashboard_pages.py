@@ -6,7 +6,8 @@ from __future__ import annotations
 import json
 import re
 
-from bot.calls.store import CallEnd, CallStart, CallStore
+from bot.calls.result import CallResult
+from bot.calls.store import CallStart, CallStore
 from bot.dashboard.i18n import LANGUAGES, LOCALES
 from tests.dashboard.conftest import ROOT
 
@@ -28,12 +29,12 @@ async def test_the_call_page_shows_transcript_outcome_slots_latencies_and_the_re
     }
     wav = tmp_path / "c-77.wav"
     wav.write_bytes(b"RIFF")
-    end = CallEnd(
+    end = CallResult(
         outcome="transferred",
         slots={"order": "A-15"},
         transcript=[line],
         turns=[turn],
-        recording_path=str(wav),
+        recording=str(wav),
     )
     await store.ended("c-77", end)
     dashboard.login()

@@ -13,7 +13,8 @@ from time import sleep
 from prometheus_client import REGISTRY
 
 from bot.api.auth import Scope
-from bot.calls.store import CallEnd, CallStart, CallStore
+from bot.calls.result import CallResult
+from bot.calls.store import CallStart, CallStore
 from bot.campaigns import service
 from bot.campaigns.placer import CallReport, TelephonyResult
 from bot.campaigns.rules import CampaignRules, Preset
@@ -167,7 +168,7 @@ def test_a_test_call_needs_the_phone_of_voicebot_serve(dashboard):
 
 def test_test_calls_count_in_no_metric(dashboard):
     store = CallStore(dashboard.db, node="wizard-test")
-    end = CallEnd(outcome="confirmed", transcript=[{"at": 0.1, "speaker": "caller", "text": "да"}])
+    end = CallResult(outcome="confirmed", transcript=[{"at": 0.1, "speaker": "caller", "text": "да"}])
 
     async def calls() -> None:
         for call_id, test in (("real-1", False), ("test-1", True)):

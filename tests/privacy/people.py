@@ -16,7 +16,8 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from bot.calls.store import CallEnd, CallStart, CallStore
+from bot.calls.result import CallResult
+from bot.calls.store import CallStart, CallStore
 from bot.contacts import dnc
 from bot.crm.subscriptions import create as create_subscription
 from bot.storage.db import Database
@@ -52,7 +53,7 @@ def _wav(path: Path) -> None:
 
 
 async def _call(
-    db: Database, recordings: Path, call_id: str, start: CallStart, end: CallEnd, name: str
+    db: Database, recordings: Path, call_id: str, start: CallStart, end: CallResult, name: str
 ) -> None:
     store = CallStore(db, node="n1")
     await store.started(start)
@@ -63,7 +64,7 @@ async def _call(
     (recordings / f"{call_id}.json").write_text(
         json.dumps({"id": call_id, "variables": {"name": name, "phone": number}}, ensure_ascii=False)
     )
-    await store.ended(call_id, CallEnd(**{**end.__dict__, "recording_path": str(wav)}))
+    await store.ended(call_id, end.model_copy(update={"recording": str(wav)}))
 
 
 async def write_history(db: Database, recordings: Path) -> History:
@@ -113,8 +114,8 @@ async def write_history(db: Database, recordings: Path) -> History:
         out_id, in_id = f"out-{phone[-4:]}", f"in-{phone[-4:]}"
         contact_id, attempt_id = ids[phone]
         spoken = [
-            {"speaker": "robot", "text": f"Здравствуйте, {name}!", "step": "start"},
-            {"speaker": "caller", "text": "да, на девять", "step": "ask_nps", "intent": "affirm"},
+            {"at": 0.4, "speaker": "robot", "text": f"Здравствуйте, {name}!", "step": "start"},
+            {"at": 3.0, "speaker": "caller", "text": "да, на девять", "step": "ask_nps", "intent": "affirm"},
         ]
         turns = [{"step": "ask_nps", "heard": "да на девять", "ms": {"first_audio_out": 420}}]
         await _call(
@@ -124,7 +125,7 @@ async def write_history(db: Database, recordings: Path) -> History:
             CallStart(
                 out_id, "outbound", "74951112233", phone, "survey", "ru", campaign_id, contact_id, attempt_id
             ),
-            CallEnd(outcome="completed", slots={"nps": 9, "name": name}, transcript=spoken, turns=turns),
+            CallResult(outcome="completed", slots={"nps": 9, "name": name}, transcript=spoken, turns=turns),
             name,
         )
         await _call(
@@ -132,7 +133,7 @@ async def write_history(db: Database, recordings: Path) -> History:
             recordings,
             in_id,
             CallStart(in_id, "inbound", "8" + phone[2:], "74951112233", "inbound", "ru"),
-            CallEnd(
+            CallResult(
                 outcome="callback",
                 outcome_data={"when": "завтра"},
                 transcript=spoken,

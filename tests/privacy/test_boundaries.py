@@ -15,8 +15,9 @@ from loguru import logger
 from sqlalchemy import select
 
 from bot.api.schemas import CallOut
+from bot.calls.result import CallResult
 from bot.calls.script_actions import ScriptEvent
-from bot.calls.store import CallEnd, CallStart, CallStore
+from bot.calls.store import CallStart, CallStore
 from bot.crm.delivery import DeliveryWorker
 from bot.log import configure_logging
 from bot.metrics.export import table_csv
@@ -53,13 +54,13 @@ async def test_a_stored_call_and_its_webhooks_carry_no_identifier(
             CallStart(case_id(n), "inbound", caller="+79161234567", called="100", language=lang)
         )
         await store.answered(case_id(n))
-        end = CallEnd(
+        end = CallResult(
             outcome="completed",
             outcome_data={"said": text},
             slots={"said": text},
             transcript=[
-                {"speaker": "robot", "text": QUESTION[lang], "step": "ask"},
-                {"speaker": "caller", "text": text, "step": "ask"},
+                {"at": 0.4, "speaker": "robot", "text": QUESTION[lang], "step": "ask"},
+                {"at": 3.0, "speaker": "caller", "text": text, "step": "ask"},
             ],
             turns=[{"index": 1, "kind": "text", "heard": text, "ms": {}}],
             events=(ScriptEvent(name="complaint.received", data={"said": text}),),
@@ -165,7 +166,7 @@ async def test_the_dashboards_call_page_shows_the_stored_masked_values(dashboard
     await store.answered("c-9")
     said = "карта четыре два семь шесть три восемь ноль ноль один два три четыре пять шесть семь девять"
     line = {"at": 2.5, "speaker": "caller", "text": said, "step": "ask_order_number", "intent": "dtmf"}
-    end = CallEnd(outcome="transferred", slots={"order_number": CARD}, transcript=[line])
+    end = CallResult(outcome="transferred", slots={"order_number": CARD}, transcript=[line])
     await store.ended("c-9", end)
     dashboard.login()
     page = dashboard.client.get("/dashboard/calls/c-9", headers={"accept-language": "ru"}).text

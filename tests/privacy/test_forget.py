@@ -18,7 +18,8 @@ from sqlalchemy import select
 
 from bot.api.app import create_app
 from bot.api.auth import Scope, create_key
-from bot.calls.store import CallEnd, CallStart, CallStore
+from bot.calls.result import CallResult
+from bot.calls.store import CallStart, CallStore
 from bot.config import PathsSettings, Settings
 from bot.contacts import dnc
 from bot.contacts.phones import PhoneNormalizer
@@ -144,7 +145,7 @@ async def test_a_person_with_a_call_up_is_not_forgotten_until_it_ends(client, db
     assert busy.status_code == 409 and "once the call has ended" in busy.json()["detail"]
     with db.session() as session:
         assert PERSON in session.scalars(select(Contact.phone)).all()
-    await store.ended("live-1", CallEnd(outcome="completed"))
+    await store.ended("live-1", CallResult(outcome="completed"))
     assert (
         test_client.post("/api/v1/privacy/forget", json={"phone": PERSON}, headers=admin).status_code == 200
     )

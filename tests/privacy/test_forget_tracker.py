@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import update
 
+from bot.calls.result import CallResult
 from bot.calls.simulate import CallerLine
-from bot.calls.store import CallEnd, CallStart, CallStore
+from bot.calls.store import CallStart, CallStore
 from bot.config import load_settings
 from bot.core.clock import SimulatedClock
 from bot.dialog.catalogue import load_catalogue
@@ -51,7 +52,7 @@ async def test_forget_erases_the_persons_rasa_conversation(dialog_service, sqlit
         await store.started(
             CallStart(conversation.id, "inbound", "8" + PERSON[2:], "74951112233", "reminder")
         )
-        await store.ended(conversation.id, CallEnd(outcome="callback"))
+        await store.ended(conversation.id, CallResult(outcome="callback"))
         held = json.dumps(await client.tracker(conversation.id), ensure_ascii=False)
         assert person_traces(held), "the tracker should hold the number before forget"
 
@@ -90,7 +91,7 @@ async def test_forget_a_caller_who_keyed_their_number_in_a_real_call(
     await store.answered(record.id)
     transcript = [line.model_dump(mode="json") for line in record.transcript]
     await store.ended(
-        record.id, CallEnd(outcome="transferred", transcript=transcript, recording_path=record.recording)
+        record.id, CallResult(outcome="transferred", transcript=transcript, recording=record.recording)
     )
     client = RasaClient(
         settings.rasa.url, token_path(settings).read_text().strip(), settings.rasa.request_timeout
@@ -141,7 +142,7 @@ async def test_retention_erases_old_conversations_from_the_in_memory_tracker(
             await store.started(
                 CallStart(conversation.id, "outbound", "74951112233", PERSON, "reminder", "ru")
             )
-            await store.ended(conversation.id, CallEnd(outcome="confirmed"))
+            await store.ended(conversation.id, CallResult(outcome="confirmed"))
             ids.append(conversation.id)
         clock, stop, passes = SimulatedClock(datetime.now(UTC) + timedelta(days=1)), asyncio.Event(), []
         with sqlite_db.session() as session:  # the first call ended an hour more than tracker_days (7) ago
