@@ -10,8 +10,8 @@ from cryptography.fernet import Fernet
 
 from bot.audit import CLI_ACTOR
 from bot.cli import app, fail, settings
+from bot.core.secrets import SecretKeyError, encrypt, key_file
 from bot.privacy.rotation import reencrypt_stored
-from bot.privacy.secrets import SecretKeyError, encrypt, key_file
 from bot.storage.db import Database
 
 secrets_app = typer.Typer(no_args_is_help=True, help="Secrets at rest: keys, encryption, re-encryption.")

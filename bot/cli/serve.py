@@ -19,13 +19,13 @@ from bot.campaigns.nodes import NodeNameInUse, node_name
 from bot.cli import app, fail, run_service, settings, stop_signal
 from bot.config import Settings
 from bot.core.clock import SystemClock
+from bot.core.secrets import SecretKeyError
 from bot.crm.delivery import DeliveryWorker
 from bot.dialog import versions
 from bot.dialog.engine import DialogError
 from bot.dialog.loader import ScriptErrors
 from bot.privacy.retention import enforce_retention_periodically
 from bot.privacy.rotation import check_readable
-from bot.privacy.secrets import SecretKeyError
 from bot.rasa.dialog_service import DialogService
 from bot.rasa.errors import RasaError
 from bot.storage.db import Database

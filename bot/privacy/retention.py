@@ -1,4 +1,4 @@
-"""Retention: personal data older than its period (`privacy.retention`, `bot/privacy/settings.py`) erased by the
+"""Retention: personal data older than its period (`privacy.retention`, `bot/config.py`) erased by the
 running service — words of ended calls, phone numbers and names, CRM outbox events, callback tasks, SQL tracker
 conversations, old audit entries — with one audit entry per pass that changed anything. Counts in metrics stay:
 rows are kept and cut loose from the person, as `forget` does (`bot/privacy/forget.py`)."""

@@ -8,7 +8,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from bot.audit import AuditAction, record
-from bot.privacy.secrets import SecretKeyError
+from bot.core.secrets import SecretKeyError
 from bot.storage.models import WebhookSubscription
 
 

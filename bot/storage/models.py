@@ -24,7 +24,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
-from bot.privacy.secrets import EncryptedJSON
+from bot.core.secrets import EncryptedJSON
 from bot.storage.states import AttemptState, ContactState
 
 

@@ -16,11 +16,10 @@ from sqlalchemy import func, select, update
 from bot.api.app import create_app
 from bot.api.auth import Scope, create_key
 from bot.audit import SERVICE_ACTOR, AuditAction, entries
-from bot.config import PathsSettings, Settings
+from bot.config import PathsSettings, PrivacySettings, RetentionSettings, Settings
 from bot.core.clock import SimulatedClock
 from bot.privacy.export import row_dict
 from bot.privacy.retention import apply_retention, enforce_retention_periodically
-from bot.privacy.settings import PrivacySettings, RetentionSettings
 from bot.storage.db import Database
 from bot.storage.models import Attempt, Call, CallbackTask, Campaign, Contact, WebhookDelivery, WebhookEvent
 from tests.privacy.people import BYSTANDER, PERSON, database_bytes, metrics_of, write_history

@@ -16,9 +16,9 @@ from sqlalchemy import select, text
 from bot.api.auth import Scope, create_key
 from bot.audit import AuditAction, entries
 from bot.config import ConfigError, load_settings
+from bot.core.secrets import PREFIX, SecretKeyError, decrypt, encrypt
 from bot.crm.subscriptions import add_secret, create
 from bot.privacy.rotation import check_readable, reencrypt_stored
-from bot.privacy.secrets import PREFIX, SecretKeyError, decrypt, encrypt
 from bot.storage.db import MIGRATIONS, Database
 from bot.storage.models import ApiKey, WebhookSubscription
 

@@ -10,7 +10,7 @@ import json
 import sqlalchemy as sa
 from alembic import op
 
-from bot.privacy.secrets import PREFIX, decrypt, encrypt
+from bot.core.secrets import PREFIX, decrypt, encrypt
 
 revision = "0012"
 down_revision = "0011"
