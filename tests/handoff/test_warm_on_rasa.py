@@ -3,13 +3,15 @@
 A caller reaches the inbound script's complaint step by keys, says the complaint and is handed to the
 `complaints` queue, set `mode: warm`: the robot dials the agent (a SIP phone on loopback), who hears the summary,
 then the caller, and the caller hears the agent; the hand-off row and `handoff.completed` carry every leg, the
-summary and who accepted. With only a busy agent the robot takes the call back: the take-back message, outcome
+summary and who accepted; the call's transcript the hand-off's steps, and its recording the bridged conversation.
+With only a busy agent the robot takes the call back: the take-back message, outcome
 `callback`, the row failed with the callback time and the busy leg."""
 
 from __future__ import annotations
 
 import asyncio
 import time
+import wave
 
 import numpy as np
 import pytest
@@ -155,6 +157,35 @@ async def test_a_complaint_is_warm_transferred_the_agent_hears_the_summary_then_
     print("caller hears the agent:", back)
     assert back.snr_db >= 20 and back.corr >= 0.95 and back.dead_frames == 0, back
 
+    # the records: how it ended and who took it (CRM), the steps in the call's transcript, in order
+    completed = events["handoff.completed"]
+    assert (completed["ended"], completed["agent"]) == ("connected", AGENT)
+    assert 0 < completed["agent_answer_seconds"] < completed["time_to_agent_seconds"]
+    steps = [
+        (line["event"], line["text"])
+        for line in row.transcript
+        if (line.get("event") or "").startswith("handoff_")
+    ]
+    print("hand-off steps:", steps)
+    assert [event for event, _ in steps] == ["handoff_connecting", "handoff_summary", "handoff_joined"]
+    assert steps[0][1] == "Соединяю вас со специалистом, оставайтесь на линии."
+    # the agent's name is its SIP URI here, which the stored transcript masks like an e-mail address
+    assert steps[1][1].startswith("Сводка агенту ") and steps[1][1].endswith(f": {warm['summary']}")
+    assert steps[2][1].startswith("Клиент соединён с агентом ")
+    times = [
+        line["at"] for line in row.transcript if line.get("event") in ("handoff_connecting", "handoff_joined")
+    ]
+    assert 0 < times[0] < times[1] <= row.talk_seconds
+
+    # the robot's recording goes on after the join: the caller (left) and the agent (right) talking
+    with wave.open(row.recording_path) as recording:
+        assert recording.getnchannels() == 2
+        stereo = np.frombuffer(recording.readframes(recording.getnframes()), np.int16).reshape(-1, 2)
+    for channel, said in ((0, customer_says), (1, agent_says)):
+        kept = rig.compare_audio(said, stereo[:, channel].copy())
+        print("recorded after the join:", "caller" if channel == 0 else "agent", kept)
+        assert kept.snr_db >= 20 and kept.corr >= 0.95 and kept.dead_frames == 0, kept
+
 
 async def test_with_only_a_busy_agent_the_robot_takes_the_call_back(
     dialog_service, trunk, sqlite_db, tmp_path
@@ -192,3 +223,7 @@ async def test_with_only_a_busy_agent_the_robot_takes_the_call_back(
     assert events["handoff.failed"]["taken_back"] and events["handoff.failed"]["warm"]["accepted_by"] is None
     assert row.outcome == "callback"
     assert any("перезвоним" in line["text"] for line in row.transcript if line["speaker"] == "robot")
+    assert events["handoff.failed"]["ended"] == "taken_back"
+    steps = [line["text"] for line in row.transcript if (line.get("event") or "").startswith("handoff_")]
+    assert steps[0] == "Соединяю вас со специалистом, оставайтесь на линии."
+    assert len(steps) == 2 and steps[1].startswith("Вызов агента ") and steps[1].endswith(": занят.")
