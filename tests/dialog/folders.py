@@ -21,3 +21,10 @@ def dialogs_folder(tmp_path: Path) -> Path:
     nlu = "".join(f"- intent: {intent}\n  examples: |\n    - {intent}\n" for intent in Intent)
     (training / "nlu.yml").write_text(f'version: "3.1"\nnlu:\n{nlu}', encoding="utf-8")
     return dialogs
+
+
+def line_of(text: str, fragment: str) -> int:
+    """The 1-based line of the only line containing `fragment`."""
+    lines = [n for n, line in enumerate(text.splitlines(), start=1) if fragment in line]
+    assert len(lines) == 1, f"{fragment!r} is on lines {lines}"
+    return lines[0]

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from bot.dialog.catalogue import load_catalogue
 from bot.dialog.loader import ScriptError
-from tests.dialog.folders import dialogs_folder
+from tests.dialog.folders import dialogs_folder, line_of
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = ("appointment", "debt", "inbound", "offer", "reminder", "survey")
@@ -64,13 +64,6 @@ def write(folder: Path, text: str) -> Path:
     path = folder / "tiny.yml"
     path.write_text(text, encoding="utf-8")
     return path
-
-
-def line_of(text: str, fragment: str) -> int:
-    """The 1-based line of the only line containing `fragment`."""
-    lines = [n for n, line in enumerate(text.splitlines(), start=1) if fragment in line]
-    assert len(lines) == 1, f"{fragment!r} is on lines {lines}"
-    return lines[0]
 
 
 def errors_of(folder: Path) -> list[ScriptError]:

@@ -14,7 +14,7 @@ from bot.dialog.catalogue import load_catalogue
 from bot.dialog.engine import DialogEngine, InputKind, TurnInput, TurnResult, new_state
 from bot.dialog.loader import ScriptError
 from bot.outcomes import Intent
-from tests.dialog.folders import dialogs_folder
+from tests.dialog.folders import dialogs_folder, line_of
 
 ROOT = Path(__file__).resolve().parents[2]
 NOW = datetime(2025, 3, 10, 12, 0)
@@ -57,10 +57,6 @@ def folder(tmp_path: Path) -> Path:
 def errors(folder: Path, text: str, queues=None) -> list[ScriptError]:
     (folder / "tiny.yml").write_text(text, encoding="utf-8")
     return load_catalogue(folder, folder.parent / "training_data", queues=queues).errors
-
-
-def line_of(text: str, fragment: str) -> int:
-    return next(n for n, line in enumerate(text.splitlines(), start=1) if fragment in line)
 
 
 def test_every_queue_a_script_names_must_be_configured(folder: Path) -> None:

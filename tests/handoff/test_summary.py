@@ -9,8 +9,8 @@ import pytest
 
 from bot.dialog.catalogue import load_catalogue
 from bot.handoff.summary import summary_text
-from tests.dialog.folders import dialogs_folder
-from tests.handoff.test_scripts import ROOT, SCRIPT, errors, line_of
+from tests.dialog.folders import dialogs_folder, line_of
+from tests.handoff.test_scripts import ROOT, SCRIPT, errors
 
 
 @pytest.fixture

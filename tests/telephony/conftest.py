@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from pathlib import Path
 
@@ -104,3 +105,8 @@ async def make_phone():
     yield factory
     for phone in phones:
         await phone.stop()
+
+
+async def wait_peer(peer: rig.Peer, timeout: float) -> int:
+    """Wait for a rig peer (SIPp, baresip) to exit without blocking the event loop; its exit code."""
+    return await asyncio.get_running_loop().run_in_executor(None, peer.wait, timeout)

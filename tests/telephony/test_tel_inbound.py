@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from telephony import CallEventType, CallState, EndReason, rig
-from tests.telephony.conftest import robot_settings
+from tests.telephony.conftest import robot_settings, wait_peer
 
 pytestmark = [pytest.mark.sip, pytest.mark.slow]
 
@@ -24,10 +24,6 @@ def collect(call, frames: list[bytes], digits: list[str], events: list) -> None:
             frames.append(frame)
 
     asyncio.get_running_loop().create_task(reader())
-
-
-async def wait_peer(peer: rig.Peer, timeout: float) -> int:
-    return await asyncio.get_running_loop().run_in_executor(None, peer.wait, timeout)
 
 
 @pytest.mark.parametrize("codec", ["PCMU", "PCMA"])

@@ -9,13 +9,9 @@ import numpy as np
 import pytest
 
 from telephony import DialStatus, EndReason, RegistrationError, rig
-from tests.telephony.conftest import TRUNK_AUTH_PORT, TRUNK_PORT, robot_settings
+from tests.telephony.conftest import TRUNK_AUTH_PORT, TRUNK_PORT, robot_settings, wait_peer
 
 pytestmark = [pytest.mark.sip, pytest.mark.slow]
-
-
-async def wait_peer(peer: rig.Peer, timeout: float) -> int:
-    return await asyncio.get_running_loop().run_in_executor(None, peer.wait, timeout)
 
 
 def trunk(rig_dir, port: int, scenario: list[str], name: str) -> rig.Peer:

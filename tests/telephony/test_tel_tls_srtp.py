@@ -15,7 +15,7 @@ import pytest
 from telephony import CallState, DialStatus, EndReason, RegistrationError, rig
 from telephony.config import MediaEncryption, SipTransportKind
 from telephony.sip.message import SipMessage, new_tag, response_to
-from tests.telephony.conftest import robot_settings
+from tests.telephony.conftest import robot_settings, wait_peer
 
 pytestmark = [pytest.mark.sip, pytest.mark.slow]
 
@@ -49,10 +49,6 @@ def tls_settings(ports, user: str, pki: rig.TestPki, **overrides):
     )
     values.update(overrides)
     return robot_settings(ports, KAM_TLS_PORT, user, **values)
-
-
-async def wait_peer(peer: rig.Peer, timeout: float) -> int:
-    return await asyncio.get_running_loop().run_in_executor(None, peer.wait, timeout)
 
 
 def rtp_sizes(packets: list[rig.UdpPacket], dst_port: int) -> set[int]:
