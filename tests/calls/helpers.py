@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from bot.calls.simulate import CallerLine, simulate_call
 from bot.config import Settings
 from bot.dialog.catalogue import load_catalogue
 from tests.rasa.helpers import VARIABLES, client_for
-
-TINY = Path(__file__).resolve().parents[1] / "fixtures" / "vosk-model-tiny-ru"
 
 
 async def call(
