@@ -3,17 +3,18 @@
 Before each claim the dialer asks `AgentPacer.room()` how many new calls a campaign with `agent_pacing` may
 start. The rule (`calls_allowed`) keeps the expected leads within the queue's capacity:
 
-    (calls up not handed off yet + new calls) × lead rate  ≤  free agents + (max_waiting − waiting now)
+    (calls up not handed off yet + new calls) × lead rate  ≤  free agents + (max_waiting − waiting now) − arriving
 
-A hand-off the records show requested for a call of the campaign still up, that is not in the board's line yet
-(its summary being prepared, or its agent ringing), is a lead arriving: it takes one place of the capacity. While
-its agent rings it is counted twice (the agent is not free either): pacing errs on the slow side there.
+Arriving are the campaign's calls up whose hand-off the records show requested but which are neither connected
+nor in the board's line (a warm transfer synthesises its summary first, then rings an agent): each takes one
+place. While its agent rings it is counted twice (the agent is not free either): pacing errs on the slow side.
 
 The lead rate is the campaign's measured one — its answered calls that were handed off to the queue, over its
 answered calls — blended with a prior of 1 (every call a lead) worth `PRIOR_CALLS` calls, so a new campaign
 starts slowly and speeds up as its records show fewer leads. Calls already handed off are not counted again:
 they are in the board's busy agents or waiting line. With a rate below 1 the rule bounds the *expected*
-leads; a run of leads above the rate can still fill the line beyond its limit for a while.
+leads; a run of leads above the rate can still fill the line, where the queue takes back a customer beyond its
+`max_waiting` (bot/handoff/queue_wait.py).
 """
 
 from __future__ import annotations
@@ -39,9 +40,7 @@ from bot.storage.db import Database
 from bot.storage.models import Attempt, Call, Campaign, Handoff
 from bot.storage.states import AttemptState
 
-PRIOR_LEAD_RATE = (
-    1.0  # until measured, every answered call is taken to become a lead: a new campaign starts slow
-)
+PRIOR_LEAD_RATE = 1.0  # until measured, every answered call is a lead: a new campaign starts slow
 PRIOR_CALLS = 5  # the prior weighs as much as this many answered calls
 
 
@@ -89,7 +88,7 @@ def lead_rate(leads: int, answered: int) -> float:
 
 
 def calls_allowed(
-    wanted: int, calls_up: int, rate: float, free: int, waiting: int, max_waiting: int, arriving: int = 0
+    wanted: int, calls_up: int, rate: float, free: int, waiting: int, max_waiting: int, arriving: int
 ) -> int:
     """New calls (≤ `wanted`) that keep (calls_up + new) × rate ≤ free + (max_waiting − waiting) − arriving."""
     if wanted <= 0:
