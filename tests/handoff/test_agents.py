@@ -9,8 +9,11 @@ import pytest
 
 from bot.config import ConfigError, HandoffSettings, load_settings
 from bot.handoff.agents import AgentBoard, AgentState
+from bot.handoff.desk import Handoffs
 from bot.handoff.probe import AgentProbe, reachable
 from bot.handoff.queue_wait import expected_seconds, queue_message
+from telephony.events import TransferResult, TransferStatus
+from tests.handoff.test_records import QUALIFYING  # a qualified lead's exchanges through the offer script
 
 SETTINGS = HandoffSettings(
     agents={"anna": {"target": "1001", "label": "Анна"}, "boris": {"target": "1002"}},
@@ -125,3 +128,18 @@ def test_the_expected_wait_grows_with_the_place_in_line_and_shrinks_with_agents(
     assert expected_seconds(place=1, handle_seconds=120, agents=1) == 120
     assert expected_seconds(place=3, handle_seconds=120, agents=2) == 180
     assert expected_seconds(place=1, handle_seconds=120, agents=0) == 120  # none taking calls: as if one
+
+
+async def test_a_blind_transfer_keeps_its_agent_busy_until_its_result() -> None:
+    settings = HandoffSettings(
+        agents={"anna": {"target": "sip:sales@pbx.example"}},
+        queues={"sales": {"target": "sip:sales@pbx.example", "agents": ["anna"]}},
+    )
+    desk = Handoffs(settings)  # no database: nothing recorded, the board still follows the transfer
+    board = desk.board
+    board.reachable("anna", True)
+    handoff = desk.for_call("call-1", "ru")
+    transfer = await handoff.start(QUALIFYING[-1][1], QUALIFYING)
+    assert transfer.warm is None and board.agent("anna").state is AgentState.BUSY
+    handoff.finished(TransferResult(TransferStatus.SUCCEEDED, 200, "OK"), connected=False, seconds=2.0)
+    assert board.agent("anna").state is AgentState.FREE
