@@ -180,6 +180,10 @@ class WarmTransfer:
         wait = self.line.wait if self.line else None
         if wait is not None and wait.ended is WaitEnd.TIMED_OUT:
             return self._failed(customer, f"no agent freed within {wait.seconds:.0f} s in the queue's line")
+        if wait is not None and wait.ended is WaitEnd.ABANDONED:
+            return self._failed(
+                customer, f"the customer hung up after {wait.seconds:.0f} s in the queue's line"
+            )
         return self._failed(customer, "no agent took the call: " + ", ".join(self._tried_legs()))
 
     def _ringable(self) -> list[tuple[str, str]]:

@@ -246,3 +246,32 @@ async def test_an_unregistered_agent_is_shown_unreachable_and_skipped_without_ri
     ]
     assert "code" not in legs[0] and "answered_at" not in legs[0]  # never dialled
     assert robot.transfers["cust-q6"].report()["queue_wait"] is None
+
+
+async def test_a_customer_hanging_up_in_the_line_leaves_it_abandoned(kamailio, make_phone):
+    board = AgentBoard(settings({"anna": "agent-q4"}, max_wait=60))
+    robot = await start_robot(make_phone, kamailio, board, 5896)
+    answered: list = []
+    await agent_phone(make_phone, kamailio, "agent-q4", 5898, 43000, answered)
+    first, _, first_task = await customer_call(make_phone, kamailio, "cust-q7", 5900, 43200, robot)
+    second, _, second_task = None, None, None
+    try:
+        assert await wait_for(lambda: "cust-q7" in robot.results, 30)
+        second, _, second_task = await customer_call(make_phone, kamailio, "cust-q8", 5902, 43400, robot)
+        assert await wait_for(lambda: board.waiting_count("sales") == 1, 10)
+        await asyncio.sleep(3.0)
+        await second.hangup()  # tired of waiting
+        assert await wait_for(lambda: "cust-q8" in robot.results, 5)
+        assert board.waiting_count("sales") == 0
+    finally:
+        for task in (first_task, second_task):
+            if task:
+                task.cancel()
+        await first.hangup()
+    result, state = robot.results["cust-q8"]
+    wait = robot.transfers["cust-q8"].report()["queue_wait"]
+    print("abandoned:", result, wait)
+    assert result.status is TransferStatus.FAILED and state is CallState.ENDED
+    assert result.reason == "the customer hung up after 3 s in the queue's line"
+    assert wait["ended"] == WaitEnd.ABANDONED and 3.0 <= wait["seconds"] < 5.0
+    assert len(answered) == 1
