@@ -29,14 +29,13 @@ from bot.campaigns.nodes import NodeLease, node_name
 from bot.campaigns.placer import CallPlacer, CallReport, CallRequest, LineStatus, TelephonyResult
 from bot.campaigns.reports import record_report, reschedule
 from bot.campaigns.rules import CampaignRules, Preset, RetryReason, next_allowed
-from bot.campaigns.service import CampaignState
 from bot.config import DialerSettings
 from bot.consent import BLOCKED_NOTES, SHIPPED_COMPLIANCE, ComplianceSettings, blocked_reason
 from bot.contacts import dnc
 from bot.core.clock import Clock
 from bot.storage.db import UNREACHABLE, Database, advisory_key
 from bot.storage.models import Attempt, Campaign, Contact
-from bot.storage.states import OPEN_CONTACT_STATES, AttemptState, ContactState
+from bot.storage.states import OPEN_CONTACT_STATES, AttemptState, CampaignState, ContactState
 
 HISTORY_DAYS = 32  # covers the 230-FZ month
 RETRY_BACKOFF = (0.5, 1.0, 2.0, 5.0)  # seconds between tries to record a report while the database is down

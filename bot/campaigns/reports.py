@@ -12,11 +12,10 @@ from sqlalchemy.orm import Session
 from bot.campaigns import service
 from bot.campaigns.placer import CallReport, TelephonyResult
 from bot.campaigns.rules import CampaignRules, RetryReason, next_allowed
-from bot.campaigns.service import CampaignState
 from bot.contacts import dnc
 from bot.outcomes import Outcome
 from bot.storage.models import Attempt, Call, Campaign, Contact
-from bot.storage.states import AttemptState, ContactState
+from bot.storage.states import AttemptState, CampaignState, ContactState
 from voice.amd import Verdict
 
 

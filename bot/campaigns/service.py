@@ -44,18 +44,8 @@ from bot.core.errors import Conflict, InvalidInput, NotFound
 from bot.crm.outbox import EventType, emit
 from bot.storage.db import Database
 from bot.storage.models import Attempt, Campaign, Contact
-from bot.storage.states import ContactState
+from bot.storage.states import FINAL_STATES, CampaignState, ContactState
 
-
-class CampaignState(StrEnum):
-    DRAFT = "draft"
-    RUNNING = "running"
-    PAUSED = "paused"
-    COMPLETED = "completed"  # every contact reached a final state, or the end date passed
-    STOPPED = "stopped"  # stopped by an operator; final
-
-
-FINAL_STATES = {CampaignState.COMPLETED, CampaignState.STOPPED}
 # what a contact still `pending` becomes when its campaign reaches a final state: it will never be called
 CLOSED_CONTACT_STATE = {
     CampaignState.COMPLETED: ContactState.EXPIRED,

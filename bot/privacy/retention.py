@@ -17,7 +17,6 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from bot.audit import SERVICE_ACTOR, AuditAction, record
-from bot.campaigns.service import FINAL_STATES
 from bot.config import Settings
 from bot.core.clock import Clock
 from bot.privacy import tracker
@@ -35,6 +34,7 @@ from bot.storage.models import (
     WebhookDelivery,
     WebhookEvent,
 )
+from bot.storage.states import FINAL_STATES
 
 BATCH = 500  # rows changed per statement batch
 

@@ -1,8 +1,22 @@
-"""The states a campaign's contacts and attempts go through (`contacts.state`, `attempts.state`)."""
+"""The states a campaign, its contacts and attempts go through (`campaigns.state`, `contacts.state`,
+`attempts.state`)."""
 
 from __future__ import annotations
 
 from enum import StrEnum
+
+
+class CampaignState(StrEnum):
+    """A campaign's life: a draft, then running and paused at will, until completed or stopped."""
+
+    DRAFT = "draft"
+    RUNNING = "running"
+    PAUSED = "paused"
+    COMPLETED = "completed"  # every contact reached a final state, or the end date passed
+    STOPPED = "stopped"  # stopped by an operator; final
+
+
+FINAL_STATES = {CampaignState.COMPLETED, CampaignState.STOPPED}
 
 
 class ContactState(StrEnum):
