@@ -39,8 +39,6 @@ ALLOWED: dict[tuple[str, str], str] = {
     # calls of a dead worker, the simulated placer stores calls like a real one) live in calls/, which places
     # campaign calls; the result belongs below both (issue 15 item 1 is moving it).
     ("bot.campaigns", "bot.calls"): "the call result and the calls' store are in calls/",
-    # Redaction finds phone numbers with the contacts' normaliser (a core phone module would remove it).
-    ("bot.privacy.redact", "bot.contacts"): "phone numbers are found with the contacts' phone normaliser",
 }
 
 

@@ -24,9 +24,9 @@ from bot.api import (
 )
 from bot.config import Settings
 from bot.contacts.importer import CsvFormatError
-from bot.contacts.phones import PhoneNormalizer
 from bot.core.clock import Clock, SystemClock
 from bot.core.errors import Conflict, InvalidInput, NotFound
+from bot.core.phones import PhoneNormalizer
 from bot.dashboard import routes as dashboard
 from bot.metrics.prometheus import CONTENT_TYPE, exposition
 from bot.storage.db import Database

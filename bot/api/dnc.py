@@ -13,8 +13,8 @@ from bot.api.schemas import DncOut, ImportOut
 from bot.campaigns import service
 from bot.contacts import dnc
 from bot.contacts.importer import ImportReport
-from bot.contacts.phones import PhoneError
 from bot.core.errors import InvalidInput
+from bot.core.phones import PhoneError
 from bot.storage.models import DoNotCall
 
 router = APIRouter(prefix="/dnc", tags=["do-not-call"])

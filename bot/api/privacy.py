@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 
 from bot.api.auth import AdminCaller, actor_of
 from bot.api.deps import AppSettings, Now
-from bot.contacts.phones import PhoneError
+from bot.core.phones import PhoneError
 from bot.privacy.export import export_person
 from bot.privacy.forget import forget_person
 from bot.privacy.person import phone_hash

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from bot.calls.result import CallResult, EndedBy
 from bot.contacts import dnc
-from bot.contacts.phones import PhoneError, PhoneNormalizer
+from bot.core.phones import PhoneError, PhoneNormalizer
 from bot.crm.outbox import EventType, emit, emit_script_event
 from bot.dialog.model import LANGS
 from bot.metrics import prometheus

@@ -39,8 +39,8 @@ from bot.contacts.importer import (
     import_table,
     open_table,
 )
-from bot.contacts.phones import PhoneNormalizer
 from bot.core.errors import Conflict, InvalidInput, NotFound
+from bot.core.phones import PhoneNormalizer
 from bot.crm.outbox import EventType, emit
 from bot.storage.db import Database
 from bot.storage.models import Attempt, Campaign, Contact

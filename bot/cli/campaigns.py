@@ -30,8 +30,8 @@ from bot.config import Settings
 from bot.consent import BLOCKED_NOTES, BlockReason, Purpose
 from bot.contacts import dnc
 from bot.contacts.importer import ColumnMapping, CsvFormatError
-from bot.contacts.phones import PhoneError, PhoneNormalizer
 from bot.core.clock import Clock, ScaledClock, SystemClock
+from bot.core.phones import PhoneError, PhoneNormalizer
 from bot.dialog import versions
 from bot.storage.db import Database
 from bot.storage.models import ApiKey, Campaign

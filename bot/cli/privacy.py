@@ -13,7 +13,7 @@ import typer
 from bot.audit import CLI_ACTOR
 from bot.cli import app, fail, settings
 from bot.config import Settings
-from bot.contacts.phones import PhoneError, PhoneNormalizer
+from bot.core.phones import PhoneError, PhoneNormalizer
 from bot.privacy.export import export_person
 from bot.privacy.forget import PersonInCall, forget_person
 from bot.privacy.person import phone_hash

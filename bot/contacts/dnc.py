@@ -23,7 +23,7 @@ from bot.contacts.importer import (
     find_column,
     read_table,
 )
-from bot.contacts.phones import PhoneError, PhoneNormalizer
+from bot.core.phones import PhoneError, PhoneNormalizer
 from bot.crm.outbox import EventType, emit
 from bot.privacy.person import HASH_MARK, phone_hash
 from bot.storage.models import Contact, DoNotCall

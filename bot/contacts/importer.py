@@ -23,9 +23,9 @@ from sqlalchemy.orm import Session
 
 from bot.consent import Consent, ConsentChannel
 from bot.contacts.errors import CsvFormatError, TableProblem
-from bot.contacts.phones import Phone, PhoneNormalizer
 from bot.contacts.regions import region_zones
 from bot.contacts.xlsx import is_xlsx, read_xlsx
+from bot.core.phones import Phone, PhoneNormalizer
 from bot.storage.models import Contact
 from bot.storage.states import ContactState
 

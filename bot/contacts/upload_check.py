@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from bot.consent import PurposePolicy, blocked_reason
 from bot.contacts.importer import ContactTable, RawContact, parse_consent, parse_contact
-from bot.contacts.phones import PhoneError, PhoneNormalizer
+from bot.core.phones import PhoneError, PhoneNormalizer
 from bot.privacy.person import phone_hash
 from bot.storage.models import Contact, DoNotCall
 

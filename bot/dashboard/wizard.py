@@ -29,7 +29,7 @@ from bot.campaigns.placer import CallRequest
 from bot.campaigns.rules import DEBT_CAPS, DEBT_RESTDAY_HOURS, DEBT_WORKING_HOURS, CampaignRules, RetryReason
 from bot.config import Settings
 from bot.consent import Purpose
-from bot.contacts.phones import PhoneError
+from bot.core.phones import PhoneError
 from bot.dashboard.routes import PREFIX, User, render
 from bot.dashboard.upload_http import WriterCaller, say
 from bot.dialog.catalogue import load_catalogue

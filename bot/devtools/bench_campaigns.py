@@ -23,8 +23,8 @@ from bot.campaigns.rules import CampaignRules, Preset
 from bot.campaigns.simulated import ScriptedPlacer
 from bot.config import DialerSettings
 from bot.contacts.importer import ColumnMapping, ImportReport, import_table, open_table, store_contacts
-from bot.contacts.phones import PhoneNormalizer
 from bot.core.clock import SimulatedClock
+from bot.core.phones import PhoneNormalizer
 from bot.storage.db import Database
 
 MOBILE_CODES = (903, 905, 909, 915, 916, 925, 926, 929, 977, 985, 999)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from functools import lru_cache
 
-from bot.contacts.phones import PhoneError, PhoneNormalizer
+from bot.core.phones import PhoneError, PhoneNormalizer
 from bot.privacy.checksums import inn_valid, luhn_valid, snils_valid
 from bot.values.numbers import Ordinal, parse_digits, tokens
 

@@ -28,9 +28,9 @@ from bot.consent import (
     blocked_reason,
 )
 from bot.contacts.importer import ColumnMapping, parse_contacts
-from bot.contacts.phones import PhoneNormalizer
 from bot.core.calendar import Hours
 from bot.core.clock import SimulatedClock
+from bot.core.phones import PhoneNormalizer
 from bot.outcomes import Outcome
 from bot.storage.db import MIGRATIONS, Database
 from bot.storage.models import Call, Contact, DoNotCall

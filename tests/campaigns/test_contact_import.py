@@ -16,9 +16,9 @@ from bot.campaigns import service
 from bot.contacts import importer, xlsx
 from bot.contacts.errors import TableProblem
 from bot.contacts.importer import ColumnMapping, CsvFormatError, parse_contacts, read_table
-from bot.contacts.phones import PhoneError, PhoneNormalizer
 from bot.contacts.regions import SUBJECTS, region_zones
 from bot.contacts.upload_check import CampaignFacts, IssueKind, check_table
+from bot.core.phones import PhoneError, PhoneNormalizer
 from bot.dashboard.contacts import suggest_mapping
 from bot.storage.db import Database
 from bot.storage.models import Contact

@@ -20,7 +20,7 @@ from bot.campaigns import service
 from bot.config import PathsSettings, Settings
 from bot.contacts.errors import TableProblem
 from bot.contacts.importer import ColumnMapping, CsvFormatError, parse_contacts
-from bot.contacts.phones import PhoneNormalizer
+from bot.core.phones import PhoneNormalizer
 from bot.storage.db import Database
 from bot.storage.models import Contact
 

@@ -27,9 +27,9 @@ from bot.campaigns.placer import CallReport, CallRequest, TelephonyResult
 from bot.campaigns.rules import CampaignRules
 from bot.config import DialerSettings, PathsSettings, Settings
 from bot.contacts.importer import ColumnMapping
-from bot.contacts.phones import PhoneNormalizer
 from bot.core.calendar import Hours
 from bot.core.clock import SystemClock
+from bot.core.phones import PhoneNormalizer
 from bot.outcomes import Outcome
 from bot.storage.db import Database
 from voice.amd import Verdict

@@ -22,8 +22,8 @@ from bot.calls.result import CallResult
 from bot.calls.store import CallStart, CallStore
 from bot.config import PathsSettings, Settings
 from bot.contacts import dnc
-from bot.contacts.phones import PhoneNormalizer
 from bot.contacts.upload_check import IssueKind, check_numbers, listed_numbers
+from bot.core.phones import PhoneNormalizer
 from bot.log import redact_record
 from bot.storage.db import Database
 from bot.storage.models import Contact
