@@ -354,17 +354,13 @@ def check_inbound(settings: Settings, catalogue: Catalogue) -> None:
 def _report(record: CallResult, ring_seconds: float) -> CallReport:
     """The dialer's view of an answered call, derived from its result."""
     machine = record.outcome == Outcome.MACHINE
-    transcript: list[dict[str, Any]] = [
-        {"role": "bot" if line.speaker == "robot" else "caller", "text": line.text, "at": line.at}
-        for line in record.transcript
-    ]
     return CallReport(
         result=TelephonyResult.ANSWERED,
         outcome=Outcome(record.outcome) if record.outcome else None,
         outcome_data=record.outcome_data,
         callback_at=record.callback_at,
         slots=record.slots,
-        transcript=transcript,
+        transcript=record.transcript,
         ring_seconds=ring_seconds,
         talk_seconds=record.seconds,
         recording_path=record.recording or "",

@@ -10,6 +10,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol, runtime_checkable
 
+from bot.calls.result import TimedLine
 from bot.outcomes import Outcome
 from voice.amd import Verdict
 
@@ -48,7 +49,7 @@ class CallReport:
     outcome_data: dict[str, Any] = field(default_factory=dict)
     callback_at: datetime | None = None  # aware; for Outcome.CALLBACK
     slots: dict[str, Any] = field(default_factory=dict)
-    transcript: list[dict[str, Any]] = field(default_factory=list)  # [{"role": "bot"|"caller", "text": ...}]
+    transcript: list[TimedLine] = field(default_factory=list)  # the call's, as its row keeps it
     ring_seconds: float = 0.0
     talk_seconds: float = 0.0
     recording_path: str = ""

@@ -37,7 +37,8 @@ def opt_out_moment(call: Call | None, report: CallReport, attempt_started: datet
     ringing."""
     if call is not None:
         return dnc.opt_out_moment(call.transcript, call.answered_at or call.started_at)
-    return dnc.opt_out_moment(report.transcript, attempt_started + timedelta(seconds=report.ring_seconds))
+    lines = [line.model_dump() for line in report.transcript]
+    return dnc.opt_out_moment(lines, attempt_started + timedelta(seconds=report.ring_seconds))
 
 
 def retry_reason(report: CallReport) -> RetryReason | None:
@@ -72,7 +73,7 @@ def record_report(
     if report.callback_at:
         attempt.outcome_data["callback_at"] = report.callback_at.isoformat()
     attempt.slots = dict(report.slots)
-    attempt.transcript = list(report.transcript)
+    attempt.transcript = [line.model_dump(exclude_unset=True) for line in report.transcript]
     attempt.ring_seconds = report.ring_seconds
     attempt.talk_seconds = report.talk_seconds
     attempt.recording_path = report.recording_path

@@ -109,13 +109,7 @@ def _call_end(report: CallReport) -> CallResult:
         outcome=report.outcome.value if report.outcome else None,
         outcome_data=report.outcome_data,
         slots=report.slots,
-        transcript=[_stored_line(line) for line in report.transcript],
+        transcript=report.transcript,
         ended_by=EndedBy.MACHINE if machine else EndedBy.ROBOT,
         amd=report.amd.value,
     )
-
-
-def _stored_line(line: dict[str, Any]) -> dict[str, Any]:
-    """A report's transcript line ({role, text, at, …}) as the call row stores it ({at, speaker, text, …})."""
-    stored = {key: value for key, value in line.items() if key != "role"}
-    return {**stored, "speaker": "robot" if line.get("role") == "bot" else "caller"}

@@ -104,10 +104,10 @@ def add(
 
 
 def opt_out_moment(lines: Sequence[dict[str, Any]], answered_at: datetime) -> datetime | None:
-    """When the person asked not to be called, from a call's transcript lines ({at, speaker or role, text,
-    intent}): the first caller line understood as `dont_call` (not the yes of a confirmation), else the last
-    caller line, `at` seconds after `answered_at`; None when no caller line has a time."""
-    said = [line for line in lines if line.get("speaker", line.get("role")) == "caller"]
+    """When the person asked not to be called, from a call's transcript lines ({at, speaker, text, intent}): the
+    first caller line understood as `dont_call` (not the yes of a confirmation), else the last caller line, `at`
+    seconds after `answered_at`; None when no caller line has a time."""
+    said = [line for line in lines if line.get("speaker") == "caller"]
     chosen = next((line for line in said if line.get("intent") == "dont_call"), None)
     chosen = chosen or (said[-1] if said else None)
     if chosen is None or not isinstance(chosen.get("at"), int | float):

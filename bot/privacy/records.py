@@ -102,7 +102,7 @@ def redact_lines(
     for line in lines:
         line = dict(line)
         text = str(line.get("text") or "")
-        by_caller = (line.get("speaker") or line.get("role")) == "caller"
+        by_caller = line.get("speaker") == "caller"
         if by_caller and text and line.get("step") in sensitive.steps:
             line["text"] = mask(Kind.SENSITIVE_SLOT, lang)
         elif text:

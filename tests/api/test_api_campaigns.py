@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.api.auth import Scope
+from bot.calls.result import TimedLine
 from bot.campaigns.dialer import Dialer
 from bot.campaigns.placer import CallReport, TelephonyResult
 from bot.campaigns.simulated import ScriptedPlacer
@@ -204,7 +205,10 @@ async def test_attempts_made_by_the_dialer_are_exported(api: Api) -> None:
     clock = SimulatedClock(
         datetime.now(UTC).replace(hour=12) + timedelta(days=1)
     )  # after the upload, in the window
-    transcript = [{"role": "bot", "text": "Здравствуйте"}, {"role": "caller", "text": "да"}]
+    transcript = [
+        TimedLine(at=0.4, speaker="robot", text="Здравствуйте"),
+        TimedLine(at=2.1, speaker="caller", text="да"),
+    ]
     answered = CallReport(
         result=TelephonyResult.ANSWERED,
         outcome=Outcome.CONFIRMED,

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from bot.api.auth import Scope
+from bot.calls.result import TimedLine
 from bot.calls.store import CallStore
 from bot.campaigns.dialer import Dialer
 from bot.campaigns.placer import CallReport, TelephonyResult
@@ -145,8 +146,8 @@ async def test_an_opt_out_said_in_a_call_is_listed_with_its_call_and_moment(api:
     db = api.client.app.state.db
     clock = SimulatedClock(datetime.now(UTC).replace(hour=12) + timedelta(days=1))
     transcript = [
-        {"role": "bot", "text": "Напоминаем о записи", "at": 0.5},
-        {"role": "caller", "text": "не звоните мне", "at": 4.25, "intent": "dont_call"},
+        TimedLine(at=0.5, speaker="robot", text="Напоминаем о записи"),
+        TimedLine(at=4.25, speaker="caller", text="не звоните мне", intent="dont_call"),
     ]
     refuse = CallReport(result=TelephonyResult.ANSWERED, outcome=Outcome.DO_NOT_CALL, transcript=transcript)
     placer = ScriptedPlacer({UNCONSENTED: [refuse]}, clock=clock, store=CallStore(db))

@@ -78,7 +78,7 @@ async def test_an_answered_campaign_call_is_reported_and_recorded_with_its_outco
     assert report.result is TelephonyResult.ANSWERED
     assert report.outcome == "confirmed"
     assert report.amd is Verdict.HUMAN  # the detector ran and let the script start
-    assert [line["role"] for line in report.transcript][:2] == ["bot", "caller"]
+    assert [line.speaker for line in report.transcript][:2] == ["robot", "caller"]
     assert Path(report.recording_path).exists() and report.talk_seconds > 1
     row = the_call(sqlite_db)
     assert (row.direction, row.state, row.called, row.script, row.outcome) == (

@@ -11,6 +11,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import select, text, update
 
+from bot.calls.result import TimedLine
 from bot.calls.store import CallStore
 from bot.campaigns import service
 from bot.campaigns.dialer import Dialer
@@ -240,11 +241,11 @@ async def test_a_purpose_changed_to_one_without_consent_reopens_blocked_contacts
 async def test_an_opt_out_is_recorded_with_its_call_and_moment(db: Database) -> None:
     clock = SimulatedClock(MONDAY_10_MSK)
     transcript = [
-        {"role": "bot", "text": "Здравствуйте, напоминаем о записи", "at": 0.4},
-        {"role": "caller", "text": "не звоните мне больше", "at": 6.5, "intent": "dont_call"},
-        {"role": "bot", "text": "Правильно поняла, больше не звонить?", "at": 7.1},
-        {"role": "caller", "text": "да", "at": 9.0, "intent": "affirm"},
-        {"role": "caller", "text": "и не звоните", "at": 11.0, "intent": "dont_call"},
+        TimedLine(at=0.4, speaker="robot", text="Здравствуйте, напоминаем о записи"),
+        TimedLine(at=6.5, speaker="caller", text="не звоните мне больше", intent="dont_call"),
+        TimedLine(at=7.1, speaker="robot", text="Правильно поняла, больше не звонить?"),
+        TimedLine(at=9.0, speaker="caller", text="да", intent="affirm"),
+        TimedLine(at=11.0, speaker="caller", text="и не звоните", intent="dont_call"),
     ]
     refuse = CallReport(result=TelephonyResult.ANSWERED, outcome=Outcome.DO_NOT_CALL, transcript=transcript)
     placer = ScriptedPlacer({WITH: [refuse]}, clock=clock, store=CallStore(db))

@@ -22,6 +22,7 @@ from sqlalchemy import MetaData, create_engine, func, select, text
 from bot.api.app import create_app
 from bot.config import PathsSettings, Settings
 from bot.storage.db import MIGRATIONS, Database
+from bot.storage.models import Attempt
 from tests.conftest import new_postgres_database
 
 FIXTURE = Path(__file__).parent / "previous_release"
@@ -46,6 +47,11 @@ def answers_after_migration(db: Database, tmp_path: Path) -> tuple[str, dict[str
     app = create_app(settings, db)
     with db.session() as session:
         revision = session.scalar(text("SELECT version_num FROM alembic_version"))
+        transcripts = [lines for lines in session.scalars(select(Attempt.transcript)) if lines]
+    assert transcripts and all(
+        set(line) >= {"at", "speaker", "text"} for lines in transcripts for line in lines
+    )
+    assert not any("role" in line for lines in transcripts for line in lines)  # the one transcript shape
     answers: dict[str, object] = {}
     with TestClient(app) as client:
         for path in PREVIOUS["answers"]:
