@@ -15,7 +15,6 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from enum import StrEnum
-from typing import Any
 
 from loguru import logger
 from pipecat.workers.runner import WorkerRunner

@@ -11,7 +11,6 @@ import os
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 from bot.calls.result import CallResult, EndedBy
 from bot.calls.store import CallStart, CallStore
