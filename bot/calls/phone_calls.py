@@ -33,6 +33,7 @@ from bot.dialog.catalogue import Catalogue
 from bot.dialog.engine import DialogError, DialogState, new_state
 from bot.dialog.loader import ScriptErrors
 from bot.handoff.desk import Handoffs
+from bot.handoff.probe import AgentProbe
 from bot.handoff.warm import speaker
 from bot.inbound_routing import InboundPlan, select_route
 from bot.outcomes import Outcome
@@ -84,6 +85,7 @@ class PhoneCalls:
         self.lookup = CallerLookup(settings.calls) if settings.calls.lookup_url else None
         self.phone = Phone(settings.telephony, on_incoming=self._answer)
         self.handoffs.phone = self.phone  # dials the agents of warm queues
+        self.probe = AgentProbe(self.handoffs.board, self.phone.options, settings.handoff.probe_seconds)
         self.handoffs.speaker = lambda lang: speaker(
             synthesizer_for(settings.voice, lang), settings.voice.volume
         )
@@ -96,11 +98,13 @@ class PhoneCalls:
     async def __aenter__(self) -> PhoneCalls:
         self._runner_task = asyncio.create_task(self.runner.run(auto_end=False), name="call-runner")
         await self.phone.start(wait_for_registrar=True)  # a PBX away at start: the dialer waits (line_down)
+        self.probe.start()  # the agents' reachability, by SIP OPTIONS through the registrar
         return self
 
     async def __aexit__(self, *exc: object) -> None:
         """Hang up the calls in progress and let them finish (their records and rows), then stop the phone."""
         await self._hang_up_all()
+        await self.probe.stop()
         await self.phone.stop()
         await self.runner.cancel()
         with contextlib.suppress(asyncio.CancelledError):
