@@ -140,35 +140,35 @@ class _Counts:
 
 
 def _counts(session: Session, campaign_id: int, queue: str) -> _Counts:
-    """The campaign's figures from its records (attempts, calls, hand-offs to `queue`)."""
+    """The campaign's figures from its records (attempts, calls, hand-offs to `queue`). Its calls up and their
+    hand-offs are read in one statement: one snapshot, so a call ending meanwhile is counted in neither or both."""
+    up = session.execute(
+        select(Attempt.id, Call.call_id, Handoff.state)
+        .outerjoin(Call, Call.attempt_id == Attempt.id)
+        .outerjoin(Handoff, (Handoff.call_id == Call.id) & (Handoff.queue == queue))
+        .where(Attempt.campaign_id == campaign_id, Attempt.state == AttemptState.IN_FLIGHT)
+        .order_by(Attempt.id, Handoff.id)
+    ).all()
+    last = {
+        attempt: (call_id, state) for attempt, call_id, state in up
+    }  # each call's latest hand-off, or None
     handed_off = (
         select(func.count(distinct(Attempt.id)))
         .join(Call, Call.attempt_id == Attempt.id)
         .join(Handoff, Handoff.call_id == Call.id)
-        .where(Attempt.campaign_id == campaign_id, Handoff.queue == queue)
+        .where(
+            Attempt.campaign_id == campaign_id,
+            Attempt.result == TelephonyResult.ANSWERED,
+            Handoff.queue == queue,
+        )
     )
     answered = select(func.count()).where(
         Attempt.campaign_id == campaign_id, Attempt.result == TelephonyResult.ANSWERED
     )
-    up = select(func.count()).where(
-        Attempt.campaign_id == campaign_id, Attempt.state == AttemptState.IN_FLIGHT
-    )
-    last_handoffs = session.execute(
-        select(Attempt.id, Call.call_id, Handoff.state)
-        .join(Call, Call.attempt_id == Attempt.id)
-        .join(Handoff, Handoff.call_id == Call.id)
-        .where(
-            Attempt.campaign_id == campaign_id,
-            Attempt.state == AttemptState.IN_FLIGHT,
-            Handoff.queue == queue,
-        )
-        .order_by(Handoff.id)
-    ).all()
-    last = {attempt: (call_id, state) for attempt, call_id, state in last_handoffs}  # the latest per call
     return _Counts(
         answered=session.scalar(answered),
-        leads=session.scalar(handed_off.where(Attempt.result == TelephonyResult.ANSWERED)),
-        calls_up=session.scalar(up) - len(last),
+        leads=session.scalar(handed_off),
+        calls_up=sum(state is None for _, state in last.values()),
         requested=[call_id for call_id, state in last.values() if state == HandoffState.REQUESTED],
     )
 

@@ -196,9 +196,9 @@ async def _run(db: Database, paced: bool) -> tuple[LeadPlacer, list[PaceState], 
 
 
 @pytest.mark.parametrize("paced", [True, False], ids=["paced", "unpaced"])
-def test_leads_waiting_stay_within_the_queue_limit(sqlite_db: Database, paced: bool):
-    placer, states, line, started = asyncio.run(_run(sqlite_db, paced))
-    most_waiting, connected, taken_back = _from_records(sqlite_db)
+def test_leads_waiting_stay_within_the_queue_limit(db: Database, paced: bool):
+    placer, states, line, started = asyncio.run(_run(db, paced))
+    most_waiting, connected, taken_back = _from_records(db)
     if not paced:  # the same customers without agent pacing: leads find the line full and are taken back
         assert taken_back > 0 and connected + taken_back == 10
         return
