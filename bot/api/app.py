@@ -27,7 +27,6 @@ from bot.contacts.importer import CsvFormatError
 from bot.core.clock import Clock, SystemClock
 from bot.core.errors import Conflict, InvalidInput, NotFound
 from bot.core.phones import PhoneNormalizer
-from bot.dashboard import routes as dashboard
 from bot.metrics.prometheus import CONTENT_TYPE, exposition
 from bot.storage.db import Database
 
@@ -57,8 +56,8 @@ async def _unstorable(_request: Request, exc: Exception) -> JSONResponse:
     return invalid("", f"a value the database cannot store: {getattr(exc, 'orig', exc)}")
 
 
-def create_app(settings: Settings, db: Database | None = None, clock: Clock | None = None) -> FastAPI:
-    """The API over the configured database (migrated on creation); other issues add their routers here."""
+def create_api(settings: Settings, db: Database | None = None, clock: Clock | None = None) -> FastAPI:
+    """The REST API over the configured database (migrated on creation); `bot.web.create_app` adds the dashboard."""
     app = FastAPI(
         title="voicebot", version="1", openapi_url=f"{API_PREFIX}/openapi.json", docs_url=f"{API_PREFIX}/docs"
     )
@@ -103,5 +102,4 @@ def create_app(settings: Settings, db: Database | None = None, clock: Clock | No
         """Prometheus scrape endpoint, without authentication (aggregate counters only; see the README)."""
         return Response(exposition(request.app.state.db), media_type=CONTENT_TYPE)
 
-    dashboard.install(app, settings)
     return app

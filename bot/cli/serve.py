@@ -8,7 +8,7 @@ import asyncio
 
 from loguru import logger
 
-from bot.api.app import API_PREFIX, create_app
+from bot.api.app import API_PREFIX
 from bot.asgi import ServerStartError, serve_app
 from bot.calls.phone_calls import PhoneCalls, check_inbound
 from bot.calls.recording import purge_recordings_periodically
@@ -29,6 +29,7 @@ from bot.privacy.rotation import check_readable
 from bot.rasa.dialog_service import DialogService
 from bot.rasa.errors import RasaError
 from bot.storage.db import Database
+from bot.web import create_app
 from telephony import RegistrationError
 from voice.models import ModelError, asr_model_dir
 

@@ -22,7 +22,6 @@ from pathlib import Path
 
 import httpx
 
-from bot.api.app import create_app
 from bot.api.auth import Scope, create_key
 from bot.asgi import serve_app
 from bot.campaigns import service
@@ -31,6 +30,7 @@ from bot.contacts.xlsx import write_xlsx
 from bot.core.stats import nearest_rank_or_nan
 from bot.devtools.bench_campaigns import MOBILE_CODES
 from bot.storage.db import Database
+from bot.web import create_app
 
 HEADER = ["ФИО", "Телефон", "Сумма", "Срок оплаты"]
 MAPPING = {"phone": "Телефон", "name": "ФИО", "variables": {"amount": "Сумма", "due_date": "Срок оплаты"}}

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from bot.api.app import create_app
 from bot.api.auth import Scope, create_key
 from bot.config import PathsSettings, Settings
+from bot.web import create_app
 from tests.api.apiclient import Api
 
 

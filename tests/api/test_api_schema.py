@@ -11,9 +11,9 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error, response_schema_conformance
 
-from bot.api.app import create_app
 from bot.api.auth import Scope, create_key
 from bot.config import PathsSettings, Settings, StorageSettings
+from bot.web import create_app
 from tests.api.apiclient import Api
 
 

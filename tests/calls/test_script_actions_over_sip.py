@@ -18,7 +18,6 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 from standardwebhooks import Webhook
 
-from bot.api.app import create_app
 from bot.api.auth import Scope, create_key
 from bot.calls.phone_calls import PhoneCalls
 from bot.calls.simulate import caller_speech
@@ -32,6 +31,7 @@ from bot.dialog.catalogue import load_catalogue
 from bot.storage.models import Call as CallRow
 from bot.storage.models import Contact
 from bot.values.datetimes import parse_datetime
+from bot.web import create_app
 from telephony import EndReason, Phone, TelephonySettings
 from telephony.call import Call
 from tests.calls.sip_robot import kamailio_trunk

@@ -14,7 +14,6 @@ import xlsxwriter
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from bot.api.app import create_app
 from bot.api.auth import Scope, create_key
 from bot.campaigns import service
 from bot.config import PathsSettings, Settings
@@ -23,6 +22,7 @@ from bot.contacts.importer import ColumnMapping, CsvFormatError, parse_contacts
 from bot.core.phones import PhoneNormalizer
 from bot.storage.db import Database
 from bot.storage.models import Contact
+from bot.web import create_app
 
 RU = PhoneNormalizer("RU")
 NOW = datetime(2025, 3, 3, 9, tzinfo=UTC)

@@ -10,11 +10,11 @@ import pytest
 from fastapi.testclient import TestClient
 from standardwebhooks import Webhook
 
-from bot.api.app import create_app
 from bot.api.auth import Scope, create_key
 from bot.config import PathsSettings, Settings
 from bot.crm.delivery import DeliveryWorker
 from bot.crm.outbox import EventType, emit
+from bot.web import create_app
 from tests.crm.conftest import Receiver
 from tests.crm.test_webhook_delivery import deliver_all
 

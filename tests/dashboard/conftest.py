@@ -13,10 +13,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from bot.access.passwords import hash_password
-from bot.api.app import create_app
 from bot.api.auth import Scope, create_key
 from bot.config import DashboardSettings, DashboardUser, PathsSettings, Settings
 from bot.storage.db import Database
+from bot.web import create_app
 
 ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "correct horse battery"

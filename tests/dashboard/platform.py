@@ -16,7 +16,6 @@ import wave
 from datetime import UTC, datetime, time
 from pathlib import Path
 
-from bot.api.app import create_app
 from bot.api.auth import Scope, create_key
 from bot.asgi import serve_app
 from bot.calls.result import CallResult
@@ -32,6 +31,7 @@ from bot.core.clock import SystemClock
 from bot.core.phones import PhoneNormalizer
 from bot.outcomes import Outcome
 from bot.storage.db import Database
+from bot.web import create_app
 from voice.amd import Verdict
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -12,7 +12,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from bot.api.app import create_app
 from bot.api.auth import Scope, create_key
 from bot.asgi import serve_app
 from bot.config import PathsSettings, RasaSettings, Settings
@@ -20,6 +19,7 @@ from bot.devtools.bench_calls_setup import reuse_trained_model
 from bot.dialog import versions
 from bot.rasa.dialog_service import DialogService, load_valid_catalogue
 from bot.storage.db import Database
+from bot.web import create_app
 from tests.conftest import TEST_DATA_DIR, TEST_RASA_PORT
 from tests.dashboard.platform import ROOT, free_port
 

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 
-from bot.api.app import create_app
 from bot.api.auth import Scope, create_key
 from bot.asgi import serve_app
 from bot.campaigns import service
@@ -26,6 +25,7 @@ from bot.core.clock import SystemClock
 from bot.handoff.agents import AgentBoard
 from bot.storage.db import Database
 from bot.storage.models import Campaign
+from bot.web import create_app
 from tests.dashboard.platform import free_port
 from tests.dashboard.test_dashboard_browser import ARGS, CHROMIUM
 

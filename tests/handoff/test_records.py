@@ -12,7 +12,6 @@ from fastapi.testclient import TestClient
 from prometheus_client import REGISTRY
 from sqlalchemy import select
 
-from bot.api.app import create_app
 from bot.api.auth import Scope, create_key
 from bot.calls.store import CallStart, CallStore
 from bot.config import HandoffSettings, PathsSettings, QueueSettings, Settings
@@ -23,6 +22,7 @@ from bot.handoff.context import HandoffReason, handoff_reason, sip_headers
 from bot.handoff.desk import Handoffs
 from bot.outcomes import Intent
 from bot.storage.models import Handoff, WebhookEvent
+from bot.web import create_app
 from telephony.events import TransferResult, TransferStatus
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -19,10 +19,10 @@ from alembic.script import ScriptDirectory
 from fastapi.testclient import TestClient
 from sqlalchemy import MetaData, create_engine, func, select, text
 
-from bot.api.app import create_app
 from bot.config import PathsSettings, Settings
 from bot.storage.db import MIGRATIONS, Database
 from bot.storage.models import Attempt
+from bot.web import create_app
 from tests.conftest import new_postgres_database
 
 FIXTURE = Path(__file__).parent / "previous_release"

@@ -16,7 +16,6 @@ from fastapi.testclient import TestClient
 from loguru import logger
 from sqlalchemy import select
 
-from bot.api.app import create_app
 from bot.api.auth import Scope, create_key
 from bot.calls.result import CallResult
 from bot.calls.store import CallStart, CallStore
@@ -27,6 +26,7 @@ from bot.core.phones import PhoneNormalizer
 from bot.log import redact_record
 from bot.storage.db import Database
 from bot.storage.models import Contact
+from bot.web import create_app
 from tests.privacy.people import BYSTANDER, PERSON, database_bytes, metrics_of, person_traces, write_history
 from voice.config import VoiceSettings
 

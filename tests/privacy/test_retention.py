@@ -13,7 +13,6 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select, update
 
-from bot.api.app import create_app
 from bot.api.auth import Scope, create_key
 from bot.audit import SERVICE_ACTOR, AuditAction, entries
 from bot.config import PathsSettings, PrivacySettings, RetentionSettings, Settings
@@ -22,6 +21,7 @@ from bot.privacy.export import row_dict
 from bot.privacy.retention import apply_retention, enforce_retention_periodically
 from bot.storage.db import Database
 from bot.storage.models import Attempt, Call, CallbackTask, Campaign, Contact, WebhookDelivery, WebhookEvent
+from bot.web import create_app
 from tests.privacy.people import BYSTANDER, PERSON, database_bytes, metrics_of, write_history
 from voice.config import VoiceSettings
 

@@ -16,7 +16,6 @@ import numpy as np
 import pytest
 from sqlalchemy import select
 
-from bot.api.app import create_app
 from bot.api.auth import Scope, create_key
 from bot.campaigns.dialer import Dialer, DialerPause
 from bot.campaigns.placer import CallReport, CallRequest, TelephonyResult
@@ -26,6 +25,7 @@ from bot.core.calendar import Hours
 from bot.core.clock import SystemClock
 from bot.outcomes import Outcome
 from bot.storage.models import Attempt
+from bot.web import create_app
 from telephony import Phone, rig
 from telephony.events import DialStatus, EndReason
 from tests.campaigns.simtools import make_campaign
