@@ -16,6 +16,7 @@ from bot.cli import app, fail, settings
 from bot.metrics.campaign import CampaignMetrics, CampaignNotFound, campaign_metrics
 from bot.metrics.export import flatten, object_csv, table_csv
 from bot.metrics.filters import CallFilter, FilterError, Group
+from bot.metrics.handoff_sla import DEFAULT_SLA_SECONDS, HandoffSlaRow, handoff_sla
 from bot.metrics.sla import DEFAULT_AGENT_SECONDS, DEFAULT_ROBOT_SECONDS, SlaOut, sla
 from bot.metrics.steps import StepRow, steps
 from bot.metrics.summary import SummaryRow, summary
@@ -169,3 +170,24 @@ def sla_command(
     with _database().session() as session:
         result: SlaOut = sla(session, where, answer_within, agent_within)
     _object(result, format, csv_file, "service levels")
+
+
+@metrics_app.command("handoffs")
+def handoffs_command(
+    queue: Annotated[str | None, typer.Option("--queue", help="only this queue")] = None,
+    within: Annotated[
+        float, typer.Option(min=0.1, help="service level threshold, seconds")
+    ] = DEFAULT_SLA_SECONDS,
+    campaign_id: Campaign = None,
+    date_from: From = None,
+    date_to: To = None,
+    group: Annotated[Group, typer.Option("--group", help="none, day or hour")] = Group.NONE,
+    tz: Tz = "UTC",
+    format: AsFormat = Format.TABLE,
+    csv_file: CsvFile = None,
+) -> None:
+    """Hand-off service levels per queue: connected, time to agent, within the threshold, abandoned, taken back."""
+    where = _filter(campaign_id=campaign_id, date_from=date_from, date_to=date_to, tz=tz)
+    with _database().session() as session:
+        rows = handoff_sla(session, where, queue, group, within)
+    _table(rows, HandoffSlaRow, format, csv_file, "hand-off service levels")

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import timedelta
 
+from typer.testing import CliRunner
+
+from bot.cli import app
 from bot.metrics.filters import CallFilter, Group
 from bot.metrics.handoff_sla import CALL_ENDED_FIRST, HandoffEnd, facts, handoff_sla
 from bot.storage.db import Database
@@ -110,3 +115,25 @@ def test_service_levels_per_queue_and_day(db: Database) -> None:
     assert (nothing.requested, nothing.connect_rate, nothing.to_agent_p50, nothing.service_level) == (
         0, None, None, None,
     )  # fmt: skip
+
+
+def test_the_cli_prints_them(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("VOICEBOT_PATHS__DATA_DIR", str(tmp_path / "var"))
+    monkeypatch.setenv("VOICEBOT_CONFIG", str(tmp_path / "none.yml"))
+    db = Database(f"sqlite:///{tmp_path / 'var' / 'voicebot.db'}")
+    db.migrate()
+    with db.session() as session:
+        call = b.call(session, "j1", b.at(2, 10), talk=60)
+        b.handoff(session, call, "completed", 2.0, queue="sales", target="2001",
+                  finished_at=call.started_at + timedelta(seconds=25))  # fmt: skip
+    db.dispose()
+    result = CliRunner().invoke(app, ["metrics", "handoffs", "--within", "30", "--format", "csv"])
+    assert result.exit_code == 0, result.output
+    total, sales = csv.DictReader(io.StringIO(result.output))
+    assert (total["queue"], sales["queue"], sales["to_agent_p50"], sales["service_level"]) == (
+        "",
+        "sales",
+        "25.0",
+        "100.0",
+    )
+    assert sales["accepted_by.2001"] == "1"
