@@ -170,7 +170,7 @@ def _facts(handoff: Handoff) -> HandoffFacts:
     """How the hand-off ended (as the SLA metrics count it), for its event and the live counters."""
     return facts(
         handoff.queue, handoff.state, handoff.requested_at, handoff.finished_at, handoff.answer_seconds,
-        handoff.failure, handoff.callback_at, handoff.target, handoff.context,
+        handoff.failure, handoff.callback_at, handoff.target, handoff.context.get("warm"),
     )  # fmt: skip
 
 

@@ -85,10 +85,9 @@ def facts(
     failure: str,
     callback_at: datetime | None,
     target: str,
-    context: dict[str, Any] | None,
+    warm: Any,
 ) -> HandoffFacts:
-    """What one `handoffs` row says about the service level."""
-    warm = (context or {}).get("warm")
+    """What one `handoffs` row says about the service level (`warm`: its context's warm transfer report, if any)."""
     warm = warm if isinstance(warm, dict) else None
     if state == HandoffState.COMPLETED:
         answer, agent = answer_seconds, target
@@ -205,7 +204,7 @@ def handoff_sla(
             Handoff.failure,
             Handoff.callback_at,
             Handoff.target,
-            Handoff.context,
+            Handoff.context["warm"],  # not the whole context: it holds the transcript
         )
         .join(Call, Call.id == Handoff.call_id)
         .where(*where.where())
