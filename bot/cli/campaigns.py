@@ -31,6 +31,7 @@ from bot.consent import BLOCKED_NOTES, BlockReason, Purpose
 from bot.contacts import dnc
 from bot.contacts.importer import ColumnMapping, CsvFormatError
 from bot.core.clock import Clock, ScaledClock, SystemClock
+from bot.core.errors import Conflict, InvalidInput, NotFound
 from bot.core.phones import PhoneError, PhoneNormalizer
 from bot.dialog import versions
 from bot.storage.db import Database
@@ -116,7 +117,7 @@ def create(
                 session, spec, service.available_scripts(config.paths.dialogs_dir), _now()
             )
             typer.echo(json.dumps(_summary(session, campaign), ensure_ascii=False))
-    except service.InvalidInput as exc:
+    except InvalidInput as exc:
         raise _fail(str(exc), 2) from exc
 
 
@@ -145,7 +146,7 @@ def show(campaign_id: int) -> None:
     try:
         with db.session() as session:
             typer.echo(json.dumps(_summary(session, service.get(session, campaign_id)), ensure_ascii=False))
-    except service.NotFound as exc:
+    except NotFound as exc:
         raise _fail(str(exc)) from exc
 
 
@@ -159,7 +160,7 @@ def _state_command(action: service.Action) -> None:
                 if action is service.Action.START:
                     versions.pin_campaign(session, campaign, config.paths.dialogs_dir, _now())
                 typer.echo(f"campaign {campaign.id}: {campaign.state}")
-        except (service.NotFound, service.Conflict) as exc:
+        except (NotFound, Conflict) as exc:
             raise _fail(str(exc)) from exc
 
     allowed, target = service.TRANSITIONS[action]
@@ -220,7 +221,7 @@ def import_contacts(
                 lambda done, total: progress.update(task, completed=done, total=total),
                 config.compliance,
             )
-        except (CsvFormatError, service.NotFound, service.Conflict) as exc:
+        except (CsvFormatError, NotFound, Conflict) as exc:
             raise _fail(str(exc), 2) from exc
     for error in report.errors:
         typer.secho(f"row {error.row}: {error.reason}", err=True, fg="yellow")
@@ -247,7 +248,7 @@ def export(
             else:
                 with out.open("w", encoding="utf-8", newline="") as file:
                     file.writelines(lines)
-    except service.NotFound as exc:
+    except NotFound as exc:
         raise _fail(str(exc)) from exc
 
 

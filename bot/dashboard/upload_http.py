@@ -21,11 +21,11 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from bot.access.session import Principal
 from bot.api.auth import Scope, require
 from bot.api.deps import EntityId
-from bot.campaigns import service
 from bot.config import Settings
 from bot.contacts.errors import CsvFormatError
 from bot.contacts.importer import read_table
 from bot.contacts.upload_check import SKIPPING, CheckReport
+from bot.core.errors import Conflict
 from bot.dashboard import i18n
 from bot.dashboard.routes import PREFIX, render
 from bot.dashboard.uploads import ImportState, ListKind, Upload, Uploads
@@ -223,7 +223,7 @@ def _run(uploads: Uploads, upload: Upload, work: Callable[[Upload], dict[str, in
         upload.state = ImportState.DONE
     except CsvFormatError as error:
         upload.error, upload.state = f"{error.problem.value}\n{error.detail}", ImportState.FAILED
-    except service.Conflict:
+    except Conflict:
         upload.error, upload.state = "closed\n", ImportState.FAILED
     except Exception:
         log.exception("import of upload %s failed", upload.token)

@@ -29,6 +29,7 @@ from bot.campaigns.placer import CallRequest
 from bot.campaigns.rules import DEBT_CAPS, DEBT_RESTDAY_HOURS, DEBT_WORKING_HOURS, CampaignRules, RetryReason
 from bot.config import Settings
 from bot.consent import Purpose
+from bot.core.errors import InvalidInput
 from bot.core.phones import PhoneError
 from bot.dashboard.routes import PREFIX, User, render
 from bot.dashboard.upload_http import WriterCaller, say
@@ -182,7 +183,7 @@ def create_draft(
         campaign = service.create(session, spec, _scripts(settings), request.app.state.clock.now())
     except FormErrors as errors:
         return _errors(errors)
-    except service.InvalidInput as error:
+    except InvalidInput as error:
         return _errors(FormErrors([_input_error(request, error)]))
     _audit(session, who, campaign, created=True)
     return JSONResponse({"id": campaign.id, "saved_at": campaign.updated_at.isoformat()}, 201)
@@ -212,7 +213,7 @@ def save_draft(
         )
     except FormErrors as errors:
         return _errors(errors)
-    except service.InvalidInput as error:
+    except InvalidInput as error:
         return _errors(FormErrors([_input_error(request, error)]))
     _audit(session, who, campaign, created=False)
     return JSONResponse({"id": campaign.id, "saved_at": campaign.updated_at.isoformat()})
@@ -295,7 +296,7 @@ def _field_error(request: Request, error: Any) -> dict[str, str]:
     return {"field": field, "message": say(request, "wizard.error.invalid", detail=message)}
 
 
-def _input_error(request: Request, error: service.InvalidInput) -> dict[str, str]:
+def _input_error(request: Request, error: InvalidInput) -> dict[str, str]:
     if error.field == "script":
         return {"field": "script", "message": say(request, "wizard.error.script")}
     if isinstance(error, UnknownPacingQueue):

@@ -17,6 +17,7 @@ from bot.campaigns.simulated import ScriptedPlacer
 from bot.contacts import dnc
 from bot.core.calendar import Hours
 from bot.core.clock import SimulatedClock
+from bot.core.errors import Conflict
 from bot.crm import outbox
 from bot.outcomes import Outcome
 from bot.storage.db import Database
@@ -144,7 +145,7 @@ async def test_operator_stop_cancels_pending_contacts_and_emits_once(
         {"cancelled": 2},
     )
     assert (data["attempts"], data["started_at"]) == (0, None)
-    with pytest.raises(service.Conflict), db.session() as session:
+    with pytest.raises(Conflict), db.session() as session:
         service.apply(session, campaign, service.Action.STOP, clock.now())
     assert len(events(db, outbox.EventType.CAMPAIGN_COMPLETED)) == 1
 
