@@ -125,3 +125,9 @@ def test_an_upward_import_is_found(tmp_path):
     module.write_text("def f():\n    from bot.cli import app\n\nfrom bot import config\n")
     assert imported_modules(module) == {"bot.cli", "bot.config"}
     assert layer_of("bot.cli") > layer_of("bot.dialog") > layer_of("bot.core")
+
+
+def test_the_sip_benchmark_uses_telephony_alone():
+    """`voicebot bench sip` measures telephony/ by itself: it lives with the dev tools but imports no other `bot`."""
+    used = {package_of(name) for name in imported_modules(ROOT / "bot" / "devtools" / "bench_sip.py")}
+    assert used - {None} == {"telephony"}
