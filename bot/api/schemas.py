@@ -141,6 +141,7 @@ class AttemptOut(_Out):
 
 class CallDetailOut(CallOut):
     node: str
+    amd_reason: str = Field("", description="why the answering-machine detector decided `amd`")
     outcome_data: dict[str, Any]
     slots: dict[str, Any]
     transcript: list[Any] = Field(description="lines {at, speaker, text, step, intent, event}")

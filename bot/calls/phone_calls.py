@@ -356,7 +356,6 @@ def check_inbound(settings: Settings, catalogue: Catalogue) -> None:
 
 def _report(record: CallResult, ring_seconds: float) -> CallReport:
     """The dialer's view of an answered call, derived from its result."""
-    machine = record.outcome == Outcome.MACHINE
     return CallReport(
         result=TelephonyResult.ANSWERED,
         outcome=Outcome(record.outcome) if record.outcome else None,
@@ -367,5 +366,5 @@ def _report(record: CallResult, ring_seconds: float) -> CallReport:
         ring_seconds=ring_seconds,
         talk_seconds=record.seconds,
         recording_path=record.recording or "",
-        amd=Verdict.MACHINE if machine else Verdict.HUMAN if record.amd else Verdict.NOT_RUN,
+        amd=record.amd.verdict if record.amd else Verdict.NOT_RUN,
     )

@@ -27,7 +27,7 @@ from pipecat.workers.runner import WorkerRunner
 
 from bot.calls.bridge import DialogBridge, TurnRules
 from bot.calls.recording import CallerTap, CallRecorder, RobotTap
-from bot.calls.result import CallResult, TimedLine
+from bot.calls.result import AmdCheck, CallResult, TimedLine
 from bot.calls.script_actions import script_requests
 from bot.dialog.engine import DialogEngine
 from bot.dialog.model import Script
@@ -170,7 +170,9 @@ class VoiceCall:
             actions=actions,
             ended_by=self.bridge.ended_by,
             barge_ins=self.bridge.barge_ins,
-            amd=f"{self.bridge.amd.verdict}: {self.bridge.amd.reason}" if self.bridge.amd else None,
+            amd=AmdCheck(verdict=self.bridge.amd.verdict, reason=self.bridge.amd.reason)
+            if self.bridge.amd
+            else None,
             turns=redact_turns(
                 [t.summary() for t in self.bridge.turns],
                 lang,

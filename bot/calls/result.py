@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from bot.calls.script_actions import ScriptEvent
+from voice.amd import Verdict
 
 
 class EndedBy(StrEnum):
@@ -41,6 +42,13 @@ class TimedLine(BaseModel):
     event: str | None = None
 
 
+class AmdCheck(BaseModel):
+    """The answering-machine detector's verdict on the call, and why (e.g. machine, "beep at 1000 Hz")."""
+
+    verdict: Verdict
+    reason: str = ""
+
+
 class CallResult(BaseModel):
     """One call's result. `outcome` is None when no script decided one (never answered, or cut off)."""
 
@@ -55,7 +63,7 @@ class CallResult(BaseModel):
     actions: list[dict[str, Any]] = []  # the dialog engine's action log
     ended_by: EndedBy | None = None
     barge_ins: int = 0
-    amd: str | None = None  # "machine: beep at 1000 Hz", when detection ran
+    amd: AmdCheck | None = None  # when detection ran
     turns: list[dict[str, Any]] = []  # per-turn records: step, kind, latency stages in ms
     transcript: list[TimedLine] = []
     recording: str | None = None  # the WAV's path

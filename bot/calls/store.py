@@ -147,7 +147,9 @@ class CallStore:
             call.slots = redact_values(end.slots, lang)
             call.transcript = redact_lines(end.stored_transcript(), lang)
             call.turns = redact_turns(end.turns, lang)
-            call.ended_by, call.barge_ins, call.amd = end.ended_by or "", end.barge_ins, (end.amd or "")[:64]
+            call.ended_by, call.barge_ins = end.ended_by or "", end.barge_ins
+            if end.amd is not None:
+                call.amd, call.amd_reason = end.amd.verdict, end.amd.reason[:200]
             call.recording_path, call.error = end.recording or "", redact(end.error, lang).text
             _complete(session, call, now)
             for event in end.events:

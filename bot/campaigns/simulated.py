@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from bot.calls.result import CallResult, EndedBy
+from bot.calls.result import AmdCheck, CallResult, EndedBy
 from bot.calls.store import CallStart, CallStore
 from bot.campaigns.placer import CallReport, CallRequest, TelephonyResult
 from bot.core.clock import Clock
@@ -110,5 +110,5 @@ def _call_end(report: CallReport) -> CallResult:
         slots=report.slots,
         transcript=report.transcript,
         ended_by=EndedBy.MACHINE if machine else EndedBy.ROBOT,
-        amd=report.amd.value,
+        amd=AmdCheck(verdict=report.amd),
     )

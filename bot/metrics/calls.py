@@ -13,6 +13,7 @@ from bot.metrics.filters import CallFilter
 from bot.outcomes import Outcome
 from bot.storage.models import Attempt, Call, Handoff
 from telephony import CallDirection
+from voice.amd import Verdict
 
 ENDED = "ended"
 
@@ -41,7 +42,7 @@ class CallFacts:
 
 
 def is_machine(amd: str, outcome: str) -> bool:
-    return amd.startswith("machine") or outcome == Outcome.MACHINE
+    return amd == Verdict.MACHINE or outcome == Outcome.MACHINE
 
 
 def ended_calls(session: Session, where: CallFilter, batch: int = 5000) -> Iterator[CallFacts]:

@@ -292,7 +292,12 @@ class Call(Base):
     turns: Mapped[list[Any]] = mapped_column(JSON, default=list)
     ended_by: Mapped[str] = mapped_column(String(32), default="")
     barge_ins: Mapped[int] = mapped_column(Integer, default=0)
-    amd: Mapped[str] = mapped_column(String(64), default="")
+    amd: Mapped[str] = mapped_column(
+        String(64), default="", doc="the answering-machine verdict (`voice.amd.Verdict`); empty when none ran"
+    )
+    amd_reason: Mapped[str] = mapped_column(
+        String(200), default="", server_default="", doc="why the detector decided so, e.g. `beep at 1000 Hz`"
+    )
     recording_path: Mapped[str] = mapped_column(Text, default="")
     error: Mapped[str] = mapped_column(Text, default="")
     test: Mapped[bool] = mapped_column(

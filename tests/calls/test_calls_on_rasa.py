@@ -22,6 +22,7 @@ from bot.rasa.conversation import Conversation
 from tests.calls.helpers import call
 from tests.conftest import TINY
 from tests.rasa.helpers import VARIABLES
+from voice.amd import Verdict
 
 pytestmark = [pytest.mark.slow, pytest.mark.rasa]
 
@@ -183,7 +184,7 @@ async def test_an_outbound_call_answered_by_a_machine_ends_with_outcome_machine(
     )
 
     assert record.outcome == "machine" and line.ended_by == "robot"
-    assert record.amd.startswith("machine: greeting longer")
+    assert record.amd.verdict is Verdict.MACHINE and record.amd.reason.startswith("greeting longer")
     assert not [entry for entry in record.transcript if entry.speaker == "robot"], "no script for a machine"
     _, robot = channels(record)
     assert np.abs(robot).max() == 0
@@ -221,7 +222,7 @@ async def test_an_outbound_call_answered_by_a_person_gets_the_script_after_their
         detect_machine=True,
     )
 
-    assert record.amd.startswith("human")
+    assert record.amd.verdict is Verdict.HUMAN
     assert record.outcome == "confirmed"
     caller, robot = channels(record)
     hello_end = np.flatnonzero(np.abs(caller) > 1000)[0] / 8000 + 0.5

@@ -90,8 +90,8 @@ async def test_an_answered_campaign_call_is_reported_and_recorded_with_its_outco
     )
     assert row.recording_path == report.recording_path and Path(row.recording_path).stem == row.call_id
     assert (
-        row.amd
-        and not row.amd.startswith("machine")
+        row.amd == Verdict.HUMAN
+        and row.amd_reason
         and row.answered_at is not None
         and row.ended_by == "robot"
     )

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from bot.api.auth import Scope, create_key
 from bot.asgi import serve_app
-from bot.calls.result import CallResult
+from bot.calls.result import AmdCheck, CallResult
 from bot.calls.store import CallStart, CallStore
 from bot.campaigns import service
 from bot.campaigns.dialer import Dialer
@@ -89,7 +89,7 @@ class StoredCallPlacer:
         ]  # fmt: skip
         end = CallResult(
             outcome=Outcome.CONFIRMED.value, slots={"confirmed": True}, transcript=transcript, turns=turns,
-            ended_by="robot", amd=Verdict.HUMAN.value, recording=str(recording),
+            ended_by="robot", amd=AmdCheck(verdict=Verdict.HUMAN), recording=str(recording),
         )  # fmt: skip
         await self.store.ended(call_id, end)
         return CallReport(

@@ -58,7 +58,7 @@ def call(
             started_at=started_at,
             result=result,
             outcome=fields.get("outcome", ""),
-            amd="machine" if fields.get("amd", "").startswith("machine") else "human",
+            amd=fields.get("amd") or "human",
         )
         session.add(attempt)
         session.flush()

@@ -26,7 +26,16 @@ def reminder_campaign(db: Database) -> int:
         )
         b.call(session, "a1", b.at(2, 10, 15), contact=a, talk=60, outcome="confirmed")
         b.call(session, "b1", b.at(2, 2), contact=bb, result="busy", ring=20, error="486 Busy Here")
-        b.call(session, "c1", b.at(2, 11, 5), contact=c, talk=10, outcome="machine", amd="machine: beep")
+        b.call(
+            session,
+            "c1",
+            b.at(2, 11, 5),
+            contact=c,
+            talk=10,
+            outcome="machine",
+            amd="machine",
+            amd_reason="beep",
+        )
         b.call(session, "b2", b.at(3, 9, 30), contact=bb, talk=30, outcome="do_not_call")
         c2 = b.call(session, "c2", b.at(3, 9, 50), contact=c, talk=90, outcome="transferred")
         b.handoff(session, c2, "completed", 12.0)
