@@ -129,7 +129,7 @@ def _board(queue: str) -> AgentBoard:
     return board
 
 
-def _campaign(db: Database, paced: bool) -> int:
+def lead_campaign(db: Database, paced: bool) -> int:
     pacing = AgentPacing() if paced else None
     rules = CampaignRules(max_concurrent=10, pacing_cps=50, retry_minutes={}, agent_pacing=pacing)
     with db.session() as session:
@@ -146,7 +146,7 @@ def _campaign(db: Database, paced: bool) -> int:
         return campaign.id
 
 
-def _from_records(db: Database) -> tuple[int, int, int]:
+def from_records(db: Database) -> tuple[int, int, int]:
     """From the hand-off records: the most leads waiting in the line at once (each completed hand-off's
     `warm.queue_wait`, started_at to ended_at), hand-offs connected, and leads taken back for a full line."""
     with db.session() as session:
@@ -176,7 +176,7 @@ async def _run(db: Database, paced: bool) -> tuple[LeadPlacer, list[PaceState], 
     placer = LeadPlacer(board, HandoffRecords(db), CallStore(db, "test-node"), queue, clock)
     pacer = AgentPacer(db, BoardCapacity(board), lambda script: queue)
     dialer = Dialer(db, placer, clock, DialerSettings(tick_seconds=0.05, node="test-node"), pacer=pacer)
-    campaign_id = _campaign(db, paced)
+    campaign_id = lead_campaign(db, paced)
     states: list[PaceState] = []
 
     async def watch() -> None:
@@ -198,7 +198,7 @@ async def _run(db: Database, paced: bool) -> tuple[LeadPlacer, list[PaceState], 
 @pytest.mark.parametrize("paced", [True, False], ids=["paced", "unpaced"])
 def test_leads_waiting_stay_within_the_queue_limit(db: Database, paced: bool):
     placer, states, line, started = asyncio.run(_run(db, paced))
-    most_waiting, connected, taken_back = _from_records(db)
+    most_waiting, connected, taken_back = from_records(db)
     if not paced:  # the same customers without agent pacing: leads find the line full and are taken back
         assert taken_back > 0 and connected + taken_back == 10
         return
