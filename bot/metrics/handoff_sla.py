@@ -106,6 +106,27 @@ def facts(
     return HandoffFacts(queue, requested_at, HandoffEnd.FAILED)
 
 
+def kept_when_erased(context: dict[str, Any], failure: str) -> tuple[dict[str, Any], str]:
+    """A hand-off's context and failure once its words are erased (forget, retention): only what `facts` reads —
+    each warm leg's agent, times and result, who accepted, how the queue wait ended; the failure only when it is
+    the fixed text of a call that ended first — so the service levels stay the same."""
+    warm = (context or {}).get("warm")
+    kept_failure = failure if failure == CALL_ENDED_FIRST else ""
+    if not isinstance(warm, dict):
+        return {}, kept_failure
+    legs = [
+        {key: leg[key] for key in ("agent", "dialled_at", "answered_at", "result") if key in leg}
+        for leg in _legs(warm)
+    ]
+    wait = warm.get("queue_wait")
+    slim = {
+        "legs": legs,
+        "accepted_by": warm.get("accepted_by"),
+        "queue_wait": {"ended": wait.get("ended")} if isinstance(wait, dict) else None,
+    }
+    return {"warm": slim}, kept_failure
+
+
 def _legs(warm: dict[str, Any]) -> list[dict[str, Any]]:
     legs = warm.get("legs")
     return [leg for leg in legs if isinstance(leg, dict)] if isinstance(legs, list) else []

@@ -151,7 +151,18 @@ async def write_history(db: Database, recordings: Path) -> History:
                 queue="operators",
                 reason="requested",
                 state="completed",
-                context={"phone": PERSON, "name": "Иван Петров"},
+                context={
+                    "phone": PERSON,
+                    "name": "Иван Петров",
+                    "warm": {  # the metrics' part (legs, who accepted) outlives the words (the summary)
+                        "summary": f"Клиент Иван Петров, телефон {PERSON}.",
+                        "legs": [
+                            {"agent": "anna", "dialled_at": 0.5, "result": "busy", "code": 486},
+                            {"agent": "boris", "dialled_at": 1.0, "result": "accepted", "answered_at": 2.5},
+                        ],
+                        "accepted_by": "boris",
+                    },
+                },
                 requested_at=now,
                 finished_at=now,
                 answer_seconds=3.0,
@@ -161,7 +172,13 @@ async def write_history(db: Database, recordings: Path) -> History:
     return history
 
 
-METRICS = ("/api/v1/metrics", "/api/v1/metrics/sla", "/api/v1/metrics/survey", "/api/v1/metrics/latency")
+METRICS = (
+    "/api/v1/metrics",
+    "/api/v1/metrics/sla",
+    "/api/v1/metrics/survey",
+    "/api/v1/metrics/latency",
+    "/api/v1/metrics/handoffs",
+)
 
 
 def database_bytes(db: Database) -> bytes:
