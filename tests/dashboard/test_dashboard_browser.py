@@ -7,36 +7,15 @@ from __future__ import annotations
 
 import csv
 import io
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.dashboard.platform import ROOT, Platform
+from tests.dashboard.browser import ARTIFACTS, BROWSER, chromium_page, playwright
+from tests.dashboard.platform import Platform
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--autoplay-policy=no-user-gesture-required",
-]
-ARTIFACTS = ROOT / "var" / "test-artifacts"
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.slow,
-    pytest.mark.skipif(shutil.which(CHROMIUM) is None, reason=f"{CHROMIUM} absent: apt-get install chromium"),
-]
-playwright = pytest.importorskip(
-    "playwright.sync_api", reason="playwright not installed: pip install -e '.[dev]'"
-)
+pytestmark = BROWSER
 
 
 @pytest.fixture
@@ -47,14 +26,8 @@ def platform(tmp_path: Path) -> Iterator[Platform]:
 
 @pytest.fixture
 def page(platform: Platform):
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with playwright.sync_playwright() as driver:
-        browser = driver.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        context = browser.new_context(locale="ru-RU", viewport={"width": 1366, "height": 900})
-        page = context.new_page()
-        page.set_default_timeout(20_000)
+    with chromium_page() as page:
         yield page
-        browser.close()
 
 
 def shot(page, name: str) -> None:

@@ -5,7 +5,6 @@ in the line."""
 from __future__ import annotations
 
 import asyncio
-import shutil
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -26,17 +25,10 @@ from bot.handoff.agents import AgentBoard
 from bot.storage.db import Database
 from bot.storage.models import Campaign
 from bot.web import create_app
+from tests.dashboard.browser import BROWSER, chromium_page, playwright
 from tests.dashboard.platform import free_port
-from tests.dashboard.test_dashboard_browser import ARGS, CHROMIUM
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.slow,
-    pytest.mark.skipif(shutil.which(CHROMIUM) is None, reason=f"{CHROMIUM} absent: apt-get install chromium"),
-]
-playwright = pytest.importorskip(
-    "playwright.sync_api", reason="playwright not installed: pip install -e '.[dev]'"
-)
+pytestmark = BROWSER
 
 
 class NoCalls:
@@ -106,10 +98,7 @@ def served(tmp_path: Path) -> Iterator[tuple[str, str, int]]:
 )
 def test_the_campaign_page_says_why_dialing_waits_for_agents(served, locale, expected):
     url, key, campaign_id = served
-    with playwright.sync_playwright() as driver:
-        browser = driver.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        page = browser.new_context(locale=locale).new_page()
-        page.set_default_timeout(20_000)
+    with chromium_page(locale) as page:
         page.goto(url + "/dashboard/login")
         page.fill("#api-key", key)
         page.click("#login-key")
@@ -118,4 +107,3 @@ def test_the_campaign_page_says_why_dialing_waits_for_agents(served, locale, exp
         line = page.locator("#agent-pacing")
         playwright.expect(line).to_be_visible()
         playwright.expect(line).to_have_text(expected)
-        browser.close()

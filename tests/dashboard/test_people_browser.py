@@ -5,7 +5,6 @@ var/test-artifacts/."""
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,17 +12,10 @@ from pathlib import Path
 import pytest
 
 from bot.api.auth import Scope, create_key
+from tests.dashboard.browser import ARTIFACTS, BROWSER, chromium, new_page, playwright
 from tests.dashboard.platform import Platform
-from tests.dashboard.test_dashboard_browser import ARGS, ARTIFACTS, CHROMIUM
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.slow,
-    pytest.mark.skipif(shutil.which(CHROMIUM) is None, reason=f"{CHROMIUM} absent: apt-get install chromium"),
-]
-playwright = pytest.importorskip(
-    "playwright.sync_api", reason="playwright not installed: pip install -e '.[dev]'"
-)
+pytestmark = BROWSER
 PASSWORD = "nina-password-1"
 
 
@@ -35,18 +27,8 @@ def platform(tmp_path: Path) -> Iterator[Platform]:
 
 @pytest.fixture
 def browser() -> Iterator:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with playwright.sync_playwright() as driver:
-        browser = driver.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+    with chromium() as browser:
         yield browser
-        browser.close()
-
-
-def _page(browser):
-    context = browser.new_context(locale="ru-RU", viewport={"width": 1366, "height": 900})
-    page = context.new_page()
-    page.set_default_timeout(20_000)
-    return page
 
 
 def shot(page, name: str) -> None:
@@ -57,7 +39,7 @@ def test_people_admin_creates_a_user_then_disables_them_and_the_audit_page_lists
     expect = playwright.expect
     with platform.db.session() as session:
         admin_key = create_key(session, "главный админ", [Scope.ADMIN], datetime.now(UTC))[1]
-    admin = _page(browser)
+    admin = new_page(browser)
     admin.goto(platform.url + "/dashboard/people")
     admin.fill("#api-key", admin_key)
     admin.click("#login-key")
@@ -71,7 +53,7 @@ def test_people_admin_creates_a_user_then_disables_them_and_the_audit_page_lists
     expect(row).to_contain_text("активен")
     shot(admin, "user-created")
 
-    nina = _page(browser)
+    nina = new_page(browser)
     nina.goto(platform.url + "/dashboard/")
     nina.fill("#username", "nina")
     nina.fill("#password", PASSWORD)

@@ -24,17 +24,10 @@ from tests.dashboard.studio_platform import StudioPlatform
 from tests.dashboard.test_script_studio import BOMB
 
 pytestmark = [pytest.mark.rasa, pytest.mark.slow]
+CHROMIUM = "/usr/bin/chromium"
 HEADERS = {"X-Voicebot-Dashboard": "1"}
 OLD_THANKS = "Спасибо! Ждём платёж до {due_date}. Всего доброго!"
 NEW_THANKS = "Благодарим! Ждём платёж до {due_date}. До свидания!"
-CHROMIUM = "/usr/bin/chromium"
-BROWSER_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-]
 
 
 @pytest.fixture(scope="module")
@@ -126,10 +119,9 @@ def test_studio_listen_speaks_a_prompt_rendered_with_sample_values(client: httpx
 @pytest.mark.browser
 @pytest.mark.skipif(shutil.which(CHROMIUM) is None, reason=f"{CHROMIUM} absent: apt-get install chromium")
 def test_studio_in_the_browser_error_line_save_next_chat_turn_rollback(platform: StudioPlatform) -> None:
-    sync_api = pytest.importorskip(
-        "playwright.sync_api", reason="playwright not installed: pip install -e '.[dev]'"
-    )
-    expect = sync_api.expect
+    from tests.dashboard.browser import chromium_page, playwright  # skips the test without Playwright
+
+    expect = playwright.expect
     original = _script(platform).read_text(encoding="utf-8")
     lines = original.splitlines()
     goto_line = next(i for i, line in enumerate(lines) if "goto: confirmed" in line) + 1
@@ -147,10 +139,7 @@ def test_studio_in_the_browser_error_line_save_next_chat_turn_rollback(platform:
             page.keyboard.press("ArrowDown")
         page.keyboard.press("End")
 
-    with sync_api.sync_playwright() as driver:
-        browser = driver.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
-        page = browser.new_context(locale="ru-RU", viewport={"width": 1440, "height": 1000}).new_page()
-        page.set_default_timeout(30_000)
+    with chromium_page(timeout=30, viewport={"width": 1440, "height": 1000}) as page:
         page.on("dialog", lambda dialog: dialog.accept())
         page.goto(platform.url + "/dashboard/scripts")
         page.fill("#api-key", platform.key)
@@ -222,7 +211,6 @@ def test_studio_in_the_browser_error_line_save_next_chat_turn_rollback(platform:
         expect(page.locator("#save-state")).to_contain_text("Сценарий не сохранён")
         assert _script(platform).read_text(encoding="utf-8") == theirs
         shot(page, "yaml-bomb")
-        browser.close()
     with client_for(platform) as http:
         _save(http, original)  # the shipped text again, for the tests after this one
 

@@ -17,12 +17,9 @@ import pytest
 from bot.devtools.demo import CUSTOMERS, Platform, free_port, platform_env, start_phone
 from telephony import rig
 from tests.conftest import ROOT, TEST_DATA_DIR, TINY
-from tests.dashboard.test_dashboard_browser import ARGS, CHROMIUM
+from tests.dashboard.browser import chromium_page, playwright
 
 pytestmark = [pytest.mark.slow, pytest.mark.rasa, pytest.mark.sip, pytest.mark.browser]
-playwright = pytest.importorskip(
-    "playwright.sync_api", reason="playwright not installed: pip install -e '.[dev]'"
-)
 
 ARTIFACTS = ROOT / "var" / "test-artifacts" / "walk"
 PBX, ROBOT_SIP, ROBOT_RTP, PHONES = 5800, 5810, 33500, 5820  # away from other tests' ports
@@ -74,15 +71,8 @@ def product(dialog_service, tmp_path: Path):
 @pytest.fixture
 def page():
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with playwright.sync_playwright() as driver:
-        browser = driver.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        context = browser.new_context(
-            locale="ru-RU", viewport={"width": 1366, "height": 900}, accept_downloads=True
-        )
-        page = context.new_page()
-        page.set_default_timeout(30_000)
+    with chromium_page(timeout=30, accept_downloads=True) as page:
         yield page
-        browser.close()
 
 
 def test_a_newcomers_first_campaign(product, page):
