@@ -96,7 +96,8 @@ async def test_barge_in_cuts_the_prompt(settings, dialog_service):
     cut = spoke + np.argmax(~loud[int(spoke * 100) :]) / 100
     assert cut - spoke < 0.6, f"the greeting went on {cut - spoke:.2f} s over the caller"
     greeting = record.transcript[0].text
-    assert len(greeting) > 150 and record.seconds < 12, "a cut greeting: the whole call is shorter than it"
+    voiced = loud.sum() / 100  # the robot's voice in the whole call (~13 s for the greeting alone, uncut)
+    assert len(greeting) > 150 and voiced < 8, f"a cut greeting: {voiced:.1f} s of robot voice in the call"
 
 
 async def test_a_silent_caller_is_reprompted_then_the_robot_ends_the_call(settings, dialog_service):
