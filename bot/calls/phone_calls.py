@@ -366,5 +366,10 @@ def _report(record: CallResult, ring_seconds: float) -> CallReport:
         ring_seconds=ring_seconds,
         talk_seconds=record.seconds,
         recording_path=record.recording or "",
-        amd=record.amd.verdict if record.amd else Verdict.NOT_RUN,
+        # the dialer's verdict: machine, or human when the detector let the script start (unknown included)
+        amd=Verdict.MACHINE
+        if record.outcome == Outcome.MACHINE
+        else Verdict.HUMAN
+        if record.amd
+        else Verdict.NOT_RUN,
     )

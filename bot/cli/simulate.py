@@ -76,7 +76,7 @@ def simulate(
         detail = f"  [{entry.intent or entry.event}]" if entry.speaker == "caller" else ""
         typer.echo(f"{entry.at:7.2f}s {entry.speaker:6} {entry.text or '(silence)'}{detail}")
     if record.amd:
-        typer.echo(f"answering-machine detection: {record.amd}")
+        typer.echo(f"answering-machine detection: {record.amd.verdict}: {record.amd.reason}")
     typer.echo(f"outcome: {record.outcome} {record.outcome_data or ''}  (ended by {line.ended_by})")
     for turn in record.turns:
         if turn["ms"]:

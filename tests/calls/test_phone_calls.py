@@ -90,7 +90,8 @@ async def test_an_answered_campaign_call_is_reported_and_recorded_with_its_outco
     )
     assert row.recording_path == report.recording_path and Path(row.recording_path).stem == row.call_id
     assert (
-        row.amd == Verdict.HUMAN
+        row.amd
+        and row.amd != Verdict.MACHINE
         and row.amd_reason
         and row.answered_at is not None
         and row.ended_by == "robot"
