@@ -17,6 +17,7 @@ from bot.campaigns import service
 from bot.campaigns.agent_pacing import check_pacing
 from bot.dialog import versions
 from bot.storage.models import ApiKey, Campaign
+from bot.storage.states import CampaignState
 
 router = APIRouter(prefix="/campaigns", tags=["campaigns"])
 Read, Write, Admin = (Depends(require(s)) for s in (Scope.READ, Scope.WRITE, Scope.ADMIN))
@@ -30,7 +31,7 @@ def _out(session: DbSession, campaign: Campaign) -> CampaignOut:
 
 
 @router.get("", response_model=list[CampaignOut], dependencies=[Read])
-def list_campaigns(session: DbSession, state: service.CampaignState | None = None) -> list[CampaignOut]:
+def list_campaigns(session: DbSession, state: CampaignState | None = None) -> list[CampaignOut]:
     query = select(Campaign).order_by(Campaign.id)
     if state is not None:
         query = query.where(Campaign.state == state)

@@ -10,6 +10,7 @@ from bot.api.deps import DbSession, EntityId
 from bot.campaigns import service
 from bot.campaigns.agent_pacing import PaceState
 from bot.campaigns.rules import CampaignRules
+from bot.storage.states import CampaignState
 
 router = APIRouter(prefix="/campaigns", tags=["campaigns"], dependencies=[Depends(require(Scope.READ))])
 
@@ -41,7 +42,7 @@ def campaign_pacing(campaign_id: EntityId, session: DbSession, request: Request)
     paced = CampaignRules.model_validate(campaign.rules).agent_pacing is not None
     dialer = getattr(request.app.state, "dialer", None)
     pace = dialer.pacer.paces.get(campaign_id) if dialer is not None and dialer.pacer is not None else None
-    if pace is None or not paced or campaign.state != service.CampaignState.RUNNING:
+    if pace is None or not paced or campaign.state != CampaignState.RUNNING:
         return PacingOut(paced=paced, dialer_running=dialer is not None)
     return PacingOut(
         paced=True,

@@ -36,6 +36,7 @@ from bot.dashboard.upload_http import WriterCaller, say
 from bot.dialog.catalogue import load_catalogue
 from bot.dialog.engine import DialogError, new_state
 from bot.storage.models import Call, Campaign
+from bot.storage.states import CampaignState
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
@@ -106,7 +107,7 @@ def continue_campaign(
     step: str = "",
 ) -> Response:
     campaign = service.get(session, campaign_id)
-    if campaign.state != service.CampaignState.DRAFT:  # launched: its page, not the wizard
+    if campaign.state != CampaignState.DRAFT:  # launched: its page, not the wizard
         return RedirectResponse(f"{PREFIX}/campaigns/{campaign_id}", status_code=status.HTTP_303_SEE_OTHER)
     form = {
         "id": campaign.id,
@@ -200,7 +201,7 @@ def save_draft(
 ) -> JSONResponse:
     """Every later step: the whole form saved over the draft."""
     campaign = service.get(session, campaign_id)
-    if campaign.state != service.CampaignState.DRAFT:
+    if campaign.state != CampaignState.DRAFT:
         return _errors(FormErrors([{"field": "", "message": say(request, "wizard.error.not_draft")}]), 409)
     try:
         patch = _validated(request, service.CampaignPatch, _fields(request, draft))
