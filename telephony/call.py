@@ -5,12 +5,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import re
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
-from urllib.parse import quote
 
 from telephony.config import MediaEncryption
 from telephony.events import (
@@ -27,6 +25,7 @@ from telephony.rtp.session import FRAME_BYTES, RtpSession
 from telephony.rtp.srtp import DEFAULT_SUITE, CryptoAttribute, SrtpContext, new_key
 from telephony.sip.dialog import Dialog
 from telephony.sip.message import Address, SipMessage, SipUri
+from telephony.sip.refer import parse_sipfrag, refer_to_uri
 from telephony.sip.sdp import (
     Direction,
     MediaDescription,
@@ -45,7 +44,6 @@ log = logging.getLogger(__name__)
 
 FORWARD_CUSHION = 3 * FRAME_BYTES  # 60 ms queued ahead of forwarded audio
 AUDIO_QUEUE_FRAMES = 250  # 5 s of incoming audio before the oldest frames are dropped
-HEADER_NAME = re.compile(r"^[A-Za-z0-9!%*_+`'~.-]+$")  # an RFC 3261 token
 
 
 class CallEnded(Exception):
@@ -62,7 +60,12 @@ class BridgeTap:
 
 
 class Call:
-    """A call's audio and control surface. Created by `Phone`; not constructed by applications."""
+    """A call's audio and control surface. Created by `Phone`; not constructed by applications.
+
+    The phone drives a call through `receive_audio`/`receive_dtmf` (its RTP session's callbacks), `on_request`
+    (the peer's in-dialog requests), `apply_remote_sdp`, `activate`, `drop_answered` and `mark_ended`; the call
+    uses the phone's `settings`, `ua`, `target_uri`, `dialog_destination` and `forget`. Applications use the rest.
+    """
 
     def __init__(self, phone: Phone, info: CallInfo, rtp: RtpSession, local_tag: str) -> None:
         self._phone = phone
@@ -147,7 +150,8 @@ class Call:
         return self.end_reason
 
     # ---- audio ---------------------------------------------------------
-    def _on_audio(self, pcm: bytes) -> None:
+    def receive_audio(self, pcm: bytes) -> None:
+        """One decoded 20 ms frame from the peer, delivered by the call's RTP session (wired up by `Phone`)."""
         if self.state is not CallState.ACTIVE:
             return
         if self._forward is not None:
@@ -220,10 +224,11 @@ class Call:
         if self.rtp.dtmf_pt is None:
             raise CallEnded("peer did not offer telephone-event")
         self.rtp.send_dtmf(digits, duration_ms)
-        while self.rtp._dtmf_out and self.state is CallState.ACTIVE:
+        while self.rtp.dtmf_pending and self.state is CallState.ACTIVE:
             await asyncio.sleep(0.02)
 
-    def _on_dtmf(self, digit: str) -> None:
+    def receive_dtmf(self, digit: str) -> None:
+        """One RFC 2833 digit from the peer, delivered by the call's RTP session (wired up by `Phone`)."""
         if self.state is CallState.ACTIVE:
             self._emit(CallEventType.DTMF, digit=digit)
 
@@ -256,7 +261,9 @@ class Call:
             crypto,
         )
 
-    def _apply_remote_sdp(self, body: bytes) -> Negotiated:
+    def apply_remote_sdp(self, body: bytes) -> Negotiated:
+        """Take the peer's SDP (the INVITE's offer or the 200 OK's answer, given by `Phone`; a re-INVITE's, here):
+        codec, DTMF, SRTP keys, address and hold direction. Raises `SdpError` when nothing acceptable is offered."""
         remote = MediaDescription.parse(body)
         negotiated = negotiate(remote, self._phone.settings.codecs)
         crypto = negotiate_crypto(remote, self._encryption)
@@ -311,20 +318,29 @@ class Call:
         )
         del resp
         txn.on_no_ack = lambda: asyncio.ensure_future(self.hangup(EndReason.NO_ACK))
-        self._activate()
+        self.activate()
         return True
 
     async def reject(self, code: int = 486, reason: str = "Busy Here") -> None:
         if self.state is CallState.RINGING and self.invite_txn is not None:
             self._phone.ua.respond(self.invite_txn, code, reason, self.local_tag)
-            self._end(EndReason.REJECTED)
+            self.mark_ended(EndReason.REJECTED)
 
-    def _activate(self) -> None:
+    def activate(self) -> None:
+        """The call is answered (our 200 OK sent by `answer`, or the peer's acknowledged by `Phone.dial`): it goes
+        ACTIVE, media starts and ANSWERED is emitted."""
         self.state = CallState.ACTIVE
         self.answered_at = time.monotonic()
         self._start_media()
         self._answered.set()
         self._emit(CallEventType.ANSWERED)
+
+    def drop_answered(self, reason: EndReason) -> Coroutine[None, None, bool]:
+        """Hang up an outbound call the peer answered but `Phone.dial` will not hand out (an unusable SDP answer,
+        or answered after our CANCEL): the dialog exists, so the call counts as ACTIVE at once (without media or
+        ANSWERED) and the returned `hangup(reason)` sends the BYE."""
+        self.state = CallState.ACTIVE
+        return self.hangup(reason)
 
     # ---- hang-up -------------------------------------------------------
     async def hangup(self, reason: EndReason = EndReason.LOCAL_HANGUP) -> bool:
@@ -337,7 +353,7 @@ class Call:
             return True
         if self.state is not CallState.ACTIVE or self.dialog is None:
             return False
-        self._end(reason)
+        self.mark_ended(reason)
         bye = self.dialog.request("BYE")
         bye.add("Reason", 'SIP;cause=200;text="' + reason.value + '"')
         try:
@@ -359,7 +375,9 @@ class Call:
         finally:
             self.dialog.local_cseq = max(self.dialog.local_cseq, msg.cseq[0])
 
-    def _end(self, reason: EndReason) -> None:
+    def mark_ended(self, reason: EndReason) -> None:
+        """End the call's state without sending anything: the SIP exchange that ended it was already done (our
+        final response, BYE or CANCEL, or the peer's). For `Phone` and this class; applications use `hangup`."""
         if self.state is CallState.ENDED:
             return
         self.state = CallState.ENDED
@@ -427,6 +445,7 @@ class Call:
 
     # ---- in-dialog requests from the peer --------------------------------
     def on_request(self, msg: SipMessage, txn: ServerTransaction) -> None:
+        """A request from the peer within this call's dialog, routed here by `Phone`."""
         ua = self._phone.ua
         method = msg.method
         if method == "ACK":
@@ -444,12 +463,12 @@ class Call:
             ua.respond(txn, 200, "OK")
             if self.state is CallState.ENDED and self.end_reason is EndReason.TRANSFERRED:
                 return
-            self._end(EndReason.REMOTE_BYE)
+            self.mark_ended(EndReason.REMOTE_BYE)
         elif method == "CANCEL":
             ua.respond(txn, 200, "OK")
             if self.state is CallState.RINGING and self.invite_txn is not None:
                 ua.respond(self.invite_txn, 487, "Request Terminated", self.local_tag)
-                self._end(EndReason.CANCELLED)
+                self.mark_ended(EndReason.CANCELLED)
         elif method == "INVITE":
             self._on_reinvite(msg, txn)
         elif method == "NOTIFY":
@@ -476,7 +495,7 @@ class Call:
         was_held = self.remote_direction in (Direction.SENDONLY, Direction.INACTIVE)
         if msg.body:
             try:
-                negotiated = self._apply_remote_sdp(msg.body)
+                negotiated = self.apply_remote_sdp(msg.body)
             except SdpError as exc:
                 ua.respond(txn, 488, "Not Acceptable Here")
                 log.info("call %s: re-INVITE SDP refused: %s", self.call_id, exc)
@@ -494,25 +513,6 @@ class Call:
         elif was_held and not held:
             self._emit(CallEventType.RESUME)
         self._emit(CallEventType.MEDIA_UPDATED, detail=f"{self.rtp.remote} {self.remote_direction}")
-
-
-def refer_to_uri(target: SipUri, headers: Mapping[str, str]) -> str:
-    """The target URI with `headers` embedded as `?Name=value&...` (values percent-encoded, UTF-8)."""
-    if not headers:
-        return str(target)
-    for name in headers:
-        if not HEADER_NAME.match(name):
-            raise ValueError(f"not a SIP header name: {name!r}")
-    return f"{target}?" + "&".join(f"{name}={quote(str(value), safe='')}" for name, value in headers.items())
-
-
-def parse_sipfrag(body: bytes) -> tuple[int, str] | None:
-    """'SIP/2.0 200 OK' -> (200, 'OK')."""
-    line = body.decode(errors="replace").strip().splitlines()[0] if body.strip() else ""
-    parts = line.split(" ", 2)
-    if len(parts) >= 2 and parts[0].startswith("SIP/") and parts[1].isdigit():
-        return int(parts[1]), parts[2] if len(parts) > 2 else ""
-    return None
 
 
 def user_of(uri_text: str) -> str:

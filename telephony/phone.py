@@ -86,6 +86,7 @@ class Phone:
         return len(self.calls)
 
     def forget(self, call: Call) -> None:
+        """Stop routing requests to `call` and free its slot: called by the call when it ends."""
         self.calls.pop(call.call_id, None)
 
     def _spawn(self, coro) -> asyncio.Task:
@@ -113,16 +114,17 @@ class Phone:
         return self.ua.server or uri.address
 
     def dialog_destination(self, dialog: Dialog) -> tuple[str, int]:
+        """Where a call sends the requests of its dialog (BYE, REFER)."""
         return dialog.destination
 
     async def _open_rtp(self, call_holder: list[Call]) -> RtpSession:
         def on_audio(pcm: bytes) -> None:
             if call_holder:
-                call_holder[0]._on_audio(pcm)
+                call_holder[0].receive_audio(pcm)
 
         def on_dtmf(digit: str) -> None:
             if call_holder:
-                call_holder[0]._on_dtmf(digit)
+                call_holder[0].receive_dtmf(digit)
 
         rtp = RtpSession(on_audio, on_dtmf, record_send_times=self._record_send_times)
         s = self.settings
@@ -169,7 +171,7 @@ class Phone:
         log.error("inbound call %s: setup failed", call_id, exc_info=task.exception())
         call = self.calls.pop(call_id, None)
         if call is not None:
-            call._end(EndReason.ERROR)
+            call.mark_ended(EndReason.ERROR)
         if txn.final_status is None:
             self.ua.respond(txn, 500, "Server Internal Error")
 
@@ -206,7 +208,7 @@ class Phone:
         try:
             if not msg.body:
                 raise SdpError("INVITE without SDP offer is not supported")
-            call._apply_remote_sdp(msg.body)
+            call.apply_remote_sdp(msg.body)
         except SdpError as exc:
             log.info("inbound call %s refused (488): %s", msg.call_id, exc)
             warning = (("Warning", f'399 {self.ua.local[0]} "{exc}"'),)
@@ -215,10 +217,10 @@ class Phone:
                 encrypted = self.settings.media_encryption is not MediaEncryption.NONE
                 reason = "SRTP Required" if encrypted else "SRTP Not Supported"
             self.ua.respond(txn, 488, reason, tag, headers=warning)
-            call._end(EndReason.REJECTED)
+            call.mark_ended(EndReason.REJECTED)
             return
         if txn.final_status is not None:  # cancelled while we set up
-            call._end(EndReason.CANCELLED)
+            call.mark_ended(EndReason.CANCELLED)
             return
         self.ua.respond(txn, 180, "Ringing", tag)
         try:
@@ -293,11 +295,13 @@ class Phone:
                 call, invite, self._outbound_destination(uri), ring_timeout, cancel
             )
         except asyncio.CancelledError:
-            call._end(EndReason.CANCELLED)
+            call.mark_ended(EndReason.CANCELLED)
             raise
         if result.status is not DialStatus.ANSWERED and call.state is not CallState.ACTIVE:
             # (an ACTIVE call here was answered but is unusable or cancelled: its hang-up task sends the BYE)
-            call._end(EndReason.CANCELLED if result.status is DialStatus.CANCELLED else EndReason.REJECTED)
+            call.mark_ended(
+                EndReason.CANCELLED if result.status is DialStatus.CANCELLED else EndReason.REJECTED
+            )
         return result
 
     async def options(self, target: str, timeout: float = 4.0) -> int | None:
@@ -449,16 +453,14 @@ class Phone:
         try:
             if not resp.body:
                 raise SdpError("200 OK without SDP answer")
-            call._apply_remote_sdp(resp.body)
+            call.apply_remote_sdp(resp.body)
         except SdpError as exc:
-            call.state = CallState.ACTIVE
-            self._spawn(call.hangup(EndReason.ERROR))
+            self._spawn(call.drop_answered(EndReason.ERROR))
             return DialResult(DialStatus.FAILED, code=resp.status, reason=f"unusable SDP answer: {exc}")
         if cancel_sent is not None:  # answered while we were cancelling: take it down
-            call.state = CallState.ACTIVE
-            self._spawn(call.hangup(EndReason.CANCELLED))
+            self._spawn(call.drop_answered(EndReason.CANCELLED))
             return DialResult(cancel_sent, code=resp.status, reason="answered after CANCEL; hung up")
-        call._activate()
+        call.activate()
         return DialResult(DialStatus.ANSWERED, call=call, code=resp.status, reason=resp.reason)
 
 

@@ -29,7 +29,7 @@ from pipecat.transports.base_output import BaseOutputTransport
 from pipecat.transports.base_transport import BaseTransport, TransportParams
 
 from telephony.call import Call
-from telephony.events import CallEvent, CallEventType, EndReason, TransferResult
+from telephony.events import CallEvent, CallEventType, CallState, EndReason, TransferResult
 
 SAMPLE_RATE = 8000
 # the caller's audio goes down the pipeline in 40 ms frames (two RTP packets): half the frame hops of 20 ms frames
@@ -163,11 +163,11 @@ class CallOutputTransport(BaseOutputTransport):
     async def write_audio_frame(self, frame: OutputAudioRawFrame) -> bool:
         """Queue one chunk on the call and block while the call has more than `BACKLOG_SECONDS` queued: enough that
         a busy event loop does not run the line dry (a barge-in flushes it, so it never delays an interruption)."""
-        if self._call.state.value != "active":
+        if self._call.state is not CallState.ACTIVE:
             return False
         self._call.write_audio(frame.audio)
         limit = max(len(frame.audio), int(BACKLOG_SECONDS * SAMPLE_RATE) * 2)
-        while self._call.rtp.queued_bytes > limit and self._call.state.value == "active":
+        while self._call.rtp.queued_bytes > limit and self._call.state is CallState.ACTIVE:
             await asyncio.sleep(0.02)
         return True
 
@@ -191,7 +191,7 @@ class CallOutputTransport(BaseOutputTransport):
             await self.push_frame(
                 TransferResultFrame(
                     result=result,
-                    connected=self._call.state.value == "active",
+                    connected=self._call.state is CallState.ACTIVE,
                     seconds=round(time.monotonic() - started, 3),
                 ),
                 FrameDirection.UPSTREAM,
@@ -210,7 +210,7 @@ class CallOutputTransport(BaseOutputTransport):
         """
         await self._call.wait_audio_sent()
         since_last = time.monotonic() - self._call.rtp.last_audio_sent
-        if since_last < PLAYOUT_TAIL and self._call.state.value == "active":
+        if since_last < PLAYOUT_TAIL and self._call.state is CallState.ACTIVE:
             await asyncio.sleep(PLAYOUT_TAIL - since_last)
 
 

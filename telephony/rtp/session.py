@@ -129,6 +129,11 @@ class RtpSession(asyncio.DatagramProtocol):
     def queued_bytes(self) -> int:
         return len(self._out)
 
+    @property
+    def dtmf_pending(self) -> bool:
+        """RFC 2833 events queued by `send_dtmf` and not sent yet."""
+        return bool(self._dtmf_out)
+
     async def drained(self) -> None:
         await self._drained.wait()
 
