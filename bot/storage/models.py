@@ -25,7 +25,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
 from bot.core.secrets import EncryptedJSON
-from bot.storage.states import AttemptState, ContactState
+from bot.storage.states import AttemptState, ContactState, HandoffEnd
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -323,6 +323,20 @@ class Handoff(Base):
     answer_seconds: Mapped[float | None] = mapped_column(Float, doc="REFER sent → agent answered")
     failure: Mapped[str] = mapped_column(Text, default="")
     callback_at: Mapped[datetime | None] = mapped_column(doc="the callback scheduled after a failure")
+    # the service-level facts, decided when the hand-off finishes (bot/handoff/ending.py); erasure keeps them
+    ended: Mapped[str] = mapped_column(
+        String(16),
+        default=HandoffEnd.PENDING.value,
+        server_default=HandoffEnd.PENDING.value,
+        doc="a HandoffEnd",
+    )
+    agent: Mapped[str | None] = mapped_column(String(200), doc="who took the call (connected hand-offs)")
+    agent_answer_seconds: Mapped[float | None] = mapped_column(
+        Float, doc="the accepted agent rung → answered (warm: that leg; blind: REFER sent → answered)"
+    )
+    time_to_agent_seconds: Mapped[float | None] = mapped_column(
+        Float, doc="hand-off requested → customer joined to the agent"
+    )
 
 
 class CallbackTask(Base):

@@ -1,5 +1,5 @@
 """The states a campaign, its contacts and attempts go through (`campaigns.state`, `contacts.state`,
-`attempts.state`)."""
+`attempts.state`), and how a hand-off ended (`handoffs.ended`)."""
 
 from __future__ import annotations
 
@@ -43,3 +43,13 @@ class AttemptState(StrEnum):
 
 
 OPEN_CONTACT_STATES = (ContactState.PENDING, ContactState.IN_FLIGHT)
+
+
+class HandoffEnd(StrEnum):
+    """How a hand-off ended, as its service level counts it (decided once, by bot/handoff/ending.py)."""
+
+    PENDING = "pending"  # still requested (ringing, waiting, or never finished)
+    CONNECTED = "connected"  # the customer reached an agent
+    ABANDONED = "abandoned"  # the customer hung up while agents were rung or while waiting in queue
+    TAKEN_BACK = "taken_back"  # no agent took the call: the robot took it back with a callback
+    FAILED = "failed"  # failed otherwise (a blind transfer that left the robot and failed at the PBX)
