@@ -81,7 +81,7 @@ class Robot:
 async def start_robot(make_phone, kamailio, board: AgentBoard, port: int) -> Robot:
     robot = Robot(board)
     robot.phone = await make_phone(
-        robot_settings((port, 41000, 41198), kamailio, f"robot-q{port}"), on_incoming=robot.answer
+        robot_settings((port, 50000, 50198), kamailio, f"robot-q{port}"), on_incoming=robot.answer
     )
     return robot
 
@@ -125,16 +125,16 @@ async def test_a_busy_agent_puts_the_next_customer_in_line_until_the_agent_frees
     board = AgentBoard(settings({"anna": "agent-q1"}))
     robot = await start_robot(make_phone, kamailio, board, 5870)
     answered: list = []
-    await agent_phone(make_phone, kamailio, "agent-q1", 5872, 41200, answered)
+    await agent_phone(make_phone, kamailio, "agent-q1", 5872, 50200, answered)
     probe = AgentProbe(board, robot.phone.options, interval=1.0)
     probe.start()
     try:
         assert await wait_for(lambda: board.agent("anna").state is AgentState.FREE, 5)
-        first, _, first_task = await customer_call(make_phone, kamailio, "cust-q1", 5874, 41400, robot)
+        first, _, first_task = await customer_call(make_phone, kamailio, "cust-q1", 5874, 50400, robot)
         assert await wait_for(lambda: "cust-q1" in robot.results, 30)
         assert board.agent("anna").state is AgentState.BUSY and board.free_count("sales") == 0
 
-        second, heard, second_task = await customer_call(make_phone, kamailio, "cust-q2", 5876, 41600, robot)
+        second, heard, second_task = await customer_call(make_phone, kamailio, "cust-q2", 5876, 50600, robot)
         assert await wait_for(lambda: board.waiting_count("sales") == 1, 10)
         waiting_from = time.monotonic()
         await asyncio.sleep(8.0)  # the message, then hold audio
@@ -177,16 +177,16 @@ async def test_no_agent_frees_within_the_maximum_wait_takeback_and_a_full_line_a
     board = AgentBoard(settings({"anna": "agent-q2"}, max_wait=5, max_waiting=1))
     robot = await start_robot(make_phone, kamailio, board, 5880)
     answered: list = []
-    await agent_phone(make_phone, kamailio, "agent-q2", 5882, 41800, answered)
+    await agent_phone(make_phone, kamailio, "agent-q2", 5882, 50800, answered)
     tasks = []
     try:
-        first, _, task = await customer_call(make_phone, kamailio, "cust-q3", 5884, 42000, robot)
+        first, _, task = await customer_call(make_phone, kamailio, "cust-q3", 5884, 51000, robot)
         tasks.append(task)
         assert await wait_for(lambda: "cust-q3" in robot.results, 30)
-        second, _, task = await customer_call(make_phone, kamailio, "cust-q4", 5886, 42200, robot)
+        second, _, task = await customer_call(make_phone, kamailio, "cust-q4", 5886, 51200, robot)
         tasks.append(task)
         assert await wait_for(lambda: board.waiting_count("sales") == 1, 10)
-        third, _, task = await customer_call(make_phone, kamailio, "cust-q5", 5888, 42400, robot)
+        third, _, task = await customer_call(make_phone, kamailio, "cust-q5", 5888, 51400, robot)
         tasks.append(task)
         assert await wait_for(lambda: "cust-q5" in robot.results, 10)  # beyond max_waiting: at once
         assert "cust-q4" not in robot.results
@@ -225,12 +225,12 @@ async def test_an_unregistered_agent_is_shown_unreachable_and_skipped_without_ri
     board = AgentBoard(settings({"ghost": "agent-q-gone", "boris": "agent-q3"}))
     robot = await start_robot(make_phone, kamailio, board, 5890)
     answered: list = []
-    await agent_phone(make_phone, kamailio, "agent-q3", 5892, 42600, answered)
+    await agent_phone(make_phone, kamailio, "agent-q3", 5892, 51600, answered)
     probe = AgentProbe(board, robot.phone.options, interval=30)
     await probe.probe_all()
     assert board.agent("ghost").state is AgentState.UNREACHABLE  # Kamailio: 404, no registration
     assert board.agent("boris").state is AgentState.FREE
-    customer, _, task = await customer_call(make_phone, kamailio, "cust-q6", 5894, 42800, robot)
+    customer, _, task = await customer_call(make_phone, kamailio, "cust-q6", 5894, 51800, robot)
     try:
         assert await wait_for(lambda: "cust-q6" in robot.results, 30)
     finally:
@@ -252,12 +252,12 @@ async def test_a_customer_hanging_up_in_the_line_leaves_it_abandoned(kamailio, m
     board = AgentBoard(settings({"anna": "agent-q4"}, max_wait=60))
     robot = await start_robot(make_phone, kamailio, board, 5896)
     answered: list = []
-    await agent_phone(make_phone, kamailio, "agent-q4", 5898, 43000, answered)
-    first, _, first_task = await customer_call(make_phone, kamailio, "cust-q7", 5900, 43200, robot)
+    await agent_phone(make_phone, kamailio, "agent-q4", 5898, 52000, answered)
+    first, _, first_task = await customer_call(make_phone, kamailio, "cust-q7", 5900, 52200, robot)
     second, _, second_task = None, None, None
     try:
         assert await wait_for(lambda: "cust-q7" in robot.results, 30)
-        second, _, second_task = await customer_call(make_phone, kamailio, "cust-q8", 5902, 43400, robot)
+        second, _, second_task = await customer_call(make_phone, kamailio, "cust-q8", 5902, 52400, robot)
         assert await wait_for(lambda: board.waiting_count("sales") == 1, 10)
         await asyncio.sleep(3.0)
         await second.hangup()  # tired of waiting
