@@ -37,11 +37,6 @@ ALLOWED: dict[tuple[str, str], str] = {
     # calls of a dead worker, the simulated placer stores calls like a real one) live in calls/, which places
     # campaign calls; the result belongs below both (issue 15 item 1 is moving it).
     ("bot.campaigns", "bot.calls"): "the call result and the calls' store are in calls/",
-    # privacy/ holds both the masking that crm/, contacts/, handoff/ and metrics/ use and the erasure of one
-    # person's data (forget, retention), which keeps what the hand-off service levels read; split in two packages,
-    # the erasure half sits above metrics/ and these go.
-    ("bot.privacy.forget", "bot.metrics"): "erasing a hand-off keeps what metrics/handoff_sla.py reads",
-    ("bot.privacy.retention", "bot.metrics"): "erasing a hand-off keeps what metrics/handoff_sla.py reads",
 }
 
 

@@ -22,6 +22,7 @@ from bot.dialog.model import Script
 from bot.dialog.transcript import Exchange
 from bot.handoff.agents import AgentBoard
 from bot.handoff.context import HandoffReason, handoff_reason, sip_headers, transcript_so_far
+from bot.handoff.ending import FailureCause
 from bot.handoff.queue_records import QueueRecords
 from bot.handoff.queue_wait import QueueLine, QueueWait
 from bot.handoff.records import HandoffRecords, HandoffRequest
@@ -238,9 +239,8 @@ class CallHandoff:
     async def settle(self) -> None:
         """After the call: wait for the records; a hand-off that never got a result is failed."""
         if self.handoff_id is not None:
-            self._record(
-                self._failed(self.handoff_id, "the call ended before the transfer had a result", None)
-            )
+            ended = "the call ended before the transfer had a result"
+            self._record(self._failed(self.handoff_id, ended, None, cause=FailureCause.CALL_ENDED))
             self.handoff_id = None
         if self._writes:
             await asyncio.gather(*self._writes, return_exceptions=True)
@@ -270,10 +270,15 @@ class CallHandoff:
             await self._logged(self.desk.records.completed(handoff_id, seconds, warm))
 
     async def _failed(
-        self, handoff_id: int | None, failure: str, callback_at: datetime | None, warm: dict | None = None
+        self,
+        handoff_id: int | None,
+        failure: str,
+        callback_at: datetime | None,
+        warm: dict | None = None,
+        cause: FailureCause = FailureCause.TRANSFER,
     ) -> None:
         if self.desk.records is not None and handoff_id is not None:
-            await self._logged(self.desk.records.failed(handoff_id, failure, callback_at, warm))
+            await self._logged(self.desk.records.failed(handoff_id, failure, callback_at, warm, cause))
 
     async def _logged(self, write: Awaitable[None]) -> None:
         try:

@@ -1,8 +1,9 @@
 """The `handoffs` rows and their CRM events, each written in one transaction in a worker thread.
 
 `requested` (with `lead.qualified` first when the reason is a qualified lead) → `completed` when the agent
-answered, or `failed` with the failure and, when the robot took the call back, the callback time. The finishing
-events say how it `ended` as the SLA metrics count it (connected, abandoned, taken_back, failed). A warm
+answered, or `failed` with the failure and, when the robot took the call back, the callback time. When it
+finishes, how it `ended` and its service-level facts are decided once (bot/handoff/ending.py) and stored in the
+row's columns, sent with the finishing events and counted for Prometheus. A warm
 transfer's report (every agent leg, the summary said, the customer's wait, who accepted and when) is kept in the
 row's context as `warm` and sent with `handoff.completed`/`handoff.failed`.
 """
@@ -18,7 +19,7 @@ from sqlalchemy import select
 
 from bot.crm.outbox import EventType, emit
 from bot.handoff.context import HandoffReason, HandoffState, screen_link
-from bot.metrics.handoff_sla import HandoffFacts, facts
+from bot.handoff.ending import Ending, FailureCause, connected, failed
 from bot.metrics.prometheus import handoff_ended
 from bot.storage.db import Database
 from bot.storage.models import Attempt, Call, Handoff
@@ -58,9 +59,16 @@ class HandoffRecords:
         await asyncio.to_thread(self._completed, handoff_id, answer_seconds, warm, datetime.now(UTC))
 
     async def failed(
-        self, handoff_id: int, failure: str, callback_at: datetime | None, warm: dict | None = None
+        self,
+        handoff_id: int,
+        failure: str,
+        callback_at: datetime | None,
+        warm: dict | None = None,
+        cause: FailureCause = FailureCause.TRANSFER,
     ) -> None:
-        await asyncio.to_thread(self._failed, handoff_id, failure, callback_at, warm, datetime.now(UTC))
+        """`failure` describes it for people; `cause` decides how it ended."""
+        now = datetime.now(UTC)
+        await asyncio.to_thread(self._failed, handoff_id, failure, callback_at, warm, cause, now)
 
     def _requested(self, request: HandoffRequest, now: datetime) -> Requested:
         with self.db.session() as session:
@@ -133,28 +141,37 @@ class HandoffRecords:
             handoff.state, handoff.finished_at = HandoffState.COMPLETED.value, now
             handoff.answer_seconds = answer_seconds
             _keep_warm(handoff, warm)
-            ended = _facts(handoff)
+            ending = _store(
+                handoff, connected(handoff.requested_at, now, answer_seconds, handoff.target, warm)
+            )
             payload = {
-                **_finished(handoff, ended),
+                **_finished(handoff, ending),
                 "answer_seconds": answer_seconds,
-                "agent": ended.agent,
-                "agent_answer_seconds": ended.answer_seconds,
-                "time_to_agent_seconds": ended.to_agent_seconds,
+                "agent": ending.agent,
+                "agent_answer_seconds": ending.agent_answer_seconds,
+                "time_to_agent_seconds": ending.time_to_agent_seconds,
             }
             emit(session, EventType.HANDOFF_COMPLETED, payload, now)
-        handoff_ended(ended)
+            queue = handoff.queue
+        handoff_ended(queue, ending)
 
     def _failed(
-        self, handoff_id: int, failure: str, callback_at: datetime | None, warm: dict | None, now: datetime
+        self,
+        handoff_id: int,
+        failure: str,
+        callback_at: datetime | None,
+        warm: dict | None,
+        cause: FailureCause,
+        now: datetime,
     ) -> None:
         with self.db.session() as session:
             handoff = session.get(Handoff, handoff_id)
             handoff.state, handoff.finished_at = HandoffState.FAILED.value, now
             handoff.failure, handoff.callback_at = failure, callback_at
             _keep_warm(handoff, warm)
-            ended = _facts(handoff)
+            ending = _store(handoff, failed(cause, callback_at, warm))
             payload = {
-                **_finished(handoff, ended),
+                **_finished(handoff, ending),
                 "failure": failure,
                 "taken_back": callback_at is not None,
                 "callback_at": callback_at.isoformat() if callback_at else None,
@@ -163,15 +180,16 @@ class HandoffRecords:
                 "contact_id": handoff.context.get("contact_id"),
             }
             emit(session, EventType.HANDOFF_FAILED, payload, now)
-        handoff_ended(ended)
+            queue = handoff.queue
+        handoff_ended(queue, ending)
 
 
-def _facts(handoff: Handoff) -> HandoffFacts:
-    """How the hand-off ended (as the SLA metrics count it), for its event and the live counters."""
-    return facts(
-        handoff.queue, handoff.state, handoff.requested_at, handoff.finished_at, handoff.answer_seconds,
-        handoff.failure, handoff.callback_at, handoff.target, handoff.context.get("warm"),
-    )  # fmt: skip
+def _store(handoff: Handoff, ending: Ending) -> Ending:
+    """Keep the hand-off's service-level facts in its row's columns (erasure keeps them)."""
+    handoff.ended, handoff.agent = ending.end.value, ending.agent
+    handoff.agent_answer_seconds = ending.agent_answer_seconds
+    handoff.time_to_agent_seconds = ending.time_to_agent_seconds
+    return ending
 
 
 def _keep_warm(handoff: Handoff, warm: dict | None) -> None:
@@ -179,14 +197,14 @@ def _keep_warm(handoff: Handoff, warm: dict | None) -> None:
         handoff.context = {**handoff.context, "warm": warm}  # a new dict: the JSON column sees the change
 
 
-def _finished(handoff: Handoff, ended: HandoffFacts) -> dict[str, Any]:
+def _finished(handoff: Handoff, ending: Ending) -> dict[str, Any]:
     finished = {
         "handoff_id": handoff.id,
         "call_id": handoff.context.get("call_id"),
         "queue": handoff.queue,
         "target": handoff.target,
         "reason": handoff.reason,
-        "ended": ended.end.value,
+        "ended": ending.end.value,
         "requested_at": handoff.requested_at.isoformat(),
         "finished_at": handoff.finished_at.isoformat(),
     }

@@ -1,13 +1,9 @@
 """Hand-off service levels per queue and period: how many transfers reached an agent, how fast, how many
 customers gave up waiting, and who took them.
 
-One hand-off row becomes `HandoffFacts` (`facts`: how it ended and its times, read from the row and its warm
-transfer report); `sla_rows` aggregates facts, `handoff_sla` reads the rows matching a call filter. Times:
-
-- agent answer: ringing → answer of the accepted agent (warm: the accepted leg's `answered_at − dialled_at`;
-  blind: the REFER's `answer_seconds`, REFER sent → agent answered);
-- time to agent: hand-off requested → customer joined to the agent (`finished_at − requested_at` of a connected
-  hand-off: the robot's last words, the wait in queue and the ringing).
+Each `handoffs` row holds its service-level facts in columns, decided when it finished (bot/handoff/ending.py
+says how: `ended`, `agent`, `agent_answer_seconds`, `time_to_agent_seconds`); `handoff_sla` reads them for the
+rows matching a call filter and `sla_rows` aggregates them.
 """
 
 from __future__ import annotations
@@ -15,37 +11,24 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
-from typing import Any
 
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.core.stats import nearest_rank
-from bot.handoff.context import HandoffState
 from bot.metrics.filters import CallFilter, Group, bucket
 from bot.metrics.stats import percent
 from bot.storage.models import Call, Handoff
+from bot.storage.states import HandoffEnd
 
 DEFAULT_SLA_SECONDS = 20.0  # the classic 80/20 service level: 80 % of customers with an agent within 20 s
-CUSTOMER_LEFT = "customer_left"  # a warm leg's result when the customer hung up while that agent was rung
-ABANDONED_WAIT = "abandoned"  # how a queue wait ends when the customer hung up while waiting for a free agent
-CALL_ENDED_FIRST = "the call ended before the transfer had a result"  # bot/handoff/desk.py's failure text
-
-
-class HandoffEnd(StrEnum):
-    """How a hand-off ended, for the service level."""
-
-    PENDING = "pending"  # still requested (ringing, waiting, or never finished)
-    CONNECTED = "connected"  # the customer reached an agent
-    ABANDONED = "abandoned"  # the customer hung up while agents were rung or while waiting in queue
-    TAKEN_BACK = "taken_back"  # no agent took the call: the robot took it back with a callback
-    FAILED = "failed"  # failed otherwise (a blind transfer that left the robot and failed at the PBX)
 
 
 @dataclass(frozen=True)
 class HandoffFacts:
+    """One hand-off as its row's columns hold it."""
+
     queue: str
     requested_at: datetime
     end: HandoffEnd
@@ -74,78 +57,6 @@ class HandoffSlaRow(BaseModel):
     within_sla: int = Field(description="connected within sla_seconds of the request")
     service_level: float | None = Field(description="within_sla / finished, %")
     accepted_by: dict[str, int] = Field(description="connected hand-offs per agent")
-
-
-def facts(
-    queue: str,
-    state: str,
-    requested_at: datetime,
-    finished_at: datetime | None,
-    answer_seconds: float | None,
-    failure: str,
-    callback_at: datetime | None,
-    target: str,
-    warm: Any,
-) -> HandoffFacts:
-    """What one `handoffs` row says about the service level (`warm`: its context's warm transfer report, if any)."""
-    warm = warm if isinstance(warm, dict) else None
-    if state == HandoffState.COMPLETED:
-        answer, agent = answer_seconds, target
-        if warm is not None:
-            accepted = next((leg for leg in _legs(warm) if leg.get("result") == "accepted"), None)
-            agent = warm.get("accepted_by") or agent
-            answer = _leg_answer(accepted) if accepted else None
-        to_agent = (finished_at - requested_at).total_seconds() if finished_at else None
-        return HandoffFacts(queue, requested_at, HandoffEnd.CONNECTED, agent, answer, to_agent)
-    if state != HandoffState.FAILED:
-        return HandoffFacts(queue, requested_at, HandoffEnd.PENDING)
-    if callback_at is not None:
-        return HandoffFacts(queue, requested_at, HandoffEnd.TAKEN_BACK)
-    if failure == CALL_ENDED_FIRST or (warm is not None and _customer_left(warm)):
-        return HandoffFacts(queue, requested_at, HandoffEnd.ABANDONED)
-    return HandoffFacts(queue, requested_at, HandoffEnd.FAILED)
-
-
-def kept_when_erased(context: dict[str, Any], failure: str) -> tuple[dict[str, Any], str]:
-    """A hand-off's context and failure once its words are erased (forget, retention): only what `facts` reads —
-    each warm leg's agent, times and result, who accepted, how the queue wait ended; the failure only when it is
-    the fixed text of a call that ended first — so the service levels stay the same."""
-    warm = (context or {}).get("warm")
-    kept_failure = failure if failure == CALL_ENDED_FIRST else ""
-    if not isinstance(warm, dict):
-        return {}, kept_failure
-    legs = [
-        {key: leg[key] for key in ("agent", "dialled_at", "answered_at", "result") if key in leg}
-        for leg in _legs(warm)
-    ]
-    wait = warm.get("queue_wait")
-    slim = {
-        "legs": legs,
-        "accepted_by": warm.get("accepted_by"),
-        "queue_wait": {"ended": wait.get("ended")} if isinstance(wait, dict) else None,
-    }
-    return {"warm": slim}, kept_failure
-
-
-def _legs(warm: dict[str, Any]) -> list[dict[str, Any]]:
-    legs = warm.get("legs")
-    return [leg for leg in legs if isinstance(leg, dict)] if isinstance(legs, list) else []
-
-
-def _leg_answer(leg: dict[str, Any]) -> float | None:
-    dialled, answered = leg.get("dialled_at"), leg.get("answered_at")
-    if isinstance(dialled, int | float) and isinstance(answered, int | float):
-        return round(answered - dialled, 3)
-    return None
-
-
-def _customer_left(warm: dict[str, Any]) -> bool:
-    """The customer, not the agents, ended the warm transfer: the last leg's result, or the queue wait's end."""
-    wait = warm.get("queue_wait")
-    if isinstance(wait, dict) and wait.get("ended") == ABANDONED_WAIT:
-        return True
-    legs = _legs(warm)
-    return bool(legs) and legs[-1].get("result") == CUSTOMER_LEFT
 
 
 def sla_rows(
@@ -218,14 +129,11 @@ def handoff_sla(
     query = (
         select(
             Handoff.queue,
-            Handoff.state,
             Handoff.requested_at,
-            Handoff.finished_at,
-            Handoff.answer_seconds,
-            Handoff.failure,
-            Handoff.callback_at,
-            Handoff.target,
-            Handoff.context["warm"],  # not the whole context: it holds the transcript
+            Handoff.ended,
+            Handoff.agent,
+            Handoff.agent_answer_seconds,
+            Handoff.time_to_agent_seconds,
         )
         .join(Call, Call.id == Handoff.call_id)
         .where(*where.where())
@@ -234,5 +142,8 @@ def handoff_sla(
     )
     if queue:
         query = query.where(Handoff.queue == queue)
-    rows = (facts(*row) for row in session.execute(query))
+    rows = (
+        HandoffFacts(name, at, HandoffEnd(ended), agent, answer, to_agent)
+        for name, at, ended, agent, answer, to_agent in session.execute(query)
+    )
     return sla_rows(rows, sla_seconds, lambda moment: bucket(moment, group, where.zone))

@@ -5,7 +5,7 @@ scrape time). Served at `/metrics` by the API app."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CONTENT_TYPE_LATEST as CONTENT_TYPE
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
@@ -13,11 +13,14 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 
-from bot.metrics.handoff_sla import HandoffEnd, HandoffFacts
 from bot.metrics.latency import turn_latencies
 from bot.storage.db import Database
 from bot.storage.models import WebhookAttempt, WebhookDelivery
+from bot.storage.states import HandoffEnd
 from voice import recognizers
+
+if TYPE_CHECKING:
+    from bot.handoff.ending import Ending
 
 ACTIVE = Gauge("voicebot_calls_active", "Calls ringing or in progress on this process", ["direction"])
 STARTED = Counter("voicebot_calls_started", "Calls started (first ring)", ["direction"])
@@ -104,14 +107,14 @@ def call_lost(direction: str, answered: bool) -> None:
     ERRORS.labels(direction, str(answered).lower()).inc()
 
 
-def handoff_ended(facts: HandoffFacts) -> None:
+def handoff_ended(queue: str, ending: Ending) -> None:
     """A hand-off's result was recorded (bot/handoff/records.py)."""
-    HANDOFFS_ENDED.labels(facts.queue, facts.end.value).inc()
-    if facts.end is HandoffEnd.CONNECTED:
-        if facts.to_agent_seconds is not None:
-            HANDOFF_TO_AGENT.labels(facts.queue).observe(facts.to_agent_seconds)
-        if facts.answer_seconds is not None:
-            HANDOFF_AGENT_ANSWER.labels(facts.queue).observe(facts.answer_seconds)
+    HANDOFFS_ENDED.labels(queue, ending.end.value).inc()
+    if ending.end is HandoffEnd.CONNECTED:
+        if ending.time_to_agent_seconds is not None:
+            HANDOFF_TO_AGENT.labels(queue).observe(ending.time_to_agent_seconds)
+        if ending.agent_answer_seconds is not None:
+            HANDOFF_AGENT_ANSWER.labels(queue).observe(ending.agent_answer_seconds)
 
 
 def recording_saved(ok: bool) -> None:

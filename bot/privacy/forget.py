@@ -19,7 +19,6 @@ from sqlalchemy import delete, select, text
 from bot.audit import AuditAction, record
 from bot.config import Settings
 from bot.core.errors import Conflict
-from bot.metrics.handoff_sla import kept_when_erased
 from bot.privacy import tracker
 from bot.privacy.person import PersonRecords, find_person, national_digits, phone_hash
 from bot.storage.db import Database
@@ -97,7 +96,7 @@ def _anonymise(person: PersonRecords, token: str, now: datetime) -> int:
         call.recording_path, call.error = "", ""
         call.words_erased_at = now
     for handoff in person.handoffs:
-        handoff.context, handoff.failure = kept_when_erased(handoff.context, handoff.failure)
+        handoff.context, handoff.failure = {}, ""  # its service-level columns stay
     return stopped
 
 

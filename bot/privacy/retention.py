@@ -12,14 +12,13 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from loguru import logger
-from sqlalchemy import and_, create_engine, delete, exists, inspect, or_, select, text
+from sqlalchemy import and_, create_engine, delete, exists, inspect, or_, select, text, update
 from sqlalchemy.orm import InstrumentedAttribute, Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from bot.audit import SERVICE_ACTOR, AuditAction, record
 from bot.config import Settings
 from bot.core.clock import Clock
-from bot.metrics.handoff_sla import kept_when_erased
 from bot.privacy import tracker
 from bot.privacy.forget import ANONYMOUS_PREFIX, statistics_only, without_words
 from bot.privacy.tracker import EVENTS_TABLE, sql_url
@@ -55,8 +54,8 @@ def erase_words(session: Session, before: datetime, now: datetime) -> int:
             call.slots, call.outcome_data = statistics_only(call.slots), statistics_only(call.outcome_data)
             call.error, call.words_erased_at = "", now
         ids = [call.id for call in batch]
-        for handoff in session.scalars(select(Handoff).where(Handoff.call_id.in_(ids))):
-            handoff.context, handoff.failure = kept_when_erased(handoff.context, handoff.failure)
+        # a hand-off's words go; its service-level columns stay
+        session.execute(update(Handoff).where(Handoff.call_id.in_(ids)).values(context={}, failure=""))
         session.flush()
         count += len(batch)
     attempts = (

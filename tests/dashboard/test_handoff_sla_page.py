@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+from bot.handoff.ending import FailureCause
 from tests.metrics import builders as b
 
 
@@ -24,8 +25,9 @@ def test_the_page_shows_each_queue_and_all_of_them(dashboard):
                   finished_at=joined.started_at + timedelta(seconds=15))  # fmt: skip
         gone = b.call(session, "g1", b.at(3, 10), talk=20)
         b.handoff(
-            session, gone, "failed", queue="sales", failure="the call ended before the transfer had a result"
-        )
+            session, gone, "failed", queue="sales", failure="the call ended before the transfer had a result",
+            cause=FailureCause.CALL_ENDED,
+        )  # fmt: skip
     dashboard.login()
     page = dashboard.client.get("/dashboard/handoffs", headers={"accept-language": "en"})
     assert page.status_code == 200 and "Hand-offs: service level" in page.text

@@ -7,7 +7,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from bot.handoff.context import HandoffState
+from bot.handoff.ending import Ending, FailureCause, connected, failed
 from bot.storage.models import Attempt, Call, Campaign, Contact, Handoff
+from bot.storage.states import HandoffEnd
 
 T0 = datetime(2026, 3, 2, tzinfo=UTC)
 
@@ -84,16 +87,38 @@ def call(
 
 
 def handoff(
-    session: Session, call_row: Call, state: str, answer_seconds: float | None = None, **fields: Any
+    session: Session,
+    call_row: Call,
+    state: str,
+    answer_seconds: float | None = None,
+    cause: FailureCause = FailureCause.TRANSFER,
+    **fields: Any,
 ) -> Handoff:
+    """A hand-off row; a finished one (finished when requested unless `finished_at` says) with the service-level
+    columns bot/handoff/records.py decides (`cause`: why a failed one failed)."""
+    requested_at = fields.pop("requested_at", call_row.started_at)
+    if state != HandoffState.REQUESTED:
+        fields.setdefault("finished_at", requested_at)
     row = Handoff(
         call_id=call_row.id,
         queue=fields.pop("queue", "support"),
         reason="requested",
         state=state,
-        requested_at=fields.pop("requested_at", call_row.started_at),
+        requested_at=requested_at,
         answer_seconds=answer_seconds,
         **fields,
+    )
+    warm = (row.context or {}).get("warm")
+    if state == HandoffState.COMPLETED:
+        ending = connected(requested_at, row.finished_at, answer_seconds, row.target or "", warm)
+    elif state == HandoffState.FAILED:
+        ending = failed(cause, row.callback_at, warm)
+    else:
+        ending = Ending(HandoffEnd.PENDING)
+    row.ended, row.agent = ending.end.value, ending.agent
+    row.agent_answer_seconds, row.time_to_agent_seconds = (
+        ending.agent_answer_seconds,
+        ending.time_to_agent_seconds,
     )
     session.add(row)
     session.flush()

@@ -1,4 +1,5 @@
-"""Hand-off service levels per queue and period against hand-computed values (SQLite and PostgreSQL)."""
+"""Hand-off service levels per queue and period against hand-computed values (SQLite and PostgreSQL); how each
+row ended is decided by bot/handoff/ending.py (tests/handoff/test_ending.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typer.testing import CliRunner
 
 from bot.cli import app
 from bot.metrics.filters import CallFilter, Group
-from bot.metrics.handoff_sla import CALL_ENDED_FIRST, HandoffEnd, facts, handoff_sla
+from bot.metrics.handoff_sla import handoff_sla
 from bot.storage.db import Database
 from tests.metrics import builders as b
 
@@ -19,47 +20,9 @@ def warm(legs: list[dict], accepted_by: str | None = None, **extra: object) -> d
     return {"warm": {"mode": "warm", "summary": "…", "legs": legs, "accepted_by": accepted_by, **extra}}
 
 
-def report(legs: list[dict], accepted_by: str | None = None, **extra: object) -> dict:
-    """The warm report alone, as `facts` takes it."""
-    return warm(legs, accepted_by, **extra)["warm"]
-
-
 def leg(agent: str, dialled: float, result: str, answered: float | None = None) -> dict:
     row = {"agent": agent, "dialled_at": dialled, "result": result}
     return row if answered is None else {**row, "answered_at": answered}
-
-
-def test_how_each_row_ended() -> None:
-    t = b.at(2, 10)
-    later = t + timedelta(seconds=9)
-    joined = facts("sales", "completed", t, later, 8.0, "", None, "2001", report(
-        [leg("1001", 1.0, "busy"), leg("1002", 1.5, "accepted", answered=4.0)], "1002"
-    ))  # fmt: skip
-    assert (joined.end, joined.agent, joined.answer_seconds, joined.to_agent_seconds) == (
-        HandoffEnd.CONNECTED, "1002", 2.5, 9.0,
-    )  # fmt: skip
-    blind = facts("sales", "completed", t, later, 6.5, "", None, "2001", None)
-    assert (blind.agent, blind.answer_seconds) == ("2001", 6.5)  # REFER → answered
-    left = facts(
-        "sales", "failed", t, later, None, "x", None, "2001", report([leg("1001", 1.0, "customer_left")])
-    )
-    waited = facts(
-        "sales", "failed", t, later, None, "x", None, "2001", report([], queue_wait={"ended": "abandoned"})
-    )
-    hung_up = facts("sales", "failed", t, later, None, CALL_ENDED_FIRST, None, "2001", None)
-    back = facts(
-        "sales", "failed", t, later, None, "x", later, "2001", report([leg("1001", 1.0, "no_answer")])
-    )
-    refused = facts("sales", "failed", t, later, None, "refer: 603", None, "2001", None)
-    pending = facts("sales", "requested", t, None, None, "", None, "2001", None)
-    assert [f.end for f in (left, waited, hung_up, back, refused, pending)] == [
-        HandoffEnd.ABANDONED,
-        HandoffEnd.ABANDONED,
-        HandoffEnd.ABANDONED,
-        HandoffEnd.TAKEN_BACK,
-        HandoffEnd.FAILED,
-        HandoffEnd.PENDING,
-    ]
 
 
 def test_service_levels_per_queue_and_day(db: Database) -> None:

@@ -22,6 +22,7 @@ from bot.contacts import dnc
 from bot.crm.subscriptions import create as create_subscription
 from bot.storage.db import Database
 from bot.storage.models import Attempt, Call, Campaign, Contact, Handoff
+from bot.storage.states import HandoffEnd
 
 PERSON = "+79161234567"
 BYSTANDER = "+79035550011"
@@ -166,6 +167,10 @@ async def write_history(db: Database, recordings: Path) -> History:
                 requested_at=now,
                 finished_at=now,
                 answer_seconds=3.0,
+                ended=HandoffEnd.CONNECTED.value,  # as bot/handoff/ending.py decides it from the warm report
+                agent="boris",
+                agent_answer_seconds=1.5,
+                time_to_agent_seconds=0.0,
             )
         )
         dnc.add(session, PERSON, now, reason="asked in a call", source=dnc.Source.DIALOG)
