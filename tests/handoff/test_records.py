@@ -114,6 +114,8 @@ async def test_a_qualified_lead_is_recorded_and_its_transfer_carries_the_context
         "connected", "sip:sales@pbx.example", 2.5,
     )  # fmt: skip
     assert completed["time_to_agent_seconds"] >= 0 and completed["requested_at"] < completed["finished_at"]
+    stored = (row.ended, row.agent, row.agent_answer_seconds, row.time_to_agent_seconds)
+    assert stored == ("connected", "sip:sales@pbx.example", 2.5, completed["time_to_agent_seconds"])
 
 
 async def test_a_refused_transfer_while_the_robot_has_the_caller_is_taken_back_with_a_callback(db) -> None:
@@ -133,6 +135,7 @@ async def test_a_refused_transfer_while_the_robot_has_the_caller_is_taken_back_w
     with db.session() as session:
         row = session.scalar(select(Handoff))
     assert row.state == "failed" and "486 Busy Here" in row.failure
+    assert (row.ended, row.agent, row.time_to_agent_seconds) == ("taken_back", None, None)
     assert row.callback_at.replace(tzinfo=UTC) == takeback.callback_at.replace(
         microsecond=row.callback_at.microsecond
     )
@@ -152,7 +155,12 @@ async def test_a_transfer_that_left_the_robot_without_a_result_is_failed_without
     await handoff.settle()
     with db.session() as session:
         row = session.scalar(select(Handoff))
-    assert (row.state, row.failure, row.callback_at) == ("failed", "timeout: no final NOTIFY", None)
+    assert (row.state, row.failure, row.callback_at, row.ended) == (
+        "failed",
+        "timeout: no final NOTIFY",
+        None,
+        "failed",
+    )
     assert events(db)[-1].payload["taken_back"] is False and events(db)[-1].payload["ended"] == "failed"
 
 
@@ -160,9 +168,12 @@ async def test_a_call_that_ends_before_the_transfer_result_is_recorded_failed(db
     await start_call(db)
     handoff = Handoffs(SETTINGS, db).for_call("call-1", "ru")
     await handoff.start(QUALIFYING[-1][1], QUALIFYING)
+    with db.session() as session:
+        assert session.scalar(select(Handoff.ended)) == "pending"
     await handoff.settle()
     with db.session() as session:
         assert session.scalar(select(Handoff.failure)) == "the call ended before the transfer had a result"
+        assert session.scalar(select(Handoff.ended)) == "abandoned"
     assert events(db)[-1].payload["ended"] == "abandoned"  # the customer hung up before any agent
 
 
