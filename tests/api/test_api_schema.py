@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import schemathesis
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error, response_schema_conformance
@@ -17,18 +18,24 @@ from bot.web import create_app
 from tests.api.apiclient import Api
 
 
-def test_no_generated_request_makes_the_api_fail(tmp_path: Path, empty_database_url: str) -> None:
+def app_with_admin_key(tmp_path: Path, database_url: str, key_name: str) -> tuple[FastAPI, str]:
+    """The whole app on `database_url` with one (empty) script `reminder`, and a new admin API key for it."""
     dialogs = tmp_path / "dialogs"
     dialogs.mkdir()
     (dialogs / "reminder.yml").write_text("steps: {}\n", encoding="utf-8")
     app = create_app(
         Settings(
             paths=PathsSettings(data_dir=tmp_path / "var", dialogs_dir=dialogs),
-            storage=StorageSettings(url=empty_database_url),
+            storage=StorageSettings(url=database_url),
         )
     )
     with app.state.db.session() as session:
-        key = create_key(session, "fuzz", [Scope.ADMIN], datetime.now(UTC))[1]
+        key = create_key(session, key_name, [Scope.ADMIN], datetime.now(UTC))[1]
+    return app, key
+
+
+def test_no_generated_request_makes_the_api_fail(tmp_path: Path, empty_database_url: str) -> None:
+    app, key = app_with_admin_key(tmp_path, empty_database_url, "fuzz")
     schema = schemathesis.openapi.from_asgi("/api/v1/openapi.json", app)
     operations = [result.ok() for result in schema.get_all_operations()]
     assert len(operations) >= 15
@@ -65,17 +72,8 @@ def test_csv_download_of_a_script_named_outside_ascii(api: Api) -> None:
 
 def test_text_the_database_cannot_store_is_a_422(tmp_path: Path, empty_database_url: str) -> None:
     """Found by probing what the fuzzer seldom generates: a NUL character in any text was a 500 on PostgreSQL."""
-    dialogs = tmp_path / "dialogs"
-    dialogs.mkdir()
-    (dialogs / "reminder.yml").write_text("steps: {}\n", encoding="utf-8")
-    app = create_app(
-        Settings(
-            paths=PathsSettings(data_dir=tmp_path / "var", dialogs_dir=dialogs),
-            storage=StorageSettings(url=empty_database_url),
-        )
-    )
-    with app.state.db.session() as session:
-        headers = {"X-API-Key": create_key(session, "nul", [Scope.ADMIN], datetime.now(UTC))[1]}
+    app, key = app_with_admin_key(tmp_path, empty_database_url, "nul")
+    headers = {"X-API-Key": key}
     with TestClient(app, raise_server_exceptions=False) as client:
         campaign = client.post(
             "/api/v1/campaigns", json={"name": "ok", "script": "reminder"}, headers=headers
