@@ -17,6 +17,7 @@ from bot.calls.store import CallStart, CallStore
 from bot.campaigns.placer import CallReport, CallRequest, TelephonyResult
 from bot.core.clock import Clock
 from bot.outcomes import Outcome
+from telephony import CallDirection
 from voice.amd import Verdict
 
 ANSWERED = CallReport(
@@ -89,7 +90,7 @@ class ScriptedPlacer:
 def _call_start(call_id: str, request: CallRequest) -> CallStart:
     return CallStart(
         call_id=call_id,
-        direction="outbound",
+        direction=CallDirection.OUTBOUND,
         caller=request.caller_id,
         called=request.phone,
         script=request.script,

@@ -22,6 +22,7 @@ from bot.metrics.steps import StepRow, steps
 from bot.metrics.summary import SummaryRow, summary
 from bot.metrics.targets import load_targets
 from bot.storage.db import Database
+from telephony import CallDirection
 
 metrics_app = typer.Typer(no_args_is_help=True, help="Call-center metrics from the stored calls.")
 app.add_typer(metrics_app, name="metrics")
@@ -118,7 +119,7 @@ def summary_command(
     csv_file: CsvFile = None,
 ) -> None:
     """Answer, reach, machine, conversion, transfer and do-not-call rates and AHT, in total or per day/hour."""
-    if direction not in (None, "inbound", "outbound"):
+    if direction is not None and direction not in set(CallDirection):
         raise fail("--direction: inbound or outbound", 2)
     where = _filter(
         campaign_id=campaign_id,

@@ -12,10 +12,8 @@ from sqlalchemy.orm import Session
 from bot.metrics.filters import CallFilter
 from bot.outcomes import Outcome
 from bot.storage.models import Attempt, Call, Handoff
-from telephony import CallDirection
+from telephony import CallDirection, CallState
 from voice.amd import Verdict
-
-ENDED = "ended"
 
 
 @dataclass(frozen=True)
@@ -76,7 +74,7 @@ def ended_calls(session: Session, where: CallFilter, batch: int = 5000) -> Itera
         )
         .outerjoin(Attempt, Attempt.id == Call.attempt_id)
         .outerjoin(handoffs, handoffs.c.call_id == Call.id)
-        .where(Call.state == ENDED, *where.where())
+        .where(Call.state == CallState.ENDED, *where.where())
         .order_by(Call.started_at, Call.id)
         .execution_options(yield_per=batch)
     )

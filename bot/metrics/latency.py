@@ -10,9 +10,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.core.stats import nearest_rank
-from bot.metrics.calls import ENDED
 from bot.metrics.filters import CallFilter, Group, bucket
 from bot.storage.models import Call
+from telephony import CallState
 
 STAGE = "first_audio_out"
 
@@ -41,7 +41,7 @@ def latency(session: Session, where: CallFilter, group: Group = Group.NONE) -> l
     values: dict[datetime | None, list[float]] = {}
     query = (
         select(Call.started_at, Call.turns)
-        .where(Call.state == ENDED, Call.answered_at.is_not(None), *where.where())
+        .where(Call.state == CallState.ENDED, Call.answered_at.is_not(None), *where.where())
         .order_by(Call.started_at, Call.id)
         .execution_options(yield_per=2000)
     )

@@ -11,10 +11,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.dialog.engine import TurnEvent
-from bot.metrics.calls import ENDED
 from bot.metrics.filters import CallFilter
 from bot.metrics.stats import percent
 from bot.storage.models import Call
+from telephony import CallState
 
 RE_ASKED = {TurnEvent.NO_MATCH, TurnEvent.SILENCE, TurnEvent.INVALID}
 
@@ -91,7 +91,7 @@ def steps(session: Session, script: str, where: CallFilter) -> list[StepRow]:
     tallies: defaultdict[str, _Step] = defaultdict(_Step)
     query = (
         select(Call.transcript)
-        .where(Call.state == ENDED, Call.script == script, *where.where())
+        .where(Call.state == CallState.ENDED, Call.script == script, *where.where())
         .execution_options(yield_per=1000)
     )
     for (transcript,) in session.execute(query):

@@ -9,10 +9,10 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.metrics.calls import ENDED
 from bot.metrics.filters import CallFilter, Group, bucket
 from bot.metrics.stats import percent
 from bot.storage.models import Call
+from telephony import CallState
 
 NPS_SLOT, CSAT_SLOT = "nps", "csat"
 
@@ -85,7 +85,7 @@ def survey(session: Session, where: CallFilter, group: Group = Group.NONE) -> li
     tallies: dict[datetime | None, _Tally] = {}
     query = (
         select(Call.started_at, Call.slots)
-        .where(Call.state == ENDED, Call.answered_at.is_not(None), *where.where())
+        .where(Call.state == CallState.ENDED, Call.answered_at.is_not(None), *where.where())
         .order_by(Call.started_at, Call.id)
         .execution_options(yield_per=2000)
     )

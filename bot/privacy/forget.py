@@ -24,6 +24,7 @@ from bot.privacy.person import PersonRecords, find_person, national_digits, phon
 from bot.storage.db import Database
 from bot.storage.models import CallbackTask, DoNotCall, WebhookEvent
 from bot.storage.states import ContactState
+from telephony import CallState
 
 ANONYMOUS_PREFIX = "anon-"
 FORGOTTEN_NOTE = "forgotten"
@@ -148,7 +149,7 @@ def call_ids_of(db: Database, e164: str) -> list[str]:
 def _idle_call_ids(db: Database, e164: str) -> list[str]:
     with db.session() as session:
         person = find_person(session, e164)
-        live = [call for call in person.calls if call.state != "ended"]
+        live = [call for call in person.calls if call.state != CallState.ENDED]
         if live or any(contact.state == ContactState.IN_FLIGHT for contact in person.contacts):
             raise PersonInCall(
                 "the number has a call up or being dialled now: forget it once the call has ended"

@@ -35,6 +35,7 @@ from bot.storage.models import (
     WebhookEvent,
 )
 from bot.storage.states import FINAL_STATES
+from telephony import CallDirection
 
 BATCH = 500  # rows changed per statement batch
 
@@ -87,7 +88,7 @@ def erase_numbers(session: Session, before: datetime) -> int:
         return or_(column == "", column.startswith(ANONYMOUS_PREFIX))
 
     changed = 0
-    for direction, side in (("inbound", Call.caller), ("outbound", Call.called)):
+    for direction, side in ((CallDirection.INBOUND, Call.caller), (CallDirection.OUTBOUND, Call.called)):
         rows = (
             select(Call)
             .where(Call.ended_at < before, Call.direction == direction, ~anonymous(side))
