@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import pytest
 
-from telephony import Phone, TelephonySettings, rig
+from telephony import Call, DialStatus, Phone, TelephonySettings, rig
 from telephony.rtp.clock import use_realtime_priority
 
 KAM_PORT = 5160  # plain registrar/proxy
@@ -105,6 +107,28 @@ async def make_phone():
     yield factory
     for phone in phones:
         await phone.stop()
+
+
+@contextlib.asynccontextmanager
+async def loopback_call(ports, on_customer: Callable[[Call], Awaitable[None]]) -> AsyncIterator[Call]:
+    """A live call between two trunk-mode phones on loopback, no proxy: a robot phone dials a customer phone whose
+    `on_customer` takes the incoming call; yields the robot's answered `Call` and stops both phones after."""
+    sip_port, rtp_min, rtp_max = ports
+    customer_phone = Phone(
+        robot_settings(ports, 0, "customer", registrar=None, trunk_mode=True), on_incoming=on_customer
+    )
+    robot_phone = Phone(
+        robot_settings((sip_port + 1, rtp_min + 100, rtp_max), 0, "robot", registrar=None, trunk_mode=True)
+    )
+    await customer_phone.start()
+    await robot_phone.start()
+    try:
+        result = await robot_phone.dial(f"sip:customer@127.0.0.1:{sip_port}", ring_timeout=3)
+        assert result.status is DialStatus.ANSWERED
+        yield result.call
+    finally:
+        await robot_phone.stop()
+        await customer_phone.stop()
 
 
 async def wait_peer(peer: rig.Peer, timeout: float) -> int:

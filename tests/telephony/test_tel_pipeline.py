@@ -28,9 +28,9 @@ from pipecat.pipeline.worker import PipelineWorker
 from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 from pipecat.workers.runner import WorkerRunner
 
-from telephony import CallEventType, CallState, DialStatus, EndReason, Phone, TransferStatus, rig
+from telephony import CallEventType, CallState, EndReason, TransferStatus, rig
 from telephony.transport import CallTransport, HangupCallFrame, TransferCallFrame, TransferResultFrame
-from tests.telephony.conftest import robot_settings
+from tests.telephony.conftest import loopback_call
 
 pytestmark = [pytest.mark.slow]
 
@@ -69,25 +69,14 @@ class Line:
 @pytest.fixture
 async def line(ports):
     """A live call: robot phone dials a customer phone that answers and records (arrival time, frame)."""
-    sip_port, rtp_min, rtp_max = ports
     answered: asyncio.Queue = asyncio.Queue()
 
     async def customer(call):
         await call.answer()
         await answered.put(call)
 
-    customer_phone = Phone(
-        robot_settings(ports, 0, "customer", registrar=None, trunk_mode=True), on_incoming=customer
-    )
-    robot_phone = Phone(
-        robot_settings((sip_port + 1, rtp_min + 100, rtp_max), 0, "robot", registrar=None, trunk_mode=True)
-    )
-    await customer_phone.start()
-    await robot_phone.start()
-    try:
-        result = await robot_phone.dial(f"sip:customer@127.0.0.1:{sip_port}", ring_timeout=3)
-        assert result.status is DialStatus.ANSWERED
-        line = Line(result.call, await asyncio.wait_for(answered.get(), 2))
+    async with loopback_call(ports, customer) as robot_call:
+        line = Line(robot_call, await asyncio.wait_for(answered.get(), 2))
 
         async def record():
             async for frame in line.customer:
@@ -96,9 +85,6 @@ async def line(ports):
         recorder = asyncio.get_running_loop().create_task(record())
         yield line
         recorder.cancel()
-    finally:
-        await robot_phone.stop()
-        await customer_phone.stop()
 
 
 class Bot:

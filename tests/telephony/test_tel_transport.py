@@ -8,9 +8,9 @@ import time
 import numpy as np
 from pipecat.frames.frames import OutputAudioRawFrame
 
-from telephony import CallState, DialStatus, EndReason, Phone
+from telephony import CallState, EndReason
 from telephony.transport import BACKLOG_SECONDS, CallTransport, HangupCallFrame, TransferCallFrame
-from tests.telephony.conftest import robot_settings
+from tests.telephony.conftest import loopback_call
 
 
 async def test_output_paces_audio_and_hangs_up_only_after_it(ports):
@@ -23,21 +23,10 @@ async def test_output_paces_audio_and_hangs_up_only_after_it(ports):
             received.append(frame)
         ended.set()
 
-    sip_port, rtp_min, rtp_max = ports
-    customer_phone = Phone(
-        robot_settings(ports, 0, "customer", registrar=None, trunk_mode=True), on_incoming=customer
-    )
-    robot_phone = Phone(
-        robot_settings((sip_port + 1, rtp_min + 100, rtp_max), 0, "robot", registrar=None, trunk_mode=True)
-    )
-    await customer_phone.start()
-    await robot_phone.start()
-    try:
-        result = await robot_phone.dial(f"sip:customer@127.0.0.1:{sip_port}", ring_timeout=3)
-        assert result.status is DialStatus.ANSWERED
+    async with loopback_call(ports, customer) as call:
         assert TransferCallFrame(target="x").interruptible is False
         assert HangupCallFrame().interruptible is False
-        output = CallTransport(result.call).output()
+        output = CallTransport(call).output()
         tone = (np.sin(np.arange(8000) * 2 * np.pi * 440 / 8000) * 8000).astype(np.int16).tobytes()
         start = time.monotonic()
         for i in range(0, len(tone), 320):
@@ -48,12 +37,9 @@ async def test_output_paces_audio_and_hangs_up_only_after_it(ports):
         await output.write_transport_frame(HangupCallFrame())
         total = time.monotonic() - start
         await asyncio.wait_for(ended.wait(), 3)
-    finally:
-        await robot_phone.stop()
-        await customer_phone.stop()
     # 1 s of audio took ~1 s to write, less the backlog the call keeps queued: paced, not dumped
     assert 0.9 - BACKLOG_SECONDS <= write_time <= 1.1 - BACKLOG_SECONDS, write_time
     assert total >= 0.98  # the hang-up waited for the audio queued before it
-    assert result.call.state is CallState.ENDED and result.call.end_reason is EndReason.LOCAL_HANGUP
+    assert call.state is CallState.ENDED and call.end_reason is EndReason.LOCAL_HANGUP
     heard = np.frombuffer(b"".join(received), np.int16)
     assert np.sum(np.abs(heard) > 2000) > 0.8 * 8000  # the customer heard (nearly) the whole second
