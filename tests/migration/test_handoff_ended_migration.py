@@ -31,12 +31,12 @@ HANDOFFS = sa.table(
 )
 
 
-def _migrate(db: Database, revision: str) -> None:
+def _migrate(db: Database, revision: str, down: bool = False) -> None:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     with db.engine.begin() as connection:
         config.attributes["connection"] = connection
-        command.upgrade(config, revision)
+        (command.downgrade if down else command.upgrade)(config, revision)
 
 
 def warm(legs: list[dict], accepted_by: str | None = None, wait_ended: str | None = None) -> dict:
@@ -88,7 +88,11 @@ def test_the_columns_are_backfilled_as_the_previous_release_counted(empty_databa
         rows = connection.execute(text("SELECT reason, ended, agent, agent_answer_seconds, time_to_agent_seconds"
                                        " FROM handoffs ORDER BY id"))  # fmt: skip
         facts = {row[0]: tuple(row[1:]) for row in rows}
+    _migrate(db, "0016", down=True)
+    with db.engine.connect() as connection:
+        columns = list(connection.execute(text("SELECT * FROM handoffs WHERE 1 = 0")).keys())
     db.dispose()
+    assert "ended" not in columns and "time_to_agent_seconds" not in columns and "failure" in columns
     assert facts == {
         "warm joined": ("connected", "1002", 2.5, 12.0),
         "blind joined": ("connected", "2001", 6.5, 12.0),
