@@ -8,6 +8,7 @@ import itertools
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from telephony import Call, DialStatus, Phone, TelephonySettings, rig
@@ -129,6 +130,19 @@ async def loopback_call(ports, on_customer: Callable[[Call], Awaitable[None]]) -
     finally:
         await robot_phone.stop()
         await customer_phone.stop()
+
+
+def assert_heard_both_ways(
+    robot_says: np.ndarray, home: Path, customer_says: np.ndarray, frames: list[bytes]
+) -> None:
+    """The audio checks of a call with a baresip customer: what the robot said, in baresip's decoded recording under
+    `home`, and what the customer said, in the robot's received `frames`, both gain-matched at 30 dB SNR or better
+    with no dead frames."""
+    heard_by_customer = rig.compare_audio(robot_says, rig.read_wav(rig.recording(home, "dec")))
+    heard_by_robot = rig.compare_audio(customer_says, np.frombuffer(b"".join(frames), np.int16))
+    assert heard_by_customer.snr_db >= 30, heard_by_customer
+    assert heard_by_robot.snr_db >= 30, heard_by_robot
+    assert heard_by_robot.dead_frames == 0 and heard_by_customer.dead_frames == 0
 
 
 async def wait_peer(peer: rig.Peer, timeout: float) -> int:

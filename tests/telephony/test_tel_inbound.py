@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from telephony import CallEventType, CallState, EndReason, rig
-from tests.telephony.conftest import robot_settings, wait_peer
+from tests.telephony.conftest import assert_heard_both_ways, robot_settings, wait_peer
 
 pytestmark = [pytest.mark.sip, pytest.mark.slow]
 
@@ -51,11 +51,7 @@ async def test_baresip_customer_audio_both_ways_and_caller_bye(codec, kamailio, 
     call = calls[0]
     assert call.codec == codec
     assert call.state is CallState.ENDED and call.end_reason is EndReason.REMOTE_BYE
-    heard_by_customer = rig.compare_audio(robot_says, rig.read_wav(rig.recording(home, "dec")))
-    heard_by_robot = rig.compare_audio(customer_says, np.frombuffer(b"".join(frames), np.int16))
-    assert heard_by_customer.snr_db >= 30, heard_by_customer
-    assert heard_by_robot.snr_db >= 30, heard_by_robot
-    assert heard_by_robot.dead_frames == 0 and heard_by_customer.dead_frames == 0
+    assert_heard_both_ways(robot_says, home, customer_says, frames)
 
 
 async def test_robot_hangs_up_with_bye_confirmed(kamailio, make_phone, ports, rig_dir):

@@ -15,7 +15,7 @@ import pytest
 from telephony import CallState, DialStatus, EndReason, RegistrationError, rig
 from telephony.config import MediaEncryption, SipTransportKind
 from telephony.sip.message import SipMessage, new_tag, response_to
-from tests.telephony.conftest import robot_settings, wait_peer
+from tests.telephony.conftest import assert_heard_both_ways, robot_settings, wait_peer
 
 pytestmark = [pytest.mark.sip, pytest.mark.slow]
 
@@ -178,11 +178,7 @@ async def test_srtp_caller_to_robot_over_tls_audio_both_ways(kamailio_tls, pki, 
     call = calls[0]
     assert call.srtp_suite is not None and call.rtp.srtp.unprotect_failures == 0
     assert call.state is CallState.ENDED and call.end_reason is EndReason.REMOTE_BYE
-    heard_by_customer = rig.compare_audio(robot_says, rig.read_wav(rig.recording(home, "dec")))
-    heard_by_robot = rig.compare_audio(customer_says, np.frombuffer(b"".join(frames), np.int16))
-    assert heard_by_customer.snr_db >= 30, heard_by_customer
-    assert heard_by_robot.snr_db >= 30, heard_by_robot
-    assert heard_by_robot.dead_frames == 0 and heard_by_customer.dead_frames == 0
+    assert_heard_both_ways(robot_says, home, customer_says, frames)
 
 
 @pytest.mark.parametrize(
