@@ -270,6 +270,26 @@ def start_sipp(workdir: Path, args: list[str], name: str = "sipp") -> Peer:
     return _spawn(name, ["sipp", *args, "-nostdin"], workdir)
 
 
+def sipp_caller_args(
+    proxy_port: int,
+    scenario: Path,
+    service: str,
+    sip_port: int,
+    media_port: int,
+    *,
+    calls: int = 1,
+    timeout: float,
+    pcap: Path | None = None,
+) -> list[str]:
+    """SIPp's arguments to call `service` through the proxy on `proxy_port` with a UAC `scenario`, `calls` times,
+    from `sip_port` (RTP from `media_port`); with `pcap`, the PCMU audio its scenario plays."""
+    args = [f"{LOCALHOST}:{proxy_port}", "-sf", str(scenario), "-s", service, "-i", LOCALHOST]
+    args += ["-p", str(sip_port), "-mp", str(media_port), "-m", str(calls), "-timeout", str(int(timeout))]
+    if pcap is not None:
+        args += ["-key", "codec", "0", "-key", "codecname", "PCMU", "-key", "pcap", str(pcap)]
+    return args
+
+
 def pcap_from_pcm(pcm: np.ndarray, path: Path, codec: str) -> Path:
     """An RTP pcap (Ethernet/IPv4/UDP, 20 ms G.711) from int16 samples, for SIPp play_pcap_audio."""
     g711 = G711(codec)

@@ -354,11 +354,12 @@ class Bench:
         )
         limit = audio.wait_ms / 1000 + calls * self.stagger + 60
         proc = await asyncio.create_subprocess_exec(
-            "sipp", f"127.0.0.1:{KAM_PORT}", "-sf", str(scenario), "-s", "robot",
-            "-i", "127.0.0.1", "-p", str(SIPP_PORT), "-mp", str(SIPP_MEDIA),
-            "-m", str(calls), "-l", str(calls), "-r", "1", "-rp", str(max(1, int(self.stagger * 1000))),
-            "-key", "codec", "0", "-key", "codecname", "PCMU", "-key", "pcap", str(audio.pcap),
-            "-timeout", str(int(limit)), "-nostdin", "-trace_err", "-trace_screen",
+            "sipp",
+            *rig.sipp_caller_args(
+                KAM_PORT, scenario, "robot", SIPP_PORT, SIPP_MEDIA, calls=calls, timeout=limit, pcap=audio.pcap
+            ),
+            "-l", str(calls), "-r", "1", "-rp", str(max(1, int(self.stagger * 1000))),
+            "-nostdin", "-trace_err", "-trace_screen",
             # Kamailio's children may relay the robot's 180 after its 200 (legal; phones ignore it): not a failure
             "-default_behaviors", "all,-abortunexp",
             stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL, cwd=workdir,

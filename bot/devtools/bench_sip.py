@@ -52,36 +52,17 @@ async def run_level(n: int, workdir: Path) -> dict:
     pcap = rig.pcap_from_pcm(rig.speechlike(3.0), workdir / "bench.pcap", "PCMU")
     cpu0 = resource.getrusage(resource.RUSAGE_SELF)
     t0 = time.monotonic()
+    # SIPp media ports 20000 + 4 per call: clear of the test suite (16400-17000)
+    args = rig.sipp_caller_args(
+        KAM_PORT, rig.RIG / "uac_dtmf.xml", "robot", SIPP_PORT, 20000, calls=n, timeout=60, pcap=pcap
+    )
     proc = await asyncio.create_subprocess_exec(
         "sipp",
-        f"127.0.0.1:{KAM_PORT}",
-        "-sf",
-        str(rig.RIG / "uac_dtmf.xml"),
-        "-s",
-        "robot",
-        "-i",
-        "127.0.0.1",
-        "-p",
-        str(SIPP_PORT),
-        "-mp",
-        "20000",  # SIPp media ports 20000 + 4 per call: clear of the test suite (16400-17000)
-        "-m",
-        str(n),
+        *args,
         "-l",
         str(n),
         "-r",
         str(max(10, n // 2)),
-        "-key",
-        "codec",
-        "0",
-        "-key",
-        "codecname",
-        "PCMU",
-        "-key",
-        "pcap",
-        str(pcap),
-        "-timeout",
-        "60",
         "-nostdin",
         "-trace_err",
         "-trace_screen",

@@ -113,9 +113,10 @@ async def place_calls(
     pcap = rig_dir / "dispatch-caller.pcap"
     if not pcap.exists():
         rig.pcap_from_pcm(rig.speechlike(0.5), pcap, "PCMU")
-    args = [f"127.0.0.1:{proxy_port}", "-sf", str(scenario), "-s", "robot", "-i", "127.0.0.1"]
-    args += ["-p", str(local_port), "-mp", str(media_port), "-m", str(calls), "-r", "5", "-l", str(calls)]
-    args += ["-key", "codec", "0", "-key", "codecname", "PCMU", "-key", "pcap", str(pcap), "-timeout", "20"]
+    args = rig.sipp_caller_args(
+        proxy_port, scenario, "robot", local_port, media_port, calls=calls, timeout=20, pcap=pcap
+    )
+    args += ["-r", "5", "-l", str(calls)]
     # Kamailio's children relay a worker's 180 and 200 in parallel, so a 180 may reach the caller after the 200
     # (allowed; phones ignore it). SIPp would abort the call on it: let it continue instead.
     args += ["-default_behaviors", "all,-abortunexp"]

@@ -108,36 +108,10 @@ async def test_dtmf_from_sipp_and_invite_to_200_via_proxy(kamailio, make_phone, 
 
     await make_phone(robot_settings(ports, kamailio, "robot-sipp"), on_incoming=answer)
     pcap = rig.pcap_from_pcm(rig.speechlike(1.0), rig_dir / "caller.pcap", "PCMU")
-    peer = rig.start_sipp(
-        rig_dir,
-        [
-            f"127.0.0.1:{kamailio}",
-            "-sf",
-            str(rig.RIG / "uac_dtmf.xml"),
-            "-s",
-            "robot-sipp",
-            "-i",
-            "127.0.0.1",
-            "-p",
-            "5440",
-            "-mp",
-            "16400",
-            "-m",
-            "1",
-            "-key",
-            "codec",
-            "0",
-            "-key",
-            "codecname",
-            "PCMU",
-            "-key",
-            "pcap",
-            str(pcap),
-            "-timeout",
-            "20",
-        ],
-        name="sipp-dtmf",
+    args = rig.sipp_caller_args(
+        kamailio, rig.RIG / "uac_dtmf.xml", "robot-sipp", 5440, 16400, timeout=20, pcap=pcap
     )
+    peer = rig.start_sipp(rig_dir, args, name="sipp-dtmf")
     assert await wait_peer(peer, 25) == 0, peer.output()[-2000:]
     assert "".join(digits) == "15#"
     assert answer_ms and answer_ms[0] < 100
@@ -234,27 +208,8 @@ async def test_cancel_before_answer_gets_487_and_call_is_not_answered(kamailio, 
         seen.append(await call.answer())
 
     await make_phone(robot_settings(ports, kamailio, "robot-cancel"), on_incoming=slow_answer)
-    peer = rig.start_sipp(
-        rig_dir,
-        [
-            f"127.0.0.1:{kamailio}",
-            "-sf",
-            str(rig.RIG / "uac_cancel.xml"),
-            "-s",
-            "robot-cancel",
-            "-i",
-            "127.0.0.1",
-            "-p",
-            "5450",
-            "-mp",
-            "16600",
-            "-m",
-            "1",
-            "-timeout",
-            "10",
-        ],
-        name="sipp-cancel",
-    )
+    args = rig.sipp_caller_args(kamailio, rig.RIG / "uac_cancel.xml", "robot-cancel", 5450, 16600, timeout=10)
+    peer = rig.start_sipp(rig_dir, args, name="sipp-cancel")
     assert await wait_peer(peer, 15) == 0, peer.output()[-2000:]  # got 200 to CANCEL and 487 to INVITE
     await asyncio.sleep(2.2)
     call = seen[0]
@@ -286,30 +241,10 @@ async def test_hold_stops_sending_resume_plays_held_audio_at_50pps_to_new_port(
 
     try:
         await make_phone(robot_settings(ports, kamailio, "robot-hold"), on_incoming=answer)
-        peer = rig.start_sipp(
-            rig_dir,
-            [
-                f"127.0.0.1:{kamailio}",
-                "-sf",
-                str(rig.RIG / "uac_reinvite.xml"),
-                "-s",
-                "robot-hold",
-                "-i",
-                "127.0.0.1",
-                "-p",
-                "5460",
-                "-mp",
-                "16700",
-                "-m",
-                "1",
-                "-key",
-                "hold_port",
-                str(hold_port),
-                "-timeout",
-                "15",
-            ],
-            name="sipp-hold",
+        args = rig.sipp_caller_args(
+            kamailio, rig.RIG / "uac_reinvite.xml", "robot-hold", 5460, 16700, timeout=15
         )
+        peer = rig.start_sipp(rig_dir, [*args, "-key", "hold_port", str(hold_port)], name="sipp-hold")
         assert await wait_peer(peer, 20) == 0, peer.output()[-2000:]  # incl. a=recvonly / a=sendrecv checks
     finally:
         packets = capture.stop()
