@@ -28,14 +28,14 @@ from bot.config import DialerSettings, HandoffSettings
 from bot.handoff.agents import AgentBoard
 from bot.handoff.context import HandoffReason
 from bot.handoff.probe import AgentProbe
-from bot.handoff.queue_wait import QueueLine
 from bot.handoff.records import HandoffRecords, HandoffRequest
-from bot.handoff.warm import CONNECTING, WarmTransfer, speaker
+from bot.handoff.warm import speaker
 from bot.outcomes import Outcome
 from bot.storage.db import Database
 from bot.storage.models import Attempt, Contact
 from telephony import rig
 from tests.campaigns.test_agent_paced_dialing import MAX_WAITING, NoonClock, from_records, lead_campaign
+from tests.handoff.sales_transfer import sales_transfer
 from tests.telephony.conftest import robot_settings
 from tests.telephony.test_tel_transfer import wait_for
 from voice.tts_piper import EspeakSynthesizer
@@ -79,20 +79,7 @@ class SipLeadPlacer:
         await asyncio.sleep(TALK_SECONDS)
         handoff = HandoffRequest(call_id, "sales", "sales", HandoffReason.QUALIFIED, "interested", {}, {})
         requested = await self.records.requested(handoff)
-        queue = self.board.settings.queues["sales"]
-        line = QueueLine(
-            self.board,
-            "sales",
-            call_id,
-            "ru",
-            queue.max_wait_seconds,
-            queue.max_waiting,
-            queue.handle_seconds,
-        )
-        transfer = WarmTransfer(
-            self.phone, self.board.settings.agent_targets("sales"), summary=SUMMARY, connecting=CONNECTING["ru"],
-            speak=self.speak, ring_seconds=8, board=self.board, line=line,
-        )  # fmt: skip
+        transfer = sales_transfer(self.phone, self.board, call_id, SUMMARY, self.speak)
         result = await transfer(call)
         if result.succeeded:
             await self.records.completed(requested.handoff_id, transfer.waited or 0.0, transfer.report())

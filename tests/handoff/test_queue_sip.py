@@ -20,9 +20,10 @@ from bot.config import HandoffSettings
 from bot.handoff.agents import AgentBoard, AgentState
 from bot.handoff.desk import Handoffs
 from bot.handoff.probe import AgentProbe
-from bot.handoff.queue_wait import QueueLine, WaitEnd
-from bot.handoff.warm import CONNECTING, LegResult, WarmTransfer, speaker
+from bot.handoff.queue_wait import WaitEnd
+from bot.handoff.warm import LegResult, WarmTransfer, speaker
 from telephony import CallState, TransferStatus
+from tests.handoff.sales_transfer import sales_transfer
 from tests.telephony.conftest import robot_settings
 from tests.telephony.test_tel_transfer import wait_for
 from voice.tts_piper import EspeakSynthesizer
@@ -58,20 +59,7 @@ class Robot:
     async def answer(self, call) -> None:
         await call.answer()
         customer = call.info.caller
-        queue = self.board.settings.queues["sales"]
-        line = QueueLine(
-            self.board,
-            "sales",
-            call.call_id,
-            "ru",
-            queue.max_wait_seconds,
-            queue.max_waiting,
-            queue.handle_seconds,
-        )
-        transfer = WarmTransfer(
-            self.phone, self.board.settings.agent_targets("sales"), summary=SUMMARY, connecting=CONNECTING["ru"],
-            speak=self.speak, ring_seconds=8, board=self.board, line=line,
-        )  # fmt: skip
+        transfer = sales_transfer(self.phone, self.board, call.call_id, SUMMARY, self.speak)
         self.transfers[customer] = transfer
         result = await transfer(call)
         self.results[customer] = (result, call.state)
