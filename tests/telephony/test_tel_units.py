@@ -173,18 +173,27 @@ class Wire:
         return [t for t, line in self.sent if line.startswith(first_line_prefix)]
 
 
-async def test_invite_timer_a_doubles_and_timer_b_fails_after_64_t1(fast_timers):
+@pytest.mark.parametrize(
+    ("method", "expected"),
+    [
+        # RFC 3261 17.1.1.2: timer A doubles: sent at 0, 1, 3, 7, 15, 31, 63 T1 (7 transmissions), timer B at 64 T1
+        ("INVITE", [0, 1, 3, 7, 15, 31, 63]),
+        # 17.1.2.2: timer E's intervals T1, 2T1, 4T1, then T2 (= 8 T1): 11 transmissions, timer F at 64 T1
+        ("BYE", [0, 1, 3, 7, 15, 23, 31, 39, 47, 55, 63]),
+    ],
+    ids=["invite-timers-a-b", "non-invite-timers-e-f"],
+)
+async def test_client_retransmits_on_its_timer_and_fails_after_64_t1(fast_timers, method, expected):
     wire = Wire(fast_timers)
     txn = transaction.ClientTransaction(
-        _request("INVITE"), ("127.0.0.1", 5999), wire.send, lambda t: None, timeout=64 * fast_timers
+        _request(method), ("127.0.0.1", 5999), wire.send, lambda t: None, timeout=64 * fast_timers
     )
     with pytest.raises(transaction.TransactionTimeout):
         await asyncio.wait_for(asyncio.shield(txn.final), 3)
     txn.cancel_timers()
-    sent = wire.times("INVITE")
-    # RFC 3261 17.1.1.2: sent at 0, 1, 3, 7, 15, 31, 63 T1 (7 transmissions), timeout at 64 T1
-    assert len(sent) == 7, sent
-    assert np.allclose(sent, [0, 1, 3, 7, 15, 31, 63], atol=0.75), sent
+    sent = wire.times(method)
+    assert len(sent) == len(expected), sent
+    assert np.allclose(sent, expected, atol=0.75), sent
 
 
 async def test_invite_retransmission_stops_on_provisional_response(fast_timers):
@@ -197,20 +206,6 @@ async def test_invite_retransmission_stops_on_provisional_response(fast_timers):
     assert len(wire.times("INVITE")) == 2
     assert not txn.final.done()  # proceeding: the TU's ring timeout governs, not timer B
     txn.cancel_timers()
-
-
-async def test_non_invite_timer_e_caps_at_t2_and_timer_f_gives_11_transmissions(fast_timers):
-    wire = Wire(fast_timers)
-    txn = transaction.ClientTransaction(
-        _request("BYE"), ("127.0.0.1", 5999), wire.send, lambda t: None, timeout=64 * fast_timers
-    )
-    with pytest.raises(transaction.TransactionTimeout):
-        await asyncio.wait_for(asyncio.shield(txn.final), 3)
-    txn.cancel_timers()
-    sent = wire.times("BYE")
-    # 17.1.2.2: intervals T1, 2T1, 4T1, then T2 (= 8 T1): 0, 1, 3, 7, 15, 23, 31, 39, 47, 55, 63
-    assert len(sent) == 11, sent
-    assert np.allclose(sent, [0, 1, 3, 7, 15, 23, 31, 39, 47, 55, 63], atol=0.75), sent
 
 
 async def test_non_2xx_final_to_invite_is_acked_and_reacked_on_retransmission(fast_timers):
