@@ -28,14 +28,19 @@ async def _dial_scripted(ports, script, ring_timeout: float):
         await robot.stop()
 
 
+async def _acked_then_hung_up(peer: RawPeer) -> SipMessage:
+    """After the peer's 200 OK: the robot's ACK, then its BYE, which the peer answers; returns the BYE."""
+    await peer.recv("ACK")
+    bye, addr = await peer.recv("BYE")
+    await peer.reply(bye, addr, 200, "OK")
+    return bye
+
+
 async def test_an_answer_without_sdp_is_hung_up_as_an_error(ports):
     async def script(peer: RawPeer) -> SipMessage:
         invite, addr = await peer.recv("INVITE")
         await peer.reply(invite, addr, 200, "OK")
-        await peer.recv("ACK")
-        bye, addr = await peer.recv("BYE")
-        await peer.reply(bye, addr, 200, "OK")
-        return bye
+        return await _acked_then_hung_up(peer)
 
     result, bye, calls_left = await _dial_scripted(ports, script, ring_timeout=3)
     assert result.status is DialStatus.FAILED and result.call is None, result
@@ -51,10 +56,7 @@ async def test_a_200_ok_after_our_cancel_is_hung_up_as_cancelled(ports):
         cancel, cancel_addr = await peer.recv("CANCEL")
         await peer.reply(cancel, cancel_addr, 200, "OK")
         await peer.reply(invite, addr, 200, "OK", body=SDP.format(port=peer.port + 2))
-        await peer.recv("ACK")
-        bye, addr = await peer.recv("BYE")
-        await peer.reply(bye, addr, 200, "OK")
-        return bye
+        return await _acked_then_hung_up(peer)
 
     result, bye, calls_left = await _dial_scripted(ports, script, ring_timeout=0.5)
     assert result.status is DialStatus.NO_ANSWER and result.call is None, result
