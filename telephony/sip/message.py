@@ -144,10 +144,7 @@ class SipUri:
         return cls(host=host, user=user, port=port, params=tuple(params), scheme=scheme.lower())
 
     def param(self, name: str) -> str | None:
-        for key, val in self.params:
-            if key == name:
-                return val if val is not None else ""
-        return None
+        return _param(self.params, name)
 
     @property
     def address(self) -> tuple[str, int]:
@@ -163,6 +160,14 @@ class SipUri:
         for key, val in self.params:
             out += f";{key}" if val is None else f";{key}={val}"
         return out
+
+
+def _param(params: tuple[tuple[str, str | None], ...], name: str) -> str | None:
+    """A `;name=value` parameter's value: "" for a bare `;name`, None when absent."""
+    for key, val in params:
+        if key == name:
+            return val if val is not None else ""
+    return None
 
 
 _NAME_ADDR = re.compile(r'^\s*(?:"((?:[^"\\]|\\.)*)"|([^<"]*?))\s*<([^>]*)>(.*)$')
@@ -195,10 +200,7 @@ class Address:
         return cls(uri=SipUri.parse(uri_text), display=display or None, params=tuple(params))
 
     def param(self, name: str) -> str | None:
-        for key, val in self.params:
-            if key == name:
-                return val if val is not None else ""
-        return None
+        return _param(self.params, name)
 
     @property
     def tag(self) -> str | None:
