@@ -137,18 +137,16 @@ async def test_pause_resume_and_stop(db: Database) -> None:
     dialer = dialer_for(db, placer, clock)
     await run_until(dialer, clock, clock.now() + timedelta(minutes=15), timedelta(minutes=5))
     assert len(placer.placed) == 2
-    with db.session() as session:
-        service.apply(session, campaign, service.Action.PAUSE, clock.now())
-    await run_until(dialer, clock, clock.now() + timedelta(days=1), timedelta(minutes=5))
-    assert len(placer.placed) == 2
-    with db.session() as session:
-        service.apply(session, campaign, service.Action.RESUME, clock.now())
-    await run_until(dialer, clock, clock.now() + timedelta(minutes=15), timedelta(minutes=5))
-    assert len(placer.placed) == 4
-    with db.session() as session:
-        service.apply(session, campaign, service.Action.STOP, clock.now())
-    await run_until(dialer, clock, clock.now() + timedelta(days=1), timedelta(minutes=5))
-    assert len(placer.placed) == 4
+    steps = [  # (action, then the dialer runs so long, calls placed in all by then)
+        (service.Action.PAUSE, timedelta(days=1), 2),
+        (service.Action.RESUME, timedelta(minutes=15), 4),
+        (service.Action.STOP, timedelta(days=1), 4),
+    ]
+    for action, span, placed in steps:
+        with db.session() as session:
+            service.apply(session, campaign, action, clock.now())
+        await run_until(dialer, clock, clock.now() + span, timedelta(minutes=5))
+        assert len(placer.placed) == placed, action
 
 
 class HeldPlacer:
