@@ -59,6 +59,15 @@ def finish_import(dashboard, campaign_id: int, token: str, mapping: dict) -> dic
     raise AssertionError("the import did not finish")
 
 
+def campaign_with_the_list(dashboard) -> tuple[int, str]:
+    """A new campaign with `CP1251_LIST` imported by a logged-in user (`MAPPING`); its id and the upload's token."""
+    campaign_id = make_campaign(dashboard)
+    dashboard.login()
+    token = upload(dashboard, campaign_id, CP1251_LIST).json()["token"]
+    assert finish_import(dashboard, campaign_id, token, MAPPING)["state"] == "done"
+    return campaign_id, token
+
+
 def xlsx(rows: list[list], merge: str = "", formula: tuple[int, int, str, int] | None = None) -> bytes:
     out = io.BytesIO()
     book = xlsxwriter.Workbook(out)
@@ -208,10 +217,7 @@ def test_uploads_need_a_writer_and_the_dashboard_header(dashboard):
 
 
 def test_results_as_csv_and_xlsx_one_row_per_contact_with_the_last_call(dashboard):
-    campaign_id = make_campaign(dashboard)
-    dashboard.login()
-    token = upload(dashboard, campaign_id, CP1251_LIST).json()["token"]
-    assert finish_import(dashboard, campaign_id, token, MAPPING)["state"] == "done"
+    campaign_id, _ = campaign_with_the_list(dashboard)
     with dashboard.db.session() as session:
         ivan = session.scalar(select(Contact).where(Contact.phone == "+79161234567"))
         ivan.attempts, ivan.state = 2, "done"
@@ -260,10 +266,7 @@ def test_results_as_csv_and_xlsx_one_row_per_contact_with_the_last_call(dashboar
 
 
 def test_a_do_not_call_list_uploads_the_same_way_for_the_campaign_or_for_every_campaign(dashboard):
-    campaign_id = make_campaign(dashboard)
-    dashboard.login()
-    token = upload(dashboard, campaign_id, CP1251_LIST).json()["token"]
-    assert finish_import(dashboard, campaign_id, token, MAPPING)["state"] == "done"
+    campaign_id, contacts_token = campaign_with_the_list(dashboard)
     with dashboard.db.session() as session:
         dnc.add(session, "+79031112233", NOW, campaign_id=campaign_id)
     numbers = (
@@ -307,4 +310,4 @@ def test_a_do_not_call_list_uploads_the_same_way_for_the_campaign_or_for_every_c
     assert {("+79031112233", None), ("+73832123456", None)} <= listed
     assert anna.state == "dnc"  # her pending contact is blocked at once
     # a contact list's token is no do-not-call upload
-    assert dashboard.client.get(f"{base}/{token}").status_code == 404
+    assert dashboard.client.get(f"{base}/{contacts_token}").status_code == 404
