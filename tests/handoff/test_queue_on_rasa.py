@@ -10,18 +10,14 @@ import asyncio
 import pytest
 from sqlalchemy import select
 
-from bot.calls.phone_calls import PhoneCalls
-from bot.calls.store import CallStore
-from bot.config import AgentSettings, CallsSettings, QueueSettings, Settings, load_settings
-from bot.dialog.catalogue import load_catalogue
+from bot.config import AgentSettings, QueueSettings, Settings
 from bot.handoff.agents import AgentState
 from bot.storage.models import Handoff, WebhookEvent
-from telephony import Phone, TelephonySettings, rig
 from telephony.call import Call
+from tests.calls.sip_robot import kamailio_trunk
 from tests.calls.test_inbound_over_sip import talk, until_recorded
 from tests.calls.test_script_actions_over_sip import customer_answers
-from tests.conftest import TINY
-from tests.rasa.helpers import VARIABLES, client_for
+from tests.handoff.whole_call import COMPLAINTS_DID, complaints_robot, robot_answering, trunk_phone
 from tests.telephony.test_tel_transfer import wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.rasa, pytest.mark.sip]
@@ -31,48 +27,16 @@ RTP_MIN = 52600
 AGENT = f"sip:agent@127.0.0.1:{AGENT_PORT}"
 MESSAGE = "Все специалисты заняты. Примерное время ожидания — две минуты."
 
-
-@pytest.fixture(scope="module")
-def trunk(tmp_path_factory):
-    if not rig.have_peers():
-        pytest.skip("kamailio/baresip/sipp not installed (scripts/setup.sh installs them)")
-    peer = rig.start_kamailio(tmp_path_factory.mktemp("queue-trunk"), TRUNK_PORT, ROBOT_PORT)
-    yield f"127.0.0.1:{TRUNK_PORT}"
-    peer.stop()
+trunk = kamailio_trunk(TRUNK_PORT, ROBOT_PORT)
 
 
 def robot_settings(env: dict[str, str], tmp_path) -> Settings:
-    settings = load_settings(
-        environ={
-            **env,
-            "VOICEBOT_VOICE__ASR_RU": str(TINY),
-            "VOICEBOT_VOICE__TTS_RU": "espeak-ng:ru",
-            "VOICEBOT_VOICE__RECORDINGS_DIR": str(tmp_path),
-            "VOICEBOT_HANDOFF__PROBE_SECONDS": "2",
-        }
-    )
-    robot = TelephonySettings(
-        trunk_mode=True, user="robot", sip_port=ROBOT_PORT, rtp_port_min=RTP_MIN, rtp_port_max=RTP_MIN + 98
-    )
     queue = QueueSettings(
         target=AGENT, mode="warm", agents=["olga"], ring_seconds=8, max_wait_seconds=60, handle_seconds=120
     )
-    handoff = settings.handoff.model_copy(
-        update={
-            "agents": {"olga": AgentSettings(target=AGENT)},
-            "queues": {**settings.handoff.queues, "complaints": queue},
-        }
-    )
-    calls = CallsSettings(routes=[{"did": "9301", "script": "inbound", "variables": VARIABLES["inbound"]}])
-    return settings.model_copy(update={"telephony": robot, "calls": calls, "handoff": handoff})
-
-
-def phone(user: str, port: int, rtp: int, proxy: str | None = None, on_incoming=None) -> Phone:
-    settings = TelephonySettings(
-        proxy=proxy, trunk_mode=True, user=user, sip_port=port, rtp_port_min=rtp, rtp_port_max=rtp + 98,
-        rtp_timeout=60,
-    )  # fmt: skip
-    return Phone(settings, on_incoming=on_incoming)
+    agents = {"olga": AgentSettings(target=AGENT)}
+    extra_env = {"VOICEBOT_HANDOFF__PROBE_SECONDS": "2"}
+    return complaints_robot(env, tmp_path, ROBOT_PORT, RTP_MIN, queue, agents, extra_env)
 
 
 async def test_a_second_complaint_waits_in_line_and_is_joined_when_the_agent_frees(
@@ -98,35 +62,26 @@ async def test_a_second_complaint_waits_in_line_and_is_joined_when_the_agent_fre
         await call.hangup()
 
     settings = robot_settings(dialog_service, tmp_path)
-    catalogue = load_catalogue(settings.paths.dialogs_dir, settings.paths.training_data_dir)
-    client = client_for(dialog_service)
-    agent = phone("agent", AGENT_PORT, RTP_MIN + 600, on_incoming=agent_answers)
-    first = phone("first", FIRST_PORT, RTP_MIN + 200, proxy=trunk)
-    second = phone("second", SECOND_PORT, RTP_MIN + 400, proxy=trunk)
-    for peer in (agent, first, second):
-        await peer.start()
-    try:
-        async with PhoneCalls(settings, catalogue, client, store=CallStore(sqlite_db)) as calls:
-            board = calls.handoffs.board
-            assert await wait_for(lambda: board.agent("olga").state is AgentState.FREE, 10)  # the probe
-            one = asyncio.create_task(talk(first, "9301", first_caller, timeout=120))
-            assert await wait_for(lambda: board.agent("olga").state is AgentState.BUSY, 60)
-            two = asyncio.create_task(talk(second, "9301", second_caller, timeout=120))
-            assert await wait_for(lambda: board.waiting_count("complaints") == 1, 60)
-            await asyncio.sleep(4.0)  # the second caller hears the queue message, then hold audio
-            assert len(agent_calls) == 1
-            first_done.set()
-            joined = lambda: len(agent_calls) == 2 and board.agent("olga").state is AgentState.BUSY  # noqa: E731
-            assert await wait_for(joined, 60)  # rung when the first call ended, told the summary, joined
-            await asyncio.sleep(2.0)
-            second_done.set()
-            await asyncio.gather(one, two)
-            rows = await until_recorded(sqlite_db, 2)
-            await asyncio.sleep(0.5)
-    finally:
-        await client.close()
-        for peer in (agent, first, second):
-            await peer.stop()
+    agent = trunk_phone("agent", AGENT_PORT, RTP_MIN + 600, on_incoming=agent_answers, rtp_timeout=60)
+    first = trunk_phone("first", FIRST_PORT, RTP_MIN + 200, proxy=trunk, rtp_timeout=60)
+    second = trunk_phone("second", SECOND_PORT, RTP_MIN + 400, proxy=trunk, rtp_timeout=60)
+    async with robot_answering(settings, dialog_service, sqlite_db, agent, first, second) as calls:
+        board = calls.handoffs.board
+        assert await wait_for(lambda: board.agent("olga").state is AgentState.FREE, 10)  # the probe
+        one = asyncio.create_task(talk(first, COMPLAINTS_DID, first_caller, timeout=120))
+        assert await wait_for(lambda: board.agent("olga").state is AgentState.BUSY, 60)
+        two = asyncio.create_task(talk(second, COMPLAINTS_DID, second_caller, timeout=120))
+        assert await wait_for(lambda: board.waiting_count("complaints") == 1, 60)
+        await asyncio.sleep(4.0)  # the second caller hears the queue message, then hold audio
+        assert len(agent_calls) == 1
+        first_done.set()
+        joined = lambda: len(agent_calls) == 2 and board.agent("olga").state is AgentState.BUSY  # noqa: E731
+        assert await wait_for(joined, 60)  # rung when the first call ended, told the summary, joined
+        await asyncio.sleep(2.0)
+        second_done.set()
+        await asyncio.gather(one, two)
+        rows = await until_recorded(sqlite_db, 2)
+        await asyncio.sleep(0.5)
 
     with sqlite_db.session() as session:
         handoffs = session.scalars(select(Handoff).order_by(Handoff.id)).all()

@@ -17,17 +17,14 @@ import numpy as np
 import pytest
 from sqlalchemy import select
 
-from bot.calls.phone_calls import PhoneCalls
-from bot.calls.store import CallStore
-from bot.config import AgentSettings, CallsSettings, QueueSettings, Settings, load_settings
-from bot.dialog.catalogue import load_catalogue
+from bot.config import AgentSettings, QueueSettings, Settings
 from bot.storage.models import Handoff, WebhookEvent
-from telephony import EndReason, Phone, TelephonySettings, rig
+from telephony import EndReason, rig
 from telephony.call import Call
+from tests.calls.sip_robot import kamailio_trunk
 from tests.calls.test_inbound_over_sip import loud, talk, until_recorded
 from tests.calls.test_script_actions_over_sip import customer_answers
-from tests.conftest import TINY
-from tests.rasa.helpers import VARIABLES, client_for
+from tests.handoff.whole_call import COMPLAINTS_DID, complaints_robot, robot_answering, trunk_phone
 
 pytestmark = [pytest.mark.slow, pytest.mark.rasa, pytest.mark.sip]
 
@@ -35,43 +32,13 @@ TRUNK_PORT, ROBOT_PORT, CUSTOMER_PORT, AGENT_PORT = 5975, 5976, 5977, 5978  # Ka
 RTP_MIN = 35200
 AGENT = f"sip:agent@127.0.0.1:{AGENT_PORT}"
 
-
-@pytest.fixture(scope="module")
-def trunk(tmp_path_factory):
-    if not rig.have_peers():
-        pytest.skip("kamailio/baresip/sipp not installed (scripts/setup.sh installs them)")
-    peer = rig.start_kamailio(tmp_path_factory.mktemp("warm-trunk"), TRUNK_PORT, ROBOT_PORT)
-    yield f"127.0.0.1:{TRUNK_PORT}"
-    peer.stop()
+trunk = kamailio_trunk(TRUNK_PORT, ROBOT_PORT)
 
 
 def robot_settings(env: dict[str, str], tmp_path, agents: list[str]) -> Settings:
-    settings = load_settings(
-        environ={
-            **env,
-            "VOICEBOT_VOICE__ASR_RU": str(TINY),
-            "VOICEBOT_VOICE__TTS_RU": "espeak-ng:ru",
-            "VOICEBOT_VOICE__RECORDINGS_DIR": str(tmp_path),
-        }
-    )
-    robot = TelephonySettings(
-        trunk_mode=True, user="robot", sip_port=ROBOT_PORT, rtp_port_min=RTP_MIN, rtp_port_max=RTP_MIN + 98
-    )
     queue = QueueSettings(target=agents[0], mode="warm", agents=agents, ring_seconds=8)
     declared = {agent: AgentSettings(target=agent) for agent in agents}
-    handoff = settings.handoff.model_copy(
-        update={"agents": declared, "queues": {**settings.handoff.queues, "complaints": queue}}
-    )
-    calls = CallsSettings(routes=[{"did": "9301", "script": "inbound", "variables": VARIABLES["inbound"]}])
-    return settings.model_copy(update={"telephony": robot, "calls": calls, "handoff": handoff})
-
-
-def phone(user: str, port: int, rtp: int, proxy: str | None = None, on_incoming=None) -> Phone:
-    settings = TelephonySettings(
-        proxy=proxy, trunk_mode=True, user=user, sip_port=port, rtp_port_min=rtp, rtp_port_max=rtp + 98,
-        rtp_timeout=30,
-    )  # fmt: skip
-    return Phone(settings, on_incoming=on_incoming)
+    return complaints_robot(env, tmp_path, ROBOT_PORT, RTP_MIN, queue, declared)
 
 
 async def hear(call: Call, heard: list[bytes]) -> None:
@@ -112,21 +79,12 @@ async def test_a_complaint_is_warm_transferred_the_agent_hears_the_summary_then_
         await call.hangup()
 
     settings = robot_settings(dialog_service, tmp_path, [AGENT])
-    catalogue = load_catalogue(settings.paths.dialogs_dir, settings.paths.training_data_dir)
-    client = client_for(dialog_service)
-    agent = phone("agent", AGENT_PORT, RTP_MIN + 400, on_incoming=agent_answers)
-    customer = phone("customer", CUSTOMER_PORT, RTP_MIN + 200, proxy=trunk)
-    await agent.start()
-    await customer.start()
-    try:
-        async with PhoneCalls(settings, catalogue, client, store=CallStore(sqlite_db)):
-            reason, heard = await talk(customer, "9301", caller, timeout=90)
-            [row] = await until_recorded(sqlite_db, 1)
-            await asyncio.sleep(0.5)
-    finally:
-        await client.close()
-        await customer.stop()
-        await agent.stop()
+    agent = trunk_phone("agent", AGENT_PORT, RTP_MIN + 400, on_incoming=agent_answers)
+    customer = trunk_phone("customer", CUSTOMER_PORT, RTP_MIN + 200, proxy=trunk)
+    async with robot_answering(settings, dialog_service, sqlite_db, agent, customer):
+        reason, heard = await talk(customer, COMPLAINTS_DID, caller, timeout=90)
+        [row] = await until_recorded(sqlite_db, 1)
+        await asyncio.sleep(0.5)
     assert reason is EndReason.LOCAL_HANGUP  # the caller hung up after talking with the agent
     assert (
         agent_calls and agent_calls[0].end_reason is EndReason.REMOTE_BYE
@@ -194,23 +152,17 @@ async def test_with_only_a_busy_agent_the_robot_takes_the_call_back(
         await call.reject(486, "Busy Here")
 
     settings = robot_settings(dialog_service, tmp_path, [AGENT])
-    catalogue = load_catalogue(settings.paths.dialogs_dir, settings.paths.training_data_dir)
-    client = client_for(dialog_service)
-    agent = phone("agent", AGENT_PORT, RTP_MIN + 400, on_incoming=busy)
-    customer = phone("customer", CUSTOMER_PORT, RTP_MIN + 200, proxy=trunk)
-    await agent.start()
-    await customer.start()
-    try:
-        async with PhoneCalls(settings, catalogue, client, store=CallStore(sqlite_db)):
-            reason, _ = await talk(
-                customer, "9301", lambda call, heard: customer_answers(call, heard, ["3", "да"]), timeout=90
-            )
-            [row] = await until_recorded(sqlite_db, 1)
-            await asyncio.sleep(0.5)
-    finally:
-        await client.close()
-        await customer.stop()
-        await agent.stop()
+    agent = trunk_phone("agent", AGENT_PORT, RTP_MIN + 400, on_incoming=busy)
+    customer = trunk_phone("customer", CUSTOMER_PORT, RTP_MIN + 200, proxy=trunk)
+    async with robot_answering(settings, dialog_service, sqlite_db, agent, customer):
+        reason, _ = await talk(
+            customer,
+            COMPLAINTS_DID,
+            lambda call, heard: customer_answers(call, heard, ["3", "да"]),
+            timeout=90,
+        )
+        [row] = await until_recorded(sqlite_db, 1)
+        await asyncio.sleep(0.5)
     assert reason is EndReason.REMOTE_BYE  # the robot said the take-back and hung up
     with sqlite_db.session() as session:
         [handoff] = session.scalars(select(Handoff)).all()
