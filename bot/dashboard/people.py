@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from bot.access import accounts
 from bot.access.accounts import AccountError
+from bot.access.session import Principal
 from bot.api.auth import AdminCaller, Scope, actor_of, create_audited_key, is_last_admin_key, revoke_key
 from bot.api.deps import AppSettings, DbSession, EntityId, Now
 from bot.audit import AuditAction, entries, record
@@ -99,15 +100,21 @@ def create_user(
         row = accounts.create(session, settings.dashboard, body.name, body.password, body.scope, now)
     except AccountError as error:
         return _refused(request, status.HTTP_422_UNPROCESSABLE_CONTENT, error)
-    record(
-        session,
-        AuditAction.USER_CREATE,
-        actor=actor_of(who),
-        at=now,
-        target=f"user:{row.name}",
-        detail={"scope": row.scope},
-    )
+    _audit(session, AuditAction.USER_CREATE, who, row, now, with_scope=True)
     return JSONResponse({"id": row.id, "name": row.name, "scope": row.scope}, status.HTTP_201_CREATED)
+
+
+def _audit(
+    session: Session,
+    action: AuditAction,
+    who: ApiKey | Principal,
+    row: DashboardAccount,
+    now: datetime,
+    with_scope: bool = False,
+) -> None:
+    """The audit entry of an admin's change to a user, in the change's transaction."""
+    detail = {"scope": row.scope} if with_scope else None
+    record(session, action, actor=actor_of(who), at=now, target=f"user:{row.name}", detail=detail)
 
 
 def _account(session: Session, user_id: int) -> DashboardAccount | None:
@@ -141,7 +148,7 @@ def change_user(
         )
     row.disabled = change == "disable"
     action = AuditAction.USER_DISABLE if row.disabled else AuditAction.USER_ENABLE
-    record(session, action, actor=actor_of(who), at=now, target=f"user:{row.name}")
+    _audit(session, action, who, row, now)
     return JSONResponse({"id": row.id, "disabled": row.disabled})
 
 
@@ -156,14 +163,7 @@ def remove_user(
         return _refused(
             request, status.HTTP_409_CONFLICT, AccountError("people.error.last_admin", name=row.name)
         )
-    record(
-        session,
-        AuditAction.USER_REMOVE,
-        actor=actor_of(who),
-        at=now,
-        target=f"user:{row.name}",
-        detail={"scope": row.scope},
-    )
+    _audit(session, AuditAction.USER_REMOVE, who, row, now, with_scope=True)
     session.delete(row)
     return JSONResponse({"id": user_id, "removed": True})
 
