@@ -15,7 +15,7 @@ import time
 import numpy as np
 import pytest
 
-from bot.handoff.warm import ACCEPT_PROMPT, CONNECTING, LegResult, WarmTransfer, speaker
+from bot.handoff.warm import ACCEPT_PROMPT, CONNECTING, LegResult, Speak, WarmTransfer, speaker
 from telephony import CallState, EndReason, TransferStatus, rig
 from tests.telephony.conftest import TRUNK_PORT, robot_settings
 from tests.telephony.test_tel_transfer import wait_for
@@ -24,6 +24,7 @@ from voice.tts_piper import EspeakSynthesizer
 pytestmark = [pytest.mark.sip, pytest.mark.slow]
 
 SUMMARY = "Соединяю клиента. Причина: клиент заинтересован в предложении. Данные разговора: people — три."
+LONG_SUMMARY = " ".join([SUMMARY] * 4)  # ~20 s: long enough for someone to leave in the middle of it
 RATE = 8000
 
 
@@ -34,6 +35,14 @@ def busy_agent(rig_dir):
     scenario.write_text(text)
     args = ["-sf", str(scenario), "-i", "127.0.0.1", "-p", str(TRUNK_PORT), "-m", "1", "-timeout", "30"]
     return rig.start_sipp(rig_dir, args, "warm-busy-486")
+
+
+def transfer_in_russian(phone, agents: list[str], summary: str, speak: Speak, **options) -> WarmTransfer:
+    """A warm transfer from `phone` ringing each agent user of `agents` in turn for 10 s, in Russian."""
+    return WarmTransfer(
+        phone, [(agent, agent) for agent in agents], summary=summary, connecting=CONNECTING["ru"], speak=speak,
+        ring_seconds=10, **options,
+    )  # fmt: skip
 
 
 def rms(samples: np.ndarray) -> float:
@@ -68,14 +77,7 @@ async def test_warm_transfer_busy_agent_skipped_summary_first_hold_audio_both_wa
         await call.answer()
         marks["answered"] = time.monotonic()
         await asyncio.sleep(1.0)  # the robot's last words
-        transfer = WarmTransfer(
-            phone,
-            [("9486", "9486"), ("agent-warm", "agent-warm")],
-            summary=SUMMARY,
-            connecting=CONNECTING["ru"],
-            speak=speak,
-            ring_seconds=10,
-        )
+        transfer = transfer_in_russian(phone, ["9486", "agent-warm"], SUMMARY, speak)
         transfers.append(transfer)
         marks["transfer"] = time.monotonic()
         results.append(await transfer(call))
@@ -143,20 +145,12 @@ async def test_agent_leaving_during_the_summary_never_drops_the_customer(
 ):
     silence = rig.write_wav(rig_dir / "warm-drop-customer.wav", np.zeros(RATE, np.int16), pad_seconds=40)
     speak = speaker(EspeakSynthesizer("ru"))
-    long_summary = " ".join([SUMMARY] * 4)  # ~20 s: the agent leaves in the middle of it
     transfers, results = [], []
 
     async def answer(call):
         await call.answer()
         await asyncio.sleep(0.5)
-        transfer = WarmTransfer(
-            phone,
-            [("agent-drop", "agent-drop")],
-            summary=long_summary,
-            connecting=CONNECTING["ru"],
-            speak=speak,
-            ring_seconds=10,
-        )
+        transfer = transfer_in_russian(phone, ["agent-drop"], LONG_SUMMARY, speak)
         transfers.append(transfer)
         results.append((await transfer(call), call.state))
         await asyncio.sleep(1.0)
@@ -192,7 +186,6 @@ async def test_a_customer_leaving_during_the_summary_ends_the_agents_leg(
 ):
     silence = rig.write_wav(rig_dir / "warm-left-customer.wav", np.zeros(RATE, np.int16), pad_seconds=40)
     speak = speaker(EspeakSynthesizer("ru"))
-    long_summary = " ".join([SUMMARY] * 4)  # ~20 s
     transfers, results, agent_calls, ended, watching = [], [], [], [], []
 
     async def customer_ended(call):
@@ -202,14 +195,7 @@ async def test_a_customer_leaving_during_the_summary_ends_the_agents_leg(
     async def answer(call):
         await call.answer()
         watching.append(asyncio.create_task(customer_ended(call)))
-        transfer = WarmTransfer(
-            robot,
-            [("agent-py", "agent-py")],
-            summary=long_summary,
-            connecting=CONNECTING["ru"],
-            speak=speak,
-            ring_seconds=10,
-        )
+        transfer = transfer_in_russian(robot, ["agent-py"], LONG_SUMMARY, speak)
         transfers.append(transfer)
         results.append(await transfer(call))
 
@@ -249,10 +235,9 @@ async def test_with_an_accept_key_only_the_agent_who_presses_it_gets_the_custome
     async def answer(call):
         await call.answer()
         await asyncio.sleep(0.5)
-        transfer = WarmTransfer(
-            robot, [("agent-silent", "agent-silent"), ("agent-presses", "agent-presses")], summary=summary, connecting=CONNECTING["ru"], speak=speak,
-            ring_seconds=10, accept_key="1", accept_seconds=3,
-        )  # fmt: skip
+        transfer = transfer_in_russian(
+            robot, ["agent-silent", "agent-presses"], summary, speak, accept_key="1", accept_seconds=3
+        )
         transfers.append(transfer)
         results.append(await transfer(call))
 
