@@ -11,7 +11,7 @@ from bot.access.session import COOKIE
 from bot.api.auth import Scope
 from tests.dashboard.conftest import Dashboard
 from tests.dashboard.test_contact_upload import CP1251_LIST, MAPPING, finish_import, make_campaign, upload
-from tests.dashboard.test_wizard import FORM, Draining
+from tests.dashboard.test_wizard import FORM, Draining, start_test_call
 
 RU = {"accept-language": "ru", "X-Voicebot-Dashboard": "1"}
 EN = {"accept-language": "en", "X-Voicebot-Dashboard": "1"}
@@ -174,13 +174,7 @@ def test_audit_every_state_changing_dashboard_action_is_recorded_with_who_did_it
     draft = dashboard.client.post("/dashboard/wizard/drafts", json=FORM, headers=RU).json()["id"]
     assert dashboard.client.put(f"/dashboard/wizard/drafts/{draft}", json=FORM, headers=RU).status_code == 200
     dashboard.client.app.state.phone_calls = Draining(dashboard.dialogs)
-    variables = {"name": "Иван", "amount": "1500", "due_date": "2026-12-20"}
-    tested = dashboard.client.post(
-        f"/dashboard/wizard/drafts/{draft}/test-calls",
-        json={"phone": "8 916 123-45-67", "variables": variables},
-        headers=RU,
-    )
-    assert tested.status_code == 202, tested.text
+    tested = start_test_call(dashboard, draft)
     for action in ("start", "pause", "resume", "stop"):
         changed = dashboard.client.post(f"/api/v1/campaigns/{draft}/{action}", headers=RU)
         assert changed.status_code == 200, changed.text

@@ -213,6 +213,18 @@ class RefusesToDial:
         raise AssertionError("a refused test call was dialled")
 
 
+def start_test_call(dashboard, draft_id: int):
+    """A test call of the draft to 8 916 123-45-67 with every variable of `FORM`'s script, accepted (202)."""
+    variables = {"name": "Иван", "amount": "1500", "due_date": "2026-12-20"}
+    started = dashboard.client.post(
+        f"/dashboard/wizard/drafts/{draft_id}/test-calls",
+        json={"phone": "8 916 123-45-67", "variables": variables},
+        headers=RU,
+    )
+    assert started.status_code == 202, started.text
+    return started
+
+
 def test_a_test_call_with_a_bad_number_or_missing_variables_is_refused_before_dialling(dashboard):
     dashboard.login()
     dashboard.client.app.state.phone_calls = RefusesToDial(dashboard.dialogs)
@@ -241,13 +253,7 @@ def test_a_test_call_refused_before_it_had_a_row_ends_with_its_reason(dashboard)
     dashboard.login()
     dashboard.client.app.state.phone_calls = Draining(dashboard.dialogs)
     campaign_id = dashboard.client.post("/dashboard/wizard/drafts", json=FORM, headers=RU).json()["id"]
-    variables = {"name": "Иван", "amount": "1500", "due_date": "2026-12-20"}
-    started = dashboard.client.post(
-        f"/dashboard/wizard/drafts/{campaign_id}/test-calls",
-        json={"phone": "8 916 123-45-67", "variables": variables},
-        headers=RU,
-    )
-    assert started.status_code == 202, started.text
+    started = start_test_call(dashboard, campaign_id)
     assert started.json()["phone"] == "+79161234567"
     path = f"/dashboard/wizard/test-calls/{started.json()['call_id']}"
     deadline = time_now() + 10
