@@ -57,6 +57,16 @@ class NoonClock:
         await asyncio.sleep(seconds)
 
 
+async def answered_call(store: CallStore, call_id: str, request: CallRequest) -> None:
+    """Record the dialer's `request` as outbound call `call_id`, started and answered."""
+    start = CallStart(
+        call_id, "outbound", request.caller_id, request.phone, request.script, request.language,
+        request.campaign_id, request.contact_id, request.attempt_id,
+    )  # fmt: skip
+    await store.started(start)
+    await store.answered(call_id)
+
+
 class LeadPlacer:
     """Every call is answered and talks `TALK_SECONDS`, then is handed off to `queue` as a warm transfer does it:
     the hand-off is recorded `requested`, the summary takes `SUMMARY_SECONDS` to prepare, then the lead takes a
@@ -72,12 +82,7 @@ class LeadPlacer:
 
     async def place(self, request: CallRequest) -> CallReport:
         call_id = f"lead-{request.attempt_id}"
-        start = CallStart(
-            call_id, "outbound", request.caller_id, request.phone, request.script, request.language,
-            request.campaign_id, request.contact_id, request.attempt_id,
-        )  # fmt: skip
-        await self.store.started(start)
-        await self.store.answered(call_id)
+        await answered_call(self.store, call_id, request)
         await asyncio.sleep(TALK_SECONDS)
         handoff = HandoffRequest(call_id, self.queue, "sales", HandoffReason.QUALIFIED, "interested", {}, {})
         requested = await self.records.requested(handoff)

@@ -20,7 +20,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.calls.result import CallResult
-from bot.calls.store import CallStart, CallStore, EndedBy
+from bot.calls.store import CallStore, EndedBy
 from bot.campaigns.agent_pacing import AgentPacer, BoardCapacity, PaceState
 from bot.campaigns.dialer import Dialer
 from bot.campaigns.placer import CallReport, CallRequest, TelephonyResult
@@ -34,7 +34,13 @@ from bot.outcomes import Outcome
 from bot.storage.db import Database
 from bot.storage.models import Attempt, Contact
 from telephony import rig
-from tests.campaigns.test_agent_paced_dialing import MAX_WAITING, NoonClock, from_records, lead_campaign
+from tests.campaigns.test_agent_paced_dialing import (
+    MAX_WAITING,
+    NoonClock,
+    answered_call,
+    from_records,
+    lead_campaign,
+)
 from tests.handoff.sales_transfer import sales_transfer
 from tests.telephony.conftest import robot_settings
 from tests.telephony.test_tel_transfer import wait_for
@@ -70,12 +76,7 @@ class SipLeadPlacer:
         if not dialled.answered:
             return CallReport(result=TelephonyResult.NO_ANSWER)
         call, call_id = dialled.call, f"pace-{request.attempt_id}"
-        start = CallStart(
-            call_id, "outbound", request.caller_id, request.phone, request.script, request.language,
-            request.campaign_id, request.contact_id, request.attempt_id,
-        )  # fmt: skip
-        await self.store.started(start)
-        await self.store.answered(call_id)
+        await answered_call(self.store, call_id, request)
         await asyncio.sleep(TALK_SECONDS)
         handoff = HandoffRequest(call_id, "sales", "sales", HandoffReason.QUALIFIED, "interested", {}, {})
         requested = await self.records.requested(handoff)
