@@ -132,6 +132,17 @@ async def loopback_call(ports, on_customer: Callable[[Call], Awaitable[None]]) -
         await customer_phone.stop()
 
 
+async def baresip_calls(home: Path, user: str) -> None:
+    """The baresip customer at `home` calls `user` through its proxy (15 s, then it quits); returns once it has
+    exited cleanly and the robot's side had 0.2 s to settle."""
+    caller = rig.start_baresip(home, 15, [f"/dial sip:{user}@127.0.0.1"])
+    try:
+        assert await wait_peer(caller, 20) == 0, caller.output()[-2000:]
+    finally:
+        caller.stop()
+    await asyncio.sleep(0.2)
+
+
 def assert_heard_both_ways(
     robot_says: np.ndarray, home: Path, customer_says: np.ndarray, frames: list[bytes]
 ) -> None:

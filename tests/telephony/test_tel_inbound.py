@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from telephony import CallEventType, CallState, EndReason, rig
-from tests.telephony.conftest import assert_heard_both_ways, robot_settings, wait_peer
+from tests.telephony.conftest import assert_heard_both_ways, baresip_calls, robot_settings, wait_peer
 
 pytestmark = [pytest.mark.sip, pytest.mark.slow]
 
@@ -41,12 +41,7 @@ async def test_baresip_customer_audio_both_ways_and_caller_bye(codec, kamailio, 
 
     await make_phone(robot_settings(ports, kamailio, f"robot-in-{codec.lower()}"), on_incoming=answer)
     home = rig.make_baresip(rig_dir, f"cust-{codec.lower()}", 5410, wav, codec, kamailio)
-    peer = rig.start_baresip(home, 15, [f"/dial sip:robot-in-{codec.lower()}@127.0.0.1"])
-    try:
-        assert await wait_peer(peer, 20) == 0
-    finally:
-        peer.stop()
-    await asyncio.sleep(0.2)
+    await baresip_calls(home, f"robot-in-{codec.lower()}")
     assert len(calls) == 1
     call = calls[0]
     assert call.codec == codec

@@ -15,7 +15,7 @@ import pytest
 from telephony import CallState, DialStatus, EndReason, RegistrationError, rig
 from telephony.config import MediaEncryption, SipTransportKind
 from telephony.sip.message import SipMessage, new_tag, response_to
-from tests.telephony.conftest import assert_heard_both_ways, robot_settings, wait_peer
+from tests.telephony.conftest import assert_heard_both_ways, baresip_calls, robot_settings, wait_peer
 
 pytestmark = [pytest.mark.sip, pytest.mark.slow]
 
@@ -168,12 +168,7 @@ async def test_srtp_caller_to_robot_over_tls_audio_both_ways(kamailio_tls, pki, 
     home = rig.make_baresip(
         rig_dir, "cust-srtp", 5560, wav, "PCMU", KAM_TLS_PORT, tls=pki, mediaenc="srtp-mand"
     )
-    caller = rig.start_baresip(home, 15, ["/dial sip:robot-in-srtp@127.0.0.1"])
-    try:
-        assert await wait_peer(caller, 20) == 0
-    finally:
-        caller.stop()
-    await asyncio.sleep(0.2)
+    await baresip_calls(home, "robot-in-srtp")
     assert len(calls) == 1
     call = calls[0]
     assert call.srtp_suite is not None and call.rtp.srtp.unprotect_failures == 0
