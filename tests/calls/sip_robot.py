@@ -1,14 +1,22 @@
-"""The robot on the SIP test rig: a Kamailio trunk fixture and the robot's settings on it."""
+"""The robot on the SIP test rig: a Kamailio trunk fixture, the robot's settings on it, and the robot answering
+through `PhoneCalls` with the real dialog service."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
+from bot.calls.phone_calls import PhoneCalls
+from bot.calls.store import CallStore
 from bot.config import CallsSettings, Settings, load_settings
-from telephony import TelephonySettings, rig
+from bot.dialog.catalogue import load_catalogue
+from bot.storage.db import Database
+from telephony import Phone, TelephonySettings, rig
 from tests.conftest import TINY
+from tests.rasa.helpers import client_for
 
 
 def kamailio_trunk(trunk_port: int, robot_port: int):
@@ -54,3 +62,21 @@ def robot_settings(
         rtp_port_max=rtp_min + 98,
     )
     return settings.model_copy(update={"telephony": robot, "calls": CallsSettings(**calls)})
+
+
+@contextlib.asynccontextmanager
+async def robot_answering(
+    settings: Settings, dialog_service: dict[str, str], db: Database, *phones: Phone
+) -> AsyncIterator[PhoneCalls]:
+    """Start `phones`, then the robot's `PhoneCalls` storing to `db`; stop all of them after."""
+    catalogue = load_catalogue(settings.paths.dialogs_dir, settings.paths.training_data_dir)
+    client = client_for(dialog_service)
+    for phone in phones:
+        await phone.start()
+    try:
+        async with PhoneCalls(settings, catalogue, client, store=CallStore(db)) as calls:
+            yield calls
+    finally:
+        await client.close()
+        for phone in phones:
+            await phone.stop()

@@ -19,27 +19,24 @@ from sqlalchemy import select, update
 from standardwebhooks import Webhook
 
 from bot.api.auth import Scope, create_key
-from bot.calls.phone_calls import PhoneCalls
 from bot.calls.simulate import caller_speech
-from bot.calls.store import CallStore
 from bot.campaigns.rules import CampaignRules, next_allowed
 from bot.config import Settings
 from bot.core.clock import SimulatedClock
 from bot.crm import signing
 from bot.crm.delivery import DeliveryWorker
-from bot.dialog.catalogue import load_catalogue
 from bot.storage.models import Call as CallRow
 from bot.storage.models import Contact
 from bot.values.datetimes import parse_datetime
 from bot.web import create_app
 from telephony import EndReason, Phone, TelephonySettings
 from telephony.call import Call
-from tests.calls.sip_robot import kamailio_trunk
+from tests.calls.sip_robot import kamailio_trunk, robot_answering
 from tests.calls.sip_robot import robot_settings as sip_robot_settings
 from tests.calls.test_inbound_over_sip import CALLER, loud, talk, until_recorded
 from tests.campaigns.simtools import dialer_for, make_campaign
 from tests.crm.test_webhook_delivery import FAST, deliver_all, subscribe
-from tests.rasa.helpers import VARIABLES, client_for
+from tests.rasa.helpers import VARIABLES
 
 pytestmark = [pytest.mark.slow, pytest.mark.rasa]
 
@@ -107,20 +104,13 @@ async def test_a_complaint_reached_by_keys_reaches_the_crm_signed(
         tmp_path,
         routes=[{"did": "9301", "script": "inbound", "variables": VARIABLES["inbound"]}],
     )
-    catalogue = load_catalogue(settings.paths.dialogs_dir, settings.paths.training_data_dir)
-    client = client_for(dialog_service)
     customer = customer_phone(proxy=trunk)
-    await customer.start()
-    try:
-        async with PhoneCalls(settings, catalogue, client, store=CallStore(sqlite_db)):
-            # complaint (3) → the complaint in words → "connecting you to customer care": the event is emitted;
-            # the customer's phone declines the transfer, the robot takes the call back and hangs up
-            reason, _ = await talk(
-                customer, "9301", lambda call, heard: customer_answers(call, heard, ["3", "да"])
-            )
-    finally:
-        await client.close()
-        await customer.stop()
+    async with robot_answering(settings, dialog_service, sqlite_db, customer):
+        # complaint (3) → the complaint in words → "connecting you to customer care": the event is emitted;
+        # the customer's phone declines the transfer, the robot takes the call back and hangs up
+        reason, _ = await talk(
+            customer, "9301", lambda call, heard: customer_answers(call, heard, ["3", "да"])
+        )
     assert reason is EndReason.REMOTE_BYE
     [row] = await until_recorded(sqlite_db, 1)
     steps = [line.get("step") for line in row.transcript if line["speaker"] == "robot"]
@@ -161,18 +151,12 @@ async def test_a_callback_asked_on_a_campaign_call_is_the_contacts_next_attempt(
         asyncio.get_running_loop().create_task(customer_answers(call, [], ["1", "2", "2", word]))
 
     settings = robot_settings(dialog_service, tmp_path, proxy=f"127.0.0.1:{CUSTOMER_PORT}")
-    catalogue = load_catalogue(settings.paths.dialogs_dir, settings.paths.training_data_dir)
-    client = client_for(dialog_service)
-    customer = customer_phone(on_incoming=answer)
-    await customer.start()
-    try:
-        async with PhoneCalls(settings, catalogue, client, store=CallStore(sqlite_db)) as calls:
-            dialer = dialer_for(sqlite_db, calls, clock)
-            assert await dialer.tick() == 1
-            await asyncio.wait_for(dialer.drain(), 120)
-    finally:
-        await client.close()
-        await customer.stop()
+    async with robot_answering(
+        settings, dialog_service, sqlite_db, customer_phone(on_incoming=answer)
+    ) as calls:
+        dialer = dialer_for(sqlite_db, calls, clock)
+        assert await dialer.tick() == 1
+        await asyncio.wait_for(dialer.drain(), 120)
 
     [row] = await until_recorded(sqlite_db, 1)
     assert (row.campaign_id, row.outcome, row.ended_by) == (campaign, "callback", "robot"), row.transcript
@@ -195,20 +179,11 @@ async def test_an_inbound_callers_callback_is_a_task_the_api_lists(
     settings = robot_settings(
         dialog_service, tmp_path, routes=[{"did": "9302", "script": "debt", "variables": VARIABLES["debt"]}]
     )
-    catalogue = load_catalogue(settings.paths.dialogs_dir, settings.paths.training_data_dir)
-    client = client_for(dialog_service)
     customer = customer_phone(proxy=trunk)
-    await customer.start()
-    try:
-        async with PhoneCalls(settings, catalogue, client, store=CallStore(sqlite_db)):
-            # it is me (1) → I cannot pay (2) → call me back later (2) → a day, e.g. "семь"
-            answers = ["1", "2", "2", word]
-            reason, _ = await talk(
-                customer, "9302", lambda call, heard: customer_answers(call, heard, answers)
-            )
-    finally:
-        await client.close()
-        await customer.stop()
+    async with robot_answering(settings, dialog_service, sqlite_db, customer):
+        # it is me (1) → I cannot pay (2) → call me back later (2) → a day, e.g. "семь"
+        answers = ["1", "2", "2", word]
+        reason, _ = await talk(customer, "9302", lambda call, heard: customer_answers(call, heard, answers))
     assert reason is EndReason.REMOTE_BYE
     [row] = await until_recorded(sqlite_db, 1)
     assert (row.outcome, row.attempt_id) == ("callback", None), row.transcript

@@ -21,10 +21,10 @@ from bot.config import AgentSettings, QueueSettings, Settings
 from bot.storage.models import Handoff, WebhookEvent
 from telephony import EndReason, rig
 from telephony.call import Call
-from tests.calls.sip_robot import kamailio_trunk
+from tests.calls.sip_robot import kamailio_trunk, robot_answering
 from tests.calls.test_inbound_over_sip import loud, talk, until_recorded
 from tests.calls.test_script_actions_over_sip import customer_answers
-from tests.handoff.whole_call import COMPLAINTS_DID, complaints_robot, robot_answering, trunk_phone
+from tests.handoff.whole_call import COMPLAINTS_DID, complaints_robot, trunk_phone
 
 pytestmark = [pytest.mark.slow, pytest.mark.rasa, pytest.mark.sip]
 

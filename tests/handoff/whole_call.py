@@ -1,20 +1,14 @@
 """Whole inbound calls handed to the `complaints` queue on the SIP rig, with the real dialog service: the robot's
-settings, trunk-mode phones for callers and agents, and the robot answering through `PhoneCalls` and a database."""
+settings and trunk-mode phones for callers and agents."""
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import AsyncIterator
 from pathlib import Path
 
-from bot.calls.phone_calls import PhoneCalls
-from bot.calls.store import CallStore
 from bot.config import AgentSettings, QueueSettings, Settings
-from bot.dialog.catalogue import load_catalogue
-from bot.storage.db import Database
 from telephony import Phone, TelephonySettings
 from tests.calls.sip_robot import robot_settings
-from tests.rasa.helpers import VARIABLES, client_for
+from tests.rasa.helpers import VARIABLES
 
 COMPLAINTS_DID = "9301"  # the inbound script's route; its key 3 leads to the complaints queue
 
@@ -53,21 +47,3 @@ def trunk_phone(
         rtp_timeout=rtp_timeout,
     )  # fmt: skip
     return Phone(settings, on_incoming=on_incoming)
-
-
-@contextlib.asynccontextmanager
-async def robot_answering(
-    settings: Settings, dialog_service: dict[str, str], db: Database, *phones: Phone
-) -> AsyncIterator[PhoneCalls]:
-    """Start `phones`, then the robot's `PhoneCalls` storing to `db`; stop all of them after."""
-    catalogue = load_catalogue(settings.paths.dialogs_dir, settings.paths.training_data_dir)
-    client = client_for(dialog_service)
-    for phone in phones:
-        await phone.start()
-    try:
-        async with PhoneCalls(settings, catalogue, client, store=CallStore(db)) as calls:
-            yield calls
-    finally:
-        await client.close()
-        for phone in phones:
-            await phone.stop()
