@@ -223,30 +223,17 @@ async def test_a_small_run_counts_a_long_pause_as_a_cut_in_and_measures_barge_in
         }
     )
     where = Path("test.yml")
-    variables = VARIABLES["inbound"]
+
+    def order_number(line: int, said: str) -> PausedAnswer:
+        """The inbound script's order number (reached by key 1) said in digits as `said`."""
+        inbound = VARIABLES["inbound"]
+        return PausedAnswer(
+            where, line, "ru", "inbound", inbound, ["dtmf:1"], "ask_order_number", AnswerKind.DIGITS, said
+        )
+
     # a 1.5 s pause is far longer than any end of turn: the robot must answer into it; without a pause it must not
-    long_pause = PausedAnswer(
-        where,
-        1,
-        "ru",
-        "inbound",
-        variables,
-        ["dtmf:1"],
-        "ask_order_number",
-        AnswerKind.DIGITS,
-        "восемь девять |1.5| один два",
-    )
-    no_pause = PausedAnswer(
-        where,
-        2,
-        "ru",
-        "inbound",
-        variables,
-        ["dtmf:1"],
-        "ask_order_number",
-        AnswerKind.DIGITS,
-        "восемь девять один два",
-    )
+    long_pause = order_number(1, "восемь девять |1.5| один два")
+    no_pause = order_number(2, "восемь девять один два")
     barge_in = BargeIn(where, 3, "ru", "reminder", VARIABLES["reminder"], [], 1.5, "нет нет подождите")
     client = client_for(dialog_service)
     try:
