@@ -214,11 +214,14 @@ async def test_a_machine_gets_the_scripts_voicemail_message_after_its_beep(setti
 async def test_an_outbound_call_answered_by_a_person_gets_the_script_after_their_hello(
     settings, dialog_service
 ):
+    # The answer is a key, not espeak's "да": after the "алло" and the long greeting, Silero scores that short
+    # synthetic "да" 0.44–0.59 per window, so at some window phases it never has the 0.1 s of speech that starts
+    # a turn (reproduced offline in 16 of 120 pause lengths); this test is about the hello and the verdict.
     record, _ = await call(
         settings,
         dialog_service,
         "reminder",
-        [CallerLine("да")],
+        [CallerLine(dtmf="1")],
         answer=bytes(3200) + caller_speech("алло", "ru"),
         detect_machine=True,
     )
