@@ -8,30 +8,17 @@ import asyncio
 import time
 from datetime import UTC, datetime
 
-import pytest
 from sqlalchemy import select
 
 from bot.calls.pending_writes import PendingWrites
 from bot.calls.result import CallResult
 from bot.calls.store import CallStart, CallStore
-from bot.storage.db import Database
 from bot.storage.models import Call, WebhookEvent
 from tests.chaos import ChaosRow, record
-from tests.conftest import new_postgres_database
-from tests.postgres import PostgresCluster
 
 
-@pytest.fixture
-def cluster():
-    cluster = PostgresCluster()
-    cluster.start()
-    yield cluster
-    cluster.remove()
-
-
-async def test_rows_written_while_the_database_is_down_land_when_it_is_back(cluster):
-    db = Database(new_postgres_database(cluster.url))
-    db.migrate()
+async def test_rows_written_while_the_database_is_down_land_when_it_is_back(own_postgres):
+    cluster, db = own_postgres
     writes = PendingWrites(CallStore(db))
     cluster.stop()
 
@@ -76,9 +63,8 @@ async def test_rows_written_while_the_database_is_down_land_when_it_is_back(clus
     db.dispose()
 
 
-async def test_a_write_the_database_refuses_for_another_reason_is_not_kept(cluster):
-    db = Database(new_postgres_database(cluster.url))
-    db.migrate()
+async def test_a_write_the_database_refuses_for_another_reason_is_not_kept(own_postgres):
+    _, db = own_postgres
     writes = PendingWrites(CallStore(db))
     start = CallStart("c2", "inbound", "+79161234567", "100")
     await writes.write("started", "c2", lambda s, at: s.started(start, at))

@@ -41,11 +41,6 @@ def robot_settings(env: dict[str, str], tmp_path, agents: list[str]) -> Settings
     return complaints_robot(env, tmp_path, ROBOT_PORT, RTP_MIN, queue, declared)
 
 
-async def hear(call: Call, heard: list[bytes]) -> None:
-    async for frame in call:
-        heard.append(frame)
-
-
 def pcm(frames: list[bytes]) -> np.ndarray:
     return np.frombuffer(b"".join(frames), np.int16)
 
