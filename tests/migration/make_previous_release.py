@@ -27,6 +27,7 @@ from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 
 from bot.campaigns.clock import SimulatedClock
+from bot.contacts.phones import PhoneNormalizer
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
@@ -40,7 +41,6 @@ from bot.campaigns.rules import CampaignRules, Hours
 from bot.campaigns.simulated import ScriptedPlacer
 from bot.config import DialerSettings, PathsSettings, Settings
 from bot.contacts.importer import ColumnMapping
-from bot.contacts.phones import PhoneNormalizer
 from bot.handoff.context import HandoffReason
 from bot.handoff.records import HandoffRecords, HandoffRequest
 from bot.outcomes import Outcome
