@@ -4,19 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import text
 
-from bot.storage.db import MIGRATIONS, Database
-
-
-def _migrate(db: Database, revision: str, down: bool = False) -> None:
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    with db.engine.begin() as connection:
-        config.attributes["connection"] = connection
-        (command.downgrade if down else command.upgrade)(config, revision)
+from bot.storage.db import Database
+from tests.migration.steps import migrate_to
 
 
 def _amd(db: Database) -> dict[str, tuple[str, ...]]:
@@ -33,7 +24,7 @@ def _columns(db: Database) -> list[str]:
 
 def test_verdict_and_reason_are_split_and_joined_back(empty_database_url: str) -> None:
     db = Database(empty_database_url)
-    _migrate(db, "0015")
+    migrate_to(db, "0015")
     insert = text(
         "INSERT INTO calls (call_id, direction, state, script, language, caller, called, node, started_at,"
         " ring_seconds, talk_seconds, outcome, outcome_data, slots, transcript, turns, ended_by, barge_ins, amd,"
@@ -44,14 +35,14 @@ def test_verdict_and_reason_are_split_and_joined_back(empty_database_url: str) -
         for call_id, amd in (("a", "machine: beep at 1000 Hz"), ("b", "human: 0.6 s greeting, then silence"),
                              ("c", "machine"), ("d", "")):  # fmt: skip
             connection.execute(insert, {"call_id": call_id, "at": datetime(2026, 12, 1, 10), "amd": amd})
-    _migrate(db, "0016")
+    migrate_to(db, "0016")
     assert _amd(db) == {
         "a": ("machine", "beep at 1000 Hz"),
         "b": ("human", "0.6 s greeting, then silence"),
         "c": ("machine", ""),
         "d": ("", ""),
     }
-    _migrate(db, "0015", down=True)
+    migrate_to(db, "0015", down=True)
     assert _amd(db) == {
         "a": ("machine: beep at 1000 Hz",),
         "b": ("human: 0.6 s greeting, then silence",),

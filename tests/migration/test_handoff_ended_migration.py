@@ -6,11 +6,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import text
 
-from bot.storage.db import MIGRATIONS, Database
+from bot.storage.db import Database
+from tests.migration.steps import migrate_to
 
 T = datetime(2026, 12, 1, 10)
 CALL = (
@@ -29,14 +28,6 @@ HANDOFFS = sa.table(
     sa.column("callback_at", sa.DateTime),
     sa.column("answer_seconds", sa.Float),
 )
-
-
-def _migrate(db: Database, revision: str, down: bool = False) -> None:
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    with db.engine.begin() as connection:
-        config.attributes["connection"] = connection
-        (command.downgrade if down else command.upgrade)(config, revision)
 
 
 def warm(legs: list[dict], accepted_by: str | None = None, wait_ended: str | None = None) -> dict:
@@ -72,7 +63,7 @@ ROWS = {  # id: (state, context, answer_seconds, failure, callback after)
 
 def test_the_columns_are_backfilled_as_the_previous_release_counted(empty_database_url: str) -> None:
     db = Database(empty_database_url)
-    _migrate(db, "0016")
+    migrate_to(db, "0016")
     with db.engine.begin() as connection:
         connection.execute(text(CALL), {"at": T})
         call_id = connection.scalar(text("SELECT id FROM calls"))
@@ -83,12 +74,12 @@ def test_the_columns_are_backfilled_as_the_previous_release_counted(empty_databa
                 finished_at=None if state == "requested" else T + timedelta(seconds=12),
                 callback_at=None if callback is None else T + timedelta(minutes=callback),
             ))  # fmt: skip
-    _migrate(db, "0017")
+    migrate_to(db, "0017")
     with db.engine.connect() as connection:
         rows = connection.execute(text("SELECT reason, ended, agent, agent_answer_seconds, time_to_agent_seconds"
                                        " FROM handoffs ORDER BY id"))  # fmt: skip
         facts = {row[0]: tuple(row[1:]) for row in rows}
-    _migrate(db, "0016", down=True)
+    migrate_to(db, "0016", down=True)
     with db.engine.connect() as connection:
         columns = list(connection.execute(text("SELECT * FROM handoffs WHERE 1 = 0")).keys())
     db.dispose()

@@ -13,31 +13,20 @@ import shutil
 import sqlite3
 from pathlib import Path
 
-from alembic import command
-from alembic.config import Config
-from alembic.script import ScriptDirectory
 from fastapi.testclient import TestClient
 from sqlalchemy import MetaData, create_engine, func, select, text
 
 from bot.config import PathsSettings, Settings
-from bot.storage.db import MIGRATIONS, Database
+from bot.storage.db import Database
 from bot.storage.models import Attempt
 from bot.web import create_app
 from tests.conftest import new_postgres_database
+from tests.migration.steps import HEAD, migrate_to
 
 FIXTURE = Path(__file__).parent / "previous_release"
 ROOT = Path(__file__).resolve().parents[2]
 TABLES = ("campaigns", "contacts", "attempts", "calls", "handoffs")
 PREVIOUS = json.loads((FIXTURE / "answers.json").read_text(encoding="utf-8"))
-
-
-def _alembic() -> Config:
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    return config
-
-
-HEAD = ScriptDirectory.from_config(_alembic()).get_current_head()
 
 
 def answers_after_migration(db: Database, tmp_path: Path) -> tuple[str, dict[str, object]]:
@@ -101,10 +90,7 @@ def test_postgresql_database_of_the_previous_release_migrates_and_answers_the_sa
 ) -> None:
     url = new_postgres_database(postgres_url, "previous")
     old = Database(url)
-    config = _alembic()
-    with old.engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, PREVIOUS["revision"])
+    migrate_to(old, PREVIOUS["revision"])
     _copy_rows(create_engine(f"sqlite:///{FIXTURE / 'voicebot.db'}"), old)
     old.dispose()
     revision, answers = answers_after_migration(Database(url), tmp_path)
