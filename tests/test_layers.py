@@ -21,6 +21,7 @@ LAYERS: list[set[str]] = [
     {"bot.privacy"},
     {"bot.crm", "bot.contacts"},
     {"bot.handoff", "bot.metrics"},
+    {"bot.call_results"},
     {"bot.campaigns"},
     {"bot.calls"},
     {"bot.access"},
@@ -29,23 +30,6 @@ LAYERS: list[set[str]] = [
     {"bot.web"},
     {"bot.devtools", "bot.cli", "bot.log", "bot"},  # the CLI sets up logging (bot/log.py) for the process
 ]
-
-# Imports still going up, each with why; fix one and delete its line (the test fails on an entry no longer needed).
-# (importing module or package, imported package): reason
-ALLOWED: dict[tuple[str, str], str] = {
-    # The typed call result (calls/result.py) and the calls table's store (calls/store.py: the dialer ends the
-    # calls of a dead worker, the simulated placer stores calls like a real one) live in calls/, which places
-    # campaign calls; the result belongs below both (issue 15 item 1 is moving it).
-    ("bot.campaigns", "bot.calls"): "the call result and the calls' store are in calls/",
-}
-
-
-def allowance(module: str, package: str) -> tuple[str, str] | None:
-    """The ALLOWED entry that covers `module` importing `package`: the module's own, or its package's."""
-    for key in ((module, package), (package_of(module) or "", package)):
-        if key in ALLOWED:
-            return key
-    return None
 
 
 def package_of(module: str) -> str | None:
@@ -101,17 +85,11 @@ def upward_imports() -> dict[tuple[str, str], list[str]]:
 
 
 def test_no_module_imports_a_package_above_its_own():
-    violations = {key: names for key, names in upward_imports().items() if allowance(*key) is None}
+    violations = upward_imports()
     lines = [
         f"{module} imports {', '.join(sorted(names))} (above it)" for (module, _), names in violations.items()
     ]
     assert not violations, "\n".join(sorted(lines))
-
-
-def test_the_allow_list_only_holds_imports_that_still_go_up():
-    still = {allowance(*key) for key in upward_imports()}
-    gone = [f"{module} → {package}" for module, package in ALLOWED if (module, package) not in still]
-    assert not gone, f"fixed: delete from ALLOWED in tests/test_layers.py: {gone}"
 
 
 def test_every_package_has_a_layer():

@@ -15,7 +15,7 @@ from bot.api.auth import Scope, require
 from bot.api.deps import DbSession, Limit, Offset
 from bot.api.metrics import CSV_RESPONSE, AsFormat, Filter, Format, csv_response
 from bot.api.schemas import AttemptOut, CallDetailOut, CallOut, HandoffOut
-from bot.calls.store import recording_link
+from bot.call_results.store import recording_link
 from bot.metrics.export import table_csv
 from bot.metrics.filters import CallFilter
 from bot.storage.models import Attempt, Call, Handoff

@@ -44,12 +44,12 @@ from pipecat.frames.frames import (
 )
 from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 
+from bot.call_results.store import EndedBy
 from bot.calls.amd_gate import AmdGate, GateDecision
 from bot.calls.barge_in import CallerOverPrompt, PromptFloor
 from bot.calls.call_timers import CallTimers
 from bot.calls.dtmf_collector import DtmfCollector
 from bot.calls.latency import TurnStage, TurnTiming
-from bot.calls.store import EndedBy
 from bot.calls.turn_runner import TurnRunner
 from bot.dialog.complete_answer import CompleteAnswer
 from bot.dialog.engine import Listening

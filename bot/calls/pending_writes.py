@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 
 from loguru import logger
 
-from bot.calls.store import CallStore
+from bot.call_results.store import CallStore
 from bot.storage.db import UNREACHABLE
 
 RETRY_BACKOFF = (0.5, 1.0, 2.0, 5.0)  # seconds between tries while the database stays down

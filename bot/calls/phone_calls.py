@@ -19,13 +19,13 @@ from enum import StrEnum
 from loguru import logger
 from pipecat.workers.runner import WorkerRunner
 
+from bot.call_results.result import CallResult, TimedLine
+from bot.call_results.store import CallStart, CallStore, EndedBy
 from bot.calls.announcement import announce
 from bot.calls.live_call import LiveCall
 from bot.calls.lookup import CallerLookup
 from bot.calls.pending_writes import PendingWrites, Write
 from bot.calls.pipeline import VoiceCall
-from bot.calls.result import CallResult, TimedLine
-from bot.calls.store import CallStart, CallStore, EndedBy
 from bot.campaigns.placer import CallReport, CallRequest, TelephonyResult
 from bot.config import Settings
 from bot.core.clock import Clock, SystemClock

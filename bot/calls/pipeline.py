@@ -25,10 +25,10 @@ from pipecat.pipeline.worker import PipelineParams, PipelineWorker
 from pipecat.transports.base_transport import BaseTransport
 from pipecat.workers.runner import WorkerRunner
 
+from bot.call_results.result import AmdCheck, CallResult, TimedLine
+from bot.call_results.script_actions import script_requests
 from bot.calls.bridge import DialogBridge, TurnRules
 from bot.calls.recording import CallerTap, CallRecorder, RobotTap
-from bot.calls.result import AmdCheck, CallResult, TimedLine
-from bot.calls.script_actions import script_requests
 from bot.dialog.engine import DialogEngine
 from bot.dialog.model import Script
 from bot.dialog.transcript import Transcript

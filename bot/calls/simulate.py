@@ -36,9 +36,9 @@ from pipecat.transports.base_output import BaseOutputTransport
 from pipecat.transports.base_transport import BaseTransport, TransportParams
 from pipecat.workers.runner import WorkerRunner
 
+from bot.call_results.result import CallResult
 from bot.calls.caller_words import SpokenLine, join_with_pauses, split_pauses, spoken_line
 from bot.calls.pipeline import VoiceCall
-from bot.calls.result import CallResult
 from bot.config import Settings
 from bot.dialog.engine import new_state
 from bot.dialog.model import Script

@@ -19,9 +19,9 @@ from typing import Protocol
 
 from loguru import logger
 
+from bot.call_results.store import EndedBy
 from bot.calls.dialog_outage import apology, wait_for_dialog
 from bot.calls.latency import TurnStage, TurnTiming
-from bot.calls.store import EndedBy
 from bot.dialog.transcript import Exchange
 from bot.rasa.client import RasaUnavailable
 from bot.rasa.conversation import Conversation

@@ -22,7 +22,7 @@ from loguru import logger
 from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session
 
-from bot.calls.store import count_lost, end_lost_calls, live_call_nodes
+from bot.call_results.store import count_lost, end_lost_calls, live_call_nodes
 from bot.campaigns import service
 from bot.campaigns.agent_pacing import AgentPacer
 from bot.campaigns.nodes import NodeLease, node_name
@@ -93,7 +93,7 @@ class Dialer:
     def _settle(self, own: bool) -> int:
         """Settle what dead nodes (and with `own`, this node's previous process) left behind: in-flight attempts
         become `interrupted` and their contacts are requeued under the `failed` retry rule; calls still up are
-        ended `worker_lost` with their `call.completed` (`bot.calls.store.end_lost_calls`). The dead nodes stay
+        ended `worker_lost` with their `call.completed` (`bot.call_results.store.end_lost_calls`). The dead nodes stay
         locked until the transaction has committed, so no other node settles them too. Returns the attempts."""
         now = self.clock.now()
         with self.db.session() as session:

@@ -10,7 +10,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol, runtime_checkable
 
-from bot.calls.result import TimedLine
+from bot.call_results.result import TimedLine
 from bot.outcomes import Outcome
 from voice.amd import Verdict
 

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from bot.calls.result import AmdCheck, CallResult, EndedBy
-from bot.calls.store import CallStart, CallStore
+from bot.call_results.result import AmdCheck, CallResult, EndedBy
+from bot.call_results.store import CallStart, CallStore
 from bot.campaigns.placer import CallReport, CallRequest, TelephonyResult
 from bot.core.clock import Clock
 from bot.outcomes import Outcome

@@ -7,8 +7,8 @@ import json
 import typer
 
 from bot.asgi import ServerStartError
+from bot.call_results.store import CallStore
 from bot.calls.phone_calls import PhoneCalls
-from bot.calls.store import CallStore
 from bot.campaigns.nodes import NodeLease, node_name
 from bot.campaigns.placer import CallRequest
 from bot.cli import app, fail, settings

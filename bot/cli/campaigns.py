@@ -19,7 +19,7 @@ from ruamel.yaml import YAML
 from sqlalchemy import select
 
 from bot.api.auth import Scope, create_key
-from bot.calls.store import CallStore
+from bot.call_results.store import CallStore
 from bot.campaigns import service
 from bot.campaigns.dialer import Dialer
 from bot.campaigns.nodes import node_name

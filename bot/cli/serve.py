@@ -10,9 +10,9 @@ from loguru import logger
 
 from bot.api.app import API_PREFIX
 from bot.asgi import ServerStartError, serve_app
+from bot.call_results.store import CallStore
 from bot.calls.phone_calls import PhoneCalls, check_inbound
 from bot.calls.recording import purge_recordings_periodically
-from bot.calls.store import CallStore
 from bot.campaigns.agent_pacing import AgentPacer, BoardCapacity, script_queue
 from bot.campaigns.dialer import Dialer
 from bot.campaigns.nodes import NodeNameInUse, node_name

@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 
 from pipecat.workers.runner import WorkerRunner
 
+from bot.call_results.result import CallResult
 from bot.calls.caller_words import SpokenLine, split_pauses
-from bot.calls.result import CallResult
 from bot.calls.simulate import FRAME_SECONDS, CallerLine, SimulatedLine, simulate_call
 from bot.config import Settings
 from bot.core.stats import nearest_rank_or_nan

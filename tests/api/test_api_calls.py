@@ -8,8 +8,8 @@ import wave
 from pathlib import Path
 
 from bot.api.auth import Scope
-from bot.calls.result import CallResult
-from bot.calls.store import CallStart, CallStore
+from bot.call_results.result import CallResult
+from bot.call_results.store import CallStart, CallStore
 from tests.api.apiclient import Api
 from tests.metrics import builders as b
 

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.api.auth import Scope
-from bot.calls.result import TimedLine
+from bot.call_results.result import TimedLine
 from bot.campaigns.dialer import Dialer
 from bot.campaigns.placer import CallReport, TelephonyResult
 from bot.campaigns.simulated import ScriptedPlacer

@@ -6,8 +6,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from bot.api.auth import Scope
-from bot.calls.result import TimedLine
-from bot.calls.store import CallStore
+from bot.call_results.result import TimedLine
+from bot.call_results.store import CallStore
 from bot.campaigns.dialer import Dialer
 from bot.campaigns.placer import CallReport, TelephonyResult
 from bot.campaigns.simulated import ScriptedPlacer

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from bot.call_results.store import CallStore
 from bot.calls.phone_calls import PhoneCalls
-from bot.calls.store import CallStore
 from bot.config import CallsSettings, Settings, load_settings
 from bot.dialog.catalogue import load_catalogue
 from bot.storage.db import Database

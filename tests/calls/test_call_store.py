@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
-from bot.calls.result import CallResult
-from bot.calls.script_actions import ScriptEvent
-from bot.calls.store import CallStart, CallStore, end_lost_calls, recording_link
+from bot.call_results.result import CallResult
+from bot.call_results.script_actions import ScriptEvent
+from bot.call_results.store import CallStart, CallStore, end_lost_calls, recording_link
 from bot.crm.subscriptions import create as create_subscription
 from bot.storage.models import Call, CallbackTask, DoNotCall, WebhookDelivery, WebhookEvent
 

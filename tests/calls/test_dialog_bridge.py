@@ -9,8 +9,8 @@ from pipecat.audio.dtmf.types import KeypadEntry
 from pipecat.frames.frames import InputDTMFFrame, InterruptionFrame, TTSSpeakFrame
 from pipecat.tests.utils import SleepFrame, run_test
 
+from bot.call_results.store import EndedBy
 from bot.calls.bridge import DialogBridge, TurnRules
-from bot.calls.store import EndedBy
 from telephony.transport import HangupCallFrame
 from voice.amd import AmdResult, AmdResultFrame, Verdict
 

@@ -17,8 +17,8 @@ import numpy as np
 import pytest
 from sqlalchemy import select
 
+from bot.call_results.store import CallStore
 from bot.calls.phone_calls import PhoneCalls
-from bot.calls.store import CallStore
 from bot.config import BUSY_MESSAGES, Settings
 from bot.core.clock import SimulatedClock
 from bot.dialog.catalogue import load_catalogue

@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from bot.call_results.result import CallResult, TimedLine
 from bot.calls.caller_words import TAIL, PauseError, SpokenLine, join_with_pauses, split_pauses, voiced_span
-from bot.calls.result import CallResult, TimedLine
 from bot.calls.simulate import SAMPLE_RATE, caller_speech
 from bot.config import ROOT, load_settings
 from bot.devtools.bench_pauses import (

@@ -10,9 +10,9 @@ from datetime import UTC, datetime
 
 from sqlalchemy import select
 
+from bot.call_results.result import CallResult
+from bot.call_results.store import CallStart, CallStore
 from bot.calls.pending_writes import PendingWrites
-from bot.calls.result import CallResult
-from bot.calls.store import CallStart, CallStore
 from bot.storage.models import Call, WebhookEvent
 from tests.chaos import ChaosRow, record
 

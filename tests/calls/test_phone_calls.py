@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from bot.call_results.store import CallStore
 from bot.calls.phone_calls import PhoneCalls, check_inbound
-from bot.calls.store import CallStore
 from bot.campaigns.placer import CallReport, CallRequest, TelephonyResult
 from bot.config import CallsSettings, load_settings
 from bot.dialog.catalogue import load_catalogue

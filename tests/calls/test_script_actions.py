@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.calls.script_actions import ScriptEvent, ScriptRequests, callback_moment, script_requests
+from bot.call_results.script_actions import ScriptEvent, ScriptRequests, callback_moment, script_requests
 from bot.crm.outbox import EventType, emit_script_event
 from bot.outcomes import PLATFORM_EVENT_PREFIXES, script_event_problem
 

@@ -10,8 +10,8 @@ from types import SimpleNamespace
 
 import pytest
 
+from bot.call_results.store import EndedBy
 from bot.calls.latency import TurnStage
-from bot.calls.store import EndedBy
 from bot.calls.turn_runner import TurnRunner
 from bot.rasa.client import RasaUnavailable
 

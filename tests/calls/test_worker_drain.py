@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from bot.call_results.store import CallStore
 from bot.calls.phone_calls import PhoneCalls
-from bot.calls.store import CallStore
 from bot.campaigns.placer import CallRequest, TelephonyResult
 from bot.config import CallsSettings, load_settings
 from bot.dialog.catalogue import load_catalogue

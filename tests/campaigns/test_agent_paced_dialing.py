@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from bot.calls.result import CallResult
-from bot.calls.store import CallStart, CallStore, EndedBy
+from bot.call_results.result import CallResult
+from bot.call_results.store import CallStart, CallStore, EndedBy
 from bot.campaigns import service
 from bot.campaigns.agent_pacing import AgentPacer, BoardCapacity, PaceState, script_queue
 from bot.campaigns.dialer import Dialer

@@ -11,8 +11,8 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import select, text, update
 
-from bot.calls.result import TimedLine
-from bot.calls.store import CallStore
+from bot.call_results.result import TimedLine
+from bot.call_results.store import CallStore
 from bot.campaigns import service
 from bot.campaigns.dialer import Dialer
 from bot.campaigns.placer import CallReport, TelephonyResult

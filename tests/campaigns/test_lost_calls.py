@@ -11,7 +11,7 @@ from datetime import time as dt_time
 from prometheus_client import REGISTRY
 from sqlalchemy import select
 
-from bot.calls.store import LOST_CALL_ERROR, CallStart, CallStore, EndedBy
+from bot.call_results.store import LOST_CALL_ERROR, CallStart, CallStore, EndedBy
 from bot.campaigns.dialer import Dialer
 from bot.campaigns.placer import CallRequest
 from bot.campaigns.rules import CampaignRules

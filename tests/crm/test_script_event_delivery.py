@@ -8,9 +8,9 @@ import json
 import pytest
 from standardwebhooks import Webhook
 
-from bot.calls.result import CallResult
-from bot.calls.script_actions import script_requests
-from bot.calls.store import CallStart, CallStore
+from bot.call_results.result import CallResult
+from bot.call_results.script_actions import script_requests
+from bot.call_results.store import CallStart, CallStore
 from bot.crm import signing
 from bot.crm.delivery import DeliveryWorker
 from bot.storage.db import Database

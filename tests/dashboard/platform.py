@@ -18,8 +18,8 @@ from pathlib import Path
 
 from bot.api.auth import Scope, create_key
 from bot.asgi import serve_app
-from bot.calls.result import AmdCheck, CallResult
-from bot.calls.store import CallStart, CallStore
+from bot.call_results.result import AmdCheck, CallResult
+from bot.call_results.store import CallStart, CallStore
 from bot.campaigns import service
 from bot.campaigns.dialer import Dialer
 from bot.campaigns.placer import CallReport, CallRequest, TelephonyResult

@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 import re
 
-from bot.calls.result import CallResult
-from bot.calls.store import CallStart, CallStore
+from bot.call_results.result import CallResult
+from bot.call_results.store import CallStart, CallStore
 from bot.dashboard.i18n import LANGUAGES, LOCALES
 from tests.dashboard.conftest import ROOT
 

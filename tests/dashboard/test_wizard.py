@@ -13,8 +13,8 @@ from time import sleep
 from prometheus_client import REGISTRY
 
 from bot.api.auth import Scope
-from bot.calls.result import CallResult
-from bot.calls.store import CallStart, CallStore
+from bot.call_results.result import CallResult
+from bot.call_results.store import CallStart, CallStore
 from bot.campaigns import service
 from bot.campaigns.placer import CallReport, TelephonyResult
 from bot.campaigns.rules import CampaignRules, Preset

@@ -19,8 +19,8 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from bot.calls.result import CallResult
-from bot.calls.store import CallStore, EndedBy
+from bot.call_results.result import CallResult
+from bot.call_results.store import CallStore, EndedBy
 from bot.campaigns.agent_pacing import AgentPacer, BoardCapacity, PaceState
 from bot.campaigns.dialer import Dialer
 from bot.campaigns.placer import CallReport, CallRequest, TelephonyResult

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
-from bot.calls.store import CallStart, CallStore
+from bot.call_results.store import CallStart, CallStore
 from bot.handoff.context import HandoffReason
 from bot.handoff.queue_records import QueueRecords
 from bot.handoff.queue_wait import QueueWait

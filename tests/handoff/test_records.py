@@ -13,7 +13,7 @@ from prometheus_client import REGISTRY
 from sqlalchemy import select
 
 from bot.api.auth import Scope, create_key
-from bot.calls.store import CallStart, CallStore
+from bot.call_results.store import CallStart, CallStore
 from bot.config import HandoffSettings, PathsSettings, QueueSettings, Settings
 from bot.dialog.catalogue import load_catalogue
 from bot.dialog.engine import DialogEngine, InputKind, TurnInput, new_state

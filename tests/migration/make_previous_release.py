@@ -26,6 +26,7 @@ import sys
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 
+from bot.calls.store import CallEnd, CallStart, CallStore
 from bot.campaigns.clock import SimulatedClock
 from bot.contacts.phones import PhoneNormalizer
 from fastapi.testclient import TestClient
@@ -33,7 +34,6 @@ from sqlalchemy import text
 
 from bot.api.app import create_app
 from bot.api.auth import Scope, create_key
-from bot.calls.store import CallEnd, CallStart, CallStore
 from bot.campaigns import service
 from bot.campaigns.dialer import Dialer
 from bot.campaigns.placer import AmdResult, CallReport, TelephonyResult

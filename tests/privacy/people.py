@@ -16,8 +16,8 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from bot.calls.result import CallResult
-from bot.calls.store import CallStart, CallStore
+from bot.call_results.result import CallResult
+from bot.call_results.store import CallStart, CallStore
 from bot.contacts import dnc
 from bot.crm.subscriptions import create as create_subscription
 from bot.storage.db import Database

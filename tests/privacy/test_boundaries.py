@@ -15,9 +15,9 @@ from loguru import logger
 from sqlalchemy import select
 
 from bot.api.schemas import CallOut
-from bot.calls.result import CallResult
-from bot.calls.script_actions import ScriptEvent
-from bot.calls.store import CallStart, CallStore
+from bot.call_results.result import CallResult
+from bot.call_results.script_actions import ScriptEvent
+from bot.call_results.store import CallStart, CallStore
 from bot.crm.delivery import DeliveryWorker
 from bot.log import configure_logging
 from bot.metrics.export import table_csv

@@ -17,8 +17,8 @@ from loguru import logger
 from sqlalchemy import select
 
 from bot.api.auth import Scope, create_key
-from bot.calls.result import CallResult
-from bot.calls.store import CallStart, CallStore
+from bot.call_results.result import CallResult
+from bot.call_results.store import CallStart, CallStore
 from bot.config import PathsSettings, Settings
 from bot.contacts import dnc
 from bot.contacts.upload_check import IssueKind, check_numbers, listed_numbers

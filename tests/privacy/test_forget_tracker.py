@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import update
 
-from bot.calls.result import CallResult
+from bot.call_results.result import CallResult
+from bot.call_results.store import CallStart, CallStore
 from bot.calls.simulate import CallerLine
-from bot.calls.store import CallStart, CallStore
 from bot.config import load_settings
 from bot.core.clock import SimulatedClock
 from bot.dialog.catalogue import load_catalogue

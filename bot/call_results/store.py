@@ -20,7 +20,7 @@ from loguru import logger
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.calls.result import CallResult, EndedBy
+from bot.call_results.result import CallResult, EndedBy
 from bot.contacts import dnc
 from bot.core.phones import PhoneError, PhoneNormalizer
 from bot.crm.outbox import EventType, emit, emit_script_event

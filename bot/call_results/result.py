@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from bot.calls.script_actions import ScriptEvent
+from bot.call_results.script_actions import ScriptEvent
 from voice.amd import Verdict
 
 
