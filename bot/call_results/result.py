@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from bot.call_results.script_actions import ScriptEvent
+from bot.dialog.action_log import EngineAction
 from voice.amd import Verdict
 
 
@@ -60,7 +61,7 @@ class CallResult(BaseModel):
     outcome: str | None = None  # an `Outcome`, or a `LineOutcome` of a call that never reached a script
     outcome_data: dict[str, Any] = {}
     slots: dict[str, Any] = {}
-    actions: list[dict[str, Any]] = []  # the dialog engine's action log
+    actions: list[EngineAction] = []  # the dialog engine's action log
     ended_by: EndedBy | None = None
     barge_ins: int = 0
     amd: AmdCheck | None = None  # when detection ran

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict
 
-from bot.dialog.model import ActionType
+from bot.dialog.action_log import CallbackScheduled, CrmEventNamed, EngineAction
 
 
 class ScriptEvent(BaseModel):
@@ -37,17 +37,17 @@ class ScriptRequests:
     callback_at: datetime | None = None
 
 
-def script_requests(actions: Iterable[dict[str, Any]], timezone: str) -> ScriptRequests:
-    """Read the engine's actions (`{"type": "crm_event", "event", "data"}`, `{"type": "schedule_callback",
-    "when"}`); other actions are the call's own business. A naive `when` is local time in `timezone`."""
+def script_requests(actions: Iterable[EngineAction], timezone: str) -> ScriptRequests:
+    """Read the engine's `CrmEventNamed` and `CallbackScheduled` actions; other actions are the call's own
+    business. A naive `when` is local time in `timezone`."""
     events: list[ScriptEvent] = []
     callback_at: datetime | None = None
     for action in actions:
-        match action.get("type"):
-            case ActionType.CRM_EVENT:
-                events.append(ScriptEvent(name=action["event"], data=action.get("data") or {}))
-            case ActionType.SCHEDULE_CALLBACK:
-                callback_at = callback_moment(action.get("when"), timezone)
+        match action:
+            case CrmEventNamed(event=name, data=data):
+                events.append(ScriptEvent(name=name, data=data))
+            case CallbackScheduled(when=when):
+                callback_at = callback_moment(when, timezone)
     return ScriptRequests(tuple(events), callback_at)
 
 

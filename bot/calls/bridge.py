@@ -51,6 +51,7 @@ from bot.calls.call_timers import CallTimers
 from bot.calls.dtmf_collector import DtmfCollector
 from bot.calls.latency import TurnStage, TurnTiming
 from bot.calls.turn_runner import TurnRunner
+from bot.dialog.action_log import HangupAsked, TransferAsked
 from bot.dialog.complete_answer import CompleteAnswer
 from bot.dialog.engine import Listening
 from bot.dialog.model import Script
@@ -315,11 +316,11 @@ class DialogBridge(FrameProcessor):
         if result.say:
             self.floor.reply_queued()
             await self.push_frame(TTSSpeakFrame(text=" ".join(result.say)))
-        transfer = next((a for a in result.actions if a.get("type") == "transfer"), None)
+        transfer = next((a for a in result.actions if isinstance(a, TransferAsked)), None)
         if transfer is not None:
             self.ended_by = self.ended_by or EndedBy.ROBOT
-            await self.push_frame(await self._transfer_frame(exchange, str(transfer.get("queue") or "")))
-        elif result.state.ended or any(a.get("type") == "hangup" for a in result.actions):
+            await self.push_frame(await self._transfer_frame(exchange, transfer.queue))
+        elif result.state.ended or any(isinstance(a, HangupAsked) for a in result.actions):
             self.ended_by = self.ended_by or EndedBy.ROBOT
             await self.push_frame(HangupCallFrame())
         elif not result.say:

@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from bot.dialog import action_log as done
 from bot.dialog.intents import asks_yes_or_no, heard_in_words, yes_leading_to, yes_no_override
 from bot.dialog.model import (
     Action,
@@ -121,7 +122,7 @@ class Listening(BaseModel):
 
 class TurnResult(BaseModel):
     say: list[str] = []
-    actions: list[dict[str, Any]] = []
+    actions: list[done.EngineAction] = []
     event: TurnEvent
     state: DialogState
     listening: Listening | None = None
@@ -177,7 +178,7 @@ class _Turn:
     def __init__(self, engine: DialogEngine, state: DialogState, turn: TurnInput, now: datetime):
         self.engine, self.script, self.state, self.turn, self.now = engine, engine.script, state, turn, now
         self.say: list[str] = []
-        self.actions: list[dict[str, Any]] = []
+        self.actions: list[done.EngineAction] = []
         self.entered = 0
         self.prefill = True  # whether values in this turn's words may answer the steps it leads to
 
@@ -505,8 +506,8 @@ class _Turn:
         lead = self.script.lead
         data = {key: self.state.values.get(name) for key, name in lead.payload().items()}
         self.say.append(self.engine.render(self.state, lead.say))
-        self.actions.append({"type": "lead_qualified", "queue": lead.queue, "data": data})
-        self.actions.append({"type": "transfer", "queue": lead.queue, "data": data})
+        self.actions.append(done.LeadQualified(queue=lead.queue, data=data))
+        self.actions.append(done.TransferAsked(queue=lead.queue, data=data))
         self._finish(Outcome.TRANSFERRED)
 
     def _handle(self, step: Step, handler: Handler) -> None:
@@ -560,19 +561,17 @@ class _Turn:
             match action.type:
                 case ActionType.SET_OUTCOME:
                     self.state.outcome, self.state.outcome_data = Outcome(action.value), data
-                    self.actions.append({"type": "set_outcome", "outcome": action.value, "data": data})
+                    self.actions.append(done.OutcomeSet(outcome=self.state.outcome, data=data))
                 case ActionType.CRM_EVENT:
-                    self.actions.append({"type": "crm_event", "event": action.value, "data": data})
+                    self.actions.append(done.CrmEventNamed(event=action.value, data=data))
                 case ActionType.SCHEDULE_CALLBACK:
-                    self.actions.append(
-                        {"type": "schedule_callback", "when": self.state.values.get(action.value)}
-                    )
+                    self.actions.append(done.CallbackScheduled(when=self.state.values.get(action.value)))
                 case ActionType.TRANSFER:
-                    queue = action.value or self.script.operator_queue
-                    self.actions.append({"type": "transfer", "queue": queue, "data": data})
+                    queue = action.value or self.script.operator_queue or ""  # checks: one of them is set
+                    self.actions.append(done.TransferAsked(queue=queue, data=data))
                     self._finish(Outcome.TRANSFERRED)
                 case ActionType.HANGUP:
-                    self.actions.append({"type": "hangup"})
+                    self.actions.append(done.HangupAsked())
                     self._finish(Outcome.COMPLETED)
                 case ActionType.SET:
                     self.state.values[action.value] = action.to
@@ -582,7 +581,7 @@ class _Turn:
         self.state.ended = True
         if self.state.outcome is None:
             self.state.outcome = default
-            self.actions.append({"type": "set_outcome", "outcome": default.value, "data": {}})
+            self.actions.append(done.OutcomeSet(outcome=default))
 
     def _listening(self, step: Step) -> Listening:
         defaults = self.script.defaults

@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from bot.dialog.action_log import EngineAction
 from bot.dialog.engine import DialogState, InputKind, TurnInput, TurnResult
 from bot.dialog.model import Script
 
@@ -34,7 +35,7 @@ class Record(BaseModel):
     outcome: str | None
     outcome_data: dict[str, Any]
     slots: dict[str, Any]
-    actions: list[dict[str, Any]]
+    actions: list[EngineAction]
     transcript: list[Line]
 
 
@@ -42,7 +43,7 @@ class Transcript:
     def __init__(self, script: Script):
         self.script = script
         self.lines: list[Line] = []
-        self.actions: list[dict[str, Any]] = []
+        self.actions: list[EngineAction] = []
 
     def add(self, exchange: Exchange, step_before: str | None) -> None:
         heard, result = exchange.heard, exchange.result

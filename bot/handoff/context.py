@@ -6,6 +6,7 @@ import re
 from enum import StrEnum
 from typing import Any
 
+from bot.dialog.action_log import LeadQualified
 from bot.dialog.engine import TurnEvent
 from bot.dialog.transcript import Exchange
 from bot.outcomes import Intent
@@ -30,7 +31,7 @@ class HandoffState(StrEnum):
 def handoff_reason(exchange: Exchange) -> HandoffReason:
     """Why the turn that ends in a transfer hands the caller over."""
     result = exchange.result
-    if any(action.get("type") == "lead_qualified" for action in result.actions):
+    if any(isinstance(action, LeadQualified) for action in result.actions):
         return HandoffReason.QUALIFIED
     if result.event in STUCK_EVENTS:
         return HandoffReason.STUCK

@@ -18,6 +18,7 @@ from typing import Any
 from loguru import logger
 
 from bot.config import HandoffSettings, QueueSettings, TransferMode
+from bot.dialog.action_log import TransferAsked
 from bot.dialog.model import Script
 from bot.dialog.transcript import Exchange
 from bot.handoff.agents import AgentBoard
@@ -107,15 +108,15 @@ class CallHandoff:
 
     async def start(self, exchange: Exchange, exchanges: list[tuple[str | None, Exchange]]) -> Transfer:
         """The dialog decided to transfer (`exchange` holds the transfer action): record it, build the REFER."""
-        action = next(a for a in exchange.result.actions if a.get("type") == "transfer")
-        self.queue = str(action.get("queue") or "")
+        action = next(a for a in exchange.result.actions if isinstance(a, TransferAsked))
+        self.queue = action.queue
         queue = self.desk.settings.queues.get(self.queue)
         target, timeout = (queue.target, queue.timeout_seconds) if queue else (self.queue, 30.0)
         state = exchange.result.state
         reason = handoff_reason(exchange)
         # the agent's screen, the hand-off row, the CRM and the SIP headers get the values with identifiers masked
         slots, data, transcript = await asyncio.to_thread(
-            self._redacted, state.values, action.get("data") or {}, transcript_so_far(exchanges)
+            self._redacted, state.values, action.data, transcript_so_far(exchanges)
         )
         campaign_id = None
         if self.desk.records is not None:

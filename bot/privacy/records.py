@@ -14,6 +14,7 @@ from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any
 
+from bot.dialog.action_log import CarriesData, EngineAction
 from bot.dialog.model import Script
 from bot.privacy.redact import Kind, mask, redact
 
@@ -134,14 +135,14 @@ def redact_turns(
 
 
 def redact_actions(
-    actions: Iterable[Mapping[str, Any]], lang: str | None, sensitive: SensitiveSlots, secrets: Sequence[str]
-) -> list[dict[str, Any]]:
-    """The engine's actions with the payload `data` they carry (CRM events, outcomes, transfers) redacted;
-    what the platform acts on (a callback's time, a queue) stays."""
+    actions: Iterable[EngineAction], lang: str | None, sensitive: SensitiveSlots, secrets: Sequence[str]
+) -> list[EngineAction]:
+    """The engine's actions with the payload `data` they carry (CRM events, outcomes, transfers, leads)
+    redacted; what the platform acts on (a callback's time, a queue) stays."""
     return [
-        {**action, "data": redact_values(action["data"], lang, sensitive, secrets)}
-        if isinstance(action.get("data"), dict)
-        else dict(action)
+        action.model_copy(update={"data": redact_values(action.data, lang, sensitive, secrets)})
+        if isinstance(action, CarriesData)
+        else action
         for action in actions
     ]
 

@@ -9,6 +9,7 @@ import uuid
 from typing import Any
 
 from loguru import logger
+from pydantic import ValidationError
 
 from bot.dialog.engine import DialogState, TurnInput, TurnResult
 from bot.dialog.transcript import Exchange
@@ -81,7 +82,7 @@ class Conversation:
             await self.resume()
             replies = await self.client.message(self.id, message)
         payload = _payload(replies)
-        result = TurnResult.model_validate(payload["turn"])
+        result = _turn_result(payload)
         self.state = result.state
         self._turns += 1
         if self._turns % SESSION_TURNS == 0 and not self.state.ended:
@@ -93,6 +94,17 @@ class Conversation:
 
 def _has_payload(replies: list[dict[str, Any]]) -> bool:
     return any(isinstance(r.get("custom"), dict) and PAYLOAD_KEY in r["custom"] for r in replies)
+
+
+def _turn_result(payload: dict[str, Any]) -> TurnResult:
+    """The turn the action server decided, typed (its actions through `EngineAction`'s `type` tags)."""
+    try:
+        return TurnResult.model_validate(payload.get("turn"))
+    except ValidationError as exc:
+        raise RasaError(
+            f"the dialog service answered with a turn this platform cannot read (an action server of another "
+            f"version?): {exc}"
+        ) from None
 
 
 def _payload(replies: list[dict[str, Any]]) -> dict[str, Any]:

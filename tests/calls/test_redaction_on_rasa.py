@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.calls.simulate import CallerLine
+from bot.dialog.action_log import TransferAsked
 from bot.rasa.conversation import Conversation
 from tests.calls.helpers import call
 
@@ -39,8 +40,12 @@ async def test_a_keyed_card_number_is_masked_in_the_stored_call_but_not_in_the_d
     caller = [entry.text for entry in record.transcript if entry.speaker == "caller"]
     assert caller == ["1", "[карта •••• 5679]#"]
     assert record.slots["order_number"] == "[карта •••• 5679]"
-    [transfer] = [action for action in record.actions if action["type"] == "transfer"]
-    assert transfer["data"] == {"order_number": "[карта •••• 5679]"}
+    [transfer] = [action for action in record.actions if isinstance(action, TransferAsked)]
+    assert transfer.data == {"order_number": "[карта •••• 5679]"}
     stored = Path(record.recording).with_suffix(".json").read_text(encoding="utf-8")
     assert CARD not in stored and "5679" in stored
     assert json.loads(stored)["slots"]["order_number"] == "[карта •••• 5679]"
+    # the file keeps the action log's JSON shape: one object per action, tagged by its `type`
+    assert {"type": "transfer", "queue": "orders", "data": {"order_number": "[карта •••• 5679]"}} in (
+        json.loads(stored)["actions"]
+    )

@@ -9,10 +9,19 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
+from pydantic import BaseModel
 
+from bot.dialog.action_log import (
+    CallbackScheduled,
+    CrmEventNamed,
+    EngineAction,
+    HangupAsked,
+    OutcomeSet,
+    TransferAsked,
+)
 from bot.dialog.catalogue import Catalogue
 from bot.dialog.engine import (
     DialogEngine,
@@ -29,6 +38,8 @@ from bot.dialog.render import speak
 
 ROOT = Path(__file__).resolve().parents[2]
 NOW = datetime(2025, 3, 10, 12, 0)  # a Monday
+
+Done = TypeVar("Done", bound=BaseModel)
 
 VARIABLES: dict[str, dict[str, str]] = {
     "reminder": {"name": "Анна", "company": "Ромашка", "amount": "10500", "due_date": "2025-03-15"},
@@ -52,7 +63,7 @@ class Call:
         self.script = catalogue.get(script)
         self.engine = DialogEngine(self.script)
         self.state: DialogState = new_state(self.script, lang, {**VARIABLES[script], **overrides})
-        self.actions: list[dict[str, Any]] = []
+        self.actions: list[EngineAction] = []
         self.last: TurnResult | None = None
 
     def _turn(self, turn: TurnInput) -> TurnResult:
@@ -91,8 +102,9 @@ class Call:
     def outcome(self) -> tuple[str | None, dict[str, Any]]:
         return self.state.outcome, self.state.outcome_data
 
-    def did(self, kind: str) -> list[dict[str, Any]]:
-        return [a for a in self.actions if a["type"] == kind]
+    def did(self, kind: type[Done]) -> list[Done]:
+        """The actions of one kind the engine took so far."""
+        return [a for a in self.actions if isinstance(a, kind)]
 
     @property
     def ended(self) -> bool:
@@ -102,7 +114,7 @@ class Call:
 def ended_with(call: Call, outcome: str, data: dict[str, Any] | None = None) -> bool:
     assert call.ended, f"the call is still at step {call.step}"
     assert call.outcome == (outcome, data or {}), call.actions
-    assert len(call.did("set_outcome")) == 1, "an outcome is recorded exactly once"
+    assert len(call.did(OutcomeSet)) == 1, "an outcome is recorded exactly once"
     return True
 
 
@@ -125,7 +137,7 @@ def test_reminder_confirmed_by_affirm(catalogue: Catalogue) -> None:
     call.says("да конечно", "affirm")
     assert call.spoken == "Спасибо! Ждём платёж до пятнадцатого марта. Всего доброго!"
     assert ended_with(call, "confirmed")
-    assert call.did("hangup") and call.last.listening is None
+    assert call.did(HangupAsked) and call.last.listening is None
 
 
 def test_reminder_confirmed_by_dtmf_1(catalogue: Catalogue) -> None:
@@ -217,7 +229,7 @@ def test_dont_call_records_do_not_call_and_hangs_up(catalogue: Catalogue) -> Non
     call.says("больше не звоните мне", "dont_call")
     assert call.spoken == "Хорошо, мы больше не будем вам звонить. Всего доброго!"
     assert ended_with(call, "do_not_call")
-    assert call.did("hangup")
+    assert call.did(HangupAsked)
 
 
 def test_callback_later_with_the_time_in_the_same_phrase(catalogue: Catalogue) -> None:
@@ -226,7 +238,7 @@ def test_callback_later_with_the_time_in_the_same_phrase(catalogue: Catalogue) -
     call.says("перезвоните завтра в пять", "callback_later")
     assert call.step == "callback_set"
     assert ended_with(call, "callback", {"when": "2025-03-11T17:00"})
-    assert call.did("schedule_callback") == [{"type": "schedule_callback", "when": "2025-03-11T17:00"}]
+    assert call.did(CallbackScheduled) == [CallbackScheduled(when="2025-03-11T17:00")]
     assert "перезвоним одиннадцатого марта в семнадцать часов" in call.spoken
 
 
@@ -254,7 +266,7 @@ def test_ask_human_transfers_to_the_operator_queue(catalogue: Catalogue) -> None
     call = Call(catalogue, "reminder")
     call.start()
     call.says("соедините с оператором", "ask_human")
-    assert call.did("transfer") == [{"type": "transfer", "queue": "support", "data": {}}]
+    assert call.did(TransferAsked) == [TransferAsked(queue="support", data={})]
     assert ended_with(call, "transferred")
 
 
@@ -512,10 +524,10 @@ def test_debt_keys_pressed_for_a_date_are_a_no_match(catalogue: Catalogue) -> No
 def test_debt_dispute_goes_to_collections(catalogue: Catalogue) -> None:
     call = debt_confirmed(catalogue)
     call.says("я ничего не должен это ошибка", "dispute")
-    assert call.did("crm_event") == [
-        {"type": "crm_event", "event": "debt.disputed", "data": {"amount": 25000, "due_date": "2025-03-01"}}
+    assert call.did(CrmEventNamed) == [
+        CrmEventNamed(event="debt.disputed", data={"amount": 25000, "due_date": "2025-03-01"})
     ]
-    assert call.did("transfer") == [{"type": "transfer", "queue": "collections", "data": {}}]
+    assert call.did(TransferAsked) == [TransferAsked(queue="collections", data={})]
     assert ended_with(call, "dispute")
 
 
@@ -530,7 +542,7 @@ def test_debt_cant_pay_then_transfer(catalogue: Catalogue) -> None:
     call.says("мне нечем платить", "cant_pay")
     assert call.step == "cant_pay"
     call.presses("1")
-    assert call.did("transfer") == [{"type": "transfer", "queue": "collections", "data": {}}]
+    assert call.did(TransferAsked) == [TransferAsked(queue="collections", data={})]
     assert ended_with(call, "transferred")
 
 
@@ -606,7 +618,7 @@ def test_appointment_none_fits_then_operator(catalogue: Catalogue) -> None:
     call.says("ни одно не подходит", "appointment__offer_slots__0")
     assert call.step == "none_fits"
     call.says("да соедините", "affirm")
-    assert call.did("transfer") == [{"type": "transfer", "queue": "reception", "data": {}}]
+    assert call.did(TransferAsked) == [TransferAsked(queue="reception", data={})]
     assert ended_with(call, "transferred")
 
 
@@ -668,9 +680,7 @@ def test_inbound_order_status_by_voice(catalogue: Catalogue) -> None:
     call.says("где мой заказ", "order_status")
     assert call.step == "ask_order_number"
     call.says("один два три четыре пять", None)
-    assert call.did("transfer") == [
-        {"type": "transfer", "queue": "orders", "data": {"order_number": "12345"}}
-    ]
+    assert call.did(TransferAsked) == [TransferAsked(queue="orders", data={"order_number": "12345"})]
     assert ended_with(call, "transferred")
 
 
@@ -678,9 +688,7 @@ def test_inbound_order_status_by_keypad(catalogue: Catalogue) -> None:
     call = inbound(catalogue)
     call.presses("1")
     call.presses("98765#")
-    assert call.did("transfer") == [
-        {"type": "transfer", "queue": "orders", "data": {"order_number": "98765"}}
-    ]
+    assert call.did(TransferAsked) == [TransferAsked(queue="orders", data={"order_number": "98765"})]
 
 
 def test_inbound_faq_is_answered_then_anything_else_is_asked(catalogue: Catalogue) -> None:
@@ -709,28 +717,24 @@ def test_inbound_complaint_goes_to_the_crm_and_the_complaints_queue(catalogue: C
     call = inbound(catalogue)
     call.says("хочу пожаловаться", "complaint")
     call.says("курьер нагрубил и опоздал на три часа", "complaint")
-    assert call.did("crm_event") == [
-        {
-            "type": "crm_event",
-            "event": "complaint.received",
-            "data": {"text": "курьер нагрубил и опоздал на три часа"},
-        }
+    assert call.did(CrmEventNamed) == [
+        CrmEventNamed(event="complaint.received", data={"text": "курьер нагрубил и опоздал на три часа"})
     ]
-    assert call.did("transfer") == [{"type": "transfer", "queue": "complaints", "data": {}}]
+    assert call.did(TransferAsked) == [TransferAsked(queue="complaints", data={})]
     assert ended_with(call, "transferred")
 
 
 def test_inbound_tech_support(catalogue: Catalogue) -> None:
     call = inbound(catalogue)
     call.says("не работает приложение", "tech_support")
-    assert call.did("transfer")[0]["queue"] == "support"
+    assert call.did(TransferAsked)[0].queue == "support"
 
 
 @pytest.mark.parametrize("turn", [("позовите оператора", "ask_human"), None])
 def test_inbound_operator(catalogue: Catalogue, turn: tuple[str, str] | None) -> None:
     call = inbound(catalogue)
     call.says(*turn) if turn else call.presses("0")
-    assert call.did("transfer") == [{"type": "transfer", "queue": "operators", "data": {}}]
+    assert call.did(TransferAsked) == [TransferAsked(queue="operators", data={})]
     assert ended_with(call, "transferred")
 
 
@@ -740,7 +744,7 @@ def test_inbound_stuck_caller_goes_to_a_person_after_two_misses(catalogue: Catal
     assert call.spoken.startswith("Извините, я не совсем поняла.")
     assert not call.ended
     call.says("ну как его", "out_of_scope")
-    assert call.did("transfer")[0]["queue"] == "operators"
+    assert call.did(TransferAsked)[0].queue == "operators"
     assert ended_with(call, "transferred")
 
 

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from bot.api.auth import Scope, create_key
 from bot.call_results.store import CallStart, CallStore
 from bot.config import HandoffSettings, PathsSettings, QueueSettings, Settings
+from bot.dialog.action_log import TransferAsked
 from bot.dialog.catalogue import load_catalogue
 from bot.dialog.engine import DialogEngine, InputKind, TurnInput, new_state
 from bot.dialog.transcript import Exchange
@@ -193,8 +194,8 @@ MUMBLE = TurnInput(kind=InputKind.TEXT, text="э", intent="nlu_fallback")
 )
 def test_the_reason_follows_what_led_to_the_transfer(script, turns, queue, reason) -> None:
     last = offer_exchanges(*turns, script=script)[-1][1]
-    (transfer,) = [a for a in last.result.actions if a["type"] == "transfer"]
-    assert (transfer["queue"], handoff_reason(last)) == (queue, reason)
+    (transfer,) = [a for a in last.result.actions if isinstance(a, TransferAsked)]
+    assert (transfer.queue, handoff_reason(last)) == (queue, reason)
 
 
 async def test_the_api_lists_hand_offs_and_shows_the_screen_pop(db, tmp_path) -> None:

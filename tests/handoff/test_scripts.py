@@ -10,10 +10,11 @@ import pytest
 from typer.testing import CliRunner
 
 from bot.cli import app
+from bot.dialog.action_log import LeadQualified, OutcomeSet, TransferAsked
 from bot.dialog.catalogue import load_catalogue
 from bot.dialog.engine import DialogEngine, InputKind, TurnInput, TurnResult, new_state
 from bot.dialog.loader import ScriptError
-from bot.outcomes import Intent
+from bot.outcomes import Intent, Outcome
 from tests.dialog.folders import dialogs_folder, line_of
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -139,12 +140,12 @@ class Offer:
 def test_an_interested_caller_who_gives_the_number_is_a_qualified_lead_handed_to_sales() -> None:
     call = Offer()
     asked = call.says("да", Intent.AFFIRM)
-    assert not any(a["type"] in ("lead_qualified", "transfer") for a in asked.actions)
+    assert not any(isinstance(a, LeadQualified | TransferAsked) for a in asked.actions)
     result = call.says("три человека", None)
     assert result.actions == [
-        {"type": "lead_qualified", "queue": "sales", "data": {"people": 3}},
-        {"type": "transfer", "queue": "sales", "data": {"people": 3}},
-        {"type": "set_outcome", "outcome": "transferred", "data": {}},
+        LeadQualified(queue="sales", data={"people": 3}),
+        TransferAsked(queue="sales", data={"people": 3}),
+        OutcomeSet(outcome=Outcome.TRANSFERRED, data={}),
     ]
     assert result.say == [
         "Отлично, спасибо! Соединяю вас со специалистом, он подберёт для вас условия. "
@@ -156,16 +157,16 @@ def test_an_interested_caller_who_gives_the_number_is_a_qualified_lead_handed_to
 def test_keys_qualify_the_same_way() -> None:
     call = Offer()
     call.keys("1")
-    assert call.keys("4#").actions[0] == {"type": "lead_qualified", "queue": "sales", "data": {"people": 4}}
+    assert call.keys("4#").actions[0] == LeadQualified(queue="sales", data={"people": 4})
 
 
 def test_no_lead_without_interest_or_without_the_required_answer() -> None:
     refused = Offer()
     result = refused.keys("2")
-    assert result.state.outcome == "refused" and not any(a["type"] == "transfer" for a in result.actions)
+    assert result.state.outcome == "refused" and not any(isinstance(a, TransferAsked) for a in result.actions)
     vague = Offer()
     vague.keys("1")
     vague.says("не знаю", None)
     result = vague.says("не знаю", None)  # no number twice: a callback, not a lead
     assert result.state.outcome == "callback"
-    assert not any(a["type"] in ("lead_qualified", "transfer") for a in result.actions)
+    assert not any(isinstance(a, LeadQualified | TransferAsked) for a in result.actions)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TypeVar
+
+from pydantic import BaseModel
 
 from bot.config import load_settings
 from bot.dialog.catalogue import load_catalogue
@@ -11,6 +13,8 @@ from bot.dialog.transcript import Record, Transcript
 from bot.rasa.client import RasaClient
 from bot.rasa.conversation import Conversation
 from bot.rasa.server import token_path
+
+Done = TypeVar("Done", bound=BaseModel)
 
 VARIABLES: dict[str, dict[str, str]] = {
     "reminder": {"name": "Анна", "company": "Банк Восток", "amount": "10500", "due_date": "2026-12-01"},
@@ -71,5 +75,6 @@ def caller_events(record: Record) -> list[tuple[str | None, str | None]]:
     return [(line.intent, line.event) for line in record.transcript if line.speaker == "caller"]
 
 
-def actions_of(record: Record, kind: str) -> list[dict[str, Any]]:
-    return [a for a in record.actions if a["type"] == kind]
+def actions_of(record: Record, kind: type[Done]) -> list[Done]:
+    """The actions of one kind the engine took in the conversation."""
+    return [a for a in record.actions if isinstance(a, kind)]

@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.dialog.action_log import CallbackScheduled, HangupAsked, TransferAsked
 from tests.rasa.helpers import actions_of, caller_events, converse, robot_lines
 
 pytestmark = [pytest.mark.rasa, pytest.mark.slow]
@@ -55,7 +56,7 @@ async def test_reminder_silent_caller_is_reprompted_then_let_go(dialog_service):
     record = await converse(dialog_service, "reminder", [None, None, None])
     assert [event for _, event in caller_events(record)] == ["silence", "silence", "silence"]
     assert record.outcome == "no_answer_from_robot"
-    assert actions_of(record, "hangup")
+    assert actions_of(record, HangupAsked)
 
 
 async def test_reminder_garbage_is_a_no_match_not_consent(dialog_service):
@@ -82,15 +83,13 @@ async def test_reminder_call_me_back_tomorrow_evening(dialog_service):
     assert record.outcome == "callback"
     tomorrow = datetime.now(ZoneInfo("Europe/Moscow")).date() + timedelta(days=1)
     assert record.outcome_data == {"when": f"{tomorrow.isoformat()}T18:00"}
-    assert actions_of(record, "schedule_callback") == [
-        {"type": "schedule_callback", "when": f"{tomorrow}T18:00"}
-    ]
+    assert actions_of(record, CallbackScheduled) == [CallbackScheduled(when=f"{tomorrow}T18:00")]
 
 
 async def test_reminder_operator_request_is_transferred(dialog_service):
     record = await converse(dialog_service, "reminder", ["соедините меня с оператором"])
     assert record.outcome == "transferred"
-    assert actions_of(record, "transfer")[0]["queue"] == "support"
+    assert actions_of(record, TransferAsked)[0].queue == "support"
 
 
 async def test_reminder_caller_hangs_up(dialog_service):
@@ -143,7 +142,7 @@ async def test_debt_wrong_person_hears_nothing_about_the_debt(dialog_service):
 async def test_debt_dispute_goes_to_collections(dialog_service):
     record = await converse(dialog_service, "debt", ["да", "я не брал никакой кредит это не мой долг"])
     assert record.outcome == "dispute"
-    assert actions_of(record, "transfer")[0]["queue"] == "collections"
+    assert actions_of(record, TransferAsked)[0].queue == "collections"
 
 
 # -- appointment ---------------------------------------------------------------------------------------------
@@ -166,8 +165,8 @@ async def test_appointment_none_fits_by_keypad(dialog_service):
 
 async def test_inbound_order_status_routed_with_order_number(dialog_service):
     record = await converse(dialog_service, "inbound", ["где мой заказ", "один два три четыре пять"])
-    assert actions_of(record, "transfer") == [
-        {"type": "transfer", "queue": "orders", "data": {"order_number": "12345"}}
+    assert actions_of(record, TransferAsked) == [
+        TransferAsked(queue="orders", data={"order_number": "12345"})
     ]
 
 
