@@ -19,6 +19,7 @@ from bot.call_results.store import recording_link
 from bot.metrics.export import table_csv
 from bot.metrics.filters import CallFilter
 from bot.storage.models import Attempt, Call, Handoff
+from voice.amd import Verdict
 
 router = APIRouter(prefix="/calls", tags=["calls"], dependencies=[Depends(require(Scope.READ))])
 
@@ -103,9 +104,23 @@ def get_call(call_id: CallId, session: DbSession) -> dict[str, Any]:
             },
             "barge_ins": call.barge_ins,
             "handoffs": [HandoffOut.model_validate(h) for h in handoffs],
-            "attempt": AttemptOut.model_validate(attempt) if attempt else None,
+            "attempt": _attempt_out(attempt, call) if attempt else None,
         }
     ).model_dump()
+
+
+def _attempt_out(attempt: Attempt, call: Call) -> AttemptOut:
+    """The dialler's attempt with the outcome and verdict of its call (an attempt keeps none of its own)."""
+    return AttemptOut(
+        id=attempt.id,
+        contact_id=attempt.contact_id,
+        phone=attempt.phone,
+        number=attempt.number,
+        state=attempt.state,
+        result=attempt.result,
+        outcome=call.outcome,
+        amd=call.amd or Verdict.NOT_RUN,
+    )
 
 
 @router.get(

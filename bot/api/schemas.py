@@ -127,7 +127,7 @@ class HandoffOut(_Out):
 
 
 class AttemptOut(_Out):
-    """The dialler's record of an outbound call's attempt."""
+    """The dialler's record of an outbound call's attempt; `outcome` and `amd` are its call's."""
 
     id: int
     contact_id: int

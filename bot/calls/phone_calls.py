@@ -365,7 +365,6 @@ def _report(record: CallResult, ring_seconds: float) -> CallReport:
         transcript=record.transcript,
         ring_seconds=ring_seconds,
         talk_seconds=record.seconds,
-        recording_path=record.recording or "",
         # the dialer's verdict: machine, or human when the detector let the script start (unknown included)
         amd=Verdict.MACHINE
         if record.outcome == Outcome.MACHINE

@@ -52,7 +52,6 @@ class CallReport:
     transcript: list[TimedLine] = field(default_factory=list)  # the call's, as its row keeps it
     ring_seconds: float = 0.0
     talk_seconds: float = 0.0
-    recording_path: str = ""
     amd: Verdict = Verdict.NOT_RUN
     error: str = ""
 

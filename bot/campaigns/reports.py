@@ -59,7 +59,8 @@ def retry_reason(report: CallReport) -> RetryReason | None:
 def record_report(
     session: Session, attempt_id: int, report: CallReport, rules: CampaignRules, now: datetime
 ) -> None:
-    """Store a call's report on its attempt and decide the contact's next step (final, retry, do-not-call)."""
+    """End the attempt with the dialer's part of a call's report (what the conversation produced is the call's
+    row, which the placer stored) and decide the contact's next step (final, retry, do-not-call)."""
     attempt = session.get(Attempt, attempt_id)
     if attempt is None or attempt.state != AttemptState.IN_FLIGHT:
         logger.warning("report for attempt {} ignored: it was reconciled meanwhile", attempt_id)
@@ -68,18 +69,9 @@ def record_report(
     attempt.finished_at = now
     attempt.result = report.result.value
     attempt.interaction = report.result is TelephonyResult.ANSWERED
-    attempt.outcome = report.outcome.value if report.outcome else ""
-    attempt.outcome_data = dict(report.outcome_data)
-    if report.callback_at:
-        attempt.outcome_data["callback_at"] = report.callback_at.isoformat()
-    attempt.slots = dict(report.slots)
-    attempt.transcript = [line.model_dump(exclude_unset=True) for line in report.transcript]
-    attempt.ring_seconds = report.ring_seconds
-    attempt.talk_seconds = report.talk_seconds
-    attempt.recording_path = report.recording_path
-    attempt.amd = report.amd.value
+    attempt.ring_seconds, attempt.talk_seconds = report.ring_seconds, report.talk_seconds
     attempt.error = report.error
-    label = attempt.outcome or attempt.result
+    label = report.outcome.value if report.outcome else report.result.value
     if report.outcome is Outcome.DO_NOT_CALL:
         session.execute(
             update(Contact)

@@ -44,7 +44,7 @@ def contact_results(session: Session, campaign_id: int, base_url: str) -> Iterat
         .subquery()
     )
     rows = session.execute(
-        select(Contact, Attempt, Call.call_id, Call.recording_path)
+        select(Contact, Attempt, Call)
         .outerjoin(last, last.c.contact_id == Contact.id)
         .outerjoin(Attempt, Attempt.id == last.c.attempt_id)
         .outerjoin(Call, Call.attempt_id == Attempt.id)
@@ -53,18 +53,17 @@ def contact_results(session: Session, campaign_id: int, base_url: str) -> Iterat
         .execution_options(yield_per=1000)
     )
     root = base_url.rstrip("/")
-    for contact, attempt, call_id, recording in rows:
-        link = f"{root}/api/v1/calls/{quote(call_id, safe='')}/recording" if call_id and recording else ""
+    for contact, attempt, call in rows:
+        recorded = call is not None and call.recording_path
+        link = f"{root}/api/v1/calls/{quote(call.call_id, safe='')}/recording" if recorded else ""
         yield [
             contact.id,
             contact.phone,
             contact.name,
             contact.state,
             contact.attempts,
-            (attempt.outcome or attempt.result) if attempt else "",
-            json.dumps(redact_value(attempt.slots, None), ensure_ascii=False)
-            if attempt and attempt.slots
-            else "",
+            ((call.outcome if call else "") or attempt.result) if attempt else "",
+            json.dumps(redact_value(call.slots, None), ensure_ascii=False) if call and call.slots else "",
             (attempt.finished_at or attempt.started_at).isoformat(timespec="seconds") if attempt else "",
             link,
         ]

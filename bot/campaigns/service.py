@@ -43,8 +43,9 @@ from bot.core.errors import Conflict, InvalidInput, NotFound
 from bot.core.phones import PhoneNormalizer
 from bot.crm.outbox import EventType, emit
 from bot.storage.db import Database
-from bot.storage.models import Attempt, Campaign, Contact
+from bot.storage.models import Attempt, Call, Campaign, Contact
 from bot.storage.states import FINAL_STATES, CampaignState, ContactState
+from voice.amd import Verdict
 
 # what a contact still `pending` becomes when its campaign reaches a final state: it will never be called
 CLOSED_CONTACT_STATE = {
@@ -419,7 +420,8 @@ def _cell(text: str) -> str:
 
 
 def export_results(session: Session, campaign_id: int) -> Iterator[str]:
-    """CSV lines (UTF-8, `,`), one per attempt, oldest first; JSON in the data and slots columns."""
+    """CSV lines (UTF-8, `,`), one per attempt, oldest first, with what its call produced; JSON in the data and
+    slots columns."""
     get(session, campaign_id)
     buffer = io.StringIO()
     writer = csv.writer(buffer)
@@ -432,13 +434,14 @@ def export_results(session: Session, campaign_id: int) -> Iterator[str]:
 
     yield line(list(RESULT_COLUMNS))
     rows = session.execute(
-        select(Attempt, Contact.name, Contact.state)
+        select(Attempt, Call, Contact.name, Contact.state)
         .join(Contact, Contact.id == Attempt.contact_id)
+        .outerjoin(Call, Call.attempt_id == Attempt.id)
         .where(Attempt.campaign_id == campaign_id)
         .order_by(Attempt.id)
         .execution_options(yield_per=1000)
     )
-    for attempt, name, contact_state in rows:
+    for attempt, call, name, contact_state in rows:
         yield line(
             [
                 attempt.id,
@@ -450,13 +453,13 @@ def export_results(session: Session, campaign_id: int) -> Iterator[str]:
                 attempt.finished_at.isoformat() if attempt.finished_at else "",
                 attempt.state,
                 attempt.result,
-                attempt.outcome,
-                _cell(json.dumps(attempt.outcome_data, ensure_ascii=False)),
-                _cell(json.dumps(attempt.slots, ensure_ascii=False)),
+                call.outcome if call else "",  # no call: never dialled
+                _cell(json.dumps(call.outcome_data if call else {}, ensure_ascii=False)),
+                _cell(json.dumps(call.slots if call else {}, ensure_ascii=False)),
                 attempt.ring_seconds,
                 attempt.talk_seconds,
-                attempt.amd,
-                attempt.recording_path,
+                (call.amd if call else "") or Verdict.NOT_RUN,
+                call.recording_path if call else "",
                 contact_state,
             ]
         )

@@ -13,7 +13,7 @@ from bot.metrics.summary import SummaryRow, summary
 from bot.metrics.survey import SurveyRow, survey
 from bot.metrics.targets import Targets
 from bot.outcomes import Outcome
-from bot.storage.models import Attempt, Campaign, Contact
+from bot.storage.models import Attempt, Call, Campaign, Contact
 from bot.storage.states import OPEN_CONTACT_STATES, AttemptState
 from voice.amd import Verdict
 
@@ -53,7 +53,7 @@ class CampaignMetrics(BaseModel):
 
 
 def progress(session: Session, campaign_id: int, targets: frozenset[str]) -> ProgressOut:
-    """Contact counts and conversion from the dialler's own tables (cheap enough to poll)."""
+    """Contact counts and conversion from the dialler's attempts and their calls (cheap enough to poll)."""
     by_state: dict[str, int] = dict(
         session.execute(
             select(Contact.state, func.count())
@@ -62,14 +62,21 @@ def progress(session: Session, campaign_id: int, targets: frozenset[str]) -> Pro
         ).all()
     )
     finished = Attempt.campaign_id == campaign_id, Attempt.state == AttemptState.DONE
-    person = Attempt.result == "answered", Attempt.amd != Verdict.MACHINE, Attempt.outcome != Outcome.MACHINE
+    outcome, verdict = (
+        func.coalesce(Call.outcome, ""),
+        func.coalesce(Call.amd, ""),
+    )  # the attempt's call, if any
+    person = Attempt.result == "answered", verdict != Verdict.MACHINE, outcome != Outcome.MACHINE
 
     def contacts(*conditions) -> int:
-        return session.scalar(select(func.count(Attempt.contact_id.distinct())).where(*finished, *conditions))
+        attempts = select(func.count(Attempt.contact_id.distinct())).outerjoin(
+            Call, Call.attempt_id == Attempt.id
+        )
+        return session.scalar(attempts.where(*finished, *conditions))
 
     total, reached = sum(by_state.values()), contacts(*person)
-    converted = contacts(Attempt.outcome.in_(targets)) if targets else 0
-    do_not_call = contacts(Attempt.outcome == Outcome.DO_NOT_CALL)
+    converted = contacts(outcome.in_(targets)) if targets else 0
+    do_not_call = contacts(outcome == Outcome.DO_NOT_CALL)
     return ProgressOut(
         contacts=total,
         by_state=dict(sorted(by_state.items())),

@@ -65,7 +65,7 @@ def recording_files(settings: Settings, person: PersonRecords) -> list[Path]:
     """The person's calls' recordings and call files that exist (`<id>.wav`, `<id>.json`, stored paths)."""
     directory = settings.voice.recordings_dir
     paths = {directory / f"{call_id}{suffix}" for call_id in person.call_ids for suffix in (".wav", ".json")}
-    for row in [*person.calls, *person.attempts]:
+    for row in person.calls:
         if row.recording_path:
             stored = Path(row.recording_path)
             paths |= {stored, stored.with_suffix(".json")}
@@ -82,13 +82,7 @@ def _anonymise(person: PersonRecords, token: str, now: datetime) -> int:
         if contact.state == ContactState.PENDING:
             contact.state, stopped = ContactState.FORGOTTEN, stopped + 1
     for attempt in person.attempts:
-        attempt.phone, attempt.recording_path, attempt.error = token, "", ""
-        attempt.slots, attempt.outcome_data = (
-            statistics_only(attempt.slots),
-            statistics_only(attempt.outcome_data),
-        )
-        attempt.transcript = without_words(attempt.transcript)
-        attempt.words_erased_at = now
+        attempt.phone, attempt.error, attempt.words_erased_at = token, "", now
     for call in person.calls:
         call.caller = token if digits in call.caller else call.caller
         call.called = token if digits in call.called else call.called

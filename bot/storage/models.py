@@ -109,7 +109,11 @@ class Contact(Base):
 
 
 class Attempt(Base):
-    """One dialling attempt, claimed (state `in_flight`) in a transaction before the call is placed."""
+    """One dialling attempt, claimed (state `in_flight`) in a transaction before the call is placed.
+
+    The dialer's own record: the network's result, the placer's ring and talk time, the error. What was said and
+    decided in the call (outcome, slots, transcript, recording, AMD verdict) is the `calls` row naming the attempt
+    (`Call.attempt_id`); an attempt never dialled has none."""
 
     __tablename__ = "attempts"
     __table_args__ = (Index("ix_attempts_phone_started", "phone", "started_at"),)
@@ -128,15 +132,9 @@ class Attempt(Base):
     finished_at: Mapped[datetime | None]
     result: Mapped[str] = mapped_column(String(16), default="")
     interaction: Mapped[bool | None] = mapped_column(Boolean, doc="a robot interaction under 230-FZ")
-    outcome: Mapped[str] = mapped_column(String(32), default="")
-    outcome_data: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    slots: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    transcript: Mapped[list[Any]] = mapped_column(JSON, default=list)
-    ring_seconds: Mapped[float] = mapped_column(Float, default=0.0)
-    talk_seconds: Mapped[float] = mapped_column(Float, default=0.0)
-    recording_path: Mapped[str] = mapped_column(Text, default="")
-    amd: Mapped[str] = mapped_column(String(16), default="")
-    error: Mapped[str] = mapped_column(Text, default="")
+    ring_seconds: Mapped[float] = mapped_column(Float, default=0.0, doc="as the placer measured it")
+    talk_seconds: Mapped[float] = mapped_column(Float, default=0.0, doc="as the placer measured it")
+    error: Mapped[str] = mapped_column(Text, default="", doc="why the call failed or was never dialled")
     words_erased_at: Mapped[datetime | None] = mapped_column(doc="when retention or forget erased its words")
 
 

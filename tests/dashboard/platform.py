@@ -97,7 +97,6 @@ class StoredCallPlacer:
             outcome=Outcome.CONFIRMED,
             ring_seconds=self.seconds / 3,
             talk_seconds=self.seconds / 3,
-            recording_path=str(recording),
             amd=Verdict.HUMAN,
         )
 

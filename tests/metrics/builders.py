@@ -60,8 +60,6 @@ def call(
             state="done" if state == "ended" else "in_flight",
             started_at=started_at,
             result=result,
-            outcome=fields.get("outcome", ""),
-            amd=fields.get("amd") or "human",
         )
         session.add(attempt)
         session.flush()

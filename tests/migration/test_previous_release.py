@@ -18,7 +18,7 @@ from sqlalchemy import MetaData, create_engine, func, select, text
 
 from bot.config import PathsSettings, Settings
 from bot.storage.db import Database
-from bot.storage.models import Attempt
+from bot.storage.models import Call
 from bot.web import create_app
 from tests.conftest import new_postgres_database
 from tests.migration.steps import HEAD, migrate_to
@@ -36,7 +36,7 @@ def answers_after_migration(db: Database, tmp_path: Path) -> tuple[str, dict[str
     app = create_app(settings, db)
     with db.session() as session:
         revision = session.scalar(text("SELECT version_num FROM alembic_version"))
-        transcripts = [lines for lines in session.scalars(select(Attempt.transcript)) if lines]
+        transcripts = [lines for lines in session.scalars(select(Call.transcript)) if lines]
     assert transcripts and all(
         set(line) >= {"at", "speaker", "text"} for lines in transcripts for line in lines
     )

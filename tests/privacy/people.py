@@ -99,9 +99,7 @@ async def write_history(db: Database, recordings: Path) -> History:
                 finished_at=now,
                 result="answered",
                 interaction=True,
-                outcome="completed",
-                slots={"nps": 9, "comment": f"перезвоните на {phone}"},
-                transcript=[{"speaker": "caller", "text": f"это {name}"}],
+                error=f"sip:{phone}@pbx: 480 Temporarily Unavailable",  # words with the number in them
             )
             session.add(attempt)
             session.flush()
