@@ -20,7 +20,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot import values as parse
-from bot.dialog.engine import WEAK_INTENTS
+from bot.dialog.answer_matching import WEAK_INTENTS
 from bot.dialog.model import CONFIRM_BELOW, Script, Step, ValueType
 from bot.dialog.slots import read_capture, valid
 

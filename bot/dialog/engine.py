@@ -13,6 +13,16 @@ from typing import Any
 from pydantic import BaseModel
 
 from bot.dialog import action_log as done
+from bot.dialog.answer_matching import (
+    NEGATIVE_INTENTS,
+    Heard,
+    answer_carrying_value,
+    matching_answer,
+    own_value_decides,
+    value_decides,
+    yes_answers_next_question,
+    yes_carries_value,
+)
 from bot.dialog.intents import asks_yes_or_no, heard_in_words, yes_leading_to, yes_no_override
 from bot.dialog.model import (
     Action,
@@ -27,25 +37,13 @@ from bot.dialog.model import (
 )
 from bot.dialog.render import RenderError, coerce, render, to_number
 from bot.dialog.slots import holds, read_capture, valid
-from bot.dialog.understanding import asks_for_someone, has_negation, is_question, negates_a_word
-from bot.outcomes import Intent, Outcome, Signal
-from bot.values.numbers import parse_number
+from bot.dialog.understanding import asks_for_someone, negates_a_word
+from bot.outcomes import Intent, Outcome
 
 MAX_STEPS_PER_TURN = 25
 PREEMPTS_FREE_TEXT = {Intent.DONT_CALL, Intent.ASK_HUMAN}
 DTMF_YES_NO = {"1": True, "2": False}
 DTMF_NUMBERS = {ValueType.NUMBER, ValueType.MONEY, ValueType.RATING, ValueType.DIGITS}
-# Intents that say little about the answer: a value said with them ("ну двадцатого") is the answer. Not
-# out_of_scope: "какая сегодня погода" names a day without answering.
-WEAK_INTENTS = {None, Signal.NLU_FALLBACK, Intent.UNSURE, Intent.GREET, Intent.THANKS}
-# Yes/no-like intents that a value said in the same breath overrides: "да, но только двадцатого" is a new date.
-VALUE_OVERRIDES = {Intent.AFFIRM, Intent.DENY, "cant_pay"}
-NEGATIVE_INTENTS = {Intent.DENY, "cant_pay"}
-
-
-def _key_said_aloud(text: str, lang: str) -> bool:
-    """Whether the words are one key of a "press 1 for yes, 2 for no" prompt said aloud ("один", "two")."""
-    return len(text.split()) == 1 and parse_number(text, lang) in (1, 2)
 
 
 class InputKind(StrEnum):
@@ -240,18 +238,20 @@ class _Turn:
             if intent in (Intent.AFFIRM, Intent.DENY):
                 return self._settle(step, intent == Intent.AFFIRM)
             self.state.pending = None  # something else said: heard afresh
-        matched = self._matching_answer(step, intent)
+        matched = matching_answer(self.script, self.state.step, step, intent)
+        heard = Heard(self.turn.text, intent, self.state.lang, self.state.values, self.now)
         capture = step.capture
         parsed = None
         if capture and capture.type not in (ValueType.TEXT, ValueType.YES_NO) and self.turn.text.strip():
             parsed = read_capture(capture, self.turn.text, self.state.values, self.state.lang, self.now)
-        if parsed is not None and matched is not None and self._own_value_decides(step, matched):
+        if parsed is not None and matched is not None and own_value_decides(step, matched, heard):
             return self._capture(step, parsed)
-        carried = self._answer_carrying_value(step)
-        if carried is not None and carried != matched and self._value_decides(step, matched):
+        carried = answer_carrying_value(self.script, step, heard)
+        if carried is not None and carried != matched and value_decides(self.script, step, matched, heard):
             return self._answer(step, carried, sure=False)
         if matched is not None:
-            if self._yes_answers_next_question(step, matched):  # "да, заплачу в четверг" at "это Иван?"
+            # "да, заплачу в четверг" at "это Иван?"
+            if yes_answers_next_question(self.script, step, matched, heard):
                 self._take(step.answers[matched])
                 if self.state.step != step.answers[matched].goto or self.state.ended:
                     return TurnEvent.ANSWERED
@@ -259,7 +259,7 @@ class _Turn:
             return self._answer(step, matched, sure=True)
         if capture and capture.type is ValueType.YES_NO and intent in (Intent.AFFIRM, Intent.DENY):
             return self._capture(step, intent == Intent.AFFIRM)
-        if capture and capture.type is ValueType.YES_NO and self._yes_carries_value(step):
+        if capture and capture.type is ValueType.YES_NO and yes_carries_value(self.script, step, heard):
             return self._capture(step, True)  # "three people" at "interested?": yes, and how many
         if parsed is not None:
             return self._capture(step, parsed)
@@ -296,7 +296,7 @@ class _Turn:
         turn = self.turn
         if not asks_yes_or_no(step, self.state.pending is not None):
             return
-        takes = self._matching_answer(step, turn.intent) is not None
+        takes = matching_answer(self.script, self.state.step, step, turn.intent) is not None
         heard = yes_no_override(self.script, turn.intent, turn.text, self.state.lang, takes)
         if heard is not None:
             self.turn = turn.model_copy(update={"intent": heard.value, "confidence": 0.0})
@@ -317,89 +317,6 @@ class _Turn:
             intent, sure = heard
             update = {"intent": intent} if sure else {"intent": intent, "confidence": 0.0}
             self.turn = turn.model_copy(update=update)
-
-    def _matching_answer(self, step: Step, intent: str | None) -> int | None:
-        """The first of the step's answers the intent selects (its intents or its own example phrases)."""
-        for index, answer in enumerate(step.answers):
-            if intent in answer.intent or intent == self.script.step_intent(self.state.step, index):
-                return index
-        return None
-
-    def _answer_carrying_value(self, step: Step) -> int | None:
-        """The one answer whose next step captures a value that this turn's text already holds ("двадцатого"
-        at a yes/no question whose "yes" asks for the date), or None."""
-        found = []
-        for index, answer in enumerate(step.answers):
-            target = self.script.steps.get(answer.goto or "")
-            capture = target.capture if target else None
-            if capture is None or not capture.prefill or not self.turn.text.strip():
-                continue
-            value = read_capture(capture, self.turn.text, self.state.values, self.state.lang, self.now)
-            if value is not None and valid(target.capture, value, self.now.date()):
-                found.append(index)
-        return found[0] if len(found) == 1 else None
-
-    def _yes_answers_next_question(self, step: Step, matched: int) -> bool:
-        """Whether a plain yes taken here also answers the question it leads to with a value: "да, заплачу в
-        четверг" at "это Иван?" is a yes, then a yes with its date at "вы сможете оплатить?"."""
-        answer = step.answers[matched]
-        following = self.script.steps.get(answer.goto or "")
-        if answer.intent != [Intent.AFFIRM] or answer.confirm or following is None or not following.waits:
-            return False
-        if following.capture is not None or negates_a_word(self.turn.text, self.state.lang):
-            return False
-        carried = self._answer_carrying_value(following)
-        return carried is not None and Intent.AFFIRM in following.answers[carried].intent
-
-    def _yes_carries_value(self, step: Step) -> bool:
-        """Whether a value said alone at a yes/no capture answers the question its yes leads to ("three people"
-        at "are you interested?", then "for how many?"): the intent says little (counts said alone are
-        out_of_scope to the classifier), nothing is negated or asked, and it is no key said aloud ("один")."""
-        text, lang = self.turn.text, self.state.lang
-        off_topic = self.turn.intent == Intent.OUT_OF_SCOPE
-        if (self.turn.intent not in WEAK_INTENTS and not off_topic) or not text.strip():
-            return False
-        if has_negation(text, lang) or is_question(text, lang) or _key_said_aloud(text, lang):
-            return False
-        values = {**self.state.values, step.capture.slot: True}
-        target = next(
-            (b.goto for b in step.branch if b.condition is None or holds(values, b.condition)), None
-        )
-        following = self.script.steps.get(target or step.goto or "")
-        capture = following.capture if following else None
-        if capture is None or not capture.prefill:
-            return False
-        if off_topic and capture.type in (ValueType.DATE, ValueType.DATETIME):
-            return False  # "какая сегодня погода" names a day without answering
-        value = read_capture(capture, text, self.state.values, lang, self.now)
-        return value is not None and valid(capture, value, self.now.date())
-
-    def _value_decides(self, step: Step, matched: int | None) -> bool:
-        """Whether a value said outweighs the intent heard: the intent says little ("ну двадцатого"), or it is a
-        bare yes/no whose answer does not take the value ("да, но только двадцатого"); a "no" only when the
-        caller did not negate anything ("смогу к двадцатому" heard as "не смогу")."""
-        intent = self.turn.intent
-        if matched is None:  # "ой нет завтра точно не получится" unheard is no promise for tomorrow
-            return intent in WEAK_INTENTS and not has_negation(self.turn.text, self.state.lang)
-        answer = step.answers[matched]
-        target = self.script.steps.get(answer.goto or "")
-        if target is not None and target.capture is not None and target.capture.prefill:
-            return False
-        if not set(answer.intent) <= VALUE_OVERRIDES or not answer.intent:
-            return False
-        negative = set(answer.intent) <= NEGATIVE_INTENTS
-        return not (negative and has_negation(self.turn.text, self.state.lang))
-
-    def _own_value_decides(self, step: Step, matched: int) -> bool:
-        """Whether the value this step captures, said with a bare yes/no, is the answer: an offered option
-        picked ("нет, давайте второе") always is; another value as `_value_decides` says."""
-        intents = set(step.answers[matched].intent)
-        if not intents or not intents <= VALUE_OVERRIDES:
-            return False
-        if step.capture.options:
-            return True
-        negative = intents <= NEGATIVE_INTENTS
-        return not (negative and has_negation(self.turn.text, self.state.lang))
 
     def _answer(self, step: Step, index: int, sure: bool) -> TurnEvent:
         answer = step.answers[index]
