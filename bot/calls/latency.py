@@ -20,12 +20,22 @@ class TurnStage(StrEnum):
     FIRST_AUDIO_OUT = "first_audio_out"
 
 
+class TurnKind(StrEnum):
+    """What started a turn: the call's start, the caller's words, keys, silence, or the caller hanging up."""
+
+    START = "start"
+    TEXT = "text"
+    DTMF = "dtmf"
+    SILENCE = "silence"
+    HANGUP = "hangup"
+
+
 class TurnTiming(BaseModel):
     """One caller turn. `at` holds `time.monotonic()` per stage; `ms` gives each stage relative to the end of
     speech (for silence and DTMF turns: relative to the moment the input was taken)."""
 
     index: int
-    kind: str  # start, text, silence, dtmf, hangup
+    kind: TurnKind
     heard: str = ""
     started: float  # seconds since the call started
     at: dict[TurnStage, float] = {}
@@ -44,7 +54,7 @@ class TurnTiming(BaseModel):
     def summary(self) -> dict:
         return {
             "index": self.index,
-            "kind": self.kind,
+            "kind": self.kind.value,
             "heard": self.heard,
             "started": self.started,
             "early_end": self.early_end,

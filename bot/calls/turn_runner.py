@@ -13,7 +13,6 @@ import asyncio
 import contextlib
 import time
 from dataclasses import dataclass
-from enum import StrEnum
 from functools import partial
 from typing import Protocol
 
@@ -21,18 +20,10 @@ from loguru import logger
 
 from bot.call_results.store import EndedBy
 from bot.calls.dialog_outage import apology, wait_for_dialog
-from bot.calls.latency import TurnStage, TurnTiming
+from bot.calls.latency import TurnKind, TurnStage, TurnTiming
 from bot.dialog.transcript import Exchange
 from bot.rasa.client import RasaUnavailable
 from bot.rasa.conversation import Conversation
-
-
-class TurnKind(StrEnum):
-    START = "start"
-    TEXT = "text"
-    DTMF = "dtmf"
-    SILENCE = "silence"
-    HANGUP = "hangup"
 
 
 @dataclass
@@ -203,4 +194,4 @@ class TurnRunner:
         return await self.conversation.hangup()
 
     def _timing(self, kind: TurnKind, heard: str) -> TurnTiming:
-        return TurnTiming(index=len(self.turns), kind=kind.value, heard=heard, started=self.elapsed())
+        return TurnTiming(index=len(self.turns), kind=kind, heard=heard, started=self.elapsed())
