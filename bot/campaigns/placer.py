@@ -1,6 +1,7 @@
 """The boundary between the dialer and a phone call: the dialer hands a `CallRequest` to a `CallPlacer`.
 
-The voice pipeline (dialog + telephony) implements `CallPlacer`; the dialer only needs the `CallReport` back.
+The voice pipeline (dialog + telephony) implements `CallPlacer`: it stores the call (the `calls` row naming the
+attempt, with what was said and decided) and hands the dialer a `CallReport`, the part the dialer acts on.
 """
 
 from __future__ import annotations
@@ -42,7 +43,8 @@ class CallRequest:
 
 @dataclass(frozen=True)
 class CallReport:
-    """What happened on the call. `outcome` is set when the dialog ran (answered calls)."""
+    """What the dialer needs of a placed call to end its attempt and decide the contact's next step (derived
+    from the call's `CallResult`). `outcome` is set when the dialog ran (answered calls)."""
 
     result: TelephonyResult
     outcome: Outcome | None = None
