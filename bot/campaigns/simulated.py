@@ -40,8 +40,8 @@ class ScriptedPlacer:
 
     With `log_path`, every dial is appended (and fsynced) to that file as one JSON line before the call "rings",
     so a test can count dials across a crash. `seconds` makes each call last that long in real time. With
-    `store`, each call is a `calls` row from its ring to its end, as the real placer writes it; without, no call is
-kept (the dialer alone, as `voicebot bench campaigns` measures it): attempts then hold no outcome of their own.
+    `store`, each call is a `calls` row from its ring to its end, as the real placer writes it; without, no call
+    is kept (the dialer alone, as `voicebot bench campaigns` measures it): attempts hold no outcome of their own.
     """
 
     def __init__(
