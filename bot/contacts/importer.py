@@ -14,20 +14,17 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from json.encoder import encode_basestring  # type: ignore[attr-defined]
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from bot.consent import Consent, ConsentChannel
 from bot.contacts.errors import CsvFormatError, TableProblem
 from bot.contacts.regions import region_zones
+from bot.contacts.store import CONSENT_FIELDS, contact_ids, seen_phones, store_chunk
 from bot.contacts.xlsx import is_xlsx, read_xlsx
 from bot.core.phones import Phone, PhoneNormalizer
-from bot.storage.models import Contact
-from bot.storage.states import ContactState
 
 PHONE_HEADERS = ("phone", "телефон", "номер", "номер телефона", "msisdn", "number")
 NAME_HEADERS = ("name", "имя", "фио", "full name", "клиент")
@@ -51,9 +48,7 @@ CHANNEL_WORDS = {
     "звонок": ConsentChannel.CALL,
     "другое": ConsentChannel.OTHER,
 }
-BATCH = 5000  # phones per lookup query
 CHUNK = 10_000  # rows parsed while the previous chunk is written
-ROWS_PER_INSERT = 100  # 1,100 parameters a statement: within SQLite's and PostgreSQL's limits
 
 Progress = Callable[[int, int], None]
 
@@ -293,9 +288,6 @@ def parse_contact(raw: RawContact, normalize: Callable[[str], Phone]) -> dict[st
     }
 
 
-CONSENT_FIELDS = ("consent_given_at", "consent_channel", "consent_source")
-
-
 def merge_contact(contacts: dict[str, dict[str, Any]], contact: dict[str, Any]) -> bool:
     """Add a contact by phone; a duplicate merges into the earlier one (later non-empty values win, variables
     are combined). True when it was a duplicate."""
@@ -373,14 +365,14 @@ def import_table(
     """Parse and store a table in the session's transaction. Each chunk is written by a worker thread while
     the next one is parsed (the database drivers release the GIL while they work)."""
     report = ImportReport(rows=len(table.rows))
-    seen = _seen_phones(session, campaign_id)
+    seen = seen_phones(session, campaign_id)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="contact-import") as writer:
         writes = []
         for start in range(0, len(table.rows), CHUNK):
             if progress:
                 progress(start, len(table.rows))
             contacts = parse_rows(table, start, start + CHUNK, normalizer, report)
-            writes.append(writer.submit(_store_chunk, session, campaign_id, contacts, now, seen))
+            writes.append(writer.submit(store_chunk, session, campaign_id, contacts, now, seen))
         counts = [write.result() for write in writes]
     report.created += sum(created for created, _ in counts)
     report.merged += sum(merged for _, merged in counts)
@@ -422,26 +414,13 @@ def import_records(
             results.append(RecordResult(index, "skipped", reason=str(exc)))
             continue
         accepted.append((index, contact["phone"], merge_contact(contacts, contact)))
-    known = _contact_ids(session, campaign_id, list(contacts))
+    known = contact_ids(session, campaign_id, list(contacts))
     store_contacts(session, campaign_id, dict(contacts), now, ImportReport())
-    ids = known | _contact_ids(session, campaign_id, [phone for phone in contacts if phone not in known])
+    ids = known | contact_ids(session, campaign_id, [phone for phone in contacts if phone not in known])
     for index, phone, duplicate in accepted:
         status = "merged" if duplicate or phone in known else "created"
         results.append(RecordResult(index, status, phone, ids[phone]))
     return sorted(results, key=lambda result: result.index)
-
-
-def _contact_ids(session: Session, campaign_id: int, phones: list[str]) -> dict[str, int]:
-    """Ids of the campaign's contacts with these phones."""
-    ids: dict[str, int] = {}
-    for start in range(0, len(phones), BATCH):
-        rows = session.execute(
-            select(Contact.phone, Contact.id).where(
-                Contact.campaign_id == campaign_id, Contact.phone.in_(phones[start : start + BATCH])
-            )
-        )
-        ids.update((phone, contact_id) for phone, contact_id in rows)
-    return ids
 
 
 def store_contacts(
@@ -452,123 +431,6 @@ def store_contacts(
     report: ImportReport,
 ) -> None:
     """Insert new contacts and merge into existing ones of the campaign (updating `report`)."""
-    created, merged = _store_chunk(session, campaign_id, contacts, now, _seen_phones(session, campaign_id))
+    created, merged = store_chunk(session, campaign_id, contacts, now, seen_phones(session, campaign_id))
     report.created += created
     report.merged += merged
-
-
-def _seen_phones(session: Session, campaign_id: int) -> set[str] | None:
-    """An empty set to track phones stored by this import when the campaign has no contacts yet; None when
-    every phone must be looked up in the database."""
-    empty = session.scalar(select(Contact.id).where(Contact.campaign_id == campaign_id).limit(1)) is None
-    return set() if empty else None
-
-
-def _store_chunk(
-    session: Session,
-    campaign_id: int,
-    contacts: dict[str, dict[str, Any]],
-    now: datetime,
-    seen: set[str] | None,
-) -> tuple[int, int]:
-    """Store contacts; those already in the campaign are merged. Returns (created, merged)."""
-    lookup = list(contacts) if seen is None else [p for p in contacts if p in seen]
-    merged = 0
-    for start in range(0, len(lookup), BATCH):
-        existing = session.execute(
-            select(
-                Contact.id,
-                Contact.phone,
-                Contact.name,
-                Contact.timezones,
-                Contact.variables,
-                *(getattr(Contact, key) for key in CONSENT_FIELDS),
-            ).where(Contact.campaign_id == campaign_id, Contact.phone.in_(lookup[start : start + BATCH]))
-        ).all()
-        updates = []
-        for row in existing:
-            new = contacts.pop(row.phone)
-            consent = new if new["consent_given_at"] else row._mapping  # a consent given replaces the old one
-            updates.append(
-                {
-                    "id": row.id,
-                    "name": new["name"] or row.name,
-                    "timezones": new["timezones"] or row.timezones,
-                    "variables": row.variables | new["variables"],
-                    **{key: consent[key] for key in CONSENT_FIELDS},
-                }
-            )
-        if updates:
-            session.execute(update(Contact), updates)
-        merged += len(updates)
-    if contacts:
-        _insert_new(session, campaign_id, list(contacts.values()), now)
-        if seen is not None:
-            seen.update(contacts)
-    return len(contacts), merged
-
-
-_NEW_COLUMNS = (
-    "campaign_id",
-    "phone",
-    "name",
-    "timezones",
-    "variables",
-    "state",
-    "attempts",
-    "next_attempt_at",
-    "consent_given_at",
-    "consent_channel",
-    "consent_source",
-)
-
-
-def _json_of_strings(values: dict[str, str]) -> str:
-    """JSON of a str -> str mapping (what CSV cells give), several times faster than json.dumps."""
-    return "{" + ", ".join(f"{encode_basestring(k)}: {encode_basestring(v)}" for k, v in values.items()) + "}"
-
-
-def _insert_new(session: Session, campaign_id: int, fresh: list[dict[str, Any]], now: datetime) -> None:
-    """Insert in phone order with multi-row VALUES through the driver: the ORM's per-row bookkeeping would cost
-    more than the import itself. The time goes through the column's bind processor, as the ORM would store it."""
-    connection = session.connection()
-    dialect = connection.dialect
-    table = Contact.__table__
-    encode_time = table.c.next_attempt_at.type.bind_processor(dialect)
-    due = encode_time(now) if encode_time else now
-    marker = "?" if dialect.paramstyle == "qmark" else "%s"
-    markers = [marker] * len(_NEW_COLUMNS)
-    if dialect.name == "postgresql":
-        markers[_NEW_COLUMNS.index("variables")] = "%s::json"
-    values = f"({', '.join(markers)}, '', '')"
-    head = f"INSERT INTO {table.name} ({', '.join(_NEW_COLUMNS)}, last_result, note) VALUES "
-    rows = [
-        (
-            campaign_id,
-            c["phone"],
-            c["name"],
-            c["timezones"],
-            _json_of_strings(c["variables"]),
-            ContactState.PENDING.value,
-            0,
-            due,
-            encode_time(c["consent_given_at"])
-            if encode_time and c["consent_given_at"]
-            else c["consent_given_at"],
-            c["consent_channel"],
-            c["consent_source"],
-        )
-        for c in sorted(fresh, key=lambda c: c["phone"])
-    ]
-    full = len(rows) - len(rows) % ROWS_PER_INSERT
-    if full:
-        sql = head + ", ".join([values] * ROWS_PER_INSERT)
-        connection.exec_driver_sql(
-            sql,
-            [
-                tuple(v for row in rows[i : i + ROWS_PER_INSERT] for v in row)
-                for i in range(0, full, ROWS_PER_INSERT)
-            ],
-        )
-    if rows[full:]:
-        connection.exec_driver_sql(head + values, rows[full:])
