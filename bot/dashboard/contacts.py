@@ -15,7 +15,7 @@ from starlette.datastructures import State
 
 from bot.api.auth import actor_of
 from bot.api.deps import AppSettings, DbSession, EntityId
-from bot.audit import AuditAction, record
+from bot.audit import AuditAction
 from bot.campaigns import service
 from bot.campaigns.results import MEDIA_TYPES, ResultFormat, contact_results, results_csv, results_xlsx
 from bot.config import Settings
@@ -33,12 +33,12 @@ from bot.dashboard.routes import PREFIX, User
 from bot.dashboard.upload_http import (
     Writer,
     WriterCaller,
+    audit_import,
     checked,
-    preview_json,
-    receive,
+    guess_column,
+    preview,
     start,
     upload_page,
-    uploaded,
 )
 from bot.dashboard.uploads import ListKind, Upload
 from bot.dialog.catalogue import load_catalogue
@@ -109,13 +109,12 @@ async def upload_file(
         campaign = service.get(session, campaign_id)
         remembered = dict(campaign.contact_mapping)
         script = campaign.script
-    received = await receive(request, settings, campaign_id, CONTACTS, filename)
-    if isinstance(received, JSONResponse):
-        return received
-    upload, header, rows = received
-    required, optional = await run_in_threadpool(_script_variables, settings, script)
-    mapping = suggest_mapping(header, [*required, *optional], remembered)
-    return preview_json(request, upload, header, rows, mapping)
+
+    def suggest(header: list[str]) -> dict[str, Any]:
+        required, optional = _script_variables(settings, script)
+        return suggest_mapping(header, [*required, *optional], remembered)
+
+    return await preview(request, settings, campaign_id, CONTACTS, filename, suggest)
 
 
 def suggest_mapping(header: list[str], variables: list[str], remembered: dict[str, Any]) -> dict[str, Any]:
@@ -127,16 +126,12 @@ def suggest_mapping(header: list[str], variables: list[str], remembered: dict[st
     if remembered.get("phone") and all(column in known for column in used if column):
         return remembered
     lowered = {name.lower(): name for name in header}
-
-    def guess(names: tuple[str, ...]) -> str:
-        return next((lowered[n] for n in names if n in lowered), "")
-
     return {
-        "phone": guess(PHONE_HEADERS),
-        "name": guess(NAME_HEADERS),
-        "timezone": guess(TIMEZONE_HEADERS),
-        "region": guess(REGION_HEADERS),
-        **{field: guess(headers) for field, headers in CONSENT_HEADERS.items()},
+        "phone": guess_column(header, PHONE_HEADERS),
+        "name": guess_column(header, NAME_HEADERS),
+        "timezone": guess_column(header, TIMEZONE_HEADERS),
+        "region": guess_column(header, REGION_HEADERS),
+        **{field: guess_column(header, headers) for field, headers in CONSENT_HEADERS.items()},
         "variables": {v: lowered[v.lower()] for v in variables if v.lower() in lowered and v != "name"},
     }
 
@@ -175,29 +170,17 @@ async def start_import(
             state.db, upload.campaign_id, upload.read(), mapping.columns(), state.normalizer, state.clock.now(),
             upload.progress, state.settings.compliance,
         )  # fmt: skip
-        counts = {
-            "rows": report.rows,
-            "created": report.created,
-            "merged": report.merged,
-            "skipped": len(report.errors),
-            "do_not_call": report.do_not_call,
-        }
         with state.db.session() as session:
             campaign = session.get(Campaign, upload.campaign_id)
             if campaign is not None:
                 campaign.contact_mapping = mapping.model_dump()
             target = f"campaign:{upload.campaign_id}"
-            record(
-                session,
-                AuditAction.CONTACTS_IMPORT,
-                actor=actor,
-                at=state.clock.now(),
-                target=target,
-                detail=counts,
-            )
-        return counts
+            return audit_import(
+                session, AuditAction.CONTACTS_IMPORT, actor, state.clock.now(), target, report,
+                do_not_call=report.do_not_call,
+            )  # fmt: skip
 
-    return start(request, uploaded(request, campaign_id, CONTACTS, token), work)
+    return start(request, campaign_id, CONTACTS, token, work)
 
 
 # -- results ----------------------------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from starlette.datastructures import State
 
 from bot.api.auth import actor_of
 from bot.api.deps import AppSettings, DbSession, EntityId
-from bot.audit import AuditAction, record
+from bot.audit import AuditAction
 from bot.campaigns import service
 from bot.contacts import dnc
 from bot.contacts.errors import CsvFormatError, TableProblem
@@ -20,12 +20,12 @@ from bot.dashboard.routes import PREFIX, User
 from bot.dashboard.upload_http import (
     Writer,
     WriterCaller,
+    audit_import,
     checked,
-    preview_json,
-    receive,
+    guess_column,
+    preview,
     start,
     upload_page,
-    uploaded,
 )
 from bot.dashboard.uploads import ListKind, Upload
 
@@ -56,13 +56,11 @@ async def upload_numbers(
     """The file as the raw body; answers its columns, first rows and the phone column guessed."""
     with request.app.state.db.session() as session:
         service.get(session, campaign_id)
-    received = await receive(request, settings, campaign_id, DNC, filename)
-    if isinstance(received, JSONResponse):
-        return received
-    upload, header, rows = received
-    lowered = {name.lower(): name for name in header}
-    phone = next((lowered[name] for name in PHONE_HEADERS if name in lowered), "")
-    return preview_json(request, upload, header, rows, {"phone": phone})
+    return await preview(request, settings, campaign_id, DNC, filename, _guess_phone)
+
+
+def _guess_phone(header: list[str]) -> dict[str, str]:
+    return {"phone": guess_column(header, PHONE_HEADERS)}
 
 
 @router.post("/uploads/{token}/check", dependencies=[Writer])
@@ -99,21 +97,7 @@ async def start_import(
                 session, upload.read(), state.normalizer, state.clock.now(), scope, numbers.phone,
                 progress=upload.progress,
             )  # fmt: skip
-            counts = {
-                "rows": report.rows,
-                "created": report.created,
-                "merged": report.merged,
-                "skipped": len(report.errors),
-            }
             target = "do_not_call:global" if scope is None else f"campaign:{scope}"
-            record(
-                session,
-                AuditAction.DNC_IMPORT,
-                actor=actor,
-                at=state.clock.now(),
-                target=target,
-                detail=counts,
-            )
-        return counts
+            return audit_import(session, AuditAction.DNC_IMPORT, actor, state.clock.now(), target, report)
 
-    return start(request, uploaded(request, campaign_id, DNC, token), work)
+    return start(request, campaign_id, DNC, token, work)

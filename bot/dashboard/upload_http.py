@@ -11,19 +11,22 @@ import asyncio
 import csv
 import io
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, Response
+from sqlalchemy.orm import Session
 
 from bot.access.session import Principal
 from bot.api.auth import Scope, require
 from bot.api.deps import EntityId
+from bot.audit import AuditAction, record
 from bot.config import Settings
 from bot.contacts.errors import CsvFormatError
-from bot.contacts.importer import read_table
+from bot.contacts.importer import ImportReport, read_table
 from bot.contacts.upload_check import SKIPPING, CheckReport
 from bot.core.errors import Conflict
 from bot.dashboard import i18n
@@ -115,11 +118,21 @@ def upload_page(
     )
 
 
-def preview_json(
-    request: Request, upload: Upload, header: list[str], rows: list[list[str]], mapping: dict[str, Any]
+async def preview(
+    request: Request,
+    settings: Settings,
+    campaign_id: int,
+    kind: ListKind,
+    filename: str,
+    suggest: Callable[[list[str]], dict[str, Any]],
 ) -> JSONResponse:
-    """What the page shows of a received file: its columns, first rows and the suggested `mapping` (a notice when
-    no column looks like the phone)."""
+    """Receive the file (`receive`) and answer what the page shows of it: its columns, first rows and the mapping
+    `suggest` makes of its header in a worker thread (a notice when no column looks like the phone)."""
+    received = await receive(request, settings, campaign_id, kind, filename)
+    if isinstance(received, JSONResponse):
+        return received
+    upload, header, rows = received
+    mapping = await run_in_threadpool(suggest, header)
     notice = (
         "" if mapping["phone"] else say(request, "upload.problem.no_phone_column", detail=", ".join(header))
     )
@@ -134,6 +147,12 @@ def preview_json(
             "notice": notice,
         }
     )
+
+
+def guess_column(header: list[str], names: Iterable[str]) -> str:
+    """The header of the first of `names` (lower case) a column is named like, ignoring case; "" when none is."""
+    lowered = {name.lower(): name for name in header}
+    return next((lowered[name] for name in names if name in lowered), "")
 
 
 async def checked(
@@ -202,9 +221,34 @@ def error_report(request: Request, campaign_id: EntityId, kind: ListKind, token:
     )
 
 
-def start(request: Request, upload: Upload | None, work: Callable[[Upload], dict[str, int]]) -> JSONResponse:
+def audit_import(
+    session: Session,
+    action: AuditAction,
+    actor: str,
+    at: datetime,
+    target: str,
+    report: ImportReport,
+    **more: int,
+) -> dict[str, int]:
+    """The counts of an import (rows, created, merged, skipped, then `more`), recorded in the audit log as `action`
+    on `target`; `work` of `start` answers them."""
+    counts = {
+        "rows": report.rows,
+        "created": report.created,
+        "merged": report.merged,
+        "skipped": len(report.errors),
+        **more,
+    }
+    record(session, action, actor=actor, at=at, target=target, detail=counts)
+    return counts
+
+
+def start(
+    request: Request, campaign_id: int, kind: ListKind, token: str, work: Callable[[Upload], dict[str, int]]
+) -> JSONResponse:
     """Run `work(upload)` (the import, answering its counts) in a worker thread; the page follows it with
     GET …/uploads/{token}. An upload imports once."""
+    upload = uploaded(request, campaign_id, kind, token)
     if upload is not None and upload.state is not ImportState.UPLOADED:
         return problem(request, status.HTTP_409_CONFLICT, "already_imported")
     if upload is None or not upload.path.exists():
