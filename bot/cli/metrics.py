@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from enum import StrEnum
 from pathlib import Path
@@ -11,6 +13,7 @@ import typer
 from pydantic import BaseModel
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy.orm import Session
 
 from bot.cli import app, fail, settings
 from bot.metrics.campaign import CampaignMetrics, CampaignNotFound, campaign_metrics
@@ -20,7 +23,7 @@ from bot.metrics.handoff_sla import DEFAULT_SLA_SECONDS, HandoffSlaRow, handoff_
 from bot.metrics.sla import DEFAULT_AGENT_SECONDS, DEFAULT_ROBOT_SECONDS, SlaOut, sla
 from bot.metrics.steps import StepRow, steps
 from bot.metrics.summary import SummaryRow, summary
-from bot.metrics.targets import load_targets
+from bot.metrics.targets import Targets, load_targets
 from bot.storage.db import Database
 from telephony import CallDirection
 
@@ -63,6 +66,20 @@ def _filter(date_from: str | None = None, date_to: str | None = None, **fields) 
         raise fail(f"--{exc.field.replace('date_', '')}: {exc}", 2) from exc
 
 
+def _targets(session: Session) -> Targets:
+    return load_targets(session, settings().paths.dialogs_dir)
+
+
+@contextmanager
+def _calls(
+    campaign_id: int | None, date_from: str | None, date_to: str | None, tz: str, **fields: str | None
+) -> Iterator[tuple[Session, CallFilter]]:
+    """A session of the migrated database and the calls the options select (`_filter`)."""
+    where = _filter(date_from, date_to, campaign_id=campaign_id, tz=tz, **fields)
+    with _database().session() as session:
+        yield session, where
+
+
 def _show(text: str, rows: list[dict], fmt: Format, csv_file: Path | None, title: str) -> None:
     """Print a table (or the CSV) and write the CSV file when asked."""
     if csv_file:
@@ -98,9 +115,7 @@ def campaign(
     _filter(tz=tz)
     with _database().session() as session:
         try:
-            result: CampaignMetrics = campaign_metrics(
-                session, campaign_id, load_targets(session, settings().paths.dialogs_dir), tz
-            )
+            result: CampaignMetrics = campaign_metrics(session, campaign_id, _targets(session), tz)
         except CampaignNotFound as exc:
             raise fail(str(exc)) from exc
     _object(result, format, csv_file, f"campaign {campaign_id}: {result.name}")
@@ -121,16 +136,9 @@ def summary_command(
     """Answer, reach, machine, conversion, transfer and do-not-call rates and AHT, in total or per day/hour."""
     if direction is not None and direction not in set(CallDirection):
         raise fail("--direction: inbound or outbound", 2)
-    where = _filter(
-        campaign_id=campaign_id,
-        script=script,
-        direction=direction,
-        date_from=date_from,
-        date_to=date_to,
-        tz=tz,
-    )
-    with _database().session() as session:
-        rows = summary(session, where, load_targets(session, settings().paths.dialogs_dir), group)
+    calls = _calls(campaign_id, date_from, date_to, tz, script=script, direction=direction)
+    with calls as (session, where):
+        rows = summary(session, where, _targets(session), group)
     _table(rows, SummaryRow, format, csv_file, "summary")
 
 
@@ -145,8 +153,7 @@ def steps_command(
     csv_file: CsvFile = None,
 ) -> None:
     """Per step of SCRIPT: no-match and silence rates and re-prompts, the most troublesome first."""
-    where = _filter(campaign_id=campaign_id, date_from=date_from, date_to=date_to, tz=tz)
-    with _database().session() as session:
+    with _calls(campaign_id, date_from, date_to, tz) as (session, where):
         rows = steps(session, script, where)
     _table(rows, StepRow, format, csv_file, f"steps of {script}")
 
@@ -167,8 +174,7 @@ def sla_command(
     csv_file: CsvFile = None,
 ) -> None:
     """Inbound calls answered by the robot within N s and hand-offs answered by an agent within M s."""
-    where = _filter(campaign_id=campaign_id, date_from=date_from, date_to=date_to, tz=tz)
-    with _database().session() as session:
+    with _calls(campaign_id, date_from, date_to, tz) as (session, where):
         result: SlaOut = sla(session, where, answer_within, agent_within)
     _object(result, format, csv_file, "service levels")
 
@@ -188,7 +194,6 @@ def handoffs_command(
     csv_file: CsvFile = None,
 ) -> None:
     """Hand-off service levels per queue: connected, time to agent, within the threshold, abandoned, taken back."""
-    where = _filter(campaign_id=campaign_id, date_from=date_from, date_to=date_to, tz=tz)
-    with _database().session() as session:
+    with _calls(campaign_id, date_from, date_to, tz) as (session, where):
         rows = handoff_sla(session, where, queue, group, within)
     _table(rows, HandoffSlaRow, format, csv_file, "hand-off service levels")
