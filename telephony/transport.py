@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
+from typing import Any
 
 from pipecat.audio.dtmf.types import KeypadEntry
 from pipecat.frames.frames import (
@@ -86,13 +87,49 @@ def telephony_params(**overrides) -> TransportParams:
     return TransportParams(**values)
 
 
-class CallInputTransport(BaseInputTransport):
+Feed = Coroutine[Any, Any, None]  # a task pushing an input's frames: one of `FeedInputTransport.feeds()`
+
+
+class FeedInputTransport(BaseInputTransport):
+    """An input transport whose frames come from background tasks: the coroutines of `feeds()` start when the
+    pipeline starts (once the transport is ready) and are cancelled when it stops or is cancelled.
+
+    `CallInputTransport` is one; a simulated line without a phone can be another."""
+
+    def __init__(self, params: TransportParams, **kwargs) -> None:
+        super().__init__(params, **kwargs)
+        self._feeds: list[asyncio.Task] = []
+
+    def feeds(self) -> list[Feed]:
+        """The coroutines that push this input's frames down the pipeline."""
+        raise NotImplementedError
+
+    async def start(self, frame: StartFrame) -> None:
+        await super().start(frame)
+        await self.set_transport_ready(frame)
+        if not self._feeds:
+            self._feeds = [self.create_task(feed) for feed in self.feeds()]
+
+    async def stop(self, frame: EndFrame) -> None:
+        await super().stop(frame)
+        await self._stop_feeds()
+
+    async def cancel(self, frame: CancelFrame) -> None:
+        await super().cancel(frame)
+        await self._stop_feeds()
+
+    async def _stop_feeds(self) -> None:
+        for task in self._feeds:
+            await self.cancel_task(task)
+        self._feeds = []
+
+
+class CallInputTransport(FeedInputTransport):
     """Pushes the caller's audio as `InputAudioRawFrame` (8 kHz mono) and keypresses as `InputDTMFFrame`."""
 
     def __init__(self, call: Call, params: TransportParams, **kwargs) -> None:
         super().__init__(params, **kwargs)
         self._call = call
-        self._reader: asyncio.Task | None = None
         self._digits: asyncio.Queue[str] = asyncio.Queue()
         call.add_listener(self._on_event)
 
@@ -102,12 +139,8 @@ class CallInputTransport(BaseInputTransport):
         elif event.type is CallEventType.ENDED:
             self._digits.put_nowait("")
 
-    async def start(self, frame: StartFrame) -> None:
-        await super().start(frame)
-        await self.set_transport_ready(frame)
-        if self._reader is None:
-            self._reader = self.create_task(self._read())
-            self._dtmf_task = self.create_task(self._read_dtmf())
+    def feeds(self) -> list[Feed]:
+        return [self._read(), self._read_dtmf()]
 
     async def _read(self) -> None:
         audio = bytearray()
@@ -128,20 +161,6 @@ class CallInputTransport(BaseInputTransport):
         while digit := await self._digits.get():
             with contextlib.suppress(ValueError):
                 await self.push_frame(InputDTMFFrame(button=KeypadEntry(digit)))
-
-    async def _stop_tasks(self) -> None:
-        for task in (self._reader, getattr(self, "_dtmf_task", None)):
-            if task:
-                await self.cancel_task(task)
-        self._reader = None
-
-    async def stop(self, frame: EndFrame) -> None:
-        await super().stop(frame)
-        await self._stop_tasks()
-
-    async def cancel(self, frame: CancelFrame) -> None:
-        await super().cancel(frame)
-        await self._stop_tasks()
 
 
 class CallOutputTransport(BaseOutputTransport):

@@ -22,8 +22,6 @@ from pathlib import Path
 import numpy as np
 from pipecat.audio.dtmf.types import KeypadEntry
 from pipecat.frames.frames import (
-    CancelFrame,
-    EndFrame,
     EndWorkerFrame,
     Frame,
     InputAudioRawFrame,
@@ -31,7 +29,6 @@ from pipecat.frames.frames import (
     OutputAudioRawFrame,
     StartFrame,
 )
-from pipecat.transports.base_input import BaseInputTransport
 from pipecat.transports.base_output import BaseOutputTransport
 from pipecat.transports.base_transport import BaseTransport, TransportParams
 from pipecat.workers.runner import WorkerRunner
@@ -44,7 +41,14 @@ from bot.dialog.engine import new_state
 from bot.dialog.model import Script
 from bot.rasa.client import RasaClient
 from bot.rasa.conversation import Conversation
-from telephony.transport import SAMPLE_RATE, HangupCallFrame, TransferCallFrame
+from telephony.transport import (
+    SAMPLE_RATE,
+    Feed,
+    FeedInputTransport,
+    HangupCallFrame,
+    TransferCallFrame,
+    telephony_params,
+)
 from voice.vad import RECEIVED_AT
 
 FRAME_SECONDS = 0.02
@@ -150,19 +154,15 @@ class SimulatedLine:
             await asyncio.sleep(0.02)
 
 
-class _LineInput(BaseInputTransport):
+class _LineInput(FeedInputTransport):
     """Delivers the caller's side in real time: 20 ms frames (speech when the caller talks, silence otherwise)."""
 
     def __init__(self, line: SimulatedLine, params: TransportParams, **kwargs) -> None:
         super().__init__(params, **kwargs)
         self._line = line
-        self._tasks: list[asyncio.Task] = []
 
-    async def start(self, frame: StartFrame) -> None:
-        await super().start(frame)
-        await self.set_transport_ready(frame)
-        if not self._tasks:
-            self._tasks = [self.create_task(self._feed()), self.create_task(self._keys())]
+    def feeds(self) -> list[Feed]:
+        return [self._feed(), self._keys()]
 
     async def _feed(self) -> None:
         silence = bytes(FRAME_BYTES)
@@ -184,19 +184,6 @@ class _LineInput(BaseInputTransport):
         while True:
             key = await self._line.keys.get()
             await self.push_frame(InputDTMFFrame(button=KeypadEntry(key)))
-
-    async def _stop_tasks(self) -> None:
-        for task in self._tasks:
-            await self.cancel_task(task)
-        self._tasks = []
-
-    async def stop(self, frame: EndFrame) -> None:
-        await super().stop(frame)
-        await self._stop_tasks()
-
-    async def cancel(self, frame: CancelFrame) -> None:
-        await super().cancel(frame)
-        await self._stop_tasks()
 
 
 class _LineOutput(BaseOutputTransport):
@@ -234,15 +221,7 @@ class _LineOutput(BaseOutputTransport):
 class SimulatedTransport(BaseTransport):
     def __init__(self, line: SimulatedLine, **kwargs) -> None:
         super().__init__(**kwargs)
-        params = TransportParams(
-            audio_in_enabled=True,
-            audio_in_sample_rate=SAMPLE_RATE,
-            audio_in_channels=1,
-            audio_out_enabled=True,
-            audio_out_sample_rate=SAMPLE_RATE,
-            audio_out_channels=1,
-            audio_out_10ms_chunks=2,
-        )
+        params = telephony_params()
         self._input = _LineInput(line, params, name=self._input_name)
         self._output = _LineOutput(line, params, name=self._output_name)
 

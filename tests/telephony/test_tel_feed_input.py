@@ -1,0 +1,80 @@
+"""`FeedInputTransport` in a real pipecat 1.14 pipeline: its feeds start once with the pipeline and are cancelled
+when the pipeline ends or is cancelled (no call, no network)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from pipecat.audio.dtmf.types import KeypadEntry
+from pipecat.frames.frames import EndFrame, Frame, InputDTMFFrame
+from pipecat.pipeline.pipeline import Pipeline
+from pipecat.pipeline.worker import PipelineWorker
+from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
+from pipecat.workers.runner import WorkerRunner
+
+from telephony.transport import Feed, FeedInputTransport, telephony_params
+
+
+class Keys(FeedInputTransport):
+    """Presses 1 2 # from one feed; the other waits until it is cancelled."""
+
+    def __init__(self) -> None:
+        super().__init__(telephony_params())
+        self.started = 0
+        self.cancelled = asyncio.Event()
+
+    def feeds(self) -> list[Feed]:
+        self.started += 1
+        return [self._press(), self._wait()]
+
+    async def _press(self) -> None:
+        for key in "12#":
+            await self.push_frame(InputDTMFFrame(button=KeypadEntry(key)))
+
+    async def _wait(self) -> None:
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            self.cancelled.set()
+            raise
+
+
+class Digits(FrameProcessor):
+    def __init__(self) -> None:
+        super().__init__()
+        self.pressed: list[str] = []
+
+    async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
+        await super().process_frame(frame, direction)
+        if isinstance(frame, InputDTMFFrame):
+            self.pressed.append(frame.button.value)
+        await self.push_frame(frame, direction)
+
+
+@pytest.mark.parametrize("ending", ["end", "cancel"])
+async def test_feeds_run_from_the_pipelines_start_until_it_ends_or_is_cancelled(ending):
+    keys, digits = Keys(), Digits()
+    worker = PipelineWorker(
+        Pipeline([keys, digits]),
+        enable_rtvi=False,
+        cancel_on_idle_timeout=False,
+        cancel_runner_on_idle_timeout=False,
+        idle_timeout_secs=None,
+    )
+    runner = WorkerRunner(handle_sigint=False)
+    await runner.add_workers(worker)
+    running = asyncio.get_running_loop().create_task(runner.run())
+    async with asyncio.timeout(5):
+        while len(digits.pressed) < 3:
+            await asyncio.sleep(0.01)
+    assert digits.pressed == ["1", "2", "#"]
+    assert keys.started == 1 and not keys.cancelled.is_set()
+
+    if ending == "end":
+        await worker.queue_frame(EndFrame())
+    else:
+        await worker.cancel()
+    await asyncio.wait_for(running, 5)
+    assert keys.cancelled.is_set()
+    assert keys.started == 1
