@@ -1,13 +1,15 @@
-"""The narrow per-call facts most metrics need, read in one streamed query (no JSON columns)."""
+"""The narrow per-call facts most metrics need, read in one streamed query (no JSON columns); one column of the
+answered calls for the metrics read from it."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import case, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from bot.metrics.filters import CallFilter
 from bot.outcomes import Outcome
@@ -97,3 +99,17 @@ def ended_calls(session: Session, where: CallFilter, batch: int = 5000) -> Itera
             handoffs_completed=row.completed or 0,
             handoffs_failed=row.failed or 0,
         )
+
+
+def answered_calls(
+    session: Session, where: CallFilter, column: InstrumentedAttribute[Any], batch: int = 2000
+) -> Iterator[tuple[datetime, Any]]:
+    """(start, `column`) of the answered ended calls matching `where`, oldest first, streamed: for a metric read
+    from one column (the turns, the slots)."""
+    query = (
+        select(Call.started_at, column)
+        .where(Call.state == CallState.ENDED, Call.answered_at.is_not(None), *where.where())
+        .order_by(Call.started_at, Call.id)
+        .execution_options(yield_per=batch)
+    )
+    yield from session.execute(query)

@@ -6,13 +6,12 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, Field
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.core.stats import nearest_rank
+from bot.metrics.calls import answered_calls
 from bot.metrics.filters import CallFilter, Group, bucket
 from bot.storage.models import Call
-from telephony import CallState
 
 STAGE = "first_audio_out"
 
@@ -39,13 +38,7 @@ def turn_latencies(turns: Any) -> list[float]:
 def latency(session: Session, where: CallFilter, group: Group = Group.NONE) -> list[LatencyRow]:
     """p50/p95 (nearest rank) per bucket; a total row even when nothing was measured."""
     values: dict[datetime | None, list[float]] = {}
-    query = (
-        select(Call.started_at, Call.turns)
-        .where(Call.state == CallState.ENDED, Call.answered_at.is_not(None), *where.where())
-        .order_by(Call.started_at, Call.id)
-        .execution_options(yield_per=2000)
-    )
-    for started_at, turns in session.execute(query):
+    for started_at, turns in answered_calls(session, where, Call.turns):
         measured = turn_latencies(turns)
         if measured:
             values.setdefault(bucket(started_at, group, where.zone), []).extend(measured)

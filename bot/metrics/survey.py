@@ -6,13 +6,12 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, Field
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.metrics.calls import answered_calls
 from bot.metrics.filters import CallFilter, Group, bucket
 from bot.metrics.stats import percent
 from bot.storage.models import Call
-from telephony import CallState
 
 NPS_SLOT, CSAT_SLOT = "nps", "csat"
 
@@ -83,13 +82,7 @@ class _Tally:
 def survey(session: Session, where: CallFilter, group: Group = Group.NONE) -> list[SurveyRow]:
     """Answers found in the slots of ended calls, per bucket (a total row even when there are none)."""
     tallies: dict[datetime | None, _Tally] = {}
-    query = (
-        select(Call.started_at, Call.slots)
-        .where(Call.state == CallState.ENDED, Call.answered_at.is_not(None), *where.where())
-        .order_by(Call.started_at, Call.id)
-        .execution_options(yield_per=2000)
-    )
-    for started_at, slots in session.execute(query):
+    for started_at, slots in answered_calls(session, where, Call.slots):
         if isinstance(slots, dict) and (NPS_SLOT in slots or CSAT_SLOT in slots):
             tallies.setdefault(bucket(started_at, group, where.zone), _Tally()).add(slots)
     if group is Group.NONE:
