@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import time
 import wave
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -68,32 +69,35 @@ class CallRecorder:
         return path
 
 
-class CallerTap(FrameProcessor):
+class _AudioTap(FrameProcessor):
+    """Passes every frame on; the audio of each `kind` frame going downstream goes to `record` first."""
+
+    def __init__(
+        self, kind: type[InputAudioRawFrame | OutputAudioRawFrame], record: Callable[[bytes], None], **kwargs
+    ) -> None:
+        super().__init__(**kwargs)
+        self._kind = kind
+        self._record = record
+
+    async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
+        await super().process_frame(frame, direction)
+        if isinstance(frame, self._kind) and direction is FrameDirection.DOWNSTREAM:
+            self._record(frame.audio)
+        await self.push_frame(frame, direction)
+
+
+class CallerTap(_AudioTap):
     """Put right after the transport's input: records the caller's audio and passes every frame on."""
 
     def __init__(self, recorder: CallRecorder, **kwargs) -> None:
-        super().__init__(**kwargs)
-        self.recorder = recorder
-
-    async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
-        await super().process_frame(frame, direction)
-        if isinstance(frame, InputAudioRawFrame) and direction is FrameDirection.DOWNSTREAM:
-            self.recorder.caller(frame.audio)
-        await self.push_frame(frame, direction)
+        super().__init__(InputAudioRawFrame, recorder.caller, **kwargs)
 
 
-class RobotTap(FrameProcessor):
+class RobotTap(_AudioTap):
     """Put right after the transport's output: records the audio it wrote (pushed on after each write)."""
 
     def __init__(self, recorder: CallRecorder, **kwargs) -> None:
-        super().__init__(**kwargs)
-        self.recorder = recorder
-
-    async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
-        await super().process_frame(frame, direction)
-        if isinstance(frame, OutputAudioRawFrame) and direction is FrameDirection.DOWNSTREAM:
-            self.recorder.robot(frame.audio)
-        await self.push_frame(frame, direction)
+        super().__init__(OutputAudioRawFrame, recorder.robot, **kwargs)
 
 
 def purge_recordings(directory: Path, retention_days: int, now: float | None = None) -> int:

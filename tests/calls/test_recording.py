@@ -9,8 +9,19 @@ import wave
 from pathlib import Path
 
 import numpy as np
+from pipecat.frames.frames import EndFrame, Frame, InputAudioRawFrame, OutputAudioRawFrame
+from pipecat.pipeline.pipeline import Pipeline
+from pipecat.pipeline.worker import PipelineWorker
+from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
+from pipecat.workers.runner import WorkerRunner
 
-from bot.calls.recording import CallRecorder, purge_recordings, purge_recordings_periodically
+from bot.calls.recording import (
+    CallerTap,
+    CallRecorder,
+    RobotTap,
+    purge_recordings,
+    purge_recordings_periodically,
+)
 
 
 def test_robot_audio_lands_where_the_caller_stream_was_when_it_was_played(tmp_path):
@@ -28,6 +39,47 @@ def test_robot_audio_lands_where_the_caller_stream_was_when_it_was_played(tmp_pa
     assert caller.size == 1600
     assert (robot[:800] == 0).all() and (robot[800:960] == 1000).all() and (robot[960:1120] == 2000).all()
     assert (caller[800:] == 500).all()
+
+
+class _Sink(FrameProcessor):
+    def __init__(self) -> None:
+        super().__init__()
+        self.audio: list[Frame] = []
+
+    async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
+        await super().process_frame(frame, direction)
+        if isinstance(frame, InputAudioRawFrame | OutputAudioRawFrame):
+            self.audio.append(frame)
+        await self.push_frame(frame, direction)
+
+
+async def test_taps_record_the_callers_and_the_robots_audio_and_pass_every_frame_on():
+    recorder, sink = CallRecorder(8000), _Sink()
+    worker = PipelineWorker(
+        Pipeline([CallerTap(recorder), RobotTap(recorder), sink]),
+        enable_rtvi=False,
+        cancel_on_idle_timeout=False,
+        cancel_runner_on_idle_timeout=False,
+        idle_timeout_secs=None,
+    )
+    runner = WorkerRunner(handle_sigint=False)
+    await runner.add_workers(worker)
+    running = asyncio.get_running_loop().create_task(runner.run())
+    said = np.full(160, 500, dtype=np.int16).tobytes()
+    played = np.full(160, 1000, dtype=np.int16).tobytes()
+    await worker.queue_frames(
+        [
+            InputAudioRawFrame(audio=said, sample_rate=8000, num_channels=1),
+            OutputAudioRawFrame(audio=played, sample_rate=8000, num_channels=1),
+            EndFrame(),
+        ]
+    )
+    await asyncio.wait_for(running, 5)
+
+    caller, robot = recorder.channels()
+    assert caller.tobytes()[: len(said)] == said and np.count_nonzero(caller) == 160  # the caller's side only
+    assert np.count_nonzero(robot == 1000) == 160 and np.count_nonzero(robot) == 160  # the robot's side only
+    assert sorted(frame.audio for frame in sink.audio) == sorted([said, played])
 
 
 def test_retention_deletes_only_recordings_older_than_the_limit(tmp_path):
