@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
@@ -140,24 +140,19 @@ class AgentBoard:
     # sources: the robot's own transfers
 
     def ringing(self, name: str) -> None:
-        self._set_activity(name, _Activity.RINGING)
+        self._update(name, activity=_Activity.RINGING)
 
     def busy(self, name: str) -> None:
-        self._set_activity(name, _Activity.BUSY)
+        self._update(name, activity=_Activity.BUSY)
 
     def idle(self, name: str) -> None:
         """The robot's call with the agent ended (or never reached them)."""
-        self._set_activity(name, _Activity.IDLE)
+        self._update(name, activity=_Activity.IDLE)
 
     # sources: the PBX
 
     def reachable(self, name: str, reachable: bool) -> None:
-        agent = self._agents.get(name)
-        if agent is None or agent.reachable is reachable:
-            return
-        before = agent.state
-        agent.reachable = reachable
-        self._touch(agent, before)
+        self._update(name, reachable=reachable)
 
     # the queue's line
 
@@ -175,17 +170,18 @@ class AgentBoard:
             line.remove(call_id)
             self._notify()
 
-    def _set_activity(self, name: str, activity: _Activity) -> None:
+    def _update(self, name: str, **facts: _Activity | bool) -> None:
+        """Set what is known of an agent (`activity`, `reachable`); a change of its state restarts `since`, any
+        change is notified."""
         agent = self._agents.get(name)
-        if agent is None or agent.activity is activity:
+        if agent is None:
             return
-        before = agent.state
-        agent.activity = activity
-        self._touch(agent, before)
-
-    def _touch(self, agent: _Agent, before: AgentState) -> None:
-        if agent.state is not before:
-            agent.since = datetime.now(UTC)
+        updated = replace(agent, **facts)
+        if updated == agent:
+            return
+        if updated.state is not agent.state:
+            updated.since = datetime.now(UTC)
+        self._agents[name] = updated
         self._notify()
 
     def _notify(self) -> None:
