@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
+from bisect import bisect_left
+
 import numpy as np
+
+_ULAW_SEGMENT_ENDS = (0x3F, 0x7F, 0xFF, 0x1FF, 0x3FF, 0x7FF, 0xFFF, 0x1FFF)
+_ALAW_SEGMENT_ENDS = (0x1F, 0x3F, 0x7F, 0xFF, 0x1FF, 0x3FF, 0x7FF, 0xFFF)
+
+
+def _segment(pcm: int, ends: tuple[int, ...]) -> int:
+    """The G.711 segment of a magnitude: the first whose end it does not pass (8: above them all)."""
+    return bisect_left(ends, pcm)
 
 
 def _ulaw_encode_scalar(x: int) -> int:
@@ -13,11 +23,7 @@ def _ulaw_encode_scalar(x: int) -> int:
     else:
         mask = 0xFF
     pcm = min(pcm, 8159) + 0x21
-    seg = 0
-    for end in (0x3F, 0x7F, 0xFF, 0x1FF, 0x3FF, 0x7FF, 0xFFF, 0x1FFF):
-        if pcm <= end:
-            break
-        seg += 1
+    seg = _segment(pcm, _ULAW_SEGMENT_ENDS)
     if seg >= 8:
         return 0x7F ^ mask
     return ((seg << 4) | ((pcm >> (seg + 1)) & 0x0F)) ^ mask
@@ -36,11 +42,7 @@ def _alaw_encode_scalar(x: int) -> int:
         mask = 0xD5
     else:
         mask, pcm = 0x55, -pcm - 1
-    seg = 0
-    for end in (0x1F, 0x3F, 0x7F, 0xFF, 0x1FF, 0x3FF, 0x7FF, 0xFFF):
-        if pcm <= end:
-            break
-        seg += 1
+    seg = _segment(pcm, _ALAW_SEGMENT_ENDS)
     if seg >= 8:
         return 0x7F ^ mask
     aval = seg << 4
