@@ -1,20 +1,38 @@
 """`voicebot bench …`: benchmarks that print numbers (speed claims live here, not in tests)."""
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import typer
 
 from bot.asgi import ServerStartError
 from bot.cli import TEST_ASR_MODEL, app, fail, settings
-from bot.config import ROOT
-from bot.dialog.catalogue import trained_intents
+from bot.config import ROOT, Settings
+from bot.dialog.catalogue import Catalogue, trained_intents
 from bot.dialog.loader import ScriptErrors
+from bot.rasa.client import RasaClient
 from bot.rasa.dialog_service import dialog_client, load_valid_catalogue
 from bot.rasa.errors import RasaError
 
 bench_app = typer.Typer(no_args_is_help=True, help="Benchmarks.")
 app.add_typer(bench_app, name="bench")
+
+
+def _print_report(
+    config: Settings, catalogue: Catalogue, bench: Callable[[RasaClient], Awaitable[str]]
+) -> None:
+    """Print the report `bench` makes with a client of the dialog service (the running one, or one started for
+    it); exit 3 when the service fails."""
+
+    async def run() -> str:
+        async with dialog_client(config, catalogue) as client:
+            return await bench(client)
+
+    try:
+        typer.echo(asyncio.run(run()))
+    except (RasaError, ServerStartError) as exc:
+        raise fail(str(exc), 3) from exc
 
 
 @bench_app.command("nlu")
@@ -28,15 +46,11 @@ def nlu() -> None:
     except ScriptErrors as exc:
         raise fail(str(exc), 2) from exc
 
-    async def run() -> str:
-        async with dialog_client(config, catalogue) as client:
-            report, _ = await bench_nlu.run(client, catalogue, ROOT)
-            return report
+    async def bench(client: RasaClient) -> str:
+        report, _ = await bench_nlu.run(client, catalogue, ROOT)
+        return report
 
-    try:
-        typer.echo(asyncio.run(run()))
-    except (RasaError, ServerStartError) as exc:
-        raise fail(str(exc), 3) from exc
+    _print_report(config, catalogue, bench)
 
 
 @bench_app.command("dialogs")
@@ -61,15 +75,11 @@ def dialogs(
     if not chosen:
         raise fail(f"no conversations for lang={lang or 'any'} script={script or 'any'} in {path}", 2)
 
-    async def run() -> str:
-        async with dialog_client(config, catalogue) as client:
-            results = await bench_dialogs.run_set(client, catalogue, chosen)
-            return bench_dialogs.report(results, today, show_failures)
+    async def bench(client: RasaClient) -> str:
+        results = await bench_dialogs.run_set(client, catalogue, chosen)
+        return bench_dialogs.report(results, today, show_failures)
 
-    try:
-        typer.echo(asyncio.run(run()))
-    except (RasaError, ServerStartError) as exc:
-        raise fail(str(exc), 3) from exc
+    _print_report(config, catalogue, bench)
 
 
 PASS_THROUGH = {"allow_extra_args": True, "ignore_unknown_options": True, "help_option_names": []}
@@ -152,18 +162,15 @@ def voice(
         raise fail(str(exc).strip("'\""), 2) from exc
     variables = parse_vars(var) if var else BENCH_VARIABLES.get(script, {})
 
-    async def run() -> str:
-        async with dialog_client(config, catalogue) as client:
-            lines = [CallerLine.parse(line) for line in say]
-            report = await run_voice_bench(config, client, chosen, lang, variables, lines, calls)
-            return report.text()
+    async def bench(client: RasaClient) -> str:
+        lines = [CallerLine.parse(line) for line in say]
+        report = await run_voice_bench(config, client, chosen, lang, variables, lines, calls)
+        return report.text()
 
     try:
-        typer.echo(asyncio.run(run()))
+        _print_report(config, catalogue, bench)
     except ModelError as exc:
         raise fail(str(exc), 2) from exc
-    except (RasaError, ServerStartError) as exc:
-        raise fail(str(exc), 3) from exc
 
 
 BENCH_VARIABLES = {
@@ -201,14 +208,10 @@ def pauses(
     if not chosen.answers and not chosen.barge_ins:
         raise fail(f"no answers for lang={lang or 'any'} in {path}", 2)
 
-    async def run() -> str:
-        async with dialog_client(config, catalogue) as client:
-            report = await run_pause_bench(
-                config, client, catalogue, chosen, concurrency=concurrency, progress=typer.echo
-            )
-            return report.text()
+    async def bench(client: RasaClient) -> str:
+        report = await run_pause_bench(
+            config, client, catalogue, chosen, concurrency=concurrency, progress=typer.echo
+        )
+        return report.text()
 
-    try:
-        typer.echo(asyncio.run(run()))
-    except (RasaError, ServerStartError) as exc:
-        raise fail(str(exc), 3) from exc
+    _print_report(config, catalogue, bench)
