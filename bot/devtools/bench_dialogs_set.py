@@ -28,9 +28,10 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from bot.devtools.bench_set_files import read_set, where
 from bot.dialog.catalogue import Catalogue
 from bot.dialog.engine import DialogError, new_state
-from bot.dialog.loader import ScriptError, ScriptErrors, Source, YamlPath, read_source
+from bot.dialog.loader import ScriptError, Source, YamlPath
 from bot.dialog.model import ActionType, Script, ValueType
 from bot.dialog.render import to_number
 from bot.outcomes import Outcome, Signal
@@ -104,30 +105,21 @@ class BenchConversation:
     @property
     def where(self) -> str:
         """`bench/dialogs/ru/debt.yml:12` (relative to the working directory when under it)."""
-        file = self.file.relative_to(Path.cwd()) if self.file.is_relative_to(Path.cwd()) else self.file
-        return f"{file}:{self.line}"
+        return where(self.file, self.line)
 
 
 def load_set(root: Path, catalogue: Catalogue, intents: set[str], today: date) -> list[BenchConversation]:
     """Every conversation under `root` (`<lang>/<script>.yml`), dates resolved from `today`; ScriptErrors lists
     every problem found in the set (file:line and what is expected)."""
     files = sorted(root.rglob("*.yml"))
-    if not files:
-        raise ScriptErrors([ScriptError(root, 1, "no benchmark files (*.yml) here")])
-    conversations: list[BenchConversation] = []
-    errors: list[ScriptError] = []
-    for path in files:
-        try:
-            source = read_source(path)
-        except ScriptErrors as exc:
-            errors += [_for_bench_files(e) for e in exc.errors]
-            continue
-        reader = _FileReader(source, catalogue, intents, today)
-        conversations += reader.read()
-        errors += reader.errors
-    if errors:
-        raise ScriptErrors(errors)
-    return conversations
+    found = read_set(
+        root,
+        files,
+        "no benchmark files (*.yml) here",
+        lambda source: _FileReader(source, catalogue, intents, today),
+        _for_bench_files,
+    )
+    return [conversation for conversations in found for conversation in conversations]
 
 
 def _for_bench_files(error: ScriptError) -> ScriptError:

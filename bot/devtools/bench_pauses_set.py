@@ -20,9 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from bot.calls.caller_words import PauseError, pauses
+from bot.devtools.bench_set_files import read_set, where
 from bot.dialog.catalogue import Catalogue
 from bot.dialog.engine import DialogError, new_state
-from bot.dialog.loader import ScriptError, ScriptErrors, Source, YamlPath, read_source
+from bot.dialog.loader import ScriptError, Source, YamlPath
 from bot.dialog.model import Script
 
 SET_DIR = Path("bench") / "pauses"
@@ -57,7 +58,7 @@ class PausedAnswer:
 
     @property
     def where(self) -> str:
-        return _where(self.file, self.line)
+        return where(self.file, self.line)
 
     @property
     def longest_pause(self) -> float:
@@ -77,7 +78,7 @@ class BargeIn:
 
     @property
     def where(self) -> str:
-        return _where(self.file, self.line)
+        return where(self.file, self.line)
 
 
 @dataclass(frozen=True)
@@ -86,33 +87,16 @@ class PauseSet:
     barge_ins: list[BargeIn]
 
 
-def _where(file: Path, line: int) -> str:
-    shown = file.relative_to(Path.cwd()) if file.is_relative_to(Path.cwd()) else file
-    return f"{shown}:{line}"
-
-
 def load_pause_set(root: Path, catalogue: Catalogue) -> PauseSet:
     """Every answer and barge-in under `root` (`<lang>.yml`); ScriptErrors lists every problem found."""
     files = sorted(root.glob("*.yml"))
-    if not files:
-        raise ScriptErrors([ScriptError(root, 1, "no paused-answer files (<lang>.yml) here")])
-    answers: list[PausedAnswer] = []
-    barge_ins: list[BargeIn] = []
-    errors: list[ScriptError] = []
-    for path in files:
-        try:
-            source = read_source(path)
-        except ScriptErrors as exc:
-            errors += exc.errors
-            continue
-        reader = _FileReader(source, catalogue)
-        found = reader.read()
-        answers += found.answers
-        barge_ins += found.barge_ins
-        errors += reader.errors
-    if errors:
-        raise ScriptErrors(errors)
-    return PauseSet(answers, barge_ins)
+    found = read_set(
+        root, files, "no paused-answer files (<lang>.yml) here", lambda source: _FileReader(source, catalogue)
+    )
+    return PauseSet(
+        [answer for part in found for answer in part.answers],
+        [barge_in for part in found for barge_in in part.barge_ins],
+    )
 
 
 class _FileReader:
