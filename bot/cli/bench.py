@@ -148,18 +148,14 @@ def voice(
     """N simulated calls at once through VAD → Vosk → Rasa → TTS: end of speech → first audio p50/p95, CPU and
     memory per call, event-loop lag."""
     from bot.calls.simulate import CallerLine
-    from bot.cli.chat import parse_vars
+    from bot.cli.chat import chosen_script, parse_vars
     from bot.devtools.bench_voice import run_voice_bench  # pipecat: imported only by this command
     from voice.models import ModelError
 
     config = settings()
     if asr:
         config = config.model_copy(update={"voice": config.voice.model_copy(update={f"asr_{lang}": asr})})
-    try:
-        catalogue = load_valid_catalogue(config)
-        chosen = catalogue.get(script)
-    except (ScriptErrors, KeyError) as exc:
-        raise fail(str(exc).strip("'\""), 2) from exc
+    catalogue, chosen = chosen_script(config, script)
     variables = parse_vars(var) if var else BENCH_VARIABLES.get(script, {})
 
     async def bench(client: RasaClient) -> str:

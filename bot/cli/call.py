@@ -12,10 +12,9 @@ from bot.calls.phone_calls import PhoneCalls
 from bot.campaigns.nodes import NodeLease, node_name
 from bot.campaigns.placer import CallRequest
 from bot.cli import app, fail, settings
-from bot.cli.chat import parse_vars
+from bot.cli.chat import chosen_script, parse_vars
 from bot.dialog.engine import DialogError
-from bot.dialog.loader import ScriptErrors
-from bot.rasa.dialog_service import dialog_client, load_valid_catalogue
+from bot.rasa.dialog_service import dialog_client
 from bot.rasa.errors import RasaError
 from bot.storage.db import Database
 from telephony import RegistrationError
@@ -32,11 +31,7 @@ def call(
     """Dial NUMBER, run SCRIPT over the voice pipeline when answered (answering-machine detection on); the call is
     recorded in the `calls` table."""
     config = settings()
-    try:
-        catalogue = load_valid_catalogue(config)
-        catalogue.get(script)
-    except (ScriptErrors, KeyError) as exc:
-        raise fail(str(exc).strip("'\""), 2) from exc
+    catalogue, _ = chosen_script(config, script)
     request = CallRequest(0, 0, 0, number, caller_id, script, lang, parse_vars(var))
 
     async def run() -> dict:

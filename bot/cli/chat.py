@@ -12,8 +12,11 @@ import typer
 
 from bot.asgi import ServerStartError
 from bot.cli import app, fail, settings
+from bot.config import Settings
+from bot.dialog.catalogue import Catalogue
 from bot.dialog.engine import DialogError, new_state
 from bot.dialog.loader import ScriptErrors
+from bot.dialog.model import Script
 from bot.dialog.transcript import Exchange, Transcript
 from bot.rasa.conversation import Conversation
 from bot.rasa.dialog_service import dialog_client, load_valid_catalogue
@@ -32,6 +35,15 @@ def parse_vars(pairs: list[str]) -> dict[str, str]:
     return variables
 
 
+def chosen_script(config: Settings, script: str) -> tuple[Catalogue, Script]:
+    """The checked scripts and `script` among them; exits 2 naming the problem (file:line, or the unknown id)."""
+    try:
+        catalogue = load_valid_catalogue(config)
+        return catalogue, catalogue.get(script)
+    except (ScriptErrors, KeyError) as exc:
+        raise fail(str(exc).strip("'\""), 2) from exc
+
+
 @app.command("chat")
 def chat(
     script: str = typer.Argument(..., help="script id, e.g. reminder"),
@@ -41,11 +53,10 @@ def chat(
 ) -> None:
     """Chat with a script as the caller would; shows slots as they fill and the final outcome."""
     config = settings()
+    catalogue, chosen = chosen_script(config, script)
     try:
-        catalogue = load_valid_catalogue(config)
-        chosen = catalogue.get(script)
         state = new_state(chosen, lang, parse_vars(var), timezone)
-    except (ScriptErrors, KeyError, DialogError) as exc:
+    except DialogError as exc:
         raise fail(str(exc).strip("'\""), 2) from exc
     interactive = sys.stdin.isatty()
     transcript = Transcript(chosen)

@@ -8,10 +8,9 @@ import typer
 
 from bot.asgi import ServerStartError
 from bot.cli import app, fail, settings
-from bot.cli.chat import parse_vars
+from bot.cli.chat import chosen_script, parse_vars
 from bot.dialog.engine import DialogError
-from bot.dialog.loader import ScriptErrors
-from bot.rasa.dialog_service import dialog_client, load_valid_catalogue
+from bot.rasa.dialog_service import dialog_client
 from bot.rasa.errors import RasaError
 from voice.models import ModelError
 
@@ -40,11 +39,7 @@ def simulate(
     from bot.calls.simulate import CallerLine, caller_speech, simulate_call
 
     config = settings()
-    try:
-        catalogue = load_valid_catalogue(config)
-        chosen = catalogue.get(script)
-    except (ScriptErrors, KeyError) as exc:
-        raise fail(str(exc).strip("'\""), 2) from exc
+    catalogue, chosen = chosen_script(config, script)
     try:
         lines = [CallerLine.parse(line) for line in say]
     except PauseError as exc:
