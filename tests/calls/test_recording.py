@@ -10,10 +10,7 @@ from pathlib import Path
 
 import numpy as np
 from pipecat.frames.frames import EndFrame, Frame, InputAudioRawFrame, OutputAudioRawFrame
-from pipecat.pipeline.pipeline import Pipeline
-from pipecat.pipeline.worker import PipelineWorker
 from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
-from pipecat.workers.runner import WorkerRunner
 
 from bot.calls.recording import (
     CallerTap,
@@ -22,6 +19,7 @@ from bot.calls.recording import (
     purge_recordings,
     purge_recordings_periodically,
 )
+from tests.pipelines import running
 
 
 def test_robot_audio_lands_where_the_caller_stream_was_when_it_was_played(tmp_path):
@@ -55,26 +53,16 @@ class _Sink(FrameProcessor):
 
 async def test_taps_record_the_callers_and_the_robots_audio_and_pass_every_frame_on():
     recorder, sink = CallRecorder(8000), _Sink()
-    worker = PipelineWorker(
-        Pipeline([CallerTap(recorder), RobotTap(recorder), sink]),
-        enable_rtvi=False,
-        cancel_on_idle_timeout=False,
-        cancel_runner_on_idle_timeout=False,
-        idle_timeout_secs=None,
-    )
-    runner = WorkerRunner(handle_sigint=False)
-    await runner.add_workers(worker)
-    running = asyncio.get_running_loop().create_task(runner.run())
     said = np.full(160, 500, dtype=np.int16).tobytes()
     played = np.full(160, 1000, dtype=np.int16).tobytes()
-    await worker.queue_frames(
-        [
-            InputAudioRawFrame(audio=said, sample_rate=8000, num_channels=1),
-            OutputAudioRawFrame(audio=played, sample_rate=8000, num_channels=1),
-            EndFrame(),
-        ]
-    )
-    await asyncio.wait_for(running, 5)
+    async with running([CallerTap(recorder), RobotTap(recorder), sink]) as worker:
+        await worker.queue_frames(
+            [
+                InputAudioRawFrame(audio=said, sample_rate=8000, num_channels=1),
+                OutputAudioRawFrame(audio=played, sample_rate=8000, num_channels=1),
+                EndFrame(),
+            ]
+        )
 
     caller, robot = recorder.channels()
     assert caller.tobytes()[: len(said)] == said and np.count_nonzero(caller) == 160  # the caller's side only

@@ -8,12 +8,10 @@ import asyncio
 import pytest
 from pipecat.audio.dtmf.types import KeypadEntry
 from pipecat.frames.frames import EndFrame, Frame, InputDTMFFrame
-from pipecat.pipeline.pipeline import Pipeline
-from pipecat.pipeline.worker import PipelineWorker
 from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
-from pipecat.workers.runner import WorkerRunner
 
 from telephony.transport import Feed, FeedInputTransport, telephony_params
+from tests.pipelines import running
 
 
 class Keys(FeedInputTransport):
@@ -55,26 +53,15 @@ class Digits(FrameProcessor):
 @pytest.mark.parametrize("ending", ["end", "cancel"])
 async def test_feeds_run_from_the_pipelines_start_until_it_ends_or_is_cancelled(ending):
     keys, digits = Keys(), Digits()
-    worker = PipelineWorker(
-        Pipeline([keys, digits]),
-        enable_rtvi=False,
-        cancel_on_idle_timeout=False,
-        cancel_runner_on_idle_timeout=False,
-        idle_timeout_secs=None,
-    )
-    runner = WorkerRunner(handle_sigint=False)
-    await runner.add_workers(worker)
-    running = asyncio.get_running_loop().create_task(runner.run())
-    async with asyncio.timeout(5):
-        while len(digits.pressed) < 3:
-            await asyncio.sleep(0.01)
-    assert digits.pressed == ["1", "2", "#"]
-    assert keys.started == 1 and not keys.cancelled.is_set()
-
-    if ending == "end":
-        await worker.queue_frame(EndFrame())
-    else:
-        await worker.cancel()
-    await asyncio.wait_for(running, 5)
+    async with running([keys, digits]) as worker:
+        async with asyncio.timeout(5):
+            while len(digits.pressed) < 3:
+                await asyncio.sleep(0.01)
+        assert digits.pressed == ["1", "2", "#"]
+        assert keys.started == 1 and not keys.cancelled.is_set()
+        if ending == "end":
+            await worker.queue_frame(EndFrame())
+        else:
+            await worker.cancel()
     assert keys.cancelled.is_set()
     assert keys.started == 1
