@@ -10,6 +10,7 @@ from loguru import logger
 
 from bot.config import ROOT, ConfigError, Settings, load_settings
 from bot.log import configure_logging
+from bot.storage.db import Database
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -30,6 +31,14 @@ def settings() -> Settings:
         raise typer.Exit(2) from exc
     configure_logging(loaded.log.level)
     return loaded
+
+
+def open_database(config: Settings | None = None) -> Database:
+    """The configured database (of `config`, else of the settings loaded now), migrated to the newest schema."""
+    config = config or settings()
+    db = Database(config.database_url, echo=config.storage.echo)
+    db.migrate()
+    return db
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:

@@ -11,12 +11,11 @@ from bot.call_results.store import CallStore
 from bot.calls.phone_calls import PhoneCalls
 from bot.campaigns.nodes import NodeLease, node_name
 from bot.campaigns.placer import CallRequest
-from bot.cli import app, fail, settings
+from bot.cli import app, fail, open_database, settings
 from bot.cli.chat import chosen_script, parse_vars
 from bot.dialog.engine import DialogError
 from bot.rasa.dialog_service import dialog_client
 from bot.rasa.errors import RasaError
-from bot.storage.db import Database
 from telephony import RegistrationError
 
 
@@ -35,8 +34,7 @@ def call(
     request = CallRequest(0, 0, 0, number, caller_id, script, lang, parse_vars(var))
 
     async def run() -> dict:
-        database = Database(config.database_url, echo=config.storage.echo)
-        database.migrate()
+        database = open_database(config)
         # the call's row names this process's node, whose lease tells live workers the call is not theirs to end
         lease = NodeLease(database, node_name())
         await asyncio.to_thread(lease.acquire)

@@ -25,8 +25,7 @@ from bot.campaigns.dialer import Dialer
 from bot.campaigns.nodes import node_name
 from bot.campaigns.rules import CampaignRules, Preset
 from bot.campaigns.simulated import ScriptedPlacer
-from bot.cli import app, settings
-from bot.config import Settings
+from bot.cli import app, open_database, settings
 from bot.consent import BLOCKED_NOTES, BlockReason, Purpose
 from bot.contacts import dnc
 from bot.contacts.importer import ColumnMapping, CsvFormatError
@@ -34,7 +33,6 @@ from bot.core.clock import Clock, ScaledClock, SystemClock
 from bot.core.errors import Conflict, InvalidInput, NotFound
 from bot.core.phones import PhoneError, PhoneNormalizer
 from bot.dialog import versions
-from bot.storage.db import Database
 from bot.storage.models import ApiKey, Campaign
 
 campaigns_app = typer.Typer(
@@ -51,12 +49,6 @@ console = Console(stderr=True)
 def _fail(message: str, code: int = 1) -> typer.Exit:
     typer.secho(f"error: {message}", err=True, fg="red")
     return typer.Exit(code)
-
-
-def _database(config: Settings) -> Database:
-    db = Database(config.database_url, echo=config.storage.echo)
-    db.migrate()
-    return db
 
 
 def _now() -> datetime:
@@ -110,7 +102,7 @@ def create(
         )
     except (ValidationError, ValueError, OSError) as exc:
         raise _fail(str(exc), 2) from exc
-    db = _database(config)
+    db = open_database(config)
     try:
         with db.session() as session:
             campaign = service.create(
@@ -124,7 +116,7 @@ def create(
 @campaigns_app.command("list")
 def list_campaigns() -> None:
     """Campaigns with their state and contact counts."""
-    db = _database(settings())
+    db = open_database()
     table = Table("id", "name", "script", "state", "contacts")
     with db.session() as session:
         for campaign in session.scalars(select(Campaign).order_by(Campaign.id)):
@@ -142,7 +134,7 @@ def list_campaigns() -> None:
 @campaigns_app.command("show")
 def show(campaign_id: int) -> None:
     """One campaign as JSON."""
-    db = _database(settings())
+    db = open_database()
     try:
         with db.session() as session:
             typer.echo(json.dumps(_summary(session, service.get(session, campaign_id)), ensure_ascii=False))
@@ -153,7 +145,7 @@ def show(campaign_id: int) -> None:
 def _state_command(action: service.Action) -> None:
     def command(campaign_id: int) -> None:
         config = settings()
-        db = _database(config)
+        db = open_database(config)
         try:
             with db.session() as session:
                 campaign = service.apply(session, campaign_id, action, _now())
@@ -192,7 +184,7 @@ def import_contacts(
     config = settings()
     if not path.is_file():
         raise _fail(f"{path} does not exist", 2)
-    db = _database(config)
+    db = open_database(config)
     mapping = ColumnMapping(
         phone=phone_column,
         name=name_column,
@@ -239,7 +231,7 @@ def export(
     campaign_id: int, out: Annotated[Path | None, typer.Option(help="file to write (default: stdout)")] = None
 ) -> None:
     """Results as CSV, one row per call attempt."""
-    db = _database(settings())
+    db = open_database()
     try:
         with db.session() as session:
             lines = service.export_results(session, campaign_id)
@@ -275,7 +267,7 @@ def run(
     if time_scale != 1.0:
         anchor = datetime.fromisoformat(time_anchor) if time_anchor else _now()
         clock = ScaledClock(anchor, time_scale)
-    db = _database(config)
+    db = open_database(config)
     # each simulated call is a `calls` row of this node, as the real placer writes it
     store = CallStore(db, node_name(config.dialer.node), config.contacts.default_region)
     placer = ScriptedPlacer(log_path=dial_log, seconds=call_seconds, store=store)
@@ -303,7 +295,7 @@ def dnc_add(
         e164 = PhoneNormalizer(config.contacts.default_region).normalize(phone).e164
     except PhoneError as exc:
         raise _fail(str(exc), 2) from exc
-    db = _database(config)
+    db = open_database(config)
     with db.session() as session:
         listing = dnc.add(session, e164, _now(), campaign, reason, dnc.Source.CLI)
     status = "added" if listing.added else "already listed"
@@ -322,7 +314,7 @@ def dnc_import(
         raise _fail(f"{path} does not exist", 2)
     normalizer = PhoneNormalizer(config.contacts.default_region)
     try:
-        with _database(config).session() as session:
+        with open_database(config).session() as session:
             report = dnc.import_csv(session, path.read_bytes(), normalizer, _now(), campaign, phone_column)
     except CsvFormatError as exc:
         raise _fail(str(exc), 2) from exc
@@ -340,7 +332,7 @@ def dnc_remove(phone: str, campaign: Annotated[int | None, typer.Option()] = Non
         e164 = PhoneNormalizer(config.contacts.default_region).normalize(phone).e164
     except PhoneError as exc:
         raise _fail(str(exc), 2) from exc
-    with _database(config).session() as session:
+    with open_database(config).session() as session:
         if not dnc.remove(session, e164, campaign):
             raise _fail(f"{e164} is not listed there")
     typer.echo(f"{e164}: removed")
@@ -348,7 +340,7 @@ def dnc_remove(phone: str, campaign: Annotated[int | None, typer.Option()] = Non
 
 @dnc_app.command("list")
 def dnc_list(campaign: Annotated[int | None, typer.Option()] = None, limit: int = 100) -> None:
-    with _database(settings()).session() as session:
+    with open_database().session() as session:
         for entry in dnc.entries(session, campaign, limit):
             scope = f"campaign {entry.campaign_id}" if entry.campaign_id else "global"
             said = f"\tsaid {entry.said_at.isoformat()} in call {entry.call_id}" if entry.said_at else ""
@@ -360,14 +352,14 @@ def key_create(
     name: str, scope: Annotated[list[Scope], typer.Option(help="read, write or admin (repeatable)")]
 ) -> None:
     """Create a key; it is printed once and only its hash is stored."""
-    with _database(settings()).session() as session:
+    with open_database().session() as session:
         _, key = create_key(session, name, scope, _now())
     typer.echo(key)
 
 
 @keys_app.command("list")
 def key_list() -> None:
-    with _database(settings()).session() as session:
+    with open_database().session() as session:
         for row in session.scalars(select(ApiKey).order_by(ApiKey.id)):
             state = "revoked" if row.revoked else "active"
             typer.echo(f"{row.id}\t{row.name}\t{row.prefix}…\t{row.scopes}\t{state}")
@@ -375,7 +367,7 @@ def key_list() -> None:
 
 @keys_app.command("revoke")
 def key_revoke(key_id: int) -> None:
-    with _database(settings()).session() as session:
+    with open_database().session() as session:
         row = session.get(ApiKey, key_id)
         if row is None:
             raise _fail(f"API key {key_id} not found")

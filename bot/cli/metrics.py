@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy.orm import Session
 
-from bot.cli import app, fail, settings
+from bot.cli import app, fail, open_database, settings
 from bot.metrics.campaign import CampaignMetrics, CampaignNotFound, campaign_metrics
 from bot.metrics.export import flatten, object_csv, table_csv
 from bot.metrics.filters import CallFilter, FilterError, Group
@@ -24,7 +24,6 @@ from bot.metrics.sla import DEFAULT_AGENT_SECONDS, DEFAULT_ROBOT_SECONDS, SlaOut
 from bot.metrics.steps import StepRow, steps
 from bot.metrics.summary import SummaryRow, summary
 from bot.metrics.targets import Targets, load_targets
-from bot.storage.db import Database
 from telephony import CallDirection
 
 metrics_app = typer.Typer(no_args_is_help=True, help="Call-center metrics from the stored calls.")
@@ -42,13 +41,6 @@ Tz = Annotated[str, typer.Option("--tz", help="IANA time zone of dates and bucke
 From = Annotated[str | None, typer.Option("--from", help="first local day, YYYY-MM-DD")]
 To = Annotated[str | None, typer.Option("--to", help="last local day, YYYY-MM-DD")]
 Campaign = Annotated[int | None, typer.Option("--campaign", help="only this campaign")]
-
-
-def _database() -> Database:
-    config = settings()
-    db = Database(config.database_url, echo=config.storage.echo)
-    db.migrate()
-    return db
 
 
 def _day(value: str | None, option: str) -> date | None:
@@ -76,7 +68,7 @@ def _calls(
 ) -> Iterator[tuple[Session, CallFilter]]:
     """A session of the migrated database and the calls the options select (`_filter`)."""
     where = _filter(date_from, date_to, campaign_id=campaign_id, tz=tz, **fields)
-    with _database().session() as session:
+    with open_database().session() as session:
         yield session, where
 
 
@@ -113,7 +105,7 @@ def campaign(
 ) -> None:
     """Progress, conversion, attempt results, call metrics, survey and latency of one campaign."""
     _filter(tz=tz)
-    with _database().session() as session:
+    with open_database().session() as session:
         try:
             result: CampaignMetrics = campaign_metrics(session, campaign_id, _targets(session), tz)
         except CampaignNotFound as exc:

@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from bot.audit import CLI_ACTOR
-from bot.cli import app, fail, settings
+from bot.cli import app, fail, open_database, settings
 from bot.config import Settings
 from bot.core.phones import PhoneError, PhoneNormalizer
 from bot.privacy.export import export_person
@@ -30,9 +30,7 @@ def _open(phone: str) -> tuple[Settings, Database, str]:
         e164 = PhoneNormalizer(config.contacts.default_region).normalize(phone).e164
     except PhoneError as exc:
         raise fail(f"phone: {exc}", 2) from exc
-    db = Database(config.database_url, echo=config.storage.echo)
-    db.migrate()
-    return config, db, e164
+    return config, open_database(config), e164
 
 
 @privacy_app.command("export")

@@ -16,7 +16,7 @@ from bot.calls.recording import purge_recordings_periodically
 from bot.campaigns.agent_pacing import AgentPacer, BoardCapacity, script_queue
 from bot.campaigns.dialer import Dialer
 from bot.campaigns.nodes import NodeNameInUse, node_name
-from bot.cli import app, fail, run_service, settings, stop_signal
+from bot.cli import app, fail, open_database, run_service, settings, stop_signal
 from bot.config import Settings
 from bot.core.clock import SystemClock
 from bot.core.secrets import SecretKeyError
@@ -28,7 +28,6 @@ from bot.privacy.retention import enforce_retention_periodically
 from bot.privacy.rotation import check_readable
 from bot.rasa.dialog_service import DialogService
 from bot.rasa.errors import RasaError
-from bot.storage.db import Database
 from bot.web import create_app
 from telephony import RegistrationError
 from voice.models import ModelError, asr_model_dir
@@ -40,8 +39,7 @@ def serve() -> None:
     config = settings()
 
     async def run() -> None:
-        database = Database(config.database_url, echo=config.storage.echo)
-        database.migrate()
+        database = open_database(config)
         with database.session() as session:
             check_readable(session)  # the key ring fits the stored secrets
         async with DialogService(config) as dialogs:

@@ -8,22 +8,14 @@ from typing import Annotated
 
 import typer
 
-from bot.cli import app, fail, settings, stop_signal
+from bot.cli import app, fail, open_database, stop_signal
 from bot.core.errors import Conflict, InvalidInput, NotFound
 from bot.crm import subscriptions as webhooks
 from bot.crm.delivery import DeliveryWorker
 from bot.crm.outbox import DeliveryState
-from bot.storage.db import Database
 
 webhooks_app = typer.Typer(no_args_is_help=True, help="CRM webhooks: subscriptions, dead deliveries, replay.")
 app.add_typer(webhooks_app, name="webhooks")
-
-
-def _database() -> Database:
-    config = settings()
-    db = Database(config.database_url, echo=config.storage.echo)
-    db.migrate()
-    return db
 
 
 @webhooks_app.command("add")
@@ -35,7 +27,7 @@ def add(
 ) -> None:
     """Subscribe a URL; prints the subscription id and its signing secret."""
     try:
-        with _database().session() as session:
+        with open_database().session() as session:
             row = webhooks.create(session, url, event, datetime.now(UTC), secret, description)
     except InvalidInput as exc:
         raise fail(str(exc), 2) from exc
@@ -47,7 +39,7 @@ def add(
 def list_subscriptions(
     secrets: Annotated[bool, typer.Option("--secrets", help="show the signing secrets")] = False,
 ) -> None:
-    with _database().session() as session:
+    with open_database().session() as session:
         for row in webhooks.subscriptions(session):
             state = "active" if row.active else "paused"
             typer.echo(
@@ -62,7 +54,7 @@ def list_subscriptions(
 def remove(subscription_id: int) -> None:
     """Delete a subscription and its deliveries (the events stay)."""
     try:
-        with _database().session() as session:
+        with open_database().session() as session:
             webhooks.remove(session, subscription_id)
     except NotFound as exc:
         raise fail(str(exc)) from exc
@@ -72,7 +64,7 @@ def remove(subscription_id: int) -> None:
 @webhooks_app.command("dead")
 def dead(limit: int = 100) -> None:
     """Deliveries that gave up: id, event, subscription, attempts, last error."""
-    with _database().session() as session:
+    with open_database().session() as session:
         for delivery, event in webhooks.deliveries(session, DeliveryState.DEAD, limit=limit):
             typer.echo(
                 f"{delivery.id}\t{event.event_id}\t{event.type}\tsubscription {delivery.subscription_id}\t"
@@ -84,7 +76,7 @@ def dead(limit: int = 100) -> None:
 def replay(delivery_ids: list[int]) -> None:
     """Queue dead deliveries again; the worker sends them with a fresh 24 h retry window."""
     try:
-        with _database().session() as session:
+        with open_database().session() as session:
             for delivery_id in delivery_ids:
                 webhooks.replay_delivery(session, delivery_id, datetime.now(UTC))
     except (NotFound, Conflict) as exc:
@@ -101,7 +93,7 @@ def worker(
     ] = 60.0,
 ) -> None:
     """Deliver webhooks until SIGINT/SIGTERM (several workers may run against one database)."""
-    db = _database()
+    db = open_database()
     delivery = DeliveryWorker(db, timeout=timeout, lease=lease, poll_interval=poll)
 
     async def main() -> None:
