@@ -45,20 +45,26 @@ class AnswerKind(StrEnum):
 
 
 @dataclass(frozen=True)
-class PausedAnswer:
+class _Led:
+    """A call of the set: at `file:line`, a script in a language, and the caller's lines that lead it on."""
+
     file: Path
     line: int
     lang: str
     script: str
     variables: dict[str, str]
     lead: list[str]  # caller lines as for `voicebot simulate --say`
-    step: str  # where the lead must bring the call
-    kind: AnswerKind
-    say: str
 
     @property
     def where(self) -> str:
         return where(self.file, self.line)
+
+
+@dataclass(frozen=True)
+class PausedAnswer(_Led):
+    step: str  # where the lead must bring the call
+    kind: AnswerKind
+    say: str
 
     @property
     def longest_pause(self) -> float:
@@ -66,19 +72,9 @@ class PausedAnswer:
 
 
 @dataclass(frozen=True)
-class BargeIn:
-    file: Path
-    line: int
-    lang: str
-    script: str
-    variables: dict[str, str]
-    lead: list[str]
+class BargeIn(_Led):
     after: float  # seconds into the prompt
     say: str
-
-    @property
-    def where(self) -> str:
-        return where(self.file, self.line)
 
 
 @dataclass(frozen=True)
