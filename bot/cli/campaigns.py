@@ -25,7 +25,7 @@ from bot.campaigns.dialer import Dialer
 from bot.campaigns.nodes import node_name
 from bot.campaigns.rules import CampaignRules, Preset
 from bot.campaigns.simulated import ScriptedPlacer
-from bot.cli import app, open_database, settings
+from bot.cli import app, fail, open_database, settings
 from bot.consent import BLOCKED_NOTES, BlockReason, Purpose
 from bot.contacts import dnc
 from bot.contacts.importer import ColumnMapping, CsvFormatError
@@ -44,11 +44,6 @@ app.add_typer(campaigns_app, name="campaigns")
 app.add_typer(dnc_app, name="dnc")
 app.add_typer(keys_app, name="apikeys")
 console = Console(stderr=True)
-
-
-def _fail(message: str, code: int = 1) -> typer.Exit:
-    typer.secho(f"error: {message}", err=True, fg="red")
-    return typer.Exit(code)
 
 
 def _now() -> datetime:
@@ -101,7 +96,7 @@ def create(
             rules=CampaignRules.model_validate({"preset": preset, **(rules or {})}),
         )
     except (ValidationError, ValueError, OSError) as exc:
-        raise _fail(str(exc), 2) from exc
+        raise fail(str(exc), 2) from exc
     db = open_database(config)
     try:
         with db.session() as session:
@@ -110,7 +105,7 @@ def create(
             )
             typer.echo(json.dumps(_summary(session, campaign), ensure_ascii=False))
     except InvalidInput as exc:
-        raise _fail(str(exc), 2) from exc
+        raise fail(str(exc), 2) from exc
 
 
 @campaigns_app.command("list")
@@ -139,7 +134,7 @@ def show(campaign_id: int) -> None:
         with db.session() as session:
             typer.echo(json.dumps(_summary(session, service.get(session, campaign_id)), ensure_ascii=False))
     except NotFound as exc:
-        raise _fail(str(exc)) from exc
+        raise fail(str(exc)) from exc
 
 
 def _state_command(action: service.Action) -> None:
@@ -153,7 +148,7 @@ def _state_command(action: service.Action) -> None:
                     versions.pin_campaign(session, campaign, config.paths.dialogs_dir, _now())
                 typer.echo(f"campaign {campaign.id}: {campaign.state}")
         except (NotFound, Conflict) as exc:
-            raise _fail(str(exc)) from exc
+            raise fail(str(exc)) from exc
 
     allowed, target = service.TRANSITIONS[action]
     command.__doc__ = f"Move a campaign from {' or '.join(sorted(allowed))} to {target}."
@@ -183,7 +178,7 @@ def import_contacts(
     """Import contacts; bad rows are listed (row number and reason) and skipped, duplicates merged."""
     config = settings()
     if not path.is_file():
-        raise _fail(f"{path} does not exist", 2)
+        raise fail(f"{path} does not exist", 2)
     db = open_database(config)
     mapping = ColumnMapping(
         phone=phone_column,
@@ -214,7 +209,7 @@ def import_contacts(
                 config.compliance,
             )
         except (CsvFormatError, NotFound, Conflict) as exc:
-            raise _fail(str(exc), 2) from exc
+            raise fail(str(exc), 2) from exc
     for error in report.errors:
         typer.secho(f"row {error.row}: {error.reason}", err=True, fg="yellow")
     typer.echo(
@@ -241,7 +236,7 @@ def export(
                 with out.open("w", encoding="utf-8", newline="") as file:
                     file.writelines(lines)
     except NotFound as exc:
-        raise _fail(str(exc)) from exc
+        raise fail(str(exc)) from exc
 
 
 @campaigns_app.command("run")
@@ -260,7 +255,7 @@ def run(
     """Run the dialer until interrupted (Ctrl-C or SIGTERM finishes the calls in progress)."""
     config = settings()
     if not simulate:
-        raise _fail(
+        raise fail(
             "no telephony layer is wired yet: use --simulate (the voice pipeline will place real calls)", 2
         )
     clock: Clock = SystemClock()
@@ -294,7 +289,7 @@ def dnc_add(
     try:
         e164 = PhoneNormalizer(config.contacts.default_region).normalize(phone).e164
     except PhoneError as exc:
-        raise _fail(str(exc), 2) from exc
+        raise fail(str(exc), 2) from exc
     db = open_database(config)
     with db.session() as session:
         listing = dnc.add(session, e164, _now(), campaign, reason, dnc.Source.CLI)
@@ -311,13 +306,13 @@ def dnc_import(
     """Add every number of a CSV file; bad rows are listed and skipped."""
     config = settings()
     if not path.is_file():
-        raise _fail(f"{path} does not exist", 2)
+        raise fail(f"{path} does not exist", 2)
     normalizer = PhoneNormalizer(config.contacts.default_region)
     try:
         with open_database(config).session() as session:
             report = dnc.import_csv(session, path.read_bytes(), normalizer, _now(), campaign, phone_column)
     except CsvFormatError as exc:
-        raise _fail(str(exc), 2) from exc
+        raise fail(str(exc), 2) from exc
     for error in report.errors:
         typer.secho(f"row {error.row}: {error.reason}", err=True, fg="yellow")
     typer.echo(
@@ -331,10 +326,10 @@ def dnc_remove(phone: str, campaign: Annotated[int | None, typer.Option()] = Non
     try:
         e164 = PhoneNormalizer(config.contacts.default_region).normalize(phone).e164
     except PhoneError as exc:
-        raise _fail(str(exc), 2) from exc
+        raise fail(str(exc), 2) from exc
     with open_database(config).session() as session:
         if not dnc.remove(session, e164, campaign):
-            raise _fail(f"{e164} is not listed there")
+            raise fail(f"{e164} is not listed there")
     typer.echo(f"{e164}: removed")
 
 
@@ -370,6 +365,6 @@ def key_revoke(key_id: int) -> None:
     with open_database().session() as session:
         row = session.get(ApiKey, key_id)
         if row is None:
-            raise _fail(f"API key {key_id} not found")
+            raise fail(f"API key {key_id} not found")
         row.revoked = True
     typer.echo(f"key {key_id} revoked")
