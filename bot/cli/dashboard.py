@@ -3,7 +3,7 @@
 import typer
 
 from bot.access.passwords import hash_password
-from bot.cli import app
+from bot.cli import app, fail
 
 dashboard = typer.Typer(no_args_is_help=True, help="The web dashboard (/dashboard): user passwords.")
 app.add_typer(dashboard, name="dashboard")
@@ -16,5 +16,4 @@ def hash_password_command() -> None:
     try:
         typer.echo(hash_password(password))
     except ValueError as exc:
-        typer.secho(f"error: {exc}", err=True, fg="red")
-        raise typer.Exit(2) from exc
+        raise fail(str(exc), 2) from exc

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import typer
 
-from bot.cli import app, settings
+from bot.cli import app, fail, settings
 from bot.dialog.catalogue import load_catalogue
 
 dialogs = typer.Typer(no_args_is_help=True, help="Dialog scripts: check and list.")
@@ -18,8 +18,7 @@ def check(path: Path | None = typer.Argument(None, help="a script file or a fold
     folder, files = config.paths.dialogs_dir, None
     if path is not None:
         if not path.exists():
-            typer.secho(f"error: {path} does not exist", err=True, fg="red")
-            raise typer.Exit(2)
+            raise fail(f"{path} does not exist", 2)
         folder, files = (path, None) if path.is_dir() else (path.parent, [path])
     catalogue = load_catalogue(folder, config.paths.training_data_dir, files, queues=config.handoff.queues)
     for error in catalogue.errors:
