@@ -13,14 +13,11 @@ from pydantic import BaseModel, Field
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
-from bot.contacts.errors import TableProblem
 from bot.contacts.importer import (
-    PHONE_HEADERS,
-    CsvFormatError,
     ImportReport,
     Progress,
     RowError,
-    find_column,
+    find_phone_column,
     read_table,
 )
 from bot.core.phones import PhoneError, PhoneNormalizer
@@ -193,13 +190,7 @@ def import_csv(
     contacts; `created` counts new entries (each emits `contact.do_not_call`), `merged` numbers already listed,
     bad rows are reported."""
     header, rows = read_table(data)
-    column = find_column(header, phone_column, PHONE_HEADERS, "the phone")
-    if column is None:
-        raise CsvFormatError(
-            f"no phone column (name it 'phone' or 'телефон', or map it); columns: {header}",
-            TableProblem.NO_PHONE_COLUMN,
-            ", ".join(header),
-        )
+    column = find_phone_column(header, phone_column)
     report = ImportReport(rows=len(rows))
     for index, row in enumerate(rows):
         if progress and index % PROGRESS_EVERY == 0:

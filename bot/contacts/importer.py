@@ -160,6 +160,18 @@ def find_column(header: list[str], wanted: str | None, guesses: Iterable[str], w
     return next((lowered.index(g) for g in guesses if g in lowered), None)
 
 
+def find_phone_column(header: list[str], wanted: str | None) -> int:
+    """The index of the `wanted` column, else of one named like a phone; CsvFormatError when there is none."""
+    column = find_column(header, wanted, PHONE_HEADERS, "the phone")
+    if column is None:
+        raise CsvFormatError(
+            f"no phone column (name it 'phone' or 'телефон', or map it); columns: {header}",
+            TableProblem.NO_PHONE_COLUMN,
+            ", ".join(header),
+        )
+    return column
+
+
 def _timezone(text: str) -> str:
     """An IANA zone name, or a fixed offset such as 'UTC+3', 'GMT-5', 'MSK+4' / 'МСК+4'."""
     value = text.strip()
@@ -196,13 +208,7 @@ class ContactTable:
 def open_table(data: bytes, mapping: ColumnMapping) -> ContactTable:
     """Read the file and resolve the mapping; raises CsvFormatError when the file as a whole is unusable."""
     header, rows = read_table(data)
-    phone_col = find_column(header, mapping.phone, PHONE_HEADERS, "the phone")
-    if phone_col is None:
-        raise CsvFormatError(
-            f"no phone column (name it 'phone' or 'телефон', or map it); columns: {header}",
-            TableProblem.NO_PHONE_COLUMN,
-            ", ".join(header),
-        )
+    phone_col = find_phone_column(header, mapping.phone)
     name_col = find_column(header, mapping.name, NAME_HEADERS, "the name")
     tz_col = find_column(header, mapping.timezone, TIMEZONE_HEADERS, "the time zone")
     region_col = find_column(header, mapping.region, REGION_HEADERS, "the region")

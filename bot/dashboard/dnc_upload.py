@@ -13,8 +13,7 @@ from bot.api.deps import AppSettings, DbSession, EntityId
 from bot.audit import AuditAction
 from bot.campaigns import service
 from bot.contacts import dnc
-from bot.contacts.errors import CsvFormatError, TableProblem
-from bot.contacts.importer import PHONE_HEADERS, find_column, read_table
+from bot.contacts.importer import PHONE_HEADERS, find_phone_column, read_table
 from bot.contacts.upload_check import CheckReport, check_numbers, listed_numbers
 from bot.dashboard.routes import PREFIX, User
 from bot.dashboard.upload_http import (
@@ -74,9 +73,7 @@ async def check_upload(
 
 def _check(state: State, upload: Upload, numbers: NumbersIn) -> CheckReport:
     header, rows = read_table(upload.read())
-    column = find_column(header, numbers.phone, (), "the phone")
-    if column is None:  # find_column refuses a named column that is missing; this is for the type checker
-        raise CsvFormatError("no phone column", TableProblem.NO_PHONE_COLUMN, ", ".join(header))
+    column = find_phone_column(header, numbers.phone)
     with state.db.session() as session:
         listed = listed_numbers(session, None if numbers.everywhere else upload.campaign_id)
     return check_numbers(rows, column, state.normalizer, listed)
