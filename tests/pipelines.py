@@ -6,9 +6,10 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from pipecat.frames.frames import Frame
 from pipecat.pipeline.pipeline import Pipeline
 from pipecat.pipeline.worker import PipelineWorker
-from pipecat.processors.frame_processor import FrameProcessor
+from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 from pipecat.workers.runner import WorkerRunner
 
 
@@ -32,3 +33,18 @@ async def running(processors: list[FrameProcessor], seconds: float = 5.0) -> Asy
     finally:
         if not run.done():
             run.cancel()
+
+
+class Collect(FrameProcessor):
+    """Passes every frame on and keeps those of `kinds` in `frames`, in the order they came."""
+
+    def __init__(self, *kinds: type[Frame]) -> None:
+        super().__init__()
+        self.kinds = kinds
+        self.frames: list[Frame] = []
+
+    async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
+        await super().process_frame(frame, direction)
+        if isinstance(frame, self.kinds):
+            self.frames.append(frame)
+        await self.push_frame(frame, direction)

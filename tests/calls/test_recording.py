@@ -9,8 +9,7 @@ import wave
 from pathlib import Path
 
 import numpy as np
-from pipecat.frames.frames import EndFrame, Frame, InputAudioRawFrame, OutputAudioRawFrame
-from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
+from pipecat.frames.frames import EndFrame, InputAudioRawFrame, OutputAudioRawFrame
 
 from bot.calls.recording import (
     CallerTap,
@@ -19,7 +18,7 @@ from bot.calls.recording import (
     purge_recordings,
     purge_recordings_periodically,
 )
-from tests.pipelines import running
+from tests.pipelines import Collect, running
 
 
 def test_robot_audio_lands_where_the_caller_stream_was_when_it_was_played(tmp_path):
@@ -39,20 +38,8 @@ def test_robot_audio_lands_where_the_caller_stream_was_when_it_was_played(tmp_pa
     assert (caller[800:] == 500).all()
 
 
-class _Sink(FrameProcessor):
-    def __init__(self) -> None:
-        super().__init__()
-        self.audio: list[Frame] = []
-
-    async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
-        await super().process_frame(frame, direction)
-        if isinstance(frame, InputAudioRawFrame | OutputAudioRawFrame):
-            self.audio.append(frame)
-        await self.push_frame(frame, direction)
-
-
 async def test_taps_record_the_callers_and_the_robots_audio_and_pass_every_frame_on():
-    recorder, sink = CallRecorder(8000), _Sink()
+    recorder, sink = CallRecorder(8000), Collect(InputAudioRawFrame, OutputAudioRawFrame)
     said = np.full(160, 500, dtype=np.int16).tobytes()
     played = np.full(160, 1000, dtype=np.int16).tobytes()
     async with running([CallerTap(recorder), RobotTap(recorder), sink]) as worker:
@@ -67,7 +54,7 @@ async def test_taps_record_the_callers_and_the_robots_audio_and_pass_every_frame
     caller, robot = recorder.channels()
     assert caller.tobytes()[: len(said)] == said and np.count_nonzero(caller) == 160  # the caller's side only
     assert np.count_nonzero(robot == 1000) == 160 and np.count_nonzero(robot) == 160  # the robot's side only
-    assert sorted(frame.audio for frame in sink.audio) == sorted([said, played])
+    assert sorted(frame.audio for frame in sink.frames) == sorted([said, played])
 
 
 def test_retention_deletes_only_recordings_older_than_the_limit(tmp_path):

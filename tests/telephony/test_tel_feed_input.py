@@ -7,11 +7,10 @@ import asyncio
 
 import pytest
 from pipecat.audio.dtmf.types import KeypadEntry
-from pipecat.frames.frames import EndFrame, Frame, InputDTMFFrame
-from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
+from pipecat.frames.frames import EndFrame, InputDTMFFrame
 
 from telephony.transport import Feed, FeedInputTransport, telephony_params
-from tests.pipelines import running
+from tests.pipelines import Collect, running
 
 
 class Keys(FeedInputTransport):
@@ -38,26 +37,14 @@ class Keys(FeedInputTransport):
             raise
 
 
-class Digits(FrameProcessor):
-    def __init__(self) -> None:
-        super().__init__()
-        self.pressed: list[str] = []
-
-    async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
-        await super().process_frame(frame, direction)
-        if isinstance(frame, InputDTMFFrame):
-            self.pressed.append(frame.button.value)
-        await self.push_frame(frame, direction)
-
-
 @pytest.mark.parametrize("ending", ["end", "cancel"])
 async def test_feeds_run_from_the_pipelines_start_until_it_ends_or_is_cancelled(ending):
-    keys, digits = Keys(), Digits()
+    keys, digits = Keys(), Collect(InputDTMFFrame)
     async with running([keys, digits]) as worker:
         async with asyncio.timeout(5):
-            while len(digits.pressed) < 3:
+            while len(digits.frames) < 3:
                 await asyncio.sleep(0.01)
-        assert digits.pressed == ["1", "2", "#"]
+        assert [frame.button.value for frame in digits.frames] == ["1", "2", "#"]
         assert keys.started == 1 and not keys.cancelled.is_set()
         if ending == "end":
             await worker.queue_frame(EndFrame())
