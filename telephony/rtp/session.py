@@ -22,6 +22,9 @@ _HEADER = struct.Struct("!BBHII")
 # A stream (source address and SSRC) heard this recently holds the call: packets of another are dropped, unless
 # they come from the address the peer's SDP gave (the peer restarting its stream or changing SSRC).
 SOURCE_HOLD = 0.5
+# A stream from elsewhere takes over a quiet call only after this many packets in sequence (RFC 3550 A.1's
+# probation): a lone forged packet processed after a stall of the event loop is never played.
+PROBATION = 2
 
 log = logging.getLogger(__name__)
 _drops = DropLog(log, "RTP packet")
@@ -61,6 +64,7 @@ class RtpSession(asyncio.DatagramProtocol):
         self.packets_dropped = 0  # malformed, or from another stream than the call's
         self.last_received = time.monotonic()
         self._source: tuple[tuple[str, int], int] | None = None  # (address, SSRC) of the stream we play
+        self._candidate: tuple[tuple[tuple[str, int], int], int, int] | None = None  # source, next seq, seen
         self.send_times: list[float] | None = [] if record_send_times else None
         self.srtp: SrtpContext | None = (
             None  # set by the call once SDES keys are agreed: every packet is SRTP
@@ -204,10 +208,16 @@ class RtpSession(asyncio.DatagramProtocol):
         now = time.monotonic()
         source = (addr[:2], struct.unpack_from("!I", data, 8)[0])
         if source != self._source:
-            if now - self.last_received < SOURCE_HOLD and self._source and addr[:2] != self.remote:
-                self._drop(addr, f"SSRC {source[1]:#010x} from {addr[0]}:{addr[1]}, not the call's stream")
-                return
-            self._source = source
+            if self._source and addr[:2] != self.remote:
+                if now - self.last_received < SOURCE_HOLD:
+                    self._drop(
+                        addr, f"SSRC {source[1]:#010x} from {addr[0]}:{addr[1]}, not the call's stream"
+                    )
+                    return
+                if not self._proven(source, struct.unpack_from("!H", data, 2)[0]):
+                    self._drop(addr, f"SSRC {source[1]:#010x} from {addr[0]}:{addr[1]}, on probation")
+                    return
+            self._source, self._candidate = source, None
         payload = data[offset:end]
         self.packets_received += 1
         self.last_received = now
@@ -222,6 +232,13 @@ class RtpSession(asyncio.DatagramProtocol):
             digit = self._detector.feed(timestamp, payload)
             if digit:
                 self._on_dtmf(digit)
+
+    def _proven(self, source: tuple[tuple[str, int], int], seq: int) -> bool:
+        """Has `source` sent PROBATION packets in sequence, this one the last? (Counts it either way.)"""
+        candidate = self._candidate
+        seen = candidate[2] + 1 if candidate and candidate[:2] == (source, seq) else 1
+        self._candidate = (source, (seq + 1) % 65536, seen)
+        return seen >= PROBATION
 
     def _drop(self, addr: tuple[str, int], reason: str) -> None:
         self.packets_dropped += 1

@@ -79,7 +79,8 @@ def _packet(ssrc: int, seq: int, payload: bytes = b"\xff" * 160) -> bytes:
 
 def test_a_call_plays_one_rtp_stream(monkeypatch):
     """Foreign streams are dropped while the call's is live; the SDP address may always take over (the peer
-    restarting its stream); a stream gone quiet for 0.5 s gives way (NAT rebinding)."""
+    restarting its stream); a stream gone quiet for 0.5 s gives way (NAT rebinding) to another that sends two
+    packets in sequence, never to lone packets (a forged one processed after a stall of the event loop)."""
     frames: list[bytes] = []
     session = RtpSession(frames.append, lambda digit: None)
     session.remote = ("127.0.0.1", 4000)
@@ -93,12 +94,16 @@ def test_a_call_plays_one_rtp_stream(monkeypatch):
     session.datagram_received(_packet(3, 1), peer)  # a new SSRC from the SDP's address: taken at once
     session.datagram_received(_packet(1, 3), stranger)
     assert len(frames) == 3 and session.packets_dropped == 2
-    now[0] += 0.6  # the peer's stream quiet for 0.6 s: the next stream is the call's
-    session.datagram_received(_packet(9, 1), ("127.0.0.1", 5555))
-    assert len(frames) == 4
+    now[0] += 0.6  # the peer's stream quiet for 0.6 s: lone packets of other streams are still dropped
+    for ssrc in (7, 8):
+        session.datagram_received(_packet(ssrc, 40), ("127.0.0.1", 6666))
+    assert len(frames) == 3 and session.packets_dropped == 4
+    session.datagram_received(_packet(9, 1), ("127.0.0.1", 5555))  # on probation
+    session.datagram_received(_packet(9, 2), ("127.0.0.1", 5555))  # in sequence: the call's stream now
+    assert len(frames) == 4 and session.packets_dropped == 5
     bad_padding = struct.pack("!BBHII", 0xA0, 0, 7, 0, 9) + b"\x01\xff"
     session.datagram_received(bad_padding, ("127.0.0.1", 5555))
-    assert len(frames) == 4 and session.packets_dropped == 3
+    assert len(frames) == 4 and session.packets_dropped == 6
 
 
 async def test_a_request_flood_keeps_bounded_state_and_every_answer(monkeypatch, caplog):
