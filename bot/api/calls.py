@@ -15,11 +15,10 @@ from bot.api.auth import Scope, require
 from bot.api.deps import DbSession, Limit, Offset
 from bot.api.metrics import CSV_RESPONSE, AsFormat, Filter, Format, csv_response
 from bot.api.schemas import AttemptOut, CallDetailOut, CallOut, HandoffOut
-from bot.call_results.store import recording_link
+from bot.call_results.store import attempt_verdict, recording_link
 from bot.metrics.export import table_csv
 from bot.metrics.filters import CallFilter
 from bot.storage.models import Attempt, Call, Handoff
-from voice.amd import Verdict
 
 router = APIRouter(prefix="/calls", tags=["calls"], dependencies=[Depends(require(Scope.READ))])
 
@@ -119,7 +118,7 @@ def _attempt_out(attempt: Attempt, call: Call) -> AttemptOut:
         state=attempt.state,
         result=attempt.result,
         outcome=call.outcome,
-        amd=call.amd or Verdict.NOT_RUN,
+        amd=attempt_verdict(call),
     )
 
 

@@ -32,6 +32,7 @@ from bot.privacy.redact import redact
 from bot.storage.db import Database
 from bot.storage.models import Call, CallbackTask
 from telephony.events import CallDirection, CallState
+from voice.amd import Verdict
 
 LOST_CALL_ERROR = "the worker carrying this call stopped (killed or cut off) before the call ended"
 
@@ -55,6 +56,12 @@ class CallStart:
 def recording_link(call_id: str) -> str:
     """The API path a CRM fetches a call's recording from (with an API key of read scope)."""
     return f"/api/v1/calls/{call_id}/recording"
+
+
+def attempt_verdict(call: Call | None) -> str:
+    """The answering-machine verdict shown for a campaign attempt: its call's, `not_run` when none ran or the
+    attempt was never dialled (no call)."""
+    return (call.amd if call else "") or Verdict.NOT_RUN
 
 
 def _payload(call: Call, contact_id: int | None = None) -> dict[str, Any]:

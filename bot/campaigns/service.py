@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import case, func, select, update
 from sqlalchemy.orm import Session
 
+from bot.call_results.store import attempt_verdict
 from bot.campaigns.rules import CampaignRules
 from bot.consent import (
     BLOCKED_NOTES,
@@ -45,7 +46,6 @@ from bot.crm.outbox import EventType, emit
 from bot.storage.db import Database
 from bot.storage.models import Attempt, Call, Campaign, Contact
 from bot.storage.states import FINAL_STATES, CampaignState, ContactState
-from voice.amd import Verdict
 
 # what a contact still `pending` becomes when its campaign reaches a final state: it will never be called
 CLOSED_CONTACT_STATE = {
@@ -458,7 +458,7 @@ def export_results(session: Session, campaign_id: int) -> Iterator[str]:
                 _cell(json.dumps(call.slots if call else {}, ensure_ascii=False)),
                 attempt.ring_seconds,
                 attempt.talk_seconds,
-                (call.amd if call else "") or Verdict.NOT_RUN,
+                attempt_verdict(call),
                 call.recording_path if call else "",
                 contact_state,
             ]
